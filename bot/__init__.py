@@ -1,0 +1,3 @@
+"""qtslack: the QTvoice business phone system, in Slack."""
+
+__version__ = "0.1.0"

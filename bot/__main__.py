@@ -1,0 +1,197 @@
+"""`python -m bot COMMAND` (or `qtslack COMMAND`): run, operate and try out qtslack."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Callable, Sequence
+
+from bot.config import DatabaseSettings, Settings, SettingsError, load_settings
+
+EXIT_BAD_SETTINGS = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except SettingsError as error:
+        print("qtslack cannot start; fix these settings (environment or .env):", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qtslack", description="QTvoice business phones in Slack."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(
+        name: str, run: Callable[[argparse.Namespace], int | None], help: str
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(run=run)
+        return sub
+
+    serve = command(
+        "serve",
+        cmd_serve,
+        "the web app (Slack, QTvoice webhooks, health) and, unless --no-worker, the delivery worker",
+    )
+    serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server listens on every interface
+    serve.add_argument("--port", type=int, default=None, help="default: PORT, else 3000")
+    serve.add_argument("--no-worker", action="store_true", help="serve HTTP only (scale-out)")
+    command("worker", cmd_worker, "the delivery worker and scheduled jobs alone (scale-out)")
+    command("migrate", cmd_migrate, "upgrade the database (DATABASE_URL) to the latest schema")
+    command("check", cmd_check, "validate settings and reach Slack and QTvoice")
+    manifest = command("manifest", cmd_manifest, "print the Slack app manifest for this deployment")
+    manifest.add_argument("--url", required=True, help="the bot's public base URL, https://…")
+    demo = command("demo", cmd_demo, "play every flow against local QTvoice and Slack stand-ins")
+    demo.add_argument("--keep-running", action="store_true", help="leave everything up afterwards")
+    send = command(
+        "send-webhook", cmd_send_webhook, "send one signed sample webhook to a running bot"
+    )
+    send.add_argument("event", help="an event type, e.g. call.missed")
+    send.add_argument("--url", required=True, help="the bot's webhook URL, …/qtvoice/webhooks")
+    send.add_argument("--secret", help="signing secret (default: QTVOICE_WEBHOOK_SECRET)")
+    deliveries = command(
+        "deliveries", cmd_deliveries, "list stored events and their delivery state"
+    )
+    deliveries.add_argument("--failed", action="store_true", help="only the failed ones")
+    deliveries.add_argument("--limit", type=int, default=50)
+    replay = command("replay", cmd_replay, "queue a stored event for delivery again")
+    replay.add_argument("id", type=int)
+    return parser
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from bot.logs import configure_logging
+    from bot.runtime import Runtime
+    from bot.store.db import is_sqlite
+    from bot.store.migrate import upgrade
+    from bot.web import create_app
+
+    settings = load_settings(Settings)
+    configure_logging(settings.log_level, secret_values(settings))
+    if is_sqlite(settings.database_url):
+        upgrade(settings.database_url)
+    app = create_app(Runtime.create(settings), run_worker=not args.no_worker)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port or settings.port,
+        log_level=settings.log_level.lower(),
+        # Above Heroku's router idle timeout (90 s), so the router never reuses a closed socket.
+        timeout_keep_alive=95,
+        access_log=False,
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from bot.logs import configure_logging
+    from bot.runtime import Runtime
+    from bot.services import BackgroundServices
+
+    settings = load_settings(Settings)
+    configure_logging(settings.log_level, secret_values(settings))
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        runtime = Runtime.create(settings)
+        try:
+            await BackgroundServices(runtime).run_until(stop)
+        finally:
+            await runtime.close()
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from bot.store.db import safe_url
+    from bot.store.migrate import upgrade
+
+    settings = load_settings(DatabaseSettings)
+    upgrade(settings.database_url)
+    print(f"database {safe_url(settings.database_url)} is at the latest schema")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from bot.checks import run_checks
+
+    return asyncio.run(run_checks(load_settings(Settings)))
+
+
+def cmd_manifest(args: argparse.Namespace) -> int:
+    from bot.slack.manifest import build_manifest
+
+    print(json.dumps(build_manifest(args.url), indent=2))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(keep_running=args.keep_running)
+
+
+def cmd_send_webhook(args: argparse.Namespace) -> int:
+    from bot.config import WebhookSecretSettings
+    from bot.sandbox.qtvoice import send_webhook
+    from bot.sandbox.samples import EVENT_TYPES, sample_event
+
+    if args.event not in EVENT_TYPES:
+        print(f"unknown event {args.event!r}; one of: {', '.join(EVENT_TYPES)}", file=sys.stderr)
+        return 2
+    secret = args.secret or load_settings(WebhookSecretSettings).webhook_secrets[0]
+    envelope = sample_event(args.event)
+    response = send_webhook(args.url, envelope, secret)
+    print(
+        f"{args.event} {envelope['data'].get('id')} -> HTTP {response.status_code} {response.text}"
+    )
+    return 0 if response.is_success else 1
+
+
+def cmd_deliveries(args: argparse.Namespace) -> int:
+    from bot.operations import list_deliveries
+
+    return asyncio.run(
+        list_deliveries(load_settings(DatabaseSettings), failed=args.failed, limit=args.limit)
+    )
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from bot.operations import replay_delivery
+
+    return asyncio.run(replay_delivery(load_settings(DatabaseSettings), args.id))
+
+
+def secret_values(settings: Settings) -> list[str]:
+    secrets = [
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.qtvoice_api_key,
+        settings.qtvoice_webhook_secret,
+        settings.slack_app_token,
+    ]
+    values = [secret.get_secret_value() for secret in secrets if secret is not None]
+    return values + settings.webhook_secrets
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""Settings: every knob of the contract, read once from the environment and `.env`.
+
+`load_settings()` turns pydantic's validation errors into one plain line per problem, naming the
+setting and where to get it, and never echoes a value: a mistyped token must not end up in a log.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SLACK_APP_PAGE = "your Slack app's settings at https://api.slack.com/apps"
+QTVOICE_DASHBOARD = "the QTvoice dashboard"
+
+#: What each setting is and where an operator gets it, shown when it is missing or malformed.
+SETTING_HELP: dict[str, str] = {
+    "SLACK_BOT_TOKEN": f"the Bot User OAuth Token (xoxb-…), from OAuth & Permissions in {SLACK_APP_PAGE}",
+    "SLACK_SIGNING_SECRET": f"the Signing Secret, from Basic Information in {SLACK_APP_PAGE}",
+    "SLACK_APP_TOKEN": f"an App-Level Token (xapp-…) with connections:write, from Basic Information in {SLACK_APP_PAGE}; leave unset to receive Slack over HTTP",
+    "SLACK_API_URL": "the Slack Web API base URL; leave unset for https://slack.com/api/",
+    "QTVOICE_API_KEY": f"an API key (qtv_…), from Settings → API Keys in {QTVOICE_DASHBOARD}",
+    "QTVOICE_WEBHOOK_SECRET": f"the webhook signing secret (several, comma-separated, while rotating), from Settings → Webhooks in {QTVOICE_DASHBOARD}",
+    "QTVOICE_API_URL": "the QTvoice API base URL; leave unset for https://test.qtvoice.com/api/v1",
+    "NOTIFY_CHANNEL": "the ID (C…) of the Slack channel that gets every notification no route claims: in Slack, open the channel's details, the ID is at the bottom",
+    "DATABASE_URL": "a database URL: sqlite:///qtslack.db, or the postgres:// URL your host gives you",
+    "PORT": "the TCP port to listen on (1-65535)",
+    "ADMIN_USER_IDS": "comma-separated Slack user IDs (U…) allowed to link others and manage routes: in Slack, a person's profile → ⋮ → Copy member ID",
+    "DEFAULT_REGION": "a two-letter region (US, GB, …) for numbers typed without a country code",
+    "TIMEZONE": "an IANA time zone such as America/New_York, for times shown in Slack",
+    "WEBHOOK_TOLERANCE_SECONDS": "how far (seconds) a webhook's timestamp may be from now",
+    "RECONCILE_INTERVAL_SECONDS": "how often (seconds) to poll QTvoice for events its webhooks missed; 0 turns it off",
+    "MASK_NUMBERS": "true to show only the last four digits of callers' numbers",
+    "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
+    "SMS_PER_MINUTE": "how many texts one Slack user may send a minute",
+    "DELIVERY_MAX_ATTEMPTS": "how many times a notification is tried before it is parked as failed",
+    "DELIVERY_RETRY_SECONDS": "the first retry delay (seconds) of a failed notification; later ones double",
+    "DELIVERY_LEASE_SECONDS": "how long (seconds) a worker may hold an event before another may take it over",
+}
+
+SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
+SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+CommaList = Annotated[list[str], NoDecode]
+
+
+def _split_commas(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept Heroku's `postgres://` and bare `postgresql://` URLs and pick the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+class DatabaseSettings(BaseSettings):
+    """The settings `migrate` needs: just where the database is."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
+
+    database_url: str = Field(default="sqlite:///qtslack.db", repr=False)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        url = normalize_database_url(value.strip())
+        if not url.startswith(("sqlite", "postgresql")):
+            raise ValueError("only SQLite and PostgreSQL are supported")
+        return url
+
+
+class WebhookSecretSettings(BaseSettings):
+    """What `send-webhook` needs to sign a sample like QTvoice would."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
+
+    qtvoice_webhook_secret: SecretStr
+
+    @property
+    def webhook_secrets(self) -> list[str]:
+        return _split_commas(self.qtvoice_webhook_secret.get_secret_value())
+
+
+class Settings(DatabaseSettings):
+    """Everything `serve` and `worker` need. Secrets are `SecretStr` so they never print."""
+
+    slack_bot_token: SecretStr
+    slack_signing_secret: SecretStr
+    qtvoice_api_key: SecretStr
+    qtvoice_webhook_secret: SecretStr
+    notify_channel: str
+
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    qtvoice_api_url: str = "https://test.qtvoice.com/api/v1"
+    port: int = Field(default=3000, ge=1, le=65535)
+    admin_user_ids: CommaList = Field(default_factory=list)
+    default_region: str = "US"
+    timezone: str = "UTC"
+    webhook_tolerance_seconds: int = Field(default=300, ge=1)
+    reconcile_interval_seconds: int = Field(default=300, ge=0)
+    mask_numbers: bool = False
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    sms_per_minute: int = Field(default=10, ge=1)
+    delivery_max_attempts: int = Field(default=8, ge=1)
+    delivery_retry_seconds: float = Field(default=2.0, gt=0)
+    delivery_lease_seconds: float = Field(default=120.0, gt=0)
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return value
+
+    @field_validator("slack_signing_secret", "qtvoice_api_key", "qtvoice_webhook_secret")
+    @classmethod
+    def _not_blank(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("is empty")
+        return value
+
+    @field_validator("notify_channel")
+    @classmethod
+    def _channel_id(cls, value: str) -> str:
+        value = value.strip()
+        if not SLACK_CHANNEL_ID.match(value):
+            raise ValueError("must be a channel ID like C0123ABCD, not a #name")
+        return value
+
+    @field_validator("admin_user_ids", mode="before")
+    @classmethod
+    def _admins(cls, value: Any) -> Any:
+        value = _split_commas(value)
+        bad = [user for user in value if not SLACK_USER_ID.match(user)]
+        if bad:
+            raise ValueError("must be Slack user IDs like U0123ABCD")
+        return value
+
+    @field_validator("default_region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError("is not a known two-letter region")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("is not a known IANA time zone") from None
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slack_url(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("qtvoice_api_url")
+    @classmethod
+    def _qtvoice_url(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def webhook_secrets(self) -> list[str]:
+        """Every secret that may have signed a webhook (several while one is being rotated)."""
+        return _split_commas(self.qtvoice_webhook_secret.get_secret_value())
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+AnySettings = TypeVar("AnySettings", bound=DatabaseSettings)
+
+
+class SettingsError(Exception):
+    """Settings that cannot start the bot; `problems` holds one printable line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def describe_errors(error: ValidationError) -> list[str]:
+    """One line per problem: the setting, what is wrong, and where to get a good value."""
+    problems = []
+    for item in error.errors(include_input=False, include_url=False):
+        name = str(item["loc"][0]).upper() if item["loc"] else "SETTINGS"
+        what = "is missing" if item["type"] == "missing" else _reason(item["msg"])
+        problems.append(f"{name} {what}: {SETTING_HELP.get(name, 'see README.md')}")
+    return problems
+
+
+def _reason(message: str) -> str:
+    return message.removeprefix("Value error, ")
+
+
+def load_settings(cls: type[AnySettings] = Settings, **overrides: Any) -> AnySettings:  # type: ignore[assignment]
+    """Read settings from the environment and `.env`, raising `SettingsError` on any problem."""
+    try:
+        return cls(**overrides)
+    except ValidationError as error:
+        raise SettingsError(describe_errors(error)) from None

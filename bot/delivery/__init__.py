@@ -1,0 +1,1 @@
+"""From a stored QTvoice event to Slack: the inbox, the router and the worker."""

@@ -1,0 +1,207 @@
+"""Writes to Slack that happen once, whatever fails in between.
+
+A post is recorded as intended (a `SlackMessage` row with no `ts`) before it is sent and as done
+after. The message carries its identity in Slack message metadata. So when a worker finds an
+intended post with no `ts`, because the process died or Slack's answer never came back, it
+looks for the message in the channel before posting: a post that did land is adopted, not
+repeated. Slack's `Retry-After` is stored per channel and honoured by every worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.slack.blocks import SlackMessage as Rendered
+from bot.store.models import ChannelCooldown, SlackMessage, utcnow
+
+logger = logging.getLogger(__name__)
+
+METADATA_EVENT = "qtslack_message"
+#: How far back to look for a post that may have landed: clocks differ a little.
+LOOKBACK = timedelta(minutes=2)
+DEFAULT_RETRY_AFTER_SECONDS = 30
+
+
+class ChannelCoolingDown(Exception):
+    """Slack asked us not to write to `channel` before `until`; try again then."""
+
+    def __init__(self, channel: str, until: datetime) -> None:
+        super().__init__(f"Slack rate limit on {channel} until {until:%H:%M:%S}")
+        self.channel = channel
+        self.until = until
+
+
+class SlackPoster:
+    def __init__(self, slack: AsyncWebClient) -> None:
+        self.slack = slack
+        self._dm_channels: dict[str, str] = {}
+
+    async def dm_channel(self, session: AsyncSession, user_id: str) -> str:
+        """The IM channel with a user, opened once per process."""
+        if user_id not in self._dm_channels:
+            response = await self._call(session, user_id, "conversations_open", users=user_id)
+            self._dm_channels[user_id] = response["channel"]["id"]
+        return self._dm_channels[user_id]
+
+    async def find(
+        self, session: AsyncSession, kind: str, key: str, channel: str
+    ) -> SlackMessage | None:
+        return await session.scalar(
+            select(SlackMessage).where(
+                SlackMessage.kind == kind,
+                SlackMessage.key == key,
+                SlackMessage.channel_id == channel,
+            )
+        )
+
+    async def post_once(
+        self,
+        session: AsyncSession,
+        *,
+        kind: str,
+        key: str,
+        channel: str,
+        message: Rendered,
+        thread_ts: str | None = None,
+        state: Mapping[str, Any] | None = None,
+    ) -> SlackMessage:
+        """Post `message` unless this (kind, key) is already in `channel`; the stored ref."""
+        ref = await self.find(session, kind, key, channel)
+        if ref is not None and ref.ts is not None:
+            return ref
+        if ref is None:
+            ref = SlackMessage(
+                kind=kind, key=key, channel_id=channel, thread_ts=thread_ts, state=dict(state or {})
+            )
+            session.add(ref)
+            await session.commit()
+        else:
+            ref.ts = await self._find_landed(session, ref)
+            if ref.ts is not None:
+                logger.info("adopted %s %s already in %s", kind, key, channel)
+                await session.commit()
+                return ref
+        response = await self._call(
+            session,
+            channel,
+            "chat_postMessage",
+            channel=channel,
+            thread_ts=thread_ts,
+            metadata={"event_type": METADATA_EVENT, "event_payload": {"ref": f"{kind}:{key}"}},
+            unfurl_links=False,
+            unfurl_media=False,
+            **message.as_kwargs(),
+        )
+        ref.ts = response["ts"]
+        ref.channel_id = channel
+        await session.commit()
+        return ref
+
+    async def update(
+        self,
+        session: AsyncSession,
+        ref: SlackMessage,
+        message: Rendered,
+        state: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Show `message` in place of a posted one (chat.update is idempotent)."""
+        await self._call(
+            session,
+            ref.channel_id,
+            "chat_update",
+            channel=ref.channel_id,
+            ts=ref.ts,
+            metadata={
+                "event_type": METADATA_EVENT,
+                "event_payload": {"ref": f"{ref.kind}:{ref.key}"},
+            },
+            **message.as_kwargs(),
+        )
+        if state is not None:
+            ref.state = dict(state)
+        ref.updated_at = utcnow()
+        await session.commit()
+
+    async def react(self, session: AsyncSession, channel: str, ts: str, name: str) -> None:
+        """Add a reaction; one that is already there counts as added."""
+        try:
+            await self._call(
+                session, channel, "reactions_add", channel=channel, timestamp=ts, name=name
+            )
+        except SlackApiError as error:
+            if error.response.get("error") != "already_reacted":
+                raise
+
+    async def _find_landed(self, session: AsyncSession, ref: SlackMessage) -> str | None:
+        """The ts of this ref's message if an earlier attempt did post it, else None."""
+        oldest = f"{(ref.created_at - LOOKBACK).timestamp():.6f}"
+        wanted = f"{ref.kind}:{ref.key}"
+        if ref.thread_ts:
+            response = await self._call(
+                session,
+                ref.channel_id,
+                "conversations_replies",
+                channel=ref.channel_id,
+                ts=ref.thread_ts,
+                oldest=oldest,
+                include_all_metadata=True,
+                limit=200,
+            )
+        else:
+            response = await self._call(
+                session,
+                ref.channel_id,
+                "conversations_history",
+                channel=ref.channel_id,
+                oldest=oldest,
+                include_all_metadata=True,
+                limit=200,
+            )
+        for message in response.get("messages", []):
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("ref") == wanted:
+                return str(message["ts"])
+        return None
+
+    async def _call(self, session: AsyncSession, limited: str, method: str, /, **args: Any) -> Any:
+        """One Web API call, within the stored rate limit of the `limited` channel or user."""
+        cooldown = await session.get(ChannelCooldown, limited)
+        now = utcnow()
+        if cooldown is not None and cooldown.not_before > now:
+            raise ChannelCoolingDown(limited, cooldown.not_before)
+        try:
+            return await getattr(self.slack, method)(**args)
+        except SlackApiError as error:
+            if error.response.status_code != 429:
+                raise
+            retry_after = _retry_after(error.response.headers)
+            until = now + timedelta(seconds=retry_after)
+            await _store_cooldown(session, limited, until)
+            raise ChannelCoolingDown(limited, until) from None
+
+
+def _retry_after(headers: Mapping[str, Any]) -> float:
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            try:
+                return max(float(value), 1.0)
+            except (TypeError, ValueError):
+                break
+    return DEFAULT_RETRY_AFTER_SECONDS
+
+
+async def _store_cooldown(session: AsyncSession, channel: str, until: datetime) -> None:
+    cooldown = await session.get(ChannelCooldown, channel)
+    if cooldown is None:
+        session.add(ChannelCooldown(channel_id=channel, not_before=until))
+    else:
+        cooldown.not_before = max(cooldown.not_before, until)
+    await session.commit()

@@ -1,0 +1,101 @@
+"""The delivery worker: claim due events, deliver each to Slack, then finish, retry or park it.
+
+It claims in batches (one round trip for many events) and delivers a batch concurrently: the
+claim never hands out two events with one ordering key, so concurrent deliveries never touch
+the same Slack message. Between batches it sleeps until this process stores an event or a
+short poll interval passes, which is when events stored by other processes are seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from bot.delivery import inbox
+from bot.delivery.contacts import ContactDirectory
+from bot.delivery.notifier import Notifier
+from bot.delivery.poster import ChannelCoolingDown, SlackPoster
+from bot.runtime import Runtime
+from bot.store.models import InboxEvent
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 20
+#: How often to look for events stored by other processes (or whose retry time came).
+POLL_SECONDS = 1.0
+
+
+class Worker:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.notifier = Notifier(
+            runtime.settings, SlackPoster(runtime.slack), ContactDirectory(runtime.qtvoice)
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        logger.info("delivery worker %s started", self.runtime.process_id)
+        while not stop.is_set():
+            try:
+                delivered = await self.run_once()
+            except Exception:
+                logger.exception("delivery worker: claiming failed; retrying shortly")
+                delivered = 0
+            if delivered:
+                continue
+            await self._wait_for_work(stop)
+
+    async def run_once(self) -> int:
+        """Claim one batch and deliver it; how many events were claimed."""
+        async with self.runtime.sessions() as session:
+            rows = await inbox.claim(
+                session,
+                self.runtime.process_id,
+                limit=BATCH_SIZE,
+                lease_seconds=self.settings.delivery_lease_seconds,
+            )
+        await asyncio.gather(*(self._deliver(row) for row in rows))
+        return len(rows)
+
+    async def _deliver(self, row: InboxEvent) -> None:
+        payload: dict[str, Any] = row.payload
+        async with self.runtime.sessions() as session:
+            try:
+                await self.notifier.deliver(session, row.event, payload.get("data") or {})
+            except ChannelCoolingDown as wait:
+                await session.rollback()
+                logger.info("delivery %s waits for Slack: %s", row.id, wait)
+                await inbox.postpone(session, row.id, wait.until, str(wait))
+                return
+            except Exception as error:
+                await session.rollback()
+                await self._failed(session, row, error)
+                return
+            await inbox.finish(session, row.id)
+            logger.info("delivery %s (%s) done", row.id, row.event)
+
+    async def _failed(self, session: Any, row: InboxEvent, error: Exception) -> None:
+        reason = f"{type(error).__name__}: {error}"[:1000]
+        parked = await inbox.retry_later(
+            session,
+            row.id,
+            reason,
+            attempts=row.attempts + 1,
+            max_attempts=self.settings.delivery_max_attempts,
+            base_seconds=self.settings.delivery_retry_seconds,
+        )
+        if parked:
+            logger.error("delivery %s (%s) failed for good: %s", row.id, row.event, reason)
+        else:
+            logger.warning("delivery %s (%s) will be retried: %s", row.id, row.event, reason)
+
+    async def _wait_for_work(self, stop: asyncio.Event) -> None:
+        changed = self.runtime.inbox_changed
+        waiters = [asyncio.ensure_future(changed.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        changed.clear()

@@ -1,0 +1,105 @@
+"""Phone numbers as people type them, as QTvoice sends them and as Slack should show them.
+
+Everything here is pure and built on `phonenumbers` (Google's libphonenumber metadata), so
+"215-555-1234", "(215) 555 1234" and "tel:+1-215-555-1234" all become "+12155551234", and a
+number is shown the way someone in `DEFAULT_REGION` would dial it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat
+
+MASK_CHAR = "•"
+VISIBLE_TAIL_DIGITS = 4
+
+_TEL_PREFIX = re.compile(r"^\s*tel:", re.IGNORECASE)
+_PHONE_LIKE = re.compile(r"[\d\s+\-().]+")
+
+
+def parse(text: str, default_region: str) -> str | None:
+    """The E.164 form of a number a person typed, or None when it is not a valid number.
+
+    A number without a country code is read as a number of `default_region` (ISO 3166
+    alpha-2, e.g. "US"); "tel:" URIs and a trunk prefix ("12155551234") are understood.
+    """
+    number = _parse_number(text, default_region)
+    if number is None or not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def is_phone_like(text: str) -> bool:
+    """True when the text looks like an attempt at a number rather than a name.
+
+    Used to decide whether `/call <something>` means a number to parse or words to search
+    contacts for, so "john smith" is not phone-like while "215-555-1234" (even an invalid
+    or short one such as an extension "101") is.
+    """
+    candidate = _TEL_PREFIX.sub("", text).strip()
+    return bool(_PHONE_LIKE.fullmatch(candidate)) and any(char.isdigit() for char in candidate)
+
+
+def display(e164: str, default_region: str) -> str:
+    """The number as people in `default_region` read it; anything unparseable unchanged.
+
+    A number sharing the default region's country code is shown in national format
+    ("(215) 555-1234"; for the US this includes Canada, dialled the same way), any other
+    in international format ("+44 20 7123 4567").
+    """
+    number = _parse_number(e164, default_region)
+    if number is None or not phonenumbers.is_possible_number(number):
+        return e164
+    if number.country_code == phonenumbers.country_code_for_region(default_region):
+        return phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
+
+
+def mask(e164: str) -> str:
+    """The number with every digit but the country code and the last four hidden.
+
+    "+12155551234" becomes "+1 •••-•••-1234": the international layout is kept so the
+    reader still sees which country and which line-ending it is. Text that is not a
+    number keeps only its last four digits too.
+    """
+    number = _parse_number(e164, None)
+    if number is None or not phonenumbers.is_possible_number(number):
+        return _mask_digits(e164)
+    international = phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
+    country_prefix = f"+{number.country_code}"
+    national_part = international.removeprefix(country_prefix)
+    return country_prefix + _mask_digits(national_part)
+
+
+def normalize(text: str, default_region: str) -> str:
+    """A canonical key for storing and comparing numbers: E.164 when valid, else the digits.
+
+    "+1 (215) 555-1234" and "2155551234" both give "+12155551234"; a short code such as
+    "12345" gives "12345", so it still matches itself however it was punctuated.
+    """
+    e164 = parse(text, default_region)
+    if e164 is not None:
+        return e164
+    return "".join(char for char in text if char.isdigit())
+
+
+def _parse_number(text: str, default_region: str | None) -> PhoneNumber | None:
+    try:
+        return phonenumbers.parse(text, default_region)
+    except NumberParseException:
+        return None
+
+
+def _mask_digits(text: str) -> str:
+    """Replaces every digit of `text` but the last four, keeping the punctuation around them."""
+    digits_to_hide = sum(char.isdigit() for char in text) - VISIBLE_TAIL_DIGITS
+    masked: list[str] = []
+    for char in text:
+        if char.isdigit() and digits_to_hide > 0:
+            masked.append(MASK_CHAR)
+            digits_to_hide -= 1
+        else:
+            masked.append(char)
+    return "".join(masked)

@@ -1,0 +1,1 @@
+"""Everything that speaks QTvoice: the API client, its models, webhook signatures."""

@@ -1,0 +1,201 @@
+"""The shapes QTvoice sends: API resources, pages of them, and the webhook envelope.
+
+The API document shows camelCase (`callSid`, `createdAt`) in some places and snake_case
+(`first_name`, `recent_calls`) in others, and is silent on most webhook `data`. So every
+model accepts both spellings of every key, treats every field but `id` as optional, and
+keeps unknown fields (`model.model_extra`) instead of failing on them. A field QTvoice
+sends in a shape we cannot read (a timestamp we cannot parse, a fractional duration) becomes
+`None` rather than rejecting the whole object: a missed-call notification without a time is
+better than none.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
+from pydantic.alias_generators import to_camel
+
+
+def _none_when_invalid(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Validate as usual, but read an empty or unreadable value as absent."""
+    if value == "":
+        return None
+    try:
+        return handler(value)
+    except ValidationError:
+        return None
+
+
+Lenient = WrapValidator(_none_when_invalid)
+LenientDatetime = Annotated[datetime | None, Lenient]
+LenientInt = Annotated[int | None, Lenient]
+LenientBool = Annotated[bool | None, Lenient]
+
+
+class QTvoiceModel(BaseModel):
+    """Base for every QTvoice shape: both key spellings, unknown keys kept, numbers as text.
+
+    `coerce_numbers_to_str` lets a phone number or id that arrives as a JSON number still
+    read as the string every caller expects.
+    """
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        extra="allow",
+        coerce_numbers_to_str=True,
+    )
+
+
+class Call(QTvoiceModel):
+    id: str
+    call_sid: str | None = None
+    from_: str | None = Field(default=None, alias="from")
+    to: str | None = None
+    direction: str | None = None
+    status: str | None = None
+    duration: LenientInt = None
+    recording_url: str | None = None
+    created_at: LenientDatetime = None
+    answered_at: LenientDatetime = None
+    ended_at: LenientDatetime = None
+    extension_id: str | None = None
+    voicemail_id: str | None = None
+
+
+class Voicemail(QTvoiceModel):
+    id: str
+    call_id: str | None = None
+    from_: str | None = Field(default=None, alias="from")
+    to: str | None = None
+    duration: LenientInt = None
+    recording_url: str | None = None
+    transcription: str | None = Field(
+        default=None, validation_alias=AliasChoices("transcription", "transcript")
+    )
+    is_read: LenientBool = None
+    created_at: LenientDatetime = None
+    extension_id: str | None = None
+
+
+class Sms(QTvoiceModel):
+    id: str
+    from_: str | None = Field(default=None, alias="from")
+    to: str | None = None
+    message: str | None = Field(
+        default=None, validation_alias=AliasChoices("message", "body", "text")
+    )
+    direction: str | None = None
+    status: str | None = None
+    created_at: LenientDatetime = None
+
+
+SmsSent = Sms
+"""What `POST /sms` answers: the message as QTvoice stored it."""
+
+
+class Contact(QTvoiceModel):
+    id: str
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    notes: str | None = None
+
+    @property
+    def full_name(self) -> str | None:
+        """First and last name, or a lone `name` QTvoice may send instead; None when nameless."""
+        joined = " ".join(part.strip() for part in (self.first_name, self.last_name) if part)
+        if joined.strip():
+            return joined.strip()
+        fallback = (self.model_extra or {}).get("name")
+        if isinstance(fallback, str) and fallback.strip():
+            return fallback.strip()
+        return None
+
+
+class ContactLookup(QTvoiceModel):
+    found: bool = False
+    contact: Contact | None = None
+    recent_calls: list[Call] = Field(default_factory=list)
+
+
+class Extension(QTvoiceModel):
+    """An extension; the API document never shows one, so its number is read from any of
+    the keys it could plausibly sit under."""
+
+    id: str
+    number: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "number",
+            "extension",
+            "extensionNumber",
+            "extension_number",
+            "phone",
+            "phoneNumber",
+            "phone_number",
+        ),
+    )
+    name: str | None = None
+    email: str | None = None
+
+
+class Pagination(QTvoiceModel):
+    page: LenientInt = None
+    limit: LenientInt = None
+    total: LenientInt = None
+    total_pages: LenientInt = None
+
+
+ItemT = TypeVar("ItemT", bound=QTvoiceModel)
+
+
+class Page(QTvoiceModel, Generic[ItemT]):
+    """One page of a list endpoint: `data` plus the `pagination` block."""
+
+    data: list[ItemT] = Field(default_factory=list)
+    pagination: Pagination = Field(default_factory=Pagination)
+
+    @property
+    def has_next(self) -> bool:
+        """Whether another page follows this one.
+
+        `totalPages` decides when QTvoice sends it; without it, a full page suggests more.
+        An empty page always ends the walk so a misreported total cannot loop forever.
+        """
+        if not self.data:
+            return False
+        page, pages = self.pagination.page, self.pagination.total_pages
+        if page is not None and pages is not None:
+            return page < pages
+        limit = self.pagination.limit
+        return limit is not None and len(self.data) >= limit
+
+
+class CallInitiated(QTvoiceModel):
+    id: str
+    status: str | None = None
+    from_: str | None = Field(default=None, alias="from")
+    to: str | None = None
+    message: str | None = None
+
+
+class WebhookEvent(QTvoiceModel):
+    """The envelope of every webhook: the event type, when it happened, and its object."""
+
+    event: str
+    timestamp: str | None = None
+    data: dict[str, Any]

@@ -1,0 +1,696 @@
+"""Block Kit builders: domain objects in, Slack messages out.
+
+Pure functions with no I/O and no clock (every time shown comes from the event itself), so
+each message is pinned by a golden test. Two rules hold everywhere:
+
+- Every string a caller or a contact record controls (names, companies, SMS text,
+  transcripts, even a "number" QTvoice could not parse) goes through `escape_mrkdwn` before
+  it reaches mrkdwn, in the blocks and in the notification `text` alike, so "<!channel>" in
+  a text pings nobody and "<https://evil.example|your bank>" is no link.
+- Every message stays within Block Kit's limits whatever the input: long texts are cut
+  below the 3000-character section limit with an ellipsis, and lists are capped.
+
+Layouts are meant to read on a phone: a short first line saying what happened and who, a
+section with fields for the details, context blocks for secondary information.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from bot import phone
+from bot.qtvoice.models import Call, Contact, ContactLookup, Sms, Voicemail
+
+Block = dict[str, Any]
+
+CALL_BACK = "call_back"
+TEXT_BACK = "text_back"
+MARK_HANDLED = "mark_handled"
+SMS_REPLY = "sms_reply"
+CONTACT_CALL = "contact_call"
+CONTACT_TEXT = "contact_text"
+PICK_CONTACT = "pick_contact"
+
+CALL_ACTIONS_BLOCK = "call_actions"
+HANDLED_BLOCK = "handled"
+
+SECTION_TEXT_LIMIT = 3000
+NAME_LIMIT = 80
+NUMBER_LIMIT = 40
+NOTES_LIMIT = 300
+SNIPPET_LIMIT = 150
+URL_LIMIT = 2000
+BUTTON_ITEM_LIMIT = 64
+RECENT_CALLS_SHOWN = 5
+PICKER_CHOICES_SHOWN = 10
+ELLIPSIS = "…"
+
+_SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
+
+_LIVE_STATES = {
+    "call.incoming": ("🔔", "Ringing"),
+    "call.answered": ("🟢", "On the call"),
+    "call.completed": ("📴", "Ended"),
+    "call.missed": ("📵", "Missed"),
+}
+
+_DELIVERY_STATES = {
+    "queued": ("⏳", "Queued"),
+    "sent": ("✓", "Sent"),
+    "delivered": ("✓✓", "Delivered"),
+    "failed": ("⚠️", "Failed"),
+    "refused": ("🚫", "Not sent"),
+}
+
+_CONTACT_EVENT_TITLES = {
+    "contact.created": "New contact",
+    "contact.updated": "Contact updated",
+}
+
+_PICKER_QUESTIONS = {
+    "call": ("Several contacts match. Who do you want to call?", "Call"),
+    "sms": ("Several contacts match. Who do you want to text?", "Text"),
+    "contact": ("Several contacts match. Which one do you want to see?", "Show"),
+}
+PICK_PURPOSES = tuple(_PICKER_QUESTIONS)
+
+_THREAD_HINT = "Reply in this thread to text back · start with `note:` to keep it internal"
+_OPTED_OUT_HINT = (
+    "🚫 This number texted STOP: replies here are not sent until it texts START. "
+    "Messages starting with `note:` stay internal as always."
+)
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escapes the three characters Slack's mrkdwn treats as control characters.
+
+    `&` first, so the entities produced for `<` and `>` are not escaped twice.
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    """How this deployment shows things: `TIMEZONE`, `DEFAULT_REGION` and `MASK_NUMBERS`."""
+
+    timezone: ZoneInfo
+    default_region: str
+    mask_numbers: bool
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The person on the other end: a number, and the contact it belongs to when known."""
+
+    number: str | None
+    name: str | None = None
+    company: str | None = None
+    contact_id: str | None = None
+
+    def mrkdwn(self, ctx: RenderContext) -> str:
+        """'*John Doe* (Acme Inc) · (215) 555-1234', escaped, the number masked if asked."""
+        return self._render(ctx, bold=True)
+
+    def label(self, ctx: RenderContext) -> str:
+        """The same without formatting, for a notification's `text` (still escaped)."""
+        return self._render(ctx, bold=False)
+
+    def dialable(self, ctx: RenderContext) -> str | None:
+        """The E.164 number to call or text back; None when withheld or unreadable."""
+        return phone.parse(self.number, ctx.default_region) if self.number else None
+
+    def _render(self, ctx: RenderContext, *, bold: bool) -> str:
+        name = _one_line(self.name, NAME_LIMIT)
+        company = _one_line(self.company, NAME_LIMIT)
+        number = _number_text(self.number, ctx)
+        headline = name or company
+        if headline is None:
+            return _emphasis(number or "Unknown caller", bold=bold)
+        rendered = _emphasis(headline, bold=bold)
+        if name and company:
+            rendered += f" ({company})"
+        return f"{rendered} · {number}" if number else rendered
+
+
+@dataclass(frozen=True)
+class Line:
+    """Which of our QTvoice lines (and extension) the call or text came to.
+
+    Our own numbers are never masked: `MASK_NUMBERS` protects customers, not the business.
+    """
+
+    number: str | None
+    extension_id: str | None = None
+    extension_name: str | None = None
+
+    def mrkdwn(self, ctx: RenderContext) -> str:
+        """'(215) 555-0100 · Sales', escaped; also fine as plain text."""
+        number = (
+            _one_line(phone.display(self.number, ctx.default_region), NUMBER_LIMIT)
+            if self.number
+            else None
+        )
+        parts = [part for part in (number, _one_line(self.extension_name, NAME_LIMIT)) if part]
+        return " · ".join(parts) or "Unknown line"
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """A message ready for `chat.postMessage`/`chat.update`: fallback `text` plus `blocks`."""
+
+    text: str
+    blocks: list[Block]
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for the Web API call; a copy, so the caller may change it."""
+        return {"text": self.text, "blocks": copy.deepcopy(self.blocks)}
+
+
+def caller_from_lookup(number: str | None, lookup: ContactLookup | None) -> Caller:
+    """The caller as the contact lookup knows them; just the number when nobody matched."""
+    if lookup is None or not lookup.found or lookup.contact is None:
+        return Caller(number=number)
+    contact = lookup.contact
+    return Caller(
+        number=number or contact.phone,
+        name=contact.full_name,
+        company=contact.company,
+        contact_id=contact.id,
+    )
+
+
+def format_when(moment: datetime, ctx: RenderContext) -> str:
+    """'Fri, Nov 27 at 3:52 PM EST' in the deployment's timezone (naive times are UTC)."""
+    local = _local(moment, ctx)
+    return f"{local:%a, %b} {local.day} at {_clock(local)} {local:%Z}"
+
+
+def format_duration(seconds: int) -> str:
+    """'2:25' (m:ss), or '1:02:05' past the hour."""
+    minutes, secs = divmod(max(seconds, 0), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes}:{secs:02d}"
+
+
+def missed_call(call: Call, caller: Caller, line: Line, ctx: RenderContext) -> SlackMessage:
+    """A missed call: who, which line, when; Call back, Text back and Mark handled."""
+    summary = _section(
+        "call_summary",
+        f"📵 Missed call from {caller.mrkdwn(ctx)}",
+        _call_fields(line, call.created_at, ctx),
+    )
+    return SlackMessage(
+        text=f"Missed call from {caller.label(ctx)}",
+        blocks=[summary, _call_actions(caller, line, ctx)],
+    )
+
+
+def voicemail(vm: Voicemail, caller: Caller, line: Line, ctx: RenderContext) -> SlackMessage:
+    """One voicemail: who, length, recording link, transcript (or that it is on its way)."""
+    fields = _call_fields(line, vm.created_at, ctx)
+    if vm.duration is not None:
+        fields.append(_field("Length", format_duration(vm.duration)))
+    recording = _link(vm.recording_url, "▶ Listen")
+    if recording:
+        fields.append(_field("Recording", recording))
+    blocks = [
+        _section("voicemail_summary", f"📬 Voicemail from {caller.mrkdwn(ctx)}", fields),
+        _section("voicemail_transcript", _transcript_text(vm.transcription)),
+        _call_actions(caller, line, ctx),
+    ]
+    text = f"Voicemail from {caller.label(ctx)}"
+    if vm.duration is not None:
+        text += f" ({format_duration(vm.duration)})"
+    snippet = _one_line(vm.transcription, SNIPPET_LIMIT)
+    if snippet:
+        text += f": {snippet}"
+    return SlackMessage(text=text, blocks=blocks)
+
+
+def live_call(
+    call: Call, event: str, caller: Caller, line: Line, ctx: RenderContext
+) -> SlackMessage:
+    """The live call card, one per call, whose state follows the call.* events.
+
+    Raises ValueError for an event that is not a call.incoming/answered/completed/missed.
+    """
+    if event not in _LIVE_STATES:
+        raise ValueError(f"not a live call event: {event!r}")
+    icon, state = _LIVE_STATES[event]
+    if event == "call.answered":
+        answered_by = _one_line(line.extension_name or line.extension_id or call.extension_id, 40)
+        if answered_by:
+            state += f" with {answered_by}"
+    elif event == "call.completed" and call.duration:
+        state += f" · {format_duration(call.duration)}"
+    direction = "Call to" if call.direction == "outbound" else "Call from"
+    blocks = [
+        _section(
+            "call_summary",
+            f"{icon} *{state}*\n{direction} {caller.mrkdwn(ctx)}",
+            _call_fields(line, call.created_at, ctx),
+        )
+    ]
+    if event == "call.missed":
+        blocks.append(_call_actions(caller, line, ctx))
+    return SlackMessage(text=f"{state} — {direction.lower()} {caller.label(ctx)}", blocks=blocks)
+
+
+def sms_thread_parent(
+    caller: Caller, line: Line, ctx: RenderContext, *, opted_out: bool = False
+) -> SlackMessage:
+    """The message that opens the thread of one text conversation (a number and a line)."""
+    blocks = [
+        _section(
+            "sms_thread",
+            f"💬 Text conversation with {caller.mrkdwn(ctx)}\non line {line.mrkdwn(ctx)}",
+        )
+    ]
+    if opted_out:
+        blocks.append(_context("sms_hint", _OPTED_OUT_HINT))
+    else:
+        blocks.append(_context("sms_hint", _THREAD_HINT))
+        number = caller.dialable(ctx)
+        if number:
+            target = {"n": number, "l": line.number, "x": line.extension_id}
+            reply = _button("Reply", SMS_REPLY, target, style="primary")
+            blocks.append(_actions("sms_actions", [reply]))
+    return SlackMessage(
+        text=f"Text conversation with {caller.label(ctx)} on line {line.mrkdwn(ctx)}",
+        blocks=blocks,
+    )
+
+
+def sms_inbound(sms: Sms, caller: Caller, ctx: RenderContext) -> SlackMessage:
+    """An incoming text, posted in its conversation's thread."""
+    meta = f"📥 {_short_name(caller, ctx)}"
+    if sms.created_at:
+        meta += f" · {format_when(sms.created_at, ctx)}"
+    blocks = [_section("sms_body", _message_text(sms.message)), _context("sms_meta", meta)]
+    snippet = _one_line(sms.message, SNIPPET_LIMIT) or "(empty message)"
+    return SlackMessage(text=f"{caller.label(ctx)}: {snippet}", blocks=blocks)
+
+
+def sms_outbound(
+    sms: Sms,
+    status: str,
+    ctx: RenderContext,
+    *,
+    sent_by: str | None = None,
+    reason: str | None = None,
+) -> SlackMessage:
+    """An outgoing text in its thread with its delivery state.
+
+    `status` is "queued", "sent", "delivered", "failed" or "refused" (never handed to
+    QTvoice, e.g. opted out; `reason` says why); anything else is shown as it is.
+    `sent_by` is a Slack user id, shown as a mention only when it has the shape of one,
+    so a stored value can never smuggle in `<!channel>`.
+    """
+    icon, state = _DELIVERY_STATES.get(status.lower(), ("•", _one_line(status, 30) or "Unknown"))
+    status_text = f"{icon} {state}"
+    if reason:
+        status_text += f": {_one_line(reason, NOTES_LIMIT)}"
+    parts = [f"📤 {status_text}"]
+    mention = _mention(sent_by)
+    if mention:
+        parts.append(f"by {mention}" if status.lower() == "refused" else f"sent by {mention}")
+    if sms.created_at:
+        parts.append(format_when(sms.created_at, ctx))
+    blocks = [
+        _section("sms_body", _message_text(sms.message)),
+        _context("sms_status", " · ".join(parts)),
+    ]
+    snippet = _one_line(sms.message, SNIPPET_LIMIT) or "(empty message)"
+    return SlackMessage(text=f"Text {state.lower()}: {snippet}", blocks=blocks)
+
+
+def opt_out_notice(
+    caller: Caller, opted_out: bool, keyword: str, ctx: RenderContext
+) -> SlackMessage:
+    """Says a number opted out of texts (STOP and friends) or back in (START, YES, UNSTOP)."""
+    word = _one_line(keyword.upper(), 20) or ("STOP" if opted_out else "START")
+    if opted_out:
+        icon, outcome = "🚫", "is opted out: texts to this number are refused until it texts START."
+    else:
+        icon, outcome = "✅", "opted back in: texting this number works again."
+    body = f"{icon} {caller.mrkdwn(ctx)} texted *{word}* and {outcome}"
+    text = f"{caller.label(ctx)} texted {word} and {outcome}"
+    return SlackMessage(text=text, blocks=[_section("opt_out", body)])
+
+
+def contact_card(lookup: ContactLookup, number: str | None, ctx: RenderContext) -> SlackMessage:
+    """The answer to /contact: who it is, how to reach them, their last calls, Call and Text."""
+    contact = lookup.contact if lookup.found else None
+    number = number or (contact.phone if contact else None)
+    shown_number = _number_text(number, ctx)
+    if contact is None:
+        text = f"No contact found for {shown_number}" if shown_number else "No contact found"
+        blocks = [_section("contact_summary", f"👤 {text}")]
+    else:
+        blocks = _contact_summary(contact, shown_number)
+        text = f"Contact: {_contact_as_caller(contact, number).label(ctx)}"
+    if contact is not None or lookup.recent_calls:
+        blocks.append(_section("contact_calls", _recent_calls_text(lookup.recent_calls, ctx)))
+    dialable = phone.parse(number, ctx.default_region) if number else None
+    if dialable:
+        target = {"n": dialable}
+        buttons = [
+            _button("Call", CONTACT_CALL, target, style="primary"),
+            _button("Text", CONTACT_TEXT, target),
+        ]
+        blocks.append(_actions("contact_actions", buttons))
+    return SlackMessage(text=text, blocks=blocks)
+
+
+def contact_event(contact: Contact, event: str, ctx: RenderContext) -> SlackMessage:
+    """A contact created or changed in QTvoice (posted only where a route asks for it).
+
+    Raises ValueError for an event other than contact.created/contact.updated.
+    """
+    if event not in _CONTACT_EVENT_TITLES:
+        raise ValueError(f"not a contact event: {event!r}")
+    title = _CONTACT_EVENT_TITLES[event]
+    who = _contact_as_caller(contact, contact.phone)
+    blocks = [_section("contact_event", f"👤 {title}: {who.mrkdwn(ctx)}")]
+    email = _one_line(contact.email, NAME_LIMIT)
+    if email:
+        blocks.append(_context("contact_email", f"✉️ {email}"))
+    return SlackMessage(text=f"{title}: {who.label(ctx)}", blocks=blocks)
+
+
+def contact_picker(contacts: list[Contact], purpose: str, ctx: RenderContext) -> SlackMessage:
+    """Several contacts matched a name: one Call/Text/Show button per contact with a number.
+
+    Each choice is its own section with the button as accessory, because action_ids must be
+    unique within a block and every button here shares "pick_contact". Shows at most ten;
+    raises ValueError for a purpose other than "call", "sms" or "contact".
+    """
+    if purpose not in _PICKER_QUESTIONS:
+        raise ValueError(f"unknown purpose {purpose!r}; expected one of {PICK_PURPOSES}")
+    question, button_label = _PICKER_QUESTIONS[purpose]
+    choices = [
+        (contact, e164)
+        for contact in contacts
+        if contact.phone and (e164 := phone.parse(contact.phone, ctx.default_region))
+    ]
+    if not choices:
+        text = "No matching contact has a phone number."
+        return SlackMessage(text=text, blocks=[_section("pick_intro", text)])
+    blocks = [_section("pick_intro", question)]
+    for index, (contact, e164) in enumerate(choices[:PICKER_CHOICES_SHOWN]):
+        button = _button(button_label, PICK_CONTACT, {"n": e164, "p": purpose})
+        who = _contact_as_caller(contact, e164).mrkdwn(ctx)
+        blocks.append(_section(f"pick_{index}", who, accessory=button))
+    if len(choices) > PICKER_CHOICES_SHOWN:
+        more = (
+            f"Showing {PICKER_CHOICES_SHOWN} of {len(choices)} matches: "
+            "type more of the name to narrow it down."
+        )
+        blocks.append(_context("pick_more", more))
+    return SlackMessage(text=f"{len(choices)} contacts match: pick one", blocks=blocks)
+
+
+def handled(
+    blocks: list[dict[str, Any]], user_id: str, when: datetime, ctx: RenderContext
+) -> list[dict[str, Any]]:
+    """The message's blocks closed out: buttons gone, '✅ Handled by <@U…> at 3:52 PM' added.
+
+    Returns new blocks and leaves the given ones alone. Handling twice replaces the
+    earlier note. A `user_id` that is not shaped like a Slack id is left out of the note.
+    """
+    kept = [
+        copy.deepcopy(block)
+        for block in blocks
+        if block.get("type") != "actions" and block.get("block_id") != HANDLED_BLOCK
+    ]
+    mention = _mention(user_id)
+    who = f" by {mention}" if mention else ""
+    kept.append(_context(HANDLED_BLOCK, f"✅ Handled{who} at {_clock(_local(when, ctx))}"))
+    return kept
+
+
+def render_event(
+    event: str, data: dict[str, Any], caller: Caller, line: Line, ctx: RenderContext
+) -> SlackMessage | None:
+    """The message for one webhook event's raw `data`; None for a type with no message.
+
+    The caller (contact lookup) and line (extension) are resolved by the worker, which
+    also decides threading and updating in place. Raises pydantic's ValidationError when
+    `data` lacks the object's `id`.
+    """
+    match event:
+        case "call.missed":
+            return missed_call(Call.model_validate(data), caller, line, ctx)
+        case "call.voicemail":
+            return voicemail(_voicemail_of_call(data), caller, line, ctx)
+        case "voicemail.new" | "voicemail.transcribed":
+            return voicemail(Voicemail.model_validate(data), caller, line, ctx)
+        case "call.incoming" | "call.answered" | "call.completed":
+            return live_call(Call.model_validate(data), event, caller, line, ctx)
+        case "contact.created" | "contact.updated":
+            return contact_event(Contact.model_validate(data), event, ctx)
+        case "sms.received":
+            return sms_inbound(Sms.model_validate(data), caller, ctx)
+        case "sms.sent" | "sms.delivered":
+            return sms_outbound(Sms.model_validate(data), event.removeprefix("sms."), ctx)
+        case _:
+            return None
+
+
+def _voicemail_of_call(data: dict[str, Any]) -> Voicemail:
+    """A call.voicemail event carries the call; the voicemail is read from the same data."""
+    call = Call.model_validate(data)
+    return Voicemail.model_validate({**data, "id": call.voicemail_id or call.id, "callId": call.id})
+
+
+def _call_actions(caller: Caller, line: Line, ctx: RenderContext) -> Block:
+    """Call back, Text back (when the number can be dialled) and Mark handled."""
+    number = caller.dialable(ctx)
+    target = {"n": number, "l": line.number, "x": line.extension_id}
+    buttons = []
+    if number:
+        buttons.append(_button("Call back", CALL_BACK, target, style="primary"))
+        buttons.append(_button("Text back", TEXT_BACK, target))
+    buttons.append(_button("Mark handled", MARK_HANDLED, target))
+    return _actions(CALL_ACTIONS_BLOCK, buttons)
+
+
+def _call_fields(line: Line, when: datetime | None, ctx: RenderContext) -> list[str]:
+    fields = [_field("Line", line.mrkdwn(ctx))]
+    if when is not None:
+        fields.append(_field("When", format_when(when, ctx)))
+    return fields
+
+
+def _contact_summary(contact: Contact, shown_number: str | None) -> list[Block]:
+    name = _one_line(contact.full_name, NAME_LIMIT) or "Unnamed contact"
+    company = _one_line(contact.company, NAME_LIMIT)
+    headline = f"👤 *{name}*" + (f"\n{company}" if company else "")
+    fields = [_field("Phone", shown_number)] if shown_number else []
+    email = _one_line(contact.email, NAME_LIMIT)
+    if email:
+        fields.append(_field("Email", email))
+    blocks = [_section("contact_summary", headline, fields)]
+    notes = _one_line(contact.notes, NOTES_LIMIT)
+    if notes:
+        blocks.append(_context("contact_notes", f"📝 {notes}"))
+    return blocks
+
+
+def _contact_as_caller(contact: Contact, number: str | None) -> Caller:
+    """A contact rendered like a caller; the email or a placeholder stands in for no name."""
+    return Caller(
+        number=number,
+        name=contact.full_name or contact.email or "Unnamed contact",
+        company=contact.company,
+        contact_id=contact.id,
+    )
+
+
+def _recent_calls_text(calls: list[Call], ctx: RenderContext) -> str:
+    if not calls:
+        return "*Recent calls*\n_None yet._"
+    lines = [_recent_call_line(call, ctx) for call in calls[:RECENT_CALLS_SHOWN]]
+    return "*Recent calls*\n" + "\n".join(lines)
+
+
+def _recent_call_line(call: Call, ctx: RenderContext) -> str:
+    """'↙ Completed · 2:00 · Mon, Jan 15 at 10:30 AM EST' (↙ inbound, ↗ outbound)."""
+    arrow = {"inbound": "↙", "outbound": "↗"}.get(call.direction or "", "•")
+    status = _one_line((call.status or "").strip().capitalize(), 30) or "Call"
+    parts = [f"{arrow} {status}"]
+    if call.duration:
+        parts.append(format_duration(call.duration))
+    if call.created_at is not None:
+        parts.append(format_when(call.created_at, ctx))
+    return " · ".join(parts)
+
+
+def _transcript_text(transcription: str | None) -> str:
+    header = "*Transcript*\n"
+    if transcription is None:
+        return header + "_Transcribing…_"
+    if not transcription.strip():
+        return header + "_No words were recognised._"
+    return header + _quote(transcription, SECTION_TEXT_LIMIT - len(header))
+
+
+def _message_text(message: str | None) -> str:
+    if not message or not message.strip():
+        return "_(empty message)_"
+    return _quote(message, SECTION_TEXT_LIMIT)
+
+
+def _quote(text: str, limit: int) -> str:
+    """`text` escaped as a block quote, cut with an ellipsis to fit in `limit` characters.
+
+    The cut is made on the raw text and the result escaped again, so it can never split
+    an entity such as `&amp;` in half; the longest prefix that fits is found by bisection
+    (the rendered length only grows with the prefix).
+    """
+    raw = text.strip()
+    quoted = _quote_lines(raw)
+    if len(quoted) <= limit:
+        return quoted
+    shortest, longest = 0, len(raw)
+    while shortest < longest:
+        middle = (shortest + longest + 1) // 2
+        if len(_quote_lines(raw[:middle].rstrip())) + len(ELLIPSIS) <= limit:
+            shortest = middle
+        else:
+            longest = middle - 1
+    return _quote_lines(raw[:shortest].rstrip()) + ELLIPSIS
+
+
+def _quote_lines(raw: str) -> str:
+    return "\n".join(f"> {escape_mrkdwn(line)}" for line in raw.splitlines())
+
+
+def _one_line(text: str | None, limit: int) -> str | None:
+    """`text` on one line, cut to `limit` characters before escaping; None when blank."""
+    if text is None:
+        return None
+    collapsed = " ".join(text.split())
+    if not collapsed:
+        return None
+    if len(collapsed) > limit:
+        collapsed = collapsed[: limit - len(ELLIPSIS)].rstrip() + ELLIPSIS
+    return escape_mrkdwn(collapsed)
+
+
+def _number_text(number: str | None, ctx: RenderContext) -> str | None:
+    """A customer's number as shown: masked or formatted, and escaped because a webhook
+    can carry anything ("anonymous", or worse) where a number should be."""
+    if not number:
+        return None
+    shown = phone.mask(number) if ctx.mask_numbers else phone.display(number, ctx.default_region)
+    return _one_line(shown, NUMBER_LIMIT)
+
+
+def _short_name(caller: Caller, ctx: RenderContext) -> str:
+    """Just the name (or the number): inside a thread the parent already says the rest."""
+    short = _one_line(caller.name, NAME_LIMIT) or _number_text(caller.number, ctx)
+    return f"*{short}*" if short else "*Unknown caller*"
+
+
+def _link(url: str | None, label: str) -> str | None:
+    """A mrkdwn link to an http(s) URL; None for other schemes or anything malformed.
+
+    A `|` would end the URL part of `<url|label>` early, so it is percent-encoded.
+    """
+    if not url:
+        return None
+    url = url.strip()
+    if len(url) > URL_LIMIT or any(char.isspace() or not char.isprintable() for char in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return f"<{escape_mrkdwn(url).replace('|', '%7C')}|{label}>"
+
+
+def _mention(user_id: str | None) -> str | None:
+    if user_id and _SLACK_USER_ID.fullmatch(user_id):
+        return f"<@{user_id}>"
+    return None
+
+
+def _local(moment: datetime, ctx: RenderContext) -> datetime:
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(ctx.timezone)
+
+
+def _clock(local: datetime) -> str:
+    """'3:52 PM', spelled out by hand because strftime's %p and %-I follow the locale/libc."""
+    hour = local.hour % 12 or 12
+    meridiem = "AM" if local.hour < 12 else "PM"
+    return f"{hour}:{local:%M} {meridiem}"
+
+
+def _emphasis(text: str, *, bold: bool) -> str:
+    return f"*{text}*" if bold else text
+
+
+def _field(label: str, value: str) -> str:
+    return f"*{label}*\n{value}"
+
+
+def _mrkdwn(text: str) -> dict[str, str]:
+    return {"type": "mrkdwn", "text": text}
+
+
+def _section(
+    block_id: str,
+    text: str,
+    fields: list[str] | None = None,
+    *,
+    accessory: Block | None = None,
+) -> Block:
+    block: Block = {"type": "section", "block_id": block_id, "text": _mrkdwn(text)}
+    if fields:
+        block["fields"] = [_mrkdwn(field) for field in fields]
+    if accessory is not None:
+        block["accessory"] = accessory
+    return block
+
+
+def _context(block_id: str, text: str) -> Block:
+    return {"type": "context", "block_id": block_id, "elements": [_mrkdwn(text)]}
+
+
+def _actions(block_id: str, buttons: list[Block]) -> Block:
+    return {"type": "actions", "block_id": block_id, "elements": buttons}
+
+
+def _button(
+    text: str, action_id: str, value: Mapping[str, str | None], *, style: str | None = None
+) -> Block:
+    """A button whose value is compact JSON of the entries given (domain.md's n/l/x/p).
+
+    Empty entries are left out, and so is any too long to be a number or an id: a
+    malformed webhook field must not push the value past Slack's 2000 characters and
+    get the whole message refused.
+    """
+    payload = {key: item for key, item in value.items() if item and len(item) <= BUTTON_ITEM_LIMIT}
+    button: Block = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": text, "emoji": True},
+        "value": json.dumps(payload, separators=(",", ":")),
+    }
+    if style is not None:
+        button["style"] = style
+    return button

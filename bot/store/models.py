@@ -1,0 +1,213 @@
+"""The tables, as typed SQLAlchemy 2 models. Alembic's migrations create exactly these.
+
+Every timestamp is stored as naive UTC and read back as aware UTC (`UTCDateTime`), so the same
+code compares times on SQLite, which keeps no zone, and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: Names every constraint, so alembic can drop and alter them on SQLite's batch mode too.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime in Python, a naive UTC timestamp in the database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+#: An auto-incrementing 64-bit key; SQLite only auto-increments a plain INTEGER primary key.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class ExtensionLink(Base):
+    """A Slack user's QTvoice extension: their calls come from it, their missed calls DM them."""
+
+    __tablename__ = "extension_links"
+
+    slack_user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    extension_id: Mapped[str] = mapped_column(String(64), index=True)
+    extension_number: Mapped[str | None] = mapped_column(String(32))
+    extension_name: Mapped[str | None] = mapped_column(String(255))
+    phone_number: Mapped[str | None] = mapped_column(String(32))
+    linked_by: Mapped[str] = mapped_column(String(32))
+    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Route(Base):
+    """Send events about one QTvoice number or extension to a channel, optionally some kinds only."""
+
+    __tablename__ = "routes"
+    __table_args__ = (UniqueConstraint("target", "channel_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    target: Mapped[str] = mapped_column(String(64), index=True)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    #: Comma-separated event types; NULL means the default kinds (missed calls, voicemail, SMS).
+    event_kinds: Mapped[str | None] = mapped_column(String(512))
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def kinds(self) -> frozenset[str] | None:
+        return frozenset(self.event_kinds.split(",")) if self.event_kinds else None
+
+
+class InboxEvent(Base):
+    """One accepted QTvoice event, stored before the webhook is answered; the worker's queue.
+
+    Three unique keys make storing idempotent: the delivery id (QTvoice's retries), the body's
+    hash (the signed bytes replayed under new headers) and `dedupe_key`, the event kind and the
+    object it is about (a redelivery under a new id, or the poller finding what a webhook
+    already brought).
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        Index("ix_inbox_due", "state", "next_attempt_at"),
+        Index("ix_inbox_ordering", "ordering_key", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str | None] = mapped_column(String(128))
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
+    body_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    delivery_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    #: Events with the same key are delivered one at a time, in arrival order.
+    ordering_key: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[dict[str, Any]]
+    source: Mapped[str] = mapped_column(String(16), default="webhook")
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None]
+    locked_by: Mapped[str | None] = mapped_column(String(128))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    finished_at: Mapped[datetime | None]
+
+
+class SlackMessage(Base):
+    """A Slack message the bot posted (or a user's reply it acted on), found again to update it.
+
+    A row is written with `ts` NULL just before a post and completed after it, so a worker that
+    finds a NULL `ts` knows a post may have reached Slack unrecorded and checks before posting.
+    """
+
+    __tablename__ = "slack_messages"
+    __table_args__ = (
+        UniqueConstraint("kind", "key", "channel_id"),
+        Index("ix_slack_messages_channel_ts", "channel_id", "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(255))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    #: What the message shows, merged across events, so it can be rendered again on update.
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ChannelCooldown(Base):
+    """Slack told us to wait (429 `Retry-After`) before writing to this channel again.
+
+    Kept in the database so that every worker process respects it, not just the one told.
+    """
+
+    __tablename__ = "channel_cooldowns"
+
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    not_before: Mapped[datetime]
+
+
+class OptOut(Base):
+    """A number that texted STOP: texting it is refused until it texts START."""
+
+    __tablename__ = "opt_outs"
+
+    phone: Mapped[str] = mapped_column(String(32), primary_key=True)
+    keyword: Mapped[str] = mapped_column(String(16))
+    opted_out_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CachedContact(Base):
+    """The contact lookup for one number (found or not), so a burst of calls costs one request."""
+
+    __tablename__ = "contact_cache"
+
+    phone: Mapped[str] = mapped_column(String(32), primary_key=True)
+    found: Mapped[bool]
+    contact: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SlackEventSeen(Base):
+    """A Slack event already acted on: Slack retries an event (same `event_id`) when we are slow."""
+
+    __tablename__ = "slack_events_seen"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class OutboundText(Base):
+    """A text a Slack user sent through the bot: for the per-user rate limit and its status."""
+
+    __tablename__ = "outbound_texts"
+    __table_args__ = (Index("ix_outbound_texts_user_sent", "slack_user_id", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    slack_user_id: Mapped[str] = mapped_column(String(32))
+    sms_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    line: Mapped[str | None] = mapped_column(String(32))
+    to: Mapped[str] = mapped_column(String(32))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)

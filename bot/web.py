@@ -1,0 +1,115 @@
+"""The web app: Slack's one request URL, QTvoice's webhooks and a health check.
+
+The webhook handler does the least that makes an event durable (verify, parse, store) and
+answers; the delivery worker, in this process or another, does everything that talks to Slack.
+So a slow or failing Slack never slows or fails QTvoice's delivery.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from sqlalchemy import func, select, text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot import __version__
+from bot.delivery import inbox
+from bot.qtvoice.webhooks import MAX_BODY_BYTES, WebhookError, read_webhook
+from bot.runtime import Runtime
+from bot.services import BackgroundServices
+from bot.slack.app import create_bolt_app
+from bot.store.models import InboxEvent
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
+    bolt = AsyncSlackRequestHandler(create_bolt_app(runtime))
+    services = BackgroundServices(runtime) if run_worker else None
+
+    async def slack_events(request: Request) -> Response:
+        return await bolt.handle(request)
+
+    async def qtvoice_webhooks(request: Request) -> Response:
+        try:
+            body = await read_limited_body(request, MAX_BODY_BYTES)
+            webhook = read_webhook(
+                body,
+                request.headers,
+                runtime.settings.webhook_secrets,
+                now=time.time(),
+                tolerance_seconds=runtime.settings.webhook_tolerance_seconds,
+            )
+        except WebhookError as error:
+            logger.warning("webhook refused: %s %s", error.status, error.message)
+            return JSONResponse({"error": error.message, "code": error.code}, error.status)
+        async with runtime.sessions() as session:
+            row = await inbox.store(
+                session,
+                webhook.event,
+                webhook.data,
+                body_sha256=webhook.body_sha256,
+                delivery_id=webhook.delivery_id,
+                timestamp=webhook.timestamp,
+            )
+        if row is None:
+            logger.info("webhook %s already stored", webhook.event)
+            return JSONResponse({"status": "duplicate"})
+        logger.info("webhook %s stored as delivery %s", webhook.event, row.id)
+        runtime.inbox_changed.set()
+        return JSONResponse({"status": "accepted", "id": row.id})
+
+    async def healthz(request: Request) -> Response:
+        try:
+            async with runtime.sessions() as session:
+                await session.execute(text("SELECT 1"))
+                pending = await session.scalar(
+                    select(func.count()).where(InboxEvent.state == inbox.PENDING)
+                )
+        except Exception:
+            logger.exception("health check: database unreachable")
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+        return JSONResponse(
+            {"status": "ok", "version": __version__, "database": "ok", "pending": pending}
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if services is not None:
+            await services.start()
+        try:
+            yield
+        finally:
+            if services is not None:
+                await services.stop()
+            await runtime.close()
+
+    return Starlette(
+        routes=[
+            Route("/slack/events", slack_events, methods=["POST"]),
+            Route("/qtvoice/webhooks", qtvoice_webhooks, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+async def read_limited_body(request: Request, limit: int) -> bytes:
+    """The body, refusing to buffer more than `limit` bytes whatever Content-Length claims."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise WebhookError(413, "PAYLOAD_TOO_LARGE", "Webhook body is larger than 256 KiB")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise WebhookError(413, "PAYLOAD_TOO_LARGE", "Webhook body is larger than 256 KiB")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,128 @@
+"""Shared fixtures: a migrated database, both sandboxes, and the real bot served over HTTP.
+
+Set TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1/test) to run everything on
+PostgreSQL; each test then gets a freshly migrated, empty schema. Otherwise each test gets
+its own SQLite file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.config import Settings
+from bot.runtime import Runtime
+from bot.sandbox.qtvoice import QTvoiceSandbox, send_webhook
+from bot.sandbox.samples import sample_event
+from bot.sandbox.server import BackgroundServer
+from bot.sandbox.slack import SlackDriver, SlackRecorder
+from bot.store.db import sync_url
+from bot.store.migrate import upgrade
+from bot.web import create_app
+
+WEBHOOK_SECRET = "whsec_test_secret"
+SIGNING_SECRET = "slack_signing_secret_for_tests"
+BOT_TOKEN = "xoxb-test-token"
+NOTIFY_CHANNEL = "C0NOTIFY"
+ADMIN = "U0ADMIN"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def reset_database(url: str) -> None:
+    """An empty database at the latest schema."""
+    if url.startswith("postgresql"):
+        engine = create_engine(sync_url(url), isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    upgrade(url)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'qtslack.db'}"
+    reset_database(url)
+    return url
+
+
+@pytest.fixture
+def qtvoice() -> Iterator[QTvoiceSandbox]:
+    with QTvoiceSandbox() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackRecorder]:
+    with SlackRecorder(bot_token=BOT_TOKEN) as recorder:
+        yield recorder
+
+
+@pytest.fixture
+def settings(database_url: str, qtvoice: QTvoiceSandbox, slack: SlackRecorder) -> Settings:
+    return Settings(
+        _env_file=None,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        qtvoice_api_key=qtvoice.api_key,
+        qtvoice_webhook_secret=WEBHOOK_SECRET,
+        notify_channel=NOTIFY_CHANNEL,
+        slack_api_url=slack.api_url,
+        qtvoice_api_url=qtvoice.url,
+        database_url=database_url,
+        admin_user_ids=ADMIN,
+        reconcile_interval_seconds=0,
+        delivery_retry_seconds=0.05,
+        delivery_lease_seconds=30,
+    )
+
+
+@dataclass
+class RunningBot:
+    """The bot served over real HTTP, and ways to talk to it as QTvoice and Slack do."""
+
+    server: BackgroundServer
+    settings: Settings
+    slack: SlackDriver
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.server.url}/qtvoice/webhooks"
+
+    def send(self, event: str, **data: Any) -> httpx.Response:
+        """Send a signed sample webhook of `event`, its data overridden by `data`."""
+        return self.send_envelope(sample_event(event, **data))
+
+    def send_envelope(self, envelope: dict[str, Any], **options: Any) -> httpx.Response:
+        return send_webhook(self.webhook_url, envelope, WEBHOOK_SECRET, **options)
+
+    def stop(self) -> None:
+        self.slack.close()
+        self.server.stop()
+
+
+def start_bot(settings: Settings, slack: SlackRecorder, *, run_worker: bool = True) -> RunningBot:
+    server = BackgroundServer(create_app(Runtime.create(settings), run_worker=run_worker)).start()
+    return RunningBot(server, settings, SlackDriver(server.url, SIGNING_SECRET, slack))
+
+
+@pytest.fixture
+def bot(settings: Settings, slack: SlackRecorder) -> Iterator[RunningBot]:
+    running = start_bot(settings, slack)
+    yield running
+    running.stop()

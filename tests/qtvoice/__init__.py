@@ -1,0 +1,1 @@
+"""Tests of the QTvoice client, its models and webhook signatures."""

@@ -1,0 +1,166 @@
+"""POST /qtvoice/webhooks, row by row of the contract's table, through real HTTP."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+
+from bot.qtvoice.signing import sign
+from bot.sandbox.samples import sample_event
+from bot.sandbox.slack import SlackRecorder
+from tests.conftest import NOTIFY_CHANNEL, WEBHOOK_SECRET, RunningBot
+
+
+def post_raw(bot: RunningBot, body: bytes, **headers: str) -> httpx.Response:
+    base = {
+        "Content-Type": "application/json",
+        "X-QTvoice-Signature": sign(body, WEBHOOK_SECRET),
+        "X-QTvoice-Timestamp": str(int(time.time())),
+        "X-QTvoice-Delivery-ID": f"dlv_{time.monotonic_ns()}",
+    }
+    return httpx.post(bot.webhook_url, content=body, headers={**base, **headers})
+
+
+def posts(slack: SlackRecorder) -> list:
+    return [call for call in slack.calls("chat.postMessage") if call.ok]
+
+
+def test_missed_call_is_posted_to_notify_channel(bot: RunningBot, slack: SlackRecorder) -> None:
+    response = bot.send("call.missed", id="call_skeleton", **{"from": "+12155551234"})
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "accepted"
+    slack.wait_for(lambda: len(posts(slack)) == 1)
+    message = posts(slack)[0].args
+    assert message["channel"] == NOTIFY_CHANNEL
+    assert "John Doe" in message["text"]
+
+
+def test_bad_signature_is_401_and_stores_nothing(bot: RunningBot, slack: SlackRecorder) -> None:
+    body = json.dumps(sample_event("call.missed")).encode()
+
+    response = post_raw(bot, body, **{"X-QTvoice-Signature": "0" * 64})
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "UNAUTHORIZED"
+    assert deliveries_count(bot) == 0
+
+
+def test_missing_signature_is_401(bot: RunningBot) -> None:
+    body = json.dumps(sample_event("call.missed")).encode()
+    response = httpx.post(
+        bot.webhook_url, content=body, headers={"X-QTvoice-Timestamp": str(int(time.time()))}
+    )
+    assert response.status_code == 401
+
+
+def test_prefixed_signature_and_rotated_secret_are_accepted(settings, slack) -> None:
+    from tests.conftest import start_bot
+
+    rotated = settings.model_copy(
+        update={"qtvoice_webhook_secret": type(settings.qtvoice_webhook_secret)(f"new_secret,{WEBHOOK_SECRET}")}
+    )
+    running = start_bot(rotated, slack, run_worker=False)
+    try:
+        body = json.dumps(sample_event("call.missed")).encode()
+        response = post_raw(running, body, **{"X-QTvoice-Signature": "sha256=" + sign(body, WEBHOOK_SECRET)})
+        assert response.status_code == 200
+    finally:
+        running.stop()
+
+
+def test_stale_timestamp_is_401(bot: RunningBot) -> None:
+    body = json.dumps(sample_event("call.missed")).encode()
+    stale = str(int(time.time()) - 301)
+
+    response = post_raw(bot, body, **{"X-QTvoice-Timestamp": stale})
+
+    assert response.status_code == 401
+    assert deliveries_count(bot) == 0
+
+
+def test_body_over_256_kib_is_413(bot: RunningBot) -> None:
+    envelope = sample_event("sms.received", message="x" * (256 * 1024))
+    response = post_raw(bot, json.dumps(envelope).encode())
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b"[1, 2]", b'{"event": "call.missed"}', b'{"data": {"id": "x"}}', b'{"event": 3, "data": {}}'],
+    ids=["not-json", "not-object", "no-data", "no-event", "event-not-string"],
+)
+def test_malformed_body_is_400(bot: RunningBot, body: bytes) -> None:
+    response = post_raw(bot, body)
+    assert response.status_code == 400
+    assert response.json()["code"] == "BAD_REQUEST"
+
+
+def test_deeply_nested_json_is_400_not_500(bot: RunningBot) -> None:
+    body = b'{"event": "call.missed", "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    assert post_raw(bot, body).status_code == 400
+
+
+def test_unknown_event_is_recorded_and_not_posted(bot: RunningBot, slack: SlackRecorder) -> None:
+    response = bot.send_envelope({"event": "fax.received", "timestamp": None, "data": {"id": "fax_1"}})
+
+    assert response.status_code == 200
+    assert deliveries_count(bot) == 1
+    time.sleep(0.5)
+    assert posts(slack) == []
+
+
+def test_same_delivery_id_again_posts_once(bot: RunningBot, slack: SlackRecorder) -> None:
+    envelope = sample_event("call.missed")
+    first = bot.send_envelope(envelope, delivery_id="dlv_same")
+    second = bot.send_envelope(envelope, delivery_id="dlv_same")
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert second.json()["status"] == "duplicate"
+    slack.wait_for(lambda: len(posts(slack)) == 1)
+    time.sleep(0.5)
+    assert len(posts(slack)) == 1
+
+
+def test_same_body_under_new_headers_posts_once(bot: RunningBot, slack: SlackRecorder) -> None:
+    body = json.dumps(sample_event("call.missed")).encode()
+    first = post_raw(bot, body, **{"X-QTvoice-Delivery-ID": "dlv_a"})
+    replayed = post_raw(bot, body, **{"X-QTvoice-Delivery-ID": "dlv_forged"})
+
+    assert (first.status_code, replayed.status_code) == (200, 200)
+    assert replayed.json()["status"] == "duplicate"
+    slack.wait_for(lambda: len(posts(slack)) == 1)
+
+
+def test_same_event_for_same_object_under_new_delivery_posts_once(
+    bot: RunningBot, slack: SlackRecorder
+) -> None:
+    bot.send("call.missed", id="call_again", duration=0)
+    again = bot.send("call.missed", id="call_again", duration=1)
+
+    assert again.json()["status"] == "duplicate"
+    slack.wait_for(lambda: len(posts(slack)) == 1)
+    time.sleep(0.5)
+    assert len(posts(slack)) == 1
+
+
+def test_healthz_reports_ok(bot: RunningBot) -> None:
+    response = httpx.get(f"{bot.url}/healthz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+def deliveries_count(bot: RunningBot) -> int:
+    from sqlalchemy import create_engine, func, select
+
+    from bot.store.db import sync_url
+    from bot.store.models import InboxEvent
+
+    engine = create_engine(sync_url(bot.settings.database_url))
+    with engine.connect() as connection:
+        count = connection.scalar(select(func.count()).select_from(InboxEvent))
+    engine.dispose()
+    return int(count or 0)
