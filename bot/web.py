@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from sqlalchemy import func, select, text
 from starlette.applications import Starlette
@@ -31,7 +32,8 @@ logger = logging.getLogger(__name__)
 
 
 def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
-    bolt = AsyncSlackRequestHandler(create_bolt_app(runtime))
+    bolt_app = create_bolt_app(runtime)
+    bolt = AsyncSlackRequestHandler(bolt_app)
     services = BackgroundServices(runtime) if run_worker else None
 
     async def slack_events(request: Request) -> Response:
@@ -84,9 +86,18 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if services is not None:
             await services.start()
+        socket_mode = None
+        if runtime.settings.slack_app_token is not None:
+            # Socket Mode: Slack reaches us over a websocket we open; no public URL needed.
+            socket_mode = AsyncSocketModeHandler(
+                bolt_app, runtime.settings.slack_app_token.get_secret_value()
+            )
+            await socket_mode.connect_async()
         try:
             yield
         finally:
+            if socket_mode is not None:
+                await socket_mode.close_async()
             if services is not None:
                 await services.stop()
             await runtime.close()

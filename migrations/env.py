@@ -7,16 +7,8 @@ from sqlalchemy import create_engine, pool
 
 from bot.config import DatabaseSettings, load_settings
 from bot.store.db import sync_url
+from bot.store.migrate import include_object
 from bot.store.models import Base
-
-#: Tables that belong to others (APScheduler's job store) and that autogenerate must leave alone.
-FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
-
-
-def include_object(
-    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
-) -> bool:
-    return not (type_ == "table" and name in FOREIGN_TABLES)
 
 
 def database_url() -> str:

@@ -61,12 +61,18 @@ def test_prefixed_signature_and_rotated_secret_are_accepted(settings, slack) -> 
     from tests.conftest import start_bot
 
     rotated = settings.model_copy(
-        update={"qtvoice_webhook_secret": type(settings.qtvoice_webhook_secret)(f"new_secret,{WEBHOOK_SECRET}")}
+        update={
+            "qtvoice_webhook_secret": type(settings.qtvoice_webhook_secret)(
+                f"new_secret,{WEBHOOK_SECRET}"
+            )
+        }
     )
     running = start_bot(rotated, slack, run_worker=False)
     try:
         body = json.dumps(sample_event("call.missed")).encode()
-        response = post_raw(running, body, **{"X-QTvoice-Signature": "sha256=" + sign(body, WEBHOOK_SECRET)})
+        response = post_raw(
+            running, body, **{"X-QTvoice-Signature": "sha256=" + sign(body, WEBHOOK_SECRET)}
+        )
         assert response.status_code == 200
     finally:
         running.stop()
@@ -90,7 +96,13 @@ def test_body_over_256_kib_is_413(bot: RunningBot) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"not json", b"[1, 2]", b'{"event": "call.missed"}', b'{"data": {"id": "x"}}', b'{"event": 3, "data": {}}'],
+    [
+        b"not json",
+        b"[1, 2]",
+        b'{"event": "call.missed"}',
+        b'{"data": {"id": "x"}}',
+        b'{"event": 3, "data": {}}',
+    ],
     ids=["not-json", "not-object", "no-data", "no-event", "event-not-string"],
 )
 def test_malformed_body_is_400(bot: RunningBot, body: bytes) -> None:
@@ -105,7 +117,9 @@ def test_deeply_nested_json_is_400_not_500(bot: RunningBot) -> None:
 
 
 def test_unknown_event_is_recorded_and_not_posted(bot: RunningBot, slack: SlackRecorder) -> None:
-    response = bot.send_envelope({"event": "fax.received", "timestamp": None, "data": {"id": "fax_1"}})
+    response = bot.send_envelope(
+        {"event": "fax.received", "timestamp": None, "data": {"id": "fax_1"}}
+    )
 
     assert response.status_code == 200
     assert deliveries_count(bot) == 1

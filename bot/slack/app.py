@@ -8,10 +8,14 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
+from bot.slack import actions, commands, events, views
 
 
 def create_bolt_app(runtime: Runtime) -> AsyncApp:
-    return AsyncApp(
+    app = AsyncApp(
         client=runtime.slack,
         signing_secret=runtime.settings.slack_signing_secret.get_secret_value(),
     )
+    for surface in (commands, actions, views, events):
+        surface.register(app, runtime)
+    return app

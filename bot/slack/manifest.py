@@ -1,0 +1,106 @@
+"""The Slack app manifest for one deployment: `python -m bot manifest --url https://…`.
+
+Paste the printed JSON into https://api.slack.com/apps → Create New App → From a manifest.
+Every request URL is the bot's one Bolt endpoint, `<url>/slack/events`. The commands and
+events listed here are exactly the ones the Bolt app registers (a test holds the two
+together), and the bot scopes are the fewest the code's Web API calls and events need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+APP_NAME = "QTvoice"
+BOT_DISPLAY_NAME = "qtvoice"
+SLACK_PATH = "/slack/events"
+
+
+@dataclass(frozen=True)
+class SlashCommand:
+    command: str
+    description: str
+    usage_hint: str
+
+
+SLASH_COMMANDS = (
+    SlashCommand(
+        "/qtvoice",
+        "Calls, texts and contacts from QTvoice",
+        "call | sms | contact | link | whoami | voicemails | routes | help",
+    ),
+    SlashCommand("/call", "Call a number or contact from your QTvoice extension", "<number or name>"),
+    SlashCommand("/sms", "Text a number or contact from QTvoice", "<number or name> <message>"),
+    SlashCommand("/contact", "Look up a QTvoice contact and their recent calls", "<number or name>"),
+)
+
+BOT_EVENTS = (
+    # Replies typed in SMS threads, in public and in private channels.
+    "message.channels",
+    "message.groups",
+    # The App Home tab: the user's missed calls, voicemails and open conversations.
+    "app_home_opened",
+)
+
+BOT_SCOPES = (
+    # Slash commands.
+    "commands",
+    # chat.postMessage, chat.update (mark handled, voicemail transcripts), chat.postEphemeral.
+    "chat:write",
+    # conversations.open: missed calls and voicemails reach a linked user by DM.
+    "im:write",
+    # message.channels events (SMS thread replies), and conversations.history/replies, which the
+    # worker reads to find a post that reached Slack before a crash left it unrecorded.
+    "channels:history",
+    # The same for private channels: message.groups and history/replies there.
+    "groups:history",
+    # The same history check for the DMs the worker posts to.
+    "im:history",
+    # reactions.add: a thread reply's sent/delivered/refused marks.
+    "reactions:write",
+    # users.info: who is running a command (`/qtvoice link` with no extension).
+    "users:read",
+    # The email in users.info, matched against QTvoice extensions' emails to suggest a link.
+    "users:read.email",
+)
+
+
+def build_manifest(url: str) -> dict[str, Any]:
+    """The manifest (as a JSON-ready dict) for a bot served at the base URL `url`."""
+    request_url = url.rstrip("/") + SLACK_PATH
+    return {
+        "display_information": {
+            "name": APP_NAME,
+            "description": "QTvoice business phones in Slack: missed calls, voicemail and SMS.",
+            "background_color": "#1d3557",
+        },
+        "features": {
+            "app_home": {
+                "home_tab_enabled": True,
+                # DMs carry the user's own missed calls and voicemails; the bot reads no DM
+                # replies, so the tab is read-only rather than a box that answers nothing.
+                "messages_tab_enabled": True,
+                "messages_tab_read_only_enabled": True,
+            },
+            "bot_user": {"display_name": BOT_DISPLAY_NAME, "always_online": True},
+            "slash_commands": [
+                {
+                    "command": command.command,
+                    "url": request_url,
+                    "description": command.description,
+                    "usage_hint": command.usage_hint,
+                    # Mentions and channels arrive as <@U…|name> and <#C…|name>: ids, not names.
+                    "should_escape": True,
+                }
+                for command in SLASH_COMMANDS
+            ],
+        },
+        "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
+        "settings": {
+            "event_subscriptions": {"request_url": request_url, "bot_events": list(BOT_EVENTS)},
+            "interactivity": {"is_enabled": True, "request_url": request_url},
+            "org_deploy_enabled": False,
+            "socket_mode_enabled": False,
+            "token_rotation_enabled": False,
+        },
+    }

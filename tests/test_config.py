@@ -1,0 +1,126 @@
+"""Settings: read from the environment, refused with one plain line per problem, never echoed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings, SettingsError, load_settings
+
+REQUIRED = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "QTVOICE_API_KEY",
+    "QTVOICE_WEBHOOK_SECRET",
+    "NOTIFY_CHANNEL",
+)
+GOOD = {
+    "SLACK_BOT_TOKEN": "xoxb-1-secret-token-value",
+    "SLACK_SIGNING_SECRET": "signing-secret-value",
+    "QTVOICE_API_KEY": "qtv_api_key_value",
+    "QTVOICE_WEBHOOK_SECRET": "whsec_new,whsec_old",
+    "NOTIFY_CHANNEL": "C0123ABCD",
+}
+
+
+def run_bot(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    base = {"PATH": os.environ["PATH"], "HOME": str(cwd)}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**base, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_serve_with_empty_environment_exits_2_naming_each_missing_setting(tmp_path: Path) -> None:
+    result = run_bot("serve", env={}, cwd=tmp_path)
+
+    assert result.returncode == 2
+    for name in REQUIRED:
+        assert f"{name} is missing" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_malformed_settings_are_named_without_echoing_values(tmp_path: Path) -> None:
+    env = {
+        **GOOD,
+        "SLACK_BOT_TOKEN": "xoxp-user-token-not-bot",
+        "NOTIFY_CHANNEL": "#general",
+        "PORT": "http",
+    }
+
+    result = run_bot("serve", env=env, cwd=tmp_path)
+
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()[1:]
+    assert [line.split()[0] for line in lines] == ["SLACK_BOT_TOKEN", "NOTIFY_CHANNEL", "PORT"]
+    assert "xoxp-user-token-not-bot" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_settings_come_from_a_dotenv_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("".join(f"{key}={value}\n" for key, value in GOOD.items()))
+    monkeypatch.chdir(tmp_path)
+    for key in GOOD:
+        monkeypatch.delenv(key, raising=False)
+
+    settings = load_settings(Settings)
+
+    assert settings.notify_channel == "C0123ABCD"
+    assert settings.webhook_secrets == ["whsec_new", "whsec_old"]
+
+
+def test_secrets_never_show_in_repr() -> None:
+    settings = Settings(_env_file=None, **{key.lower(): value for key, value in GOOD.items()})
+    shown = repr(settings) + str(settings)
+    for secret in (
+        "xoxb-1-secret-token-value",
+        "signing-secret-value",
+        "qtv_api_key_value",
+        "whsec_new",
+    ):
+        assert secret not in shown
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@host:5432/db", "postgresql+psycopg://u:p@host:5432/db"),
+        ("postgresql://u@host/db", "postgresql+psycopg://u@host/db"),
+        ("sqlite:///qtslack.db", "sqlite:///qtslack.db"),
+    ],
+)
+def test_heroku_database_urls_work_unchanged(given: str, expected: str) -> None:
+    settings = Settings(
+        _env_file=None, database_url=given, **{key.lower(): value for key, value in GOOD.items()}
+    )
+    assert settings.database_url == expected
+
+
+def test_admin_ids_are_a_comma_list() -> None:
+    settings = Settings(
+        _env_file=None, admin_user_ids="U1AAA, U2BBB", **{k.lower(): v for k, v in GOOD.items()}
+    )
+    assert settings.admin_user_ids == ["U1AAA", "U2BBB"]
+
+
+def test_bad_timezone_and_region_are_refused() -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings(
+            Settings,
+            _env_file=None,
+            timezone="Mars/Olympus",
+            default_region="ZZ",
+            **{k.lower(): v for k, v in GOOD.items()},
+        )
+    names = [problem.split()[0] for problem in refused.value.problems]
+    assert names == ["DEFAULT_REGION", "TIMEZONE"]
