@@ -26,7 +26,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -62,8 +62,8 @@ EXTENSION_OFFERS_SHOWN = 5
 SORRY = "Sorry, something went wrong on our side; please try again in a moment."
 ADMINS_ONLY = "Only QTvoice admins can {what}; please ask one of them."
 
-_USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
-_CHANNEL_MENTION = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>")
+_USER_MENTION = re.compile(r"<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>")
+_CHANNEL_MENTION = re.compile(r"<#([CG][A-Z0-9_]+)(?:\|[^>]*)?>")
 _SLACK_MARKUP = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 #: A name in straight or curly double quotes (Slack's clients often curl them), then the text.
 _QUOTED_NAME = re.compile(
@@ -439,7 +439,8 @@ class SlashCommands:
         where = f" to <#{channel}>" if channel else ""
         if not removed:
             return _say(f"There was no route for {label}{where}.")
-        return _say(f"Done: {label} no longer goes{where or ' anywhere special'}.")
+        routes = "route" if removed == 1 else "routes"
+        return _say(f"Done: removed {removed} {routes} for {label}{where}.")
 
     async def _route_target(self, typed: str) -> tuple[str, str]:
         """What a route is stored under (E.164 or extension id), and how to show it."""
@@ -525,10 +526,9 @@ class SlashCommands:
     def _last_webhook_label(self, received_at: datetime | None) -> str:
         if received_at is None:
             return "none received yet"
-        aware = received_at if received_at.tzinfo else received_at.replace(tzinfo=UTC)
-        minutes = int((utcnow() - aware).total_seconds() // 60)
+        minutes = int((utcnow() - received_at).total_seconds() // 60)
         ago = "just now" if minutes < 1 else f"{minutes} min ago"
-        return f"{blocks.format_when(aware, self.ctx)} ({ago})"
+        return f"{blocks.format_when(received_at, self.ctx)} ({ago})"
 
     def _rate_limit_label(self) -> str:
         budget = self.runtime.qtvoice.rate_limit
@@ -547,7 +547,7 @@ class SlashCommands:
         return HELP + ADMIN_HELP.format(kinds=_known_kinds())
 
     def _unknown(self, name: str, invocation: Invocation) -> SlackMessage:
-        hint = f"I don't know `{_shown(name)}`; here's what I can do.\n\n"
+        hint = f"I don't know `{_shown(_plain(name))}`; here's what I can do.\n\n"
         return _say(hint + self._help_text(invocation.user_id))
 
     # Permissions
@@ -763,10 +763,12 @@ def _find_extension(extensions: Sequence[Extension], typed: str, region: str) ->
     for extension in extensions:
         if extension.id.casefold() == wanted:
             return extension
+    if not phone.is_phone_like(typed):
+        return None
     digits = _digits(typed)
     line = phone.parse(typed, region)
     for extension in extensions:
-        if digits and extension.number and _digits(extension.number) == digits:
+        if extension.number and _digits(extension.number) == digits:
             return extension
         if line and line == _extension_phone(extension, region):
             return extension
