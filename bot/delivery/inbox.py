@@ -108,15 +108,22 @@ async def claim(
         .with_for_update(skip_locked=True, of=InboxEvent)
     )
     ids = list(await session.scalars(due))
-    if not ids:
-        await session.commit()
-        return []
-    await session.execute(
-        update(InboxEvent)
-        .where(InboxEvent.id.in_(ids))
-        .values(locked_until=now + timedelta(seconds=lease_seconds), locked_by=worker_id)
-    )
+    if ids:
+        # SQLite reads outside the write transaction, so another worker may have leased
+        # these rows since our read: lease only those still free, and keep only those.
+        leased = await session.scalars(
+            update(InboxEvent)
+            .where(
+                InboxEvent.id.in_(ids),
+                or_(InboxEvent.locked_until.is_(None), InboxEvent.locked_until < now),
+            )
+            .values(locked_until=now + timedelta(seconds=lease_seconds), locked_by=worker_id)
+            .returning(InboxEvent.id)
+        )
+        ids = list(leased)
     await session.commit()
+    if not ids:
+        return []
     rows = await session.scalars(select(InboxEvent).where(InboxEvent.id.in_(ids)))
     return sorted(rows, key=lambda row: row.id)
 
@@ -191,7 +198,8 @@ def backoff(attempts: int, base_seconds: float, cap_seconds: float = 3600) -> fl
 
 async def counts(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(select(InboxEvent.state, func.count()).group_by(InboxEvent.state))
-    return dict(rows.tuples())
+    # Not `dict(rows)`: a Result has `keys()`, so dict() would read it as a mapping.
+    return dict(rows.all())
 
 
 async def _set(session: AsyncSession, row_id: int, **values: Any) -> None:
