@@ -87,7 +87,8 @@ class SlackPoster:
             ref.ts = await self._find_landed(session, ref)
             if ref.ts is not None:
                 logger.info("adopted %s %s already in %s", kind, key, channel)
-                await session.commit()
+                # What landed may predate what we know now (a transcript that came since).
+                await self.update(session, ref, message)
                 return ref
         response = await self._call(
             session,
@@ -101,7 +102,6 @@ class SlackPoster:
             **message.as_kwargs(),
         )
         ref.ts = response["ts"]
-        ref.channel_id = channel
         await session.commit()
         return ref
 

@@ -1,11 +1,293 @@
-"""Placeholder: listeners for this Slack surface are being written."""
+"""Buttons: Call back, Text back, Reply, Mark handled, and the contact card's and picker's.
+
+Every handler acks at once. Button values are the compact JSON of domain.md (`n` the
+customer's number, `l` our line, `p`/`t` on the contact picker). Whatever goes wrong is
+told to the clicking user alone: through the click's response_url when it has one (a
+message's buttons), else ephemerally or by DM (a click in the App Home has neither).
+"""
 
 from __future__ import annotations
 
-from slack_bolt.async_app import AsyncApp
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select
+
+from bot.qtvoice.errors import QTvoiceError
 from bot.runtime import Runtime
+from bot.slack import blocks
+from bot.slack.blocks import Block, escape_mrkdwn
+from bot.slack.views import (
+    SmsTarget,
+    open_sms_modal,
+    render_context,
+    shown_number,
+    whisper,
+)
+from bot.store.models import SlackMessage
+from bot.telephony import Refusal, Telephony
+
+logger = logging.getLogger(__name__)
+
+Ack = Callable[..., Awaitable[Any]]
+Respond = Callable[..., Awaitable[Any]]
+
+STALE_BUTTON = "This button is out of date; please run the command again."
+MODAL_NOT_OPENED = "Slack couldn't open the form in time; please press the button again."
+
+
+@dataclass(frozen=True)
+class Click:
+    """One button press, read from a block_actions payload."""
+
+    user: str
+    value: dict[str, str]
+    trigger_id: str | None
+    channel: str | None
+    message: dict[str, Any] | None
+    has_response_url: bool
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> Click:
+        action = (body.get("actions") or [{}])[0]
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+            "channel_id"
+        )
+        return cls(
+            user=body["user"]["id"],
+            value=_button_value(action.get("value")),
+            trigger_id=body.get("trigger_id"),
+            channel=channel,
+            message=body.get("message"),
+            has_response_url=bool(body.get("response_url")),
+        )
+
+    @property
+    def number(self) -> str | None:
+        return self.value.get("n")
+
+    @property
+    def thread_ts(self) -> str | None:
+        """The thread the clicked message is a reply in, if it is one."""
+        message = self.message or {}
+        thread_ts = message.get("thread_ts")
+        return thread_ts if thread_ts and thread_ts != message.get("ts") else None
+
+
+def _button_value(raw: Any) -> dict[str, str]:
+    try:
+        value = json.loads(raw or "")
+    except (TypeError, ValueError):
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {key: item for key, item in value.items() if isinstance(item, str) and item}
+
+
+class Buttons:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.telephony = Telephony(runtime)
+        self.ctx = render_context(runtime.settings)
+
+    # -- calls
+
+    async def call_back(
+        self, ack: Ack, body: dict[str, Any], client: AsyncWebClient, respond: Respond
+    ) -> None:
+        await ack()
+        await self._dial(Click.of(body), client, respond)
+
+    async def contact_call(
+        self, ack: Ack, body: dict[str, Any], client: AsyncWebClient, respond: Respond
+    ) -> None:
+        await ack()
+        await self._dial(Click.of(body), client, respond)
+
+    async def _dial(self, click: Click, client: AsyncWebClient, respond: Respond) -> None:
+        if click.number is None:
+            await self._tell(click, client, respond, STALE_BUTTON)
+            return
+        try:
+            await self.telephony.place_call(click.user, click.number)
+        except Refusal as refusal:
+            await self._tell(click, client, respond, refusal.message)
+            return
+        except QTvoiceError as error:
+            await self._tell(click, client, respond, f"⚠️ {escape_mrkdwn(error.user_message)}")
+            return
+        shown = shown_number(click.number, self.ctx)
+        await self._tell(
+            click,
+            client,
+            respond,
+            f"📞 Calling {shown}: QTvoice rings your extension first; pick up to be connected.",
+        )
+
+    # -- texts
+
+    async def text_back(
+        self, ack: Ack, body: dict[str, Any], client: AsyncWebClient, respond: Respond
+    ) -> None:
+        await ack()
+        await self._open_modal(Click.of(body), client, respond)
+
+    async def sms_reply(
+        self, ack: Ack, body: dict[str, Any], client: AsyncWebClient, respond: Respond
+    ) -> None:
+        await ack()
+        await self._open_modal(Click.of(body), client, respond)
+
+    async def contact_text(
+        self, ack: Ack, body: dict[str, Any], client: AsyncWebClient, respond: Respond
+    ) -> None:
+        await ack()
+        await self._open_modal(Click.of(body), client, respond)
+
+    async def _open_modal(self, click: Click, client: AsyncWebClient, respond: Respond) -> None:
+        """The SMS modal, opened at once: its trigger_id dies three seconds after the click."""
+        if click.number is None or click.trigger_id is None:
+            await self._tell(click, client, respond, STALE_BUTTON)
+            return
+        try:
+            await self.telephony.require_link(click.user)
+        except Refusal as refusal:
+            await self._tell(click, client, respond, refusal.message)
+            return
+        target = SmsTarget(
+            customer=click.number,
+            line=click.value.get("l"),
+            channel=click.channel,
+            thread_ts=click.thread_ts,
+        )
+        try:
+            await open_sms_modal(self.runtime, client, click.trigger_id, target)
+        except SlackApiError as error:
+            logger.warning("SMS modal not opened: %s", error.response.get("error"))
+            await self._tell(click, client, respond, MODAL_NOT_OPENED)
+
+    # -- contact picker
+
+    async def pick_contact(
+        self, ack: Ack, body: dict[str, Any], client: AsyncWebClient, respond: Respond
+    ) -> None:
+        """One of several matching contacts was chosen for a call, a text or a card."""
+        await ack()
+        click = Click.of(body)
+        purpose = click.value.get("p")
+        if purpose == "call":
+            await self._dial(click, client, respond)
+        elif purpose == "sms" and "t" in click.value:
+            await self._send(click, client, respond, click.value["t"])
+        elif purpose == "sms":
+            await self._open_modal(click, client, respond)
+        elif purpose == "contact":
+            await self._show_contact(click, client, respond)
+        else:
+            await self._tell(click, client, respond, STALE_BUTTON)
+
+    async def _send(
+        self, click: Click, client: AsyncWebClient, respond: Respond, text: str
+    ) -> None:
+        if click.number is None:
+            await self._tell(click, client, respond, STALE_BUTTON)
+            return
+        try:
+            await self.telephony.send_text(click.user, click.number, text)
+        except Refusal as refusal:
+            await self._tell(click, client, respond, refusal.message)
+            return
+        except QTvoiceError as error:
+            await self._tell(click, client, respond, f"⚠️ {escape_mrkdwn(error.user_message)}")
+            return
+        shown = shown_number(click.number, self.ctx)
+        await self._tell(click, client, respond, f"📤 Text sent to {shown}.")
+
+    async def _show_contact(self, click: Click, client: AsyncWebClient, respond: Respond) -> None:
+        if click.number is None:
+            await self._tell(click, client, respond, STALE_BUTTON)
+            return
+        try:
+            lookup = await self.runtime.qtvoice.lookup_contact(click.number)
+        except QTvoiceError as error:
+            await self._tell(click, client, respond, f"⚠️ {escape_mrkdwn(error.user_message)}")
+            return
+        card = blocks.contact_card(lookup, click.number, self.ctx)
+        await self._tell(click, client, respond, card.text, card.blocks)
+
+    # -- mark handled
+
+    async def mark_handled(
+        self, ack: Ack, body: dict[str, Any], client: AsyncWebClient, respond: Respond
+    ) -> None:
+        """Close out a missed call or voicemail for everyone: who handled it and when."""
+        await ack()
+        click = Click.of(body)
+        message = click.message
+        if message is None or click.channel is None:
+            await self._tell(click, client, respond, STALE_BUTTON)
+            return
+        now = datetime.now(UTC)
+        closed = blocks.handled(message.get("blocks") or [], click.user, now, self.ctx)
+        try:
+            await client.chat_update(
+                channel=click.channel,
+                ts=message["ts"],
+                text=message.get("text") or "Handled",
+                blocks=closed,
+            )
+        except SlackApiError as error:
+            logger.warning("mark handled failed: %s", error.response.get("error"))
+            await self._tell(
+                click, client, respond, "⚠️ Slack didn't let me update that message; try again."
+            )
+            return
+        await self._remember_handled(click.channel, message["ts"], click.user, now)
+
+    async def _remember_handled(self, channel: str, ts: str, user: str, when: datetime) -> None:
+        """Note it on the message's ref, so the worker can tell it was handled."""
+        async with self.runtime.sessions() as session:
+            refs = await session.scalars(
+                select(SlackMessage).where(
+                    SlackMessage.channel_id == channel, SlackMessage.ts == ts
+                )
+            )
+            for ref in refs:
+                ref.state = {**ref.state, "handled_by": user, "handled_at": when.isoformat()}
+            await session.commit()
+
+    # -- telling the user
+
+    async def _tell(
+        self,
+        click: Click,
+        client: AsyncWebClient,
+        respond: Respond,
+        text: str,
+        block_kit: list[Block] | None = None,
+    ) -> None:
+        if click.has_response_url:
+            await respond(
+                text=text, blocks=block_kit, response_type="ephemeral", replace_original=False
+            )
+        else:
+            await whisper(client, click.user, text, channel=click.channel, block_kit=block_kit)
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
-    """Attach this surface's listeners to the Bolt app."""
+    """Every button the bot's messages, cards and App Home carry."""
+    buttons = Buttons(runtime)
+    app.action(blocks.CALL_BACK)(buttons.call_back)
+    app.action(blocks.TEXT_BACK)(buttons.text_back)
+    app.action(blocks.SMS_REPLY)(buttons.sms_reply)
+    app.action(blocks.MARK_HANDLED)(buttons.mark_handled)
+    app.action(blocks.CONTACT_CALL)(buttons.contact_call)
+    app.action(blocks.CONTACT_TEXT)(buttons.contact_text)
+    app.action(blocks.PICK_CONTACT)(buttons.pick_contact)

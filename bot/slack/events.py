@@ -1,11 +1,189 @@
-"""Placeholder: listeners for this Slack surface are being written."""
+"""Events API: a person's reply in an SMS thread is texted to the customer.
+
+A reply by a linked user in a thread the worker opened for a conversation is sent from the
+line that conversation is on. It is marked in Slack with a reaction (📤 sent, ⚠️ refused,
+with the reason told to its author alone); a reply starting with `note:` stays internal.
+Slack retries an event it thinks we missed (same `event_id`), so each event id is recorded
+before anything is sent: a retry finds it and sends nothing.
+
+Every other message (top-level posts, edits, bots, threads that are not SMS threads) is
+ignored without a word.
+"""
 
 from __future__ import annotations
 
-from slack_bolt.async_app import AsyncApp
+import logging
+import re
+from typing import Any
 
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from bot.qtvoice.errors import QTvoiceError
+from bot.qtvoice.models import Sms
 from bot.runtime import Runtime
+from bot.slack.blocks import escape_mrkdwn
+from bot.store.models import SlackEventSeen, SlackMessage
+from bot.telephony import Refusal, Telephony
+
+logger = logging.getLogger(__name__)
+
+SENT_REACTION = "outbox_tray"
+REFUSED_REACTION = "warning"
+NOTE_REACTION = "memo"
+NOTE_PREFIX = "note:"
+
+#: Subtypes that are still a person typing a reply ("also send to channel" is one).
+_REPLY_SUBTYPES = (None, "thread_broadcast")
+
+_SLACK_MARKUP = re.compile(r"<([^<>]*)>")
+
+
+def is_person_reply(event: dict[str, Any]) -> bool:
+    """A person's new message inside a thread (not the parent, an edit, or a bot)."""
+    thread_ts = event.get("thread_ts")
+    return (
+        bool(thread_ts)
+        and event.get("ts") != thread_ts
+        and event.get("subtype") in _REPLY_SUBTYPES
+        and not event.get("bot_id")
+        and bool(event.get("user"))
+    )
+
+
+def is_note(text: str) -> bool:
+    return text.lstrip().lower().startswith(NOTE_PREFIX)
+
+
+def plain_text(text: str) -> str:
+    """A Slack message's text as the customer should read it.
+
+    Slack sends `<https://…|label>` for links, `<@U…>` for mentions and `<!here>` for
+    broadcasts, and escapes `&`, `<` and `>` as entities; the customer gets the link, the
+    label or the name, and the characters that were typed. `&amp;` goes last, so a typed
+    "&lt;" stays "&lt;".
+    """
+
+    def readable(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        target, _, label = inner.partition("|")
+        if target.startswith(("@", "#")):
+            return target[0] + label if label else target
+        if target.startswith("!"):
+            return label or "@" + target[1:].split("^")[0]
+        if label:
+            return label
+        return target.removeprefix("mailto:")
+
+    unlinked = _SLACK_MARKUP.sub(readable, text)
+    return unlinked.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+class ThreadReplies:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.telephony = Telephony(runtime)
+
+    async def message(
+        self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        if not is_person_reply(event):
+            return
+        thread = await self._sms_thread(event["channel"], event["thread_ts"])
+        if thread is None:
+            return
+        event_id = body.get("event_id") or f"{event['channel']}:{event['ts']}"
+        if not await self._first_delivery(event_id):
+            logger.info("Slack retried event %s; already handled", event_id)
+            return
+        text = plain_text(event.get("text") or "")
+        if is_note(text):
+            await self._react(client, event, NOTE_REACTION)
+            return
+        await self._send(client, event, thread, text)
+
+    async def _send(
+        self, client: AsyncWebClient, event: dict[str, Any], thread: SlackMessage, text: str
+    ) -> None:
+        user = event["user"]
+        try:
+            sms = await self.telephony.send_text(
+                user, thread.state["customer"], text, line=thread.state.get("line") or None
+            )
+        except Refusal as refusal:
+            await self._refused(client, event, refusal.message)
+            return
+        except QTvoiceError as error:
+            logger.warning("thread reply not texted: %s", error)
+            await self._refused(client, event, escape_mrkdwn(error.user_message))
+            return
+        await self._remember_sent(event, sms)
+        await self._react(client, event, SENT_REACTION)
+
+    async def _sms_thread(self, channel: str, thread_ts: str) -> SlackMessage | None:
+        async with self.runtime.sessions() as session:
+            thread = await session.scalar(
+                select(SlackMessage).where(
+                    SlackMessage.kind == "sms_thread",
+                    SlackMessage.channel_id == channel,
+                    SlackMessage.ts == thread_ts,
+                )
+            )
+        if thread is None or not (thread.state or {}).get("customer"):
+            return None
+        return thread
+
+    async def _first_delivery(self, event_id: str) -> bool:
+        """Record the event; False when it was recorded before (a Slack retry)."""
+        async with self.runtime.sessions() as session:
+            session.add(SlackEventSeen(event_id=event_id))
+            try:
+                await session.commit()
+            except IntegrityError:
+                return False
+        return True
+
+    async def _remember_sent(self, event: dict[str, Any], sms: Sms) -> None:
+        """The reply stands for the text, so the worker marks it instead of posting a copy."""
+        ref = SlackMessage(
+            kind="sms",
+            key=sms.id,
+            channel_id=event["channel"],
+            ts=event["ts"],
+            thread_ts=event["thread_ts"],
+            state={"origin": "slack", "sent_by": event["user"]},
+        )
+        async with self.runtime.sessions() as session:
+            session.add(ref)
+            try:
+                await session.commit()
+            except IntegrityError:
+                # The worker saw QTvoice's sms.sent first and posted its own line for it.
+                logger.info("text %s was already shown in Slack", sms.id)
+
+    async def _refused(self, client: AsyncWebClient, event: dict[str, Any], reason: str) -> None:
+        await self._react(client, event, REFUSED_REACTION)
+        try:
+            await client.chat_postEphemeral(
+                channel=event["channel"],
+                user=event["user"],
+                thread_ts=event["thread_ts"],
+                text=f"⚠️ Your reply was not texted: {reason}",
+            )
+        except SlackApiError as error:
+            logger.warning("could not explain a refused reply: %s", error.response.get("error"))
+
+    async def _react(self, client: AsyncWebClient, event: dict[str, Any], name: str) -> None:
+        try:
+            await client.reactions_add(channel=event["channel"], timestamp=event["ts"], name=name)
+        except SlackApiError as error:
+            if error.response.get("error") != "already_reacted":
+                logger.warning("could not react to a reply: %s", error.response.get("error"))
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
-    """Attach this surface's listeners to the Bolt app."""
+    """Message events (message.channels, message.groups): replies in SMS threads."""
+    app.event("message")(ThreadReplies(runtime).message)

@@ -29,9 +29,13 @@ SLASH_COMMANDS = (
         "Calls, texts and contacts from QTvoice",
         "call | sms | contact | link | whoami | voicemails | routes | help",
     ),
-    SlashCommand("/call", "Call a number or contact from your QTvoice extension", "<number or name>"),
+    SlashCommand(
+        "/call", "Call a number or contact from your QTvoice extension", "<number or name>"
+    ),
     SlashCommand("/sms", "Text a number or contact from QTvoice", "<number or name> <message>"),
-    SlashCommand("/contact", "Look up a QTvoice contact and their recent calls", "<number or name>"),
+    SlashCommand(
+        "/contact", "Look up a QTvoice contact and their recent calls", "<number or name>"
+    ),
 )
 
 BOT_EVENTS = (

@@ -15,7 +15,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,8 +45,8 @@ HISTORY_SHOWN = 10
 HISTORY_FETCHED = 25
 HISTORY_TEXT_LIMIT = 600
 SEGMENT_HINT = (
-    "One SMS holds 160 characters (70 with emoji or accents); longer texts go as several"
-    f" segments, up to {MAX_SMS_LENGTH} characters."
+    "One SMS holds 160 characters (70 with emoji or other special characters); longer texts"
+    f" go as several segments, up to {MAX_SMS_LENGTH} characters."
 )
 
 SUBMIT_ACK_BUDGET_SECONDS = 2.0
@@ -58,6 +58,12 @@ HOME_CONVERSATIONS_SHOWN = 8
 
 #: Slack threads in the App Home's "open conversations": the kinds the worker posts there.
 _THREAD_MESSAGE_KINDS = ("sms", "sms_opt")
+
+
+def shown_number(number: str, ctx: RenderContext) -> str:
+    """A customer's number as a confirmation shows it: masked when asked, always escaped."""
+    shown = phone.mask(number) if ctx.mask_numbers else phone.display(number, ctx.default_region)
+    return escape_mrkdwn(shown)
 
 
 def render_context(settings: Settings) -> RenderContext:
@@ -75,16 +81,17 @@ async def whisper(
     *,
     channel: str | None = None,
     thread_ts: str | None = None,
+    block_kit: list[Block] | None = None,
 ) -> None:
     """Tell one person something only they see: ephemeral in `channel`, else in their DM
     with the app (a click in the App Home comes from no channel)."""
     try:
         if channel:
             await client.chat_postEphemeral(
-                channel=channel, user=user, text=text, thread_ts=thread_ts
+                channel=channel, user=user, text=text, thread_ts=thread_ts, blocks=block_kit
             )
         else:
-            await client.chat_postMessage(channel=user, text=text)
+            await client.chat_postMessage(channel=user, text=text, blocks=block_kit)
     except SlackApiError as error:
         logger.warning("could not tell %s: %s", user, error.response.get("error"))
 
@@ -293,10 +300,8 @@ class SmsModal:
         self, client: AsyncWebClient, user: str, target: SmsTarget, sms: Sms
     ) -> None:
         """Only the sender hears of success; the worker shows the text itself in its thread."""
-        shown = escape_mrkdwn(phone.display(target.customer, self.ctx.default_region))
-        if self.ctx.mask_numbers:
-            shown = escape_mrkdwn(phone.mask(target.customer))
         logger.info("text %s sent from a modal", sms.id)
+        shown = shown_number(target.customer, self.ctx)
         await self._tell(client, user, target, f"📤 Text sent to {shown}.")
 
     async def _tell(self, client: AsyncWebClient, user: str, target: SmsTarget, text: str) -> None:
@@ -406,8 +411,7 @@ class AppHome:
         conversations = [item for item in found if item is not None]
         links = await asyncio.gather(*(_permalink(client, c) for c in conversations))
         return [
-            OpenConversation(c.channel, c.ts, c.line, c.customer, link)
-            for c, link in zip(conversations, links, strict=True)
+            replace(item, permalink=link) for item, link in zip(conversations, links, strict=True)
         ]
 
     async def _list_blocks(
@@ -517,8 +521,8 @@ async def _permalink(client: AsyncWebClient, item: OpenConversation) -> str | No
         return None
     link = response.get("permalink")
     # A permalink goes into mrkdwn as <url|label>; anything that could break out is dropped.
-    if isinstance(link, str) and link.startswith("https://") and not set("<>|") & set(link):
-        return link
+    if isinstance(link, str) and link.startswith("https://") and not set("<>| ") & set(link):
+        return escape_mrkdwn(link)
     return None
 
 

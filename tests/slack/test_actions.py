@@ -1,0 +1,338 @@
+"""Every button, clicked through real HTTP on the messages the bot really posted.
+
+Missed calls and SMS threads come from webhooks the worker turns into messages; contact
+cards and pickers from slash commands. Answers to the clicking user are read from the
+response URL; QTvoice's side from the sandbox's request log.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from bot.sandbox.qtvoice import JANE_ROE, QTvoiceSandbox
+from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
+from bot.sandbox.slack import Delivery, SlackRecorder
+from tests.conftest import NOTIFY_CHANNEL, RunningBot
+
+
+def link(bot: RunningBot, slack: SlackRecorder, user: str = "U_ALICE") -> None:
+    """`/qtvoice link 101` as `user`, waiting for the bot's answer."""
+    slash(bot, slack, "/qtvoice", "link 101", user=user)
+
+
+def slash(
+    bot: RunningBot, slack: SlackRecorder, command: str, text: str, *, user: str = "U_ALICE"
+) -> dict[str, Any]:
+    """A slash command's first answer through its response URL."""
+    delivery = bot.slack.slash_command(command, text, user_id=user)
+    assert delivery.status_code == 200
+    key = delivery.response_url_key
+    assert key is not None
+    return slack.wait_for(lambda: slack.responses(key))[0]
+
+
+def button(message: dict[str, Any], action_id: str, index: int = 0) -> dict[str, Any]:
+    found = [
+        element
+        for block in message.get("blocks") or []
+        for element in [*(block.get("elements") or []), block.get("accessory") or {}]
+        if element.get("action_id") == action_id
+    ]
+    return found[index]
+
+
+def click(
+    bot: RunningBot,
+    message: dict[str, Any],
+    action_id: str,
+    *,
+    user: str = "U_ALICE",
+    channel: str = NOTIFY_CHANNEL,
+    index: int = 0,
+) -> Delivery:
+    """Press the `action_id` button of `message` (a posted message or an ephemeral answer)."""
+    value = button(message, action_id, index)["value"]
+    ts = str(message.get("ts") or "1700000000.000100")
+    delivery = bot.slack.block_action(
+        action_id, value, user_id=user, channel_id=channel, message_ts=ts, message=message
+    )
+    assert delivery.status_code == 200
+    return delivery
+
+
+def answer(slack: SlackRecorder, delivery: Delivery) -> dict[str, Any]:
+    """The bot's answer to a click, through its response URL: only the clicker sees it."""
+    key = delivery.response_url_key
+    assert key is not None
+    posted = slack.wait_for(lambda: slack.responses(key))[0]
+    assert posted["response_type"] == "ephemeral"
+    assert posted.get("replace_original") is False
+    return posted
+
+
+def posted_message(slack: SlackRecorder) -> dict[str, Any]:
+    """The message the worker posted for the webhook just sent."""
+    return slack.wait_for(lambda: slack.messages(NOTIFY_CHANNEL))[-1]
+
+
+def calls_placed(qtvoice: QTvoiceSandbox) -> list[Any]:
+    return [request.json for request in qtvoice.state.requests("POST", "/calls")]
+
+
+def texts_sent(qtvoice: QTvoiceSandbox) -> list[Any]:
+    return [request.json for request in qtvoice.state.requests("POST", "/sms")]
+
+
+@pytest.fixture
+def missed_call(bot: RunningBot, slack: SlackRecorder) -> dict[str, Any]:
+    assert bot.send("call.missed").status_code == 200
+    return posted_message(slack)
+
+
+@pytest.fixture
+def sms_thread(bot: RunningBot, slack: SlackRecorder) -> dict[str, Any]:
+    assert bot.send("sms.received", message="Are you open today?").status_code == 200
+    slack.wait_for(lambda: len(slack.messages(NOTIFY_CHANNEL)) >= 2)
+    return slack.messages(NOTIFY_CHANNEL)[0]
+
+
+def modal(slack: SlackRecorder) -> dict[str, Any]:
+    return slack.wait_for(lambda: slack.views_opened("U_ALICE"))[-1]
+
+
+def private_metadata(view: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(view["private_metadata"])
+
+
+# Call back
+
+
+def test_call_back_dials_the_caller_from_the_clickers_extension(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, missed_call: dict[str, Any]
+) -> None:
+    link(bot, slack)
+
+    told = answer(slack, click(bot, missed_call, "call_back"))
+
+    assert calls_placed(qtvoice) == [{"to": CUSTOMER_NUMBER, "extension_id": "ext_101"}]
+    assert "Calling (215) 555-1234" in told["text"]
+
+
+def test_call_back_by_an_unlinked_user_says_how_to_link(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, missed_call: dict[str, Any]
+) -> None:
+    told = answer(slack, click(bot, missed_call, "call_back", user="U_BOB"))
+
+    assert "/qtvoice link" in told["text"]
+    assert calls_placed(qtvoice) == []
+
+
+def test_call_back_qtvoice_error_is_one_friendly_sentence(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, missed_call: dict[str, Any]
+) -> None:
+    link(bot, slack)
+    qtvoice.state.fail_next("POST", "/calls", 403)
+
+    told = answer(slack, click(bot, missed_call, "call_back"))
+
+    assert told["text"] == (
+        "⚠️ The bot's QTvoice API key doesn't have permission for that;"
+        " please ask an admin to grant it."
+    )
+
+
+def test_call_back_leaves_the_message_as_it_was(
+    bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any]
+) -> None:
+    link(bot, slack)
+
+    answer(slack, click(bot, missed_call, "call_back"))
+
+    assert slack.messages(NOTIFY_CHANNEL)[-1]["blocks"] == missed_call["blocks"]
+
+
+# Text back and Reply
+
+
+def test_text_back_opens_the_sms_modal_for_the_caller_and_line(
+    bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any]
+) -> None:
+    link(bot, slack)
+
+    click(bot, missed_call, "text_back")
+
+    view = modal(slack)
+    assert view["callback_id"] == "sms_send"
+    assert private_metadata(view) == {"n": CUSTOMER_NUMBER, "l": MAIN_LINE, "c": NOTIFY_CHANNEL}
+
+
+def test_text_back_modal_shows_the_conversation_newest_last(
+    bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any]
+) -> None:
+    link(bot, slack)
+
+    click(bot, missed_call, "text_back")
+
+    history = filled_in_history(slack)
+    assert history.index("can you send over the quote?") < history.index(
+        "on its way this afternoon"
+    )
+
+
+def filled_in_history(slack: SlackRecorder) -> str:
+    """The modal's conversation once QTvoice's answer has been filled in."""
+
+    def history() -> str:
+        block = next(b for b in modal(slack)["blocks"] if b["block_id"] == "sms_history")
+        text = str((block.get("text") or block["elements"][0])["text"])
+        return text if "Recent messages" in text else ""
+
+    return slack.wait_for(history)
+
+
+def test_text_back_by_an_unlinked_user_opens_nothing(
+    bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any]
+) -> None:
+    told = answer(slack, click(bot, missed_call, "text_back", user="U_BOB"))
+
+    assert "/qtvoice link" in told["text"]
+    assert slack.views_opened() == []
+
+
+def test_reply_opens_the_modal_for_the_threads_number_and_line(
+    bot: RunningBot, slack: SlackRecorder, sms_thread: dict[str, Any]
+) -> None:
+    link(bot, slack)
+
+    click(bot, sms_thread, "sms_reply")
+
+    metadata = private_metadata(modal(slack))
+    assert (metadata["n"], metadata["l"]) == (CUSTOMER_NUMBER, MAIN_LINE)
+
+
+def test_modal_slack_would_not_open_is_explained(
+    bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any]
+) -> None:
+    link(bot, slack)
+    slack.fail_next("views.open", error="expired_trigger_id")
+
+    told = answer(slack, click(bot, missed_call, "text_back"))
+
+    assert "press the button again" in told["text"]
+
+
+# Mark handled
+
+#: Slack user ids are upper-case letters and digits only; the note names only such an id.
+HANDLER = "U0CAROL"
+
+
+def test_mark_handled_shows_who_handled_it_and_removes_the_buttons(
+    bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any]
+) -> None:
+    click(bot, missed_call, "mark_handled", user=HANDLER)
+
+    updated = slack.wait_for(
+        lambda: [m for m in slack.messages(NOTIFY_CHANNEL) if m.get("edited")]
+    )[0]
+    kinds = [block["type"] for block in updated["blocks"]]
+    assert "actions" not in kinds
+    note = updated["blocks"][-1]["elements"][0]["text"]
+    assert note.startswith(f"✅ Handled by <@{HANDLER}> at ")
+    assert updated["text"] == missed_call["text"]
+
+
+def test_mark_handled_twice_keeps_one_note(
+    bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any]
+) -> None:
+    click(bot, missed_call, "mark_handled")
+    slack.wait_for(lambda: slack.calls("chat.update"))
+    handled = slack.messages(NOTIFY_CHANNEL)[-1]
+
+    bot.slack.block_action(
+        "mark_handled", "{}", user_id=HANDLER, channel_id=NOTIFY_CHANNEL, message_ts=handled["ts"]
+    )
+
+    slack.wait_for(lambda: len(slack.calls("chat.update")) == 2)
+    notes = [b for b in slack.messages(NOTIFY_CHANNEL)[-1]["blocks"] if b["block_id"] == "handled"]
+    assert len(notes) == 1
+    assert f"<@{HANDLER}>" in notes[0]["elements"][0]["text"]
+
+
+# Contact cards
+
+
+@pytest.fixture
+def contact_card(bot: RunningBot, slack: SlackRecorder) -> dict[str, Any]:
+    link(bot, slack)
+    return slash(bot, slack, "/contact", "215-555-9876")
+
+
+def test_contact_card_call_dials_the_contact(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, contact_card: dict[str, Any]
+) -> None:
+    click(bot, contact_card, "contact_call", channel="C_GENERAL")
+
+    slack.wait_for(lambda: calls_placed(qtvoice))
+    assert calls_placed(qtvoice) == [{"to": JANE_ROE, "extension_id": "ext_101"}]
+
+
+def test_contact_card_text_opens_the_modal_without_a_fixed_line(
+    bot: RunningBot, slack: SlackRecorder, contact_card: dict[str, Any]
+) -> None:
+    click(bot, contact_card, "contact_text", channel="C_GENERAL")
+
+    assert private_metadata(modal(slack)) == {"n": JANE_ROE, "c": "C_GENERAL"}
+
+
+# Contact picker
+
+
+def test_picking_a_contact_to_call_dials_them(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox
+) -> None:
+    link(bot, slack)
+    picker = slash(bot, slack, "/call", "John")
+    chosen = json.loads(button(picker, "pick_contact")["value"])
+
+    click(bot, picker, "pick_contact", channel="C_GENERAL")
+
+    slack.wait_for(lambda: calls_placed(qtvoice))
+    assert calls_placed(qtvoice) == [{"to": chosen["n"], "extension_id": "ext_101"}]
+
+
+def test_picking_a_contact_to_text_sends_the_typed_text(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox
+) -> None:
+    link(bot, slack)
+    picker = slash(bot, slack, "/sms", "John See you at 3")
+
+    told = answer(slack, click(bot, picker, "pick_contact", channel="C_GENERAL"))
+
+    assert texts_sent(qtvoice)[0]["message"] == "See you at 3"
+    assert "Text sent" in told["text"]
+
+
+def test_picking_a_contact_to_see_shows_their_card(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox
+) -> None:
+    picker = slash(bot, slack, "/contact", "John")
+
+    told = answer(slack, click(bot, picker, "pick_contact", channel="C_GENERAL"))
+
+    assert told["text"].startswith("Contact: ")
+    assert button(told, "contact_call")
+    assert qtvoice.state.requests("GET", "/contacts/lookup")
+
+
+def test_a_button_with_an_unreadable_value_says_it_is_out_of_date(
+    bot: RunningBot, slack: SlackRecorder
+) -> None:
+    delivery = bot.slack.block_action(
+        "call_back", "not json", channel_id=NOTIFY_CHANNEL, message_ts="1700000000.000100"
+    )
+
+    assert "out of date" in answer(slack, delivery)["text"]

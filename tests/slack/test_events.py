@@ -1,0 +1,187 @@
+"""Replies in SMS threads, through real HTTP: an inbound text opens a thread, a person replies.
+
+QTvoice's side is read from the sandbox's request log, Slack's from the recorder: the
+reactions on the reply and the ephemerals its author saw.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from bot.sandbox.qtvoice import QTvoiceSandbox
+from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
+from bot.sandbox.slack import Delivery, SlackRecorder
+from tests.conftest import NOTIFY_CHANNEL, RunningBot
+
+SETTLE_SECONDS = 0.5
+"""Events are handled after Slack's request is answered; long enough for a stray one to act."""
+
+
+def link(bot: RunningBot, slack: SlackRecorder, user: str = "U_ALICE") -> None:
+    """`/qtvoice link 101` as `user`, waiting for the bot's answer."""
+    delivery = bot.slack.slash_command("/qtvoice", "link 101", user_id=user)
+    assert delivery.status_code == 200
+    key = delivery.response_url_key
+    assert key is not None
+    slack.wait_for(lambda: slack.responses(key))
+
+
+def open_sms_thread(bot: RunningBot, slack: SlackRecorder, text: str = "Hi there") -> str:
+    """An inbound text, and the ts of the thread the worker opened for it."""
+    assert bot.send("sms.received", message=text).status_code == 200
+    slack.wait_for(lambda: len(slack.messages(NOTIFY_CHANNEL)) >= 2)
+    return str(slack.messages(NOTIFY_CHANNEL)[0]["ts"])
+
+
+def texts(qtvoice: QTvoiceSandbox) -> list[Any]:
+    return [request.json for request in qtvoice.state.requests("POST", "/sms")]
+
+
+def reactions(slack: SlackRecorder, ts: str) -> list[str]:
+    message = next(m for m in slack.messages(NOTIFY_CHANNEL) if m["ts"] == ts)
+    return [reaction["name"] for reaction in message["reactions"] or []]
+
+
+def whispers(slack: SlackRecorder, user: str) -> list[dict[str, Any]]:
+    """What `user` alone was shown in the notification channel."""
+    return [e for e in slack.ephemerals(user) if e["channel"] == NOTIFY_CHANNEL]
+
+
+def reply(bot: RunningBot, thread_ts: str, text: str, **kwargs: Any) -> str:
+    """A reply typed in the thread; its ts."""
+    delivery = bot.slack.message_in_thread(NOTIFY_CHANNEL, thread_ts, text, **kwargs)
+    assert delivery.status_code == 200
+    return ts_of(delivery)
+
+
+def ts_of(delivery: Delivery) -> str:
+    """The ts of the message an Events API delivery carried."""
+    return str(json.loads(delivery.body)["event"]["ts"])
+
+
+@pytest.fixture
+def thread(bot: RunningBot, slack: SlackRecorder) -> str:
+    return open_sms_thread(bot, slack)
+
+
+def test_linked_reply_is_texted_from_the_conversations_line(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
+) -> None:
+    link(bot, slack)
+
+    reply_ts = reply(bot, thread, "On my way")
+
+    slack.wait_for(lambda: "outbox_tray" in reactions(slack, reply_ts))
+    assert texts(qtvoice) == [{"to": CUSTOMER_NUMBER, "message": "On my way", "from": MAIN_LINE}]
+
+
+def test_reply_is_texted_as_typed_not_as_slack_escapes_it(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
+) -> None:
+    link(bot, slack)
+
+    reply(bot, thread, "Tom &amp; Jerry &lt;3, see <https://example.com|example.com>")
+
+    slack.wait_for(lambda: texts(qtvoice))
+    assert texts(qtvoice)[0]["message"] == "Tom & Jerry <3, see example.com"
+
+
+def test_retried_reply_event_is_texted_once(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
+) -> None:
+    link(bot, slack)
+    delivery = bot.slack.message_in_thread(NOTIFY_CHANNEL, thread, "Only once please")
+
+    bot.slack.redeliver(delivery)
+    bot.slack.redeliver(delivery, retry_num=2)
+
+    reply_ts = ts_of(delivery)
+    slack.wait_for(lambda: "outbox_tray" in reactions(slack, reply_ts))
+    time.sleep(SETTLE_SECONDS)
+    assert len(texts(qtvoice)) == 1
+
+
+def test_sent_reply_is_marked_delivered_by_the_worker_instead_of_copied(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
+) -> None:
+    link(bot, slack)
+    reply_ts = reply(bot, thread, "See you at 3")
+    slack.wait_for(lambda: "outbox_tray" in reactions(slack, reply_ts))
+    sms = qtvoice.state.sms()[-1]
+    posted = len(slack.messages(NOTIFY_CHANNEL))
+
+    bot.send("sms.delivered", **{**sms, "status": "delivered"})
+
+    slack.wait_for(lambda: "white_check_mark" in reactions(slack, reply_ts))
+    assert len(slack.messages(NOTIFY_CHANNEL)) == posted
+
+
+def test_note_reply_stays_internal(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
+) -> None:
+    link(bot, slack)
+
+    reply_ts = reply(bot, thread, "NOTE: customer prefers mornings")
+
+    slack.wait_for(lambda: "memo" in reactions(slack, reply_ts))
+    time.sleep(SETTLE_SECONDS)
+    assert texts(qtvoice) == []
+
+
+def test_unlinked_users_reply_is_refused_with_how_to_link(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
+) -> None:
+    reply_ts = reply(bot, thread, "Hello?", user_id="U_BOB")
+
+    whisper = slack.wait_for(lambda: whispers(slack, "U_BOB"))[0]
+    assert "/qtvoice link" in whisper["text"]
+    assert whisper["thread_ts"] == thread
+    assert "warning" in reactions(slack, reply_ts)
+    assert texts(qtvoice) == []
+
+
+def test_reply_to_a_number_that_opted_out_is_refused(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
+) -> None:
+    link(bot, slack)
+    bot.send("sms.received", message="STOP")
+    slack.wait_for(lambda: any("opted out" in m["text"] for m in slack.messages(NOTIFY_CHANNEL)))
+
+    reply_ts = reply(bot, thread, "Are you sure?")
+
+    whisper = slack.wait_for(lambda: whispers(slack, "U_ALICE"))[0]
+    assert "opted out" in whisper["text"]
+    assert "warning" in reactions(slack, reply_ts)
+    assert texts(qtvoice) == []
+
+
+def test_qtvoice_error_on_a_reply_is_one_friendly_sentence(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
+) -> None:
+    link(bot, slack)
+    qtvoice.state.fail_next("POST", "/sms", 403)
+
+    reply_ts = reply(bot, thread, "Hello")
+
+    whisper = slack.wait_for(lambda: whispers(slack, "U_ALICE"))[0]
+    assert "permission" in whisper["text"]
+    assert "Traceback" not in whisper["text"]
+    assert "warning" in reactions(slack, reply_ts)
+
+
+def test_reply_in_a_thread_that_is_not_an_sms_thread_is_ignored(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox
+) -> None:
+    link(bot, slack)
+    parent = slack.post_as_user(NOTIFY_CHANNEL, "Lunch?", user_id="U_BOB")
+
+    reply(bot, parent["ts"], "Yes please")
+
+    time.sleep(SETTLE_SECONDS)
+    assert texts(qtvoice) == []
+    assert slack.calls("reactions.add") == []
+    assert whispers(slack, "U_ALICE") == []

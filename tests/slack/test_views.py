@@ -1,0 +1,338 @@
+"""The SMS modal (open, submit, the form's own error messages) and the App Home.
+
+Modals are opened by clicking Text back on a missed call the worker really posted, then
+submitted as Slack submits them; what a submission answers is Slack's HTTP response body.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from bot.config import Settings
+from bot.sandbox.qtvoice import ALICE_LINE, JANE_ROE, STRANGER, QTvoiceSandbox
+from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
+from bot.sandbox.slack import Delivery, SlackRecorder
+from tests.conftest import NOTIFY_CHANNEL, RunningBot
+
+ACK_DEADLINE_SECONDS = 3.0
+SMS_PER_MINUTE = 2
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """A low texting allowance, so the limit is reached in a test."""
+    return settings.model_copy(update={"sms_per_minute": SMS_PER_MINUTE})
+
+
+def link(bot: RunningBot, slack: SlackRecorder, user: str = "U_ALICE") -> None:
+    """`/qtvoice link 101` as `user`, waiting for the bot's answer."""
+    delivery = bot.slack.slash_command("/qtvoice", "link 101", user_id=user)
+    assert delivery.status_code == 200
+    key = delivery.response_url_key
+    assert key is not None
+    slack.wait_for(lambda: slack.responses(key))
+
+
+def texts_sent(qtvoice: QTvoiceSandbox) -> list[Any]:
+    return [request.json for request in qtvoice.state.requests("POST", "/sms")]
+
+
+def whispers(slack: SlackRecorder, channel: str = NOTIFY_CHANNEL) -> list[dict[str, Any]]:
+    return [e for e in slack.ephemerals("U_ALICE") if e["channel"] == channel]
+
+
+@pytest.fixture
+def linked(bot: RunningBot, slack: SlackRecorder) -> None:
+    link(bot, slack)
+
+
+def open_modal_on(
+    bot: RunningBot, slack: SlackRecorder, message: dict[str, Any], action: str
+) -> dict[str, Any]:
+    """Click `action` on `message` and wait for the modal with its conversation filled in."""
+    value = next(
+        element["value"]
+        for block in message["blocks"]
+        for element in block.get("elements") or []
+        if element.get("action_id") == action
+    )
+    bot.slack.block_action(action, value, channel_id=NOTIFY_CHANNEL, message_ts=message["ts"])
+
+    def filled_in() -> dict[str, Any] | None:
+        view = slack.views_opened("U_ALICE")[-1]
+        history = next(b for b in view["blocks"] if b["block_id"] == "sms_history")
+        return None if "Loading" in json.dumps(history) else view
+
+    return slack.wait_for(filled_in)
+
+
+@pytest.fixture
+def missed_call(bot: RunningBot, slack: SlackRecorder, linked: None) -> dict[str, Any]:
+    """A missed call from John Doe (who texted the main line before) to the main line."""
+    assert bot.send("call.missed").status_code == 200
+    return slack.wait_for(lambda: slack.messages(NOTIFY_CHANNEL))[-1]
+
+
+@pytest.fixture
+def text_back_modal(
+    bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any]
+) -> dict[str, Any]:
+    return open_modal_on(bot, slack, missed_call, "text_back")
+
+
+def submit(bot: RunningBot, text: str) -> Delivery:
+    return bot.slack.view_submission("sms_send", {"sms_message": {"message": text}})
+
+
+def form_errors(delivery: Delivery) -> dict[str, str]:
+    assert delivery.status_code == 200
+    body = delivery.response.json()
+    assert body["response_action"] == "errors"
+    return body["errors"]
+
+
+# The modal
+
+
+def test_modal_shows_the_conversation_escaped(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, missed_call: dict[str, Any]
+) -> None:
+    qtvoice.state.add_sms(CUSTOMER_NUMBER, MAIN_LINE, "<!channel> call me & <@U_BOB>")
+
+    view = open_modal_on(bot, slack, missed_call, "text_back")
+
+    history = history_text(view)
+    assert "&lt;!channel&gt; call me &amp; &lt;@U_BOB&gt;" in history
+    assert "<!channel>" not in history
+
+
+def test_modal_leaves_out_texts_on_other_lines(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, missed_call: dict[str, Any]
+) -> None:
+    qtvoice.state.add_sms(CUSTOMER_NUMBER, ALICE_LINE, "Alice, it's John")
+
+    view = open_modal_on(bot, slack, missed_call, "text_back")
+
+    assert "quote" in history_text(view)
+    assert "Alice, it's John" not in history_text(view)
+
+
+def history_text(view: dict[str, Any]) -> str:
+    return str(next(b for b in view["blocks"] if b["block_id"] == "sms_history")["text"]["text"])
+
+
+def test_modal_has_a_multiline_field_with_a_segment_hint(text_back_modal: dict[str, Any]) -> None:
+    field = next(b for b in text_back_modal["blocks"] if b["block_id"] == "sms_message")
+    assert field["element"]["multiline"] is True
+    assert "160 characters" in field["hint"]["text"]
+
+
+def test_submitted_text_is_sent_from_the_calls_line(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, text_back_modal: dict[str, Any]
+) -> None:
+    delivery = submit(bot, "Sorry we missed you!")
+
+    assert delivery.status_code == 200
+    assert delivery.response.content == b""
+    assert texts_sent(qtvoice) == [
+        {"to": CUSTOMER_NUMBER, "message": "Sorry we missed you!", "from": MAIN_LINE}
+    ]
+    confirmation = slack.wait_for(lambda: whispers(slack))[0]
+    assert confirmation["text"] == "📤 Text sent to (215) 555-1234."
+
+
+def test_empty_text_is_refused_on_the_form(
+    bot: RunningBot, qtvoice: QTvoiceSandbox, text_back_modal: dict[str, Any]
+) -> None:
+    assert form_errors(submit(bot, "   ")) == {"sms_message": "Type the text to send."}
+    assert texts_sent(qtvoice) == []
+
+
+def test_opted_out_number_is_refused_on_the_form(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, text_back_modal: dict[str, Any]
+) -> None:
+    bot.send("sms.received", message="stop")
+    slack.wait_for(lambda: any("opted out" in m["text"] for m in slack.messages(NOTIFY_CHANNEL)))
+
+    errors = form_errors(submit(bot, "Hello?"))
+
+    assert "opted out" in errors["sms_message"]
+    assert texts_sent(qtvoice) == []
+
+
+def test_texts_beyond_the_per_minute_limit_are_refused_on_the_form(
+    bot: RunningBot, qtvoice: QTvoiceSandbox, text_back_modal: dict[str, Any]
+) -> None:
+    for _ in range(SMS_PER_MINUTE):
+        assert submit(bot, "One more thing").response.content == b""
+
+    errors = form_errors(submit(bot, "And another"))
+
+    assert "wait a minute" in errors["sms_message"]
+    assert len(texts_sent(qtvoice)) == SMS_PER_MINUTE
+
+
+def test_qtvoice_error_is_shown_on_the_form(
+    bot: RunningBot, qtvoice: QTvoiceSandbox, text_back_modal: dict[str, Any]
+) -> None:
+    qtvoice.state.fail_next("POST", "/sms", 403)
+
+    errors = form_errors(submit(bot, "Hello"))
+
+    assert errors == {
+        "sms_message": "The bot's QTvoice API key doesn't have permission for that;"
+        " please ask an admin to grant it."
+    }
+
+
+def test_slow_qtvoice_closes_the_form_in_time_and_reports_later(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, text_back_modal: dict[str, Any]
+) -> None:
+    qtvoice.state.delay("POST", "/sms", 3)
+
+    started = time.monotonic()
+    delivery = submit(bot, "Running late")
+
+    assert time.monotonic() - started < ACK_DEADLINE_SECONDS
+    assert delivery.response.content == b""
+    confirmation = slack.wait_for(lambda: whispers(slack), timeout=10)[0]
+    assert confirmation["text"].startswith("📤 Text sent")
+
+
+def test_reply_modal_from_an_sms_thread_posts_nothing_in_the_thread(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, linked: None
+) -> None:
+    bot.send("sms.received", message="Can I book for Friday?")
+    slack.wait_for(lambda: len(slack.messages(NOTIFY_CHANNEL)) >= 2)
+    parent = slack.messages(NOTIFY_CHANNEL)[0]
+    open_modal_on(bot, slack, parent, "sms_reply")
+    posted = len(slack.messages(NOTIFY_CHANNEL))
+
+    submit(bot, "Yes, Friday works")
+
+    slack.wait_for(lambda: whispers(slack))
+    assert texts_sent(qtvoice)[0]["from"] == MAIN_LINE
+    assert len(slack.messages(NOTIFY_CHANNEL)) == posted
+
+
+def test_modal_with_unreadable_metadata_asks_to_start_again(
+    bot: RunningBot, text_back_modal: dict[str, Any]
+) -> None:
+    delivery = bot.slack.view_submission(
+        "sms_send", {"sms_message": {"message": "Hi"}}, private_metadata="garbage"
+    )
+
+    assert "expired" in form_errors(delivery)["sms_message"]
+
+
+# The App Home
+
+
+def home_blocks(bot: RunningBot, slack: SlackRecorder, user: str = "U_ALICE") -> list[Any]:
+    """The App Home `user` sees after opening it."""
+    before = len(slack.views_published(user))
+    assert bot.slack.app_home_opened(user).status_code == 200
+    published = slack.wait_for(lambda: slack.views_published(user)[before:])
+    return published[-1]["blocks"]
+
+
+def home_of(bot: RunningBot, slack: SlackRecorder, user: str = "U_ALICE") -> str:
+    """The App Home as JSON text, to look for what it shows."""
+    return json.dumps(home_blocks(bot, slack, user), ensure_ascii=False)
+
+
+def button_values(blocks: list[Any], action_id: str) -> list[dict[str, str]]:
+    return [
+        json.loads(element["value"])
+        for block in blocks
+        for element in block.get("elements") or []
+        if element.get("action_id") == action_id
+    ]
+
+
+@pytest.fixture
+def alices_calls(qtvoice: QTvoiceSandbox) -> None:
+    qtvoice.state.add_call(JANE_ROE, ALICE_LINE, status="missed", extension_id="ext_101")
+    qtvoice.state.add_voicemail(
+        STRANGER, ALICE_LINE, extension_id="ext_101", transcription="Call me <!here>"
+    )
+
+
+def test_home_of_an_unlinked_user_says_how_to_link(bot: RunningBot, slack: SlackRecorder) -> None:
+    home = home_of(bot, slack)
+
+    assert "/qtvoice link 101" in home
+    assert "call_back" not in home
+    assert "Missed calls" not in home
+
+
+def test_home_shows_the_users_extension(
+    bot: RunningBot, slack: SlackRecorder, linked: None
+) -> None:
+    assert "Your extension: *101* · Alice Jones" in home_of(bot, slack)
+
+
+def test_home_lists_the_users_missed_calls_with_buttons(
+    bot: RunningBot, slack: SlackRecorder, linked: None, alices_calls: None
+) -> None:
+    blocks = home_blocks(bot, slack)
+
+    assert "*Jane Roe* (Globex)" in json.dumps(blocks)
+    assert {"n": JANE_ROE, "l": ALICE_LINE} in button_values(blocks, "call_back")
+    assert {"n": JANE_ROE, "l": ALICE_LINE} in button_values(blocks, "text_back")
+
+
+def test_home_lists_unread_voicemails_escaped(
+    bot: RunningBot, slack: SlackRecorder, linked: None, alices_calls: None
+) -> None:
+    home = home_of(bot, slack)
+
+    assert "Call me &lt;!here&gt;" in home
+    assert "<!here>" not in home
+
+
+def test_home_leaves_out_other_extensions_calls(
+    bot: RunningBot, slack: SlackRecorder, linked: None
+) -> None:
+    home = home_of(bot, slack)
+
+    assert "(215) 555-7777" not in home
+    assert "Nothing here" in home
+
+
+def test_home_lists_open_text_conversations_with_a_reply_button(
+    bot: RunningBot, slack: SlackRecorder, linked: None
+) -> None:
+    bot.send("sms.received", message="Hello from John")
+    parent = slack.wait_for(lambda: slack.messages(NOTIFY_CHANNEL))[0]
+
+    blocks = home_blocks(bot, slack)
+
+    home = json.dumps(blocks)
+    assert "*John Doe* (Acme Inc)" in home
+    assert button_values(blocks, "sms_reply") == [{"n": CUSTOMER_NUMBER, "l": MAIN_LINE}]
+    assert f"archives/{NOTIFY_CHANNEL}/p{parent['ts'].replace('.', '')}" in home
+
+
+def test_home_survives_a_qtvoice_error(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, linked: None
+) -> None:
+    qtvoice.state.fail_next("GET", "/calls", 403)
+
+    home = home_of(bot, slack)
+
+    assert "doesn't have permission" in home
+    assert "Unread voicemails" in home
+
+
+def test_messages_tab_opened_publishes_nothing(bot: RunningBot, slack: SlackRecorder) -> None:
+    event = {"type": "app_home_opened", "user": "U_ALICE", "channel": "DU_ALICE", "tab": "messages"}
+
+    assert bot.slack.event(event).status_code == 200
+
+    time.sleep(0.5)
+    assert slack.views_published("U_ALICE") == []
