@@ -30,7 +30,7 @@ WEBHOOK_SECRET = "whsec_demo"
 SIGNING_SECRET = "demo_signing_secret"
 BOT_TOKEN = "xoxb-demo"
 CHANNEL = "C0PHONES"
-DEMO_USER = "U_ALICE"
+DEMO_USER = "U0ALICE"
 DEMO_EXTENSION = "101"
 STEP_TIMEOUT = 15.0
 

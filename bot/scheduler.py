@@ -17,12 +17,14 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import delete, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from bot.delivery.inbox import DONE, IGNORED
 from bot.reconcile import reconcile
 from bot.runtime import Runtime
-from bot.store.models import ChannelCooldown, InboxEvent, utcnow
+from bot.store.db import async_url
+from bot.store.models import ChannelCooldown, InboxEvent, SlackEventSeen, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,8 @@ LEADER_LOCK_KEY = 0x71_74_73_6C_61_63_6B  # "qtslack"
 LEADER_RETRY_SECONDS = 15
 #: Kept well past any webhook retry horizon, so a late redelivery is still recognised.
 INBOX_RETENTION = timedelta(days=30)
+#: Slack retries an event for minutes, not days.
+SLACK_EVENT_RETENTION = timedelta(days=1)
 RETENTION_INTERVAL_SECONDS = 3600
 
 
@@ -52,7 +56,7 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
 
 
 async def prune(runtime: Runtime) -> None:
-    """Forget finished events past the retention window, and cooldowns that have passed."""
+    """Forget finished events past retention, cooldowns that have passed, old Slack event ids."""
     async with runtime.sessions() as session:
         await session.execute(
             delete(InboxEvent).where(
@@ -61,6 +65,9 @@ async def prune(runtime: Runtime) -> None:
             )
         )
         await session.execute(delete(ChannelCooldown).where(ChannelCooldown.not_before < utcnow()))
+        await session.execute(
+            delete(SlackEventSeen).where(SlackEventSeen.seen_at < utcnow() - SLACK_EVENT_RETENTION)
+        )
         await session.commit()
 
 
@@ -69,16 +76,21 @@ async def lead(runtime: Runtime, stop: asyncio.Event) -> None:
     if runtime.engine.dialect.name != "postgresql":
         await _run_scheduler(runtime, stop, connection=None)
         return
-    while not stop.is_set():
-        try:
-            async with runtime.engine.connect() as connection:
-                if await _try_lock(connection):
-                    logger.info("this process leads the scheduled jobs")
-                    await _run_scheduler(runtime, stop, connection)
-        except Exception:
-            logger.exception("scheduler leadership lost; standing by")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), LEADER_RETRY_SECONDS)
+    # Unpooled: closing the lock's connection must really close it, releasing the lock.
+    engine = create_async_engine(async_url(runtime.settings.database_url), poolclass=NullPool)
+    try:
+        while not stop.is_set():
+            try:
+                async with engine.connect() as connection:
+                    if await _try_lock(connection):
+                        logger.info("this process leads the scheduled jobs")
+                        await _run_scheduler(runtime, stop, connection)
+            except Exception:
+                logger.exception("scheduler leadership lost; standing by")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), LEADER_RETRY_SECONDS)
+    finally:
+        await engine.dispose()
 
 
 async def _try_lock(connection: AsyncConnection) -> bool:

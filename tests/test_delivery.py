@@ -541,16 +541,16 @@ def test_live_call_card_follows_the_call_in_place_when_a_route_asks(
 def test_linked_extension_gets_the_missed_call_by_dm_too(
     bot: RunningBot, slack: SlackRecorder, db: Engine
 ) -> None:
-    insert(db, ExtensionLink(slack_user_id="U_ALICE", extension_id="ext_101", linked_by=ADMIN))
+    insert(db, ExtensionLink(slack_user_id="U0ALICE", extension_id="ext_101", linked_by=ADMIN))
 
     bot.send("call.missed", extensionId="ext_101")
     wait_until_delivered(slack, db, 1)
 
     [opened] = slack.calls("conversations.open", ok=True)
-    assert opened.args["users"] == "U_ALICE"
+    assert opened.args["users"] == "U0ALICE"
     channels = [post.args["channel"] for post in ok_posts(slack)]
-    assert sorted(channels) == sorted([NOTIFY_CHANNEL, slack.im_channel("U_ALICE")])
-    assert "Missed call" in slack.messages("U_ALICE")[0]["text"]
+    assert sorted(channels) == sorted([NOTIFY_CHANNEL, slack.im_channel("U0ALICE")])
+    assert "Missed call" in slack.messages("U0ALICE")[0]["text"]
 
 
 # Dead letters

@@ -183,22 +183,22 @@ def test_routes_to_two_channels_post_in_both() -> None:
 
 @pytest.mark.parametrize("event", ["call.missed", *VOICEMAIL_EVENTS])
 def test_linked_user_also_gets_missed_calls_and_voicemails_by_dm(event: str) -> None:
-    links = [link("U_ALICE", "ext_101"), link("U_BOB", "ext_102")]
+    links = [link("U0ALICE", "ext_101"), link("U0BOB", "ext_102")]
     assert places(event, inbound_call(), links=links) == [
         Destination(channel=NOTIFY),
-        Destination(user="U_ALICE"),
+        Destination(user="U0ALICE"),
     ]
 
 
 @pytest.mark.parametrize("event", ["sms.received", "call.completed"])
 def test_linked_user_gets_no_dm_for_texts_or_live_calls(event: str) -> None:
-    links = [link("U_ALICE", "ext_101")]
-    assert Destination(user="U_ALICE") not in places(event, inbound_call(), links=links)
+    links = [link("U0ALICE", "ext_101")]
+    assert Destination(user="U0ALICE") not in places(event, inbound_call(), links=links)
 
 
 def test_event_without_an_extension_reaches_no_linked_user() -> None:
     data = inbound_call()
     del data["extensionId"]
-    assert places("call.missed", data, links=[link("U_ALICE", "ext_101")]) == [
+    assert places("call.missed", data, links=[link("U0ALICE", "ext_101")]) == [
         Destination(channel=NOTIFY)
     ]

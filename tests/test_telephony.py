@@ -16,7 +16,7 @@ from bot.telephony import MAX_SMS_LENGTH, Refusal, Telephony
 
 pytestmark = pytest.mark.anyio
 
-ALICE = "U_ALICE"
+ALICE = "U0ALICE"
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ async def test_unlinked_user_is_refused_with_how_to_link(
     telephony: Telephony, qtvoice: QTvoiceSandbox
 ) -> None:
     with pytest.raises(Refusal, match="/qtvoice link"):
-        await telephony.place_call("U_NOBODY", JOHN_DOE)
+        await telephony.place_call("U0NOBODY", JOHN_DOE)
     assert qtvoice.state.requests("POST", "/calls") == []
 
 

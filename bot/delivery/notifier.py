@@ -8,6 +8,7 @@ running it twice shows the same as running it once.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -117,6 +118,17 @@ class Notifier:
             voicemail = Voicemail.model_validate(merged)
             caller = await self._caller(session, voicemail.from_)
             message = blocks.voicemail(voicemail, caller, self._line(merged), self.ctx)
+            if merged.get("handled_by"):
+                # Someone already closed it out; a late transcript must not bring the buttons back.
+                message = blocks.SlackMessage(
+                    message.text,
+                    blocks.handled(
+                        message.blocks,
+                        merged["handled_by"],
+                        datetime.fromisoformat(merged["handled_at"]),
+                        self.ctx,
+                    ),
+                )
             if existing is not None and existing.ts is not None:
                 await self.poster.update(session, existing, message, state=merged)
             else:

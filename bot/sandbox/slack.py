@@ -11,7 +11,7 @@ Events API envelopes exactly as Slack sends them and POSTs them, signed, to `/sl
     with SlackRecorder() as slack:
         slack.fail_next("chat.postMessage", status=429, retry_after=1)
         ...  # point the bot's WebClient at slack.api_url with token "xoxb-test"
-        slack.wait_for(lambda: slack.messages("C_GENERAL"))
+        slack.wait_for(lambda: slack.messages("C0GENERAL"))
 """
 
 from __future__ import annotations
@@ -46,14 +46,14 @@ from bot.sandbox.server import BackgroundServer
 T = TypeVar("T")
 
 DEFAULT_BOT_TOKEN = "xoxb-test"
-TEAM_ID = "T_TEAM"
+TEAM_ID = "T0TEAM"
 TEAM_NAME = "QTslack Sandbox"
 TEAM_DOMAIN = "qtslack-sandbox"
 TEAM_URL = f"https://{TEAM_DOMAIN}.slack.com/"
-BOT_USER_ID = "U_QTSLACK"
+BOT_USER_ID = "U0QTSLACK"
 BOT_USER_NAME = "qtslack"
-BOT_ID = "B_QTSLACK"
-APP_ID = "A_QTSLACK"
+BOT_ID = "B0QTSLACK"
+APP_ID = "A0QTSLACK"
 VERIFICATION_TOKEN = "sandbox-verification-token"
 """Slack still sends its deprecated verification token in every payload; Bolt ignores it."""
 
@@ -143,10 +143,10 @@ class SlackUser:
 
 
 DEFAULT_USERS = (
-    SlackUser("U_ALICE", "alice", "Alice Anderson", "alice@example.com", "America/New_York"),
-    SlackUser("U_BOB", "bob", "Bob Brown", "bob@example.com", "America/Chicago"),
+    SlackUser("U0ALICE", "alice", "Alice Anderson", "alice@example.com", "America/New_York"),
+    SlackUser("U0BOB", "bob", "Bob Brown", "bob@example.com", "America/Chicago"),
 )
-DEFAULT_CHANNELS: Mapping[str, str] = {"C_GENERAL": "general", "C_SUPPORT": "support"}
+DEFAULT_CHANNELS: Mapping[str, str] = {"C0GENERAL": "general", "C0SUPPORT": "support"}
 _BOT_USER = SlackUser(BOT_USER_ID, BOT_USER_NAME, "QTslack", is_bot=True)
 
 
@@ -834,7 +834,7 @@ class _Workspace:
             "name": name,
             "name_normalized": name,
             "created": int(time.time()),
-            "creator": "U_ALICE",
+            "creator": "U0ALICE",
             "is_channel": not private,
             "is_group": private,
             "is_im": False,
@@ -1494,9 +1494,9 @@ class SlackDriver:
         command: str,
         text: str = "",
         *,
-        user_id: str = "U_ALICE",
+        user_id: str = "U0ALICE",
         user_name: str = "alice",
-        channel_id: str = "C_GENERAL",
+        channel_id: str = "C0GENERAL",
         team_id: str = TEAM_ID,
     ) -> Delivery:
         key = f"cmd_{uuid.uuid4().hex[:12]}"
@@ -1532,8 +1532,8 @@ class SlackDriver:
         action_id: str,
         value: str,
         *,
-        user_id: str = "U_ALICE",
-        channel_id: str = "C_GENERAL",
+        user_id: str = "U0ALICE",
+        channel_id: str = "C0GENERAL",
         message_ts: str,
         message: Mapping[str, Any] | None = None,
     ) -> Delivery:
@@ -1584,7 +1584,7 @@ class SlackDriver:
         callback_id: str,
         values: Mapping[str, Mapping[str, Any]],
         *,
-        user_id: str = "U_ALICE",
+        user_id: str = "U0ALICE",
         private_metadata: str | None = None,
     ) -> Delivery:
         """Submit a modal. `values` is {block_id: {action_id: value or state dict}}.
@@ -1667,7 +1667,7 @@ class SlackDriver:
         thread_ts: str,
         text: str,
         *,
-        user_id: str = "U_ALICE",
+        user_id: str = "U0ALICE",
         event_id: str | None = None,
     ) -> Delivery:
         """A person replies in a thread: the message joins the recorder's thread, then the event."""

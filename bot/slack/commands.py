@@ -62,8 +62,8 @@ EXTENSION_OFFERS_SHOWN = 5
 SORRY = "Sorry, something went wrong on our side; please try again in a moment."
 ADMINS_ONLY = "Only QTvoice admins can {what}; please ask one of them."
 
-_USER_MENTION = re.compile(r"<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>")
-_CHANNEL_MENTION = re.compile(r"<#([CG][A-Z0-9_]+)(?:\|[^>]*)?>")
+_USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_CHANNEL_MENTION = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>")
 _SLACK_MARKUP = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 #: A name in straight or curly double quotes (Slack's clients often curl them), then the text.
 _QUOTED_NAME = re.compile(

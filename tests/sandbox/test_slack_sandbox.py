@@ -39,7 +39,7 @@ from bot.sandbox.slack import (
 )
 
 SIGNING_SECRET = "sandbox-signing-secret"
-GENERAL = "C_GENERAL"
+GENERAL = "C0GENERAL"
 AUTH = {"Authorization": f"Bearer {DEFAULT_BOT_TOKEN}"}
 
 
@@ -90,7 +90,7 @@ def test_auth_test_identifies_the_bot_and_its_scopes(client: WebClient) -> None:
 
 
 def test_users_info_returns_a_configured_user(client: WebClient) -> None:
-    user = client.users_info(user="U_ALICE")["user"]
+    user = client.users_info(user="U0ALICE")["user"]
 
     assert (user["name"], user["real_name"], user["tz"]) == (
         "alice",
@@ -102,13 +102,13 @@ def test_users_info_returns_a_configured_user(client: WebClient) -> None:
 
 def test_users_info_of_a_stranger_is_user_not_found(client: WebClient) -> None:
     with pytest.raises(SlackApiError) as caught:
-        client.users_info(user="U_NOBODY")
+        client.users_info(user="U0NOBODY")
 
     assert caught.value.response["error"] == "user_not_found"
 
 
 def test_users_lookup_by_email_finds_the_user(client: WebClient) -> None:
-    assert client.users_lookupByEmail(email="BOB@example.com")["user"]["id"] == "U_BOB"
+    assert client.users_lookupByEmail(email="BOB@example.com")["user"]["id"] == "U0BOB"
 
 
 def test_team_info_describes_the_workspace(client: WebClient) -> None:
@@ -189,11 +189,11 @@ def test_message_timestamps_strictly_increase(client: WebClient) -> None:
 
 
 def test_posting_to_a_user_id_lands_in_their_im(client: WebClient, recorder: SlackRecorder) -> None:
-    response = post(client, "psst", channel="U_ALICE")
+    response = post(client, "psst", channel="U0ALICE")
 
-    assert response["channel"] == recorder.im_channel("U_ALICE")
+    assert response["channel"] == recorder.im_channel("U0ALICE")
     assert response["channel"].startswith("D")
-    assert recorder.messages("U_ALICE")[0]["text"] == "psst"
+    assert recorder.messages("U0ALICE")[0]["text"] == "psst"
 
 
 def test_posting_to_a_channel_name_is_channel_not_found(client: WebClient) -> None:
@@ -250,7 +250,7 @@ def test_update_of_an_unknown_ts_is_message_not_found(client: WebClient) -> None
 def test_update_of_a_persons_message_is_cant_update_message(
     client: WebClient, recorder: SlackRecorder
 ) -> None:
-    typed = recorder.post_as_user(GENERAL, "mine", user_id="U_ALICE")
+    typed = recorder.post_as_user(GENERAL, "mine", user_id="U0ALICE")
 
     with pytest.raises(SlackApiError) as caught:
         client.chat_update(channel=GENERAL, ts=typed["ts"], text="x")
@@ -269,9 +269,9 @@ def test_delete_removes_the_message(client: WebClient, recorder: SlackRecorder) 
 def test_post_ephemeral_returns_message_ts_and_keeps_it_apart(
     client: WebClient, recorder: SlackRecorder
 ) -> None:
-    response = client.chat_postEphemeral(channel=GENERAL, user="U_BOB", text="only you")
+    response = client.chat_postEphemeral(channel=GENERAL, user="U0BOB", text="only you")
 
-    assert response["message_ts"] == recorder.ephemerals("U_BOB")[0]["ts"]
+    assert response["message_ts"] == recorder.ephemerals("U0BOB")[0]["ts"]
     assert recorder.messages(GENERAL) == []
 
 
@@ -287,21 +287,21 @@ def test_permalink_points_at_the_message(client: WebClient) -> None:
 
 
 def test_conversations_open_gives_each_user_a_stable_im(client: WebClient) -> None:
-    first = client.conversations_open(users="U_ALICE")
-    again = client.conversations_open(users="U_ALICE")
-    other = client.conversations_open(users="U_BOB")
+    first = client.conversations_open(users="U0ALICE")
+    again = client.conversations_open(users="U0ALICE")
+    other = client.conversations_open(users="U0BOB")
 
     assert first["channel"]["id"] == again["channel"]["id"] != other["channel"]["id"]
     assert again["already_open"] is True
 
 
 def test_conversations_info_of_an_im_names_its_user(client: WebClient) -> None:
-    channel = client.conversations_open(users="U_BOB")["channel"]["id"]
+    channel = client.conversations_open(users="U0BOB")["channel"]["id"]
 
     info = client.conversations_info(channel=channel)["channel"]
 
     assert info["is_im"] is True
-    assert info["user"] == "U_BOB"
+    assert info["user"] == "U0BOB"
 
 
 def test_history_is_newest_first_within_oldest_and_latest(client: WebClient) -> None:
@@ -400,12 +400,12 @@ def modal(title: str = "Reply by SMS") -> dict[str, Any]:
 
 
 def test_views_open_returns_the_view_with_an_id(client: WebClient, recorder: SlackRecorder) -> None:
-    trigger_id = recorder.new_trigger_id("U_ALICE")
+    trigger_id = recorder.new_trigger_id("U0ALICE")
 
     view = client.views_open(trigger_id=trigger_id, view=modal())["view"]
 
     assert view["id"].startswith("V")
-    assert recorder.views_opened("U_ALICE")[0]["callback_id"] == "sms_reply"
+    assert recorder.views_opened("U0ALICE")[0]["callback_id"] == "sms_reply"
 
 
 def test_views_open_without_a_slack_trigger_is_invalid_trigger_id(client: WebClient) -> None:
@@ -454,10 +454,10 @@ def test_views_publish_keeps_each_users_app_home(
 ) -> None:
     home = {"type": "home", "blocks": [{"type": "divider"}]}
 
-    client.views_publish(user_id="U_ALICE", view=home)
+    client.views_publish(user_id="U0ALICE", view=home)
 
-    assert recorder.views_published("U_ALICE")[0]["type"] == "home"
-    assert recorder.views_published("U_BOB") == []
+    assert recorder.views_published("U0ALICE")[0]["type"] == "home"
+    assert recorder.views_published("U0BOB") == []
 
 
 # --- fault injection -----------------------------------------------------------------------
@@ -584,7 +584,7 @@ def test_wait_for_timeout_lists_the_recorded_calls(
         recorder.wait_for(lambda: recorder.calls("chat.update"), timeout=0.1)
 
     assert "condition not met within 0.1s" in str(caught.value)
-    assert "chat.postMessage -> ok channel='C_GENERAL'" in str(caught.value)
+    assert "chat.postMessage -> ok channel='C0GENERAL'" in str(caught.value)
 
 
 def test_reset_forgets_calls_and_messages(client: WebClient, recorder: SlackRecorder) -> None:
@@ -654,7 +654,7 @@ def test_slash_command_is_a_signed_form_like_slacks(driver: SlackDriver) -> None
     assert {k: got["payload"][k] for k in ("command", "text", "user_id", "channel_name")} == {
         "command": "/call",
         "text": "+12155551234",
-        "user_id": "U_ALICE",
+        "user_id": "U0ALICE",
         "channel_name": "general",
     }
     assert got["payload"]["response_url"] == delivery.response_url
@@ -674,7 +674,7 @@ def test_slash_command_trigger_opens_a_modal(
 
     client.views_open(trigger_id=delivery.trigger_id, view=modal())
 
-    assert len(recorder.views_opened("U_ALICE")) == 1
+    assert len(recorder.views_opened("U0ALICE")) == 1
 
 
 def test_block_action_carries_the_posted_buttons_block_and_message(
@@ -704,7 +704,7 @@ def test_view_submission_carries_the_opened_view_and_values(
     driver: SlackDriver, client: WebClient, recorder: SlackRecorder
 ) -> None:
     opened = client.views_open(
-        trigger_id=recorder.new_trigger_id("U_ALICE"),
+        trigger_id=recorder.new_trigger_id("U0ALICE"),
         view={**modal(), "private_metadata": '{"n":"+12155551234"}'},
     )["view"]
 
@@ -718,7 +718,7 @@ def test_view_submission_carries_the_opened_view_and_values(
 
 
 def test_event_is_an_event_callback_envelope(driver: SlackDriver) -> None:
-    delivery = driver.event({"type": "member_joined_channel", "user": "U_BOB"}, event_id="Ev1")
+    delivery = driver.event({"type": "member_joined_channel", "user": "U0BOB"}, event_id="Ev1")
 
     got = received(delivery)
     assert got["valid"]
@@ -729,7 +729,7 @@ def test_event_is_an_event_callback_envelope(driver: SlackDriver) -> None:
 
 
 def test_redelivery_repeats_the_event_with_retry_headers(driver: SlackDriver) -> None:
-    first = driver.event({"type": "member_joined_channel", "user": "U_BOB"})
+    first = driver.event({"type": "member_joined_channel", "user": "U0BOB"})
 
     retry = received(driver.redeliver(first, retry_num=1))
 
@@ -747,16 +747,16 @@ def test_message_in_thread_joins_the_thread_and_is_sent_as_an_event(
     got = received(driver.message_in_thread(GENERAL, parent, "Be there at 5"))
 
     event = got["payload"]["event"]
-    assert (event["type"], event["thread_ts"], event["user"]) == ("message", parent, "U_ALICE")
+    assert (event["type"], event["thread_ts"], event["user"]) == ("message", parent, "U0ALICE")
     assert event["channel_type"] == "channel"
     assert recorder.thread(GENERAL, parent)[-1]["ts"] == event["ts"]
 
 
 def test_app_home_opened_names_the_users_im(driver: SlackDriver, recorder: SlackRecorder) -> None:
-    event = received(driver.app_home_opened("U_BOB"))["payload"]["event"]
+    event = received(driver.app_home_opened("U0BOB"))["payload"]["event"]
 
-    assert (event["type"], event["user"], event["tab"]) == ("app_home_opened", "U_BOB", "home")
-    assert event["channel"] == recorder.im_channel("U_BOB")
+    assert (event["type"], event["user"], event["tab"]) == ("app_home_opened", "U0BOB", "home")
+    assert event["channel"] == recorder.im_channel("U0BOB")
 
 
 def test_a_forged_signature_does_not_verify(driver: SlackDriver) -> None:

@@ -18,13 +18,13 @@ from bot.sandbox.slack import Delivery, SlackRecorder
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
 
 
-def link(bot: RunningBot, slack: SlackRecorder, user: str = "U_ALICE") -> None:
+def link(bot: RunningBot, slack: SlackRecorder, user: str = "U0ALICE") -> None:
     """`/qtvoice link 101` as `user`, waiting for the bot's answer."""
     slash(bot, slack, "/qtvoice", "link 101", user=user)
 
 
 def slash(
-    bot: RunningBot, slack: SlackRecorder, command: str, text: str, *, user: str = "U_ALICE"
+    bot: RunningBot, slack: SlackRecorder, command: str, text: str, *, user: str = "U0ALICE"
 ) -> dict[str, Any]:
     """A slash command's first answer through its response URL."""
     delivery = bot.slack.slash_command(command, text, user_id=user)
@@ -49,7 +49,7 @@ def click(
     message: dict[str, Any],
     action_id: str,
     *,
-    user: str = "U_ALICE",
+    user: str = "U0ALICE",
     channel: str = NOTIFY_CHANNEL,
     index: int = 0,
 ) -> Delivery:
@@ -100,7 +100,7 @@ def sms_thread(bot: RunningBot, slack: SlackRecorder) -> dict[str, Any]:
 
 
 def modal(slack: SlackRecorder) -> dict[str, Any]:
-    return slack.wait_for(lambda: slack.views_opened("U_ALICE"))[-1]
+    return slack.wait_for(lambda: slack.views_opened("U0ALICE"))[-1]
 
 
 def private_metadata(view: dict[str, Any]) -> dict[str, Any]:
@@ -124,7 +124,7 @@ def test_call_back_dials_the_caller_from_the_clickers_extension(
 def test_call_back_by_an_unlinked_user_says_how_to_link(
     bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, missed_call: dict[str, Any]
 ) -> None:
-    told = answer(slack, click(bot, missed_call, "call_back", user="U_BOB"))
+    told = answer(slack, click(bot, missed_call, "call_back", user="U0BOB"))
 
     assert "/qtvoice link" in told["text"]
     assert calls_placed(qtvoice) == []
@@ -196,7 +196,7 @@ def filled_in_history(slack: SlackRecorder) -> str:
 def test_text_back_by_an_unlinked_user_opens_nothing(
     bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any]
 ) -> None:
-    told = answer(slack, click(bot, missed_call, "text_back", user="U_BOB"))
+    told = answer(slack, click(bot, missed_call, "text_back", user="U0BOB"))
 
     assert "/qtvoice link" in told["text"]
     assert slack.views_opened() == []
@@ -262,6 +262,26 @@ def test_mark_handled_twice_keeps_one_note(
     assert f"<@{HANDLER}>" in notes[0]["elements"][0]["text"]
 
 
+def test_transcript_after_mark_handled_keeps_it_handled(
+    bot: RunningBot, slack: SlackRecorder
+) -> None:
+    voicemail = bot.send("voicemail.new", transcription=None)
+    posted = posted_message(slack)
+    click(bot, posted, "mark_handled", user=HANDLER)
+    slack.wait_for(lambda: slack.calls("chat.update", ok=True))
+
+    data = json.loads(voicemail.request.content)["data"]
+    bot.send("voicemail.transcribed", id=data["id"], callId=data["callId"], transcription="Call me")
+
+    def shows_transcript() -> dict[str, Any] | None:
+        message = slack.message(NOTIFY_CHANNEL, posted["ts"])
+        return message if message and "Call me" in json.dumps(message["blocks"]) else None
+
+    final = slack.wait_for(shows_transcript)
+    assert "actions" not in [block["type"] for block in final["blocks"]]
+    assert f"Handled by <@{HANDLER}>" in json.dumps(final["blocks"])
+
+
 # Contact cards
 
 
@@ -274,7 +294,7 @@ def contact_card(bot: RunningBot, slack: SlackRecorder) -> dict[str, Any]:
 def test_contact_card_call_dials_the_contact(
     bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, contact_card: dict[str, Any]
 ) -> None:
-    click(bot, contact_card, "contact_call", channel="C_GENERAL")
+    click(bot, contact_card, "contact_call", channel="C0GENERAL")
 
     slack.wait_for(lambda: calls_placed(qtvoice))
     assert calls_placed(qtvoice) == [{"to": JANE_ROE, "extension_id": "ext_101"}]
@@ -283,9 +303,9 @@ def test_contact_card_call_dials_the_contact(
 def test_contact_card_text_opens_the_modal_without_a_fixed_line(
     bot: RunningBot, slack: SlackRecorder, contact_card: dict[str, Any]
 ) -> None:
-    click(bot, contact_card, "contact_text", channel="C_GENERAL")
+    click(bot, contact_card, "contact_text", channel="C0GENERAL")
 
-    assert private_metadata(modal(slack)) == {"n": JANE_ROE, "c": "C_GENERAL"}
+    assert private_metadata(modal(slack)) == {"n": JANE_ROE, "c": "C0GENERAL"}
 
 
 # Contact picker
@@ -298,7 +318,7 @@ def test_picking_a_contact_to_call_dials_them(
     picker = slash(bot, slack, "/call", "John")
     chosen = json.loads(button(picker, "pick_contact")["value"])
 
-    click(bot, picker, "pick_contact", channel="C_GENERAL")
+    click(bot, picker, "pick_contact", channel="C0GENERAL")
 
     slack.wait_for(lambda: calls_placed(qtvoice))
     assert calls_placed(qtvoice) == [{"to": chosen["n"], "extension_id": "ext_101"}]
@@ -310,7 +330,7 @@ def test_picking_a_contact_to_text_sends_the_typed_text(
     link(bot, slack)
     picker = slash(bot, slack, "/sms", "John See you at 3")
 
-    told = answer(slack, click(bot, picker, "pick_contact", channel="C_GENERAL"))
+    told = answer(slack, click(bot, picker, "pick_contact", channel="C0GENERAL"))
 
     assert texts_sent(qtvoice)[0]["message"] == "See you at 3"
     assert "Text sent" in told["text"]
@@ -321,7 +341,7 @@ def test_picking_a_contact_to_see_shows_their_card(
 ) -> None:
     picker = slash(bot, slack, "/contact", "John")
 
-    told = answer(slack, click(bot, picker, "pick_contact", channel="C_GENERAL"))
+    told = answer(slack, click(bot, picker, "pick_contact", channel="C0GENERAL"))
 
     assert told["text"].startswith("Contact: ")
     assert button(told, "contact_call")

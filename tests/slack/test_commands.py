@@ -28,7 +28,7 @@ def slack() -> Iterator[SlackRecorder]:
     users = [
         *DEFAULT_USERS,
         SlackUser(ADMIN, "admin", "Ada Admin", "ada@example.com"),
-        SlackUser("U_CAROL", "carol", "Carol Cole"),
+        SlackUser("U0CAROL", "carol", "Carol Cole"),
     ]
     with SlackRecorder(bot_token=BOT_TOKEN, users=users) as recorder:
         yield recorder
@@ -41,11 +41,11 @@ class Slash:
     bot: RunningBot
     recorder: SlackRecorder
 
-    def __call__(self, text: str, *, command: str = "/qtvoice", user: str = "U_ALICE") -> str:
+    def __call__(self, text: str, *, command: str = "/qtvoice", user: str = "U0ALICE") -> str:
         return self.reply(text, command=command, user=user)["text"]
 
     def reply(
-        self, text: str, *, command: str = "/qtvoice", user: str = "U_ALICE"
+        self, text: str, *, command: str = "/qtvoice", user: str = "U0ALICE"
     ) -> dict[str, Any]:
         delivery = self.bot.slack.slash_command(command, text, user_id=user)
         assert delivery.status_code == 200
@@ -358,7 +358,7 @@ def test_link_without_argument_offers_the_extension_matching_the_email(
     bot: RunningBot, slack: SlackRecorder, slash: Slash
 ) -> None:
     slash.reply("link")
-    offer = slack.ephemerals("U_ALICE")[-1]
+    offer = slack.ephemerals("U0ALICE")[-1]
     [button] = buttons(offer, "link_extension")
     assert json.loads(button["value"]) == {"x": "ext_101"}
 
@@ -375,19 +375,19 @@ def test_link_without_argument_offers_the_extension_matching_the_email(
 
 
 def test_link_without_argument_and_no_email_says_what_to_type(slash: Slash) -> None:
-    assert "/qtvoice link <extension>" in slash("link", user="U_CAROL")
+    assert "/qtvoice link <extension>" in slash("link", user="U0CAROL")
 
 
 def test_admin_links_someone_else(slash: Slash) -> None:
-    answer = slash("link <@U_BOB|bob> 102", user=ADMIN)
+    answer = slash("link <@U0BOB|bob> 102", user=ADMIN)
 
-    assert "<@U_BOB> is now linked to extension *102*" in answer
-    assert "*102* (Bob Smith)" in slash("whoami", user="U_BOB")
+    assert "<@U0BOB> is now linked to extension *102*" in answer
+    assert "*102* (Bob Smith)" in slash("whoami", user="U0BOB")
 
 
 def test_non_admin_cannot_link_someone_else(slash: Slash) -> None:
-    assert "Only QTvoice admins" in slash("link <@U_BOB|bob> 101")
-    assert "haven't linked" in slash("whoami", user="U_BOB")
+    assert "Only QTvoice admins" in slash("link <@U0BOB|bob> 101")
+    assert "haven't linked" in slash("whoami", user="U0BOB")
 
 
 def test_unlink_removes_the_link(slash: Slash) -> None:
@@ -405,38 +405,38 @@ def test_unlink_when_not_linked_says_so(slash: Slash) -> None:
 
 
 def test_route_routes_unroute_round_trip(slash: Slash) -> None:
-    added = slash("route 101 <#C_SUPPORT|support> missed voicemail", user=ADMIN)
-    assert "<#C_SUPPORT>" in added
+    added = slash("route 101 <#C0SUPPORT|support> missed voicemail", user=ADMIN)
+    assert "<#C0SUPPORT>" in added
     assert "`call.missed`" in added
 
     listed = slash("routes", user=ADMIN)
-    assert "Extension `ext_101` → <#C_SUPPORT>" in listed
+    assert "Extension `ext_101` → <#C0SUPPORT>" in listed
 
     assert "removed 1 route for Extension *101*" in slash("unroute 101", user=ADMIN)
     assert "No routes yet" in slash("routes", user=ADMIN)
 
 
 def test_route_by_number_is_stored_in_e164(slash: Slash) -> None:
-    slash("route (215) 555-0100 <#C_GENERAL|general>", user=ADMIN)
+    slash("route (215) 555-0100 <#C0GENERAL|general>", user=ADMIN)
 
     listed = slash("routes", user=ADMIN)
 
-    assert "(215) 555-0100 → <#C_GENERAL>: missed calls, voicemails and texts" in listed
+    assert "(215) 555-0100 → <#C0GENERAL>: missed calls, voicemails and texts" in listed
 
 
 def test_routed_event_reaches_the_routes_channel(
     bot: RunningBot, slack: SlackRecorder, slash: Slash
 ) -> None:
-    slash("route ext_101 <#C_SUPPORT|support> missed", user=ADMIN)
+    slash("route ext_101 <#C0SUPPORT|support> missed", user=ADMIN)
 
     bot.send("call.missed", id="call_routed", extensionId="ext_101")
 
-    slack.wait_for(lambda: slack.messages("C_SUPPORT"))
+    slack.wait_for(lambda: slack.messages("C0SUPPORT"))
     assert slack.messages(NOTIFY_CHANNEL) == []
 
 
 def test_route_with_an_unknown_kind_names_the_valid_words(slash: Slash) -> None:
-    answer = slash("route 101 <#C_SUPPORT|support> faxes", user=ADMIN)
+    answer = slash("route 101 <#C0SUPPORT|support> faxes", user=ADMIN)
 
     assert "“faxes” isn't an event kind" in answer
     assert "`missed`" in answer
@@ -449,7 +449,7 @@ def test_route_without_a_channel_says_what_to_type(slash: Slash) -> None:
 
 def test_route_to_an_unknown_target_is_refused(slash: Slash) -> None:
     assert "neither a phone number nor an extension" in slash(
-        "route 999 <#C_SUPPORT|support>", user=ADMIN
+        "route 999 <#C0SUPPORT|support>", user=ADMIN
     )
 
 
@@ -457,7 +457,7 @@ def test_unroute_of_a_missing_route_says_so(slash: Slash) -> None:
     assert "There was no route" in slash("unroute 101", user=ADMIN)
 
 
-@pytest.mark.parametrize("text", ["route 101 <#C_SUPPORT|support>", "routes", "unroute 101"])
+@pytest.mark.parametrize("text", ["route 101 <#C0SUPPORT|support>", "routes", "unroute 101"])
 def test_non_admin_cannot_manage_routes(slash: Slash, text: str) -> None:
     assert "Only QTvoice admins" in slash(text)
 
@@ -467,9 +467,9 @@ def test_non_admin_cannot_manage_routes(slash: Slash, text: str) -> None:
 
 def test_voicemails_lists_the_users_unread_ones(slash: Slash, qtvoice: QTvoiceSandbox) -> None:
     qtvoice.state.add_voicemail(STRANGER, ALICE_LINE, transcription="Call me <!here>")
-    slash("link 102", user="U_BOB")
+    slash("link 102", user="U0BOB")
 
-    listing = slash.reply("voicemails", user="U_BOB")
+    listing = slash.reply("voicemails", user="U0BOB")
 
     shown = json.dumps(listing["blocks"])
     assert "You have 2 unread voicemails" in listing["text"]

@@ -21,7 +21,7 @@ SETTLE_SECONDS = 0.5
 """Events are handled after Slack's request is answered; long enough for a stray one to act."""
 
 
-def link(bot: RunningBot, slack: SlackRecorder, user: str = "U_ALICE") -> None:
+def link(bot: RunningBot, slack: SlackRecorder, user: str = "U0ALICE") -> None:
     """`/qtvoice link 101` as `user`, waiting for the bot's answer."""
     delivery = bot.slack.slash_command("/qtvoice", "link 101", user_id=user)
     assert delivery.status_code == 200
@@ -135,9 +135,9 @@ def test_note_reply_stays_internal(
 def test_unlinked_users_reply_is_refused_with_how_to_link(
     bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
 ) -> None:
-    reply_ts = reply(bot, thread, "Hello?", user_id="U_BOB")
+    reply_ts = reply(bot, thread, "Hello?", user_id="U0BOB")
 
-    whisper = slack.wait_for(lambda: whispers(slack, "U_BOB"))[0]
+    whisper = slack.wait_for(lambda: whispers(slack, "U0BOB"))[0]
     assert "/qtvoice link" in whisper["text"]
     assert whisper["thread_ts"] == thread
     assert "warning" in reactions(slack, reply_ts)
@@ -153,7 +153,7 @@ def test_reply_to_a_number_that_opted_out_is_refused(
 
     reply_ts = reply(bot, thread, "Are you sure?")
 
-    whisper = slack.wait_for(lambda: whispers(slack, "U_ALICE"))[0]
+    whisper = slack.wait_for(lambda: whispers(slack, "U0ALICE"))[0]
     assert "opted out" in whisper["text"]
     assert "warning" in reactions(slack, reply_ts)
     assert texts(qtvoice) == []
@@ -167,7 +167,7 @@ def test_qtvoice_error_on_a_reply_is_one_friendly_sentence(
 
     reply_ts = reply(bot, thread, "Hello")
 
-    whisper = slack.wait_for(lambda: whispers(slack, "U_ALICE"))[0]
+    whisper = slack.wait_for(lambda: whispers(slack, "U0ALICE"))[0]
     assert "permission" in whisper["text"]
     assert "Traceback" not in whisper["text"]
     assert "warning" in reactions(slack, reply_ts)
@@ -177,11 +177,11 @@ def test_reply_in_a_thread_that_is_not_an_sms_thread_is_ignored(
     bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox
 ) -> None:
     link(bot, slack)
-    parent = slack.post_as_user(NOTIFY_CHANNEL, "Lunch?", user_id="U_BOB")
+    parent = slack.post_as_user(NOTIFY_CHANNEL, "Lunch?", user_id="U0BOB")
 
     reply(bot, parent["ts"], "Yes please")
 
     time.sleep(SETTLE_SECONDS)
     assert texts(qtvoice) == []
     assert slack.calls("reactions.add") == []
-    assert whispers(slack, "U_ALICE") == []
+    assert whispers(slack, "U0ALICE") == []

@@ -120,16 +120,16 @@ def test_every_manifest_event_is_handled(bot: RunningBot, manifest: dict[str, An
     channels = {"message.channels": NOTIFY_CHANNEL, "message.groups": "G0PRIVATE"}
     for event in manifest_events(manifest):
         if event == "app_home_opened":
-            delivery = bot.slack.app_home_opened("U_ALICE")
+            delivery = bot.slack.app_home_opened("U0ALICE")
         else:
             channel = channels[event]
-            message = {"type": "message", "channel": channel, "user": "U_BOB", "text": "hi"}
+            message = {"type": "message", "channel": channel, "user": "U0BOB", "text": "hi"}
             delivery = bot.slack.event({**message, "ts": f"{time.time():.6f}"})
         assert delivery.status_code == 200, event
 
 
 def test_an_event_missing_from_the_manifest_is_not_handled(bot: RunningBot) -> None:
-    reaction = {"type": "reaction_added", "user": "U_BOB", "reaction": "tada"}
+    reaction = {"type": "reaction_added", "user": "U0BOB", "reaction": "tada"}
     assert bot.slack.event(reaction).status_code == 404
 
 

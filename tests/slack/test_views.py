@@ -28,7 +28,7 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"sms_per_minute": SMS_PER_MINUTE})
 
 
-def link(bot: RunningBot, slack: SlackRecorder, user: str = "U_ALICE") -> None:
+def link(bot: RunningBot, slack: SlackRecorder, user: str = "U0ALICE") -> None:
     """`/qtvoice link 101` as `user`, waiting for the bot's answer."""
     delivery = bot.slack.slash_command("/qtvoice", "link 101", user_id=user)
     assert delivery.status_code == 200
@@ -42,7 +42,7 @@ def texts_sent(qtvoice: QTvoiceSandbox) -> list[Any]:
 
 
 def whispers(slack: SlackRecorder, channel: str = NOTIFY_CHANNEL) -> list[dict[str, Any]]:
-    return [e for e in slack.ephemerals("U_ALICE") if e["channel"] == channel]
+    return [e for e in slack.ephemerals("U0ALICE") if e["channel"] == channel]
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def open_modal_on(
     bot.slack.block_action(action, value, channel_id=NOTIFY_CHANNEL, message_ts=message["ts"])
 
     def filled_in() -> dict[str, Any] | None:
-        view = slack.views_opened("U_ALICE")[-1]
+        view = slack.views_opened("U0ALICE")[-1]
         history = next(b for b in view["blocks"] if b["block_id"] == "sms_history")
         return None if "Loading" in json.dumps(history) else view
 
@@ -101,12 +101,12 @@ def form_errors(delivery: Delivery) -> dict[str, str]:
 def test_modal_shows_the_conversation_escaped(
     bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, missed_call: dict[str, Any]
 ) -> None:
-    qtvoice.state.add_sms(CUSTOMER_NUMBER, MAIN_LINE, "<!channel> call me & <@U_BOB>")
+    qtvoice.state.add_sms(CUSTOMER_NUMBER, MAIN_LINE, "<!channel> call me & <@U0BOB>")
 
     view = open_modal_on(bot, slack, missed_call, "text_back")
 
     history = history_text(view)
-    assert "&lt;!channel&gt; call me &amp; &lt;@U_BOB&gt;" in history
+    assert "&lt;!channel&gt; call me &amp; &lt;@U0BOB&gt;" in history
     assert "<!channel>" not in history
 
 
@@ -232,7 +232,7 @@ def test_modal_with_unreadable_metadata_asks_to_start_again(
 # The App Home
 
 
-def home_blocks(bot: RunningBot, slack: SlackRecorder, user: str = "U_ALICE") -> list[Any]:
+def home_blocks(bot: RunningBot, slack: SlackRecorder, user: str = "U0ALICE") -> list[Any]:
     """The App Home `user` sees after opening it."""
     before = len(slack.views_published(user))
     assert bot.slack.app_home_opened(user).status_code == 200
@@ -240,7 +240,7 @@ def home_blocks(bot: RunningBot, slack: SlackRecorder, user: str = "U_ALICE") ->
     return published[-1]["blocks"]
 
 
-def home_of(bot: RunningBot, slack: SlackRecorder, user: str = "U_ALICE") -> str:
+def home_of(bot: RunningBot, slack: SlackRecorder, user: str = "U0ALICE") -> str:
     """The App Home as JSON text, to look for what it shows."""
     return json.dumps(home_blocks(bot, slack, user), ensure_ascii=False)
 
@@ -330,9 +330,9 @@ def test_home_survives_a_qtvoice_error(
 
 
 def test_messages_tab_opened_publishes_nothing(bot: RunningBot, slack: SlackRecorder) -> None:
-    event = {"type": "app_home_opened", "user": "U_ALICE", "channel": "DU_ALICE", "tab": "messages"}
+    event = {"type": "app_home_opened", "user": "U0ALICE", "channel": "DU_ALICE", "tab": "messages"}
 
     assert bot.slack.event(event).status_code == 200
 
     time.sleep(0.5)
-    assert slack.views_published("U_ALICE") == []
+    assert slack.views_published("U0ALICE") == []
