@@ -95,6 +95,7 @@ class RunningBot:
     server: BackgroundServer
     settings: Settings
     slack: SlackDriver
+    recorder: SlackRecorder
 
     @property
     def url(self) -> str:
@@ -111,6 +112,18 @@ class RunningBot:
     def send_envelope(self, envelope: dict[str, Any], **options: Any) -> httpx.Response:
         return send_webhook(self.webhook_url, envelope, WEBHOOK_SECRET, **options)
 
+    def command(self, command: str, text: str, *, user: str = "U0ALICE") -> dict[str, Any]:
+        """Run a slash command as `user`; the bot's first answer through its response URL."""
+        delivery = self.slack.slash_command(command, text, user_id=user)
+        assert delivery.status_code == 200
+        key = delivery.response_url_key
+        assert key is not None
+        return self.recorder.wait_for(lambda: self.recorder.responses(key))[0]
+
+    def link(self, user: str = "U0ALICE", extension: str = "101") -> None:
+        """`/qtvoice link 101` as `user`, as a person would, waiting for the answer."""
+        self.command("/qtvoice", f"link {extension}", user=user)
+
     def stop(self) -> None:
         self.slack.close()
         self.server.stop()
@@ -118,7 +131,7 @@ class RunningBot:
 
 def start_bot(settings: Settings, slack: SlackRecorder, *, run_worker: bool = True) -> RunningBot:
     server = BackgroundServer(create_app(Runtime.create(settings), run_worker=run_worker)).start()
-    return RunningBot(server, settings, SlackDriver(server.url, SIGNING_SECRET, slack))
+    return RunningBot(server, settings, SlackDriver(server.url, SIGNING_SECRET, slack), slack)
 
 
 @pytest.fixture

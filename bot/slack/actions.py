@@ -99,15 +99,10 @@ class Buttons:
 
     # -- calls
 
-    async def call_back(
+    async def dial(
         self, ack: Ack, body: dict[str, Any], client: AsyncWebClient, respond: Respond
     ) -> None:
-        await ack()
-        await self._dial(Click.of(body), client, respond)
-
-    async def contact_call(
-        self, ack: Ack, body: dict[str, Any], client: AsyncWebClient, respond: Respond
-    ) -> None:
+        """Call back on a notification, Call on a contact card."""
         await ack()
         await self._dial(Click.of(body), client, respond)
 
@@ -133,21 +128,10 @@ class Buttons:
 
     # -- texts
 
-    async def text_back(
+    async def compose(
         self, ack: Ack, body: dict[str, Any], client: AsyncWebClient, respond: Respond
     ) -> None:
-        await ack()
-        await self._open_modal(Click.of(body), client, respond)
-
-    async def sms_reply(
-        self, ack: Ack, body: dict[str, Any], client: AsyncWebClient, respond: Respond
-    ) -> None:
-        await ack()
-        await self._open_modal(Click.of(body), client, respond)
-
-    async def contact_text(
-        self, ack: Ack, body: dict[str, Any], client: AsyncWebClient, respond: Respond
-    ) -> None:
+        """Text back on a notification, Reply on a conversation, Text on a contact card."""
         await ack()
         await self._open_modal(Click.of(body), client, respond)
 
@@ -284,10 +268,9 @@ class Buttons:
 def register(app: AsyncApp, runtime: Runtime) -> None:
     """Every button the bot's messages, cards and App Home carry."""
     buttons = Buttons(runtime)
-    app.action(blocks.CALL_BACK)(buttons.call_back)
-    app.action(blocks.TEXT_BACK)(buttons.text_back)
-    app.action(blocks.SMS_REPLY)(buttons.sms_reply)
+    for dialing in (blocks.CALL_BACK, blocks.CONTACT_CALL):
+        app.action(dialing)(buttons.dial)
+    for texting in (blocks.TEXT_BACK, blocks.SMS_REPLY, blocks.CONTACT_TEXT):
+        app.action(texting)(buttons.compose)
     app.action(blocks.MARK_HANDLED)(buttons.mark_handled)
-    app.action(blocks.CONTACT_CALL)(buttons.contact_call)
-    app.action(blocks.CONTACT_TEXT)(buttons.contact_text)
     app.action(blocks.PICK_CONTACT)(buttons.pick_contact)

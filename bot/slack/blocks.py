@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -283,8 +283,8 @@ def sms_thread_parent(
         number = caller.dialable(ctx)
         if number:
             target = {"n": number, "l": line.number, "x": line.extension_id}
-            reply = _button("Reply", SMS_REPLY, target, style="primary")
-            blocks.append(_actions("sms_actions", [reply]))
+            reply = button("Reply", SMS_REPLY, target, style="primary")
+            blocks.append(actions("sms_actions", [reply]))
     return SlackMessage(
         text=f"Text conversation with {caller.label(ctx)} on line {line.mrkdwn(ctx)}",
         blocks=blocks,
@@ -365,10 +365,10 @@ def contact_card(lookup: ContactLookup, number: str | None, ctx: RenderContext) 
     if dialable:
         target = {"n": dialable}
         buttons = [
-            _button("Call", CONTACT_CALL, target, style="primary"),
-            _button("Text", CONTACT_TEXT, target),
+            button("Call", CONTACT_CALL, target, style="primary"),
+            button("Text", CONTACT_TEXT, target),
         ]
-        blocks.append(_actions("contact_actions", buttons))
+        blocks.append(actions("contact_actions", buttons))
     return SlackMessage(text=text, blocks=blocks)
 
 
@@ -408,9 +408,9 @@ def contact_picker(contacts: list[Contact], purpose: str, ctx: RenderContext) ->
         return SlackMessage(text=text, blocks=[_section("pick_intro", text)])
     blocks = [_section("pick_intro", question)]
     for index, (contact, e164) in enumerate(choices[:PICKER_CHOICES_SHOWN]):
-        button = _button(button_label, PICK_CONTACT, {"n": e164, "p": purpose})
+        choice = button(button_label, PICK_CONTACT, {"n": e164, "p": purpose})
         who = _contact_as_caller(contact, e164).mrkdwn(ctx)
-        blocks.append(_section(f"pick_{index}", who, accessory=button))
+        blocks.append(_section(f"pick_{index}", who, accessory=choice))
     if len(choices) > PICKER_CHOICES_SHOWN:
         more = (
             f"Showing {PICKER_CHOICES_SHOWN} of {len(choices)} matches: "
@@ -479,10 +479,10 @@ def _call_actions(caller: Caller, line: Line, ctx: RenderContext) -> Block:
     target = {"n": number, "l": line.number, "x": line.extension_id}
     buttons = []
     if number:
-        buttons.append(_button("Call back", CALL_BACK, target, style="primary"))
-        buttons.append(_button("Text back", TEXT_BACK, target))
-    buttons.append(_button("Mark handled", MARK_HANDLED, target))
-    return _actions(CALL_ACTIONS_BLOCK, buttons)
+        buttons.append(button("Call back", CALL_BACK, target, style="primary"))
+        buttons.append(button("Text back", TEXT_BACK, target))
+    buttons.append(button("Mark handled", MARK_HANDLED, target))
+    return actions(CALL_ACTIONS_BLOCK, buttons)
 
 
 def _call_fields(line: Line, when: datetime | None, ctx: RenderContext) -> list[str]:
@@ -671,11 +671,11 @@ def _context(block_id: str, text: str) -> Block:
     return {"type": "context", "block_id": block_id, "elements": [_mrkdwn(text)]}
 
 
-def _actions(block_id: str, buttons: list[Block]) -> Block:
-    return {"type": "actions", "block_id": block_id, "elements": buttons}
+def actions(block_id: str, buttons: Iterable[Block]) -> Block:
+    return {"type": "actions", "block_id": block_id, "elements": list(buttons)}
 
 
-def _button(
+def button(
     text: str, action_id: str, value: Mapping[str, str | None], *, style: str | None = None
 ) -> Block:
     """A button whose value is compact JSON of the entries given (domain.md's n/l/x/p).
@@ -685,12 +685,12 @@ def _button(
     get the whole message refused.
     """
     payload = {key: item for key, item in value.items() if item and len(item) <= BUTTON_ITEM_LIMIT}
-    button: Block = {
+    element: Block = {
         "type": "button",
         "action_id": action_id,
         "text": {"type": "plain_text", "text": text, "emoji": True},
         "value": json.dumps(payload, separators=(",", ":")),
     }
     if style is not None:
-        button["style"] = style
-    return button
+        element["style"] = style
+    return element

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -464,8 +464,8 @@ class AppHome:
                 text += f" · <{item.permalink}|Open the thread>"
             rendered.append(_section(f"conversation_{index}", text))
             value = {"n": item.customer, "l": item.line}
-            reply = _button("Reply", blocks.SMS_REPLY, value, style="primary")
-            rendered.append(_actions(f"conversation_{index}_actions", [reply]))
+            reply = blocks.button("Reply", blocks.SMS_REPLY, value, style="primary")
+            rendered.append(blocks.actions(f"conversation_{index}_actions", [reply]))
         return rendered
 
     def _call_buttons(self, block_id: str, caller: Caller, line: str | None) -> list[Block]:
@@ -474,11 +474,11 @@ class AppHome:
             return []
         value = {"n": number, "l": line}
         return [
-            _actions(
+            blocks.actions(
                 block_id,
                 [
-                    _button("Call back", blocks.CALL_BACK, value, style="primary"),
-                    _button("Text back", blocks.TEXT_BACK, value),
+                    blocks.button("Call back", blocks.CALL_BACK, value, style="primary"),
+                    blocks.button("Text back", blocks.TEXT_BACK, value),
                 ],
             )
         ]
@@ -560,26 +560,6 @@ def _section(block_id: str, text: str) -> Block:
 
 def _context(block_id: str, text: str) -> Block:
     return {"type": "context", "block_id": block_id, "elements": [{"type": "mrkdwn", "text": text}]}
-
-
-def _actions(block_id: str, buttons: Iterable[Block]) -> Block:
-    return {"type": "actions", "block_id": block_id, "elements": list(buttons)}
-
-
-def _button(
-    text: str, action_id: str, value: dict[str, str | None], *, style: str | None = None
-) -> Block:
-    """A button whose value is compact JSON of the non-empty entries (domain.md's n/l)."""
-    payload = {key: item for key, item in value.items() if item}
-    button: Block = {
-        "type": "button",
-        "action_id": action_id,
-        "text": {"type": "plain_text", "text": text, "emoji": True},
-        "value": json.dumps(payload, separators=(",", ":")),
-    }
-    if style is not None:
-        button["style"] = style
-    return button
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:

@@ -18,22 +18,6 @@ from bot.sandbox.slack import Delivery, SlackRecorder
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
 
 
-def link(bot: RunningBot, slack: SlackRecorder, user: str = "U0ALICE") -> None:
-    """`/qtvoice link 101` as `user`, waiting for the bot's answer."""
-    slash(bot, slack, "/qtvoice", "link 101", user=user)
-
-
-def slash(
-    bot: RunningBot, slack: SlackRecorder, command: str, text: str, *, user: str = "U0ALICE"
-) -> dict[str, Any]:
-    """A slash command's first answer through its response URL."""
-    delivery = bot.slack.slash_command(command, text, user_id=user)
-    assert delivery.status_code == 200
-    key = delivery.response_url_key
-    assert key is not None
-    return slack.wait_for(lambda: slack.responses(key))[0]
-
-
 def button(message: dict[str, Any], action_id: str, index: int = 0) -> dict[str, Any]:
     found = [
         element
@@ -113,7 +97,7 @@ def private_metadata(view: dict[str, Any]) -> dict[str, Any]:
 def test_call_back_dials_the_caller_from_the_clickers_extension(
     bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, missed_call: dict[str, Any]
 ) -> None:
-    link(bot, slack)
+    bot.link()
 
     told = answer(slack, click(bot, missed_call, "call_back"))
 
@@ -133,7 +117,7 @@ def test_call_back_by_an_unlinked_user_says_how_to_link(
 def test_call_back_qtvoice_error_is_one_friendly_sentence(
     bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, missed_call: dict[str, Any]
 ) -> None:
-    link(bot, slack)
+    bot.link()
     qtvoice.state.fail_next("POST", "/calls", 403)
 
     told = answer(slack, click(bot, missed_call, "call_back"))
@@ -147,7 +131,7 @@ def test_call_back_qtvoice_error_is_one_friendly_sentence(
 def test_call_back_leaves_the_message_as_it_was(
     bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any]
 ) -> None:
-    link(bot, slack)
+    bot.link()
 
     answer(slack, click(bot, missed_call, "call_back"))
 
@@ -160,7 +144,7 @@ def test_call_back_leaves_the_message_as_it_was(
 def test_text_back_opens_the_sms_modal_for_the_caller_and_line(
     bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any]
 ) -> None:
-    link(bot, slack)
+    bot.link()
 
     click(bot, missed_call, "text_back")
 
@@ -172,7 +156,7 @@ def test_text_back_opens_the_sms_modal_for_the_caller_and_line(
 def test_text_back_modal_shows_the_conversation_newest_last(
     bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any]
 ) -> None:
-    link(bot, slack)
+    bot.link()
 
     click(bot, missed_call, "text_back")
 
@@ -205,7 +189,7 @@ def test_text_back_by_an_unlinked_user_opens_nothing(
 def test_reply_opens_the_modal_for_the_threads_number_and_line(
     bot: RunningBot, slack: SlackRecorder, sms_thread: dict[str, Any]
 ) -> None:
-    link(bot, slack)
+    bot.link()
 
     click(bot, sms_thread, "sms_reply")
 
@@ -216,7 +200,7 @@ def test_reply_opens_the_modal_for_the_threads_number_and_line(
 def test_modal_slack_would_not_open_is_explained(
     bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any]
 ) -> None:
-    link(bot, slack)
+    bot.link()
     slack.fail_next("views.open", error="expired_trigger_id")
 
     told = answer(slack, click(bot, missed_call, "text_back"))
@@ -287,8 +271,8 @@ def test_transcript_after_mark_handled_keeps_it_handled(
 
 @pytest.fixture
 def contact_card(bot: RunningBot, slack: SlackRecorder) -> dict[str, Any]:
-    link(bot, slack)
-    return slash(bot, slack, "/contact", "215-555-9876")
+    bot.link()
+    return bot.command("/contact", "215-555-9876")
 
 
 def test_contact_card_call_dials_the_contact(
@@ -314,8 +298,8 @@ def test_contact_card_text_opens_the_modal_without_a_fixed_line(
 def test_picking_a_contact_to_call_dials_them(
     bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox
 ) -> None:
-    link(bot, slack)
-    picker = slash(bot, slack, "/call", "John")
+    bot.link()
+    picker = bot.command("/call", "John")
     chosen = json.loads(button(picker, "pick_contact")["value"])
 
     click(bot, picker, "pick_contact", channel="C0GENERAL")
@@ -327,8 +311,8 @@ def test_picking_a_contact_to_call_dials_them(
 def test_picking_a_contact_to_text_sends_the_typed_text(
     bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox
 ) -> None:
-    link(bot, slack)
-    picker = slash(bot, slack, "/sms", "John See you at 3")
+    bot.link()
+    picker = bot.command("/sms", "John See you at 3")
 
     told = answer(slack, click(bot, picker, "pick_contact", channel="C0GENERAL"))
 
@@ -339,7 +323,7 @@ def test_picking_a_contact_to_text_sends_the_typed_text(
 def test_picking_a_contact_to_see_shows_their_card(
     bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox
 ) -> None:
-    picker = slash(bot, slack, "/contact", "John")
+    picker = bot.command("/contact", "John")
 
     told = answer(slack, click(bot, picker, "pick_contact", channel="C0GENERAL"))
 

@@ -21,15 +21,6 @@ SETTLE_SECONDS = 0.5
 """Events are handled after Slack's request is answered; long enough for a stray one to act."""
 
 
-def link(bot: RunningBot, slack: SlackRecorder, user: str = "U0ALICE") -> None:
-    """`/qtvoice link 101` as `user`, waiting for the bot's answer."""
-    delivery = bot.slack.slash_command("/qtvoice", "link 101", user_id=user)
-    assert delivery.status_code == 200
-    key = delivery.response_url_key
-    assert key is not None
-    slack.wait_for(lambda: slack.responses(key))
-
-
 def open_sms_thread(bot: RunningBot, slack: SlackRecorder, text: str = "Hi there") -> str:
     """An inbound text, and the ts of the thread the worker opened for it."""
     assert bot.send("sms.received", message=text).status_code == 200
@@ -71,7 +62,7 @@ def thread(bot: RunningBot, slack: SlackRecorder) -> str:
 def test_linked_reply_is_texted_from_the_conversations_line(
     bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
 ) -> None:
-    link(bot, slack)
+    bot.link()
 
     reply_ts = reply(bot, thread, "On my way")
 
@@ -82,7 +73,7 @@ def test_linked_reply_is_texted_from_the_conversations_line(
 def test_reply_is_texted_as_typed_not_as_slack_escapes_it(
     bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
 ) -> None:
-    link(bot, slack)
+    bot.link()
 
     reply(bot, thread, "Tom &amp; Jerry &lt;3, see <https://example.com|example.com>")
 
@@ -93,7 +84,7 @@ def test_reply_is_texted_as_typed_not_as_slack_escapes_it(
 def test_retried_reply_event_is_texted_once(
     bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
 ) -> None:
-    link(bot, slack)
+    bot.link()
     delivery = bot.slack.message_in_thread(NOTIFY_CHANNEL, thread, "Only once please")
 
     bot.slack.redeliver(delivery)
@@ -108,7 +99,7 @@ def test_retried_reply_event_is_texted_once(
 def test_sent_reply_is_marked_delivered_by_the_worker_instead_of_copied(
     bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
 ) -> None:
-    link(bot, slack)
+    bot.link()
     reply_ts = reply(bot, thread, "See you at 3")
     slack.wait_for(lambda: "outbox_tray" in reactions(slack, reply_ts))
     sms = qtvoice.state.sms()[-1]
@@ -123,7 +114,7 @@ def test_sent_reply_is_marked_delivered_by_the_worker_instead_of_copied(
 def test_note_reply_stays_internal(
     bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
 ) -> None:
-    link(bot, slack)
+    bot.link()
 
     reply_ts = reply(bot, thread, "NOTE: customer prefers mornings")
 
@@ -147,7 +138,7 @@ def test_unlinked_users_reply_is_refused_with_how_to_link(
 def test_reply_to_a_number_that_opted_out_is_refused(
     bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
 ) -> None:
-    link(bot, slack)
+    bot.link()
     bot.send("sms.received", message="STOP")
     slack.wait_for(lambda: any("opted out" in m["text"] for m in slack.messages(NOTIFY_CHANNEL)))
 
@@ -162,7 +153,7 @@ def test_reply_to_a_number_that_opted_out_is_refused(
 def test_qtvoice_error_on_a_reply_is_one_friendly_sentence(
     bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
 ) -> None:
-    link(bot, slack)
+    bot.link()
     qtvoice.state.fail_next("POST", "/sms", 403)
 
     reply_ts = reply(bot, thread, "Hello")
@@ -176,7 +167,7 @@ def test_qtvoice_error_on_a_reply_is_one_friendly_sentence(
 def test_reply_in_a_thread_that_is_not_an_sms_thread_is_ignored(
     bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox
 ) -> None:
-    link(bot, slack)
+    bot.link()
     parent = slack.post_as_user(NOTIFY_CHANNEL, "Lunch?", user_id="U0BOB")
 
     reply(bot, parent["ts"], "Yes please")

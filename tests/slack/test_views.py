@@ -28,15 +28,6 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"sms_per_minute": SMS_PER_MINUTE})
 
 
-def link(bot: RunningBot, slack: SlackRecorder, user: str = "U0ALICE") -> None:
-    """`/qtvoice link 101` as `user`, waiting for the bot's answer."""
-    delivery = bot.slack.slash_command("/qtvoice", "link 101", user_id=user)
-    assert delivery.status_code == 200
-    key = delivery.response_url_key
-    assert key is not None
-    slack.wait_for(lambda: slack.responses(key))
-
-
 def texts_sent(qtvoice: QTvoiceSandbox) -> list[Any]:
     return [request.json for request in qtvoice.state.requests("POST", "/sms")]
 
@@ -47,7 +38,7 @@ def whispers(slack: SlackRecorder, channel: str = NOTIFY_CHANNEL) -> list[dict[s
 
 @pytest.fixture
 def linked(bot: RunningBot, slack: SlackRecorder) -> None:
-    link(bot, slack)
+    bot.link()
 
 
 def open_modal_on(
