@@ -1,0 +1,78 @@
+"""The safety-net poller: what QTvoice has and no webhook brought reaches Slack, once."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from bot.config import Settings
+from bot.reconcile import reconcile
+from bot.runtime import Runtime
+from bot.sandbox.qtvoice import QTvoiceSandbox
+from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
+from bot.sandbox.slack import SlackRecorder
+from tests.conftest import NOTIFY_CHANNEL, RunningBot
+
+pytestmark = pytest.mark.anyio
+
+
+def posts(slack: SlackRecorder) -> list[str]:
+    return [call.args["channel"] for call in slack.calls("chat.postMessage", ok=True)]
+
+
+async def poll_once(settings: Settings) -> int:
+    runtime = Runtime.create(settings)
+    try:
+        return await reconcile(runtime.qtvoice, runtime.sessions, interval_seconds=300)
+    finally:
+        await runtime.close()
+
+
+async def test_missed_call_no_webhook_brought_is_posted_once(
+    bot: RunningBot, settings: Settings, qtvoice: QTvoiceSandbox, slack: SlackRecorder
+) -> None:
+    qtvoice.state.add_call(CUSTOMER_NUMBER, MAIN_LINE, status="missed")
+
+    first, second = await poll_once(settings), await poll_once(settings)
+
+    assert (first, second) == (1, 0)
+    slack.wait_for(lambda: posts(slack) == [NOTIFY_CHANNEL])
+    await anyio.sleep(0.5)
+    assert posts(slack) == [NOTIFY_CHANNEL]
+
+
+async def test_events_webhooks_already_brought_are_not_stored_again(
+    bot: RunningBot, settings: Settings, qtvoice: QTvoiceSandbox, slack: SlackRecorder
+) -> None:
+    call = qtvoice.state.add_call(CUSTOMER_NUMBER, MAIN_LINE, status="missed")
+    text = qtvoice.state.add_sms(CUSTOMER_NUMBER, MAIN_LINE, "Still open?")
+    bot.send("call.missed", id=call["id"], from_=CUSTOMER_NUMBER, to=MAIN_LINE)
+    bot.send(
+        "sms.received", id=text["id"], from_=CUSTOMER_NUMBER, to=MAIN_LINE, message="Still open?"
+    )
+
+    assert await poll_once(settings) == 0
+
+
+async def test_history_older_than_the_window_is_left_alone(
+    bot: RunningBot, settings: Settings, qtvoice: QTvoiceSandbox
+) -> None:
+    assert qtvoice.state.calls()  # the sandbox's seeded history is days old
+    assert await poll_once(settings) == 0
+
+
+async def test_polling_never_spends_the_budget_kept_for_people(
+    bot: RunningBot, settings: Settings, qtvoice: QTvoiceSandbox
+) -> None:
+    qtvoice.state.add_call(CUSTOMER_NUMBER, MAIN_LINE, status="missed")
+    qtvoice.state.set_rate_limit(limit=1000, remaining=50, reset_in=3000)
+    runtime = Runtime.create(settings)
+    try:
+        await runtime.qtvoice.list_extensions()  # learns the budget: 49 left, inside the reserve
+        qtvoice.state.clear_requests()
+        stored = await reconcile(runtime.qtvoice, runtime.sessions, interval_seconds=300)
+    finally:
+        await runtime.close()
+
+    assert stored == 0
+    assert qtvoice.state.requests() == []
