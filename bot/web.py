@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from bot import __version__
 from bot.delivery import inbox
-from bot.qtvoice.webhooks import MAX_BODY_BYTES, WebhookError, read_webhook
+from bot.qtvoice.webhooks import MAX_BODY_BYTES, WebhookError, read_webhook, too_large
 from bot.runtime import Runtime
 from bot.services import BackgroundServices
 from bot.slack.app import create_bolt_app
@@ -116,11 +116,11 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
     """The body, refusing to buffer more than `limit` bytes whatever Content-Length claims."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise WebhookError(413, "PAYLOAD_TOO_LARGE", "Webhook body is larger than 256 KiB")
+        raise too_large()
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise WebhookError(413, "PAYLOAD_TOO_LARGE", "Webhook body is larger than 256 KiB")
+            raise too_large()
         chunks.append(chunk)
     return b"".join(chunks)

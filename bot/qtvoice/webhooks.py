@@ -32,6 +32,10 @@ class WebhookError(Exception):
         self.message = message
 
 
+def too_large() -> WebhookError:
+    return WebhookError(413, "PAYLOAD_TOO_LARGE", "Webhook body is larger than 256 KiB")
+
+
 @dataclass(frozen=True)
 class Webhook:
     """A verified, well-formed webhook: what the inbox stores."""
@@ -52,7 +56,7 @@ def read_webhook(
 ) -> Webhook:
     """Check a webhook in the contract's order: size, signature, freshness, shape."""
     if len(body) > MAX_BODY_BYTES:
-        raise WebhookError(413, "PAYLOAD_TOO_LARGE", "Webhook body is larger than 256 KiB")
+        raise too_large()
     signature = headers.get(SIGNATURE_HEADER, "")
     if not signature or not signature_matches(body, signature, secrets):
         raise WebhookError(401, "UNAUTHORIZED", "Missing or invalid X-QTvoice-Signature")
