@@ -9,6 +9,8 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from bot.config import Settings
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -59,3 +61,16 @@ def test_app_json_asks_for_every_required_setting() -> None:
     assert not any("generator" in app["env"][name] for name in required)
     assert any(addon["plan"].startswith("heroku-postgresql") for addon in app["addons"])
     assert set(app["formation"]) == {"web", "worker"}
+
+
+def test_app_json_describes_every_setting_heroku_does_not_set_itself() -> None:
+    app = json.loads((ROOT / "app.json").read_text())
+    settings = {name.upper() for name in Settings.model_fields}
+    assert set(app["env"]) == settings - {"DATABASE_URL", "PORT"}
+    assert all(spec["description"] for spec in app["env"].values())
+
+
+def test_env_example_names_every_setting() -> None:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    named = {line.lstrip("# ").split("=")[0] for line in lines if "=" in line}
+    assert {name.upper() for name in Settings.model_fields} <= named
