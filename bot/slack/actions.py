@@ -24,13 +24,8 @@ from bot.qtvoice.errors import QTvoiceError
 from bot.runtime import Runtime
 from bot.slack import blocks
 from bot.slack.blocks import Block, escape_mrkdwn
-from bot.slack.views import (
-    SmsTarget,
-    open_sms_modal,
-    render_context,
-    shown_number,
-    whisper,
-)
+from bot.slack.rendering import render_context, shown_number
+from bot.slack.views import SmsTarget, open_sms_modal, whisper
 from bot.store.models import SlackMessage
 from bot.telephony import Refusal, Telephony
 

@@ -1,12 +1,9 @@
-"""Slack views: the SMS modal (Text back, Reply, Text on a contact card) and the App Home.
+"""The SMS modal: Text back, Reply, and Text on a contact card open it; submitting it texts.
 
 The modal opens the moment a button is clicked, because a trigger_id is only good for three
 seconds; the conversation's last messages come from QTvoice afterwards and are filled in
 with views.update. Submitting it sends through `Telephony`, whose refusals (opted out, rate
 limit, nothing typed) are shown on the text field itself so the person can fix and resend.
-
-The App Home shows a linked user their extension, their missed calls and unread voicemails,
-and the team's open text conversations, each with the same buttons as in channels.
 """
 
 from __future__ import annotations
@@ -15,26 +12,28 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
 
-from bot import phone
-from bot.config import Settings
-from bot.delivery.contacts import ContactDirectory
 from bot.qtvoice.errors import QTvoiceError
-from bot.qtvoice.models import Call, Sms, Voicemail
+from bot.qtvoice.models import Sms
 from bot.runtime import Runtime
 from bot.slack import blocks
 from bot.slack.blocks import Block, Caller, Line, RenderContext, escape_mrkdwn
-from bot.store.models import ExtensionLink, SlackMessage
-from bot.telephony import HOW_TO_LINK, MAX_SMS_LENGTH, Refusal, Telephony
+from bot.slack.rendering import (
+    context,
+    lookup_caller,
+    render_context,
+    same_number,
+    section,
+    shown_number,
+)
+from bot.telephony import MAX_SMS_LENGTH, Refusal, Telephony
 
 logger = logging.getLogger(__name__)
 
@@ -52,26 +51,6 @@ SEGMENT_HINT = (
 SUBMIT_ACK_BUDGET_SECONDS = 2.0
 """How long a modal submission may wait for QTvoice before answering Slack, which gives up
 after three seconds: a refusal or a quick error can still be shown on the form itself."""
-
-HOME_ITEMS_SHOWN = 5
-HOME_CONVERSATIONS_SHOWN = 8
-
-#: Slack threads in the App Home's "open conversations": the kinds the worker posts there.
-_THREAD_MESSAGE_KINDS = ("sms", "sms_opt")
-
-
-def shown_number(number: str, ctx: RenderContext) -> str:
-    """A customer's number as a confirmation shows it: masked when asked, always escaped."""
-    shown = phone.mask(number) if ctx.mask_numbers else phone.display(number, ctx.default_region)
-    return escape_mrkdwn(shown)
-
-
-def render_context(settings: Settings) -> RenderContext:
-    return RenderContext(
-        timezone=settings.zone,
-        default_region=settings.default_region,
-        mask_numbers=settings.mask_numbers,
-    )
 
 
 async def whisper(
@@ -94,9 +73,6 @@ async def whisper(
             await client.chat_postMessage(channel=user, text=text, blocks=block_kit)
     except SlackApiError as error:
         logger.warning("could not tell %s: %s", user, error.response.get("error"))
-
-
-# --- the SMS modal ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -139,7 +115,7 @@ def sms_modal(
     """The modal; `history` None means it is still being fetched."""
     line = Line(number=target.line).mrkdwn(ctx) if target.line else "your line"
     view_blocks: list[Block] = [
-        _section("sms_to", f"💬 To {caller.mrkdwn(ctx)}\nFrom {line}"),
+        section("sms_to", f"💬 To {caller.mrkdwn(ctx)}\nFrom {line}"),
         _history_block(history, caller, ctx, history_error),
         {
             "type": "input",
@@ -170,18 +146,18 @@ def _history_block(
     history: list[Sms] | None, caller: Caller, ctx: RenderContext, error: str | None
 ) -> Block:
     if error is not None:
-        return _context("sms_history", f"⚠️ Couldn't load the conversation: {escape_mrkdwn(error)}")
+        return context("sms_history", f"⚠️ Couldn't load the conversation: {escape_mrkdwn(error)}")
     if history is None:
-        return _context("sms_history", "_Loading the conversation…_")
+        return context("sms_history", "_Loading the conversation…_")
     if not history:
-        return _context("sms_history", "_No earlier messages with this number._")
+        return context("sms_history", "_No earlier messages with this number._")
     lines = [_history_line(sms, caller, ctx) for sms in history]
-    return _section("sms_history", "*Recent messages*\n" + "\n".join(lines))
+    return section("sms_history", "*Recent messages*\n" + "\n".join(lines))
 
 
 def _history_line(sms: Sms, caller: Caller, ctx: RenderContext) -> str:
     inbound = sms.direction == "inbound" or (
-        sms.direction is None and _same_number(sms.from_, caller.number, ctx)
+        sms.direction is None and same_number(sms.from_, caller.number, ctx)
     )
     who = f"📥 {_short(caller, ctx)}" if inbound else "📤 Sent"
     when = f" · {blocks.format_when(sms.created_at, ctx)}" if sms.created_at else ""
@@ -198,7 +174,7 @@ async def open_sms_modal(
     ctx = render_context(runtime.settings)
     loading = sms_modal(target, Caller(number=target.customer), ctx, None)
     opened = await client.views_open(trigger_id=trigger_id, view=loading)
-    caller = await _caller(runtime, target.customer)
+    caller = await lookup_caller(runtime, target.customer)
     try:
         history = await conversation(runtime, target.customer, target.line)
         view = sms_modal(target, caller, ctx, history)
@@ -226,14 +202,14 @@ async def conversation(runtime: Runtime, customer: str, line: str | None) -> lis
     texts = [
         sms
         for sms in by_id.values()
-        if line is None or _same_number(_other_party(sms, customer, ctx), line, ctx)
+        if line is None or same_number(_other_party(sms, customer, ctx), line, ctx)
     ]
     texts.sort(key=lambda sms: sms.created_at or datetime.min.replace(tzinfo=UTC))
     return texts[-HISTORY_SHOWN:]
 
 
 def _other_party(sms: Sms, customer: str, ctx: RenderContext) -> str | None:
-    return sms.to if _same_number(sms.from_, customer, ctx) else sms.from_
+    return sms.to if same_number(sms.from_, customer, ctx) else sms.from_
 
 
 class SmsModal:
@@ -318,232 +294,6 @@ async def _refuse(ack: Callable[..., Awaitable[Any]], message: str) -> None:
     await ack(response_action="errors", errors={MESSAGE_BLOCK: message})
 
 
-# --- the App Home -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OpenConversation:
-    """An SMS thread the worker posted, as the App Home lists it."""
-
-    channel: str
-    ts: str
-    line: str | None
-    customer: str
-    permalink: str | None
-
-
-class AppHome:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.telephony = Telephony(runtime)
-        self.ctx = render_context(runtime.settings)
-
-    async def opened(self, event: dict[str, Any], client: AsyncWebClient) -> None:
-        if event.get("tab", "home") != "home":
-            return
-        await self.publish(client, event["user"])
-
-    async def publish(self, client: AsyncWebClient, user: str) -> None:
-        link = await self.telephony.link_of(user)
-        view_blocks = await self.linked_blocks(client, link) if link else unlinked_blocks()
-        await client.views_publish(user_id=user, view={"type": "home", "blocks": view_blocks})
-
-    async def linked_blocks(self, client: AsyncWebClient, link: ExtensionLink) -> list[Block]:
-        missed, voicemails = await asyncio.gather(
-            self._missed_calls(link), self._unread_voicemails(link)
-        )
-        conversations = await self._open_conversations(client)
-        return [
-            {"type": "header", "text": {"type": "plain_text", "text": "📞 QTvoice"}},
-            _section("home_extension", _extension_text(link, self.ctx)),
-            {"type": "divider"},
-            *await self._list_blocks("missed", "📵 Missed calls", missed, self._missed_items),
-            *await self._list_blocks(
-                "voicemail", "📬 Unread voicemails", voicemails, self._voicemail_items
-            ),
-            *await self._list_blocks(
-                "conversation", "💬 Open text conversations", conversations, self._sms_items
-            ),
-        ]
-
-    async def _missed_calls(self, link: ExtensionLink) -> list[Call] | QTvoiceError:
-        try:
-            page = await self.runtime.qtvoice.list_calls(status="missed", limit=50)
-        except QTvoiceError as error:
-            return error
-        mine = [call for call in page.data if self._is_theirs(link, call.extension_id, call.to)]
-        return mine[:HOME_ITEMS_SHOWN]
-
-    async def _unread_voicemails(self, link: ExtensionLink) -> list[Voicemail] | QTvoiceError:
-        try:
-            page = await self.runtime.qtvoice.list_voicemails(is_read=False, limit=50)
-        except QTvoiceError as error:
-            return error
-        mine = [vm for vm in page.data if self._is_theirs(link, vm.extension_id, vm.to)]
-        return mine[:HOME_ITEMS_SHOWN]
-
-    def _is_theirs(self, link: ExtensionLink, extension_id: str | None, to: str | None) -> bool:
-        """Whose call it is: its extension when QTvoice says, else the line it came to."""
-        if extension_id:
-            return extension_id == link.extension_id
-        return bool(link.phone_number) and _same_number(to, link.phone_number, self.ctx)
-
-    async def _open_conversations(self, client: AsyncWebClient) -> list[OpenConversation]:
-        """The SMS threads with the latest activity first."""
-        reply = aliased(SlackMessage)
-        latest = func.max(func.coalesce(reply.created_at, SlackMessage.created_at))
-        query = (
-            select(SlackMessage)
-            .outerjoin(
-                reply,
-                (reply.channel_id == SlackMessage.channel_id)
-                & (reply.thread_ts == SlackMessage.ts)
-                & reply.kind.in_(_THREAD_MESSAGE_KINDS),
-            )
-            .where(SlackMessage.kind == "sms_thread", SlackMessage.ts.is_not(None))
-            .group_by(SlackMessage.id)
-            .order_by(latest.desc(), SlackMessage.id.desc())
-            .limit(HOME_CONVERSATIONS_SHOWN)
-        )
-        async with self.runtime.sessions() as session:
-            threads = list(await session.scalars(query))
-        found = [_conversation_of(thread) for thread in threads]
-        conversations = [item for item in found if item is not None]
-        links = await asyncio.gather(*(_permalink(client, c) for c in conversations))
-        return [
-            replace(item, permalink=link) for item, link in zip(conversations, links, strict=True)
-        ]
-
-    async def _list_blocks(
-        self,
-        name: str,
-        title: str,
-        items: list[Any] | QTvoiceError,
-        render: Callable[[list[Any]], Awaitable[list[Block]]],
-    ) -> list[Block]:
-        heading = _section(f"{name}_title", f"*{title}*")
-        if isinstance(items, QTvoiceError):
-            reason = escape_mrkdwn(items.user_message)
-            return [heading, _context(f"{name}_none", f"⚠️ {reason}")]
-        if not items:
-            return [heading, _context(f"{name}_none", "_Nothing here._")]
-        return [heading, *await render(items)]
-
-    async def _missed_items(self, calls: list[Call]) -> list[Block]:
-        rendered: list[Block] = []
-        for index, call in enumerate(calls):
-            caller = await _caller(self.runtime, call.from_)
-            when = f" · {blocks.format_when(call.created_at, self.ctx)}" if call.created_at else ""
-            rendered.append(_section(f"missed_{index}", f"{caller.mrkdwn(self.ctx)}{when}"))
-            rendered.extend(self._call_buttons(f"missed_{index}_actions", caller, call.to))
-        return rendered
-
-    async def _voicemail_items(self, voicemails: list[Voicemail]) -> list[Block]:
-        rendered: list[Block] = []
-        for index, vm in enumerate(voicemails):
-            caller = await _caller(self.runtime, vm.from_)
-            parts = [caller.mrkdwn(self.ctx)]
-            if vm.duration is not None:
-                parts.append(blocks.format_duration(vm.duration))
-            if vm.created_at:
-                parts.append(blocks.format_when(vm.created_at, self.ctx))
-            text = " · ".join(parts)
-            transcript = " ".join((vm.transcription or "").split())
-            if transcript:
-                text += f"\n> {escape_mrkdwn(transcript[:HISTORY_TEXT_LIMIT])}"
-            rendered.append(_section(f"voicemail_{index}", text))
-            rendered.extend(self._call_buttons(f"voicemail_{index}_actions", caller, vm.to))
-        return rendered
-
-    async def _sms_items(self, conversations: list[OpenConversation]) -> list[Block]:
-        rendered: list[Block] = []
-        for index, item in enumerate(conversations):
-            caller = await _caller(self.runtime, item.customer)
-            text = f"{caller.mrkdwn(self.ctx)}\non line {Line(number=item.line).mrkdwn(self.ctx)}"
-            if item.permalink:
-                text += f" · <{item.permalink}|Open the thread>"
-            rendered.append(_section(f"conversation_{index}", text))
-            value = {"n": item.customer, "l": item.line}
-            reply = blocks.button("Reply", blocks.SMS_REPLY, value, style="primary")
-            rendered.append(blocks.actions(f"conversation_{index}_actions", [reply]))
-        return rendered
-
-    def _call_buttons(self, block_id: str, caller: Caller, line: str | None) -> list[Block]:
-        number = caller.dialable(self.ctx)
-        if not number:
-            return []
-        value = {"n": number, "l": line}
-        return [
-            blocks.actions(
-                block_id,
-                [
-                    blocks.button("Call back", blocks.CALL_BACK, value, style="primary"),
-                    blocks.button("Text back", blocks.TEXT_BACK, value),
-                ],
-            )
-        ]
-
-
-def unlinked_blocks() -> list[Block]:
-    return [
-        {"type": "header", "text": {"type": "plain_text", "text": "📞 QTvoice"}},
-        _section(
-            "home_link",
-            "Link your QTvoice extension to see your missed calls, voicemails and text"
-            " conversations here, and to call and text from Slack.",
-        ),
-        _section("home_how_to_link", HOW_TO_LINK),
-    ]
-
-
-def _extension_text(link: ExtensionLink, ctx: RenderContext) -> str:
-    name = escape_mrkdwn(link.extension_name or "")
-    number = escape_mrkdwn(link.extension_number or link.extension_id)
-    text = f"Your extension: *{number}*" + (f" · {name}" if name else "")
-    if link.phone_number:
-        text += f"\nYour line: {Line(number=link.phone_number).mrkdwn(ctx)}"
-    return text
-
-
-def _conversation_of(thread: SlackMessage) -> OpenConversation | None:
-    state = thread.state or {}
-    customer = state.get("customer")
-    if not customer or thread.ts is None:
-        return None
-    return OpenConversation(thread.channel_id, thread.ts, state.get("line"), customer, None)
-
-
-async def _permalink(client: AsyncWebClient, item: OpenConversation) -> str | None:
-    try:
-        response = await client.chat_getPermalink(channel=item.channel, message_ts=item.ts)
-    except SlackApiError as error:
-        logger.info("no permalink for an SMS thread: %s", error.response.get("error"))
-        return None
-    link = response.get("permalink")
-    # A permalink goes into mrkdwn as <url|label>; anything that could break out is dropped.
-    if isinstance(link, str) and link.startswith("https://") and not set("<>| ") & set(link):
-        return escape_mrkdwn(link)
-    return None
-
-
-# --- shared ------------------------------------------------------------------------------
-
-
-async def _caller(runtime: Runtime, number: str | None) -> Caller:
-    if not number:
-        return Caller(number=None)
-    normalized = phone.normalize(number, runtime.settings.default_region)
-    async with runtime.sessions() as session:
-        return await ContactDirectory(runtime.qtvoice).caller(session, normalized)
-
-
-def _same_number(one: str | None, other: str | None, ctx: RenderContext) -> bool:
-    if not one or not other:
-        return False
-    region = ctx.default_region
-    return phone.normalize(one, region) == phone.normalize(other, region)
-
-
 def _short(caller: Caller, ctx: RenderContext) -> str:
     if caller.name:
         return f"*{escape_mrkdwn(' '.join(caller.name.split())[:80])}*"
@@ -554,15 +304,6 @@ def _text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _section(block_id: str, text: str) -> Block:
-    return {"type": "section", "block_id": block_id, "text": {"type": "mrkdwn", "text": text}}
-
-
-def _context(block_id: str, text: str) -> Block:
-    return {"type": "context", "block_id": block_id, "elements": [{"type": "mrkdwn", "text": text}]}
-
-
 def register(app: AsyncApp, runtime: Runtime) -> None:
-    """The SMS modal's submission and the App Home."""
+    """The SMS modal's submission."""
     app.view(SMS_MODAL)(SmsModal(runtime).submit)
-    app.event("app_home_opened")(AppHome(runtime).opened)

@@ -1,0 +1,369 @@
+"""`SlackDriver`: plays Slack towards the bot, with requests signed as Slack signs them.
+
+It builds slash commands, interactivity payloads and Events API envelopes exactly as Slack
+sends them and POSTs them to `/slack/events`; `slack_signature` is Slack's v0 signature.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from bot.sandbox.slack.recorder import SlackRecorder
+from bot.sandbox.slack.team import APP_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
+from bot.sandbox.slack.workspace import channel_type, render_view
+
+VERIFICATION_TOKEN = "sandbox-verification-token"
+"""Slack still sends its deprecated verification token in every payload; Bolt ignores it."""
+
+SLACK_USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
+
+
+def slack_signature(secret: str, timestamp: str | int, body: bytes | str) -> str:
+    """Slack's v0 request signature: "v0=" + hex HMAC-SHA256 of "v0:<timestamp>:<body>"."""
+    raw = body.encode() if isinstance(body, str) else body
+    base = f"v0:{timestamp}:".encode() + raw
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One request the driver sent to the bot, with what the bot may answer through later."""
+
+    response: httpx.Response
+    body: bytes
+    content_type: str
+    response_url_key: str | None = None
+    response_url: str | None = None
+    trigger_id: str | None = None
+    event_id: str | None = None
+
+    @property
+    def status_code(self) -> int:
+        return self.response.status_code
+
+
+def _rich_text(text: str) -> dict[str, Any]:
+    """The block Slack's clients attach to a typed message."""
+    section = {"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}
+    return {"type": "rich_text", "block_id": uuid.uuid4().hex[:5], "elements": [section]}
+
+
+def _button_in(message: Mapping[str, Any], action_id: str) -> tuple[str, dict[str, Any]]:
+    """The block_id and label of the button `action_id` in a posted message, as Slack sends."""
+    for block in message.get("blocks") or []:
+        elements = list(block.get("elements") or [])
+        if block.get("accessory"):
+            elements.append(block["accessory"])
+        for element in elements:
+            if element.get("action_id") == action_id:
+                text = element.get("text") or {"type": "plain_text", "text": action_id}
+                return str(block.get("block_id") or uuid.uuid4().hex[:5]), text
+    return uuid.uuid4().hex[:5], {"type": "plain_text", "text": action_id, "emoji": True}
+
+
+def _state_values(values: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Slack's view.state.values; a plain string stands for a plain_text_input's value."""
+    return {
+        block_id: {
+            action_id: value
+            if isinstance(value, Mapping)
+            else {"type": "plain_text_input", "value": value}
+            for action_id, value in actions.items()
+        }
+        for block_id, actions in values.items()
+    }
+
+
+class SlackDriver:
+    """Plays Slack towards the bot: signed POSTs to `<bot_url>/slack/events`, as Slack sends.
+
+    Interactions get a response_url and a trigger_id from `recorder`, so whatever the bot
+    answers through them lands there too.
+    """
+
+    def __init__(
+        self, bot_url: str, signing_secret: str, recorder: SlackRecorder, *, timeout: float = 10.0
+    ) -> None:
+        self.events_url = f"{bot_url.rstrip('/')}/slack/events"
+        self._signing_secret = signing_secret
+        self._recorder = recorder
+        self._http = httpx.Client(timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> SlackDriver:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- raw
+
+    def send(
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        signature: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """POST `body` signed now (or at `timestamp`, or with a forged `signature`)."""
+        stamp = str(int(time.time()) if timestamp is None else timestamp)
+        request_headers = {
+            "Content-Type": content_type,
+            "User-Agent": SLACK_USER_AGENT,
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": signature or slack_signature(self._signing_secret, stamp, body),
+            **(headers or {}),
+        }
+        return self._http.post(self.events_url, content=body, headers=request_headers)
+
+    def redeliver(
+        self, delivery: Delivery, *, retry_num: int = 1, retry_reason: str = "http_timeout"
+    ) -> Delivery:
+        """Slack's retry of an earlier request: the same body, signed anew, with retry headers."""
+        retry_headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
+        response = self.send(delivery.body, delivery.content_type, headers=retry_headers)
+        return Delivery(
+            response,
+            delivery.body,
+            delivery.content_type,
+            delivery.response_url_key,
+            delivery.response_url,
+            delivery.trigger_id,
+            delivery.event_id,
+        )
+
+    # -- slash commands and interactivity
+
+    def _user(self, user_id: str) -> dict[str, Any]:
+        known = self._recorder.user(user_id)
+        name = known.name if known is not None else user_id.lower()
+        return {"id": user_id, "username": name, "name": name, "team_id": TEAM_ID}
+
+    def slash_command(
+        self,
+        command: str,
+        text: str = "",
+        *,
+        user_id: str = "U0ALICE",
+        user_name: str = "alice",
+        channel_id: str = "C0GENERAL",
+        team_id: str = TEAM_ID,
+    ) -> Delivery:
+        key = f"cmd_{uuid.uuid4().hex[:12]}"
+        response_url = self._recorder.response_url(key, channel=channel_id, user_id=user_id)
+        trigger_id = self._recorder.new_trigger_id(user_id)
+        form = {
+            "token": VERIFICATION_TOKEN,
+            "team_id": team_id,
+            "team_domain": TEAM_DOMAIN,
+            "channel_id": channel_id,
+            "channel_name": self._recorder.channel_name(channel_id),
+            "user_id": user_id,
+            "user_name": user_name,
+            "command": command,
+            "text": text,
+            "api_app_id": APP_ID,
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": trigger_id,
+        }
+        body = urlencode(form).encode()
+        content_type = "application/x-www-form-urlencoded"
+        response = self.send(body, content_type)
+        return Delivery(response, body, content_type, key, response_url, trigger_id)
+
+    def _interaction(self, payload: dict[str, Any], **extra: Any) -> Delivery:
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        content_type = "application/x-www-form-urlencoded"
+        return Delivery(self.send(body, content_type), body, content_type, **extra)
+
+    def block_action(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user_id: str = "U0ALICE",
+        channel_id: str = "C0GENERAL",
+        message_ts: str,
+        message: Mapping[str, Any] | None = None,
+    ) -> Delivery:
+        """A click on the button `action_id` of a message (by default the one the bot posted)."""
+        message = message or self._recorder.message(channel_id, message_ts)
+        message = message or {"type": "message", "ts": message_ts, "text": ""}
+        block_id, label = _button_in(message, action_id)
+        key = f"act_{uuid.uuid4().hex[:12]}"
+        response_url = self._recorder.response_url(
+            key, channel=channel_id, message_ts=message_ts, user_id=user_id
+        )
+        trigger_id = self._recorder.new_trigger_id(user_id)
+        action = {
+            "action_id": action_id,
+            "block_id": block_id,
+            "text": label,
+            "value": value,
+            "type": "button",
+            "action_ts": f"{time.time():.6f}",
+        }
+        payload = {
+            "type": "block_actions",
+            "user": self._user(user_id),
+            "api_app_id": APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "container": {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": channel_id,
+                "is_ephemeral": False,
+            },
+            "trigger_id": trigger_id,
+            "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {"id": channel_id, "name": self._recorder.channel_name(channel_id)},
+            "message": dict(message),
+            "state": {"values": {}},
+            "response_url": response_url,
+            "actions": [action],
+        }
+        return self._interaction(
+            payload, response_url_key=key, response_url=response_url, trigger_id=trigger_id
+        )
+
+    def view_submission(
+        self,
+        callback_id: str,
+        values: Mapping[str, Mapping[str, Any]],
+        *,
+        user_id: str = "U0ALICE",
+        private_metadata: str | None = None,
+    ) -> Delivery:
+        """Submit a modal. `values` is {block_id: {action_id: value or state dict}}.
+
+        The latest modal the bot opened with this callback_id supplies the view's id, blocks
+        and private_metadata, unless `private_metadata` is given.
+        """
+        opened = [v for v in self._recorder.views_opened() if v["callback_id"] == callback_id]
+        view: dict[str, Any] = opened[-1] if opened else self._unseen_view(callback_id)
+        if private_metadata is not None:
+            view["private_metadata"] = private_metadata
+        view["state"] = {"values": _state_values(values)}
+        trigger_id = self._recorder.new_trigger_id(user_id)
+        payload = {
+            "type": "view_submission",
+            "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+            "user": self._user(user_id),
+            "api_app_id": APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "trigger_id": trigger_id,
+            "view": view,
+            "response_urls": [],
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+        return self._interaction(payload, trigger_id=trigger_id)
+
+    @staticmethod
+    def _unseen_view(callback_id: str) -> dict[str, Any]:
+        return render_view({"type": "modal", "callback_id": callback_id, "blocks": []}, "V_UNSEEN")
+
+    # -- Events API
+
+    def event(
+        self,
+        event: Mapping[str, Any],
+        *,
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        retry_reason: str | None = None,
+    ) -> Delivery:
+        """An Events API `event_callback` envelope around `event`."""
+        event_id = event_id or f"Ev{uuid.uuid4().hex[:10].upper()}"
+        envelope = {
+            "token": VERIFICATION_TOKEN,
+            "team_id": TEAM_ID,
+            "context_team_id": TEAM_ID,
+            "context_enterprise_id": None,
+            "api_app_id": APP_ID,
+            "event": {"event_ts": event.get("ts") or f"{time.time():.6f}", **event},
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": TEAM_ID,
+                    "user_id": BOT_USER_ID,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+            "event_context": f"4-{uuid.uuid4().hex}",
+        }
+        headers = {}
+        if retry_num is not None:
+            headers["X-Slack-Retry-Num"] = str(retry_num)
+            headers["X-Slack-Retry-Reason"] = retry_reason or "http_timeout"
+        body = json.dumps(envelope).encode()
+        content_type = "application/json"
+        response = self.send(body, content_type, headers=headers)
+        return Delivery(response, body, content_type, event_id=event_id)
+
+    def message_in_thread(
+        self,
+        channel: str,
+        thread_ts: str,
+        text: str,
+        *,
+        user_id: str = "U0ALICE",
+        event_id: str | None = None,
+    ) -> Delivery:
+        """A person replies in a thread: the message joins the recorder's thread, then the event."""
+        message = self._recorder.post_as_user(channel, text, user_id=user_id, thread_ts=thread_ts)
+        parent = self._recorder.message(channel, message["thread_ts"])
+        event = {
+            "type": "message",
+            "channel": message["channel"],
+            "user": user_id,
+            "text": text,
+            "ts": message["ts"],
+            "thread_ts": message["thread_ts"],
+            "parent_user_id": parent["user"] if parent else BOT_USER_ID,
+            "channel_type": channel_type(message["channel"]),
+            "team": TEAM_ID,
+            "client_msg_id": str(uuid.uuid4()),
+            "blocks": [_rich_text(text)],
+        }
+        return self.event(event, event_id=event_id)
+
+    def app_home_opened(self, user_id: str) -> Delivery:
+        event: dict[str, Any] = {
+            "type": "app_home_opened",
+            "user": user_id,
+            "channel": self._recorder.im_channel(user_id),
+            "tab": "home",
+        }
+        published = self._recorder.views_published(user_id)
+        if published:
+            event["view"] = published[-1]
+        return self.event(event)

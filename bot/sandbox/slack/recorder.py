@@ -1,0 +1,456 @@
+"""`SlackRecorder`: the sandbox Slack Web API served over real HTTP, recording every call.
+
+It authenticates the bot's token, reads arguments the ways slack_sdk sends them (query, form,
+JSON), answers through `methods.METHODS`, serves response_urls, and lets a test make a method
+fail or slow down. Tests read back the calls and the workspace's state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hmac
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from bot.sandbox.server import BackgroundServer
+from bot.sandbox.slack.arguments import decode_json_args
+from bot.sandbox.slack.errors import SlackError
+from bot.sandbox.slack.messages import public
+from bot.sandbox.slack.methods import METHODS
+from bot.sandbox.slack.team import (
+    BOT_SCOPES,
+    DEFAULT_BOT_TOKEN,
+    DEFAULT_CHANNELS,
+    DEFAULT_USERS,
+    SlackUser,
+)
+from bot.sandbox.slack.workspace import ResponseUrl, Workspace
+
+T = TypeVar("T")
+
+RESPONSE_URL_MAX_USES = 5
+"""Slack accepts at most five posts to one response_url."""
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    """One Web API call as the recorder received and answered it.
+
+    `args` merges query, form and JSON arguments (the token is not among them, and `headers`
+    show only its scheme: "Bearer <redacted>"), with `blocks`, `attachments`, `metadata` and `view` decoded when they
+    came as JSON strings. `injected` marks an answer made by `fail_next`.
+    """
+
+    method: str
+    args: dict[str, Any]
+    headers: dict[str, str]
+    status: int
+    response: dict[str, Any]
+    injected: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and self.response.get("ok") is True
+
+    @property
+    def error(self) -> str | None:
+        return None if self.ok else str(self.response.get("error"))
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Fault:
+    method: str
+    status: int
+    remaining: int
+    retry_after: int | None
+    error: str | None
+
+    def answer(self) -> _Answer:
+        headers = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+        if self.error is not None:
+            return _Answer(200, {"ok": False, "error": self.error}, headers)
+        if self.status == 429:
+            # Slack always says how long to wait when it rate-limits.
+            headers.setdefault("Retry-After", "1")
+            return _Answer(429, {"ok": False, "error": "ratelimited"}, headers)
+        return _Answer(self.status, {"ok": False, "error": "internal_error"}, headers)
+
+
+def _presented_token(headers: Mapping[str, str], args: dict[str, Any]) -> str | None:
+    """The bearer token, or (as Slack still allows) a `token` argument; never kept in args."""
+    form_token = args.pop("token", None)
+    authorization = headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        return authorization[len("bearer ") :].strip()
+    return None if form_token is None else str(form_token)
+
+
+def _redacted(headers: dict[str, str]) -> dict[str, str]:
+    """Headers fit to record and show: the token's scheme stays, the token does not."""
+    if "authorization" in headers:
+        scheme = headers["authorization"].split(" ", 1)[0]
+        headers["authorization"] = f"{scheme} <redacted>"
+    return headers
+
+
+async def _read_args(request: Request) -> dict[str, Any]:
+    args: dict[str, Any] = dict(request.query_params)
+    body = await request.body()
+    if body:
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type == "application/json":
+            try:
+                parsed = json.loads(body)
+            except ValueError:
+                raise SlackError("invalid_json") from None
+            if not isinstance(parsed, dict):
+                raise SlackError("invalid_json")
+            args.update(parsed)
+        elif media_type == "application/x-www-form-urlencoded":
+            args.update(parse_qsl(body.decode(), keep_blank_values=True))
+        else:
+            raise SlackError("invalid_form_data")
+    return decode_json_args(args)
+
+
+class SlackRecorder:
+    """The Slack Web API on a loopback port, recording every call.
+
+    Point slack_sdk's `WebClient` or `AsyncWebClient` at it: `base_url=recorder.api_url`.
+    The server runs in its own thread; every read and write of the recorded state takes one
+    lock, so tests may inspect it while the bot is calling.
+    """
+
+    def __init__(
+        self,
+        bot_token: str = DEFAULT_BOT_TOKEN,
+        *,
+        users: Iterable[SlackUser] | None = None,
+        channels: Mapping[str, str] | None = None,
+    ) -> None:
+        self._bot_token = bot_token
+        self._lock = threading.RLock()
+        self._workspace = Workspace(
+            DEFAULT_USERS if users is None else users,
+            DEFAULT_CHANNELS if channels is None else channels,
+        )
+        self._calls: list[RecordedCall] = []
+        self._faults: list[_Fault] = []
+        self._delays: dict[str, float] = {}
+        self._response_urls: dict[str, ResponseUrl] = {}
+        self._server = BackgroundServer(self._asgi_app())
+        self.url = self._server.url
+        self.api_url = f"{self.url}/api/"
+
+    # -- lifecycle
+
+    def start(self) -> SlackRecorder:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> SlackRecorder:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def reset(self) -> None:
+        """Forget every call, message, view, response URL, fault and delay; keep the people."""
+        with self._lock:
+            self._calls.clear()
+            self._faults.clear()
+            self._delays.clear()
+            self._response_urls.clear()
+            self._workspace.reset()
+
+    # -- steering
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int = 500,
+        count: int = 1,
+        retry_after: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Answer the next `count` calls of `method` ("*": any method) with a failure.
+
+        `status=429` is Slack's rate limit (Retry-After: `retry_after`, default 1);
+        another status is answered as is; `error` answers HTTP 200 `ok: false` with that error.
+        Failed calls are recorded (`injected=True`) and change nothing.
+        """
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        with self._lock:
+            self._faults.append(_Fault(method, status, count, retry_after, error))
+
+    def delay(self, method: str, seconds: float) -> None:
+        """Answer every later call of `method` ("*": any) `seconds` late; 0 removes the delay."""
+        with self._lock:
+            if seconds > 0:
+                self._delays[method] = seconds
+            else:
+                self._delays.pop(method, None)
+
+    def response_url(
+        self,
+        key: str | None = None,
+        *,
+        channel: str | None = None,
+        message_ts: str | None = None,
+        user_id: str | None = None,
+    ) -> str:
+        """A response_url on this server; posts to it are kept under `key` (see `responses`).
+
+        With `channel` (and `message_ts`, for a message's buttons) the posts act on Slack as
+        they would: `replace_original` updates that message, `delete_original` deletes it,
+        `response_type: in_channel` posts to the channel, anything else is an ephemeral.
+        """
+        key = key or uuid.uuid4().hex
+        with self._lock:
+            self._response_urls.setdefault(key, ResponseUrl(channel, message_ts, user_id))
+        return f"{self.url}/response/{key}"
+
+    def new_trigger_id(self, user_id: str | None = None) -> str:
+        """A trigger_id that views.open/views.push accept once, within three seconds."""
+        with self._lock:
+            return self._workspace.new_trigger_id(user_id)
+
+    def post_as_user(
+        self, channel: str, text: str, *, user_id: str, thread_ts: str | None = None
+    ) -> dict[str, Any]:
+        """Put a message from a person into the workspace, as if typed in Slack."""
+        with self._lock:
+            channel_id = self._workspace.conversation(channel, allow_user=True)
+            message = self._workspace.add_message(
+                channel_id, {"text": text}, user=user_id, from_bot=False, thread_ts=thread_ts
+            )
+            return copy.deepcopy(message)
+
+    # -- reading back
+
+    def calls(self, method: str | None = None, *, ok: bool | None = None) -> list[RecordedCall]:
+        """Every Web API call so far, oldest first; optionally one method's, or only (not) ok."""
+        with self._lock:
+            return [
+                call
+                for call in self._calls
+                if (method is None or call.method == method) and (ok is None or call.ok == ok)
+            ]
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """The messages now in `channel` (a user id means the DM), oldest first, replies too.
+
+        Each has every field (None when absent): ts, text, blocks, attachments, thread_ts,
+        metadata, reactions, user, bot_id, reply_count, ...; updates applied, deletions gone.
+        """
+        with self._lock:
+            channel_id = self._workspace.conversation(channel, allow_user=True)
+            return copy.deepcopy(self._workspace.history(channel_id))
+
+    def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """One message as Slack would show it in an interaction payload, or None."""
+        with self._lock:
+            channel_id = self._workspace.conversation(channel, allow_user=True)
+            try:
+                return public(self._workspace.find(channel_id, ts), with_metadata=True)
+            except SlackError:
+                return None
+
+    def thread(self, channel: str, ts: str) -> list[dict[str, Any]]:
+        """The thread rooted at `ts`: its parent, then its replies, oldest first."""
+        with self._lock:
+            channel_id = self._workspace.conversation(channel, allow_user=True)
+            return copy.deepcopy(self._workspace.thread(channel_id, ts))
+
+    def ephemerals(self, user: str | None = None) -> list[dict[str, Any]]:
+        """Ephemeral messages (chat.postEphemeral and response_url whispers), oldest first."""
+        with self._lock:
+            return copy.deepcopy(
+                [e for e in self._workspace.ephemerals if user is None or e["user"] == user]
+            )
+
+    def views_opened(self, user: str | None = None) -> list[dict[str, Any]]:
+        """Modals opened or pushed, oldest first, as they are now (updates applied)."""
+        with self._lock:
+            workspace = self._workspace
+            return copy.deepcopy(
+                [
+                    workspace.views[view_id]
+                    for view_id in workspace.opened_view_ids
+                    if user is None or workspace.view_users[view_id] == user
+                ]
+            )
+
+    def views_published(self, user: str) -> list[dict[str, Any]]:
+        """Every App Home published for `user`, oldest first: the last one is what they see."""
+        with self._lock:
+            return copy.deepcopy(self._workspace.published.get(user, []))
+
+    def responses(self, key: str) -> list[dict[str, Any]]:
+        """The JSON bodies posted to the response_url `key`, oldest first."""
+        with self._lock:
+            target = self._response_urls.get(key)
+            return copy.deepcopy(target.posts) if target is not None else []
+
+    def user(self, user_id: str) -> SlackUser | None:
+        return self._workspace.users.get(user_id)
+
+    def im_channel(self, user_id: str) -> str:
+        """The DM channel id conversations.open gives for `user_id`."""
+        return self._workspace.im_channel(user_id)
+
+    def channel_name(self, channel: str) -> str:
+        return self._workspace.channel_name(channel)
+
+    def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0) -> T:
+        """Poll `predicate` until it returns something truthy, and return that.
+
+        A LookupError from the predicate (e.g. `messages(c)[0]` before the first post) counts
+        as "not yet". On timeout, raises AssertionError listing every recorded call.
+        """
+        deadline = time.monotonic() + timeout
+        last_error: LookupError | None = None
+        while True:
+            try:
+                result = predicate()
+            except LookupError as error:
+                last_error = error
+            else:
+                if result:
+                    return result
+            if time.monotonic() >= deadline:
+                raise AssertionError(self._summary(timeout, last_error))
+            time.sleep(0.02)
+
+    def _summary(self, timeout: float, last_error: LookupError | None) -> str:
+        calls = self.calls()
+        lines = [f"condition not met within {timeout}s", f"recorded Slack calls ({len(calls)}):"]
+        lines += [f"  {n}. {_describe(call)}" for n, call in enumerate(calls, start=1)]
+        with self._lock:
+            posted = {key: len(t.posts) for key, t in self._response_urls.items() if t.posts}
+        if posted:
+            lines.append(f"response_url posts: {posted}")
+        if last_error is not None:
+            lines.append(f"last predicate error: {last_error!r}")
+        return "\n".join(lines)
+
+    # -- HTTP
+
+    def _asgi_app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/api/{method}", self._handle_api, methods=["GET", "POST"]),
+                Route("/response/{key}", self._handle_response_url, methods=["POST"]),
+            ]
+        )
+
+    def _take_fault(self, method: str) -> _Fault | None:
+        fault = next((f for f in self._faults if f.method == method), None) or next(
+            (f for f in self._faults if f.method == "*"), None
+        )
+        if fault is not None:
+            fault.remaining -= 1
+            if fault.remaining == 0:
+                self._faults.remove(fault)
+        return fault
+
+    def _answer(self, method: str, args: dict[str, Any], token: str | None) -> _Answer:
+        handler = METHODS.get(method)
+        if handler is None:
+            return _Answer(200, SlackError("unknown_method").body())
+        if not token:
+            return _Answer(200, SlackError("not_authed").body())
+        if not hmac.compare_digest(token.encode(), self._bot_token.encode()):
+            return _Answer(200, SlackError("invalid_auth").body())
+        try:
+            return _Answer(200, handler(self._workspace, args), {"X-OAuth-Scopes": BOT_SCOPES})
+        except SlackError as error:
+            return _Answer(200, error.body())
+
+    async def _handle_api(self, request: Request) -> JSONResponse:
+        method = request.path_params["method"]
+        headers = _redacted(dict(request.headers))
+        unreadable: SlackError | None = None
+        try:
+            args = await _read_args(request)
+        except SlackError as error:
+            args, unreadable = {}, error
+        token = _presented_token(request.headers, args)
+        with self._lock:
+            delay = self._delays.get(method, self._delays.get("*", 0.0))
+        if delay:
+            await asyncio.sleep(delay)
+        with self._lock:
+            fault = self._take_fault(method)
+            if fault is not None:
+                answer = fault.answer()
+            elif unreadable is not None:
+                answer = _Answer(200, unreadable.body())
+            else:
+                answer = self._answer(method, args, token)
+            self._calls.append(
+                RecordedCall(method, args, headers, answer.status, answer.body, fault is not None)
+            )
+        return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
+
+    async def _handle_response_url(self, request: Request) -> JSONResponse:
+        try:
+            payload = json.loads(await request.body())
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            return JSONResponse({"ok": False, "error": "invalid_payload"}, status_code=400)
+        with self._lock:
+            target = self._response_urls.get(request.path_params["key"])
+            if target is None:
+                return JSONResponse({"ok": False, "error": "expired_url"}, status_code=404)
+            if len(target.posts) >= RESPONSE_URL_MAX_USES:
+                return JSONResponse({"ok": False, "error": "used_url"}, status_code=404)
+            try:
+                self._workspace.respond(target, payload)
+            except SlackError as error:
+                return JSONResponse(error.body(), status_code=400)
+            target.posts.append(payload)
+        return JSONResponse({"ok": True})
+
+
+def _describe(call: RecordedCall) -> str:
+    outcome = "ok" if call.ok else f"HTTP {call.status} {call.error}"
+    if call.injected:
+        outcome += " (injected)"
+    details = [
+        f"{name}={str(call.args[name])[:60]!r}"
+        for name in ("channel", "ts", "thread_ts", "user", "trigger_id", "text")
+        if name in call.args
+    ]
+    return " ".join([call.method, "->", outcome, *details])

@@ -1,0 +1,251 @@
+"""The App Home: what a person sees on the bot's Home tab.
+
+A linked user sees their extension, their missed calls and unread voicemails, and the team's
+open text conversations, each with the same buttons as in channels; an unlinked one is told
+how to link. It is published afresh each time the tab is opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+
+from bot.qtvoice.errors import QTvoiceError
+from bot.qtvoice.models import Call, Voicemail
+from bot.runtime import Runtime
+from bot.slack import blocks
+from bot.slack.blocks import Block, Caller, Line, RenderContext, escape_mrkdwn
+from bot.slack.rendering import context, lookup_caller, render_context, same_number, section
+from bot.store.models import ExtensionLink, SlackMessage
+from bot.telephony import HOW_TO_LINK, Telephony
+
+logger = logging.getLogger(__name__)
+
+HOME_ITEMS_SHOWN = 5
+HOME_CONVERSATIONS_SHOWN = 8
+HOME_TRANSCRIPT_LIMIT = 600
+"""Characters of a voicemail's transcript the App Home quotes."""
+
+#: Slack threads in the App Home's "open conversations": the kinds the worker posts there.
+_THREAD_MESSAGE_KINDS = ("sms", "sms_opt")
+
+
+@dataclass(frozen=True)
+class OpenConversation:
+    """An SMS thread the worker posted, as the App Home lists it."""
+
+    channel: str
+    ts: str
+    line: str | None
+    customer: str
+    permalink: str | None
+
+
+class AppHome:
+    """Builds and publishes one person's App Home from their link, QTvoice and the store."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.telephony = Telephony(runtime)
+        self.ctx = render_context(runtime.settings)
+
+    async def opened(self, event: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        await self.publish(client, event["user"])
+
+    async def publish(self, client: AsyncWebClient, user: str) -> None:
+        link = await self.telephony.link_of(user)
+        view_blocks = await self.linked_blocks(client, link) if link else unlinked_blocks()
+        await client.views_publish(user_id=user, view={"type": "home", "blocks": view_blocks})
+
+    async def linked_blocks(self, client: AsyncWebClient, link: ExtensionLink) -> list[Block]:
+        missed, voicemails = await asyncio.gather(
+            self._missed_calls(link), self._unread_voicemails(link)
+        )
+        conversations = await self._open_conversations(client)
+        return [
+            {"type": "header", "text": {"type": "plain_text", "text": "📞 QTvoice"}},
+            section("home_extension", _extension_text(link, self.ctx)),
+            {"type": "divider"},
+            *await self._list_blocks("missed", "📵 Missed calls", missed, self._missed_items),
+            *await self._list_blocks(
+                "voicemail", "📬 Unread voicemails", voicemails, self._voicemail_items
+            ),
+            *await self._list_blocks(
+                "conversation", "💬 Open text conversations", conversations, self._sms_items
+            ),
+        ]
+
+    async def _missed_calls(self, link: ExtensionLink) -> list[Call] | QTvoiceError:
+        try:
+            page = await self.runtime.qtvoice.list_calls(status="missed", limit=50)
+        except QTvoiceError as error:
+            return error
+        mine = [call for call in page.data if self._is_theirs(link, call.extension_id, call.to)]
+        return mine[:HOME_ITEMS_SHOWN]
+
+    async def _unread_voicemails(self, link: ExtensionLink) -> list[Voicemail] | QTvoiceError:
+        try:
+            page = await self.runtime.qtvoice.list_voicemails(is_read=False, limit=50)
+        except QTvoiceError as error:
+            return error
+        mine = [vm for vm in page.data if self._is_theirs(link, vm.extension_id, vm.to)]
+        return mine[:HOME_ITEMS_SHOWN]
+
+    def _is_theirs(self, link: ExtensionLink, extension_id: str | None, to: str | None) -> bool:
+        """Whose call it is: its extension when QTvoice says, else the line it came to."""
+        if extension_id:
+            return extension_id == link.extension_id
+        return bool(link.phone_number) and same_number(to, link.phone_number, self.ctx)
+
+    async def _open_conversations(self, client: AsyncWebClient) -> list[OpenConversation]:
+        """The SMS threads with the latest activity first."""
+        reply = aliased(SlackMessage)
+        latest = func.max(func.coalesce(reply.created_at, SlackMessage.created_at))
+        query = (
+            select(SlackMessage)
+            .outerjoin(
+                reply,
+                (reply.channel_id == SlackMessage.channel_id)
+                & (reply.thread_ts == SlackMessage.ts)
+                & reply.kind.in_(_THREAD_MESSAGE_KINDS),
+            )
+            .where(SlackMessage.kind == "sms_thread", SlackMessage.ts.is_not(None))
+            .group_by(SlackMessage.id)
+            .order_by(latest.desc(), SlackMessage.id.desc())
+            .limit(HOME_CONVERSATIONS_SHOWN)
+        )
+        async with self.runtime.sessions() as session:
+            threads = list(await session.scalars(query))
+        found = [_conversation_of(thread) for thread in threads]
+        conversations = [item for item in found if item is not None]
+        links = await asyncio.gather(*(_permalink(client, c) for c in conversations))
+        return [
+            replace(item, permalink=link) for item, link in zip(conversations, links, strict=True)
+        ]
+
+    async def _list_blocks(
+        self,
+        name: str,
+        title: str,
+        items: list[Any] | QTvoiceError,
+        render: Callable[[list[Any]], Awaitable[list[Block]]],
+    ) -> list[Block]:
+        heading = section(f"{name}_title", f"*{title}*")
+        if isinstance(items, QTvoiceError):
+            reason = escape_mrkdwn(items.user_message)
+            return [heading, context(f"{name}_none", f"⚠️ {reason}")]
+        if not items:
+            return [heading, context(f"{name}_none", "_Nothing here._")]
+        return [heading, *await render(items)]
+
+    async def _missed_items(self, calls: list[Call]) -> list[Block]:
+        rendered: list[Block] = []
+        for index, call in enumerate(calls):
+            caller = await lookup_caller(self.runtime, call.from_)
+            when = f" · {blocks.format_when(call.created_at, self.ctx)}" if call.created_at else ""
+            rendered.append(section(f"missed_{index}", f"{caller.mrkdwn(self.ctx)}{when}"))
+            rendered.extend(self._call_buttons(f"missed_{index}_actions", caller, call.to))
+        return rendered
+
+    async def _voicemail_items(self, voicemails: list[Voicemail]) -> list[Block]:
+        rendered: list[Block] = []
+        for index, vm in enumerate(voicemails):
+            caller = await lookup_caller(self.runtime, vm.from_)
+            parts = [caller.mrkdwn(self.ctx)]
+            if vm.duration is not None:
+                parts.append(blocks.format_duration(vm.duration))
+            if vm.created_at:
+                parts.append(blocks.format_when(vm.created_at, self.ctx))
+            text = " · ".join(parts)
+            transcript = " ".join((vm.transcription or "").split())
+            if transcript:
+                text += f"\n> {escape_mrkdwn(transcript[:HOME_TRANSCRIPT_LIMIT])}"
+            rendered.append(section(f"voicemail_{index}", text))
+            rendered.extend(self._call_buttons(f"voicemail_{index}_actions", caller, vm.to))
+        return rendered
+
+    async def _sms_items(self, conversations: list[OpenConversation]) -> list[Block]:
+        rendered: list[Block] = []
+        for index, item in enumerate(conversations):
+            caller = await lookup_caller(self.runtime, item.customer)
+            text = f"{caller.mrkdwn(self.ctx)}\non line {Line(number=item.line).mrkdwn(self.ctx)}"
+            if item.permalink:
+                text += f" · <{item.permalink}|Open the thread>"
+            rendered.append(section(f"conversation_{index}", text))
+            value = {"n": item.customer, "l": item.line}
+            reply = blocks.button("Reply", blocks.SMS_REPLY, value, style="primary")
+            rendered.append(blocks.actions(f"conversation_{index}_actions", [reply]))
+        return rendered
+
+    def _call_buttons(self, block_id: str, caller: Caller, line: str | None) -> list[Block]:
+        number = caller.dialable(self.ctx)
+        if not number:
+            return []
+        value = {"n": number, "l": line}
+        return [
+            blocks.actions(
+                block_id,
+                [
+                    blocks.button("Call back", blocks.CALL_BACK, value, style="primary"),
+                    blocks.button("Text back", blocks.TEXT_BACK, value),
+                ],
+            )
+        ]
+
+
+def unlinked_blocks() -> list[Block]:
+    return [
+        {"type": "header", "text": {"type": "plain_text", "text": "📞 QTvoice"}},
+        section(
+            "home_link",
+            "Link your QTvoice extension to see your missed calls, voicemails and text"
+            " conversations here, and to call and text from Slack.",
+        ),
+        section("home_how_to_link", HOW_TO_LINK),
+    ]
+
+
+def _extension_text(link: ExtensionLink, ctx: RenderContext) -> str:
+    name = escape_mrkdwn(link.extension_name or "")
+    number = escape_mrkdwn(link.extension_number or link.extension_id)
+    text = f"Your extension: *{number}*" + (f" · {name}" if name else "")
+    if link.phone_number:
+        text += f"\nYour line: {Line(number=link.phone_number).mrkdwn(ctx)}"
+    return text
+
+
+def _conversation_of(thread: SlackMessage) -> OpenConversation | None:
+    state = thread.state or {}
+    customer = state.get("customer")
+    if not customer or thread.ts is None:
+        return None
+    return OpenConversation(thread.channel_id, thread.ts, state.get("line"), customer, None)
+
+
+async def _permalink(client: AsyncWebClient, item: OpenConversation) -> str | None:
+    try:
+        response = await client.chat_getPermalink(channel=item.channel, message_ts=item.ts)
+    except SlackApiError as error:
+        logger.info("no permalink for an SMS thread: %s", error.response.get("error"))
+        return None
+    link = response.get("permalink")
+    # A permalink goes into mrkdwn as <url|label>; anything that could break out is dropped.
+    if isinstance(link, str) and link.startswith("https://") and not set("<>| ") & set(link):
+        return escape_mrkdwn(link)
+    return None
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    """The App Home, published whenever its tab is opened."""
+    app.event("app_home_opened")(AppHome(runtime).opened)

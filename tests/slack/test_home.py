@@ -1,0 +1,129 @@
+"""The App Home: what a linked and an unlinked person see when they open the Home tab.
+
+Each test opens the Home tab as Slack reports it (an app_home_opened event) and reads the view
+the bot published to the Slack sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from bot.sandbox.qtvoice import ALICE_LINE, JANE_ROE, STRANGER, QTvoiceSandbox
+from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
+from bot.sandbox.slack import SlackRecorder
+from tests.conftest import NOTIFY_CHANNEL, RunningBot
+
+
+@pytest.fixture
+def linked(bot: RunningBot, slack: SlackRecorder) -> None:
+    bot.link()
+
+
+def home_blocks(bot: RunningBot, slack: SlackRecorder, user: str = "U0ALICE") -> list[Any]:
+    """The App Home `user` sees after opening it."""
+    before = len(slack.views_published(user))
+    assert bot.slack.app_home_opened(user).status_code == 200
+    published = slack.wait_for(lambda: slack.views_published(user)[before:])
+    return published[-1]["blocks"]
+
+
+def home_of(bot: RunningBot, slack: SlackRecorder, user: str = "U0ALICE") -> str:
+    """The App Home as JSON text, to look for what it shows."""
+    return json.dumps(home_blocks(bot, slack, user), ensure_ascii=False)
+
+
+def button_values(blocks: list[Any], action_id: str) -> list[dict[str, str]]:
+    return [
+        json.loads(element["value"])
+        for block in blocks
+        for element in block.get("elements") or []
+        if element.get("action_id") == action_id
+    ]
+
+
+@pytest.fixture
+def alices_calls(qtvoice: QTvoiceSandbox) -> None:
+    qtvoice.state.add_call(JANE_ROE, ALICE_LINE, status="missed", extension_id="ext_101")
+    qtvoice.state.add_voicemail(
+        STRANGER, ALICE_LINE, extension_id="ext_101", transcription="Call me <!here>"
+    )
+
+
+def test_home_of_an_unlinked_user_says_how_to_link(bot: RunningBot, slack: SlackRecorder) -> None:
+    home = home_of(bot, slack)
+
+    assert "/qtvoice link 101" in home
+    assert "call_back" not in home
+    assert "Missed calls" not in home
+
+
+def test_home_shows_the_users_extension(
+    bot: RunningBot, slack: SlackRecorder, linked: None
+) -> None:
+    assert "Your extension: *101* · Alice Jones" in home_of(bot, slack)
+
+
+def test_home_lists_the_users_missed_calls_with_buttons(
+    bot: RunningBot, slack: SlackRecorder, linked: None, alices_calls: None
+) -> None:
+    blocks = home_blocks(bot, slack)
+
+    assert "*Jane Roe* (Globex)" in json.dumps(blocks)
+    assert {"n": JANE_ROE, "l": ALICE_LINE} in button_values(blocks, "call_back")
+    assert {"n": JANE_ROE, "l": ALICE_LINE} in button_values(blocks, "text_back")
+
+
+def test_home_lists_unread_voicemails_escaped(
+    bot: RunningBot, slack: SlackRecorder, linked: None, alices_calls: None
+) -> None:
+    home = home_of(bot, slack)
+
+    assert "Call me &lt;!here&gt;" in home
+    assert "<!here>" not in home
+
+
+def test_home_leaves_out_other_extensions_calls(
+    bot: RunningBot, slack: SlackRecorder, linked: None
+) -> None:
+    home = home_of(bot, slack)
+
+    assert "(215) 555-7777" not in home
+    assert "Nothing here" in home
+
+
+def test_home_lists_open_text_conversations_with_a_reply_button(
+    bot: RunningBot, slack: SlackRecorder, linked: None
+) -> None:
+    bot.send("sms.received", message="Hello from John")
+    parent = slack.wait_for(lambda: slack.messages(NOTIFY_CHANNEL))[0]
+
+    blocks = home_blocks(bot, slack)
+
+    home = json.dumps(blocks)
+    assert "*John Doe* (Acme Inc)" in home
+    assert button_values(blocks, "sms_reply") == [{"n": CUSTOMER_NUMBER, "l": MAIN_LINE}]
+    assert f"archives/{NOTIFY_CHANNEL}/p{parent['ts'].replace('.', '')}" in home
+
+
+def test_home_survives_a_qtvoice_error(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, linked: None
+) -> None:
+    qtvoice.state.fail_next("GET", "/calls", 403)
+
+    home = home_of(bot, slack)
+
+    assert "doesn't have permission" in home
+    assert "Unread voicemails" in home
+
+
+def test_messages_tab_opened_publishes_nothing(bot: RunningBot, slack: SlackRecorder) -> None:
+    event = {"type": "app_home_opened", "user": "U0ALICE", "channel": "DU_ALICE", "tab": "messages"}
+
+    assert bot.slack.event(event).status_code == 200
+
+    time.sleep(0.5)
+    assert slack.views_published("U0ALICE") == []
