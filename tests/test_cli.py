@@ -13,12 +13,20 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, inspect
 
+from bot.config import Settings
 from bot.sandbox.qtvoice import QTvoiceSandbox, send_webhook
 from bot.sandbox.samples import sample_event
 from bot.sandbox.server import free_port
 from bot.sandbox.slack import SlackRecorder
 from bot.store.db import sync_url
-from tests.conftest import BOT_TOKEN, NOTIFY_CHANNEL, SIGNING_SECRET, WEBHOOK_SECRET, RunningBot
+from tests.conftest import (
+    BOT_TOKEN,
+    NOTIFY_CHANNEL,
+    SIGNING_SECRET,
+    WEBHOOK_SECRET,
+    RunningBot,
+    start_bot,
+)
 
 
 @pytest.fixture
@@ -146,3 +154,28 @@ def test_send_webhook_names_the_events_it_knows(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "call.missed" in result.stderr
+
+
+def test_worker_delivers_what_a_web_only_process_stored(
+    settings: Settings, slack: SlackRecorder, environment: dict[str, str], tmp_path: Path
+) -> None:
+    web = start_bot(settings, slack, run_worker=False)
+    environment["DATABASE_URL"] = settings.database_url
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "bot", "worker"],
+        env=environment,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert web.send("call.missed").status_code == 200
+        posted = slack.wait_for(lambda: slack.calls("chat.postMessage", ok=True))
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.communicate(timeout=30)
+        web.stop()
+
+    assert posted[0].args["channel"] == NOTIFY_CHANNEL
+    assert worker.returncode == 0

@@ -11,7 +11,7 @@ import pytest
 from bot.qtvoice.signing import sign
 from bot.sandbox.samples import sample_event
 from bot.sandbox.slack import SlackRecorder
-from tests.conftest import NOTIFY_CHANNEL, WEBHOOK_SECRET, RunningBot
+from tests.conftest import NOTIFY_CHANNEL, WEBHOOK_SECRET, RunningBot, start_bot
 
 
 def post_raw(bot: RunningBot, body: bytes, **headers: str) -> httpx.Response:
@@ -58,8 +58,6 @@ def test_missing_signature_is_401(bot: RunningBot) -> None:
 
 
 def test_prefixed_signature_and_rotated_secret_are_accepted(settings, slack) -> None:
-    from tests.conftest import start_bot
-
     rotated = settings.model_copy(
         update={
             "qtvoice_webhook_secret": type(settings.qtvoice_webhook_secret)(
@@ -178,3 +176,16 @@ def deliveries_count(bot: RunningBot) -> int:
         count = connection.scalar(select(func.count()).select_from(InboxEvent))
     engine.dispose()
     return int(count or 0)
+
+
+def test_healthz_is_503_while_the_database_is_unreachable(settings, slack: SlackRecorder) -> None:
+    unreachable = settings.model_copy(
+        update={"database_url": "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"}
+    )
+    running = start_bot(unreachable, slack, run_worker=False)
+    try:
+        response = httpx.get(f"{running.url}/healthz")
+    finally:
+        running.stop()
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
