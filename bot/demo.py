@@ -148,7 +148,10 @@ class Demo:
         flow.notes.append(
             f"QTvoice received POST /sms to {sent.json['to']}: {sent.json['message']!r}"
         )
-        self.wait("the reply is marked as sent", lambda: self._reply_marked(parent["ts"], reply))
+        self.wait(
+            "QTvoice's delivery receipt marks the reply",
+            lambda: self._reply_marked(parent["ts"], reply, "white_check_mark"),
+        )
         flow.messages.extend(self.slack.thread(CHANNEL, parent["ts"]))
         flow.ok = True
         return flow
@@ -194,9 +197,10 @@ class Demo:
         message = self.slack.message(CHANNEL, ts)
         return message if message and needle in message_text(message) else None
 
-    def _reply_marked(self, parent_ts: str, reply: str) -> bool:
+    def _reply_marked(self, parent_ts: str, reply: str, reaction: str) -> bool:
         return any(
-            message.get("text") == reply and message.get("reactions")
+            message.get("text") == reply
+            and reaction in [mark["name"] for mark in message.get("reactions") or []]
             for message in self.slack.thread(CHANNEL, parent_ts)
         )
 
@@ -252,7 +256,7 @@ def write_html(flows: list[Flow], path: Path) -> None:
     cards = []
     for flow in flows:
         body = "".join(
-            f"<div class='msg'>{'✔︎ ' if message.get('reactions') else ''}"
+            f"<div class='msg'>{html.escape(reactions_label(message))}"
             f"<pre>{html.escape(message_text(message))}</pre></div>"
             for message in flow.messages
         )
@@ -271,12 +275,18 @@ def write_html(flows: list[Flow], path: Path) -> None:
     )
 
 
+def reactions_label(message: dict[str, Any]) -> str:
+    """How the bot marked a message, e.g. " (reactions: :outbox_tray:)"; "" when it did not."""
+    names = [f":{reaction['name']}:" for reaction in message.get("reactions") or []]
+    return f" (reactions: {' '.join(names)})" if names else ""
+
+
 def print_flow(number: int, flow: Flow) -> None:
     print(f"\n{number}. {flow.title}: {'ok' if flow.ok else 'FAILED'}")
     for note in flow.notes:
         print(f"   · {note}")
     for message in flow.messages:
-        print("   ┌─ Slack" + (" (marked ✔)" if message.get("reactions") else ""))
+        print("   ┌─ Slack" + reactions_label(message))
         for line in message_text(message).splitlines():
             print(f"   │ {line}")
         print("   └─")
