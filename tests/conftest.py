@@ -57,16 +57,30 @@ def database_url(tmp_path: Path) -> str:
     return url
 
 
-@pytest.fixture
-def qtvoice() -> Iterator[QTvoiceSandbox]:
+@pytest.fixture(scope="session")
+def qtvoice_server() -> Iterator[QTvoiceSandbox]:
     with QTvoiceSandbox() as sandbox:
         yield sandbox
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackRecorder]:
+def qtvoice(qtvoice_server: QTvoiceSandbox) -> QTvoiceSandbox:
+    """The QTvoice sandbox, as freshly seeded for each test (one server serves the session)."""
+    qtvoice_server.state.reset()
+    return qtvoice_server
+
+
+@pytest.fixture(scope="session")
+def slack_server() -> Iterator[SlackRecorder]:
     with SlackRecorder(bot_token=BOT_TOKEN) as recorder:
         yield recorder
+
+
+@pytest.fixture
+def slack(slack_server: SlackRecorder) -> SlackRecorder:
+    """The Slack recorder, emptied for each test (one server serves the session)."""
+    slack_server.reset()
+    return slack_server
 
 
 @pytest.fixture
