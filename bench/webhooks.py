@@ -1,6 +1,6 @@
 """Webhook intake and delivery, measured beside a baseline in the same run.
 
-    python bench/webhooks.py [--events 500] [--concurrency 20]
+    python bench/webhooks.py [--events 500] [--concurrency 20] [--database-url URL]
 
 Sends signed `call.missed` webhooks to the real app (SQLite, worker in-process, both
 sandboxes on loopback) and prints:
@@ -35,6 +35,7 @@ from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.samples import sample_event
 from bot.sandbox.server import BackgroundServer
 from bot.sandbox.slack import SlackRecorder
+from bot.store.db import is_sqlite
 from bot.store.migrate import upgrade
 from bot.web import create_app
 
@@ -86,6 +87,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument(
+        "--database-url", help="an empty database to use (default: a throwaway SQLite file)"
+    )
     args = parser.parse_args()
 
     with (
@@ -94,7 +98,7 @@ def main() -> None:
         SlackRecorder(bot_token="xoxb-bench") as slack,
         BackgroundServer(baseline_app()) as baseline,
     ):
-        database_url = f"sqlite:///{Path(workdir) / 'bench.db'}"
+        database_url = args.database_url or f"sqlite:///{Path(workdir) / 'bench.db'}"
         upgrade(database_url)
         settings = Settings(
             _env_file=None,
@@ -110,8 +114,9 @@ def main() -> None:
             log_level="WARNING",
         )
         with BackgroundServer(create_app(Runtime.create(settings))) as bot:
+            engine = "SQLite" if is_sqlite(database_url) else "PostgreSQL"
             print(
-                f"{args.events} signed call.missed webhooks, {args.concurrency} at a time, SQLite"
+                f"{args.events} signed call.missed webhooks, {args.concurrency} at a time, {engine}"
             )
             seconds, latencies = asyncio.run(
                 fire(f"{baseline.url}/qtvoice/webhooks", args.events, args.concurrency)
