@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -326,5 +325,4 @@ def run_demo(*, keep_running: bool = False, html_path: Path = Path("demo.html"))
             demo.close()
     failed = [flow.title for flow in flows if not flow.ok]
     print("\nEvery flow completed." if not failed else f"\nFailed: {', '.join(failed)}")
-    time.sleep(0)
     return 1 if failed else 0
