@@ -632,3 +632,33 @@ def test_contact_name_is_escaped_so_it_pings_nobody(
 
     assert "<!here>" not in json.dumps(post.args)
     assert "&lt;!here&gt; Mallory" in post.args["text"]
+
+
+def test_bot_joins_a_public_channel_it_was_not_invited_to_and_posts_once(
+    bot: RunningBot, slack: SlackRecorder
+) -> None:
+    slack.remove_bot_from(NOTIFY_CHANNEL)
+
+    bot.send("call.missed")
+
+    slack.wait_for(lambda: len(slack.calls("chat.postMessage", ok=True)) == 1)
+    assert [call.args["channel"] for call in slack.calls("conversations.join")] == [NOTIFY_CHANNEL]
+    assert len(slack.messages(NOTIFY_CHANNEL)) == 1
+
+
+def test_private_channel_without_the_bot_says_to_invite_it(
+    bot: RunningBot, slack: SlackRecorder, db: Engine
+) -> None:
+    with Session(db) as session:
+        session.add(Route(target=MAIN_LINE, channel_id="G0PRIVATE", created_by="U0ADMIN"))
+        session.commit()
+    slack.remove_bot_from("G0PRIVATE")
+
+    bot.send("call.missed", to=MAIN_LINE)
+
+    def last_error() -> str | None:
+        with Session(db) as session:
+            return session.scalar(select(InboxEvent.last_error))
+
+    assert "invite it there with /invite" in slack.wait_for(last_error)
+    assert slack.calls("chat.postMessage", ok=True) == []

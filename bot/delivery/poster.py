@@ -39,6 +39,14 @@ class ChannelCoolingDown(Exception):
         self.until = until
 
 
+class NotInChannel(Exception):
+    """The bot may not post in a private channel it was not invited to."""
+
+    def __init__(self, channel: str) -> None:
+        super().__init__(f"the bot is not in {channel}; invite it there with /invite @QTvoice")
+        self.channel = channel
+
+
 class SlackPoster:
     def __init__(self, slack: AsyncWebClient) -> None:
         self.slack = slack
@@ -90,17 +98,21 @@ class SlackPoster:
                 # What landed may predate what we know now (a transcript that came since).
                 await self.update(session, ref, message)
                 return ref
-        response = await self._call(
-            session,
-            channel,
-            "chat_postMessage",
-            channel=channel,
-            thread_ts=thread_ts,
-            metadata={"event_type": METADATA_EVENT, "event_payload": {"ref": f"{kind}:{key}"}},
-            unfurl_links=False,
-            unfurl_media=False,
+        post = {
+            "channel": channel,
+            "thread_ts": thread_ts,
+            "metadata": {"event_type": METADATA_EVENT, "event_payload": {"ref": f"{kind}:{key}"}},
+            "unfurl_links": False,
+            "unfurl_media": False,
             **message.as_kwargs(),
-        )
+        }
+        try:
+            response = await self._call(session, channel, "chat_postMessage", **post)
+        except SlackApiError as error:
+            if error.response.get("error") != "not_in_channel":
+                raise
+            await self._join(session, channel)
+            response = await self._call(session, channel, "chat_postMessage", **post)
         ref.ts = response["ts"]
         await session.commit()
         return ref
@@ -139,6 +151,18 @@ class SlackPoster:
         except SlackApiError as error:
             if error.response.get("error") != "already_reacted":
                 raise
+
+    async def _join(self, session: AsyncSession, channel: str) -> None:
+        """Join a public channel the bot was routed to but not invited into.
+
+        Being a member also brings the channel's thread replies to the bot. A private
+        channel cannot be joined: the error says what an admin has to do.
+        """
+        try:
+            await self._call(session, channel, "conversations_join", channel=channel)
+        except SlackApiError as error:
+            raise NotInChannel(channel) from error
+        logger.info("joined %s to post there", channel)
 
     async def _find_landed(self, session: AsyncSession, ref: SlackMessage) -> str | None:
         """The ts of this ref's message if an earlier attempt did post it, else None."""

@@ -51,6 +51,9 @@ BOT_SCOPES = (
     "commands",
     # chat.postMessage, chat.update (mark handled, voicemail transcripts), chat.postEphemeral.
     "chat:write",
+    # conversations.join: a routed public channel the bot was not invited to is joined on the
+    # first post, so notifications and its SMS thread replies work without an /invite.
+    "channels:join",
     # conversations.open: missed calls and voicemails reach a linked user by DM.
     "im:write",
     # message.channels events (SMS thread replies), and conversations.history/replies, which the

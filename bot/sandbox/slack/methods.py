@@ -78,6 +78,8 @@ def users_lookup_by_email(workspace: Workspace, args: dict[str, Any]) -> dict[st
 
 def chat_post_message(workspace: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     channel = workspace.conversation(args.get("channel"), allow_user=True)
+    if channel in workspace.bot_absent:
+        raise SlackError("not_in_channel")
     content = message_content(args)
     message = workspace.add_message(
         channel,
@@ -199,6 +201,15 @@ def conversations_open(workspace: Workspace, args: dict[str, Any]) -> dict[str, 
 
 def conversations_info(workspace: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     channel = workspace.conversation(args.get("channel"))
+    return {"ok": True, "channel": _conversation_info(workspace, channel)}
+
+
+def conversations_join(workspace: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    """Public channels only, as in Slack; a private one must invite the bot."""
+    channel = workspace.conversation(args.get("channel"))
+    if not channel.startswith("C"):
+        raise SlackError("method_not_supported_for_channel_type")
+    workspace.bot_absent.discard(channel)
     return {"ok": True, "channel": _conversation_info(workspace, channel)}
 
 
@@ -335,6 +346,7 @@ METHODS: dict[str, Handler] = {
     "chat.getPermalink": chat_get_permalink,
     "conversations.open": conversations_open,
     "conversations.info": conversations_info,
+    "conversations.join": conversations_join,
     "conversations.history": conversations_history,
     "conversations.replies": conversations_replies,
     "reactions.add": reactions_add,

@@ -329,6 +329,11 @@ class SlackRecorder:
         """The DM channel id conversations.open gives for `user_id`."""
         return self._workspace.im_channel(user_id)
 
+    def remove_bot_from(self, channel: str) -> None:
+        """The bot is not in `channel` until it joins (public) or is invited: posts fail."""
+        with self._lock:
+            self._workspace.bot_absent.add(channel)
+
     def channel_name(self, channel: str) -> str:
         return self._workspace.channel_name(channel)
 

@@ -79,6 +79,8 @@ class Workspace:
 
     def reset(self) -> None:
         self.channels: dict[str, list[dict[str, Any]]] = {}
+        #: Channels the bot has not been invited to (by default it is in every one).
+        self.bot_absent: set[str] = set()
         self.ephemerals: list[dict[str, Any]] = []
         self.open_conversations: set[str] = set()
         self.views: dict[str, dict[str, Any]] = {}
