@@ -662,3 +662,45 @@ def test_private_channel_without_the_bot_says_to_invite_it(
 
     assert "invite it there with /invite" in slack.wait_for(last_error)
     assert slack.calls("chat.postMessage", ok=True) == []
+
+
+def test_receipt_overtaking_a_thread_reply_marks_the_reply_instead_of_copying_it(
+    bot: RunningBot, slack: SlackRecorder, db: Engine
+) -> None:
+    bot.send("sms.received", from_=JOHN_DOE, message="Open today?")
+    wait_until_delivered(slack, db, 1)
+    [parent] = top_level(slack, NOTIFY_CHANNEL)
+    reply = slack.post_as_user(NOTIFY_CHANNEL, "Until 5", user_id="U0ALICE", thread_ts=parent["ts"])
+    # The reply's text is with QTvoice, and its sms.sent receipt arrives before the bot
+    # has recorded which text the reply became (the events listener's marker says so).
+    sending = SlackMessage(
+        kind="sms_reply_sending",
+        key=reply["ts"],
+        channel_id=NOTIFY_CHANNEL,
+        ts=reply["ts"],
+        thread_ts=parent["ts"],
+    )
+    insert(db, sending)
+    posts_before = len(slack.calls("chat.postMessage", ok=True))
+
+    bot.send("sms.sent", id="sms_from_reply", from_=MAIN_LINE, to=JOHN_DOE, message="Until 5")
+    time.sleep(0.5)
+    assert len(slack.calls("chat.postMessage", ok=True)) == posts_before
+
+    with Session(db) as session:
+        session.add(
+            SlackMessage(
+                kind="sms",
+                key="sms_from_reply",
+                channel_id=NOTIFY_CHANNEL,
+                ts=reply["ts"],
+                thread_ts=parent["ts"],
+                state={"origin": "slack", "sent_by": "U0ALICE"},
+            )
+        )
+        session.delete(session.merge(sending))
+        session.commit()
+
+    slack.wait_for(lambda: slack.calls("reactions.add", ok=True))
+    assert slack.calls("reactions.add")[0].args["timestamp"] == reply["ts"]
+    assert len(slack.calls("chat.postMessage", ok=True)) == posts_before

@@ -25,6 +25,14 @@ from bot.store.models import InboxEvent, utcnow
 PENDING, DONE, FAILED, IGNORED = "pending", "done", "failed", "ignored"
 
 
+class NotYet(Exception):
+    """An event that cannot be delivered before `until`; it waits without counting a failure."""
+
+    def __init__(self, reason: str, until: datetime) -> None:
+        super().__init__(reason)
+        self.until = until
+
+
 async def store(
     session: AsyncSession,
     event: str,

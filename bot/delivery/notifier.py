@@ -8,7 +8,7 @@ running it twice shows the same as running it once.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -27,12 +27,13 @@ from bot.delivery.events import (
     text_field,
     voicemail_key,
 )
+from bot.delivery.inbox import NotYet
 from bot.delivery.poster import SlackPoster
 from bot.delivery.router import Destination, destinations
 from bot.qtvoice.models import Call, Contact, Sms, Voicemail
 from bot.slack import blocks
 from bot.slack.blocks import Caller, Line, RenderContext
-from bot.store.models import ExtensionLink, OptOut, Route
+from bot.store.models import ExtensionLink, OptOut, Route, SlackMessage, utcnow
 
 OPT_OUT_KEYWORDS = frozenset(
     {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
@@ -41,6 +42,11 @@ OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
 #: Outbound delivery states in the order they happen; a late `sms.sent` never undoes `delivered`.
 SMS_PROGRESS = ("queued", "sent", "delivered")
 SENT_REACTION, DELIVERED_REACTION = "outbox_tray", "white_check_mark"
+#: Marks a thread reply whose text is being sent; a process that died mid-send leaves one
+#: behind, which stops counting after a minute.
+SENDING_REPLY = "sms_reply_sending"
+SENDING_REPLY_EXPIRES = timedelta(minutes=1)
+REPLY_WAIT = timedelta(seconds=1)
 
 
 def opt_keyword(text: str | None) -> str | None:
@@ -210,6 +216,10 @@ class Notifier:
                 session, existing, message, state={**existing.state, "status": status}
             )
             return
+        if await self._reply_being_sent(session, channel, thread_ts):
+            # Probably this very text, sent by a thread reply not recorded yet: once it is,
+            # the reply gets a reaction instead of a copy of itself beside it.
+            raise NotYet("a Slack reply in this thread is being texted", utcnow() + REPLY_WAIT)
         await self.poster.post_once(
             session,
             kind="sms",
@@ -219,6 +229,20 @@ class Notifier:
             thread_ts=thread_ts,
             state={"status": status},
         )
+
+    async def _reply_being_sent(
+        self, session: AsyncSession, channel: str, thread_ts: str | None
+    ) -> bool:
+        """A thread reply's text is with QTvoice right now (see slack/events.py)."""
+        marker = await session.scalar(
+            select(SlackMessage.id).where(
+                SlackMessage.kind == SENDING_REPLY,
+                SlackMessage.channel_id == channel,
+                SlackMessage.thread_ts == thread_ts,
+                SlackMessage.created_at > utcnow() - SENDING_REPLY_EXPIRES,
+            )
+        )
+        return marker is not None
 
     async def _record_opt(self, session: AsyncSession, number: str, keyword: str) -> None:
         if keyword in OPT_OUT_KEYWORDS:

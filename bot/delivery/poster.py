@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.delivery.inbox import NotYet
 from bot.slack.blocks import SlackMessage as Rendered
 from bot.store.models import ChannelCooldown, SlackMessage, utcnow
 
@@ -30,13 +31,12 @@ LOOKBACK = timedelta(minutes=2)
 DEFAULT_RETRY_AFTER_SECONDS = 30
 
 
-class ChannelCoolingDown(Exception):
+class ChannelCoolingDown(NotYet):
     """Slack asked us not to write to `channel` before `until`; try again then."""
 
     def __init__(self, channel: str, until: datetime) -> None:
-        super().__init__(f"Slack rate limit on {channel} until {until:%H:%M:%S}")
+        super().__init__(f"Slack rate limit on {channel} until {until:%H:%M:%S}", until)
         self.channel = channel
-        self.until = until
 
 
 class NotInChannel(Exception):

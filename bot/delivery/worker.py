@@ -15,7 +15,7 @@ from typing import Any
 from bot.delivery import inbox
 from bot.delivery.contacts import ContactDirectory
 from bot.delivery.notifier import Notifier
-from bot.delivery.poster import ChannelCoolingDown, SlackPoster
+from bot.delivery.poster import SlackPoster
 from bot.runtime import Runtime
 from bot.store.models import InboxEvent
 
@@ -63,9 +63,9 @@ class Worker:
         async with self.runtime.sessions() as session:
             try:
                 await self.notifier.deliver(session, row.event, payload.get("data") or {})
-            except ChannelCoolingDown as wait:
+            except inbox.NotYet as wait:
                 await session.rollback()
-                logger.info("delivery %s waits for Slack: %s", row.id, wait)
+                logger.info("delivery %s waits: %s", row.id, wait)
                 await inbox.postpone(session, row.id, wait.until, str(wait))
                 return
             except Exception as error:

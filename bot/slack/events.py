@@ -19,9 +19,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from bot.delivery.notifier import SENDING_REPLY
 from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Sms
 from bot.runtime import Runtime
@@ -109,6 +110,7 @@ class ThreadReplies:
         self, client: AsyncWebClient, event: dict[str, Any], thread: SlackMessage, text: str
     ) -> None:
         user = event["user"]
+        await self._mark_sending(event)
         try:
             sms = await self.telephony.send_text(
                 user, thread.state["customer"], text, line=thread.state.get("line") or None
@@ -120,8 +122,37 @@ class ThreadReplies:
             logger.warning("thread reply not texted: %s", error)
             await self._refused(client, event, escape_mrkdwn(error.user_message))
             return
-        await self._remember_sent(event, sms)
+        else:
+            await self._remember_sent(event, sms)
+        finally:
+            await self._unmark_sending(event)
         await self._react(client, event, SENT_REACTION)
+
+    async def _mark_sending(self, event: dict[str, Any]) -> None:
+        """Tell the worker a text is on its way from this thread, so that QTvoice's receipt
+        for it, should it overtake `_remember_sent`, waits instead of posting a copy."""
+        async with self.runtime.sessions() as session:
+            session.add(
+                SlackMessage(
+                    kind=SENDING_REPLY,
+                    key=event["ts"],
+                    channel_id=event["channel"],
+                    ts=event["ts"],
+                    thread_ts=event["thread_ts"],
+                )
+            )
+            await session.commit()
+
+    async def _unmark_sending(self, event: dict[str, Any]) -> None:
+        async with self.runtime.sessions() as session:
+            await session.execute(
+                delete(SlackMessage).where(
+                    SlackMessage.kind == SENDING_REPLY,
+                    SlackMessage.key == event["ts"],
+                    SlackMessage.channel_id == event["channel"],
+                )
+            )
+            await session.commit()
 
     async def _sms_thread(self, channel: str, thread_ts: str) -> SlackMessage | None:
         async with self.runtime.sessions() as session:

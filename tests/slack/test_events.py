@@ -11,10 +11,15 @@ import time
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
 
+from bot.delivery.notifier import SENDING_REPLY
 from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.slack import Delivery, SlackRecorder
+from bot.store.db import sync_url
+from bot.store.models import SlackMessage
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
 
 SETTLE_SECONDS = 0.5
@@ -176,3 +181,27 @@ def test_reply_in_a_thread_that_is_not_an_sms_thread_is_ignored(
     assert texts(qtvoice) == []
     assert slack.calls("reactions.add") == []
     assert whispers(slack, "U0ALICE") == []
+
+
+def test_reply_is_marked_as_being_sent_while_qtvoice_has_it(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
+) -> None:
+    bot.link()
+    qtvoice.state.delay("POST", "/sms", 1.0)
+
+    reply_ts = reply(bot, thread, "On my way")
+
+    slack.wait_for(lambda: qtvoice.state.requests("POST", "/sms"))
+    assert sending_markers(bot) == [reply_ts]
+    slack.wait_for(lambda: "outbox_tray" in reactions(slack, reply_ts))
+    assert sending_markers(bot) == []
+
+
+def sending_markers(bot: RunningBot) -> list[str]:
+    engine = create_engine(sync_url(bot.settings.database_url))
+    with Session(engine) as session:
+        keys = session.scalars(
+            select(SlackMessage.key).where(SlackMessage.kind == SENDING_REPLY)
+        ).all()
+    engine.dispose()
+    return list(keys)
