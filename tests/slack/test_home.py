@@ -127,3 +127,29 @@ def test_messages_tab_opened_publishes_nothing(bot: RunningBot, slack: SlackReco
 
     time.sleep(0.5)
     assert slack.views_published("U0ALICE") == []
+
+
+def test_call_back_from_the_home_tab_dials_and_answers_by_dm(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, linked: None, alices_calls: None
+) -> None:
+    value = button_values(home_blocks(bot, slack), "call_back")[0]
+
+    delivery = bot.slack.home_action("call_back", json.dumps(value))
+
+    assert delivery.status_code == 200
+    placed = slack.wait_for(lambda: qtvoice.state.requests("POST", "/calls"))
+    assert placed[0].json["to"] == value["n"]
+    assert placed[0].json["extension_id"] == "ext_101"
+    dm = slack.wait_for(lambda: slack.messages(slack.im_channel("U0ALICE")))
+    assert "Calling" in dm[-1]["text"]
+
+
+def test_text_back_from_the_home_tab_opens_the_sms_modal(
+    bot: RunningBot, slack: SlackRecorder, linked: None, alices_calls: None
+) -> None:
+    value = button_values(home_blocks(bot, slack), "text_back")[0]
+
+    bot.slack.home_action("text_back", json.dumps(value))
+
+    opened = slack.wait_for(lambda: slack.views_opened("U0ALICE"))
+    assert opened[-1]["callback_id"] == "sms_send"

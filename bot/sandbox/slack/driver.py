@@ -249,6 +249,37 @@ class SlackDriver:
             payload, response_url_key=key, response_url=response_url, trigger_id=trigger_id
         )
 
+    def home_action(self, action_id: str, value: str, *, user_id: str = "U0ALICE") -> Delivery:
+        """A click on a button in the App Home: it comes from a view, so it carries no
+        channel, no message and no response_url, only a trigger_id."""
+        view = (self._recorder.views_published(user_id) or [{}])[-1]
+        block_id, label = _button_in(view, action_id)
+        trigger_id = self._recorder.new_trigger_id(user_id)
+        payload = {
+            "type": "block_actions",
+            "user": self._user(user_id),
+            "api_app_id": APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "container": {"type": "view", "view_id": view.get("id", "")},
+            "trigger_id": trigger_id,
+            "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": dict(view),
+            "state": {"values": {}},
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": block_id,
+                    "text": label,
+                    "value": value,
+                    "type": "button",
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+        return self._interaction(payload, trigger_id=trigger_id)
+
     def view_submission(
         self,
         callback_id: str,
