@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 
 from bot.delivery.events import CALL_LIVE, SMS_EVENTS, VOICEMAIL_EVENTS
-from bot.delivery.router import Destination, destinations, our_line, parse_kinds
+from bot.delivery.router import (
+    Destination,
+    destinations,
+    live_card_channels,
+    our_line,
+    parse_kinds,
+)
 from bot.store.models import ExtensionLink, Route
 
 NOTIFY = "C0NOTIFY"
@@ -202,3 +208,16 @@ def test_event_without_an_extension_reaches_no_linked_user() -> None:
     assert places("call.missed", data, links=[link("U0ALICE", "ext_101")]) == [
         Destination(channel=NOTIFY)
     ]
+
+
+def test_live_cards_go_only_where_a_route_named_the_event() -> None:
+    data = {"id": "call_1", "from": "+12155551234", "to": LINE, "extensionId": "ext_101"}
+    routes = [
+        route(LINE, "C0LIVE", ("call.incoming", "call.missed")),
+        route("ext_101", "C0LIVE", ("call.incoming",)),
+        route(LINE, "C0DEFAULT"),
+        route("+12155559999", "C0OTHER", ("call.incoming",)),
+    ]
+
+    assert live_card_channels("call.incoming", data, routes, "US") == ["C0LIVE"]
+    assert live_card_channels("call.answered", data, routes, "US") == []

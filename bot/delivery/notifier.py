@@ -29,7 +29,7 @@ from bot.delivery.events import (
 )
 from bot.delivery.inbox import NotYet
 from bot.delivery.poster import SlackPoster
-from bot.delivery.router import Destination, destinations
+from bot.delivery.router import Destination, destinations, live_card_channels
 from bot.qtvoice.models import Call, Contact, Sms, Voicemail
 from bot.slack import blocks
 from bot.slack.blocks import Caller, Line, RenderContext
@@ -97,7 +97,8 @@ class Notifier:
     ) -> None:
         """One card per call per channel that asked for live calls, updated as the call goes."""
         call = Call.model_validate(data)
-        channels = await self._channels(session, event, data, live_only=True)
+        routes = list(await session.scalars(select(Route)))
+        channels = live_card_channels(event, data, routes, self.settings.default_region)
         if not channels:
             return
         message = blocks.live_call(
@@ -120,7 +121,7 @@ class Notifier:
         fields = _voicemail_fields(event, data)
         for channel in await self._channels(session, event, data):
             existing = await self.poster.find(session, "voicemail", key, channel)
-            merged = _merge(existing.state if existing else {}, fields)
+            merged = {**(existing.state if existing else {}), **fields}
             voicemail = Voicemail.model_validate(merged)
             caller = await self._caller(session, voicemail.from_)
             message = blocks.voicemail(voicemail, caller, self._line(merged), self.ctx)
@@ -279,17 +280,13 @@ class Notifier:
         return Line(number=text_field(data, "to"), extension_id=text_field(data, "extensionId"))
 
     async def _channels(
-        self, session: AsyncSession, event: str, data: Mapping[str, Any], *, live_only: bool = False
+        self, session: AsyncSession, event: str, data: Mapping[str, Any]
     ) -> list[str]:
         routes = list(await session.scalars(select(Route)))
         links = list(await session.scalars(select(ExtensionLink)))
-        if live_only:
-            routes = [route for route in routes if route.kinds and event in route.kinds]
         places = destinations(
             event, data, routes, links, self.settings.notify_channel, self.settings.default_region
         )
-        if live_only:
-            places = [place for place in places if place.channel in {r.channel_id for r in routes}]
         return [await self._channel_of(session, place) for place in places]
 
     async def _channel_of(self, session: AsyncSession, place: Destination) -> str:
@@ -306,10 +303,6 @@ def _voicemail_fields(event: str, data: Mapping[str, Any]) -> dict[str, Any]:
         fields["callId"] = data.get("id")
         fields["id"] = text_field(data, "voicemailId") or data.get("id")
     return fields
-
-
-def _merge(known: Mapping[str, Any], fresh: Mapping[str, Any]) -> dict[str, Any]:
-    return {**known, **fresh}
 
 
 def _furthest(before: str | None, now: str) -> str:

@@ -79,10 +79,7 @@ def destinations(
     notify_channel: str,
     default_region: str,
 ) -> list[Destination]:
-    line = our_line(event, data)
-    targets = {text_field(data, "extensionId")}
-    if line:
-        targets.add(phone.normalize(line, default_region))
+    targets = _targets(event, data, default_region)
     channels: list[str] = []
     for route in routes:
         asks = event in route.kinds if route.kinds is not None else event in DEFAULT_ON
@@ -100,3 +97,26 @@ def destinations(
             if extension and link.extension_id == extension
         ]
     return places
+
+
+def live_card_channels(
+    event: str, data: Mapping[str, Any], routes: Sequence[Route], default_region: str
+) -> list[str]:
+    """Channels whose routes asked, by name, for this call event: they keep a live call card."""
+    targets = _targets(event, data, default_region)
+    return list(
+        dict.fromkeys(
+            route.channel_id
+            for route in routes
+            if route.kinds is not None and event in route.kinds and route.target in targets
+        )
+    )
+
+
+def _targets(event: str, data: Mapping[str, Any], default_region: str) -> set[str | None]:
+    """What a route may name to claim this event: our line, or the extension."""
+    line = our_line(event, data)
+    targets = {text_field(data, "extensionId")}
+    if line:
+        targets.add(phone.normalize(line, default_region))
+    return targets
