@@ -72,6 +72,18 @@ def _button_in(message: Mapping[str, Any], action_id: str) -> tuple[str, dict[st
     return uuid.uuid4().hex[:5], {"type": "plain_text", "text": action_id, "emoji": True}
 
 
+def _clicked(action_id: str, block_id: str, label: dict[str, Any], value: str) -> dict[str, Any]:
+    """The `actions` entry Slack sends for a button press."""
+    return {
+        "action_id": action_id,
+        "block_id": block_id,
+        "text": label,
+        "value": value,
+        "type": "button",
+        "action_ts": f"{time.time():.6f}",
+    }
+
+
 def _state_values(values: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """Slack's view.state.values; a plain string stands for a plain_text_input's value."""
     return {
@@ -216,14 +228,7 @@ class SlackDriver:
             key, channel=channel_id, message_ts=message_ts, user_id=user_id
         )
         trigger_id = self._recorder.new_trigger_id(user_id)
-        action = {
-            "action_id": action_id,
-            "block_id": block_id,
-            "text": label,
-            "value": value,
-            "type": "button",
-            "action_ts": f"{time.time():.6f}",
-        }
+        action = _clicked(action_id, block_id, label, value)
         payload = {
             "type": "block_actions",
             "user": self._user(user_id),
@@ -267,16 +272,7 @@ class SlackDriver:
             "is_enterprise_install": False,
             "view": dict(view),
             "state": {"values": {}},
-            "actions": [
-                {
-                    "action_id": action_id,
-                    "block_id": block_id,
-                    "text": label,
-                    "value": value,
-                    "type": "button",
-                    "action_ts": f"{time.time():.6f}",
-                }
-            ],
+            "actions": [_clicked(action_id, block_id, label, value)],
         }
         return self._interaction(payload, trigger_id=trigger_id)
 
