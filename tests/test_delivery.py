@@ -36,8 +36,8 @@ from bot.store.models import (
     ExtensionLink,
     InboxEvent,
     OptOut,
+    PostedMessage,
     Route,
-    SlackMessage,
     utcnow,
 )
 from tests.conftest import ADMIN, BOT_TOKEN, NOTIFY_CHANNEL, RunningBot, start_bot
@@ -393,7 +393,7 @@ def test_post_that_landed_but_whose_answer_was_lost_is_adopted_not_repeated(
     settings: Settings, slack: SlackRecorder, db: Engine
 ) -> None:
     # What an attempt that died waiting for Slack's answer leaves: the intent, and the post.
-    insert(db, SlackMessage(kind="missed_call", key="call_lost", channel_id=NOTIFY_CHANNEL))
+    insert(db, PostedMessage(kind="missed_call", key="call_lost", channel_id=NOTIFY_CHANNEL))
     landed_ts = post_as_the_bot(slack, NOTIFY_CHANNEL, "Missed call", "missed_call:call_lost")
 
     with running(settings, slack) as bot:
@@ -403,7 +403,7 @@ def test_post_that_landed_but_whose_answer_was_lost_is_adopted_not_repeated(
     assert len(slack.calls("chat.postMessage")) == 1
     assert [message["ts"] for message in top_level(slack, NOTIFY_CHANNEL)] == [landed_ts]
     with Session(db) as session:
-        assert session.scalar(select(SlackMessage.ts)) == landed_ts
+        assert session.scalar(select(PostedMessage.ts)) == landed_ts
 
 
 def test_two_workers_post_each_of_twenty_events_exactly_once(
@@ -673,7 +673,7 @@ def test_receipt_overtaking_a_thread_reply_marks_the_reply_instead_of_copying_it
     reply = slack.post_as_user(NOTIFY_CHANNEL, "Until 5", user_id="U0ALICE", thread_ts=parent["ts"])
     # The reply's text is with QTvoice, and its sms.sent receipt arrives before the bot
     # has recorded which text the reply became (the events listener's marker says so).
-    sending = SlackMessage(
+    sending = PostedMessage(
         kind="sms_reply_sending",
         key=reply["ts"],
         channel_id=NOTIFY_CHANNEL,
@@ -689,7 +689,7 @@ def test_receipt_overtaking_a_thread_reply_marks_the_reply_instead_of_copying_it
 
     with Session(db) as session:
         session.add(
-            SlackMessage(
+            PostedMessage(
                 kind="sms",
                 key="sms_from_reply",
                 channel_id=NOTIFY_CHANNEL,

@@ -33,7 +33,7 @@ from bot.delivery.router import Destination, destinations, live_card_channels
 from bot.qtvoice.models import Call, Contact, Sms, Voicemail
 from bot.slack import blocks
 from bot.slack.blocks import Caller, Line, RenderContext
-from bot.store.models import ExtensionLink, OptOut, Route, SlackMessage, utcnow
+from bot.store.models import ExtensionLink, OptOut, PostedMessage, Route, utcnow
 
 OPT_OUT_KEYWORDS = frozenset(
     {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
@@ -127,7 +127,7 @@ class Notifier:
             message = blocks.voicemail(voicemail, caller, self._line(merged), self.ctx)
             if merged.get("handled_by"):
                 # Someone already closed it out; a late transcript must not bring the buttons back.
-                message = blocks.SlackMessage(
+                message = blocks.Message(
                     message.text,
                     blocks.handled(
                         message.blocks,
@@ -236,11 +236,11 @@ class Notifier:
     ) -> bool:
         """A thread reply's text is with QTvoice right now (see slack/events.py)."""
         marker = await session.scalar(
-            select(SlackMessage.id).where(
-                SlackMessage.kind == SENDING_REPLY,
-                SlackMessage.channel_id == channel,
-                SlackMessage.thread_ts == thread_ts,
-                SlackMessage.created_at > utcnow() - SENDING_REPLY_EXPIRES,
+            select(PostedMessage.id).where(
+                PostedMessage.kind == SENDING_REPLY,
+                PostedMessage.channel_id == channel,
+                PostedMessage.thread_ts == thread_ts,
+                PostedMessage.created_at > utcnow() - SENDING_REPLY_EXPIRES,
             )
         )
         return marker is not None

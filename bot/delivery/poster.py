@@ -1,6 +1,6 @@
 """Writes to Slack that happen once, whatever fails in between.
 
-A post is recorded as intended (a `SlackMessage` row with no `ts`) before it is sent and as done
+A post is recorded as intended (a `PostedMessage` row with no `ts`) before it is sent and as done
 after. The message carries its identity in Slack message metadata. So when a worker finds an
 intended post with no `ts`, because the process died or Slack's answer never came back, it
 looks for the message in the channel before posting: a post that did land is adopted, not
@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.inbox import NotYet
-from bot.slack.blocks import SlackMessage as Rendered
-from bot.store.models import ChannelCooldown, SlackMessage, utcnow
+from bot.slack.blocks import Message
+from bot.store.models import ChannelCooldown, PostedMessage, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -61,12 +61,12 @@ class SlackPoster:
 
     async def find(
         self, session: AsyncSession, kind: str, key: str, channel: str
-    ) -> SlackMessage | None:
+    ) -> PostedMessage | None:
         return await session.scalar(
-            select(SlackMessage).where(
-                SlackMessage.kind == kind,
-                SlackMessage.key == key,
-                SlackMessage.channel_id == channel,
+            select(PostedMessage).where(
+                PostedMessage.kind == kind,
+                PostedMessage.key == key,
+                PostedMessage.channel_id == channel,
             )
         )
 
@@ -77,16 +77,16 @@ class SlackPoster:
         kind: str,
         key: str,
         channel: str,
-        message: Rendered,
+        message: Message,
         thread_ts: str | None = None,
         state: Mapping[str, Any] | None = None,
-    ) -> SlackMessage:
+    ) -> PostedMessage:
         """Post `message` unless this (kind, key) is already in `channel`; the stored ref."""
         ref = await self.find(session, kind, key, channel)
         if ref is not None and ref.ts is not None:
             return ref
         if ref is None:
-            ref = SlackMessage(
+            ref = PostedMessage(
                 kind=kind, key=key, channel_id=channel, thread_ts=thread_ts, state=dict(state or {})
             )
             session.add(ref)
@@ -120,8 +120,8 @@ class SlackPoster:
     async def update(
         self,
         session: AsyncSession,
-        ref: SlackMessage,
-        message: Rendered,
+        ref: PostedMessage,
+        message: Message,
         state: Mapping[str, Any] | None = None,
     ) -> None:
         """Show `message` in place of a posted one (chat.update is idempotent)."""
@@ -164,7 +164,7 @@ class SlackPoster:
             raise NotInChannel(channel) from error
         logger.info("joined %s to post there", channel)
 
-    async def _find_landed(self, session: AsyncSession, ref: SlackMessage) -> str | None:
+    async def _find_landed(self, session: AsyncSession, ref: PostedMessage) -> str | None:
         """The ts of this ref's message if an earlier attempt did post it, else None."""
         oldest = f"{(ref.created_at - LOOKBACK).timestamp():.6f}"
         wanted = f"{ref.kind}:{ref.key}"

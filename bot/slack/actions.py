@@ -26,7 +26,7 @@ from bot.slack import blocks
 from bot.slack.blocks import Block, escape_mrkdwn
 from bot.slack.rendering import render_context, shown_number
 from bot.slack.views import SmsTarget, open_sms_modal, whisper
-from bot.store.models import SlackMessage
+from bot.store.models import PostedMessage
 from bot.telephony import Refusal, Telephony
 
 logger = logging.getLogger(__name__)
@@ -234,8 +234,8 @@ class Buttons:
         """Note it on the message's ref, so the worker can tell it was handled."""
         async with self.runtime.sessions() as session:
             refs = await session.scalars(
-                select(SlackMessage).where(
-                    SlackMessage.channel_id == channel, SlackMessage.ts == ts
+                select(PostedMessage).where(
+                    PostedMessage.channel_id == channel, PostedMessage.ts == ts
                 )
             )
             for ref in refs:

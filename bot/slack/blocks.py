@@ -163,7 +163,7 @@ class Line:
 
 
 @dataclass(frozen=True)
-class SlackMessage:
+class Message:
     """A message ready for `chat.postMessage`/`chat.update`: fallback `text` plus `blocks`."""
 
     text: str
@@ -202,20 +202,20 @@ def format_duration(seconds: int) -> str:
     return f"{minutes}:{secs:02d}"
 
 
-def missed_call(call: Call, caller: Caller, line: Line, ctx: RenderContext) -> SlackMessage:
+def missed_call(call: Call, caller: Caller, line: Line, ctx: RenderContext) -> Message:
     """A missed call: who, which line, when; Call back, Text back and Mark handled."""
     summary = _section(
         "call_summary",
         f"📵 Missed call from {caller.mrkdwn(ctx)}",
         _call_fields(line, call.created_at, ctx),
     )
-    return SlackMessage(
+    return Message(
         text=f"Missed call from {caller.label(ctx)}",
         blocks=[summary, _call_actions(caller, line, ctx)],
     )
 
 
-def voicemail(vm: Voicemail, caller: Caller, line: Line, ctx: RenderContext) -> SlackMessage:
+def voicemail(vm: Voicemail, caller: Caller, line: Line, ctx: RenderContext) -> Message:
     """One voicemail: who, length, recording link, transcript (or that it is on its way)."""
     fields = _call_fields(line, vm.created_at, ctx)
     if vm.duration is not None:
@@ -234,12 +234,10 @@ def voicemail(vm: Voicemail, caller: Caller, line: Line, ctx: RenderContext) -> 
     snippet = _one_line(vm.transcription, SNIPPET_LIMIT)
     if snippet:
         text += f": {snippet}"
-    return SlackMessage(text=text, blocks=blocks)
+    return Message(text=text, blocks=blocks)
 
 
-def live_call(
-    call: Call, event: str, caller: Caller, line: Line, ctx: RenderContext
-) -> SlackMessage:
+def live_call(call: Call, event: str, caller: Caller, line: Line, ctx: RenderContext) -> Message:
     """The live call card, one per call, whose state follows the call.* events.
 
     Raises ValueError for an event that is not a call.incoming/answered/completed/missed.
@@ -263,12 +261,12 @@ def live_call(
     ]
     if event == "call.missed":
         blocks.append(_call_actions(caller, line, ctx))
-    return SlackMessage(text=f"{state} — {direction.lower()} {caller.label(ctx)}", blocks=blocks)
+    return Message(text=f"{state} — {direction.lower()} {caller.label(ctx)}", blocks=blocks)
 
 
 def sms_thread_parent(
     caller: Caller, line: Line, ctx: RenderContext, *, opted_out: bool = False
-) -> SlackMessage:
+) -> Message:
     """The message that opens the thread of one text conversation (a number and a line)."""
     blocks = [
         _section(
@@ -285,20 +283,20 @@ def sms_thread_parent(
             target = {"n": number, "l": line.number, "x": line.extension_id}
             reply = button("Reply", SMS_REPLY, target, style="primary")
             blocks.append(actions("sms_actions", [reply]))
-    return SlackMessage(
+    return Message(
         text=f"Text conversation with {caller.label(ctx)} on line {line.mrkdwn(ctx)}",
         blocks=blocks,
     )
 
 
-def sms_inbound(sms: Sms, caller: Caller, ctx: RenderContext) -> SlackMessage:
+def sms_inbound(sms: Sms, caller: Caller, ctx: RenderContext) -> Message:
     """An incoming text, posted in its conversation's thread."""
     meta = f"📥 {_short_name(caller, ctx)}"
     if sms.created_at:
         meta += f" · {format_when(sms.created_at, ctx)}"
     blocks = [_section("sms_body", _message_text(sms.message)), _context("sms_meta", meta)]
     snippet = _one_line(sms.message, SNIPPET_LIMIT) or "(empty message)"
-    return SlackMessage(text=f"{caller.label(ctx)}: {snippet}", blocks=blocks)
+    return Message(text=f"{caller.label(ctx)}: {snippet}", blocks=blocks)
 
 
 def sms_outbound(
@@ -308,7 +306,7 @@ def sms_outbound(
     *,
     sent_by: str | None = None,
     reason: str | None = None,
-) -> SlackMessage:
+) -> Message:
     """An outgoing text in its thread with its delivery state.
 
     `status` is "queued", "sent", "delivered", "failed" or "refused" (never handed to
@@ -331,12 +329,10 @@ def sms_outbound(
         _context("sms_status", " · ".join(parts)),
     ]
     snippet = _one_line(sms.message, SNIPPET_LIMIT) or "(empty message)"
-    return SlackMessage(text=f"Text {state.lower()}: {snippet}", blocks=blocks)
+    return Message(text=f"Text {state.lower()}: {snippet}", blocks=blocks)
 
 
-def opt_out_notice(
-    caller: Caller, opted_out: bool, keyword: str, ctx: RenderContext
-) -> SlackMessage:
+def opt_out_notice(caller: Caller, opted_out: bool, keyword: str, ctx: RenderContext) -> Message:
     """Says a number opted out of texts (STOP and friends) or back in (START, YES, UNSTOP)."""
     word = _one_line(keyword.upper(), 20) or ("STOP" if opted_out else "START")
     if opted_out:
@@ -345,10 +341,10 @@ def opt_out_notice(
         icon, outcome = "✅", "opted back in: texting this number works again."
     body = f"{icon} {caller.mrkdwn(ctx)} texted *{word}* and {outcome}"
     text = f"{caller.label(ctx)} texted {word} and {outcome}"
-    return SlackMessage(text=text, blocks=[_section("opt_out", body)])
+    return Message(text=text, blocks=[_section("opt_out", body)])
 
 
-def contact_card(lookup: ContactLookup, number: str | None, ctx: RenderContext) -> SlackMessage:
+def contact_card(lookup: ContactLookup, number: str | None, ctx: RenderContext) -> Message:
     """The answer to /contact: who it is, how to reach them, their last calls, Call and Text."""
     contact = lookup.contact if lookup.found else None
     number = number or (contact.phone if contact else None)
@@ -369,10 +365,10 @@ def contact_card(lookup: ContactLookup, number: str | None, ctx: RenderContext) 
             button("Text", CONTACT_TEXT, target),
         ]
         blocks.append(actions("contact_actions", buttons))
-    return SlackMessage(text=text, blocks=blocks)
+    return Message(text=text, blocks=blocks)
 
 
-def contact_event(contact: Contact, event: str, ctx: RenderContext) -> SlackMessage:
+def contact_event(contact: Contact, event: str, ctx: RenderContext) -> Message:
     """A contact created or changed in QTvoice (posted only where a route asks for it).
 
     Raises ValueError for an event other than contact.created/contact.updated.
@@ -385,10 +381,10 @@ def contact_event(contact: Contact, event: str, ctx: RenderContext) -> SlackMess
     email = _one_line(contact.email, NAME_LIMIT)
     if email:
         blocks.append(_context("contact_email", f"✉️ {email}"))
-    return SlackMessage(text=f"{title}: {who.label(ctx)}", blocks=blocks)
+    return Message(text=f"{title}: {who.label(ctx)}", blocks=blocks)
 
 
-def contact_picker(contacts: list[Contact], purpose: str, ctx: RenderContext) -> SlackMessage:
+def contact_picker(contacts: list[Contact], purpose: str, ctx: RenderContext) -> Message:
     """Several contacts matched a name: one Call/Text/Show button per contact with a number.
 
     Each choice is its own section with the button as accessory, because action_ids must be
@@ -405,7 +401,7 @@ def contact_picker(contacts: list[Contact], purpose: str, ctx: RenderContext) ->
     ]
     if not choices:
         text = "No matching contact has a phone number."
-        return SlackMessage(text=text, blocks=[_section("pick_intro", text)])
+        return Message(text=text, blocks=[_section("pick_intro", text)])
     blocks = [_section("pick_intro", question)]
     for index, (contact, e164) in enumerate(choices[:PICKER_CHOICES_SHOWN]):
         choice = button(button_label, PICK_CONTACT, {"n": e164, "p": purpose})
@@ -417,7 +413,7 @@ def contact_picker(contacts: list[Contact], purpose: str, ctx: RenderContext) ->
             "type more of the name to narrow it down."
         )
         blocks.append(_context("pick_more", more))
-    return SlackMessage(text=f"{len(choices)} contacts match: pick one", blocks=blocks)
+    return Message(text=f"{len(choices)} contacts match: pick one", blocks=blocks)
 
 
 def handled(
@@ -441,7 +437,7 @@ def handled(
 
 def render_event(
     event: str, data: dict[str, Any], caller: Caller, line: Line, ctx: RenderContext
-) -> SlackMessage | None:
+) -> Message | None:
     """The message for one webhook event's raw `data`; None for a type with no message.
 
     The caller (contact lookup) and line (extension) are resolved by the worker, which

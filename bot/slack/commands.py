@@ -41,7 +41,7 @@ from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Contact, Extension, Voicemail
 from bot.runtime import Runtime
 from bot.slack import blocks
-from bot.slack.blocks import Block, Line, RenderContext, SlackMessage, escape_mrkdwn
+from bot.slack.blocks import Block, Line, Message, RenderContext, escape_mrkdwn
 from bot.store.models import ExtensionLink, InboxEvent, Route, utcnow
 from bot.telephony import HOW_TO_LINK, Refusal, Telephony
 
@@ -107,7 +107,7 @@ class Party:
     name: str | None = None
 
 
-Subcommand = Callable[[Invocation], Awaitable[SlackMessage]]
+Subcommand = Callable[[Invocation], Awaitable[Message]]
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
@@ -174,7 +174,7 @@ class SlashCommands:
             reply = await self.answer(lambda: handler(invocation))
         await _send(respond, reply)
 
-    async def answer(self, work: Callable[[], Awaitable[SlackMessage]]) -> SlackMessage:
+    async def answer(self, work: Callable[[], Awaitable[Message]]) -> Message:
         """The reply to show: the work's own, or one friendly sentence when it failed."""
         try:
             return await work()
@@ -190,13 +190,13 @@ class SlashCommands:
 
     # Calling, texting, contacts
 
-    async def call(self, invocation: Invocation) -> SlackMessage:
+    async def call(self, invocation: Invocation) -> Message:
         target = _plain(invocation.args).strip()
         if not target:
             raise Refusal("Who should I call? Try `/call 215-555-1234` or `/call John Doe`.")
         link = await self.telephony.require_link(invocation.user_id)
         party = await self._resolve(target, "call")
-        if isinstance(party, SlackMessage):
+        if isinstance(party, Message):
             return party
         await self.telephony.place_call(invocation.user_id, party.number)
         return _say(
@@ -204,7 +204,7 @@ class SlashCommands:
             f" {_extension_label(link)} first; pick up and it dials them."
         )
 
-    async def sms(self, invocation: Invocation) -> SlackMessage:
+    async def sms(self, invocation: Invocation) -> Message:
         target, text = _target_and_text(_plain(invocation.args), self.settings.default_region)
         if not target:
             raise Refusal("Who should I text? Try `/sms 215-555-1234 On my way`.")
@@ -215,12 +215,12 @@ class SlashCommands:
             )
         await self.telephony.require_link(invocation.user_id)
         party = await self._resolve(target, "sms", text=text)
-        if isinstance(party, SlackMessage):
+        if isinstance(party, Message):
             return party
         await self.telephony.send_text(invocation.user_id, party.number, text)
         return _say(f"✉️ Text sent to {self._party(party)}:\n{_quoted(text)}")
 
-    async def contact(self, invocation: Invocation) -> SlackMessage:
+    async def contact(self, invocation: Invocation) -> Message:
         target = _plain(invocation.args).strip()
         if not target:
             raise Refusal("Whose card? Try `/contact 215-555-1234` or `/contact Acme`.")
@@ -229,14 +229,14 @@ class SlashCommands:
             lookup = await self.runtime.qtvoice.lookup_contact(number)
             return blocks.contact_card(lookup, number, self.ctx)
         party = await self._resolve(target, "contact")
-        if isinstance(party, SlackMessage):
+        if isinstance(party, Message):
             return party
         lookup = await self.runtime.qtvoice.lookup_contact(party.number)
         return blocks.contact_card(lookup, party.number, self.ctx)
 
     async def _resolve(
         self, target: str, purpose: str, *, text: str | None = None
-    ) -> Party | SlackMessage:
+    ) -> Party | Message:
         """The number typed, or the one contact the words name, or a picker among several."""
         if phone.is_phone_like(target):
             return Party(self.telephony.parse_number(target))
@@ -262,7 +262,7 @@ class SlashCommands:
 
     # Linking a Slack user to an extension
 
-    async def link(self, invocation: Invocation) -> SlackMessage:
+    async def link(self, invocation: Invocation) -> Message:
         subject, rest = self._subject(invocation, "link someone else")
         wanted = _plain(rest).strip()
         if not wanted:
@@ -279,7 +279,7 @@ class SlashCommands:
             )
         return await self._link(subject, extension, linked_by=invocation.user_id)
 
-    async def link_offered(self, user_id: str, value: dict[str, Any]) -> SlackMessage:
+    async def link_offered(self, user_id: str, value: dict[str, Any]) -> Message:
         """The link offer's button was clicked: link the extension it names, if it still exists."""
         extension_id = str(value.get("x") or "")
         extensions = await self.runtime.qtvoice.list_extensions()
@@ -290,7 +290,7 @@ class SlashCommands:
             )
         return await self._link(user_id, extension, linked_by=user_id)
 
-    async def _offer_by_email(self, user_id: str) -> SlackMessage:
+    async def _offer_by_email(self, user_id: str) -> Message:
         email = await self._slack_email(user_id)
         if email is None:
             raise Refusal(
@@ -315,7 +315,7 @@ class SlashCommands:
         email = ((answer.get("user") or {}).get("profile") or {}).get("email")
         return email.casefold() if isinstance(email, str) and email else None
 
-    async def _link(self, user_id: str, extension: Extension, *, linked_by: str) -> SlackMessage:
+    async def _link(self, user_id: str, extension: Extension, *, linked_by: str) -> Message:
         link = ExtensionLink(
             slack_user_id=user_id,
             extension_id=extension.id,
@@ -335,7 +335,7 @@ class SlashCommands:
             )
         return _say(f"✅ <@{user_id}> is now linked to extension {label}.")
 
-    async def unlink(self, invocation: Invocation) -> SlackMessage:
+    async def unlink(self, invocation: Invocation) -> Message:
         subject, _ = self._subject(invocation, "unlink someone else")
         async with self.runtime.sessions() as session, session.begin():
             link = await session.get(ExtensionLink, subject)
@@ -353,7 +353,7 @@ class SlashCommands:
             return _say(f"Done: you're no longer linked to extension {label}.")
         return _say(f"Done: <@{subject}> is no longer linked to extension {label}.")
 
-    async def whoami(self, invocation: Invocation) -> SlackMessage:
+    async def whoami(self, invocation: Invocation) -> Message:
         link = await self.telephony.link_of(invocation.user_id)
         role = " You're a QTvoice admin here." if self._is_admin(invocation.user_id) else ""
         if link is None:
@@ -375,7 +375,7 @@ class SlashCommands:
 
     # Routes
 
-    async def route(self, invocation: Invocation) -> SlackMessage:
+    async def route(self, invocation: Invocation) -> Message:
         self._require_admin(invocation.user_id, "manage routes")
         before, channel, after = _around_channel(invocation.args)
         if channel is None or not before.strip():
@@ -409,7 +409,7 @@ class SlashCommands:
                 existing.event_kinds = stored_kinds
         return _say(f"✅ {label} now goes to <#{channel}>: {_kinds_label(stored_kinds)}.")
 
-    async def routes(self, invocation: Invocation) -> SlackMessage:
+    async def routes(self, invocation: Invocation) -> Message:
         self._require_admin(invocation.user_id, "see routes")
         async with self.runtime.sessions() as session:
             routes = (await session.scalars(select(Route).order_by(Route.target))).all()
@@ -423,7 +423,7 @@ class SlashCommands:
         ]
         return _say("*Routes*\n" + "\n".join(lines) + f"\n{fallback}")
 
-    async def unroute(self, invocation: Invocation) -> SlackMessage:
+    async def unroute(self, invocation: Invocation) -> Message:
         self._require_admin(invocation.user_id, "manage routes")
         before, channel, _ = _around_channel(invocation.args)
         if not before.strip():
@@ -464,7 +464,7 @@ class SlashCommands:
 
     # Voicemails, status, help
 
-    async def voicemails(self, invocation: Invocation) -> SlackMessage:
+    async def voicemails(self, invocation: Invocation) -> Message:
         link = await self.telephony.require_link(invocation.user_id)
         page = await self.runtime.qtvoice.list_voicemails(is_read=False)
         mine = [
@@ -481,7 +481,7 @@ class SlashCommands:
         count = f"{len(mine)} unread voicemail" + ("" if len(mine) == 1 else "s")
         if len(mine) > len(shown):
             content.append(_context(f"The newest {len(shown)} of {count}."))
-        return SlackMessage(text=f"📬 You have {count}.", blocks=content)
+        return Message(text=f"📬 You have {count}.", blocks=content)
 
     async def _voicemail_blocks(self, vm: Voicemail, index: int) -> list[Block]:
         """The voicemail as notifications show it, minus Mark handled (this list is private)."""
@@ -502,7 +502,7 @@ class SlashCommands:
             kept.append({**block, "block_id": f"{block.get('block_id')}_{index}"})
         return kept
 
-    async def status(self, invocation: Invocation) -> SlackMessage:
+    async def status(self, invocation: Invocation) -> Message:
         self._require_admin(invocation.user_id, "see the bot's status")
         async with self.runtime.sessions() as session:
             counts = await inbox.counts(session)
@@ -538,7 +538,7 @@ class SlashCommands:
         resets = round(budget.resets_in() / 60)
         return f"{budget.remaining}{of_limit} requests left, resets in {resets} min"
 
-    async def help(self, invocation: Invocation) -> SlackMessage:
+    async def help(self, invocation: Invocation) -> Message:
         return _say(self._help_text(invocation.user_id))
 
     def _help_text(self, user_id: str) -> str:
@@ -546,7 +546,7 @@ class SlashCommands:
             return HELP
         return HELP + ADMIN_HELP.format(kinds=_known_kinds())
 
-    def _unknown(self, name: str, invocation: Invocation) -> SlackMessage:
+    def _unknown(self, name: str, invocation: Invocation) -> Message:
         hint = f"I don't know `{_shown(_plain(name))}`; here's what I can do.\n\n"
         return _say(hint + self._help_text(invocation.user_id))
 
@@ -563,7 +563,7 @@ class SlashCommands:
 # Replies
 
 
-async def _send(respond: AsyncRespond, reply: SlackMessage) -> None:
+async def _send(respond: AsyncRespond, reply: Message) -> None:
     """Answer through the response URL; a dead URL is logged, there is nobody else to tell."""
     try:
         await respond(text=reply.text, blocks=reply.blocks or None, response_type="ephemeral")
@@ -571,9 +571,9 @@ async def _send(respond: AsyncRespond, reply: SlackMessage) -> None:
         logger.exception("could not answer through the response URL")
 
 
-def _say(text: str) -> SlackMessage:
+def _say(text: str) -> Message:
     """A plain reply: text alone renders mrkdwn and has no block limits to mind."""
-    return SlackMessage(text=text, blocks=[])
+    return Message(text=text, blocks=[])
 
 
 def _context(text: str) -> Block:
@@ -582,7 +582,7 @@ def _context(text: str) -> Block:
 
 def _picker(
     contacts: Sequence[Contact], purpose: str, ctx: RenderContext, text: str | None
-) -> SlackMessage:
+) -> Message:
     """`blocks.contact_picker`, with the text to send added to each button for "sms"."""
     picker = blocks.contact_picker(list(contacts), purpose, ctx)
     if text is None:
@@ -605,7 +605,7 @@ def _picker(
     return picker
 
 
-def _link_offer(extensions: Sequence[Extension]) -> SlackMessage:
+def _link_offer(extensions: Sequence[Extension]) -> Message:
     """A button per extension whose email matches the user's Slack email."""
     content: list[Block] = [
         {
@@ -631,7 +631,7 @@ def _link_offer(extensions: Sequence[Extension]) -> SlackMessage:
             }
         )
     content.append(_context("Not yours? Run `/qtvoice link <extension>` with your number."))
-    return SlackMessage(
+    return Message(
         text=f"Your Slack email matches extension {_extension_label(extensions[0])}.",
         blocks=content,
     )

@@ -27,7 +27,7 @@ from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Sms
 from bot.runtime import Runtime
 from bot.slack.blocks import escape_mrkdwn
-from bot.store.models import SlackEventSeen, SlackMessage
+from bot.store.models import PostedMessage, SlackEventSeen
 from bot.telephony import Refusal, Telephony
 
 logger = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ class ThreadReplies:
         await self._send(client, event, thread, text)
 
     async def _send(
-        self, client: AsyncWebClient, event: dict[str, Any], thread: SlackMessage, text: str
+        self, client: AsyncWebClient, event: dict[str, Any], thread: PostedMessage, text: str
     ) -> None:
         user = event["user"]
         await self._mark_sending(event)
@@ -133,7 +133,7 @@ class ThreadReplies:
         for it, should it overtake `_remember_sent`, waits instead of posting a copy."""
         async with self.runtime.sessions() as session:
             session.add(
-                SlackMessage(
+                PostedMessage(
                     kind=SENDING_REPLY,
                     key=event["ts"],
                     channel_id=event["channel"],
@@ -146,21 +146,21 @@ class ThreadReplies:
     async def _unmark_sending(self, event: dict[str, Any]) -> None:
         async with self.runtime.sessions() as session:
             await session.execute(
-                delete(SlackMessage).where(
-                    SlackMessage.kind == SENDING_REPLY,
-                    SlackMessage.key == event["ts"],
-                    SlackMessage.channel_id == event["channel"],
+                delete(PostedMessage).where(
+                    PostedMessage.kind == SENDING_REPLY,
+                    PostedMessage.key == event["ts"],
+                    PostedMessage.channel_id == event["channel"],
                 )
             )
             await session.commit()
 
-    async def _sms_thread(self, channel: str, thread_ts: str) -> SlackMessage | None:
+    async def _sms_thread(self, channel: str, thread_ts: str) -> PostedMessage | None:
         async with self.runtime.sessions() as session:
             thread = await session.scalar(
-                select(SlackMessage).where(
-                    SlackMessage.kind == "sms_thread",
-                    SlackMessage.channel_id == channel,
-                    SlackMessage.ts == thread_ts,
+                select(PostedMessage).where(
+                    PostedMessage.kind == "sms_thread",
+                    PostedMessage.channel_id == channel,
+                    PostedMessage.ts == thread_ts,
                 )
             )
         if thread is None or not (thread.state or {}).get("customer"):
@@ -179,7 +179,7 @@ class ThreadReplies:
 
     async def _remember_sent(self, event: dict[str, Any], sms: Sms) -> None:
         """The reply stands for the text, so the worker marks it instead of posting a copy."""
-        ref = SlackMessage(
+        ref = PostedMessage(
             kind="sms",
             key=sms.id,
             channel_id=event["channel"],

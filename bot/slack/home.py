@@ -25,7 +25,7 @@ from bot.runtime import Runtime
 from bot.slack import blocks
 from bot.slack.blocks import Block, Caller, Line, RenderContext, escape_mrkdwn
 from bot.slack.rendering import context, lookup_caller, render_context, same_number, section
-from bot.store.models import ExtensionLink, SlackMessage
+from bot.store.models import ExtensionLink, PostedMessage
 from bot.telephony import HOW_TO_LINK, Telephony
 
 logger = logging.getLogger(__name__)
@@ -110,19 +110,19 @@ class AppHome:
 
     async def _open_conversations(self, client: AsyncWebClient) -> list[OpenConversation]:
         """The SMS threads with the latest activity first."""
-        reply = aliased(SlackMessage)
-        latest = func.max(func.coalesce(reply.created_at, SlackMessage.created_at))
+        reply = aliased(PostedMessage)
+        latest = func.max(func.coalesce(reply.created_at, PostedMessage.created_at))
         query = (
-            select(SlackMessage)
+            select(PostedMessage)
             .outerjoin(
                 reply,
-                (reply.channel_id == SlackMessage.channel_id)
-                & (reply.thread_ts == SlackMessage.ts)
+                (reply.channel_id == PostedMessage.channel_id)
+                & (reply.thread_ts == PostedMessage.ts)
                 & reply.kind.in_(_THREAD_MESSAGE_KINDS),
             )
-            .where(SlackMessage.kind == "sms_thread", SlackMessage.ts.is_not(None))
-            .group_by(SlackMessage.id)
-            .order_by(latest.desc(), SlackMessage.id.desc())
+            .where(PostedMessage.kind == "sms_thread", PostedMessage.ts.is_not(None))
+            .group_by(PostedMessage.id)
+            .order_by(latest.desc(), PostedMessage.id.desc())
             .limit(HOME_CONVERSATIONS_SHOWN)
         )
         async with self.runtime.sessions() as session:
@@ -225,7 +225,7 @@ def _extension_text(link: ExtensionLink, ctx: RenderContext) -> str:
     return text
 
 
-def _conversation_of(thread: SlackMessage) -> OpenConversation | None:
+def _conversation_of(thread: PostedMessage) -> OpenConversation | None:
     state = thread.state or {}
     customer = state.get("customer")
     if not customer or thread.ts is None:

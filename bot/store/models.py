@@ -132,7 +132,7 @@ class InboxEvent(Base):
     finished_at: Mapped[datetime | None]
 
 
-class SlackMessage(Base):
+class PostedMessage(Base):
     """A Slack message the bot posted (or a user's reply it acted on), found again to update it.
 
     A row is written with `ts` NULL just before a post and completed after it, so a worker that

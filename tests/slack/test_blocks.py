@@ -29,8 +29,8 @@ from bot.qtvoice.models import Call, Contact, ContactLookup, Sms, Voicemail
 from bot.slack.blocks import (
     Caller,
     Line,
+    Message,
     RenderContext,
-    SlackMessage,
     caller_from_lookup,
     contact_card,
     contact_event,
@@ -84,14 +84,14 @@ def webhook(event: str) -> dict[str, Any]:
     return json.loads((WEBHOOKS / f"{event}.json").read_text())
 
 
-def rendered(event: str, caller: Caller = JOHN, ctx: RenderContext = CTX) -> SlackMessage:
+def rendered(event: str, caller: Caller = JOHN, ctx: RenderContext = CTX) -> Message:
     envelope = webhook(event)
     message = render_event(envelope["event"], envelope["data"], caller, SALES, ctx)
     assert message is not None
     return message
 
 
-def assert_golden(name: str, message: SlackMessage) -> None:
+def assert_golden(name: str, message: Message) -> None:
     path = GOLDEN / f"{name}.json"
     actual = message.as_kwargs()
     if os.environ.get("UPDATE_GOLDEN") == "1":
@@ -145,16 +145,16 @@ def john_lookup(recent_calls: int = 2) -> ContactLookup:
     )
 
 
-def block(message: SlackMessage | list[dict[str, Any]], block_id: str) -> dict[str, Any]:
-    blocks = message.blocks if isinstance(message, SlackMessage) else message
+def block(message: Message | list[dict[str, Any]], block_id: str) -> dict[str, Any]:
+    blocks = message.blocks if isinstance(message, Message) else message
     return next(item for item in blocks if item.get("block_id") == block_id)
 
 
-def has_block(message: SlackMessage, block_id: str) -> bool:
+def has_block(message: Message, block_id: str) -> bool:
     return any(item.get("block_id") == block_id for item in message.blocks)
 
 
-def buttons(message: SlackMessage) -> dict[str, dict[str, Any]]:
+def buttons(message: Message) -> dict[str, dict[str, Any]]:
     """Every button of the message by action_id (accessories included)."""
     found: dict[str, dict[str, Any]] = {}
     for item in message.blocks:
@@ -165,11 +165,11 @@ def buttons(message: SlackMessage) -> dict[str, dict[str, Any]]:
     return found
 
 
-def button_value(message: SlackMessage, action_id: str) -> dict[str, str]:
+def button_value(message: Message, action_id: str) -> dict[str, str]:
     return json.loads(buttons(message)[action_id]["value"])
 
 
-def everything(message: SlackMessage) -> str:
+def everything(message: Message) -> str:
     return json.dumps(message.as_kwargs(), ensure_ascii=False)
 
 
@@ -186,7 +186,7 @@ MAX_BUTTON_VALUE = 2000
 MAX_ACTION_ID = 255
 
 
-def assert_fits_block_kit(message: SlackMessage) -> None:
+def assert_fits_block_kit(message: Message) -> None:
     """Our reading of the limits, then slack_sdk's own block models as a second opinion
     (they also reject unknown keys: a block must survive their round trip unchanged)."""
     kwargs = message.as_kwargs()
@@ -245,7 +245,7 @@ def _check_button(button: dict[str, Any]) -> None:
     assert button.get("style", "primary") in ("primary", "danger")
 
 
-def extra_goldens() -> dict[str, Callable[[], SlackMessage]]:
+def extra_goldens() -> dict[str, Callable[[], Message]]:
     """Messages that no webhook alone produces, each pinned by its own golden file."""
     missed = call(status="missed", extensionId="ext_101", createdAt="2020-11-27T20:52:00Z")
     return {
@@ -278,7 +278,7 @@ def extra_goldens() -> dict[str, Callable[[], SlackMessage]]:
             "call",
             CTX,
         ),
-        "handled": lambda: SlackMessage(
+        "handled": lambda: Message(
             text="Missed call from John Doe (Acme Inc) · (215) 555-1234",
             blocks=handled(rendered("call.missed").blocks, "U024BE7LH", NOV_27_3_52_PM_EST, CTX),
         ),
@@ -314,7 +314,7 @@ def test_escape_mrkdwn_escapes_control_characters_once() -> None:
     assert escape_mrkdwn("a & b <c> &amp;") == "a &amp; b &lt;c&gt; &amp;amp;"
 
 
-INJECTION_CASES: dict[str, Callable[[], SlackMessage]] = {
+INJECTION_CASES: dict[str, Callable[[], Message]] = {
     "sms": lambda: sms_inbound(an_sms(PINGS), JOHN, CTX),
     "outbound sms": lambda: sms_outbound(an_sms(PINGS), "sent", CTX),
     "name": lambda: missed_call(call(), Caller("+12155551234", name=PINGS), SALES, CTX),
@@ -721,14 +721,14 @@ def test_handled_by_something_not_a_user_id_names_nobody() -> None:
     assert block(closed, "handled")["elements"][0]["text"] == "✅ Handled at 3:52 PM"
 
 
-def _block_ids(message: SlackMessage) -> list[str]:
+def _block_ids(message: Message) -> list[str]:
     return [item["block_id"] for item in message.blocks]
 
 
 HUGE = "<!channel> & " * 1000
 
 
-def stress_messages() -> dict[str, Callable[[], SlackMessage]]:
+def stress_messages() -> dict[str, Callable[[], Message]]:
     """Inputs far past any sane size: the output must still be a message Slack accepts."""
     huge_caller = Caller("+12155551234", name=HUGE, company=HUGE)
     huge_line = Line(HUGE, extension_id="ext_1", extension_name=HUGE)

@@ -19,7 +19,7 @@ from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.slack import Delivery, SlackRecorder
 from bot.store.db import sync_url
-from bot.store.models import SlackMessage
+from bot.store.models import PostedMessage
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
 
 SETTLE_SECONDS = 0.5
@@ -201,7 +201,7 @@ def sending_markers(bot: RunningBot) -> list[str]:
     engine = create_engine(sync_url(bot.settings.database_url))
     with Session(engine) as session:
         keys = session.scalars(
-            select(SlackMessage.key).where(SlackMessage.kind == SENDING_REPLY)
+            select(PostedMessage.key).where(PostedMessage.kind == SENDING_REPLY)
         ).all()
     engine.dispose()
     return list(keys)
