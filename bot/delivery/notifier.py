@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import phone
 from bot.config import Settings
+from bot.delivery import followup
 from bot.delivery.contacts import ContactDirectory
 from bot.delivery.events import (
     CALL_LIVE,
@@ -86,6 +87,16 @@ class Notifier:
         call = Call.model_validate(data)
         caller = await self._caller(session, call.from_)
         message = blocks.missed_call(call, caller, self._line(data), self.ctx)
+        message = await followup.track(
+            session,
+            self.ctx,
+            kind="missed_call",
+            key=call.id,
+            message=message,
+            caller=caller,
+            line=self._line(data),
+            arrived_at=call.created_at,
+        )
         for channel in await self._channels(session, "call.missed", data):
             await self.poster.post_once(
                 session, kind="missed_call", key=call.id, channel=channel, message=message
@@ -125,6 +136,16 @@ class Notifier:
             voicemail = Voicemail.model_validate(merged)
             caller = await self._caller(session, voicemail.from_)
             message = blocks.voicemail(voicemail, caller, self._line(merged), self.ctx)
+            message = await followup.track(
+                session,
+                self.ctx,
+                kind="voicemail",
+                key=key,
+                message=message,
+                caller=caller,
+                line=self._line(merged),
+                arrived_at=voicemail.created_at,
+            )
             if merged.get("handled_by"):
                 # Someone already closed it out; a late transcript must not bring the buttons back.
                 message = blocks.Message(
@@ -165,6 +186,17 @@ class Notifier:
         parent_message = blocks.sms_thread_parent(
             caller, Line(number=line), self.ctx, opted_out=opted_out
         )
+        if event == "sms.received":
+            parent_message = await followup.track(
+                session,
+                self.ctx,
+                kind="sms_thread",
+                key=thread_key,
+                message=parent_message,
+                caller=caller,
+                line=Line(number=line),
+                arrived_at=sms.created_at,
+            )
         for channel in await self._channels(session, event, data):
             parent = await self.poster.post_once(
                 session,

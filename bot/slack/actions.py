@@ -24,6 +24,7 @@ from bot.qtvoice.errors import QTvoiceError
 from bot.runtime import Runtime
 from bot.slack import blocks
 from bot.slack.blocks import Block, escape_mrkdwn
+from bot.slack.ownership import Ownership
 from bot.slack.rendering import render_context, shown_number
 from bot.slack.views import SmsTarget, open_sms_modal, whisper
 from bot.store.models import PostedMessage
@@ -91,6 +92,7 @@ class Buttons:
         self.runtime = runtime
         self.telephony = Telephony(runtime)
         self.ctx = render_context(runtime.settings)
+        self.ownership = Ownership(runtime)
 
     # -- calls
 
@@ -214,21 +216,37 @@ class Buttons:
             await self._tell(click, client, respond, STALE_BUTTON)
             return
         now = datetime.now(UTC)
-        closed = blocks.handled(message.get("blocks") or [], click.user, now, self.ctx)
+        # An item's copies are all rebuilt from the store; any other message from its payload.
+        updated = await self.ownership.close(client, click.channel, message["ts"], click.user, now)
+        if updated is None:
+            updated = await self._close_message(client, click.channel, message, click.user, now)
+        if not updated:
+            await self._tell(
+                click, client, respond, "⚠️ Slack didn't let me update that message; try again."
+            )
+            return
+        await self._remember_handled(click.channel, message["ts"], click.user, now)
+
+    async def _close_message(
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        message: dict[str, Any],
+        user: str,
+        now: datetime,
+    ) -> bool:
+        closed = blocks.handled(message.get("blocks") or [], user, now, self.ctx)
         try:
             await client.chat_update(
-                channel=click.channel,
+                channel=channel,
                 ts=message["ts"],
                 text=message.get("text") or "Handled",
                 blocks=closed,
             )
         except SlackApiError as error:
             logger.warning("mark handled failed: %s", error.response.get("error"))
-            await self._tell(
-                click, client, respond, "⚠️ Slack didn't let me update that message; try again."
-            )
-            return
-        await self._remember_handled(click.channel, message["ts"], click.user, now)
+            return False
+        return True
 
     async def _remember_handled(self, channel: str, ts: str, user: str, when: datetime) -> None:
         """Note it on the message's ref, so the worker can tell it was handled."""

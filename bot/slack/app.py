@@ -8,7 +8,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
-from bot.slack import actions, commands, events, home, views
+from bot.slack import actions, commands, events, home, ownership, views
 
 
 def create_bolt_app(runtime: Runtime) -> AsyncApp:
@@ -16,6 +16,6 @@ def create_bolt_app(runtime: Runtime) -> AsyncApp:
         client=runtime.slack,
         signing_secret=runtime.settings.slack_signing_secret.get_secret_value(),
     )
-    for surface in (commands, actions, views, home, events):
+    for surface in (commands, actions, ownership, views, home, events):
         surface.register(app, runtime)
     return app
