@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.delivery.inbox import NotYet
 from bot.delivery.poster import SlackPoster
 from bot.runtime import Runtime
@@ -33,6 +34,12 @@ logger = logging.getLogger(__name__)
 ESCALATION_HORIZON = timedelta(days=7)
 #: How often the jobs look at the clock.
 TICK_SECONDS = 60
+
+
+def after_hours_channel(settings: Settings, now: datetime) -> str | None:
+    """`AFTER_HOURS_CHANNEL` while closed at `now`; None while open or when unset."""
+    channel = settings.after_hours_channel
+    return channel if channel and not settings.hours.is_open(now) else None
 
 
 async def track(

@@ -317,7 +317,13 @@ class Notifier:
         routes = list(await session.scalars(select(Route)))
         links = list(await session.scalars(select(ExtensionLink)))
         places = destinations(
-            event, data, routes, links, self.settings.notify_channel, self.settings.default_region
+            event,
+            data,
+            routes,
+            links,
+            self.settings.notify_channel,
+            self.settings.default_region,
+            after_hours_channel=followup.after_hours_channel(self.settings, utcnow()),
         )
         return [await self._channel_of(session, place) for place in places]
 
