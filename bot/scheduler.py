@@ -21,6 +21,7 @@ from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from bot.delivery.contacts import sync_contacts
 from bot.delivery.digest import send_digests
 from bot.delivery.followup import TICK_SECONDS, escalate, send_reminders
 from bot.delivery.inbox import DONE, IGNORED
@@ -59,6 +60,16 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
     # comes late or twice (a new leader taking over) neither skips nor repeats anything.
     for job in (escalate, send_reminders):
         scheduler.add_job(job, "interval", seconds=TICK_SECONDS, args=(runtime,), id=job.__name__)
+    sync_minutes = runtime.settings.contact_sync_minutes
+    if sync_minutes:
+        scheduler.add_job(
+            sync_contacts,
+            "interval",
+            minutes=sync_minutes,
+            args=(runtime,),
+            id="contact_sync",
+            next_run_time=utcnow(),  # a fresh leader copies at once: lookups stop sooner
+        )
     digest_at = runtime.settings.digest_at
     if digest_at is not None:
         at = CronTrigger(

@@ -97,6 +97,7 @@ def settings(database_url: str, qtvoice: QTvoiceSandbox, slack: SlackRecorder) -
         database_url=database_url,
         admin_user_ids=ADMIN,
         reconcile_interval_seconds=0,
+        contact_sync_minutes=0,
         delivery_retry_seconds=0.05,
         delivery_lease_seconds=30,
     )

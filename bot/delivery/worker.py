@@ -31,7 +31,9 @@ class Worker:
         self.runtime = runtime
         self.settings = runtime.settings
         self.notifier = Notifier(
-            runtime.settings, SlackPoster(runtime.slack), ContactDirectory(runtime.qtvoice)
+            runtime.settings,
+            SlackPoster(runtime.slack),
+            ContactDirectory(runtime.qtvoice, runtime.settings.contact_sync_minutes),
         )
 
     async def run(self, stop: asyncio.Event) -> None:

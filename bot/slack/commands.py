@@ -144,7 +144,7 @@ class SlashCommands:
         self.runtime = runtime
         self.settings = runtime.settings
         self.telephony = Telephony(runtime)
-        self.directory = ContactDirectory(runtime.qtvoice)
+        self.directory = ContactDirectory(runtime.qtvoice, runtime.settings.contact_sync_minutes)
         self.ctx = RenderContext(
             timezone=self.settings.zone,
             default_region=self.settings.default_region,

@@ -40,7 +40,9 @@ async def lookup_caller(runtime: Runtime, number: str | None) -> Caller:
         return Caller(number=None)
     normalized = phone.normalize(number, runtime.settings.default_region)
     async with runtime.sessions() as session:
-        return await ContactDirectory(runtime.qtvoice).caller(session, normalized)
+        return await ContactDirectory(
+            runtime.qtvoice, runtime.settings.contact_sync_minutes
+        ).caller(session, normalized)
 
 
 def section(block_id: str, text: str) -> Block:

@@ -270,3 +270,16 @@ class PlacedCall(Base):
     to: Mapped[str] = mapped_column(String(32))
     call_id: Mapped[str | None] = mapped_column(String(128))
     placed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobRun(Base):
+    """The last run of a scheduled job that finished, by when it started.
+
+    Everything that happened before `started_at` was seen by that run: the reconcile poller
+    starts its next window there, and the contact directory is fresh while it is recent.
+    """
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    started_at: Mapped[datetime]

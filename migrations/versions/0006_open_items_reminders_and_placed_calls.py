@@ -1,4 +1,4 @@
-"""Open items (who took a caller, who handled it), reminders, and calls placed from Slack.
+"""Open items (who took a caller, who handled it), reminders, calls placed from Slack, job runs.
 
 Revision ID: 0006
 Revises: 0003 (to be re-chained onto the head of main when merged)
@@ -19,6 +19,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "job_runs",
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("started_at", bot.store.models.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_job_runs")),
+    )
     op.create_table(
         "open_items",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -92,3 +98,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_open_items_arrived_at"))
 
     op.drop_table("open_items")
+    op.drop_table("job_runs")
