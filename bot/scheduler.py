@@ -23,6 +23,8 @@ from sqlalchemy.pool import NullPool
 
 from bot.delivery.contacts import sync_contacts
 from bot.delivery.digest import send_digests
+from bot.delivery.extensions import INTERVAL_SECONDS as EXTENSION_CHECK_SECONDS
+from bot.delivery.extensions import check_extensions
 from bot.delivery.followup import TICK_SECONDS, escalate, send_reminders
 from bot.delivery.inbox import DONE, IGNORED
 from bot.reconcile import reconcile
@@ -60,6 +62,13 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
     # comes late or twice (a new leader taking over) neither skips nor repeats anything.
     for job in (escalate, send_reminders):
         scheduler.add_job(job, "interval", seconds=TICK_SECONDS, args=(runtime,), id=job.__name__)
+    scheduler.add_job(
+        check_extensions,
+        "interval",
+        seconds=EXTENSION_CHECK_SECONDS,
+        args=(runtime,),
+        id="extension_check",
+    )
     sync_minutes = runtime.settings.contact_sync_minutes
     if sync_minutes:
         scheduler.add_job(

@@ -17,6 +17,7 @@ import pytest
 
 from bot.config import Settings
 from bot.delivery.digest import send_digests
+from bot.delivery.extensions import check_extensions
 from bot.delivery.followup import escalate, send_reminders
 from bot.hours import DAYS, parse_weekly_hours
 from bot.runtime import Runtime
@@ -24,7 +25,7 @@ from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.samples import MAIN_LINE, iso_timestamp
 from bot.sandbox.slack import SlackRecorder
 from bot.store.models import utcnow
-from tests.conftest import NOTIFY_CHANNEL, RunningBot, start_bot
+from tests.conftest import ADMIN, NOTIFY_CHANNEL, RunningBot, start_bot
 from tests.slack.test_actions import answer, button, click, posted_message
 
 pytestmark = pytest.mark.anyio
@@ -286,3 +287,24 @@ async def test_digest_counts_returns_and_median_on_a_known_day(
     )
     assert sections["digest_handled"] == "✅ Handled: <@U0HANDLER> 1"
     assert sections["digest_open"].startswith("📭 *Still open (5)*")
+
+
+# Extension check
+
+
+async def test_a_link_to_a_vanished_extension_is_told_once_to_its_user_and_admins(
+    bot: RunningBot, slack: SlackRecorder, settings: Settings, qtvoice: QTvoiceSandbox
+) -> None:
+    bot.link("U0ALICE", "101")
+    bot.link("U0BOB", "102")
+    qtvoice.state.data.extensions.pop("ext_101")
+
+    gone = await run(settings, check_extensions, utcnow())
+    await run(settings, check_extensions, utcnow())
+
+    assert gone == 1
+    [to_alice] = slack.messages("U0ALICE")
+    assert to_alice["text"].startswith("⚠️ Your QTvoice extension 101")
+    [to_admin] = slack.messages(ADMIN)
+    assert to_admin["text"].startswith("⚠️ <@U0ALICE> is linked to QTvoice extension 101")
+    assert slack.messages("U0BOB") == []
