@@ -42,6 +42,7 @@ from bot.qtvoice.models import Contact, Extension, Voicemail
 from bot.runtime import Runtime
 from bot.slack import blocks
 from bot.slack.blocks import Block, Line, Message, RenderContext, escape_mrkdwn
+from bot.slack.history import History
 from bot.store.models import ExtensionLink, InboxEvent, Route, utcnow
 from bot.telephony import HOW_TO_LINK, Refusal, Telephony
 
@@ -78,6 +79,7 @@ HELP = """\
 • `/contact <number or name>`: the contact card with recent calls
 • `/qtvoice link [extension]` · `unlink` · `whoami`: connect Slack to your QTvoice extension
 • `/qtvoice voicemails`: your unread voicemails
+• `/qtvoice history <number or name>`: their calls, voicemails and texts, newest first
 • `/qtvoice help`: this list
 Each of `call`, `sms` and `contact` also works as `/qtvoice call …`."""
 
@@ -163,6 +165,7 @@ class SlashCommands:
             "unroute": self.unroute,
             "voicemails": self.voicemails,
             "status": self.status,
+            "history": self.history,
             "help": self.help,
         }
 
@@ -537,6 +540,9 @@ class SlashCommands:
         of_limit = f" of {budget.limit}" if budget.limit is not None else ""
         resets = round(budget.resets_in() / 60)
         return f"{budget.remaining}{of_limit} requests left, resets in {resets} min"
+
+    async def history(self, invocation: Invocation) -> Message:
+        return await History(self.runtime, self.ctx).show(_plain(invocation.args))
 
     async def help(self, invocation: Invocation) -> Message:
         return _say(self._help_text(invocation.user_id))
