@@ -59,8 +59,8 @@ class Digest:
     @property
     def median_return(self) -> timedelta | None:
         """The median time to call back the day's returned callers; None when none was."""
-        times = self.return_times
-        return statistics.median(times) if times else None
+        seconds = [span.total_seconds() for span in self.return_times]
+        return timedelta(seconds=statistics.median(seconds)) if seconds else None
 
 
 def digest(summary: Digest, ctx: RenderContext) -> Message:

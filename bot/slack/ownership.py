@@ -89,6 +89,8 @@ class Ownership:
         """Show the stored state in every posted copy of the item; whether Slack took them all."""
         updated = True
         for posted in await ownership.messages_of(session, item):
+            if posted.ts is None:
+                continue
             message = ownership_blocks.rendered(
                 item, self.ctx, as_reminder=posted.kind == ownership.REMINDER
             )
