@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.slack import blocks
 from bot.slack.blocks import Block, Message, RenderContext, actions, button, format_when
-from bot.store.models import OpenItem
+from bot.store.models import OpenItem, Reminder
 
 TAKE_IT = "take_it"
 REMIND_HOUR = "remind_hour"
@@ -115,6 +115,29 @@ def escalation(mentions: Sequence[str], minutes: int) -> Message:
         " Press *I'll take it* so everyone knows it's in hand."
     )
     return Message(text, [_section("escalation", text)])
+
+
+def home_blocks(
+    taken: Sequence[OpenItem], reminders: Sequence[tuple[Reminder, OpenItem]], ctx: RenderContext
+) -> list[Block]:
+    """The App Home's part about a person: what they took and their reminders to come."""
+    mine = [
+        f"• {_summary(item)} · arrived {format_when(item.arrived_at, ctx)}" for item in taken
+    ] or ["_Nothing: press *I'll take it* on a missed call, voicemail or new text._"]
+    upcoming = [
+        f"• {format_when(reminder.due_at, ctx)}: {_summary(item)}" for reminder, item in reminders
+    ] or ["_None: press *Remind me* on a message to get it back later._"]
+    return [
+        _section("home_taken", "*🙋 Taken by me*\n" + "\n".join(mine)),
+        _section("home_reminders", "*⏰ My reminders*\n" + "\n".join(upcoming)),
+        {"type": "divider"},
+    ]
+
+
+def _summary(item: OpenItem) -> str:
+    """The item's notification text: built escaped by `blocks`, cut to one line here."""
+    text = " ".join(str(item.message.get("text") or "A caller").split())
+    return text if len(text) <= 150 else text[:149] + "…"
 
 
 def _taken_note(state: Ownership, ctx: RenderContext) -> str | None:

@@ -204,3 +204,28 @@ async def record_placed_call(
     """A call placed from Slack to `to` (E.164): the digest counts it as a caller called back."""
     session.add(PlacedCall(slack_user_id=user, to=to, call_id=call_id))
     await session.commit()
+
+
+async def taken_by(session: AsyncSession, user: str, limit: int) -> list[OpenItem]:
+    """What `user` took and nobody has handled yet, the most recently taken first."""
+    found = await session.scalars(
+        select(OpenItem)
+        .where(OpenItem.taken_by == user, OpenItem.handled_at.is_(None))
+        .order_by(OpenItem.taken_at.desc())
+        .limit(limit)
+    )
+    return list(found)
+
+
+async def reminders_of(
+    session: AsyncSession, user: str, limit: int
+) -> list[tuple[Reminder, OpenItem]]:
+    """`user`'s reminders still to come, soonest first, with their items."""
+    rows = await session.execute(
+        select(Reminder, OpenItem)
+        .join(OpenItem, OpenItem.id == Reminder.item_id)
+        .where(Reminder.slack_user_id == user, Reminder.sent_at.is_(None))
+        .order_by(Reminder.due_at)
+        .limit(limit)
+    )
+    return [(reminder, item) for reminder, item in rows]
