@@ -9,6 +9,7 @@ Slack recorder. Nothing sleeps through minutes.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -308,3 +309,42 @@ async def test_a_link_to_a_vanished_extension_is_told_once_to_its_user_and_admin
     [to_admin] = slack.messages(ADMIN)
     assert to_admin["text"].startswith("⚠️ <@U0ALICE> is linked to QTvoice extension 101")
     assert slack.messages("U0BOB") == []
+
+
+async def test_a_transcript_after_closing_updates_the_voicemail_where_it_is(
+    settings: Settings, slack: SlackRecorder
+) -> None:
+    today = DAYS[utcnow().weekday()]
+    day = settings.model_copy(
+        update={
+            "after_hours_channel": NIGHT,
+            "business_hours": parse_weekly_hours(f"{today} 00:00-24:00"),
+        }
+    )
+    night = settings.model_copy(
+        update={
+            "after_hours_channel": NIGHT,
+            "business_hours": parse_weekly_hours(closed_all_day_today(utcnow())),
+        }
+    )
+    open_bot = start_bot(day, slack)
+    try:
+        left = open_bot.send("voicemail.new", transcription=None)
+        [posted] = slack.wait_for(lambda: slack.messages(NOTIFY_CHANNEL))
+    finally:
+        open_bot.stop()
+    data = json.loads(left.request.content)["data"]
+
+    closed_bot = start_bot(night, slack)
+    try:
+        closed_bot.send(
+            "voicemail.transcribed",
+            id=data["id"],
+            callId=data["callId"],
+            transcription="Call me back",
+        )
+        slack.wait_for(lambda: "Call me back" in str(slack.messages(NOTIFY_CHANNEL)[0]["blocks"]))
+    finally:
+        closed_bot.stop()
+    assert slack.messages(NIGHT) == []
+    assert [message["ts"] for message in slack.messages(NOTIFY_CHANNEL)] == [posted["ts"]]

@@ -42,6 +42,17 @@ def after_hours_channel(settings: Settings, now: datetime) -> str | None:
     return channel if channel and not settings.hours.is_open(now) else None
 
 
+async def channels_posted(session: AsyncSession, kind: str, key: str) -> list[str]:
+    """Where a message of `kind` and `key` is already posted (channels and DMs): its later
+    updates go there, whatever the hours say now (a transcript after closing time)."""
+    found = await session.scalars(
+        select(PostedMessage.channel_id)
+        .where(PostedMessage.kind == kind, PostedMessage.key == key)
+        .order_by(PostedMessage.id)
+    )
+    return list(found)
+
+
 async def track(
     session: AsyncSession,
     ctx: RenderContext,

@@ -130,7 +130,8 @@ class Notifier:
         """One message per voicemail, whichever of its events comes first; later ones update it."""
         key = voicemail_key(event, data) or str(data.get("id"))
         fields = _voicemail_fields(event, data)
-        for channel in await self._channels(session, event, data):
+        posted = await followup.channels_posted(session, "voicemail", key)
+        for channel in posted or await self._channels(session, event, data):
             existing = await self.poster.find(session, "voicemail", key, channel)
             merged = {**(existing.state if existing else {}), **fields}
             voicemail = Voicemail.model_validate(merged)
