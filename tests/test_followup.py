@@ -257,10 +257,12 @@ async def test_digest_counts_returns_and_median_on_a_known_day(
         sent.append(slack.wait_for(lambda: len(slack.messages(NOTIFY_CHANNEL)) == len(sent) + 1))
     calls = slack.messages(NOTIFY_CHANNEL)
     bot.send("voicemail.new", from_=numbers[3], createdAt=iso_timestamp(yesterday.replace(hour=12)))
-    bot.send("sms.received", from_=numbers[4], createdAt=iso_timestamp(yesterday.replace(hour=13)))
+    for minute in (0, 5):
+        at = yesterday.replace(hour=13, minute=minute)
+        bot.send("sms.received", from_=numbers[4], createdAt=iso_timestamp(at))
     two_days_ago = yesterday - timedelta(hours=12)
     bot.send("call.missed", from_=numbers[5], createdAt=iso_timestamp(two_days_ago))
-    slack.wait_for(lambda: len(slack.messages(NOTIFY_CHANNEL)) == 7)  # the text is 2: thread
+    slack.wait_for(lambda: len(slack.messages(NOTIFY_CHANNEL)) == 8)  # texts: thread + 2
     # Returned: two from desk phones (10 and 30 minutes later), one with Call back (now).
     for number, after in ((numbers[0], 10), (numbers[1], 30)):
         returned_at = yesterday.replace(hour=9 if number == numbers[0] else 10) + timedelta(
@@ -281,7 +283,7 @@ async def test_digest_counts_returns_and_median_on_a_known_day(
     assert len(digests) == 1
     sections = {b["block_id"]: b["text"]["text"] for b in digests[0]["blocks"]}
     assert sections["digest_counts"].endswith(
-        "3 missed calls · 1 voicemail · 1 new text conversation"
+        "3 missed calls · 1 voicemail · 2 texts (1 new text conversation)"
     )
     assert sections["digest_returned"] == (
         "📞 Called back: *3 of 4* · median time to call back *30 min*"

@@ -10,23 +10,26 @@ for the outbound calls since the start of the day. Each channel's digest is post
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
+from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import phone
-from bot.delivery.followup import ESCALATION_HORIZON, channel_messages
+from bot.delivery.followup import ESCALATION_HORIZON, channel_messages, is_direct_message
 from bot.delivery.inbox import NotYet
 from bot.delivery.poster import SlackPoster
 from bot.qtvoice.errors import QTvoiceError
+from bot.qtvoice.models import Sms
 from bot.runtime import Runtime
 from bot.slack import digest_blocks
 from bot.slack.digest_blocks import Digest, DigestItem
 from bot.slack.rendering import render_context
-from bot.store.models import OpenItem, PlacedCall, utcnow
+from bot.store.models import InboxEvent, OpenItem, PlacedCall, PostedMessage, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -97,10 +100,43 @@ async def _digests(
                 arrived[posted.channel_id].append(summary)
             if item.handled_at is None:
                 still_open[posted.channel_id].append(summary)
+    texts = await _texts_received(session, start, end)
     return {
-        channel: Digest(day, tuple(arrived[channel]), tuple(still_open[channel]))
-        for channel in dict.fromkeys([*arrived, *still_open])
+        channel: Digest(day, tuple(arrived[channel]), tuple(still_open[channel]), texts[channel])
+        for channel in dict.fromkeys([*arrived, *still_open, *texts])
     }
+
+
+async def _texts_received(session: AsyncSession, start: datetime, end: datetime) -> Counter[str]:
+    """Texts received in the window (by their own time), counted in each channel they were
+    posted to. Read from the inbox, which keeps every accepted event for weeks."""
+    received = await session.execute(
+        select(InboxEvent.object_id, InboxEvent.payload, InboxEvent.received_at).where(
+            InboxEvent.event == "sms.received",
+            InboxEvent.received_at >= start,
+        )
+    )
+    in_window = [
+        sms_id
+        for sms_id, payload, received_at in received
+        if sms_id and start <= (_created_at(payload) or received_at) < end
+    ]
+    if not in_window:
+        return Counter()
+    posts = await session.scalars(
+        select(PostedMessage.channel_id).where(
+            PostedMessage.kind == "sms", PostedMessage.key.in_(in_window)
+        )
+    )
+    return Counter(channel for channel in posts if not is_direct_message(channel))
+
+
+def _created_at(payload: dict[str, Any]) -> datetime | None:
+    """The text's own time, from the stored envelope's `data`."""
+    try:
+        return Sms.model_validate(payload.get("data") or {}).created_at
+    except ValidationError:
+        return None
 
 
 async def _returns(runtime: Runtime, session: AsyncSession, since: datetime) -> Returns:

@@ -177,7 +177,8 @@ async def send_reminders(runtime: Runtime, now: datetime | None = None) -> int:
     return sent
 
 
-def _is_direct_message(channel: str) -> bool:
+def is_direct_message(channel: str) -> bool:
+    """A DM channel id (D…), as `conversations.open` gives: not a notified channel."""
     return channel.startswith("D")
 
 
@@ -186,5 +187,5 @@ async def channel_messages(session: AsyncSession, item: OpenItem) -> list[Posted
     return [
         posted
         for posted in await ownership.messages_of(session, item)
-        if posted.kind == item.kind and not _is_direct_message(posted.channel_id)
+        if posted.kind == item.kind and not is_direct_message(posted.channel_id)
     ]

@@ -47,6 +47,8 @@ class Digest:
     day: date
     arrived: Sequence[DigestItem] = ()
     still_open: Sequence[DigestItem] = field(default_factory=tuple)
+    #: Texts received that day, in new conversations and old ones alike.
+    texts: int = 0
 
     @property
     def return_times(self) -> list[timedelta]:
@@ -66,7 +68,14 @@ class Digest:
 def digest(summary: Digest, ctx: RenderContext) -> Message:
     """The digest message: counts, calls returned and how fast, who handled what, what's open."""
     counts = Counter(item.kind for item in summary.arrived)
-    tally = " · ".join(_count(counts[kind], kind) for kind in _KIND_NAMES)
+    tally = " · ".join(
+        [
+            _count(counts[MISSED_CALL], MISSED_CALL),
+            _count(counts[VOICEMAIL], VOICEMAIL),
+            f"{summary.texts} text{'' if summary.texts == 1 else 's'}"
+            f" ({_count(counts[SMS_THREAD], SMS_THREAD)})",
+        ]
+    )
     heading = f"📊 *Daily digest for {summary.day:%a, %b} {summary.day.day}*\n{tally}"
     blocks: list[Block] = [_section("digest_counts", heading)]
 
