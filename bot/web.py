@@ -13,7 +13,8 @@ import time
 from collections.abc import AsyncIterator
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.starlette.async_handler import to_starlette_response
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import func, select, text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -25,6 +26,7 @@ from bot.delivery import inbox
 from bot.qtvoice.webhooks import MAX_BODY_BYTES, WebhookError, read_webhook, too_large
 from bot.runtime import Runtime
 from bot.services import BackgroundServices
+from bot.slack import door
 from bot.slack.app import create_bolt_app
 from bot.store.models import InboxEvent
 
@@ -33,11 +35,16 @@ logger = logging.getLogger(__name__)
 
 def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
     bolt_app = create_bolt_app(runtime)
-    bolt = AsyncSlackRequestHandler(bolt_app)
+    verifier = SignatureVerifier(runtime.settings.slack_signing_secret.get_secret_value())
     services = BackgroundServices(runtime) if run_worker else None
 
     async def slack_events(request: Request) -> Response:
-        return await bolt.handle(request)
+        try:
+            bolt_request = await door.admit(request, verifier)
+        except door.Refused as refusal:
+            logger.warning("slack request refused: %s %s", refusal.status, refusal.reason)
+            return JSONResponse({"error": refusal.reason}, refusal.status)
+        return to_starlette_response(await bolt_app.async_dispatch(bolt_request))
 
     async def qtvoice_webhooks(request: Request) -> Response:
         try:
