@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import func, select, text
 from starlette.applications import Starlette
@@ -95,11 +96,9 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         if services is not None:
             await services.start()
         socket_mode = None
-        if runtime.settings.slack_app_token is not None:
-            # Socket Mode: Slack reaches us over a websocket we open; no public URL needed.
-            socket_mode = AsyncSocketModeHandler(
-                bolt_app, runtime.settings.slack_app_token.get_secret_value()
-            )
+        app_token = runtime.settings.slack_app_token
+        if app_token is not None:
+            socket_mode = socket_mode_handler(bolt_app, runtime, app_token.get_secret_value())
             await socket_mode.connect_async()
         try:
             yield
@@ -117,6 +116,25 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
         ],
         lifespan=lifespan,
+    )
+
+
+def socket_mode_handler(
+    bolt_app: AsyncApp, runtime: Runtime, app_token: str
+) -> AsyncSocketModeHandler:
+    """Socket Mode: Slack reaches the bot over a websocket the bot opens, so no public URL.
+
+    Its web client is the runtime's, so `apps.connections.open` goes to `SLACK_API_URL` like
+    every other call. The client logs every envelope whole at DEBUG (texts, phone numbers), so
+    its logger never goes below INFO.
+    """
+    socket_logger = logging.getLogger("slack_sdk.socket_mode")
+    socket_logger.setLevel(max(logging.INFO, logging.getLogger().getEffectiveLevel()))
+    return AsyncSocketModeHandler(
+        bolt_app,
+        app_token,
+        logger=socket_logger,
+        web_client=runtime.slack,
     )
 
 
