@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import func, select, text
 from starlette.applications import Starlette
@@ -99,7 +100,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         app_token = runtime.settings.slack_app_token
         if app_token is not None:
             socket_mode = socket_mode_handler(bolt_app, runtime, app_token.get_secret_value())
-            await socket_mode.connect_async()
+            await connect_socket_mode(socket_mode)
         try:
             yield
         finally:
@@ -136,6 +137,32 @@ def socket_mode_handler(
         logger=socket_logger,
         web_client=runtime.slack,
     )
+
+
+async def connect_socket_mode(handler: AsyncSocketModeHandler) -> None:
+    """Open the socket, or say in one line why Slack refused the app token and serve without it.
+
+    slack_sdk's `connect()` retries a refused token forever, a traceback every ten seconds,
+    and start-up would never finish; so the first URL is asked for here. Webhooks still reach
+    Slack meanwhile; only Slack's requests (commands, clicks, replies) wait for a good token.
+    """
+    client = handler.client
+    try:
+        opened = await client.web_client.apps_connections_open(app_token=client.app_token)
+    except SlackApiError as error:
+        data = error.response.data
+        reason = (
+            data.get("error") if isinstance(data, dict) else f"HTTP {error.response.status_code}"
+        )
+        logger.error(
+            "Socket Mode is off: Slack refused SLACK_APP_TOKEN (%s). Create an app-level token "
+            "with the connections:write scope (app settings > Basic Information > App-Level "
+            "Tokens) and set SLACK_APP_TOKEN to it.",
+            reason,
+        )
+        return
+    client.wss_uri = opened["url"]
+    await handler.connect_async()
 
 
 async def read_limited_body(request: Request, limit: int) -> bytes:

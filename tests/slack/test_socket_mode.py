@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -156,3 +157,35 @@ def button_value(message: dict[str, Any], action_id: str) -> str:
 def reactions(slack: SlackRecorder, ts: str) -> list[str]:
     message = next(m for m in slack.messages(NOTIFY_CHANNEL) if m["ts"] == ts)
     return [reaction["name"] for reaction in message["reactions"] or []]
+
+
+@pytest.mark.usefixtures("no_http_to_slack_events")
+def test_after_slack_asks_it_to_reconnect_the_bot_takes_a_new_url_and_keeps_answering(
+    bot: RunningBot, slack: SlackRecorder
+) -> None:
+    slack.socket_mode.disconnect("refresh_requested")
+
+    slack.wait_for(lambda: len(slack.calls("apps.connections.open", ok=True)) == 2)
+    slack.wait_for(lambda: slack.socket_mode.connections == 1)
+    delivery = bot.slack.slash_command("/qtvoice", "help")
+    assert delivery.ack is not None
+    assert slack.wait_for(lambda: slack.responses(str(delivery.response_url_key)))
+
+
+def test_a_refused_app_token_is_one_line_with_the_fix_and_the_bot_still_serves(
+    settings: Settings, slack: SlackRecorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    wrong = settings.model_copy(update={"slack_app_token": SecretStr("xapp-1-A0-1-revoked")})
+
+    server = BackgroundServer(create_app(Runtime.create(wrong))).start()
+    try:
+        assert httpx.get(f"{server.url}/healthz").status_code == 200
+    finally:
+        server.stop()
+
+    refused = [r for r in caplog.records if "SLACK_APP_TOKEN" in r.getMessage()]
+    assert [r.levelname for r in refused] == ["ERROR"]
+    assert "invalid_auth" in refused[0].getMessage()
+    assert "connections:write" in refused[0].getMessage()
+    assert not [r for r in caplog.records if r.exc_info]
+    assert slack.socket_mode.connections == 0

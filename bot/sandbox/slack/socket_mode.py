@@ -9,6 +9,8 @@ Slack's protocol (https://api.slack.com/apis/socket-mode), as slack_sdk's client
 - Each request is an envelope `{"envelope_id", "type": "events_api" | "slash_commands" |
   "interactive", "payload", "accepts_response_payload"}` (events also carry `retry_attempt` and
   `retry_reason`); the payload is what HTTP mode would POST, as JSON.
+- Slack may ask the app to reconnect: `{"type": "disconnect", "reason"}`; the app then asks
+  `apps.connections.open` for a new URL.
 - The app acks each envelope with `{"envelope_id", "payload"?}` within 3 seconds; the payload is
   what HTTP mode would answer (an ephemeral for a command, `response_action` for a modal).
 
@@ -174,6 +176,19 @@ class SocketModeServer:
         pending.acked.wait(ACK_DEADLINE_SECONDS)
         with self._lock:
             return pending.ack if pending.ack is not None and pending.ack.on_time else None
+
+    def disconnect(self, reason: str = "refresh_requested") -> None:
+        """Ask every connected app to reconnect, as Slack does every few hours (`warning`,
+        `refresh_requested`) or when the app's Socket Mode is turned off (`link_disabled`)."""
+        message = {
+            "type": "disconnect",
+            "reason": reason,
+            "debug_info": {"host": "applink-sandbox"},
+        }
+        with self._lock:
+            sockets = [ws for ws in self._sockets if not ws.closed]
+        for socket in sockets:
+            asyncio.run_coroutine_threadsafe(socket.send_json(message), self._loop).result(10)
 
     def envelopes(self) -> list[dict[str, Any]]:
         """Every envelope pushed since the last reset, oldest first."""
