@@ -163,10 +163,13 @@ def reactions(slack: SlackRecorder, ts: str) -> list[str]:
 def test_after_slack_asks_it_to_reconnect_the_bot_takes_a_new_url_and_keeps_answering(
     bot: RunningBot, slack: SlackRecorder
 ) -> None:
-    slack.socket_mode.disconnect("refresh_requested")
+    socket = slack.socket_mode
+    opened = socket.connections_opened
 
-    slack.wait_for(lambda: len(slack.calls("apps.connections.open", ok=True)) == 2)
-    slack.wait_for(lambda: slack.socket_mode.connections == 1)
+    socket.disconnect("refresh_requested")
+
+    slack.wait_for(lambda: socket.connections_opened == opened + 1 and socket.connections == 1)
+    assert len(slack.calls("apps.connections.open", ok=True)) == 2
     delivery = bot.slack.slash_command("/qtvoice", "help")
     assert delivery.ack is not None
     assert slack.wait_for(lambda: slack.responses(str(delivery.response_url_key)))

@@ -27,13 +27,16 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from aiohttp import WSMsgType, web
 
 from bot.sandbox.server import free_port
 from bot.sandbox.slack.team import APP_ID
+
+T = TypeVar("T")
 
 EnvelopeType = Literal["events_api", "slash_commands", "interactive"]
 
@@ -84,7 +87,8 @@ class SocketModeServer:
         self._acks: list[Ack] = []
         self._unmatched: list[str] = []
         self._refused = 0
-        self._loop = asyncio.AbstractEventLoop()  # replaced by a running loop in start()
+        self._opened = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
 
@@ -94,17 +98,23 @@ class SocketModeServer:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, args=(self._loop,), daemon=True)
         self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(timeout=10)
+        self._call(self._serve())
         return self
 
     def stop(self) -> None:
-        if self._thread is None:
+        if self._loop is None or self._thread is None:
             return
         if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=10)
+            self._call(self._runner.cleanup())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
-        self._thread = None
+        self._loop = self._thread = None
+
+    def _call(self, work: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
+        """Run `work` on the server's loop from another thread and wait for its result."""
+        if self._loop is None:
+            raise RuntimeError("SocketModeServer is not started")
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result(timeout)
 
     @staticmethod
     def _run(loop: asyncio.AbstractEventLoop) -> None:
@@ -136,6 +146,12 @@ class SocketModeServer:
         """How many apps are connected now."""
         with self._lock:
             return sum(1 for ws in self._sockets if not ws.closed)
+
+    @property
+    def connections_opened(self) -> int:
+        """How many connections were ever admitted (a reconnect adds one)."""
+        with self._lock:
+            return self._opened
 
     @property
     def refused_connections(self) -> int:
@@ -171,8 +187,7 @@ class SocketModeServer:
         pending = _Pending(envelope, time.monotonic(), threading.Event())
         with self._lock:
             self._pending[envelope["envelope_id"]] = pending
-        sent = asyncio.run_coroutine_threadsafe(socket.send_json(envelope), self._loop)
-        sent.result(timeout=timeout)
+        self._call(socket.send_json(envelope), timeout)
         pending.acked.wait(ACK_DEADLINE_SECONDS)
         with self._lock:
             return pending.ack if pending.ack is not None and pending.ack.on_time else None
@@ -188,7 +203,7 @@ class SocketModeServer:
         with self._lock:
             sockets = [ws for ws in self._sockets if not ws.closed]
         for socket in sockets:
-            asyncio.run_coroutine_threadsafe(socket.send_json(message), self._loop).result(10)
+            self._call(socket.send_json(message))
 
     def envelopes(self) -> list[dict[str, Any]]:
         """Every envelope pushed since the last reset, oldest first."""
@@ -239,6 +254,7 @@ class SocketModeServer:
         await socket.prepare(request)
         with self._lock:
             self._sockets.append(socket)
+            self._opened += 1
             count = sum(1 for ws in self._sockets if not ws.closed)
         await socket.send_json(
             {
