@@ -43,10 +43,9 @@ EnvelopeType = Literal["events_api", "slash_commands", "interactive"]
 ACK_DEADLINE_SECONDS = 3.0
 """Slack's deadline for an ack; later, a command shows the user an error, an event is retried."""
 
-_ACCEPTS_RESPONSE_PAYLOAD = {"events_api": False, "slash_commands": True, "interactive": True}
-"""Whether the ack's payload means anything to Slack, per envelope type. (Slack sets it per
-interaction: true for modal submissions and option loads, false for button clicks; the ack's
-payload is recorded either way.)"""
+_ANSWERABLE_INTERACTIONS = {"view_submission", "block_suggestion", "dialog_suggestion"}
+"""Interactions whose ack payload Slack acts on (`response_action`, options); a button
+click's ack carries nothing. Every slash command's ack may carry a message; no event's may."""
 
 
 @dataclass(frozen=True)
@@ -179,7 +178,8 @@ class SocketModeServer:
             "envelope_id": str(uuid.uuid4()),
             "type": envelope_type,
             "payload": payload,
-            "accepts_response_payload": _ACCEPTS_RESPONSE_PAYLOAD[envelope_type],
+            "accepts_response_payload": envelope_type == "slash_commands"
+            or (envelope_type == "interactive" and payload.get("type") in _ANSWERABLE_INTERACTIONS),
         }
         if envelope_type == "events_api":
             envelope["retry_attempt"] = retry_attempt or 0
