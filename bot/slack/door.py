@@ -157,7 +157,7 @@ def _fields(value: object, types: Mapping[str, type]) -> bool:
             continue
         if not isinstance(field, kind):
             return False
-        if kind is list and not all(isinstance(item, dict) for item in field):
+        if isinstance(field, list) and not all(isinstance(item, dict) for item in field):
             return False
     return True
 

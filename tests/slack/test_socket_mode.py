@@ -136,7 +136,10 @@ def test_a_thread_reply_over_the_socket_is_texted_once_even_when_redelivered(
 
     assert delivery.ack is not None
     assert retry.ack is not None
-    texts = lambda: [r.json for r in qtvoice.state.requests("POST", "/sms")]  # noqa: E731
+
+    def texts() -> list[Any]:
+        return [request.json for request in qtvoice.state.requests("POST", "/sms")]
+
     slack.wait_for(texts)
     reply_ts = delivery.request.payload["event"]["ts"]
     slack.wait_for(lambda: "outbox_tray" in reactions(slack, reply_ts))
