@@ -8,7 +8,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
-from bot.slack import actions, commands, events, home, views
+from bot.slack import actions, commands, door, events, home, views
 
 
 def create_bolt_app(runtime: Runtime) -> AsyncApp:
@@ -19,6 +19,7 @@ def create_bolt_app(runtime: Runtime) -> AsyncApp:
         # signature). Bolt's own check would run after its parse and log the body on failure.
         request_verification_enabled=False,
     )
+    app.logger.addFilter(door.KEEP_PAYLOADS_OUT)
     for surface in (commands, actions, views, home, events):
         surface.register(app, runtime)
     return app

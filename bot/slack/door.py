@@ -13,6 +13,7 @@ correctly signed body reaches Bolt's parser, and one Bolt cannot read is a 400.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -106,7 +107,22 @@ def slack_shaped(body: Mapping[str, Any]) -> bool:
         and _fields(view, _VIEW)
         and isinstance(actions, list)
         and all(_fields(action, _ACTION) for action in actions)
+        and _has_what_bolt_indexes(body, view, actions)
     )
+
+
+def _has_what_bolt_indexes(
+    body: Mapping[str, Any], view: Mapping[str, Any], actions: list[Any]
+) -> bool:
+    """The fields Slack always sends with these payload types, which Bolt reads unguarded
+    (`body["actions"][0]`, `body["view"]["type"]`, `body["workflow_step"]`)."""
+    kind = body.get("type")
+    if kind in ("block_actions", "interactive_message") and not actions:
+        return False
+    if kind in ("view_submission", "view_closed") and not isinstance(view.get("type"), str):
+        return False
+    steps = kind == "workflow_step_edit" or view.get("type") == "workflow_step"
+    return not steps or isinstance(body.get("workflow_step"), dict)
 
 
 _ENVELOPE: dict[str, type] = {
@@ -160,6 +176,23 @@ def _fields(value: object, types: Mapping[str, type]) -> bool:
         if isinstance(field, list) and not all(isinstance(item, dict) for item in field):
             return False
     return True
+
+
+class PayloadsKeptOut(logging.Filter):
+    """Keeps payloads out of Bolt's log: its "Unhandled request" warning quotes the request's
+    fields (a typed option search, a dialog's submission), over HTTP and Socket Mode alike.
+
+    The warning keeps its meaning, without the fields or the multi-line code suggestion.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.startswith("Unhandled request ("):
+            record.msg, record.args = "Unhandled Slack request: no listener matches it", None
+        return True
+
+
+KEEP_PAYLOADS_OUT = PayloadsKeptOut()
+"""One instance, so installing it on Bolt's logger again (an app per test) adds nothing."""
 
 
 async def _read_limited(request: Request) -> bytes:

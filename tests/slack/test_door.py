@@ -11,6 +11,7 @@ import logging
 import socket
 import time
 from collections.abc import Iterator, Mapping
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -123,10 +124,112 @@ slack_shaped = st.dictionaries(slack_keys, slack_nested, max_size=5)
 """JSON objects with Slack's keys, nested, holding Slack's type names or values of any type."""
 
 
+def _slack_payloads() -> list[tuple[str, dict[str, Any]]]:
+    """What Slack sends, by wire: interactions go as a `payload` form field, events as JSON."""
+    user = {"id": "U0ALICE", "username": "alice", "team_id": "T0TEAM"}
+    view = {
+        "id": "V1",
+        "type": "modal",
+        "callback_id": "sms_reply",
+        "private_metadata": CANARY,
+        "state": {"values": {"b": {"a": {"type": "plain_text_input", "value": CANARY}}}},
+    }
+    action = {"action_id": "call_back", "block_id": "b", "type": "button", "value": CANARY}
+    return [
+        (
+            "payload",
+            {
+                "type": "block_actions",
+                "user": user,
+                "team": {"id": "T0TEAM"},
+                "channel": {"id": "C0NOTIFY"},
+                "container": {"type": "message", "message_ts": "1.2", "channel_id": "C0NOTIFY"},
+                "message": {"ts": "1.2", "text": CANARY},
+                "response_url": "http://127.0.0.1:9/response/x",
+                "trigger_id": "1.2.3",
+                "actions": [action],
+            },
+        ),
+        (
+            "payload",
+            {"type": "view_submission", "user": user, "team": {"id": "T0TEAM"}, "view": view},
+        ),
+        ("payload", {"type": "view_closed", "user": user, "view": view}),
+        ("payload", {"type": "shortcut", "callback_id": "x", "user": user, "trigger_id": "1"}),
+        ("payload", {"type": "block_suggestion", "action_id": "a", "value": CANARY, "user": user}),
+        (
+            "json",
+            {
+                "type": "event_callback",
+                "team_id": "T0TEAM",
+                "event_id": "Ev1",
+                "authorizations": [{"team_id": "T0TEAM", "user_id": "U0QTSLACK", "is_bot": True}],
+                "event": {
+                    "type": "message",
+                    "channel": "C0NOTIFY",
+                    "user": "U0ALICE",
+                    "text": CANARY,
+                    "ts": "1.3",
+                    "thread_ts": "1.2",
+                    "channel_type": "channel",
+                },
+            },
+        ),
+        (
+            "json",
+            {
+                "type": "event_callback",
+                "event": {
+                    "type": "app_home_opened",
+                    "user": "U0ALICE",
+                    "tab": "home",
+                    "view": view,
+                },
+            },
+        ),
+        ("json", {"type": "url_verification", "challenge": CANARY, "token": "t"}),
+    ]
+
+
+SLACK_PAYLOADS = _slack_payloads()
+
+
+@st.composite
+def mutated(draw: st.DrawFn, value: Any) -> Any:
+    """`value` with one place in it deleted, emptied or replaced by any JSON at all."""
+    if isinstance(value, dict) and value and draw(st.booleans()):
+        key = draw(st.sampled_from(sorted(value)))
+        rest = {k: v for k, v in value.items() if k != key}
+        operation = draw(st.sampled_from(["delete", "replace", "descend"]))
+        if operation == "delete":
+            return rest
+        if operation == "replace":
+            return {**rest, key: draw(json_values)}
+        return {**rest, key: draw(mutated(value[key]))}
+    if isinstance(value, list) and value and draw(st.booleans()):
+        return draw(st.sampled_from([[], [draw(json_values)], [draw(mutated(value[0]))]]))
+    return draw(json_values) if draw(st.booleans()) else value
+
+
+@st.composite
+def mutated_slack_bodies(draw: st.DrawFn) -> bytes:
+    """A real Slack payload, mutated once or twice, on its own wire."""
+    wire, payload = draw(st.sampled_from(SLACK_PAYLOADS))
+    payload = draw(mutated(draw(mutated(payload))))
+    if wire == "payload":
+        return urlencode({"payload": json.dumps(payload), "canary": CANARY}).encode()
+    return json.dumps([payload, CANARY] if not isinstance(payload, dict) else payload).encode()
+
+
 @st.composite
 def odd_bodies(draw: st.DrawFn) -> bytes:
-    """A body with the canary in it: raw bytes, bad or odd JSON, forms with odd payloads."""
-    kind = draw(st.sampled_from(["bytes", "json", "slack_json", "form", "payload", "deep"]))
+    """A body with the canary in it: raw bytes, bad or odd JSON, forms with odd payloads,
+    mutated Slack payloads."""
+    kind = draw(
+        st.sampled_from(["bytes", "json", "slack_json", "form", "payload", "deep", "mutated"])
+    )
+    if kind == "mutated":
+        return draw(mutated_slack_bodies())
     noise = draw(st.binary(max_size=40))
     if kind == "bytes":
         return noise + CANARY.encode() + draw(st.binary(max_size=40))
@@ -201,6 +304,7 @@ def test_an_unsigned_request_is_a_401_and_reaches_no_listener(
     caplog: pytest.LogCaptureFixture,
     data: st.DataObject,
 ) -> None:
+    caplog.clear()
     body = data.draw(st.one_of(odd_bodies(), st.just(help_command(slack))), label="body")
     headers = data.draw(unsigned_headers(body), label="headers")
 
@@ -217,6 +321,7 @@ def test_an_unsigned_request_is_a_401_and_reaches_no_listener(
 def test_a_signed_odd_body_is_never_a_5xx(
     door: RunningBot, http: httpx.Client, caplog: pytest.LogCaptureFixture, body: bytes
 ) -> None:
+    caplog.clear()
     response = post(http, door, body, signed(body))
 
     assert response.status_code < 500
@@ -258,6 +363,8 @@ def test_the_same_command_correctly_signed_does_reach_its_listener(
         (b"payload=notjson", None, 400),
         (b'{"type": "event_callback", "event": [1, 2]}', None, 400),
         (b'{"type": "block_actions", "actions": [null]}', None, 400),
+        (b'payload={"type": "block_actions", "actions": []}', None, 400),
+        (b'payload={"type": "view_submission", "view": {"callback_id": "x"}}', None, 400),
         (b'{"authorizations": 5}', None, 400),
         (b"\xff\xfe not utf-8", None, 401),
     ],
@@ -273,6 +380,19 @@ def test_regressions_from_the_issue(
     assert (
         post(http, door, body, signed(body) if headers is None else headers).status_code == status
     )
+
+
+def test_an_unhandled_signed_payload_is_logged_without_its_fields(
+    door: RunningBot, http: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bolt's "Unhandled request" warning quoted the payload (here a typed option search)."""
+    payload = {"type": "block_suggestion", "action_id": "a", "block_id": "b", "value": CANARY}
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+
+    assert post(http, door, body, signed(body)).status_code == 404
+
+    assert "Unhandled Slack request: no listener matches it" in caplog.messages
+    assert_nothing_logged_of_the_body(caplog)
 
 
 def test_door_and_slack_sdk_agree_on_a_valid_signature() -> None:
