@@ -15,7 +15,7 @@ from typing import Any
 from bot.delivery import inbox
 from bot.delivery.contacts import ContactDirectory
 from bot.delivery.notifier import Notifier
-from bot.delivery.poster import SlackPoster
+from bot.delivery.poster import Refused, SlackPoster
 from bot.runtime import Runtime
 from bot.store.models import InboxEvent
 
@@ -77,12 +77,14 @@ class Worker:
 
     async def _failed(self, session: Any, row: InboxEvent, error: Exception) -> None:
         reason = f"{type(error).__name__}: {error}"[:1000]
+        # Slack refusing the content for good is not helped by waiting: park it at once.
+        permanent = isinstance(error, Refused)
         parked = await inbox.retry_later(
             session,
             row.id,
             reason,
             attempts=row.attempts + 1,
-            max_attempts=self.settings.delivery_max_attempts,
+            max_attempts=row.attempts + 1 if permanent else self.settings.delivery_max_attempts,
             base_seconds=self.settings.delivery_retry_seconds,
         )
         if parked:

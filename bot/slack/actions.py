@@ -23,6 +23,7 @@ from sqlalchemy import select
 from bot.qtvoice.errors import QTvoiceError
 from bot.runtime import Runtime
 from bot.slack import blocks
+from bot.slack.api_errors import describe
 from bot.slack.blocks import Block, escape_mrkdwn
 from bot.slack.rendering import render_context, shown_number
 from bot.slack.views import SmsTarget, open_sms_modal, whisper
@@ -149,7 +150,7 @@ class Buttons:
         try:
             await open_sms_modal(self.runtime, client, click.trigger_id, target)
         except SlackApiError as error:
-            logger.warning("SMS modal not opened: %s", error.response.get("error"))
+            logger.warning("SMS modal not opened: %s", describe(error))
             await self._tell(click, client, respond, MODAL_NOT_OPENED)
 
     # -- contact picker
@@ -223,7 +224,7 @@ class Buttons:
                 blocks=closed,
             )
         except SlackApiError as error:
-            logger.warning("mark handled failed: %s", error.response.get("error"))
+            logger.warning("mark handled failed: %s", describe(error))
             await self._tell(
                 click, client, respond, "⚠️ Slack didn't let me update that message; try again."
             )

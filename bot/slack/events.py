@@ -26,6 +26,7 @@ from bot.delivery.notifier import SENDING_REPLY
 from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Sms
 from bot.runtime import Runtime
+from bot.slack.api_errors import describe, error_code
 from bot.slack.blocks import escape_mrkdwn
 from bot.store.models import PostedMessage, SlackEventSeen
 from bot.telephony import Refusal, Telephony
@@ -205,14 +206,14 @@ class ThreadReplies:
                 text=f"⚠️ Your reply was not texted: {reason}",
             )
         except SlackApiError as error:
-            logger.warning("could not explain a refused reply: %s", error.response.get("error"))
+            logger.warning("could not explain a refused reply: %s", describe(error))
 
     async def _react(self, client: AsyncWebClient, event: dict[str, Any], name: str) -> None:
         try:
             await client.reactions_add(channel=event["channel"], timestamp=event["ts"], name=name)
         except SlackApiError as error:
-            if error.response.get("error") != "already_reacted":
-                logger.warning("could not react to a reply: %s", error.response.get("error"))
+            if error_code(error) != "already_reacted":
+                logger.warning("could not react to a reply: %s", describe(error))
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
