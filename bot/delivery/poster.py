@@ -36,6 +36,8 @@ METADATA_EVENT = "qtslack_message"
 #: How far back to look for a post that may have landed: clocks differ a little.
 LOOKBACK = timedelta(minutes=2)
 DEFAULT_RETRY_AFTER_SECONDS = 30
+#: Messages per page of history read while looking for a post that landed (Slack suggests 200).
+HISTORY_PAGE_SIZE = 200
 #: The plain-text stand-in for a refused message is cut to Slack's recommended 4,000 characters
 #: (chat.postMessage: "limit the number of characters in the text field to 4,000").
 FALLBACK_TEXT_LIMIT = 4000
@@ -214,35 +216,37 @@ class SlackPoster:
         logger.info("joined %s to post there", channel)
 
     async def _find_landed(self, session: AsyncSession, ref: PostedMessage) -> str | None:
-        """The ts of this ref's message if an earlier attempt did post it, else None."""
+        """The ts of this ref's message if an earlier attempt did post it, else None.
+
+        Reads every page of the channel (or thread) back to the attempt's time, however busy
+        it was since: a post that landed must be found, or it is posted twice.
+        """
+        where: dict[str, Any] = {"channel": ref.channel_id}
+        if ref.thread_ts:
+            method, where["ts"] = "conversations_replies", ref.thread_ts
+        else:
+            method = "conversations_history"
         oldest = f"{(ref.created_at - LOOKBACK).timestamp():.6f}"
         wanted = f"{ref.kind}:{ref.key}"
-        if ref.thread_ts:
+        cursor: str | None = None
+        while True:
             response = await self._call(
                 session,
                 ref.channel_id,
-                "conversations_replies",
-                channel=ref.channel_id,
-                ts=ref.thread_ts,
+                method,
+                **where,
                 oldest=oldest,
                 include_all_metadata=True,
-                limit=200,
+                limit=HISTORY_PAGE_SIZE,
+                cursor=cursor,
             )
-        else:
-            response = await self._call(
-                session,
-                ref.channel_id,
-                "conversations_history",
-                channel=ref.channel_id,
-                oldest=oldest,
-                include_all_metadata=True,
-                limit=200,
-            )
-        for message in response.get("messages", []):
-            payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if payload.get("ref") == wanted:
-                return str(message["ts"])
-        return None
+            for message in response.get("messages", []):
+                payload = (message.get("metadata") or {}).get("event_payload") or {}
+                if payload.get("ref") == wanted:
+                    return str(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
 
     async def _call(self, session: AsyncSession, limited: str, method: str, /, **args: Any) -> Any:
         """One Web API call, within the stored rate limit of the `limited` channel or user."""
