@@ -202,6 +202,7 @@ class SlashCommands:
         return _say(
             f"📞 Calling {self._party(party)}: QTvoice rings your extension"
             f" {_extension_label(link)} first; pick up and it dials them."
+            + self._main_number_only(target, "dials")
         )
 
     async def sms(self, invocation: Invocation) -> Message:
@@ -218,7 +219,10 @@ class SlashCommands:
         if isinstance(party, Message):
             return party
         await self.telephony.send_text(invocation.user_id, party.number, text)
-        return _say(f"✉️ Text sent to {self._party(party)}:\n{_quoted(text)}")
+        return _say(
+            f"✉️ Text sent to {self._party(party)}:\n{_quoted(text)}"
+            + self._main_number_only(target, "texts")
+        )
 
     async def contact(self, invocation: Invocation) -> Message:
         target = _plain(invocation.args).strip()
@@ -252,6 +256,16 @@ class SlashCommands:
             contact, number = reachable[0]
             return Party(number, contact.full_name or contact.company)
         return _picker([contact for contact, _ in reachable], purpose, self.ctx, text)
+
+    def _main_number_only(self, typed: str, verb: str) -> str:
+        """A plain word when the number was typed with an extension QTvoice cannot reach."""
+        extension = phone.extension(typed, self.settings.default_region)
+        if extension is None:
+            return ""
+        return (
+            f"\n☎️ QTvoice {verb} the main number only: it has no way to reach extension"
+            f" {escape_mrkdwn(extension)}, so ask for it once you're through."
+        )
 
     def _number(self, contact: Contact) -> str | None:
         return phone.parse(contact.phone, self.settings.default_region) if contact.phone else None
