@@ -257,14 +257,13 @@ class SlackPoster:
         try:
             return await getattr(self.slack, method)(**args)
         except SlackApiError as error:
-            if error_status(error) != 429 and error_code(error) is None:
+            if error_status(error) == 429:
+                until = now + timedelta(seconds=_retry_after(error_headers(error)))
+                await _store_cooldown(session, limited, until)
+                raise ChannelCoolingDown(limited, until) from None
+            if error_code(error) is None:
                 raise Unreadable(describe(error)) from None
-            if error_status(error) != 429:
-                raise
-            retry_after = _retry_after(error_headers(error))
-            until = now + timedelta(seconds=retry_after)
-            await _store_cooldown(session, limited, until)
-            raise ChannelCoolingDown(limited, until) from None
+            raise
 
 
 def plain_fallback(text: str) -> str:

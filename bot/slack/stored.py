@@ -38,7 +38,7 @@ async def posted_at(
             select(PostedMessage).where(
                 PostedMessage.channel_id == channel,
                 PostedMessage.ts == ts,
-                PostedMessage.kind.in_(_SOURCE_EVENTS),
+                PostedMessage.kind.in_(tuple(_SOURCE_EVENTS)),
             )
         )
         ref = refs.first()
