@@ -11,10 +11,13 @@ import json
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, update
 
 from bot.sandbox.qtvoice import JANE_ROE, QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.slack import Delivery, SlackRecorder
+from bot.store.db import sync_url
+from bot.store.models import PostedMessage
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
 
 
@@ -393,3 +396,19 @@ def test_mark_handled_on_a_message_the_bot_did_not_post_changes_nothing(
 
     assert "out of date" in answer(slack, delivery)["text"]
     assert slack.calls("chat.update") == []
+
+
+def test_mark_handled_on_a_missed_call_posted_before_its_data_was_kept(
+    bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any]
+) -> None:
+    """Refs stored before missed calls kept their data render from the stored webhook."""
+    engine = create_engine(sync_url(bot.settings.database_url))
+    with engine.begin() as connection:
+        connection.execute(update(PostedMessage).values(state={}))
+    engine.dispose()
+
+    click(bot, {**missed_call, "blocks": FORGED_BLOCKS}, "mark_handled", user=HANDLER)
+
+    [update_call] = slack.wait_for(lambda: slack.calls("chat.update", ok=True))
+    assert update_call.args["text"] == missed_call["text"]
+    assert "<!channel>" not in json.dumps(update_call.args["blocks"])
