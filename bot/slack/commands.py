@@ -42,6 +42,7 @@ from bot.qtvoice.models import Contact, Extension, Voicemail
 from bot.runtime import Runtime
 from bot.slack import blocks
 from bot.slack.blocks import Block, Line, Message, RenderContext, escape_mrkdwn
+from bot.slack.rendering import shown_number
 from bot.store.models import ExtensionLink, InboxEvent, Route, utcnow
 from bot.telephony import HOW_TO_LINK, Refusal, Telephony
 
@@ -271,7 +272,7 @@ class SlashCommands:
         return phone.parse(contact.phone, self.settings.default_region) if contact.phone else None
 
     def _party(self, party: Party) -> str:
-        shown = phone.display(party.number, self.settings.default_region)
+        shown = shown_number(party.number, self.ctx)  # masked when MASK_NUMBERS
         return f"*{_shown(party.name)}* · {shown}" if party.name else f"*{shown}*"
 
     # Linking a Slack user to an extension
