@@ -325,6 +325,9 @@ def write_flow_page(demo: Demo, flow: Flow, path: Path) -> None:
     body = (
         f"<div class='shot' style='width:{SHOT_WIDTH}px'>"
         f"{slack_html.conversation(pane, names, demo.settings.zone)}</div>"
+        # Tells a headless browser how tall to make the picture (scripts/screenshots.py).
+        "<script>document.body.dataset.shotHeight = Math.ceil("
+        "document.querySelector('.shot').getBoundingClientRect().bottom)</script>"
     )
     path.write_text(slack_html.page(flow.title, body), encoding="utf-8")
 
