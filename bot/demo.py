@@ -129,7 +129,7 @@ class Demo:
         """The stand-in's live page (see `bot.sandbox.slack.page`), started."""
         page = SlackPage(
             self.slack,
-            SlackDriver(self.bot.url, SIGNING_SECRET, self.slack),
+            self.driver,
             zone=self.settings.zone,
             pinned=[CHANNEL, COMMAND_CHANNEL],
         )
@@ -377,9 +377,12 @@ def run_demo(*, keep_running: bool = False, html_path: Path = Path("demo.html"))
             write_html(demo, flows, html_path)
             print(f"\nWrote {html_path}.")
             if keep_running:
-                with demo.serve_page() as page:
+                page = demo.serve_page()
+                try:
                     print_explore(demo, page.url)
                     threading.Event().wait()
+                finally:
+                    page.stop()
         except KeyboardInterrupt:
             pass
         finally:

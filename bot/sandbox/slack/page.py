@@ -130,6 +130,7 @@ main{padding-bottom:150px}
 #composer select{font:14px Lato,Helvetica,Arial,sans-serif;padding:6px}
 #composer .hint{color:#616061;font-size:12px;margin-top:4px}
 #thread{color:#1264a3;font-size:13px}
+[hidden]{display:none !important}
 </style>"""
 
 
