@@ -7,6 +7,7 @@ requests and change what the sandbox records.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -161,3 +162,51 @@ def test_a_thread_reply_typed_on_the_page_is_texted_to_the_caller(
         ]
     )
     assert any(m["text"] == reply and m["thread_ts"] == parent["ts"] for m in listed(page, CHANNEL))
+
+
+def test_a_modal_the_bot_opens_is_drawn_and_its_submission_sends_the_text(
+    demo: tuple[Demo, list[Flow]], page: httpx.Client
+) -> None:
+    voicemail = demo[0].slack.message(CHANNEL, flow(demo, "voicemail").messages[0]["ts"]) or {}
+    text_back = next(
+        element
+        for block in voicemail["blocks"]
+        for element in block.get("elements") or []
+        if element.get("action_id") == "text_back"
+    )
+    clicked = page.post(
+        "/click",
+        json={
+            "channel": CHANNEL,
+            "ts": voicemail["ts"],
+            "user": "U0ALICE",
+            "action_id": "text_back",
+            "value": text_back["value"],
+        },
+    )
+    assert clicked.json() == {"ok": True, "status": 200}
+    modal = demo[0].slack.wait_for(lambda: page.get("/state").json()["modal"])
+    assert '<div class="modal-head">Send a text</div>' in modal
+    assert 'data-block-id="sms_message" data-action-id="message"' in modal
+    view_id = re.search(r'data-view-id="([^"]+)"', modal).group(1)  # type: ignore[union-attr]
+
+    empty = page.post(
+        "/submit", json={"view_id": view_id, "values": {"sms_message": {"message": "  "}}}
+    )
+    assert empty.json()["errors"]
+    assert 'class="input-error"' in page.get("/state").json()["modal"]
+
+    text = "Sent from the stand-in's modal"
+    sent = page.post(
+        "/submit", json={"view_id": view_id, "values": {"sms_message": {"message": text}}}
+    )
+    assert sent.json() == {"ok": True, "status": 200}
+    demo[0].slack.wait_for(
+        lambda: [
+            r
+            for r in demo[0].qtvoice.state.requests("POST", "/sms")
+            if r.json and r.json.get("message") == text
+        ]
+    )
+    assert page.get("/state").json()["modal"] == ""
+    assert page.post("/close", json={"view_id": view_id}).status_code == 400

@@ -299,7 +299,53 @@ def block(block: Mapping[str, Any], names: Names | None = None) -> str:
         return f'<div class="block image">{caption}{_image(block, "picture")}</div>'
     if kind == "rich_text":
         return f'<div class="block rich">{_rich_text(block, names)}</div>'
+    if kind == "input":
+        return _input(block, names)
     return f'<div class="block unknown">[{html.escape(str(kind))}]</div>'
+
+
+def _input(block: Mapping[str, Any], names: Names) -> str:
+    """An input block of a modal: its label, a text box (the only element the bot asks
+    for, plain_text_input) and its hint."""
+    field_of = block.get("element") or {}
+    ids = (
+        f'data-block-id="{_attr(block.get("block_id", ""))}" '
+        f'data-action-id="{_attr(field_of.get("action_id", ""))}"'
+    )
+    limit = field_of.get("max_length")
+    limit_attr = f' maxlength="{int(limit)}"' if isinstance(limit, int) else ""
+    if field_of.get("multiline"):
+        box = f'<textarea class="input" {ids}{limit_attr} rows="4"></textarea>'
+    else:
+        box = f'<input class="input" type="text" {ids}{limit_attr}>'
+    hint = text_object(block.get("hint"), names)
+    hint_line = f'<span class="hint">{hint}</span>' if hint else ""
+    label = text_object(block.get("label"), names)
+    return (
+        f'<label class="block input-block"><span class="label">{label}</span>'
+        f"{box}{hint_line}</label>"
+    )
+
+
+def modal(view: Mapping[str, Any], names: Names, *, errors: Mapping[str, str] | None = None) -> str:
+    """A modal as Slack shows it: its title, its blocks, Cancel and Submit; `errors` (as the
+    bot answers `response_action: errors`, by block_id) under their inputs."""
+    drawn = []
+    for item in view.get("blocks") or []:
+        drawn.append(block(item, names))
+        problem = (errors or {}).get(str(item.get("block_id")))
+        if problem:
+            drawn.append(f'<div class="input-error">{html.escape(problem)}</div>')
+    close = text_object(view.get("close"), names) or "Cancel"
+    submit = text_object(view.get("submit"), names)
+    submit_button = f'<button type="submit" class="btn primary">{submit}</button>' if submit else ""
+    return (
+        f'<form class="modal" data-view-id="{_attr(view.get("id", ""))}">'
+        f'<div class="modal-head">{text_object(view.get("title"), names)}</div>'
+        f'<div class="modal-body">{"".join(drawn)}</div>'
+        f'<div class="modal-foot"><button type="button" class="btn modal-close">{close}</button>'
+        f"{submit_button}</div></form>"
+    )
 
 
 def clock(ts: str, zone: ZoneInfo) -> str:
@@ -497,6 +543,15 @@ blockquote{margin:4px 0;padding-left:12px;border-left:4px solid #ddd}
 .thread{margin:6px 0 0 -8px;border-left:2px solid #e8e8e8;padding-left:8px}
 .thread .msg{padding:6px 8px}
 .replies-count{color:#1264a3;font-weight:700;font-size:13px;padding:2px 8px}
+.modal{background:#fff;border-radius:8px;width:520px;max-width:95vw;max-height:90vh;display:flex;flex-direction:column;box-shadow:0 18px 48px rgba(0,0,0,.35)}
+.modal-head{font-weight:900;font-size:22px;padding:20px 28px 12px}
+.modal-body{padding:0 28px;overflow:auto}
+.modal-foot{display:flex;justify-content:flex-end;gap:12px;padding:20px 28px;border-top:1px solid #ddd;margin-top:16px}
+.input-block{display:block;margin:12px 0}
+.input-block .label{display:block;font-weight:700;margin-bottom:6px}
+.input{width:100%;font:15px Lato,Helvetica,Arial,sans-serif;padding:8px;border:1px solid #868686;border-radius:4px}
+.hint{display:block;color:#616061;font-size:13px;margin-top:4px}
+.input-error{color:#e01e5a;font-size:13px}
 .demo-notes{padding:12px 20px;background:#f4ede4;border-bottom:1px solid #ddd;font-size:14px}
 .demo-notes h1{font-size:18px;margin:0 0 6px}
 .demo-notes ol{margin:0;padding-left:20px}

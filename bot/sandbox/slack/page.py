@@ -11,7 +11,11 @@
 - `POST /say` `{channel, user, text, thread_ts?}` sends a slash command when `text` starts
   with "/", else a reply in the thread `thread_ts`, signed, as that user.
 
-Both POSTs answer `{"ok": true, "status": <the bot's HTTP status>}`, or 400 with
+- A modal the bot opens (views.open) is drawn over the page; `POST /submit`
+  `{view_id, values: {block_id: {action_id: text}}}` sends Slack's signed `view_submission`
+  (errors the bot answers with stay on the modal) and `POST /close` `{view_id}` dismisses it.
+
+The POSTs answer `{"ok": true, "status": <the bot's HTTP status>}`, or 400 with
 `{"ok": false, "error": ...}` for a request the page cannot turn into one of Slack's.
 """
 
@@ -77,6 +81,7 @@ async function poll() {
     if (state.version !== version) {
       version = state.version;
       $("panes").innerHTML = state.panes;
+      drawModal(state.modal);
     }
   } catch (e) {}
   setTimeout(poll, 1000);
@@ -88,6 +93,26 @@ async function post(path, body) {
   $("status").textContent = result.ok ? `sent · the bot answered HTTP ${result.status}` : result.error;
   poll();
 }
+function drawModal(drawn) {
+  const box = $("modal"), typed = {};
+  const key = (input) => input.dataset.blockId + "/" + input.dataset.actionId;
+  box.querySelectorAll(".input").forEach((input) => { typed[key(input)] = input.value; });
+  box.innerHTML = drawn;
+  box.hidden = !drawn;
+  box.querySelectorAll(".input").forEach((input) => {
+    if (key(input) in typed) input.value = typed[key(input)];
+  });
+}
+document.addEventListener("submit", (event) => {
+  const form = event.target.closest(".modal");
+  if (!form) return;
+  event.preventDefault();
+  const values = {};
+  form.querySelectorAll(".input").forEach((input) => {
+    (values[input.dataset.blockId] ||= {})[input.dataset.actionId] = input.value;
+  });
+  post("submit", {view_id: form.dataset.viewId, values: values});
+});
 function pickThread(msg) {
   const parent = msg.parentElement.closest(".msg") || msg;
   thread = {channel: parent.dataset.channel, ts: parent.dataset.ts};
@@ -97,6 +122,12 @@ function pickThread(msg) {
   $("clear").hidden = false;
 }
 document.addEventListener("click", (event) => {
+  const closing = event.target.closest(".modal-close");
+  if (closing) {
+    post("close", {view_id: closing.closest(".modal").dataset.viewId});
+    return;
+  }
+  if (event.target.closest("#modal")) return;
   const button = event.target.closest("button[data-action-id]");
   const msg = event.target.closest(".msg");
   if (button && msg) {
@@ -131,6 +162,7 @@ main{padding-bottom:150px}
 #composer .hint{color:#616061;font-size:12px;margin-top:4px}
 #thread{color:#1264a3;font-size:13px}
 [hidden]{display:none !important}
+.overlay{position:fixed;inset:0;background:rgba(0,0,0,.45);display:flex;align-items:center;justify-content:center;z-index:10}
 </style>"""
 
 
@@ -172,6 +204,9 @@ class SlackPage:
         self.driver = driver
         self.zone = zone
         self.pinned = tuple(pinned)
+        #: Modals already submitted or closed here (or open before the page started).
+        self._dismissed = {view["id"] for view in recorder.views_opened()}
+        self._errors: dict[str, dict[str, str]] = {}
 
     def app(self) -> Starlette:
         return Starlette(
@@ -180,16 +215,34 @@ class SlackPage:
                 Route("/state", self._state, methods=["GET"]),
                 Route("/click", self._click, methods=["POST"]),
                 Route("/say", self._say, methods=["POST"]),
+                Route("/submit", self._submit, methods=["POST"]),
+                Route("/close", self._close, methods=["POST"]),
             ]
         )
 
-    def _drawn(self) -> tuple[slack_html.Names, list[slack_html.Conversation], str]:
+    def _drawn(self) -> tuple[slack_html.Names, list[slack_html.Conversation], str, str]:
+        """The panes and the open modal (or ""), drawn."""
         names, conversations = workspace_state(self.recorder, self.pinned)
         panes = "".join(slack_html.conversation(c, names, self.zone) for c in conversations)
-        return names, conversations, panes
+        opened = self._open_modal()
+        modal = ""
+        if opened is not None:
+            view = opened[1]
+            modal = slack_html.modal(view, names, errors=self._errors.get(view["id"]))
+        return names, conversations, panes, modal
+
+    def _open_modal(self) -> tuple[str, dict[str, Any]] | None:
+        """The person and the view of the latest modal the bot opened and nobody closed."""
+        for view in reversed(self.recorder.views_opened()):
+            if view["id"] in self._dismissed:
+                continue
+            for user in self.recorder.users():
+                if any(v["id"] == view["id"] for v in self.recorder.views_opened(user.id)):
+                    return user.id, view
+        return None
 
     async def _index(self, request: Request) -> Response:
-        names, conversations, _ = self._drawn()
+        names, conversations, _, modal = self._drawn()
         people = [(u.id, u.real_name or u.name) for u in self.recorder.users() if not u.is_bot]
         channels = [(c.id, c.title) for c in conversations if not c.is_dm]
         body = slack_html.workspace(
@@ -197,14 +250,16 @@ class SlackPage:
             conversations,
             names,
             self.zone,
-            after=_composer(people, channels) + _SCRIPT,
+            after=_composer(people, channels)
+            + f'<div id="modal" class="overlay"{"" if modal else " hidden"}>{modal}</div>'
+            + _SCRIPT,
         )
         return HTMLResponse(
             slack_html.page(f"{TEAM_NAME} · Slack stand-in", body, extra_head=_COMPOSER_STYLE)
         )
 
     async def _state(self, request: Request) -> Response:
-        _, conversations, panes = self._drawn()
+        _, conversations, panes, modal = self._drawn()
         listed = [
             {
                 "id": c.id,
@@ -214,8 +269,10 @@ class SlackPage:
             }
             for c in conversations
         ]
-        version = hashlib.sha256(panes.encode()).hexdigest()[:16]
-        return JSONResponse({"version": version, "panes": panes, "conversations": listed})
+        version = hashlib.sha256((panes + modal).encode()).hexdigest()[:16]
+        return JSONResponse(
+            {"version": version, "panes": panes, "modal": modal, "conversations": listed}
+        )
 
     async def _click(self, request: Request) -> Response:
         body = await _json(request)
@@ -260,6 +317,41 @@ class SlackPage:
         else:
             return _refused("type a /command, or pick a message to reply in its thread")
         return JSONResponse({"ok": True, "status": delivery.status_code})
+
+    async def _submit(self, request: Request) -> Response:
+        body = await _json(request)
+        opened = self._open_modal()
+        if body is None or opened is None or body.get("view_id") != opened[1]["id"]:
+            return _refused("no such modal is open")
+        values = body.get("values")
+        if not isinstance(values, dict) or not all(
+            isinstance(actions, dict) and all(isinstance(v, str) for v in actions.values())
+            for actions in values.values()
+        ):
+            return _refused("values must be {block_id: {action_id: text}}")
+        user, view = opened
+        delivery = await run_in_threadpool(
+            lambda: self.driver.view_submission(view["callback_id"], values, user_id=user)
+        )
+        try:
+            answer = delivery.response.json()
+        except ValueError:
+            answer = None
+        if isinstance(answer, dict) and answer.get("response_action") == "errors":
+            self._errors[view["id"]] = {str(k): str(v) for k, v in answer["errors"].items()}
+            return JSONResponse(
+                {"ok": True, "status": delivery.status_code, "errors": answer["errors"]}
+            )
+        self._dismissed.add(view["id"])
+        return JSONResponse({"ok": True, "status": delivery.status_code})
+
+    async def _close(self, request: Request) -> Response:
+        body = await _json(request)
+        opened = self._open_modal()
+        if body is None or opened is None or body.get("view_id") != opened[1]["id"]:
+            return _refused("no such modal is open")
+        self._dismissed.add(opened[1]["id"])
+        return JSONResponse({"ok": True})
 
 
 def _listed(message: dict[str, Any], *, ephemeral: bool) -> dict[str, Any]:
