@@ -74,6 +74,7 @@ class Demo:
             database_url=database_url,
             timezone="America/New_York",
             reconcile_interval_seconds=0,
+            admin_user_ids=[DEMO_USER],
         )
         self.bot = BackgroundServer(create_app(Runtime.create(self.settings))).start()
         self.driver = SlackDriver(self.bot.url, SIGNING_SECRET, self.slack)
@@ -111,6 +112,7 @@ class Demo:
             self.voicemail_transcribed_later,
             self.sms_answered_in_thread,
             self.click_to_call,
+            self.live_call_card,
         ):
             try:
                 flow = scenario()
@@ -218,6 +220,29 @@ class Demo:
             "the user sees the result", lambda: self.slack.ephemerals(DEMO_USER)[seen:]
         )
         flow.ok = bool(placed.json.get("extension_id"))
+        return flow
+
+    def live_call_card(self) -> Flow:
+        flow = Flow("A live call card, following the call", "live-call")
+        delivery = self.driver.slash_command(
+            "/qtvoice",
+            f"route {MAIN_LINE} <#{CHANNEL}|phones> live",
+            user_id=DEMO_USER,
+            channel_id=COMMAND_CHANNEL,
+        )
+        answer = self.wait(
+            "the route is set", lambda: self.slack.responses(delivery.response_url_key)
+        )
+        flow.notes.append("/qtvoice route … #phones live → " + message_text(answer[-1]))
+        call = self.send("call.incoming", from_=CUSTOMER_NUMBER, to=MAIN_LINE)
+        card = self.wait("the card rings", lambda: self._find_text("Ringing"))
+        ts = card["ts"]
+        for event, state in (("call.answered", "On the call"), ("call.completed", "Ended")):
+            self.send(event, id=call["id"], from_=CUSTOMER_NUMBER, to=MAIN_LINE)
+            card = self.wait(f"the card says {state}", lambda s=state: self._updated(ts, s))
+            flow.notes.append(f"{event} → the same card (ts {ts}) says {state!r}")
+        flow.messages.append(card)
+        flow.ok = True
         return flow
 
     # Helpers
