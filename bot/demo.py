@@ -15,6 +15,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,8 @@ class Demo:
         envelope = sample_event(event, **data)
         response = send_webhook(self.webhook_url, envelope, WEBHOOK_SECRET)
         response.raise_for_status()
-        return envelope["data"]
+        sent: dict[str, Any] = envelope["data"]
+        return sent
 
     def wait(self, what: str, predicate: Callable[[], Any]) -> Any:
         try:
@@ -224,22 +226,16 @@ class Demo:
 
     def live_call_card(self) -> Flow:
         flow = Flow("A live call card, following the call", "live-call")
-        delivery = self.driver.slash_command(
-            "/qtvoice",
-            f"route {MAIN_LINE} <#{CHANNEL}|phones> live",
-            user_id=DEMO_USER,
-            channel_id=COMMAND_CHANNEL,
+        answer = self._answer(
+            "the route is set", "/qtvoice", f"route {MAIN_LINE} <#{CHANNEL}|phones> live"
         )
-        answer = self.wait(
-            "the route is set", lambda: self.slack.responses(delivery.response_url_key)
-        )
-        flow.notes.append("/qtvoice route … #phones live → " + message_text(answer[-1]))
+        flow.notes.append("/qtvoice route … #phones live → " + message_text(answer))
         call = self.send("call.incoming", from_=CUSTOMER_NUMBER, to=MAIN_LINE)
         card = self.wait("the card rings", lambda: self._find_text("Ringing"))
         ts = card["ts"]
         for event, state in (("call.answered", "On the call"), ("call.completed", "Ended")):
             self.send(event, id=call["id"], from_=CUSTOMER_NUMBER, to=MAIN_LINE)
-            card = self.wait(f"the card says {state}", lambda s=state: self._updated(ts, s))
+            card = self.wait(f"the card says {state}", partial(self._updated, ts, state))
             flow.notes.append(f"{event} → the same card (ts {ts}) says {state!r}")
         flow.messages.append(card)
         flow.ok = True
@@ -248,13 +244,17 @@ class Demo:
     # Helpers
 
     def _link_demo_user(self, flow: Flow) -> None:
+        answer = self._answer("the user is linked", "/qtvoice", f"link {DEMO_EXTENSION}")
+        flow.notes.append("/qtvoice link 101 → " + message_text(answer).splitlines()[0])
+
+    def _answer(self, what: str, command: str, text: str) -> dict[str, Any]:
+        """The demo's person types `command text`; the bot's (last) answer to it."""
         delivery = self.driver.slash_command(
-            "/qtvoice", f"link {DEMO_EXTENSION}", user_id=DEMO_USER, channel_id=COMMAND_CHANNEL
+            command, text, user_id=DEMO_USER, channel_id=COMMAND_CHANNEL
         )
-        answer = self.wait(
-            "the user is linked", lambda: self.slack.responses(delivery.response_url_key)
-        )
-        flow.notes.append("/qtvoice link 101 → " + message_text(answer[-1]).splitlines()[0])
+        key = str(delivery.response_url_key)
+        answers: list[dict[str, Any]] = self.wait(what, lambda: self.slack.responses(key))
+        return answers[-1]
 
     def _find(self, needle: str) -> dict[str, Any] | None:
         for message in self.channel_messages():

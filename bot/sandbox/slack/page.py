@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -354,7 +354,7 @@ class SlackPage:
         return JSONResponse({"ok": True})
 
 
-def _listed(message: dict[str, Any], *, ephemeral: bool) -> dict[str, Any]:
+def _listed(message: Mapping[str, Any], *, ephemeral: bool) -> dict[str, Any]:
     return {
         "ts": message.get("ts"),
         "thread_ts": message.get("thread_ts"),
