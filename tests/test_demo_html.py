@@ -364,3 +364,15 @@ def test_each_flow_page_measures_itself_for_its_picture(
         height = re.search(r'data-shot-height="(\d+)"', dump_dom(chromium, page, width=640))
         assert height is not None, flow.slug
         assert 80 < int(height.group(1)) < 900, (flow.slug, height.group(1))
+
+
+def test_what_a_person_typed_is_shown_as_typed() -> None:
+    typed = {
+        "ts": "1764532800.000400",
+        "user": "U0ALICE",
+        "text": "<script>x</script> *hi* <!channel>",
+    }
+    pane = slack_html.conversation(
+        slack_html.Conversation("C0PHONES", "phones", [typed]), NAMES, NEW_YORK
+    )
+    assert "&lt;script&gt;x&lt;/script&gt; <b>hi</b> &lt;!channel&gt;" in pane

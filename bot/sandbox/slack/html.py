@@ -401,7 +401,11 @@ def message(
     if blocks:
         body = "".join(block(b, names) for b in blocks)
     else:
-        body = f'<div class="block text">{mrkdwn(str(msg.get("text") or ""), names)}</div>'
+        text = str(msg.get("text") or "")
+        if not is_bot:
+            # Slack's clients escape what a person types before it becomes mrkdwn.
+            text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        body = f'<div class="block text">{mrkdwn(text, names)}</div>'
     for attachment in msg.get("attachments") or []:
         inner = "".join(block(b, names) for b in attachment.get("blocks") or []) or mrkdwn(
             str(attachment.get("text") or attachment.get("fallback") or ""), names
