@@ -9,10 +9,7 @@ recorded must be drawn with a visible size.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -23,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.demo import Demo, Flow, write_flow_page, write_html
-from bot.sandbox.chromium import dump_dom, find_chromium
+from bot.sandbox.chromium import ChromiumError, dump_dom, ensure_chromium
 from bot.sandbox.slack import html as slack_html
 from bot.slack.blocks import escape_mrkdwn
 
@@ -292,22 +289,10 @@ def test_ephemerals_say_who_sees_them() -> None:
 @pytest.fixture(scope="module")
 def chromium() -> str:
     """Debian's chromium; installed with apt-get where it is missing and we may."""
-    found = find_chromium()
-    if found is None:
-        apt = shutil.which("apt-get")
-        if apt is None or os.geteuid() != 0:
-            pytest.skip(
-                "no chromium on the PATH, and apt-get as root is not available to install it"
-            )
-        subprocess.run([apt, "install", "-y", "chromium"], capture_output=True, check=False)
-        found = find_chromium()
-        if found is None:
-            subprocess.run([apt, "update"], capture_output=True, check=False)
-            subprocess.run([apt, "install", "-y", "chromium"], capture_output=True, check=False)
-            found = find_chromium()
-        if found is None:
-            pytest.skip("apt-get install chromium did not install a browser")
-    return found
+    try:
+        return ensure_chromium()
+    except ChromiumError as error:
+        pytest.skip(str(error))
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,8 @@
 
 The demo's scenarios run first; then the page must list what the sandbox recorded, and a
 click, a slash command and a thread reply posted to it must reach the bot as Slack's signed
-requests and change what the sandbox records.
+requests and change what the sandbox records. Last, the same in headless Chromium: the page
+redraws as a webhook's message arrives, and its button and composer work.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import httpx
 import pytest
 
 from bot.demo import CHANNEL, COMMAND_CHANNEL, Demo, Flow
+from bot.sandbox.chromium import ChromiumError, DevTools, ensure_chromium
+from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.server import BackgroundServer
 
 BOB = "U0BOB"
@@ -210,3 +213,40 @@ def test_a_modal_the_bot_opens_is_drawn_and_its_submission_sends_the_text(
     )
     assert page.get("/state").json()["modal"] == ""
     assert page.post("/close", json={"view_id": view_id}).status_code == 400
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    try:
+        return ensure_chromium()
+    except ChromiumError as error:
+        pytest.skip(str(error))
+
+
+def test_in_a_browser_the_page_redraws_and_its_button_and_composer_reach_the_bot(
+    demo: tuple[Demo, list[Flow]], page: httpx.Client, chromium: str
+) -> None:
+    played, slack = demo[0], demo[0].slack
+    phones = "document.querySelectorAll('.msg:not(.ephemeral)[data-channel=\"C0PHONES\"]').length"
+    with DevTools(chromium) as browser:
+        browser.open(str(page.base_url).rstrip("/") + "/")
+        shown = browser.wait_for(phones)
+        assert shown == len(slack.messages(CHANNEL))
+
+        played.send("call.missed", from_=CUSTOMER_NUMBER, to=MAIN_LINE)
+        browser.wait_for(f"{phones} > {shown}")
+
+        browser.evaluate(
+            "[...document.querySelectorAll('#pane-C0PHONES button[data-action-id=\"mark_handled\"]')]"
+            ".pop().click()"
+        )
+        slack.wait_for(lambda: "Handled by <@U0ALICE>" in str(slack.messages(CHANNEL)))
+        browser.wait_for("document.body.innerText.includes('Handled by @Alice Anderson')")
+
+        whispers = len(slack.ephemerals("U0ALICE"))
+        browser.evaluate(
+            "document.getElementById('text').value = '/qtvoice whoami';"
+            "document.getElementById('composer').requestSubmit()"
+        )
+        slack.wait_for(lambda: len(slack.ephemerals("U0ALICE")) > whispers)
+        browser.wait_for("document.getElementById('status').textContent.includes('HTTP 200')")
