@@ -63,9 +63,11 @@ _QUOTE = re.compile(r"^&gt; ?")
 
 def _styled(marker: str, tag: str) -> tuple[re.Pattern[str], str]:
     """Slack's rule for `*`, `_` and `~`: open before a non-space, close after one, not
-    inside a word, and never across a line."""
+    inside a word (letters and digits; `_*both*_` nests), never across a line. What they enclose is text or a whole style
+    drawn before (`*_bold italic_*`), never half a tag, so styles nest and never cross."""
     m = re.escape(marker)
-    pattern = re.compile(rf"(?<![\w{m}]){m}(?=\S)([^{m}\n]*?\S){m}(?![\w{m}])")
+    inner = rf"(?:[^{m}\n<>]|<([bis])>[^<>\n]*</\2>)+?"
+    pattern = re.compile(rf"(?<![^\W_])(?<!{m}){m}(?=\S)({inner})(?<=\S){m}(?![^\W_])(?!{m})")
     return pattern, rf"<{tag}>\1</{tag}>"
 
 
