@@ -400,7 +400,14 @@ def run_demo(*, keep_running: bool = False, html_path: Path = Path("demo.html"))
         try:
             flows = demo.play(on_flow=print_flow)
             write_html(demo, flows, html_path)
-            print(f"\nWrote {html_path}.")
+            print(
+                f"\nWrote {html_path.resolve().as_uri()}: open it in a browser to see the"
+                " workspace as Slack shows it."
+            )
+            if not keep_running:
+                print(
+                    "To click the buttons and type commands yourself: python -m bot demo --keep-running"
+                )
             if keep_running:
                 page = demo.serve_page()
                 try:
