@@ -405,10 +405,8 @@ def run_demo(*, keep_running: bool = False, html_path: Path = Path("demo.html"))
                 " workspace as Slack shows it."
             )
             if not keep_running:
-                print(
-                    "To click the buttons and type commands yourself: python -m bot demo --keep-running"
-                )
-            if keep_running:
+                print("To click and type in it yourself: python -m bot demo --keep-running")
+            else:
                 page = demo.serve_page()
                 try:
                     print_explore(demo, page.url)
@@ -419,6 +417,9 @@ def run_demo(*, keep_running: bool = False, html_path: Path = Path("demo.html"))
             pass
         finally:
             demo.close()
+    if not flows:
+        print("\nStopped before the first flow completed.")
+        return 1
     failed = [flow.title for flow in flows if not flow.ok]
     print("\nEvery flow completed." if not failed else f"\nFailed: {', '.join(failed)}")
     return 1 if failed else 0
