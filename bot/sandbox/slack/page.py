@@ -128,6 +128,14 @@ document.addEventListener("click", (event) => {
     return;
   }
   if (event.target.closest("#modal")) return;
+  const link = event.target.closest(".sidebar a");
+  if (link) {
+    document.querySelectorAll(".sidebar a").forEach((a) => a.classList.toggle("active", a === link));
+    if ([...$("channel").options].some((o) => o.value === link.dataset.channel)) {
+      $("channel").value = link.dataset.channel;
+    }
+    return;
+  }
   const button = event.target.closest("button[data-action-id]");
   const msg = event.target.closest(".msg");
   if (button && msg) {
