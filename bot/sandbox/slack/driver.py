@@ -101,6 +101,18 @@ class Delivery:
         return 200 if self.ack is not None else 504
 
     @property
+    def answer(self) -> dict[str, Any] | None:
+        """What the bot answered at once, on either wire: its HTTP response's JSON object, or
+        its ack's payload over Socket Mode; None when empty or not a JSON object."""
+        if self.response is None:
+            return None if self.ack is None else self.ack.payload
+        try:
+            body = self.response.json()
+        except ValueError:
+            return None
+        return body if isinstance(body, dict) else None
+
+    @property
     def body(self) -> bytes:
         """The body as Slack POSTs it over HTTP."""
         return self.request.http_body()[0]
