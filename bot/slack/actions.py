@@ -23,9 +23,11 @@ from sqlalchemy import select
 from bot.qtvoice.errors import QTvoiceError
 from bot.runtime import Runtime
 from bot.slack import blocks
+from bot.slack.api_errors import describe
 from bot.slack.blocks import Block, escape_mrkdwn
 from bot.slack.ownership import Ownership
 from bot.slack.rendering import render_context, shown_number
+from bot.slack.stored import posted_at
 from bot.slack.views import SmsTarget, open_sms_modal, whisper
 from bot.store.models import PostedMessage
 from bot.telephony import Refusal, Telephony
@@ -151,7 +153,7 @@ class Buttons:
         try:
             await open_sms_modal(self.runtime, client, click.trigger_id, target)
         except SlackApiError as error:
-            logger.warning("SMS modal not opened: %s", error.response.get("error"))
+            logger.warning("SMS modal not opened: %s", describe(error))
             await self._tell(click, client, respond, MODAL_NOT_OPENED)
 
     # -- contact picker
@@ -211,40 +213,41 @@ class Buttons:
         """Close out a missed call or voicemail for everyone: who handled it and when."""
         await ack()
         click = Click.of(body)
-        message = click.message
-        if message is None or click.channel is None:
+        ts = (click.message or {}).get("ts")
+        if click.channel is None or not ts:
             await self._tell(click, client, respond, STALE_BUTTON)
             return
         now = datetime.now(UTC)
-        # An item's copies are all rebuilt from the store; any other message from its payload.
-        updated = await self.ownership.close(client, click.channel, message["ts"], click.user, now)
+        # Rendered from the store, never from the click's own copy, which could say anything:
+        # an item's copies from its stored state, any other message from its stored event.
+        updated = await self.ownership.close(client, click.channel, ts, click.user, now)
         if updated is None:
-            updated = await self._close_message(client, click.channel, message, click.user, now)
+            message = await posted_at(self.runtime, click.channel, ts)
+            if message is None:
+                await self._tell(click, client, respond, STALE_BUTTON)
+                return
+            updated = await self._close_message(client, click.channel, ts, message, click.user, now)
         if not updated:
             await self._tell(
                 click, client, respond, "⚠️ Slack didn't let me update that message; try again."
             )
             return
-        await self._remember_handled(click.channel, message["ts"], click.user, now)
+        await self._remember_handled(click.channel, ts, click.user, now)
 
     async def _close_message(
         self,
         client: AsyncWebClient,
         channel: str,
-        message: dict[str, Any],
+        ts: str,
+        message: blocks.Message,
         user: str,
         now: datetime,
     ) -> bool:
-        closed = blocks.handled(message.get("blocks") or [], user, now, self.ctx)
+        closed = blocks.handled(message.blocks, user, now, self.ctx)
         try:
-            await client.chat_update(
-                channel=channel,
-                ts=message["ts"],
-                text=message.get("text") or "Handled",
-                blocks=closed,
-            )
+            await client.chat_update(channel=channel, ts=ts, text=message.text, blocks=closed)
         except SlackApiError as error:
-            logger.warning("mark handled failed: %s", error.response.get("error"))
+            logger.warning("mark handled failed: %s", describe(error))
             return False
         return True
 

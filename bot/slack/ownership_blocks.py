@@ -86,17 +86,24 @@ def owned(base: Message, state: Ownership, ctx: RenderContext) -> Message:
     if state.handled_by is not None and state.handled_at is not None:
         return Message(base.text, blocks.handled(shown, state.handled_by, state.handled_at, ctx))
     value = {"i": str(state.item_id)}
-    shown.append(
-        actions(
-            OWNERSHIP_ACTIONS_BLOCK,
-            [
-                button("🙋 I'll take it", TAKE_IT, value),
-                button("⏰ Remind me in an hour", REMIND_HOUR, value),
-                button("🌅 Remind me tomorrow", REMIND_MORNING, value),
-            ],
-        )
-    )
+    buttons = [
+        button("🙋 I'll take it", TAKE_IT, value),
+        button("⏰ Remind me in an hour", REMIND_HOUR, value),
+        button("🌅 Remind me tomorrow", REMIND_MORNING, value),
+    ]
+    if not _has_button(shown, blocks.MARK_HANDLED):
+        # A text conversation's parent has only Reply: it needs a way to be closed too.
+        buttons.append(button("Mark handled", blocks.MARK_HANDLED, value))
+    shown.append(actions(OWNERSHIP_ACTIONS_BLOCK, buttons))
     return Message(base.text, shown)
+
+
+def _has_button(shown: Sequence[Block], action_id: str) -> bool:
+    return any(
+        element.get("action_id") == action_id
+        for block in shown
+        for element in block.get("elements") or []
+    )
 
 
 def reminder(base: Message, state: Ownership, ctx: RenderContext) -> Message:

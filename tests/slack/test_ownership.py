@@ -197,3 +197,20 @@ def test_any_button_value_names_an_item_or_nothing(raw: str | None) -> None:
 @given(st.integers(0, 10**18 - 1))
 def test_an_item_id_survives_its_button(item_id: int) -> None:
     assert item_of_value(json.dumps({"i": str(item_id)})) == item_id
+
+
+def test_a_text_conversation_can_be_marked_handled(bot: RunningBot, slack: SlackRecorder) -> None:
+    bot.send("sms.received", message="Are you open?")
+    slack.wait_for(lambda: len(slack.messages(NOTIFY_CHANNEL)) >= 2)
+    parent = slack.messages(NOTIFY_CHANNEL)[0]
+
+    click(bot, parent, "mark_handled", user=HANDLER)
+
+    closed = slack.wait_for(
+        lambda: (
+            '"block_id": "handled"' in blocks_text(current(slack, parent))
+            and current(slack, parent)
+        )
+    )
+    assert f"<@{HANDLER}>" in blocks_text(closed)
+    assert "take_it" not in blocks_text(closed)
