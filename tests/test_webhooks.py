@@ -109,6 +109,18 @@ def test_malformed_body_is_400(bot: RunningBot, body: bytes) -> None:
     assert response.json()["code"] == "BAD_REQUEST"
 
 
+@pytest.mark.parametrize("data", [{}, {"id": ""}, {"id": None}, {"id": ["call_1"]}])
+def test_known_event_without_a_usable_id_is_400_with_the_reason(
+    bot: RunningBot, data: dict[str, object]
+) -> None:
+    response = bot.send_envelope({"event": "call.missed", "data": data})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "BAD_REQUEST"
+    assert "data.id" in response.json()["error"]
+    assert deliveries_count(bot) == 0
+
+
 def test_deeply_nested_json_is_400_not_500(bot: RunningBot) -> None:
     body = b'{"event": "call.missed", "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     assert post_raw(bot, body).status_code == 400
