@@ -32,6 +32,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -559,7 +560,7 @@ class ContactEvent(_Event):
 class UnknownEvent(_Event):
     """A well-formed event of a type the bot does not know: recorded, never delivered."""
 
-    data: dict[str, Any]
+    data: Annotated[dict[str, Any], AfterValidator(clean_json)]
 
     @property
     def object_id(self) -> str | None:
