@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -218,6 +219,27 @@ def test_voicemail_events_naming_different_ids_in_any_order_are_one_message(
     assert "0:12" in shown(message)
     with Session(db) as session:
         assert len(set(session.scalars(select(InboxEvent.ordering_key)))) == 1
+
+
+def test_events_of_one_new_voicemail_arriving_together_are_one_message(
+    bot: RunningBot, slack: SlackRecorder, db: Engine
+) -> None:
+    pairs = [(f"call_race_{n}", f"vm_race_{n}") for n in range(5)]
+    envelopes = [
+        envelope
+        for call_id, vm_id in pairs
+        for envelope in (
+            {"event": "call.voicemail", "data": {"id": call_id, "voicemailId": vm_id}},
+            {"event": "voicemail.transcribed", "data": {"id": vm_id, "transcript": TRANSCRIPT}},
+        )
+    ]
+    with ThreadPoolExecutor(max_workers=len(envelopes)) as pool:
+        responses = list(pool.map(bot.send_envelope, envelopes))
+
+    assert [response.status_code for response in responses] == [200] * len(envelopes)
+    wait_until_delivered(slack, db, len(envelopes))
+    assert len(top_level(slack, NOTIFY_CHANNEL)) == len(pairs)
+    assert all(TRANSCRIPT in shown(message) for message in top_level(slack, NOTIFY_CHANNEL))
 
 
 # Odd input
