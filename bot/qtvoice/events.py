@@ -27,6 +27,7 @@ import json
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -133,7 +134,9 @@ def _id_or_none(value: object) -> str | None:
         return None
 
 
-def _text(limit: int) -> Any:
+def _text(limit: int) -> Callable[[object], str | None]:
+    """A reader of text fields: cleaned and cut to `limit`; a number as its numeral."""
+
     def read(value: object) -> str | None:
         if isinstance(value, bool):
             return None
@@ -262,16 +265,20 @@ Count = Annotated[int | None, BeforeValidator(_count)]
 Flag = Annotated[bool | None, BeforeValidator(_flag)]
 Moment = Annotated[datetime | None, BeforeValidator(_moment)]
 RequiredId = Annotated[str, BeforeValidator(clean_id)]
-PartyField = Party | None
 
 
 def _first_usable(data: dict[str, Any], target: str, candidates: tuple[str, ...]) -> None:
-    """Where the contract names several keys for one field, the first usable one wins."""
-    for key in candidates:
-        value = data.get(key)
-        if isinstance(value, str | int | float) and not isinstance(value, bool):
-            data[target] = value
-            return
+    """Where the contract names several keys for one field, the first with words in it wins
+    (else the first that is text at all), and the others are dropped."""
+    values = [data.pop(key, None) for key in candidates]
+    readable: list[object] = [
+        value
+        for value in values
+        if isinstance(value, str | int | float) and not isinstance(value, bool)
+    ]
+    worded = [value for value in readable if not isinstance(value, str) or value.strip()]
+    if worded or readable:
+        data[target] = (worded or readable)[0]
 
 
 class _EventData(QTvoiceModel):
@@ -292,8 +299,8 @@ class CallData(_EventData, Call):
 
     id: RequiredId
     call_sid: ShortText = None
-    from_: PartyField = Field(default=None, alias="from")
-    to: PartyField = None
+    from_: Party | None = Field(default=None, alias="from")
+    to: Party | None = None
     direction: ShortText = None
     status: ShortText = None
     duration: Count = None
@@ -311,8 +318,8 @@ class VoicemailData(_EventData, Voicemail):
     id: RequiredId
     call_id: OptionalId = None
     voicemail_id: OptionalId = None
-    from_: PartyField = Field(default=None, alias="from")
-    to: PartyField = None
+    from_: Party | None = Field(default=None, alias="from")
+    to: Party | None = None
     duration: Count = None
     recording_url: Url = None
     transcription: LongText = None
@@ -326,7 +333,6 @@ class VoicemailData(_EventData, Voicemail):
         if isinstance(data, dict):
             data = dict(data)
             _first_usable(data, "transcription", ("transcription", "transcript"))
-            data.pop("transcript", None)
         return data
 
 
@@ -334,8 +340,8 @@ class SmsData(_EventData, Sms):
     """`data` of an sms.* event: the text, its parties and its state."""
 
     id: RequiredId
-    from_: PartyField = Field(default=None, alias="from")
-    to: PartyField = None
+    from_: Party | None = Field(default=None, alias="from")
+    to: Party | None = None
     message: LongText = None
     direction: ShortText = None
     status: ShortText = None
@@ -347,8 +353,6 @@ class SmsData(_EventData, Sms):
         if isinstance(data, dict):
             data = dict(data)
             _first_usable(data, "message", ("message", "body", "text"))
-            for key in ("body", "text"):
-                data.pop(key, None)
         return data
 
 
@@ -360,7 +364,7 @@ class ContactData(_EventData, Contact):
     last_name: ShortText = None
     company: ShortText = None
     email: ShortText = None
-    phone: PartyField = None
+    phone: Party | None = None
     notes: LongText = None
     updated_at: Moment = None
 
