@@ -379,7 +379,7 @@ class _Event(BaseModel):
 
     def canonical(self) -> dict[str, Any]:
         """The JSON the inbox stores; `load_stored()` reads it back into an equal event."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return self.model_dump(mode="json", by_alias=True)
 
     def _content_hash(self) -> str:
         data = self.canonical().get("data", {})
