@@ -85,9 +85,16 @@ class Notifier:
         """A message per missed call, and the call's live card (if any) marked missed."""
         caller = await self._caller(session, event.customer)
         message = blocks.missed_call(event.data, caller, self._line(event), self.ctx)
+        # The call's data is kept so a button can render the message again (slack/stored.py).
+        kept = event.data.model_dump(mode="json", by_alias=True, exclude_none=True)
         for channel in await self._channels(session, event):
             await self.poster.post_once(
-                session, kind="missed_call", key=event.object_id, channel=channel, message=message
+                session,
+                kind="missed_call",
+                key=event.object_id,
+                channel=channel,
+                message=message,
+                state=kept,
             )
         await self._live_card(session, event, post_new=False)
 
