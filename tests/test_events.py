@@ -102,8 +102,7 @@ def test_a_field_of_the_wrong_type_reads_as_absent(field: str, value: Any) -> No
     event = parse_envelope({"event": "call.missed", "data": {"id": "call_1", field: value}})
 
     assert isinstance(event, CallEvent)
-    dumped = event.canonical()["data"]
-    assert field not in dumped
+    assert event.canonical()["data"].get(field) is None
 
 
 def test_true_in_a_text_field_reads_as_absent_and_the_next_candidate_is_read() -> None:
