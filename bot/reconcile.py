@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.delivery import inbox
 from bot.qtvoice.client import QTvoiceClient
 from bot.qtvoice.errors import QTvoiceError
+from bot.qtvoice.events import EventRefused, parse_envelope
 from bot.qtvoice.models import QTvoiceModel
 from bot.store import job_runs
 from bot.store.models import utcnow
@@ -44,8 +45,14 @@ async def reconcile(
     sessions: async_sessionmaker[AsyncSession],
     interval_seconds: int,
     now: datetime | None = None,
+    *,
+    default_region: str = "US",
 ) -> int:
-    """Store what QTvoice has that the inbox lacks since the last finished run; how many."""
+    """Store what QTvoice has that the inbox lacks since the last finished run; how many.
+
+    Each object becomes the typed event its webhook would have been (parsed by the same
+    `parse_envelope`), so it carries the same dedupe key.
+    """
     now = now or utcnow()
     async with sessions() as session:
         last = await job_runs.last_finished(session, JOB)
@@ -55,14 +62,21 @@ async def reconcile(
         since = max(last - OVERLAP, now - LONGEST_WINDOW)
     stored = 0
     try:
-        async for event, item in _recent(qtvoice, since):
+        async for event_type, item in _recent(qtvoice, since):
+            data = item.model_dump(mode="json", by_alias=True, exclude_none=True)
+            try:
+                event = parse_envelope(
+                    {"event": event_type, "data": data}, default_region=default_region
+                )
+            except EventRefused as refused:
+                logger.warning("reconcile skipped a %s: %s", event_type, refused.reason)
+                continue
+            signature = f"reconcile:{event.dedupe_key}".encode()
             async with sessions() as session:
-                data = item.model_dump(mode="json", by_alias=True, exclude_none=True)
                 row = await inbox.store(
                     session,
                     event,
-                    data,
-                    body_sha256=hashlib.sha256(f"reconcile:{event}:{item.id}".encode()).hexdigest(),
+                    body_sha256=hashlib.sha256(signature).hexdigest(),
                     source="reconcile",
                 )
                 stored += row is not None

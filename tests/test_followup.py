@@ -49,7 +49,7 @@ def replies(slack: SlackRecorder, parent: dict[str, Any]) -> list[dict[str, Any]
 
 def missed_call(bot: RunningBot, slack: SlackRecorder, arrived: datetime) -> dict[str, Any]:
     assert bot.send("call.missed", createdAt=iso_timestamp(arrived)).status_code == 200
-    return posted_message(slack)
+    return posted_message(slack, bot)
 
 
 @pytest.fixture

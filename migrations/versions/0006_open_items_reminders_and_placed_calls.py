@@ -1,7 +1,7 @@
 """Open items (who took a caller, who handled it), reminders, calls placed from Slack, job runs.
 
 Revision ID: 0006
-Revises: 0003 (to be re-chained onto the head of main when merged)
+Revises: 0004
 Create Date: 2026-11-30 10:30:45.954087
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import bot.store.models
 
 revision = "0006"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -80,7 +80,7 @@ def test_taking_shows_the_owner_to_everyone_and_keeps_the_other_buttons(
     bot: RunningBot, slack: SlackRecorder
 ) -> None:
     bot.send("call.missed")
-    posted = posted_message(slack)
+    posted = posted_message(slack, bot)
 
     told = answer(slack, click(bot, posted, "take_it"))
 
@@ -95,7 +95,7 @@ def test_taking_shows_the_owner_to_everyone_and_keeps_the_other_buttons(
 
 def test_taking_it_from_someone_says_who_had_it(bot: RunningBot, slack: SlackRecorder) -> None:
     bot.send("call.missed")
-    posted = posted_message(slack)
+    posted = posted_message(slack, bot)
     answer(slack, click(bot, posted, "take_it", user="U0ALICE"))
 
     told = answer(slack, click(bot, posted, "take_it", user="U0BOB"))
@@ -111,7 +111,7 @@ def test_what_everyone_sees_comes_from_the_store_not_the_click(
     bot: RunningBot, slack: SlackRecorder
 ) -> None:
     bot.send("call.missed")
-    posted = posted_message(slack)
+    posted = posted_message(slack, bot)
     tampered = {
         **posted,
         "blocks": [
@@ -135,7 +135,7 @@ def test_what_everyone_sees_comes_from_the_store_not_the_click(
 
 def test_mark_handled_closes_it_for_good(bot: RunningBot, slack: SlackRecorder) -> None:
     bot.send("call.missed")
-    posted = posted_message(slack)
+    posted = posted_message(slack, bot)
     click(bot, posted, "mark_handled", user=HANDLER)
     slack.wait_for(lambda: '"block_id": "handled"' in blocks_text(current(slack, posted)))
 
@@ -149,7 +149,7 @@ def test_mark_handled_closes_it_for_good(bot: RunningBot, slack: SlackRecorder) 
 def test_handling_one_copy_closes_the_others(bot: RunningBot, slack: SlackRecorder) -> None:
     bot.link("U0ALICE", "101")  # the sample call is for ext_101: Alice also gets a DM
     bot.send("call.missed")
-    posted = posted_message(slack)
+    posted = posted_message(slack, bot)
     dm = slack.wait_for(lambda: slack.messages("U0ALICE"))[-1]
 
     click(bot, posted, "mark_handled", user=HANDLER)
@@ -165,7 +165,7 @@ async def test_remind_me_in_an_hour_is_stored_for_the_clicking_user(
     bot: RunningBot, slack: SlackRecorder, settings: Settings
 ) -> None:
     bot.send("call.missed")
-    posted = posted_message(slack)
+    posted = posted_message(slack, bot)
 
     told = answer(slack, click(bot, posted, "remind_hour", user="U0BOB"))
 
