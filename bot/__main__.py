@@ -53,7 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     command("migrate", cmd_migrate, "upgrade the database (DATABASE_URL) to the latest schema")
     command("check", cmd_check, "validate settings and reach Slack and QTvoice")
     manifest = command("manifest", cmd_manifest, "print the Slack app manifest for this deployment")
-    manifest.add_argument("--url", required=True, help="the bot's public base URL, https://…")
+    where = manifest.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--socket-mode", action="store_true", help="no public URL: Slack connects over Socket Mode"
+    )
+    where.add_argument(
+        "--url", type=https_url, help="the bot's public base URL, https://… (HTTP request URLs)"
+    )
     demo = command("demo", cmd_demo, "play every flow against local QTvoice and Slack stand-ins")
     demo.add_argument("--keep-running", action="store_true", help="leave everything up afterwards")
     send = command(
@@ -70,6 +76,16 @@ def build_parser() -> argparse.ArgumentParser:
     replay = command("replay", cmd_replay, "queue a stored event for delivery again")
     replay.add_argument("id", type=int)
     return parser
+
+
+def https_url(value: str) -> str:
+    """An argparse type: Slack sends requests only to https:// URLs."""
+    if not value.startswith("https://") or len(value) <= len("https://"):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an https:// URL; give the address the bot is served at, "
+            "like https://your-app.herokuapp.com"
+        )
+    return value
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -138,9 +154,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
-    from bot.slack.manifest import build_manifest
+    from bot.slack.manifest import SOCKET_MODE_SETUP, build_manifest
 
-    print(json.dumps(build_manifest(args.url), indent=2))
+    print(json.dumps(build_manifest(None if args.socket_mode else args.url), indent=2))
+    if args.socket_mode:
+        # stderr, so `manifest --socket-mode > manifest.json` stays pure JSON.
+        print(SOCKET_MODE_SETUP, file=sys.stderr)
     return 0
 
 
