@@ -51,7 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-worker", action="store_true", help="serve HTTP only (scale-out)")
     command("worker", cmd_worker, "the delivery worker and scheduled jobs alone (scale-out)")
     command("migrate", cmd_migrate, "upgrade the database (DATABASE_URL) to the latest schema")
-    command("check", cmd_check, "validate settings and reach Slack and QTvoice")
+    command(
+        "check",
+        cmd_check,
+        "check settings, the database, Slack (token, scopes, channels) and QTvoice; exit 1 on a failure",
+    )
     manifest = command("manifest", cmd_manifest, "print the Slack app manifest for this deployment")
     where = manifest.add_mutually_exclusive_group(required=True)
     where.add_argument(
@@ -150,7 +154,16 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from bot.checks import run_checks
 
-    return asyncio.run(run_checks(load_settings(Settings)))
+    try:
+        settings = load_settings(Settings)
+    except SettingsError as error:
+        for problem in error.problems:
+            print(f"FAIL  settings: {problem}")
+        print(
+            "skip  the rest: not checked until the settings above are fixed (environment or .env)"
+        )
+        return 1
+    return asyncio.run(run_checks(settings))
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:

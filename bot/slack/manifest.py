@@ -67,6 +67,10 @@ BOT_SCOPES = (
     "groups:history",
     # The same history check for the DMs the worker posts to.
     "im:history",
+    # conversations.info: `check` confirms the bot can see, and is in, every notified channel,
+    # public (channels:read) and private (groups:read).
+    "channels:read",
+    "groups:read",
     # reactions.add: a thread reply's sent/delivered/refused marks.
     "reactions:write",
     # users.info: who is running a command (`/qtvoice link` with no extension).

@@ -6,6 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 #: Tables that belong to others (APScheduler's job store) and that autogenerate must leave alone.
@@ -28,3 +31,17 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
+
+
+def head_revision() -> str | None:
+    """The latest migration this code ships (alembic's head), e.g. "0003"."""
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The migration the database is at; None when it was never migrated.
+
+    Synchronous, for `AsyncConnection.run_sync`. Raises SQLAlchemy's `OperationalError` when
+    the database cannot be reached.
+    """
+    return MigrationContext.configure(connection).get_current_revision()
