@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from bot.config import DatabaseSettings, Settings, SettingsError, load_settings
+from bot.errors import OperatorError
 
 EXIT_BAD_SETTINGS = 2
 
@@ -24,6 +25,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
+    except OperatorError as error:
+        print(f"qtslack {args.command}: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 
@@ -183,7 +187,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_send_webhook(args: argparse.Namespace) -> int:
+    import httpx
+
     from bot.config import WebhookSecretSettings
+    from bot.connectivity import network_failure
     from bot.sandbox.qtvoice import send_webhook
     from bot.sandbox.samples import EVENT_TYPES, sample_event
 
@@ -192,7 +199,14 @@ def cmd_send_webhook(args: argparse.Namespace) -> int:
         return 2
     secret = args.secret or load_settings(WebhookSecretSettings).webhook_secrets[0]
     envelope = sample_event(args.event)
-    response = send_webhook(args.url, envelope, secret)
+    try:
+        response = send_webhook(args.url, envelope, secret)
+    except httpx.TransportError as error:
+        reason = network_failure(error, args.url) or str(error)
+        raise OperatorError(
+            f"cannot send to {args.url}: {reason}; is the bot running (`make serve`), "
+            "and is that its …/qtvoice/webhooks URL?"
+        ) from None
     print(
         f"{args.event} {envelope['data'].get('id')} -> HTTP {response.status_code} {response.text}"
     )

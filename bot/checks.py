@@ -16,7 +16,6 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
 from bot.connectivity import network_failure
@@ -24,10 +23,9 @@ from bot.qtvoice.errors import QTvoiceError
 from bot.runtime import Runtime
 from bot.slack.manifest import BOT_SCOPES
 from bot.store.db import safe_url
-from bot.store.migrate import current_revision, head_revision
+from bot.store.migrate import database_problem, head_revision
 from bot.store.models import Route
 
-MIGRATE = "run `python -m bot migrate` (`make migrate`; on Heroku the release phase does it)"
 REINSTALL = (
     "paste the output of `make manifest` into your app's App Manifest page "
     "(https://api.slack.com/apps), reinstall the app (OAuth & Permissions → Reinstall), "
@@ -84,33 +82,13 @@ async def run_checks(settings: Settings) -> int:
 async def _check_database(runtime: Runtime, report: Report) -> dict[str, list[str]]:
     """The database answers and is at the latest migration; the routed channels it holds."""
     url = runtime.settings.database_url
-    where = safe_url(url)
-    head = head_revision()
-    try:
-        async with runtime.engine.connect() as connection:
-            current = await connection.run_sync(current_revision)
-            routes = (
-                list(await connection.execute(select(Route.channel_id, Route.target)))
-                if current == head
-                else []
-            )
-    except (SQLAlchemyError, OSError) as error:
-        reason = network_failure(error, url) or _first_line(getattr(error, "orig", None) or error)
-        report.fail(
-            "database",
-            f"cannot open {where}: {reason}; check DATABASE_URL and that the database server is running",
-        )
+    problem = await database_problem(runtime.engine, url)
+    if problem is not None:
+        report.fail("database", problem)
         return {}
-    if current is None:
-        report.fail("database", f"{where} has not been migrated (it has no tables); {MIGRATE}")
-        return {}
-    if current != head:
-        report.fail(
-            "database",
-            f"{where} is at migration {current}, this version of the bot needs {head}; {MIGRATE}",
-        )
-        return {}
-    report.ok("database", f"{where} is at the latest migration ({head})")
+    async with runtime.sessions() as session:
+        routes = list(await session.execute(select(Route.channel_id, Route.target)))
+    report.ok("database", f"{safe_url(url)} is at the latest migration ({head_revision()})")
     routed: dict[str, list[str]] = defaultdict(list)
     for channel, target in routes:
         routed[channel].append(target)

@@ -307,3 +307,54 @@ def test_worker_delivers_what_a_web_only_process_stored(
 
     assert posted[0].args["channel"] == NOTIFY_CHANNEL
     assert worker.returncode == 0
+
+
+@pytest.mark.parametrize("command", [["deliveries"], ["deliveries", "--failed"], ["replay", "7"]])
+def test_operator_commands_on_an_unmigrated_database_say_to_migrate_in_one_line(
+    environment: dict[str, str], tmp_path: Path, command: list[str]
+) -> None:
+    result = run(*command, env=environment, cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"qtslack {command[0]}: ")
+    assert "has not been migrated" in line
+    assert "python -m bot migrate" in line
+
+
+@pytest.mark.parametrize("command", [["deliveries"], ["replay", "7"]])
+def test_operator_commands_on_an_unreachable_database_say_so_in_one_line(
+    environment: dict[str, str], tmp_path: Path, command: list[str]
+) -> None:
+    environment["DATABASE_URL"] = f"postgres://qtslack:hunter2@127.0.0.1:{free_port()}/qtslack"
+
+    result = run(*command, env=environment, cwd=tmp_path)
+
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert "cannot open postgresql+psycopg://qtslack:***@127.0.0.1" in line
+    assert "check DATABASE_URL" in line
+    assert "hunter2" not in line
+
+
+def test_operator_commands_work_once_migrated(migrated: dict[str, str], tmp_path: Path) -> None:
+    listed = run("deliveries", env=migrated, cwd=tmp_path)
+    replayed = run("replay", "7", env=migrated, cwd=tmp_path)
+
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines()[-1] == "stored events: none"
+    assert replayed.returncode == 1
+    assert replayed.stdout.strip() == "no stored event 7; `deliveries` lists them"
+
+
+def test_send_webhook_to_a_port_nobody_listens_on_says_so_in_one_line(tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "QTVOICE_WEBHOOK_SECRET": WEBHOOK_SECRET}
+    url = f"http://127.0.0.1:{free_port()}/qtvoice/webhooks"
+
+    result = run("send-webhook", "call.missed", "--url", url, env=env, cwd=tmp_path)
+
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"qtslack send-webhook: cannot send to {url}: connection refused")
+    assert "is the bot running" in line

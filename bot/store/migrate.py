@@ -1,4 +1,5 @@
-"""Run alembic's migrations from code, for `python -m bot migrate` and for `serve` on SQLite."""
+"""Run alembic's migrations from code (`python -m bot migrate`, `serve` on SQLite), and say
+whether a database is ready for this code (`check` and the operator commands)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,14 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.connectivity import network_failure
+from bot.store.db import safe_url
+
+#: What an operator does about a database that is behind the code.
+MIGRATE_HINT = "run `python -m bot migrate` (`make migrate`; on Heroku the release phase does it)"
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 #: Tables that belong to others (APScheduler's job store) and that autogenerate must leave alone.
@@ -45,3 +54,22 @@ def current_revision(connection: Connection) -> str | None:
     the database cannot be reached.
     """
     return MigrationContext.configure(connection).get_current_revision()
+
+
+async def database_problem(engine: AsyncEngine, url: str) -> str | None:
+    """None when the database answers and is at the latest migration; else one line for the
+    operator saying what is wrong and what to do (never the password)."""
+    where = safe_url(url)
+    try:
+        async with engine.connect() as connection:
+            current = await connection.run_sync(current_revision)
+    except (SQLAlchemyError, OSError) as error:
+        cause = getattr(error, "orig", None) or error
+        reason = network_failure(error, url) or (str(cause).strip().splitlines() or ["?"])[0]
+        return f"cannot open {where}: {reason}; check DATABASE_URL and that the database server is running"
+    head = head_revision()
+    if current is None:
+        return f"{where} has not been migrated (it has no tables yet); {MIGRATE_HINT}"
+    if current != head:
+        return f"{where} is at migration {current}, this version of the bot needs {head}; {MIGRATE_HINT}"
+    return None
