@@ -45,7 +45,7 @@ $(STAMP): pyproject.toml
 .PHONY: FORCE
 FORCE:
 
-demo: $(STAMP) ## play every flow against the bundled QTvoice and Slack stand-ins
+demo: $(STAMP) ## play the demo scenarios against the bundled QTvoice and Slack stand-ins
 	$(BIN)/python -m bot demo
 
 test: $(STAMP) ## the whole suite (set TEST_DATABASE_URL to run it on PostgreSQL)
