@@ -146,11 +146,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from bot.store.db import safe_url
-    from bot.store.migrate import upgrade
+    from bot.store.migrate import cannot_open, upgrade
 
     settings = load_settings(DatabaseSettings)
-    upgrade(settings.database_url)
+    try:
+        upgrade(settings.database_url)
+    except (SQLAlchemyError, OSError) as error:
+        raise OperatorError(cannot_open(error, settings.database_url)) from None
     print(f"database {safe_url(settings.database_url)} is at the latest schema")
     return 0
 

@@ -323,7 +323,7 @@ def test_operator_commands_on_an_unmigrated_database_say_to_migrate_in_one_line(
     assert "python -m bot migrate" in line
 
 
-@pytest.mark.parametrize("command", [["deliveries"], ["replay", "7"]])
+@pytest.mark.parametrize("command", [["deliveries"], ["replay", "7"], ["migrate"]])
 def test_operator_commands_on_an_unreachable_database_say_so_in_one_line(
     environment: dict[str, str], tmp_path: Path, command: list[str]
 ) -> None:

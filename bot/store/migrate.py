@@ -64,12 +64,17 @@ async def database_problem(engine: AsyncEngine, url: str) -> str | None:
         async with engine.connect() as connection:
             current = await connection.run_sync(current_revision)
     except (SQLAlchemyError, OSError) as error:
-        cause = getattr(error, "orig", None) or error
-        reason = network_failure(error, url) or (str(cause).strip().splitlines() or ["?"])[0]
-        return f"cannot open {where}: {reason}; check DATABASE_URL and that the database server is running"
+        return cannot_open(error, url)
     head = head_revision()
     if current is None:
         return f"{where} has not been migrated (it has no tables yet); {MIGRATE_HINT}"
     if current != head:
         return f"{where} is at migration {current}, this version of the bot needs {head}; {MIGRATE_HINT}"
     return None
+
+
+def cannot_open(error: SQLAlchemyError | OSError, url: str) -> str:
+    """One line for an operator about a database that could not be opened, and what to do."""
+    cause = getattr(error, "orig", None) or error
+    reason = network_failure(error, url) or (str(cause).strip().splitlines() or ["?"])[0]
+    return f"cannot open {safe_url(url)}: {reason}; check DATABASE_URL and that the database server is running"
