@@ -25,7 +25,7 @@ endif
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON)" ] || ! $(PYTHON) $(IS_311) >/dev/null 2>&1; then \
 	  echo "qtslack needs Python 3.11 or newer to build .venv, and found none:" \
-	    "$(if $(PYTHON),$(PYTHON) is $$($(PYTHON) --version 2>&1 | head -n 1),python3.13 python3.12 python3.11 python3 are missing or older)." >&2; \
+	    "$(if $(PYTHON),$(PYTHON) is $$($(PYTHON) --version 2>&1),python3.13 python3.12 python3.11 python3 are missing or older)." >&2; \
 	  echo "Install one (Ubuntu: sudo apt install python3.11 python3.11-venv; macOS: brew install python@3.12)," \
 	    "or name it: make PYTHON=/path/to/python3.11 $(or $(MAKECMDGOALS),demo)" >&2; \
 	  exit 1; \
