@@ -4,7 +4,8 @@ The lines are for the person setting the bot up: "ok    NAME: what was found" or
 "FAIL  NAME: what is wrong; what to do". In order: the database (reachable, at the latest
 migration), Slack (the token; the scopes granted, read from auth.test's `X-OAuth-Scopes`
 header as Slack sends it, against the manifest's; each notified channel: `NOTIFY_CHANNEL`
-and every routed one, via conversations.info), QTvoice (the API key, with `GET /extensions`)
+and every routed one, via conversations.info; with `SLACK_APP_TOKEN`, that it opens a Socket
+Mode connection), QTvoice (the API key, with `GET /extensions`)
 and the webhook secret. Settings themselves (missing, malformed, placeholders) are refused
 before any of this runs. `run_checks` returns the exit code: 1 when anything failed.
 """
@@ -70,6 +71,7 @@ async def run_checks(settings: Settings) -> int:
         else:
             bot_name, scopes = granted
             await _check_channels(runtime, report, bot_name, scopes, routed)
+        await _check_socket_mode(runtime, report)
         await _check_qtvoice(runtime, report)
         secrets = settings.webhook_secrets
         rotating = f" ({len(secrets)}, any one verifies)" if len(secrets) > 1 else ""
@@ -179,6 +181,32 @@ async def _check_channels(
                 name,
                 f"@{bot_name} is not in {label}; open it in Slack and type /invite @{bot_name}",
             )
+
+
+async def _check_socket_mode(runtime: Runtime, report: Report) -> None:
+    """With SLACK_APP_TOKEN set, Slack opens a Socket Mode connection for it."""
+    app_token = runtime.settings.slack_app_token
+    if app_token is None:
+        report.ok(
+            "socket mode",
+            "off (SLACK_APP_TOKEN is unset): Slack must reach this bot at the request URLs of "
+            "`make manifest URL=https://…`",
+        )
+        return
+    try:
+        await runtime.slack.apps_connections_open(app_token=app_token.get_secret_value())
+    except SlackApiError as error:
+        report.fail(
+            "socket mode",
+            f"Slack refused SLACK_APP_TOKEN ({error.response.get('error')}); create an app-level "
+            "token with the connections:write scope (your app → Basic Information → App-Level "
+            "Tokens) and set SLACK_APP_TOKEN to it",
+        )
+        return
+    except Exception as error:  # the network: already named on the slack line
+        report.fail("socket mode", f"not checked: {_first_line(error)}")
+        return
+    report.ok("socket mode", "SLACK_APP_TOKEN opens a connection: Slack needs no public URL")
 
 
 async def _check_qtvoice(runtime: Runtime, report: Report) -> None:

@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.sandbox.qtvoice import QTvoiceSandbox, send_webhook
 from bot.sandbox.samples import sample_event
 from bot.sandbox.server import free_port
-from bot.sandbox.slack import SlackRecorder
+from bot.sandbox.slack import DEFAULT_APP_TOKEN, SlackRecorder
 from bot.slack.manifest import BOT_SCOPES
 from bot.store.db import sync_url
 from tests.conftest import (
@@ -138,8 +138,12 @@ def add_route(environment: dict[str, str], target: str, channel: str) -> None:
     engine.dispose()
 
 
-def test_check_passes_a_good_setup_line_by_line(migrated: dict[str, str], tmp_path: Path) -> None:
+@pytest.mark.parametrize("app_token", [DEFAULT_APP_TOKEN, ""])
+def test_check_passes_a_good_setup_line_by_line(
+    migrated: dict[str, str], tmp_path: Path, app_token: str
+) -> None:
     add_route(migrated, "101", "C0SUPPORT")
+    migrated["SLACK_APP_TOKEN"] = app_token
 
     status, lines = check(migrated, tmp_path)
 
@@ -151,11 +155,28 @@ def test_check_passes_a_good_setup_line_by_line(migrated: dict[str, str], tmp_pa
         "scopes",
         f"channel {NOTIFY_CHANNEL}",
         "channel C0SUPPORT",
+        "socket mode",
         "qtvoice",
         "webhook secret",
     ]
     assert all(line.startswith("ok ") for line in lines.values())
     assert "#support (the route for 101)" in lines["channel C0SUPPORT"]
+    expected = "opens a connection" if app_token else "off (SLACK_APP_TOKEN is unset)"
+    assert expected in lines["socket mode"]
+
+
+def test_check_fails_on_an_app_token_slack_refuses(
+    migrated: dict[str, str], tmp_path: Path
+) -> None:
+    migrated["SLACK_APP_TOKEN"] = "xapp-1-A0QTSLACK-1-revoked"
+
+    status, lines = check(migrated, tmp_path)
+
+    assert status == 1
+    line = lines["socket mode"]
+    assert line.startswith("FAIL Slack refused SLACK_APP_TOKEN (invalid_auth)")
+    assert "connections:write" in line
+    assert "revoked" not in line
 
 
 def test_check_fails_on_an_unmigrated_database_saying_to_migrate(
