@@ -19,6 +19,7 @@ from bot.delivery.poster import Refused, SlackPoster
 from bot.logs import Scrubber
 from bot.runtime import Runtime
 from bot.store.models import InboxEvent
+from bot.store.outage import describe, is_outage
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,16 @@ class Worker:
         while not stop.is_set():
             try:
                 delivered = await self.run_once()
-            except Exception:
-                logger.exception("delivery worker: claiming failed; retrying shortly")
+            except Exception as error:
+                if not is_outage(error):
+                    logger.exception("delivery worker: claiming failed; retrying shortly")
+                else:
+                    # Its claimed events come back when their leases run out.
+                    logger.warning(
+                        "delivery worker: database unreachable, retrying in %s s: %s",
+                        POLL_SECONDS,
+                        describe(error),
+                    )
                 delivered = 0
             if delivered:
                 continue
