@@ -50,6 +50,7 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
             "interval",
             seconds=interval,
             args=(runtime.qtvoice, runtime.sessions, interval),
+            kwargs={"default_region": runtime.settings.default_region},
             id="reconcile",
         )
     scheduler.add_job(

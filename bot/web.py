@@ -58,6 +58,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
                 runtime.settings.webhook_secrets,
                 now=time.time(),
                 tolerance_seconds=runtime.settings.webhook_tolerance_seconds,
+                default_region=runtime.settings.default_region,
             )
         except WebhookError as error:
             logger.warning("webhook refused: %s %s", error.status, error.message)
@@ -66,15 +67,13 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             row = await inbox.store(
                 session,
                 webhook.event,
-                webhook.data,
                 body_sha256=webhook.body_sha256,
                 delivery_id=webhook.delivery_id,
-                timestamp=webhook.timestamp,
             )
         if row is None:
-            logger.info("webhook %s already stored", webhook.event)
+            logger.info("webhook %s already stored", webhook.event.event)
             return JSONResponse({"status": "duplicate"})
-        logger.info("webhook %s stored as delivery %s", webhook.event, row.id)
+        logger.info("webhook %s stored as delivery %s", webhook.event.event, row.id)
         runtime.inbox_changed.set()
         return JSONResponse({"status": "accepted", "id": row.id})
 

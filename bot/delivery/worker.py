@@ -1,5 +1,8 @@
 """The delivery worker: claim due events, deliver each to Slack, then finish, retry or park it.
 
+Each claimed row is read back into the typed event the door parsed (`load_stored`) and handed
+to `Notifier.deliver`, which looks its handler up in the one dispatch table.
+
 It claims in batches (one round trip for many events) and delivers a batch concurrently: the
 claim never hands out two events with one ordering key, so concurrent deliveries never touch
 the same Slack message. Between batches it sleeps until this process stores an event or a
@@ -17,6 +20,7 @@ from bot.delivery.contacts import ContactDirectory
 from bot.delivery.notifier import Notifier
 from bot.delivery.poster import Refused, SlackPoster
 from bot.logs import Scrubber
+from bot.qtvoice.events import load_stored
 from bot.runtime import Runtime
 from bot.store.models import InboxEvent
 from bot.store.outage import describe, is_outage
@@ -71,10 +75,9 @@ class Worker:
         return len(rows)
 
     async def _deliver(self, row: InboxEvent) -> None:
-        payload: dict[str, Any] = row.payload
         async with self.runtime.sessions() as session:
             try:
-                await self.notifier.deliver(session, row.event, payload.get("data") or {})
+                await self.notifier.deliver(session, load_stored(row.payload))
             except inbox.NotYet as wait:
                 await session.rollback()
                 logger.info("delivery %s waits: %s", row.id, wait)
