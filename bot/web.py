@@ -26,6 +26,7 @@ from bot.qtvoice.webhooks import MAX_BODY_BYTES, WebhookError, read_webhook, too
 from bot.runtime import Runtime
 from bot.services import BackgroundServices
 from bot.slack.app import create_bolt_app
+from bot.store.deliveries import PENDING
 from bot.store.models import InboxEvent
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             async with runtime.sessions() as session:
                 await session.execute(text("SELECT 1"))
                 pending = await session.scalar(
-                    select(func.count()).where(InboxEvent.state == inbox.PENDING)
+                    select(func.count()).where(InboxEvent.state == PENDING)
                 )
         except Exception as error:
             # A warning, not a trace: the platform's health checks repeat it every few seconds.

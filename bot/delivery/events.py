@@ -9,17 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-CALL_LIVE = ("call.incoming", "call.answered", "call.completed")
-CALL_EVENTS = (*CALL_LIVE, "call.missed", "call.voicemail")
-VOICEMAIL_EVENTS = ("call.voicemail", "voicemail.new", "voicemail.transcribed")
-SMS_EVENTS = ("sms.received", "sms.sent", "sms.delivered")
-CONTACT_EVENTS = ("contact.created", "contact.updated")
-KNOWN_EVENTS = frozenset((*CALL_EVENTS, *VOICEMAIL_EVENTS, *SMS_EVENTS, *CONTACT_EVENTS))
-
-#: Kinds posted to NOTIFY_CHANNEL when no route claims them; the rest only where a route asks.
-DEFAULT_ON = frozenset(
-    {"call.missed", "call.voicemail", "voicemail.new", "voicemail.transcribed", *SMS_EVENTS}
-)
+from bot.qtvoice.kinds import CALL_EVENTS, SMS_EVENTS, VOICEMAIL_EVENTS
 
 
 def field(data: Mapping[str, Any], *names: str) -> Any:

@@ -16,12 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import phone
 from bot.config import Settings
-from bot.delivery.contacts import ContactDirectory
 from bot.delivery.events import (
-    CALL_LIVE,
-    CONTACT_EVENTS,
-    SMS_EVENTS,
-    VOICEMAIL_EVENTS,
     conversation_key,
     sms_parties,
     text_field,
@@ -30,10 +25,19 @@ from bot.delivery.events import (
 from bot.delivery.inbox import NotYet
 from bot.delivery.poster import SlackPoster
 from bot.delivery.router import Destination, destinations, live_card_channels
+from bot.directory import ContactDirectory
+from bot.qtvoice.kinds import CALL_LIVE, CONTACT_EVENTS, SMS_EVENTS, VOICEMAIL_EVENTS
 from bot.qtvoice.models import Call, Contact, Sms, Voicemail
 from bot.slack import blocks
 from bot.slack.blocks import Caller, Line, RenderContext
-from bot.store.models import ExtensionLink, OptOut, PostedMessage, Route, utcnow
+from bot.store.models import (
+    SENDING_REPLY,
+    ExtensionLink,
+    OptOut,
+    PostedMessage,
+    Route,
+    utcnow,
+)
 
 OPT_OUT_KEYWORDS = frozenset(
     {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
@@ -42,9 +46,7 @@ OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
 #: Outbound delivery states in the order they happen; a late `sms.sent` never undoes `delivered`.
 SMS_PROGRESS = ("queued", "sent", "delivered")
 SENT_REACTION, DELIVERED_REACTION = "outbox_tray", "white_check_mark"
-#: Marks a thread reply whose text is being sent; a process that died mid-send leaves one
-#: behind, which stops counting after a minute.
-SENDING_REPLY = "sms_reply_sending"
+#: A `SENDING_REPLY` marker left by a process that died mid-send stops counting after a minute.
 SENDING_REPLY_EXPIRES = timedelta(minutes=1)
 REPLY_WAIT = timedelta(seconds=1)
 
@@ -272,9 +274,8 @@ class Notifier:
     async def _caller(self, session: AsyncSession, number: str | None) -> Caller:
         if not number:
             return Caller(number=None)
-        return await self.directory.caller(
-            session, phone.normalize(number, self.settings.default_region)
-        )
+        normalized = phone.normalize(number, self.settings.default_region)
+        return Caller.of(normalized, await self.directory.contact(session, normalized))
 
     def _line(self, data: Mapping[str, Any]) -> Line:
         return Line(number=text_field(data, "to"), extension_id=text_field(data, "extensionId"))

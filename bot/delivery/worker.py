@@ -13,9 +13,9 @@ import logging
 from typing import Any
 
 from bot.delivery import inbox
-from bot.delivery.contacts import ContactDirectory
 from bot.delivery.notifier import Notifier
 from bot.delivery.poster import SlackPoster
+from bot.directory import ContactDirectory
 from bot.runtime import Runtime
 from bot.store.models import InboxEvent
 

@@ -31,18 +31,17 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import delete, func, select
 
 from bot import phone
-from bot.delivery import inbox
-from bot.delivery.contacts import ContactDirectory
-from bot.delivery.router import KIND_ALIASES, parse_kinds
 from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Contact, Extension, Voicemail
 from bot.runtime import Runtime
 from bot.slack import blocks
 from bot.slack.blocks import Block, Line, Message, RenderContext, escape_mrkdwn
-from bot.store.models import ExtensionLink, InboxEvent, Route, utcnow
+from bot.slack.rendering import lookup_caller
+from bot.store import deliveries, routes
+from bot.store.models import ExtensionLink, utcnow
+from bot.store.routes import KIND_ALIASES, parse_kinds
 from bot.telephony import HOW_TO_LINK, Refusal, Telephony
 
 logger = logging.getLogger(__name__)
@@ -144,7 +143,6 @@ class SlashCommands:
         self.runtime = runtime
         self.settings = runtime.settings
         self.telephony = Telephony(runtime)
-        self.directory = ContactDirectory(runtime.qtvoice)
         self.ctx = RenderContext(
             timezone=self.settings.zone,
             default_region=self.settings.default_region,
@@ -391,35 +389,24 @@ class SlashCommands:
                 f" {_known_kinds()}, or an event name such as `call.missed`."
             ) from None
         target, label = await self._route_target(_plain(before).strip())
-        stored_kinds = ",".join(kinds) if kinds else None
         async with self.runtime.sessions() as session, session.begin():
-            existing = await session.scalar(
-                select(Route).where(Route.target == target, Route.channel_id == channel)
+            route = await routes.save_route(
+                session, target, channel, kinds, created_by=invocation.user_id
             )
-            if existing is None:
-                session.add(
-                    Route(
-                        target=target,
-                        channel_id=channel,
-                        event_kinds=stored_kinds,
-                        created_by=invocation.user_id,
-                    )
-                )
-            else:
-                existing.event_kinds = stored_kinds
+            stored_kinds = route.event_kinds
         return _say(f"✅ {label} now goes to <#{channel}>: {_kinds_label(stored_kinds)}.")
 
     async def routes(self, invocation: Invocation) -> Message:
         self._require_admin(invocation.user_id, "see routes")
         async with self.runtime.sessions() as session:
-            routes = (await session.scalars(select(Route).order_by(Route.target))).all()
+            saved = await routes.all_routes(session)
         fallback = f"Everything else goes to <#{self.settings.notify_channel}>."
-        if not routes:
+        if not saved:
             return _say(f"No routes yet. {fallback}")
         lines = [
             f"• {self._target_label(route.target)} → <#{route.channel_id}>:"
             f" {_kinds_label(route.event_kinds)}"
-            for route in routes
+            for route in saved
         ]
         return _say("*Routes*\n" + "\n".join(lines) + f"\n{fallback}")
 
@@ -431,16 +418,13 @@ class SlashCommands:
                 "Which route? Try `/qtvoice unroute 101` or `/qtvoice unroute 101 #support`."
             )
         target, label = await self._route_target(_plain(before).strip())
-        statement = delete(Route).where(Route.target == target)
-        if channel is not None:
-            statement = statement.where(Route.channel_id == channel)
         async with self.runtime.sessions() as session, session.begin():
-            removed = (await session.execute(statement)).rowcount
+            removed = await routes.remove_routes(session, target, channel)
         where = f" to <#{channel}>" if channel else ""
         if not removed:
             return _say(f"There was no route for {label}{where}.")
-        routes = "route" if removed == 1 else "routes"
-        return _say(f"Done: removed {removed} {routes} for {label}{where}.")
+        noun = "route" if removed == 1 else "routes"
+        return _say(f"Done: removed {removed} {noun} for {label}{where}.")
 
     async def _route_target(self, typed: str) -> tuple[str, str]:
         """What a route is stored under (E.164 or extension id), and how to show it."""
@@ -485,9 +469,7 @@ class SlashCommands:
 
     async def _voicemail_blocks(self, vm: Voicemail, index: int) -> list[Block]:
         """The voicemail as notifications show it, minus Mark handled (this list is private)."""
-        number = phone.normalize(vm.from_, self.settings.default_region) if vm.from_ else None
-        async with self.runtime.sessions() as session:
-            caller = await self.directory.caller(session, number)
+        caller = await lookup_caller(self.runtime, vm.from_)
         line = Line(number=vm.to, extension_id=vm.extension_id)
         rendered = blocks.voicemail(vm, caller, line, self.ctx).blocks
         kept: list[Block] = []
@@ -505,18 +487,16 @@ class SlashCommands:
     async def status(self, invocation: Invocation) -> Message:
         self._require_admin(invocation.user_id, "see the bot's status")
         async with self.runtime.sessions() as session:
-            counts = await inbox.counts(session)
-            last_webhook = await session.scalar(
-                select(func.max(InboxEvent.received_at)).where(InboxEvent.source == "webhook")
-            )
+            counts = await deliveries.counts(session)
+            last_webhook = await deliveries.last_webhook_at(session)
         lines = [
             "*QTvoice bridge status*",
-            f"• Deliveries waiting: {counts.get(inbox.PENDING, 0)}"
-            f" · failed: {counts.get(inbox.FAILED, 0)}",
+            f"• Deliveries waiting: {counts.get(deliveries.PENDING, 0)}"
+            f" · failed: {counts.get(deliveries.FAILED, 0)}",
             f"• Last webhook: {self._last_webhook_label(last_webhook)}",
             f"• QTvoice API budget: {self._rate_limit_label()}",
         ]
-        if counts.get(inbox.FAILED):
+        if counts.get(deliveries.FAILED):
             lines.append(
                 "_List failed deliveries with `qtslack deliveries --failed`,"
                 " retry one with `qtslack replay ID`._"

@@ -22,12 +22,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.delivery.notifier import SENDING_REPLY
 from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Sms
 from bot.runtime import Runtime
 from bot.slack.blocks import escape_mrkdwn
-from bot.store.models import PostedMessage, SlackEventSeen
+from bot.store.models import SENDING_REPLY, PostedMessage, SlackEventSeen
 from bot.telephony import Refusal, Telephony
 
 logger = logging.getLogger(__name__)
