@@ -78,7 +78,8 @@ class Demo:
         envelope = sample_event(event, **data)
         response = send_webhook(self.webhook_url, envelope, WEBHOOK_SECRET)
         response.raise_for_status()
-        return envelope["data"]
+        sent: dict[str, Any] = envelope["data"]
+        return sent
 
     def wait(self, what: str, predicate: Callable[[], Any]) -> Any:
         try:
@@ -307,8 +308,8 @@ def run_demo(*, keep_running: bool = False, html_path: Path = Path("demo.html"))
             ):
                 try:
                     flow = scenario()
-                except DemoStepFailed as failed:
-                    flow = Flow(scenario.__name__.replace("_", " "), notes=[f"stuck at: {failed}"])
+                except DemoStepFailed as stuck:
+                    flow = Flow(scenario.__name__.replace("_", " "), notes=[f"stuck at: {stuck}"])
                 flows.append(flow)
                 print_flow(len(flows), flow)
             write_html(flows, html_path)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.delivery import inbox
 from bot.qtvoice.client import MAX_PAGE_SIZE, QTvoiceClient
 from bot.qtvoice.errors import QTvoiceError
-from bot.qtvoice.models import QTvoiceModel
+from bot.qtvoice.models import Call, Sms, Voicemail
 from bot.store.models import utcnow
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ async def reconcile(
 
 async def _recent(
     qtvoice: QTvoiceClient, since: datetime
-) -> AsyncIterator[tuple[str, QTvoiceModel]]:
+) -> AsyncIterator[tuple[str, Call | Voicemail | Sms]]:
     async for call in qtvoice.iter_calls(status="missed", start_date=since, background=True):
         yield "call.missed", call
     # Voicemails and texts cannot be filtered by date: one page of the newest is the window.

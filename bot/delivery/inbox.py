@@ -200,7 +200,7 @@ async def replay(session: AsyncSession, row_id: int) -> bool:
 
 def backoff(attempts: int, base_seconds: float, cap_seconds: float = 3600) -> float:
     """Exponential backoff with equal jitter: about base·2ⁿ, never all workers at once."""
-    delay = min(cap_seconds, base_seconds * 2 ** max(attempts - 1, 0))
+    delay = min(cap_seconds, base_seconds * 2.0 ** max(attempts - 1, 0))
     return delay / 2 + random.uniform(0, delay / 2)
 
 

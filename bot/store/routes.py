@@ -9,8 +9,9 @@ Slack channel, for the event types it names or, naming none, the default kinds
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.qtvoice.kinds import CALL_LIVE, CONTACT_EVENTS, KNOWN_EVENTS, SMS_EVENTS, VOICEMAIL_EVENTS
@@ -88,5 +89,6 @@ async def remove_routes(session: AsyncSession, target: str, channel_id: str | No
     statement = delete(Route).where(Route.target == target)
     if channel_id is not None:
         statement = statement.where(Route.channel_id == channel_id)
-    result = await session.execute(statement)
-    return int(getattr(result, "rowcount", 0) or 0)
+    # A DELETE's result is a CursorResult, the one kind of Result that knows its row count.
+    result = cast(CursorResult[Any], await session.execute(statement))
+    return result.rowcount

@@ -229,7 +229,7 @@ class SlackDriver:
         )
         trigger_id = self._recorder.new_trigger_id(user_id)
         action = _clicked(action_id, block_id, label, value)
-        payload = {
+        payload: dict[str, Any] = {
             "type": "block_actions",
             "user": self._user(user_id),
             "api_app_id": APP_ID,
@@ -260,7 +260,7 @@ class SlackDriver:
         view = (self._recorder.views_published(user_id) or [{}])[-1]
         block_id, label = _button_in(view, action_id)
         trigger_id = self._recorder.new_trigger_id(user_id)
-        payload = {
+        payload: dict[str, Any] = {
             "type": "block_actions",
             "user": self._user(user_id),
             "api_app_id": APP_ID,
