@@ -13,7 +13,6 @@ ignored without a word.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -25,7 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Sms
 from bot.runtime import Runtime
-from bot.slack.blocks import escape_mrkdwn
+from bot.slack.parsing import plain_text
+from bot.slack.sentences import sentence
 from bot.store.models import SENDING_REPLY, PostedMessage, SlackEventSeen
 from bot.telephony import Refusal, Telephony
 
@@ -38,8 +38,6 @@ NOTE_PREFIX = "note:"
 
 #: Subtypes that are still a person typing a reply ("also send to channel" is one).
 _REPLY_SUBTYPES = (None, "thread_broadcast")
-
-_SLACK_MARKUP = re.compile(r"<([^<>]*)>")
 
 
 def is_person_reply(event: dict[str, Any]) -> bool:
@@ -56,30 +54,6 @@ def is_person_reply(event: dict[str, Any]) -> bool:
 
 def is_note(text: str) -> bool:
     return text.lstrip().lower().startswith(NOTE_PREFIX)
-
-
-def plain_text(text: str) -> str:
-    """A Slack message's text as the customer should read it.
-
-    Slack sends `<https://…|label>` for links, `<@U…>` for mentions and `<!here>` for
-    broadcasts, and escapes `&`, `<` and `>` as entities; the customer gets the link, the
-    label or the name, and the characters that were typed. `&amp;` goes last, so a typed
-    "&lt;" stays "&lt;".
-    """
-
-    def readable(match: re.Match[str]) -> str:
-        inner = match.group(1)
-        target, _, label = inner.partition("|")
-        if target.startswith(("@", "#")):
-            return target[0] + label if label else target
-        if target.startswith("!"):
-            return label or "@" + target[1:].split("^")[0]
-        if label:
-            return label
-        return target.removeprefix("mailto:")
-
-    unlinked = _SLACK_MARKUP.sub(readable, text)
-    return unlinked.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 class ThreadReplies:
@@ -115,11 +89,11 @@ class ThreadReplies:
                 user, thread.state["customer"], text, line=thread.state.get("line") or None
             )
         except Refusal as refusal:
-            await self._refused(client, event, refusal.message)
+            await self._refused(client, event, sentence(refusal))
             return
         except QTvoiceError as error:
             logger.warning("thread reply not texted: %s", error)
-            await self._refused(client, event, escape_mrkdwn(error.user_message))
+            await self._refused(client, event, sentence(error))
             return
         else:
             await self._remember_sent(event, sms)
