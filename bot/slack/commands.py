@@ -35,7 +35,7 @@ from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Contact, Extension
 from bot.runtime import Runtime
 from bot.slack import blocks, cards
-from bot.slack.blocks import Line, Message, RenderContext, escape_mrkdwn
+from bot.slack.blocks import Line, Message, escape_mrkdwn
 from bot.slack.parsing import (
     around_channel,
     button_value,
@@ -46,7 +46,7 @@ from bot.slack.parsing import (
     split_first,
     target_and_text,
 )
-from bot.slack.rendering import lookup_caller
+from bot.slack.rendering import lookup_caller, render_context
 from bot.slack.sentences import SORRY, sentence
 from bot.store import deliveries, routes
 from bot.store.models import ExtensionLink, utcnow
@@ -137,11 +137,7 @@ class SlashCommands:
         self.runtime = runtime
         self.settings = runtime.settings
         self.telephony = Telephony(runtime)
-        self.ctx = RenderContext(
-            timezone=self.settings.zone,
-            default_region=self.settings.default_region,
-            mask_numbers=self.settings.mask_numbers,
-        )
+        self.ctx = render_context(self.settings)
         self.subcommands: dict[str, Subcommand] = {
             "call": self.call,
             "sms": self.sms,
