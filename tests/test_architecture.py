@@ -114,6 +114,22 @@ def test_slack_listeners_import_neither_the_worker_nor_the_web_app(
     assert upward == set()
 
 
+def test_the_foundations_import_nothing_built_on_them(imports: dict[str, set[str]]) -> None:
+    foundations = {"qtvoice", "store", "phone", "config", "logs"}
+    built_on_them = {
+        "runtime", "directory", "telephony", "slack", "delivery", "reconcile",
+        "scheduler", "services", "web", "checks", "operations", "demo", "__main__",
+    }  # fmt: skip
+    upward = {
+        f"{module} → {target}"
+        for module, targets in imports.items()
+        if part(module) in foundations
+        for target in targets
+        if part(target) in built_on_them
+    }
+    assert upward == set()
+
+
 def test_only_the_demo_and_the_cli_import_the_sandbox(imports: dict[str, set[str]]) -> None:
     outside = {
         f"{module} → {target}"

@@ -39,7 +39,7 @@ def say(text: str) -> Message:
     return Message(text=text, blocks=[])
 
 
-def context(text: str) -> Block:
+def _small_print(text: str) -> Block:
     """A line of small print (mrkdwn)."""
     return ContextBlock(elements=[MarkdownTextObject(text=text)]).to_dict()
 
@@ -119,7 +119,7 @@ def link_offer(extensions: Sequence[Extension]) -> Message:
             accessory=button,
         )
         content.append(section.to_dict())
-    content.append(context("Not yours? Run `/qtvoice link <extension>` with your number."))
+    content.append(_small_print("Not yours? Run `/qtvoice link <extension>` with your number."))
     return Message(
         text=f"Your Slack email matches extension {extension_label(extensions[0])}.",
         blocks=content,
@@ -134,7 +134,7 @@ def voicemail_list(voicemails: Sequence[Message], unread: int) -> Message:
         content += [*_without_mark_handled(voicemail.blocks, index), DividerBlock().to_dict()]
     count = f"{unread} unread voicemail" + ("" if unread == 1 else "s")
     if unread > len(voicemails):
-        content.append(context(f"The newest {len(voicemails)} of {count}."))
+        content.append(_small_print(f"The newest {len(voicemails)} of {count}."))
     return Message(text=f"📬 You have {count}.", blocks=content)
 
 
