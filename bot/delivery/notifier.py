@@ -89,8 +89,14 @@ class Notifier:
         caller = await self._caller(session, call.from_)
         message = blocks.missed_call(call, caller, self._line(data), self.ctx)
         for channel in await self._channels(session, "call.missed", data):
+            # The call's data is kept so a button can render the message again (slack/stored.py).
             await self.poster.post_once(
-                session, kind="missed_call", key=call.id, channel=channel, message=message
+                session,
+                kind="missed_call",
+                key=call.id,
+                channel=channel,
+                message=message,
+                state=data,
             )
         await self._live_call(session, "call.missed", data, post_new=False)
 

@@ -14,8 +14,9 @@ from typing import Any
 
 from bot.delivery import inbox
 from bot.delivery.notifier import Notifier
-from bot.delivery.poster import SlackPoster
+from bot.delivery.poster import Refused, SlackPoster
 from bot.directory import ContactDirectory
+from bot.logs import Scrubber
 from bot.runtime import Runtime
 from bot.store.models import InboxEvent
 
@@ -30,6 +31,8 @@ class Worker:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
+        #: What a stored failure reason may say: no secret, and no full number if masking.
+        self.scrub = Scrubber.for_settings(runtime.settings)
         self.notifier = Notifier(
             runtime.settings, SlackPoster(runtime.slack), ContactDirectory(runtime.qtvoice)
         )
@@ -66,7 +69,7 @@ class Worker:
             except inbox.NotYet as wait:
                 await session.rollback()
                 logger.info("delivery %s waits: %s", row.id, wait)
-                await inbox.postpone(session, row.id, wait.until, str(wait))
+                await inbox.postpone(session, row.id, wait.until, self.scrub(str(wait)))
                 return
             except Exception as error:
                 await session.rollback()
@@ -76,13 +79,15 @@ class Worker:
             logger.info("delivery %s (%s) done", row.id, row.event)
 
     async def _failed(self, session: Any, row: InboxEvent, error: Exception) -> None:
-        reason = f"{type(error).__name__}: {error}"[:1000]
+        reason = self.scrub(f"{type(error).__name__}: {error}")[:1000]
+        # Slack refusing the content for good is not helped by waiting: park it at once.
+        permanent = isinstance(error, Refused)
         parked = await inbox.retry_later(
             session,
             row.id,
             reason,
             attempts=row.attempts + 1,
-            max_attempts=self.settings.delivery_max_attempts,
+            max_attempts=row.attempts + 1 if permanent else self.settings.delivery_max_attempts,
             base_seconds=self.settings.delivery_retry_seconds,
         )
         if parked:

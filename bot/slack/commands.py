@@ -46,7 +46,7 @@ from bot.slack.parsing import (
     split_first,
     target_and_text,
 )
-from bot.slack.rendering import lookup_caller, render_context
+from bot.slack.rendering import lookup_caller, render_context, shown_number
 from bot.slack.sentences import SORRY, sentence
 from bot.store import deliveries, routes
 from bot.store.models import ExtensionLink, utcnow
@@ -190,6 +190,7 @@ class SlashCommands:
         return cards.say(
             f"📞 Calling {self._party(party)}: QTvoice rings your extension"
             f" {cards.extension_label(link)} first; pick up and it dials them."
+            + self._main_number_only(target, "dials")
         )
 
     async def sms(self, invocation: Invocation) -> Message:
@@ -206,7 +207,10 @@ class SlashCommands:
         if isinstance(party, Message):
             return party
         await self.telephony.send_text(invocation.user_id, party.number, text)
-        return cards.say(f"✉️ Text sent to {self._party(party)}:\n{cards.quoted(text)}")
+        return cards.say(
+            f"✉️ Text sent to {self._party(party)}:\n{cards.quoted(text)}"
+            + self._main_number_only(target, "texts")
+        )
 
     async def contact(self, invocation: Invocation) -> Message:
         target = plain_text(invocation.args).strip()
@@ -244,11 +248,21 @@ class SlashCommands:
         picker = blocks.contact_picker([contact for contact, _ in reachable], purpose, self.ctx)
         return picker if text is None else cards.picker_carrying_text(picker, text)
 
+    def _main_number_only(self, typed: str, verb: str) -> str:
+        """A plain word when the number was typed with an extension QTvoice cannot reach."""
+        extension = phone.extension(typed, self.settings.default_region)
+        if extension is None:
+            return ""
+        return (
+            f"\n☎️ QTvoice {verb} the main number only: it has no way to reach extension"
+            f" {escape_mrkdwn(extension)}, so ask for it once you're through."
+        )
+
     def _number(self, contact: Contact) -> str | None:
         return phone.parse(contact.phone, self.settings.default_region) if contact.phone else None
 
     def _party(self, party: Party) -> str:
-        shown = phone.display(party.number, self.settings.default_region)
+        shown = shown_number(party.number, self.ctx)  # masked when MASK_NUMBERS
         return f"*{cards.shown(party.name)}* · {shown}" if party.name else f"*{shown}*"
 
     # Linking a Slack user to an extension

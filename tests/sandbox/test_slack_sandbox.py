@@ -227,16 +227,18 @@ def test_button_value_over_2000_characters_is_invalid_blocks(client: WebClient) 
     assert caught.value.response["error"] == "invalid_blocks"
 
 
-def test_update_replaces_text_and_keeps_unchanged_blocks(
+def test_update_with_text_alone_replaces_the_text_and_removes_the_blocks(
     client: WebClient, recorder: SlackRecorder
 ) -> None:
+    """chat.update's reference: "If the `text` argument is provided and `blocks` are not
+    provided, the `blocks` will be removed"."""
     ts = post(client, "Voicemail: transcribing…", blocks=button_message("{}"))["ts"]
 
     client.chat_update(channel=GENERAL, ts=ts, text="Voicemail: hi there")
 
     [message] = recorder.messages(GENERAL)
     assert message["text"] == "Voicemail: hi there"
-    assert message["blocks"] == button_message("{}")
+    assert not message["blocks"]
     assert message["edited"] is not None
 
 

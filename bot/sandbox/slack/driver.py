@@ -59,6 +59,20 @@ def _rich_text(text: str) -> dict[str, Any]:
     return {"type": "rich_text", "block_id": uuid.uuid4().hex[:5], "elements": [section]}
 
 
+def _file(name: str) -> dict[str, Any]:
+    """A file as a `file_share` message event carries it (the fields a bot may read)."""
+    file_id = f"F{uuid.uuid4().hex[:10].upper()}"
+    return {
+        "id": file_id,
+        "name": name,
+        "title": name,
+        "mimetype": "application/octet-stream",
+        "filetype": name.rsplit(".", 1)[-1],
+        "mode": "hosted",
+        "url_private": f"https://files.slack.com/files-pri/{TEAM_ID}-{file_id}/{name}",
+    }
+
+
 def _button_in(message: Mapping[str, Any], action_id: str) -> tuple[str, dict[str, Any]]:
     """The block_id and label of the button `action_id` in a posted message, as Slack sends."""
     for block in message.get("blocks") or []:
@@ -364,8 +378,12 @@ class SlackDriver:
         *,
         user_id: str = "U0ALICE",
         event_id: str | None = None,
+        files: list[str] | None = None,
     ) -> Delivery:
-        """A person replies in a thread: the message joins the recorder's thread, then the event."""
+        """A person replies in a thread: the message joins the recorder's thread, then the event.
+
+        `files` (file names) makes it a reply with files attached, `subtype: file_share`.
+        """
         message = self._recorder.post_as_user(channel, text, user_id=user_id, thread_ts=thread_ts)
         parent = self._recorder.message(channel, message["thread_ts"])
         event = {
@@ -379,8 +397,10 @@ class SlackDriver:
             "channel_type": channel_type(message["channel"]),
             "team": TEAM_ID,
             "client_msg_id": str(uuid.uuid4()),
-            "blocks": [_rich_text(text)],
+            "blocks": [_rich_text(text)] if text else [],
         }
+        if files:
+            event |= {"subtype": "file_share", "upload": False, "files": [_file(n) for n in files]}
         return self.event(event, event_id=event_id)
 
     def app_home_opened(self, user_id: str) -> Delivery:

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.sandbox.server import BackgroundServer
@@ -75,6 +75,8 @@ class _Answer:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    #: `body["raw"]` goes out as is, typed `body["type"]`: an answer that is not Slack's JSON.
+    raw: bool = False
 
 
 @dataclass
@@ -84,9 +86,15 @@ class _Fault:
     remaining: int
     retry_after: int | None
     error: str | None
+    raw_body: str | None = None
+    raw_type: str = "text/plain"
 
     def answer(self) -> _Answer:
         headers = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+        if self.raw_body is not None:
+            return _Answer(
+                self.status, {"raw": self.raw_body, "type": self.raw_type}, headers, True
+            )
         if self.error is not None:
             return _Answer(200, {"ok": False, "error": self.error}, headers)
         if self.status == 429:
@@ -157,6 +165,7 @@ class SlackRecorder:
         self._calls: list[RecordedCall] = []
         self._faults: list[_Fault] = []
         self._delays: dict[str, float] = {}
+        self._blocks_refused: set[str] = set()
         self._response_urls: dict[str, ResponseUrl] = {}
         self._server = BackgroundServer(self._asgi_app())
         self.url = self._server.url
@@ -188,6 +197,7 @@ class SlackRecorder:
             self._calls.clear()
             self._faults.clear()
             self._delays.clear()
+            self._blocks_refused.clear()
             self._response_urls.clear()
             self._workspace.reset()
 
@@ -201,17 +211,29 @@ class SlackRecorder:
         count: int = 1,
         retry_after: int | None = None,
         error: str | None = None,
+        raw_body: str | None = None,
+        raw_type: str = "text/plain",
     ) -> None:
         """Answer the next `count` calls of `method` ("*": any method) with a failure.
 
         `status=429` is Slack's rate limit (Retry-After: `retry_after`, default 1);
-        another status is answered as is; `error` answers HTTP 200 `ok: false` with that error.
+        another status is answered as is; `error` answers HTTP 200 `ok: false` with that error;
+        `raw_body` answers `status` with that text typed `raw_type`, not JSON (a proxy's error
+        page; typed application/json, a body slack_sdk fails to parse).
         Failed calls are recorded (`injected=True`) and change nothing.
         """
         if count < 1:
             raise ValueError("count must be at least 1")
         with self._lock:
-            self._faults.append(_Fault(method, status, count, retry_after, error))
+            self._faults.append(
+                _Fault(method, status, count, retry_after, error, raw_body, raw_type)
+            )
+
+    def refuse_blocks(self, channel: str) -> None:
+        """From now on, chat.postMessage and chat.update with blocks in `channel` answer
+        `invalid_blocks`, as Slack does for content it will never accept; plain text passes."""
+        with self._lock:
+            self._blocks_refused.add(channel)
 
     def delay(self, method: str, seconds: float) -> None:
         """Answer every later call of `method` ("*": any) `seconds` late; 0 removes the delay."""
@@ -399,12 +421,15 @@ class SlackRecorder:
             return _Answer(200, SlackError("not_authed").body())
         if not hmac.compare_digest(token.encode(), self._bot_token.encode()):
             return _Answer(200, SlackError("invalid_auth").body())
+        refusing = method in ("chat.postMessage", "chat.update") and bool(args.get("blocks"))
+        if refusing and args.get("channel") in self._blocks_refused:
+            return _Answer(200, SlackError("invalid_blocks").body())
         try:
             return _Answer(200, handler(self._workspace, args), {"X-OAuth-Scopes": BOT_SCOPES})
         except SlackError as error:
             return _Answer(200, error.body())
 
-    async def _handle_api(self, request: Request) -> JSONResponse:
+    async def _handle_api(self, request: Request) -> Response:
         method = request.path_params["method"]
         headers = _redacted(dict(request.headers))
         unreadable: SlackError | None = None
@@ -428,6 +453,9 @@ class SlackRecorder:
             self._calls.append(
                 RecordedCall(method, args, headers, answer.status, answer.body, fault is not None)
             )
+        if answer.raw:
+            raw, media_type = answer.body["raw"], answer.body["type"]
+            return Response(raw, answer.status, headers=answer.headers, media_type=media_type)
         return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
 
     async def _handle_response_url(self, request: Request) -> JSONResponse:
