@@ -349,6 +349,15 @@ class SlackRecorder:
     def user(self, user_id: str) -> SlackUser | None:
         return self._workspace.users.get(user_id)
 
+    def users(self) -> list[SlackUser]:
+        """Everyone in the workspace, the bot included."""
+        return list(self._workspace.users.values())
+
+    def conversations(self) -> list[str]:
+        """Ids of the conversations that hold messages, in the order each got its first."""
+        with self._lock:
+            return [channel for channel, messages in self._workspace.channels.items() if messages]
+
     def im_channel(self, user_id: str) -> str:
         """The DM channel id conversations.open gives for `user_id`."""
         return self._workspace.im_channel(user_id)
