@@ -2,7 +2,7 @@
 
 A route sends the events about one of our numbers (E.164) or extensions (its QTvoice id) to a
 Slack channel, for the event types it names or, naming none, the default kinds
-(`bot.qtvoice.kinds.DEFAULT_ON`). Which events a stored route claims is decided by
+(`bot.qtvoice.events.DEFAULT_ON`). Which events a stored route claims is decided by
 `bot.delivery.router`; this module only reads and writes them.
 """
 
@@ -14,7 +14,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.qtvoice.kinds import CALL_LIVE, CONTACT_EVENTS, KNOWN_EVENTS, SMS_EVENTS, VOICEMAIL_EVENTS
+from bot.qtvoice.events import CALL_LIVE, CONTACT_EVENTS, KNOWN_EVENTS, SMS_EVENTS, VOICEMAIL_EVENTS
 from bot.store.models import Route
 
 #: Words an admin may type in `/qtvoice route … [kinds]`, and the event types each stands for.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.qtvoice.kinds import CALL_LIVE, SMS_EVENTS, VOICEMAIL_EVENTS
+from bot.qtvoice.events import CALL_LIVE, SMS_EVENTS, VOICEMAIL_EVENTS
 from bot.store.routes import parse_kinds
 
 
