@@ -70,6 +70,7 @@ manifest: $(STAMP) ## the Slack app manifest (JSON): Socket Mode, or HTTP with U
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy bot
 
 format: $(STAMP)
 	$(BIN)/ruff format .
