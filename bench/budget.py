@@ -23,7 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.config import Settings
-from bot.delivery.contacts import sync_contacts
+from bot.directory import sync_contacts
 from bot.reconcile import reconcile
 from bot.runtime import Runtime
 from bot.sandbox.qtvoice import QTvoiceSandbox, send_webhook

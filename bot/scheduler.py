@@ -23,15 +23,15 @@ from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from bot.delivery.contacts import sync_contacts
 from bot.delivery.digest import send_digests
 from bot.delivery.extensions import INTERVAL_SECONDS as EXTENSION_CHECK_SECONDS
 from bot.delivery.extensions import check_extensions
 from bot.delivery.followup import TICK_SECONDS, escalate, send_reminders
-from bot.delivery.inbox import DONE, IGNORED
+from bot.directory import sync_contacts
 from bot.reconcile import reconcile
 from bot.runtime import Runtime
 from bot.store.db import async_url
+from bot.store.deliveries import DONE, IGNORED
 from bot.store.models import ChannelCooldown, InboxEvent, SlackEventSeen, utcnow
 from bot.store.outage import describe, is_outage
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from bot.config import Settings
-from bot.delivery.contacts import ContactDirectory, sync_contacts
+from bot.directory import ContactDirectory, sync_contacts
 from bot.runtime import Runtime
 from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.qtvoice.state import RecordedRequest
@@ -79,11 +79,11 @@ async def test_a_stale_copy_falls_back_to_lookups(
         await sync_contacts(runtime, utcnow() - timedelta(hours=3))
         qtvoice.state.clear_requests()
         async with runtime.sessions() as session:
-            caller = await ContactDirectory(runtime.qtvoice, 60).caller(session, "+12675550001")
+            found = await ContactDirectory(runtime.qtvoice, 60).contact(session, "+12675550001")
     finally:
         await runtime.close()
 
-    assert caller.name is None
+    assert found is None
     assert len(lookups(qtvoice)) == 1
 
 
@@ -104,12 +104,13 @@ async def test_a_contact_deleted_in_qtvoice_leaves_the_copy(
     try:
         directory = ContactDirectory(runtime.qtvoice, 60)
         async with runtime.sessions() as session:
-            deleted = await directory.caller(session, "+12155559999")
-            kept = await directory.caller(session, CUSTOMER_NUMBER)
+            deleted = await directory.contact(session, "+12155559999")
+            kept = await directory.contact(session, CUSTOMER_NUMBER)
     finally:
         await runtime.close()
-    assert deleted.name is None
-    assert kept.name == "John Doe"
+    assert deleted is None
+    assert kept is not None
+    assert kept.full_name == "John Doe"
 
 
 async def test_a_copy_made_moments_ago_is_not_made_again(

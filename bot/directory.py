@@ -1,4 +1,4 @@
-"""Who is calling: contact lookups by number, cached in the database.
+"""Who is behind a number: QTvoice contact lookups by number, cached in the database.
 
 A burst of calls from one number costs one QTvoice request: lookups are cached per number for
 every worker, and concurrent lookups of one number in a process wait for the first.
@@ -8,7 +8,7 @@ A failed lookup is not cached; the notification goes out with the number alone.
 With `CONTACT_SYNC_MINUTES` on, `sync` copies the whole directory (100 a page) into the same
 table every interval. While that copy is fresh (its last complete run started less than two
 intervals ago), it is the answer: a number absent from it is nobody, and costs no request.
-Before a burst of 1,600 new callers cost 1,600 lookups; now it costs none.
+Before, a burst of 1,600 new callers cost 1,600 lookups; now it costs none.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from bot.qtvoice.client import MAX_PAGE_SIZE, QTvoiceClient
 from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Contact
 from bot.runtime import Runtime
-from bot.slack.blocks import Caller
 from bot.store import job_runs
 from bot.store.models import CachedContact, utcnow
 
@@ -40,23 +39,19 @@ SYNC_JOB = "contact_sync"
 
 
 class ContactDirectory:
+    """QTvoice's contacts by phone number, read through a cache shared by every process."""
+
     def __init__(self, qtvoice: QTvoiceClient, sync_minutes: int = 0) -> None:
         """`sync_minutes` is `CONTACT_SYNC_MINUTES`: 0 means no copy, look numbers up."""
         self.qtvoice = qtvoice
         self.sync_minutes = sync_minutes
         self._in_flight: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    async def caller(self, session: AsyncSession, number: str | None) -> Caller:
-        """The caller as Slack should name them; just the number when no contact is known."""
-        if not number:
-            return Caller(number=None)
+    async def contact(self, session: AsyncSession, number: str) -> Contact | None:
+        """The contact whose number is `number` (normalized, usually E.164); None when QTvoice
+        knows nobody by it or cannot be asked right now."""
         async with self._in_flight[number]:
-            contact = await self._cached_or_fetched(session, number)
-        if contact is None:
-            return Caller(number=number)
-        return Caller(
-            number=number, name=contact.full_name, company=contact.company, contact_id=contact.id
-        )
+            return await self._cached_or_fetched(session, number)
 
     async def _cached_or_fetched(self, session: AsyncSession, number: str) -> Contact | None:
         cached = await session.get(CachedContact, number)
@@ -122,10 +117,6 @@ class ContactDirectory:
         )
         await job_runs.finished(session, SYNC_JOB, now)
         return copied
-
-    async def forget(self, session: AsyncSession, number: str) -> None:
-        await session.execute(delete(CachedContact).where(CachedContact.phone == number))
-        await session.commit()
 
 
 async def sync_contacts(runtime: Runtime, now: datetime | None = None) -> int:
