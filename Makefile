@@ -42,7 +42,7 @@ requirements: $(STAMP) ## pin what Heroku installs (requirements.txt) to what py
 	$(BIN)/python scripts/pin_requirements.py > requirements.txt
 
 bench: $(STAMP)
-	$(BIN)/python bench/webhooks.py
+	$(BIN)/python bench/ack.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache demo.html
