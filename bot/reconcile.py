@@ -37,14 +37,13 @@ async def reconcile(
         async for event, item in _recent(qtvoice, since):
             async with sessions() as session:
                 data = item.model_dump(mode="json", by_alias=True, exclude_none=True)
-                row = await inbox.store(
-                    session,
+                row = inbox.new_row(
                     event,
                     data,
                     body_sha256=hashlib.sha256(f"reconcile:{event}:{item.id}".encode()).hexdigest(),
                     source="reconcile",
                 )
-                stored += row is not None
+                stored += await inbox.store(session, row) is not None
     except QTvoiceError as error:
         logger.warning("reconcile stopped early: %s", error)
     if stored:

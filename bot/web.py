@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,6 +23,7 @@ from starlette.routing import Route
 
 from bot import __version__
 from bot.delivery import inbox
+from bot.delivery.writer import InboxWriter
 from bot.qtvoice.webhooks import MAX_BODY_BYTES, WebhookError, read_webhook, too_large
 from bot.runtime import Runtime
 from bot.services import BackgroundServices
@@ -30,11 +32,17 @@ from bot.store.models import InboxEvent
 
 logger = logging.getLogger(__name__)
 
+#: What a 503 asks QTvoice to wait before retrying, while the database is away.
+RETRY_AFTER_SECONDS = 5
+
 
 def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
     bolt_app = create_bolt_app(runtime)
     bolt = AsyncSlackRequestHandler(bolt_app)
     services = BackgroundServices(runtime) if run_worker else None
+    writer = InboxWriter(
+        runtime.engine, InboxEvent.__table__, inbox.IDENTITY, on_stored=runtime.inbox_changed.set
+    )
 
     async def slack_events(request: Request) -> Response:
         return await bolt.handle(request)
@@ -52,21 +60,27 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         except WebhookError as error:
             logger.warning("webhook refused: %s %s", error.status, error.message)
             return JSONResponse({"error": error.message, "code": error.code}, error.status)
-        async with runtime.sessions() as session:
-            row = await inbox.store(
-                session,
-                webhook.event,
-                webhook.data,
-                body_sha256=webhook.body_sha256,
-                delivery_id=webhook.delivery_id,
-                timestamp=webhook.timestamp,
+        row = inbox.new_row(
+            webhook.event,
+            webhook.data,
+            body_sha256=webhook.body_sha256,
+            delivery_id=webhook.delivery_id,
+            timestamp=webhook.timestamp,
+        )
+        try:
+            row_id = await writer.store(row)
+        except (SQLAlchemyError, OSError) as error:
+            logger.warning("webhook not stored, database unreachable: %s", type(error).__name__)
+            return JSONResponse(
+                {"error": "Database unavailable; retry later", "code": "UNAVAILABLE"},
+                503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
-        if row is None:
+        if row_id is None:
             logger.info("webhook %s already stored", webhook.event)
             return JSONResponse({"status": "duplicate"})
-        logger.info("webhook %s stored as delivery %s", webhook.event, row.id)
-        runtime.inbox_changed.set()
-        return JSONResponse({"status": "accepted", "id": row.id})
+        logger.info("webhook %s stored as delivery %s", webhook.event, row_id)
+        return JSONResponse({"status": "accepted", "id": row_id})
 
     async def healthz(request: Request) -> Response:
         try:
@@ -101,6 +115,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
                 await socket_mode.close_async()
             if services is not None:
                 await services.stop()
+            await writer.close()
             await runtime.close()
 
     return Starlette(

@@ -15,14 +15,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exists, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.delivery.events import KNOWN_EVENTS, dedupe_key, object_id, ordering_key
+from bot.delivery.writer import insert_new
 from bot.store.models import InboxEvent, utcnow
 
 PENDING, DONE, FAILED, IGNORED = "pending", "done", "failed", "ignored"
+#: The unique key every inbox row fills, which tells stored rows apart in a batch.
+IDENTITY = "dedupe_key"
 
 
 class NotYet(Exception):
@@ -33,8 +35,7 @@ class NotYet(Exception):
         self.until = until
 
 
-async def store(
-    session: AsyncSession,
+def new_row(
     event: str,
     data: dict[str, Any],
     *,
@@ -42,49 +43,34 @@ async def store(
     delivery_id: str | None = None,
     timestamp: str | None = None,
     source: str = "webhook",
-) -> InboxEvent | None:
-    """Store an event unless it is already here; None when it was (by any of its three keys).
+) -> dict[str, Any]:
+    """The inbox row for an event, as column values: its three unique keys included.
 
     Unknown event types are recorded as `ignored`: kept for `deliveries`, never posted.
     """
-    if await _already_stored(session, event, data, body_sha256, delivery_id):
-        return None
-    row = InboxEvent(
-        event=event,
-        object_id=object_id(data),
-        dedupe_key=dedupe_key(event, data, body_sha256),
-        body_sha256=body_sha256,
-        delivery_id=delivery_id,
-        ordering_key=ordering_key(event, data),
-        payload={"event": event, "timestamp": timestamp, "data": data},
-        source=source,
-        state=PENDING if event in KNOWN_EVENTS else IGNORED,
-    )
-    session.add(row)
-    try:
-        await session.commit()
-    except IntegrityError:
-        # Another request stored the same event between our look and our insert.
-        await session.rollback()
-        return None
-    return row
+    return {
+        "event": event,
+        "object_id": object_id(data),
+        "dedupe_key": dedupe_key(event, data, body_sha256),
+        "body_sha256": body_sha256,
+        "delivery_id": delivery_id,
+        "ordering_key": ordering_key(event, data),
+        "payload": {"event": event, "timestamp": timestamp, "data": data},
+        "source": source,
+        "state": PENDING if event in KNOWN_EVENTS else IGNORED,
+    }
 
 
-async def _already_stored(
-    session: AsyncSession,
-    event: str,
-    data: dict[str, Any],
-    body_sha256: str,
-    delivery_id: str | None,
-) -> bool:
-    keys = [
-        InboxEvent.dedupe_key == dedupe_key(event, data, body_sha256),
-        InboxEvent.body_sha256 == body_sha256,
-    ]
-    if delivery_id:
-        keys.append(InboxEvent.delivery_id == delivery_id)
-    found = await session.scalar(select(InboxEvent.id).where(or_(*keys)).limit(1))
-    return found is not None
+async def store(session: AsyncSession, row: dict[str, Any]) -> int | None:
+    """Store a `new_row()` and commit, unless it is already here (by any of its three keys).
+
+    The new row's id, or None when it was a duplicate. (Webhooks go through `InboxWriter`,
+    which stores many at once under the same rule.)
+    """
+    connection = await session.connection()
+    [row_id] = await insert_new(connection, InboxEvent.__table__, IDENTITY, [row])
+    await session.commit()
+    return row_id
 
 
 async def claim(
