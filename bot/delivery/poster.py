@@ -9,8 +9,11 @@ repeated. Slack's `Retry-After` is stored per channel and honoured by every work
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +32,12 @@ METADATA_EVENT = "qtslack_message"
 #: How far back to look for a post that may have landed: clocks differ a little.
 LOOKBACK = timedelta(minutes=2)
 DEFAULT_RETRY_AFTER_SECONDS = 30
+#: Slack "will generally allow an app to post 1 message per second to a specific channel",
+#: granting "generous burst behavior" (https://api.slack.com/methods/chat.postMessage, Rate
+#: limiting). We pace each channel to that: a token bucket of POST_BURST posts refilled at one
+#: per POST_INTERVAL, emptied when Slack does answer 429 (its burst was smaller than ours).
+POST_INTERVAL = timedelta(seconds=1)
+POST_BURST = 20
 
 
 class ChannelCoolingDown(NotYet):
@@ -37,6 +46,43 @@ class ChannelCoolingDown(NotYet):
     def __init__(self, channel: str, until: datetime) -> None:
         super().__init__(f"Slack rate limit on {channel} until {until:%H:%M:%S}", until)
         self.channel = channel
+
+
+@dataclass
+class ChannelPace:
+    """One channel's posting budget in this process (a token bucket; see POST_BURST)."""
+
+    refilled_at: datetime
+    tokens: float = POST_BURST
+    #: When Slack answered the last post here: while the bucket is empty, the next post goes
+    #: at least an interval after it, so no two posts reach Slack closer than that.
+    answered: datetime | None = None
+    #: When the last post told to come back will: the next one comes an interval later.
+    queue_tail: datetime = field(default_factory=utcnow)
+
+    def _refill(self, now: datetime) -> None:
+        if now > self.refilled_at:
+            earned = (now - self.refilled_at) / POST_INTERVAL
+            self.tokens = min(POST_BURST, self.tokens + earned)
+            self.refilled_at = now
+
+    def slot(self, now: datetime) -> datetime:
+        """The earliest time the next post here may go."""
+        self._refill(now)
+        if self.tokens >= 1:
+            return now
+        slot = now + (1 - self.tokens) * POST_INTERVAL
+        if self.answered is not None:
+            slot = max(slot, self.answered + POST_INTERVAL)
+        return slot
+
+    def take(self) -> None:
+        self.tokens -= 1
+
+    def empty_until(self, until: datetime, now: datetime) -> None:
+        """Slack said to wait until `until`: the next post goes then, the one after 1 s later."""
+        self._refill(now)
+        self.tokens = min(self.tokens, 1 - (until - now) / POST_INTERVAL)
 
 
 class NotInChannel(Exception):
@@ -51,6 +97,7 @@ class SlackPoster:
     def __init__(self, slack: AsyncWebClient) -> None:
         self.slack = slack
         self._dm_channels: dict[str, str] = {}
+        self._pace: dict[str, ChannelPace] = {}
 
     async def dm_channel(self, session: AsyncSession, user_id: str) -> str:
         """The IM channel with a user, opened once per process."""
@@ -85,6 +132,21 @@ class SlackPoster:
         ref = await self.find(session, kind, key, channel)
         if ref is not None and ref.ts is not None:
             return ref
+        async with self._paced(session, channel):
+            return await self._post(session, ref, kind, key, channel, message, thread_ts, state)
+
+    async def _post(
+        self,
+        session: AsyncSession,
+        ref: PostedMessage | None,
+        kind: str,
+        key: str,
+        channel: str,
+        message: Message,
+        thread_ts: str | None,
+        state: Mapping[str, Any] | None,
+    ) -> PostedMessage:
+        """Record the post as intended, then post it (or adopt one an earlier attempt landed)."""
         if ref is None:
             ref = PostedMessage(
                 kind=kind, key=key, channel_id=channel, thread_ts=thread_ts, state=dict(state or {})
@@ -164,6 +226,33 @@ class SlackPoster:
             raise NotInChannel(channel) from error
         logger.info("joined %s to post there", channel)
 
+    @contextlib.asynccontextmanager
+    async def _paced(self, session: AsyncSession, channel: str) -> AsyncIterator[None]:
+        """Take a posting slot in `channel`; raise ChannelCoolingDown when none is near.
+
+        A post whose slot is at most one interval away waits for it here; any other is told to
+        come back at the end of the channel's queue, so a backlog is spread over the coming
+        seconds and each event is asked to wait about once. Checked before a post is recorded
+        as intended, so a wait leaves nothing half done.
+        """
+        now = utcnow()
+        cooldown = await session.get(ChannelCooldown, channel)
+        await session.commit()  # no connection held while we wait or Slack answers
+        pace = self._pace.setdefault(channel, ChannelPace(now))
+        if cooldown is not None and cooldown.not_before > now:
+            pace.empty_until(cooldown.not_before, now)
+        slot = pace.slot(now)
+        if slot - now > POST_INTERVAL:
+            until = max(pace.queue_tail, slot)
+            pace.queue_tail = until + POST_INTERVAL
+            raise ChannelCoolingDown(channel, until)
+        pace.take()
+        await asyncio.sleep((slot - now).total_seconds())
+        try:
+            yield
+        finally:
+            pace.answered = utcnow()
+
     async def _find_landed(self, session: AsyncSession, ref: PostedMessage) -> str | None:
         """The ts of this ref's message if an earlier attempt did post it, else None."""
         oldest = f"{(ref.created_at - LOOKBACK).timestamp():.6f}"
@@ -198,6 +287,7 @@ class SlackPoster:
     async def _call(self, session: AsyncSession, limited: str, method: str, /, **args: Any) -> Any:
         """One Web API call, within the stored rate limit of the `limited` channel or user."""
         cooldown = await session.get(ChannelCooldown, limited)
+        await session.commit()  # hold no connection while Slack answers
         now = utcnow()
         if cooldown is not None and cooldown.not_before > now:
             raise ChannelCoolingDown(limited, cooldown.not_before)

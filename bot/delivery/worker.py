@@ -1,15 +1,19 @@
 """The delivery worker: claim due events, deliver each to Slack, then finish, retry or park it.
 
-It claims in batches (one round trip for many events) and delivers a batch concurrently: the
-claim never hands out two events with one ordering key, so concurrent deliveries never touch
-the same Slack message. Between batches it sleeps until this process stores an event or a
-short poll interval passes, which is when events stored by other processes are seen.
+It keeps up to `CONCURRENCY` deliveries in flight and claims more as soon as there is room (one
+round trip for many events), so a slow Slack answer holds up only its own event. The claim never
+hands out two events with one ordering key, so concurrent deliveries never touch the same Slack
+message. With nothing to claim it sleeps until this process stores an event, a delivery ends,
+the earliest wait it was told of (a channel's cooldown) is over, or a short poll interval
+passes, which is when events stored by other processes are seen.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
+from datetime import datetime
 from typing import Any
 
 from bot.delivery import inbox
@@ -17,11 +21,12 @@ from bot.delivery.contacts import ContactDirectory
 from bot.delivery.notifier import Notifier
 from bot.delivery.poster import SlackPoster
 from bot.runtime import Runtime
-from bot.store.models import InboxEvent
+from bot.store.models import InboxEvent, utcnow
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 20
+#: Deliveries in flight at most, per process.
+CONCURRENCY = 32
 #: How often to look for events stored by other processes (or whose retry time came).
 POLL_SECONDS = 1.0
 
@@ -33,29 +38,40 @@ class Worker:
         self.notifier = Notifier(
             runtime.settings, SlackPoster(runtime.slack), ContactDirectory(runtime.qtvoice)
         )
+        self._in_flight: set[asyncio.Task[None]] = set()
+        #: When the events this process postponed become due again (a heap).
+        self._due: list[datetime] = []
 
     async def run(self, stop: asyncio.Event) -> None:
         logger.info("delivery worker %s started", self.runtime.process_id)
-        while not stop.is_set():
-            try:
-                delivered = await self.run_once()
-            except Exception:
-                logger.exception("delivery worker: claiming failed; retrying shortly")
-                delivered = 0
-            if delivered:
-                continue
-            await self._wait_for_work(stop)
+        try:
+            while not stop.is_set():
+                room = CONCURRENCY - len(self._in_flight)
+                claimed = 0
+                if room > 0:
+                    try:
+                        claimed = await self.run_once(room)
+                    except Exception:
+                        logger.exception("delivery worker: claiming failed; retrying shortly")
+                if claimed == 0 or claimed == room:
+                    await self._wait_for_work(stop, full=claimed == room)
+        finally:
+            if self._in_flight:
+                await asyncio.gather(*self._in_flight, return_exceptions=True)
 
-    async def run_once(self) -> int:
-        """Claim one batch and deliver it; how many events were claimed."""
+    async def run_once(self, limit: int = CONCURRENCY) -> int:
+        """Claim up to `limit` due events and start delivering them; how many were claimed."""
         async with self.runtime.sessions() as session:
             rows = await inbox.claim(
                 session,
                 self.runtime.process_id,
-                limit=BATCH_SIZE,
+                limit=limit,
                 lease_seconds=self.settings.delivery_lease_seconds,
             )
-        await asyncio.gather(*(self._deliver(row) for row in rows))
+        for row in rows:
+            task = asyncio.create_task(self._deliver(row), name=f"deliver-{row.id}")
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
         return len(rows)
 
     async def _deliver(self, row: InboxEvent) -> None:
@@ -67,6 +83,7 @@ class Worker:
                 await session.rollback()
                 logger.info("delivery %s waits: %s", row.id, wait)
                 await inbox.postpone(session, row.id, wait.until, str(wait))
+                heapq.heappush(self._due, wait.until)
                 return
             except Exception as error:
                 await session.rollback()
@@ -90,12 +107,29 @@ class Worker:
         else:
             logger.warning("delivery %s (%s) will be retried: %s", row.id, row.event, reason)
 
-    async def _wait_for_work(self, stop: asyncio.Event) -> None:
+    async def _wait_for_work(self, stop: asyncio.Event, *, full: bool) -> None:
+        """Sleep until a delivery ends or, unless every slot is taken, there may be work."""
         changed = self.runtime.inbox_changed
-        waiters = [asyncio.ensure_future(changed.wait()), asyncio.ensure_future(stop.wait())]
+        waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
+        if self._in_flight:
+            waiters.append(
+                asyncio.ensure_future(
+                    asyncio.wait(set(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
+                )
+            )
+        timeout = None
+        if not full:
+            waiters.append(asyncio.ensure_future(changed.wait()))
+            timeout = POLL_SECONDS
+            now = utcnow()
+            while self._due and self._due[0] <= now:
+                heapq.heappop(self._due)
+            if self._due:
+                timeout = min(timeout, (self._due[0] - now).total_seconds())
         try:
-            await asyncio.wait(waiters, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waiters:
                 waiter.cancel()
-        changed.clear()
+        if not full:
+            changed.clear()
