@@ -89,7 +89,10 @@ def run_bot(
     slack.reset()
     slack.delay("chat.postMessage", slack_ms / 1000)
     env = harness.bot_env(database_url, slack.api_url, qtvoice.url, qtvoice.api_key)
-    with harness.server(harness.bot_argv(), env, workdir) as process:
+    profile = None
+    if args.profile:
+        profile = args.profile / f"{name.split(',')[0].replace(' ', '-')}.txt"
+    with harness.server(harness.bot_argv(profile=profile), env, workdir) as process:
         figures, accepted = _load(process, args)
         load_done = time.monotonic()
         _wait_posted(slack, accepted, args.drain_timeout)
@@ -114,6 +117,7 @@ def run_bot(
         figures.lost = sum(1 for ref in every if ref not in counts)
         figures.duplicated = sum(counts[ref] - 1 for ref in every if counts[ref] > 1)
         figures.rss_mib = process.peak_rss_mib()
+    print(f"{name}: server {process.log_summary()}")
     figures.name = name
     return figures
 
@@ -165,6 +169,9 @@ def main() -> None:
     parser.add_argument("--low-events", type=int, default=200)
     parser.add_argument("--low-rate", type=float, default=20, help="low-load webhooks per second")
     parser.add_argument("--drain-timeout", type=float, default=900)
+    parser.add_argument(
+        "--profile", type=Path, help="run qtslack under py-spy, collapsed stacks into this folder"
+    )
     parser.add_argument(
         "--only", default="floor,sqlite,sqlite0,postgresql,naive", help="contenders to run"
     )

@@ -6,6 +6,7 @@ to itself as far as the machine allows), and so does the load generator:
     python bench/harness.py load --port P --events N --connections C   # JSON results on stdout
     python bench/harness.py floor --port P                               # the bare route
     python bench/harness.py naive --port P                               # posts inside the request
+    python bench/harness.py top --profile FILE                           # a py-spy profile's top
 
 Why a Python load generator and not wrk: it sends each of N distinct signed bodies exactly once
 (wrk runs for a duration and its per-thread Lua states make "each body once" awkward), reports
@@ -158,12 +159,16 @@ class ServerProcess:
 
     def __init__(self, argv: list[str], port: int, env: Mapping[str, str], cwd: Path) -> None:
         self.port = port
+        #: What the server logged (warnings and up): a pipe nobody reads would stall it.
+        self.log = cwd / f"server-{port}.log"
+        self._log_file = self.log.open("wb")
         self.process = subprocess.Popen(  # noqa: S603 - argv built by the bench itself
             argv,
             env={**os.environ, **env},
             cwd=cwd,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self._log_file,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while True:
@@ -172,23 +177,35 @@ class ServerProcess:
                 break
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    _, stderr = self.process.communicate()
-                    raise RuntimeError(f"{argv} did not start:\n{stderr.decode()}") from None
+                    self.process.kill()
+                    raise RuntimeError(f"{argv} did not start:\n{self.log.read_text()}") from None
                 time.sleep(0.05)
 
     def peak_rss_mib(self) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+        """The server's VmHWM (the profiled child's, under py-spy)."""
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        if children:
+            pid = int(children[0])
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
         return float("nan")
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
+        # SIGINT to the whole group: uvicorn shuts down, and py-spy (if any) writes its profile.
+        os.killpg(self.process.pid, signal.SIGINT)
         try:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+        self._log_file.close()
+
+    def log_summary(self) -> str:
+        """How many lines the server logged, and the last one."""
+        lines = self.log.read_text(errors="replace").splitlines()
+        return f"{len(lines)} log lines" + (f", last: {lines[-1][:200]}" if lines else "")
 
 
 @contextmanager
@@ -201,8 +218,43 @@ def server(argv: list[str], env: Mapping[str, str], cwd: Path) -> Iterator[Serve
         process.stop()
 
 
-def bot_argv(*extra: str) -> list[str]:
-    return [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", "{port}", *extra]
+def bot_argv(*extra: str, profile: Path | None = None) -> list[str]:
+    """`serve` on {port}; under py-spy (collapsed stacks into `profile`) when given."""
+    argv = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", "{port}"]
+    if profile is not None:
+        py_spy = str(Path(sys.executable).with_name("py-spy"))
+        argv = [
+            py_spy,
+            "record",
+            "--format",
+            "raw",
+            "--rate",
+            "250",
+            "-o",
+            str(profile),
+            "--",
+            *argv,
+        ]
+    return [*argv, *extra]
+
+
+def top_frames(collapsed: Path, count: int = 15) -> str:
+    """The functions with the most samples in a py-spy raw profile, inclusive and own."""
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        frames = stack.split(";")
+        total += int(samples)
+        own[frames[-1]] += int(samples)
+        for frame in set(frames):
+            inclusive[frame] += int(samples)
+    lines = [f"{total} samples; inclusive:"]
+    lines += [f"  {n / total:6.1%}  {frame}" for frame, n in inclusive.most_common(count)]
+    lines.append("own (leaf):")
+    lines += [f"  {n / total:6.1%}  {frame}" for frame, n in own.most_common(count)]
+    return "\n".join(lines)
 
 
 def helper_argv(kind: str) -> list[str]:
@@ -333,11 +385,14 @@ def machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="benchmark helpers (run by ack.py and drain.py)")
-    parser.add_argument("kind", choices=["load", "floor", "naive"])
+    parser.add_argument("kind", choices=["load", "floor", "naive", "top"])
     parser.add_argument("--port", type=int)
+    parser.add_argument("--profile", type=Path, help="for top: a py-spy raw profile")
     args = parser.parse_args()
     if args.kind == "load":
         _load_main()
+    elif args.kind == "top":
+        print(top_frames(args.profile))
     else:
         _serve_main(args.kind, args.port)
 

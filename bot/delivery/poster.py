@@ -1,7 +1,7 @@
 """Writes to Slack that happen once, whatever fails in between.
 
 A post is recorded as intended (a `PostedMessage` row with no `ts`) before it is sent and as done
-after. The message carries its identity in Slack message metadata. So when a worker finds an
+after, in the transaction that finishes the event. The message carries its identity in Slack message metadata. So when a worker finds an
 intended post with no `ts`, because the process died or Slack's answer never came back, it
 looks for the message in the channel before posting: a post that did land is adopted, not
 repeated. Slack's `Retry-After` is stored per channel and honoured by every worker.
@@ -34,10 +34,12 @@ LOOKBACK = timedelta(minutes=2)
 DEFAULT_RETRY_AFTER_SECONDS = 30
 #: Slack "will generally allow an app to post 1 message per second to a specific channel",
 #: granting "generous burst behavior" (https://api.slack.com/methods/chat.postMessage, Rate
-#: limiting). We pace each channel to that: a token bucket of POST_BURST posts refilled at one
-#: per POST_INTERVAL, emptied when Slack does answer 429 (its burst was smaller than ours).
+#: limiting); how generous is not published. So a channel is not paced until Slack first
+#: answers 429 there; from then on it is paced to that rate (a token bucket of POST_BURST
+#: posts refilled at one per POST_INTERVAL), so Slack does not have to say no again, until
+#: the channel has been quiet long enough to refill the bucket.
 POST_INTERVAL = timedelta(seconds=1)
-POST_BURST = 20
+POST_BURST = 10
 
 
 class ChannelCoolingDown(NotYet):
@@ -50,12 +52,14 @@ class ChannelCoolingDown(NotYet):
 
 @dataclass
 class ChannelPace:
-    """One channel's posting budget in this process (a token bucket; see POST_BURST)."""
+    """One channel's posting budget in this process; see POST_BURST."""
 
     refilled_at: datetime
+    #: Paced since Slack's last 429 here, until the bucket is full again.
+    paced: bool = False
     tokens: float = POST_BURST
-    #: When Slack answered the last post here: while the bucket is empty, the next post goes
-    #: at least an interval after it, so no two posts reach Slack closer than that.
+    #: When Slack answered the last post here: while paced and the bucket is empty, the next
+    #: post goes at least an interval after it, so no two reach Slack closer than that.
     answered: datetime | None = None
     #: When the last post told to come back will: the next one comes an interval later.
     queue_tail: datetime = field(default_factory=utcnow)
@@ -65,11 +69,13 @@ class ChannelPace:
             earned = (now - self.refilled_at) / POST_INTERVAL
             self.tokens = min(POST_BURST, self.tokens + earned)
             self.refilled_at = now
+        if self.tokens >= POST_BURST:
+            self.paced = False
 
     def slot(self, now: datetime) -> datetime:
         """The earliest time the next post here may go."""
         self._refill(now)
-        if self.tokens >= 1:
+        if not self.paced or self.tokens >= 1:
             return now
         slot = now + (1 - self.tokens) * POST_INTERVAL
         if self.answered is not None:
@@ -77,11 +83,13 @@ class ChannelPace:
         return slot
 
     def take(self) -> None:
-        self.tokens -= 1
+        if self.paced:
+            self.tokens -= 1
 
     def empty_until(self, until: datetime, now: datetime) -> None:
         """Slack said to wait until `until`: the next post goes then, the one after 1 s later."""
         self._refill(now)
+        self.paced = True
         self.tokens = min(self.tokens, 1 - (until - now) / POST_INTERVAL)
 
 
@@ -175,8 +183,9 @@ class SlackPoster:
                 raise
             await self._join(session, channel)
             response = await self._call(session, channel, "chat_postMessage", **post)
+        # Committed with the event's `finish` (one commit fewer per post); if that never
+        # happens, the next attempt finds the message by its metadata and adopts it.
         ref.ts = response["ts"]
-        await session.commit()
         return ref
 
     async def update(
@@ -298,6 +307,7 @@ class SlackPoster:
                 raise
             retry_after = _retry_after(error.response.headers)
             until = now + timedelta(seconds=retry_after)
+            self._pace.setdefault(limited, ChannelPace(now)).empty_until(until, now)
             await _store_cooldown(session, limited, until)
             raise ChannelCoolingDown(limited, until) from None
 
