@@ -19,7 +19,8 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.inbox import NotYet
@@ -40,6 +41,8 @@ DEFAULT_RETRY_AFTER_SECONDS = 30
 #: the channel has been quiet long enough to refill the bucket.
 POST_INTERVAL = timedelta(seconds=1)
 POST_BURST = 10
+#: A post whose slot is this near waits for it in the worker; a later one is postponed.
+NEAR = 2 * POST_INTERVAL
 
 
 class ChannelCoolingDown(NotYet):
@@ -58,11 +61,12 @@ class ChannelPace:
     #: Paced since Slack's last 429 here, until the bucket is full again.
     paced: bool = False
     tokens: float = POST_BURST
-    #: When Slack answered the last post here: while paced and the bucket is empty, the next
-    #: post goes at least an interval after it, so no two reach Slack closer than that.
+    #: When Slack answered the last post here: while paced, the next post goes at least an
+    #: interval after it.
     answered: datetime | None = None
     #: When the last post told to come back will: the next one comes an interval later.
     queue_tail: datetime = field(default_factory=utcnow)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def _refill(self, now: datetime) -> None:
         if now > self.refilled_at:
@@ -77,10 +81,7 @@ class ChannelPace:
         self._refill(now)
         if not self.paced or self.tokens >= 1:
             return now
-        slot = now + (1 - self.tokens) * POST_INTERVAL
-        if self.answered is not None:
-            slot = max(slot, self.answered + POST_INTERVAL)
-        return slot
+        return now + (1 - self.tokens) * POST_INTERVAL
 
     def take(self) -> None:
         if self.paced:
@@ -239,28 +240,33 @@ class SlackPoster:
     async def _paced(self, session: AsyncSession, channel: str) -> AsyncIterator[None]:
         """Take a posting slot in `channel`; raise ChannelCoolingDown when none is near.
 
-        A post whose slot is at most one interval away waits for it here; any other is told to
+        A post whose slot is NEAR waits for it here; any other is told to
         come back at the end of the channel's queue, so a backlog is spread over the coming
         seconds and each event is asked to wait about once. Checked before a post is recorded
         as intended, so a wait leaves nothing half done.
         """
         now = utcnow()
-        cooldown = await session.get(ChannelCooldown, channel)
+        cooldown = await session.get(ChannelCooldown, channel, populate_existing=True)
         await session.commit()  # no connection held while we wait or Slack answers
         pace = self._pace.setdefault(channel, ChannelPace(now))
         if cooldown is not None and cooldown.not_before > now:
             pace.empty_until(cooldown.not_before, now)
         slot = pace.slot(now)
-        if slot - now > POST_INTERVAL:
+        if slot - now > NEAR:
             until = max(pace.queue_tail, slot)
             pace.queue_tail = until + POST_INTERVAL
             raise ChannelCoolingDown(channel, until)
         pace.take()
-        await asyncio.sleep((slot - now).total_seconds())
-        try:
-            yield
-        finally:
-            pace.answered = utcnow()
+        # While paced, one post at a time, each an interval after Slack answered the last:
+        # then no two reach Slack closer than that, however late each one's sleep ends.
+        async with pace.lock if pace.paced else contextlib.nullcontext():
+            if pace.paced and pace.answered is not None:
+                slot = max(slot, pace.answered + POST_INTERVAL)
+            await asyncio.sleep((slot - utcnow()).total_seconds())
+            try:
+                yield
+            finally:
+                pace.answered = utcnow()
 
     async def _find_landed(self, session: AsyncSession, ref: PostedMessage) -> str | None:
         """The ts of this ref's message if an earlier attempt did post it, else None."""
@@ -295,7 +301,7 @@ class SlackPoster:
 
     async def _call(self, session: AsyncSession, limited: str, method: str, /, **args: Any) -> Any:
         """One Web API call, within the stored rate limit of the `limited` channel or user."""
-        cooldown = await session.get(ChannelCooldown, limited)
+        cooldown = await session.get(ChannelCooldown, limited, populate_existing=True)
         await session.commit()  # hold no connection while Slack answers
         now = utcnow()
         if cooldown is not None and cooldown.not_before > now:
@@ -323,9 +329,19 @@ def _retry_after(headers: Mapping[str, Any]) -> float:
 
 
 async def _store_cooldown(session: AsyncSession, channel: str, until: datetime) -> None:
-    cooldown = await session.get(ChannelCooldown, channel)
-    if cooldown is None:
-        session.add(ChannelCooldown(channel_id=channel, not_before=until))
-    else:
-        cooldown.not_before = max(cooldown.not_before, until)
+    """Remember Slack's wait for `channel`, keeping the later one; safe against a concurrent 429."""
+    table = ChannelCooldown.__table__
+    dialect = (
+        postgresql
+        if session.bind is not None and session.bind.dialect.name == "postgresql"
+        else sqlite
+    )
+    await session.execute(
+        dialect.insert(table).values(channel_id=channel, not_before=until).on_conflict_do_nothing()
+    )
+    await session.execute(
+        update(ChannelCooldown)
+        .where(ChannelCooldown.channel_id == channel, ChannelCooldown.not_before < until)
+        .values(not_before=until)
+    )
     await session.commit()
