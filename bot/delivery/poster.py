@@ -1,7 +1,7 @@
 """Writes to Slack that happen once, whatever fails in between.
 
 A post is recorded as intended (a `PostedMessage` row with no `ts`) before it is sent and as done
-after, in the transaction that finishes the event. The message carries its identity in Slack message metadata. So when a worker finds an
+after. The message carries its identity in Slack message metadata. So when a worker finds an
 intended post with no `ts`, because the process died or Slack's answer never came back, it
 looks for the message in the channel before posting: a post that did land is adopted, not
 repeated. Slack's `Retry-After` is stored per channel and honoured by every worker.
@@ -184,9 +184,8 @@ class SlackPoster:
                 raise
             await self._join(session, channel)
             response = await self._call(session, channel, "chat_postMessage", **post)
-        # Committed with the event's `finish` (one commit fewer per post); if that never
-        # happens, the next attempt finds the message by its metadata and adopts it.
         ref.ts = response["ts"]
+        await session.commit()
         return ref
 
     async def update(
