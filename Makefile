@@ -43,6 +43,7 @@ requirements: $(STAMP) ## pin what Heroku installs (requirements.txt) to what py
 
 bench: $(STAMP)
 	$(BIN)/python bench/ack.py
+	$(BIN)/python bench/drain.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache demo.html

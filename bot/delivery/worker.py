@@ -1,6 +1,6 @@
 """The delivery worker: claim due events, deliver each to Slack, then finish, retry or park it.
 
-It keeps up to `CONCURRENCY` deliveries in flight and claims more as soon as there is room (one
+It keeps up to `CONCURRENCY` deliveries in flight and claims more once half are done (one
 round trip for many events), so a slow Slack answer holds up only its own event. The claim never
 hands out two events with one ordering key, so concurrent deliveries never touch the same Slack
 message. With nothing to claim it sleeps until this process stores an event, a delivery ends,
@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 #: Deliveries in flight at most, per process.
 CONCURRENCY = 32
+#: While busy, claim once this many slots are free: a claim is a write transaction, and on
+#: SQLite one per finished delivery would queue behind the deliveries' own writes.
+MIN_CLAIM = CONCURRENCY // 2
 #: How often to look for events stored by other processes (or whose retry time came).
 POLL_SECONDS = 1.0
 
@@ -47,12 +50,14 @@ class Worker:
         try:
             while not stop.is_set():
                 room = CONCURRENCY - len(self._in_flight)
-                claimed = 0
-                if room > 0:
-                    try:
-                        claimed = await self.run_once(room)
-                    except Exception:
-                        logger.exception("delivery worker: claiming failed; retrying shortly")
+                if room < MIN_CLAIM and self._in_flight:
+                    await self._wait_for_work(stop, full=True)
+                    continue
+                try:
+                    claimed = await self.run_once(room)
+                except Exception:
+                    logger.exception("delivery worker: claiming failed; retrying shortly")
+                    claimed = 0
                 if claimed == 0 or claimed == room:
                     await self._wait_for_work(stop, full=claimed == room)
         finally:
