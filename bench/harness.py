@@ -239,18 +239,24 @@ def bot_argv(*extra: str, profile: Path | None = None) -> list[str]:
 
 
 def top_frames(collapsed: Path, count: int = 15) -> str:
-    """The functions with the most samples in a py-spy raw profile, inclusive and own."""
+    """The functions with the most samples of the event loop's thread, inclusive and own.
+
+    Only the loop's thread counts: py-spy also samples aiosqlite's threads while they block
+    on their queues, which would drown everything else.
+    """
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
     total = 0
     for line in collapsed.read_text().splitlines():
         stack, _, samples = line.rpartition(" ")
+        if "run_forever" not in stack:
+            continue
         frames = stack.split(";")
         total += int(samples)
         own[frames[-1]] += int(samples)
         for frame in set(frames):
             inclusive[frame] += int(samples)
-    lines = [f"{total} samples; inclusive:"]
+    lines = [f"{total} samples of the event loop's thread; inclusive:"]
     lines += [f"  {n / total:6.1%}  {frame}" for frame, n in inclusive.most_common(count)]
     lines.append("own (leaf):")
     lines += [f"  {n / total:6.1%}  {frame}" for frame, n in own.most_common(count)]
