@@ -47,3 +47,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache demo.html
+
+.PHONY: screenshots
+screenshots: $(STAMP) ## the README's pictures (docs/screenshots/*.png) from the demo; needs chromium
+	$(BIN)/python scripts/screenshots.py docs/screenshots

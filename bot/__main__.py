@@ -75,14 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from bot.logs import configure_logging
+    from bot.logs import Scrubber, configure_logging
     from bot.runtime import Runtime
     from bot.store.db import is_sqlite
     from bot.store.migrate import upgrade
     from bot.web import create_app
 
     settings = load_settings(Settings)
-    configure_logging(settings.log_level, secret_values(settings))
+    configure_logging(settings.log_level, Scrubber.for_settings(settings))
     if is_sqlite(settings.database_url):
         upgrade(settings.database_url)
     app = create_app(Runtime.create(settings), run_worker=not args.no_worker)
@@ -94,17 +94,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # Above Heroku's router idle timeout (90 s), so the router never reuses a closed socket.
         timeout_keep_alive=95,
         access_log=False,
+        # uvicorn's own handlers would write around the scrubbing root handler (bot/logs.py).
+        log_config=None,
     )
     return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from bot.logs import configure_logging
+    from bot.logs import Scrubber, configure_logging
     from bot.runtime import Runtime
     from bot.services import BackgroundServices
 
     settings = load_settings(Settings)
-    configure_logging(settings.log_level, secret_values(settings))
+    configure_logging(settings.log_level, Scrubber.for_settings(settings))
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -179,18 +181,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from bot.operations import replay_delivery
 
     return asyncio.run(replay_delivery(load_settings(DatabaseSettings), args.id))
-
-
-def secret_values(settings: Settings) -> list[str]:
-    secrets = [
-        settings.slack_bot_token,
-        settings.slack_signing_secret,
-        settings.qtvoice_api_key,
-        settings.qtvoice_webhook_secret,
-        settings.slack_app_token,
-    ]
-    values = [secret.get_secret_value() for secret in secrets if secret is not None]
-    return values + settings.webhook_secrets
 
 
 if __name__ == "__main__":

@@ -3,16 +3,19 @@
 It serves the real bot (the same app `serve` runs, on a throwaway SQLite file) against the
 bundled QTvoice sandbox and a local Slack Web API recorder, plays the contract's scenarios as
 QTvoice and Slack would, and prints every Slack message that resulted. `demo.html` shows them
-as cards. Exit 0 only when every flow completed.
+drawn as Slack draws them (`bot.sandbox.slack.html`). Exit 0 only when every flow completed.
 """
 
 from __future__ import annotations
 
 import html
+import os
+import sys
 import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +24,9 @@ from bot.runtime import Runtime
 from bot.sandbox.qtvoice import QTvoiceSandbox, send_webhook
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE, sample_event
 from bot.sandbox.server import BackgroundServer
-from bot.sandbox.slack import SlackDriver, SlackRecorder
+from bot.sandbox.slack import DEFAULT_CHANNELS, TEAM_NAME, SlackDriver, SlackRecorder
+from bot.sandbox.slack import html as slack_html
+from bot.sandbox.slack.page import SlackPage, workspace_state
 from bot.store.migrate import upgrade
 from bot.web import create_app
 
@@ -31,21 +36,31 @@ BOT_TOKEN = "xoxb-demo"
 CHANNEL = "C0PHONES"
 DEMO_USER = "U0ALICE"
 DEMO_EXTENSION = "101"
+COMMAND_CHANNEL = "C0GENERAL"
+"""Where the demo's person types their slash commands."""
 STEP_TIMEOUT = 15.0
 
 
 @dataclass
 class Flow:
+    """One scenario's outcome: the Slack messages it produced (in `channel`), the ephemerals
+    shown to the person who acted, and notes on what the QTvoice side saw."""
+
     title: str
+    slug: str
     messages: list[dict[str, Any]] = field(default_factory=list)
+    ephemerals: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    channel: str = CHANNEL
     ok: bool = False
 
 
 class Demo:
     def __init__(self, workdir: Path) -> None:
         self.qtvoice = QTvoiceSandbox().start()
-        self.slack = SlackRecorder(bot_token=BOT_TOKEN).start()
+        self.slack = SlackRecorder(
+            bot_token=BOT_TOKEN, channels={CHANNEL: "phones", **DEFAULT_CHANNELS}
+        ).start()
         database_url = f"sqlite:///{workdir / 'demo.db'}"
         upgrade(database_url)
         self.settings = Settings(
@@ -60,6 +75,7 @@ class Demo:
             database_url=database_url,
             timezone="America/New_York",
             reconcile_interval_seconds=0,
+            admin_user_ids=[DEMO_USER],
         )
         self.bot = BackgroundServer(create_app(Runtime.create(self.settings))).start()
         self.driver = SlackDriver(self.bot.url, SIGNING_SECRET, self.slack)
@@ -78,7 +94,8 @@ class Demo:
         envelope = sample_event(event, **data)
         response = send_webhook(self.webhook_url, envelope, WEBHOOK_SECRET)
         response.raise_for_status()
-        return envelope["data"]
+        sent: dict[str, Any] = envelope["data"]
+        return sent
 
     def wait(self, what: str, predicate: Callable[[], Any]) -> Any:
         try:
@@ -89,10 +106,43 @@ class Demo:
     def channel_messages(self) -> list[dict[str, Any]]:
         return self.slack.messages(CHANNEL)
 
+    def play(self, on_flow: Callable[[int, Flow], None] = lambda number, flow: None) -> list[Flow]:
+        """Every scenario in turn; a stuck one is a failed flow and the next one still runs."""
+        flows: list[Flow] = []
+        for scenario in (
+            self.missed_call,
+            self.voicemail_transcribed_later,
+            self.sms_answered_in_thread,
+            self.click_to_call,
+            self.live_call_card,
+        ):
+            try:
+                flow = scenario()
+            except DemoStepFailed as failed:
+                title = scenario.__name__.replace("_", " ")
+                flow = Flow(title, scenario.__name__, notes=[f"stuck at: {failed}"])
+            flows.append(flow)
+            on_flow(len(flows), flow)
+        return flows
+
+    def workspace(self) -> tuple[slack_html.Names, list[slack_html.Conversation]]:
+        """What the Slack stand-in holds now, as the panes `html.py` draws."""
+        return workspace_state(self.slack, pinned=[CHANNEL, COMMAND_CHANNEL])
+
+    def serve_page(self) -> BackgroundServer:
+        """The stand-in's live page (see `bot.sandbox.slack.page`), started."""
+        page = SlackPage(
+            self.slack,
+            self.driver,
+            zone=self.settings.zone,
+            pinned=[CHANNEL, COMMAND_CHANNEL],
+        )
+        return BackgroundServer(page.app(), lifespan="off").start()
+
     # The scenarios
 
     def missed_call(self) -> Flow:
-        flow = Flow("A missed call from a known contact")
+        flow = Flow("A missed call from a known contact", "missed-call")
         call = self.send("call.missed", from_=CUSTOMER_NUMBER, to=MAIN_LINE)
         message = self.wait("the missed call is posted", lambda: self._find(call["id"]))
         flow.messages.append(message)
@@ -100,7 +150,7 @@ class Demo:
         return flow
 
     def voicemail_transcribed_later(self) -> Flow:
-        flow = Flow("A voicemail, its transcript arriving later")
+        flow = Flow("A voicemail, its transcript arriving later", "voicemail")
         voicemail = self.send("voicemail.new", from_=CUSTOMER_NUMBER, transcription=None)
         first = self.wait("the voicemail is posted", lambda: self._find_text("Transcribing"))
         flow.notes.append("posted: " + first_line_with(first, "Transcribing"))
@@ -122,7 +172,7 @@ class Demo:
         return flow
 
     def sms_answered_in_thread(self) -> Flow:
-        flow = Flow("A text, answered by a reply in its Slack thread")
+        flow = Flow("A text, answered by a reply in its Slack thread", "sms-thread")
         self._link_demo_user(flow)
         self.send(
             "sms.received", from_=CUSTOMER_NUMBER, to=MAIN_LINE, message="Are you open Saturday?"
@@ -156,8 +206,11 @@ class Demo:
         return flow
 
     def click_to_call(self) -> Flow:
-        flow = Flow("/call by a linked user")
-        delivery = self.driver.slash_command("/call", "(215) 555-1234", user_id=DEMO_USER)
+        flow = Flow("/call by a linked user", "call-command", channel=COMMAND_CHANNEL)
+        seen = len(self.slack.ephemerals(DEMO_USER))
+        delivery = self.driver.slash_command(
+            "/call", "(215) 555-1234", user_id=DEMO_USER, channel_id=COMMAND_CHANNEL
+        )
         flow.notes.append(f"Slack got its acknowledgement: HTTP {delivery.status_code}")
         placed = self.wait(
             "QTvoice receives POST /calls", lambda: self.qtvoice.state.requests("POST", "/calls")
@@ -165,23 +218,43 @@ class Demo:
         flow.notes.append(
             f"QTvoice received POST /calls to {placed.json['to']} from extension {placed.json.get('extension_id')}"
         )
-        answer = self.wait(
-            "the user sees the result", lambda: self.slack.responses(delivery.response_url_key)
+        flow.ephemerals = self.wait(
+            "the user sees the result", lambda: self.slack.ephemerals(DEMO_USER)[seen:]
         )
-        flow.messages.extend(answer)
         flow.ok = bool(placed.json.get("extension_id"))
+        return flow
+
+    def live_call_card(self) -> Flow:
+        flow = Flow("A live call card, following the call", "live-call")
+        answer = self._answer(
+            "the route is set", "/qtvoice", f"route {MAIN_LINE} <#{CHANNEL}|phones> live"
+        )
+        flow.notes.append("/qtvoice route … #phones live → " + message_text(answer))
+        call = self.send("call.incoming", from_=CUSTOMER_NUMBER, to=MAIN_LINE)
+        card = self.wait("the card rings", lambda: self._find_text("Ringing"))
+        ts = card["ts"]
+        for event, state in (("call.answered", "On the call"), ("call.completed", "Ended")):
+            self.send(event, id=call["id"], from_=CUSTOMER_NUMBER, to=MAIN_LINE)
+            card = self.wait(f"the card says {state}", partial(self._updated, ts, state))
+            flow.notes.append(f"{event} → the same card (ts {ts}) says {state!r}")
+        flow.messages.append(card)
+        flow.ok = True
         return flow
 
     # Helpers
 
     def _link_demo_user(self, flow: Flow) -> None:
+        answer = self._answer("the user is linked", "/qtvoice", f"link {DEMO_EXTENSION}")
+        flow.notes.append("/qtvoice link 101 → " + message_text(answer).splitlines()[0])
+
+    def _answer(self, what: str, command: str, text: str) -> dict[str, Any]:
+        """The demo's person types `command text`; the bot's (last) answer to it."""
         delivery = self.driver.slash_command(
-            "/qtvoice", f"link {DEMO_EXTENSION}", user_id=DEMO_USER
+            command, text, user_id=DEMO_USER, channel_id=COMMAND_CHANNEL
         )
-        answer = self.wait(
-            "the user is linked", lambda: self.slack.responses(delivery.response_url_key)
-        )
-        flow.notes.append("/qtvoice link 101 → " + message_text(answer[-1]).splitlines()[0])
+        key = str(delivery.response_url_key)
+        answers: list[dict[str, Any]] = self.wait(what, lambda: self.slack.responses(key))
+        return answers[-1]
 
     def _find(self, needle: str) -> dict[str, Any] | None:
         for message in self.channel_messages():
@@ -251,44 +324,70 @@ def first_line_with(message: dict[str, Any], needle: str) -> str:
     return next((line for line in message_text(message).splitlines() if needle in line), "")
 
 
-def write_html(flows: list[Flow], path: Path) -> None:
-    cards = []
-    for flow in flows:
-        body = "".join(
-            f"<div class='msg'>{html.escape(reactions_label(message))}"
-            f"<pre>{html.escape(message_text(message))}</pre></div>"
-            for message in flow.messages
-        )
-        notes = "".join(f"<li>{html.escape(note)}</li>" for note in flow.notes)
-        status = "ok" if flow.ok else "failed"
-        cards.append(
-            f"<section><h2>{html.escape(flow.title)} <small>{status}</small></h2><ul>{notes}</ul>{body}</section>"
-        )
-    path.write_text(
-        "<!doctype html><meta charset='utf-8'><title>qtslack demo</title>"
-        "<style>body{font:15px system-ui;max-width:720px;margin:2em auto}"
-        ".msg{border-left:4px solid #4a154b;padding:.2em 1em;margin:.6em 0;background:#f8f8f8}"
-        "pre{white-space:pre-wrap;font:inherit}small{color:#888}</style>"
-        "<h1>qtslack demo</h1>" + "".join(cards),
-        encoding="utf-8",
+def write_html(demo: Demo, flows: list[Flow], path: Path) -> None:
+    """`demo.html`: the sandbox workspace drawn as Slack draws it, below what each flow did."""
+    names, conversations = demo.workspace()
+    items = "".join(
+        f"<li><b>{html.escape(flow.title)}</b> "
+        f"<span class='{'ok' if flow.ok else 'failed'}'>{'ok' if flow.ok else 'failed'}</span>"
+        f"<br>{'<br>'.join(slack_html.mrkdwn(note, names) for note in flow.notes)}</li>"
+        for flow in flows
     )
+    intro = f"<div class='demo-notes'><h1>qtslack demo</h1><ol>{items}</ol></div>"
+    body = slack_html.workspace(TEAM_NAME, conversations, names, demo.settings.zone, intro=intro)
+    path.write_text(slack_html.page("qtslack demo", body), encoding="utf-8")
+
+
+SHOT_WIDTH = 640
+"""Width in CSS pixels of each README picture (see `write_flow_page`)."""
+
+
+def write_flow_page(demo: Demo, flow: Flow, path: Path) -> None:
+    """One flow's messages alone in their channel's pane, `SHOT_WIDTH` wide: a README picture."""
+    names, conversations = demo.workspace()
+    title = next((c.name for c in conversations if c.id == flow.channel), flow.channel)
+    pane = slack_html.Conversation(flow.channel, title, flow.messages, flow.ephemerals)
+    body = (
+        f"<div class='shot' style='width:{SHOT_WIDTH}px'>"
+        f"{slack_html.conversation(pane, names, demo.settings.zone)}</div>"
+        # Tells a headless browser how tall to make the picture (scripts/screenshots.py).
+        "<script>document.body.dataset.shotHeight = Math.ceil("
+        "document.querySelector('.shot').getBoundingClientRect().bottom)</script>"
+    )
+    path.write_text(slack_html.page(flow.title, body), encoding="utf-8")
 
 
 def reactions_label(message: dict[str, Any]) -> str:
-    """How the bot marked a message, e.g. " (reactions: :outbox_tray:)"; "" when it did not."""
-    names = [f":{reaction['name']}:" for reaction in message.get("reactions") or []]
-    return f" (reactions: {' '.join(names)})" if names else ""
+    """How the bot marked a message, e.g. " (reactions: 📤 ✅)"; "" when it did not."""
+    marks = [slack_html.emoji(reaction["name"]) for reaction in message.get("reactions") or []]
+    return f" (reactions: {' '.join(marks)})" if marks else ""
 
 
 def print_flow(number: int, flow: Flow) -> None:
     print(f"\n{number}. {flow.title}: {'ok' if flow.ok else 'FAILED'}")
     for note in flow.notes:
         print(f"   · {note}")
-    for message in flow.messages:
+    for message in flow.messages + flow.ephemerals:
         print("   ┌─ Slack" + reactions_label(message))
         for line in message_text(message).splitlines():
             print(f"   │ {line}")
         print("   └─")
+
+
+def print_explore(demo: Demo, page_url: str) -> None:
+    """What to open and what to paste while `--keep-running` keeps everything up."""
+    python = os.path.relpath(sys.executable)
+    python = python if not python.startswith("..") else sys.executable
+    print(f"\nSlack stand-in: {page_url}/")
+    print("  Click the buttons, type /qtvoice help or /call (215) 555-1234, reply in a thread.")
+    print(
+        "Send the bot another QTvoice event (any of: call.missed, voicemail.new, sms.received, …):"
+    )
+    print(
+        f"  {python} -m bot send-webhook sms.received --url {demo.webhook_url} --secret {WEBHOOK_SECRET}"
+    )
+    print(f"Bot: {demo.bot.url} · QTvoice sandbox: {demo.qtvoice.url}")
+    print("Press Ctrl+C to stop.")
 
 
 def run_demo(*, keep_running: bool = False, html_path: Path = Path("demo.html")) -> int:
@@ -299,30 +398,28 @@ def run_demo(*, keep_running: bool = False, html_path: Path = Path("demo.html"))
         demo = Demo(Path(workdir))
         flows: list[Flow] = []
         try:
-            for scenario in (
-                demo.missed_call,
-                demo.voicemail_transcribed_later,
-                demo.sms_answered_in_thread,
-                demo.click_to_call,
-            ):
+            flows = demo.play(on_flow=print_flow)
+            write_html(demo, flows, html_path)
+            print(
+                f"\nWrote {html_path.resolve().as_uri()}: open it in a browser to see the"
+                " workspace as Slack shows it."
+            )
+            if not keep_running:
+                print("To click and type in it yourself: python -m bot demo --keep-running")
+            else:
+                page = demo.serve_page()
                 try:
-                    flow = scenario()
-                except DemoStepFailed as failed:
-                    flow = Flow(scenario.__name__.replace("_", " "), notes=[f"stuck at: {failed}"])
-                flows.append(flow)
-                print_flow(len(flows), flow)
-            write_html(flows, html_path)
-            print(f"\nWrote {html_path}.")
-            if keep_running:
-                print(
-                    f"Bot: {demo.bot.url} · QTvoice sandbox: {demo.qtvoice.url} · Slack recorder: {demo.slack.url}"
-                )
-                print("Press Ctrl+C to stop.")
-                threading.Event().wait()
+                    print_explore(demo, page.url)
+                    threading.Event().wait()
+                finally:
+                    page.stop()
         except KeyboardInterrupt:
             pass
         finally:
             demo.close()
+    if not flows:
+        print("\nStopped before the first flow completed.")
+        return 1
     failed = [flow.title for flow in flows if not flow.ok]
     print("\nEvery flow completed." if not failed else f"\nFailed: {', '.join(failed)}")
     return 1 if failed else 0

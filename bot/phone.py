@@ -17,12 +17,17 @@ VISIBLE_TAIL_DIGITS = 4
 
 _TEL_PREFIX = re.compile(r"^\s*tel:", re.IGNORECASE)
 _PHONE_LIKE = re.compile(r"[\d\s+\-().]+")
+#: An extension typed after a number: "x45", "ext. 45", "extension 45", or dialing pauses
+#: (",,45#", ";45") as phones store them. libphonenumber reads the digits; this only spots them.
+_EXTENSION_SUFFIX = re.compile(
+    r"\s*(?:(?:x|ext\.?|extn\.?|extension)\s*|[,;]+\s*)\d{1,10}#?\s*$", re.IGNORECASE
+)
 
 
 def parse(text: str, default_region: str) -> str | None:
     """The E.164 form of a number a person typed, or None when it is not a valid number.
 
-    A number without a country code is read as a number of `default_region` (ISO 3166
+    An extension typed after it is dropped (see `extension`). A number without a country code is read as a number of `default_region` (ISO 3166
     alpha-2, e.g. "US"); "tel:" URIs and a trunk prefix ("12155551234") are understood.
     """
     number = _parse_number(text, default_region)
@@ -36,10 +41,23 @@ def is_phone_like(text: str) -> bool:
 
     Used to decide whether `/call <something>` means a number to parse or words to search
     contacts for, so "john smith" is not phone-like while "215-555-1234" (even an invalid
-    or short one such as an extension "101") is.
+    or short one such as an extension "101", or one with an extension: "215-555-1234 x45",
+    "215-555-1234,,45#") is.
     """
-    candidate = _TEL_PREFIX.sub("", text).strip()
+    candidate = _EXTENSION_SUFFIX.sub("", _TEL_PREFIX.sub("", text)).strip()
     return bool(_PHONE_LIKE.fullmatch(candidate)) and any(char.isdigit() for char in candidate)
+
+
+def extension(text: str, default_region: str) -> str | None:
+    """The extension typed after a valid number ("215-555-0123 x45" gives "45"), else None.
+
+    `parse` and `normalize` keep only the main number: QTvoice's calls and texts have no
+    field for an extension, so whoever typed one must be told it is not dialled.
+    """
+    number = _parse_number(text, default_region)
+    if number is None or not phonenumbers.is_valid_number(number):
+        return None
+    return number.extension or None
 
 
 def display(e164: str, default_region: str) -> str:

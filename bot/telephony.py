@@ -116,8 +116,13 @@ class Telephony:
         async with self.runtime.sessions() as session:
             opted_out = await session.get(OptOut, key)
         if opted_out is not None:
+            # Said in threads too, where MASK_NUMBERS shows the customer's number masked.
+            region = self.settings.default_region
+            shown = (
+                phone.mask(number) if self.settings.mask_numbers else phone.display(number, region)
+            )
             raise Refusal(
-                f"{phone.display(number, self.settings.default_region)} has opted out of texts"
+                f"{shown} has opted out of texts"
                 " (they replied STOP), so it can't be texted until they reply START."
             )
 

@@ -6,13 +6,14 @@ from typing import Any
 
 import pytest
 
-from bot.delivery.events import CALL_LIVE, SMS_EVENTS, VOICEMAIL_EVENTS
-from bot.delivery.router import (
-    Destination,
-    destinations,
-    live_card_channels,
-    our_line,
-    parse_kinds,
+from bot.delivery.router import Destination, destinations, live_card_channels, parse_kinds
+from bot.qtvoice.events import (
+    CALL_LIVE,
+    SMS_EVENTS,
+    VOICEMAIL_EVENTS,
+    KnownEvent,
+    UnknownEvent,
+    parse_envelope,
 )
 from bot.store.models import ExtensionLink, Route
 
@@ -47,13 +48,19 @@ def inbound_call(**overrides: Any) -> dict[str, Any]:
     }
 
 
+def typed(event: str, data: dict[str, Any]) -> KnownEvent:
+    parsed = parse_envelope({"event": event, "data": data})
+    assert not isinstance(parsed, UnknownEvent)
+    return parsed
+
+
 def places(
     event: str,
     data: dict[str, Any],
     routes: list[Route] | None = None,
     links: list[ExtensionLink] | None = None,
 ) -> list[Destination]:
-    return destinations(event, data, routes or [], links or [], NOTIFY, "US")
+    return destinations(typed(event, data), routes or [], links or [], NOTIFY)
 
 
 # parse_kinds
@@ -83,7 +90,11 @@ def test_parse_kinds_names_the_word_it_does_not_know() -> None:
         parse_kinds(["sms", "faxes"])
 
 
-# our_line
+# our line: what a route names
+
+
+def our_line(event: str, data: dict[str, Any]) -> str | None:
+    return typed(event, data).our_line
 
 
 def test_our_line_of_an_inbound_call_is_the_number_called() -> None:
@@ -102,12 +113,13 @@ def test_our_line_of_a_call_without_direction_reads_it_as_inbound() -> None:
 
 
 def test_our_line_of_a_received_text_is_its_recipient() -> None:
-    assert our_line("sms.received", {"from": CUSTOMER, "to": LINE}) == LINE
+    assert our_line("sms.received", {"id": "s", "from": CUSTOMER, "to": LINE}) == LINE
 
 
 @pytest.mark.parametrize("event", ["sms.sent", "sms.delivered"])
 def test_our_line_of_an_outbound_text_is_its_sender(event: str) -> None:
-    assert our_line(event, {"from": LINE, "to": CUSTOMER, "direction": "outbound"}) == LINE
+    data = {"id": "s", "from": LINE, "to": CUSTOMER, "direction": "outbound"}
+    assert our_line(event, data) == LINE
 
 
 # destinations: the notify channel
@@ -219,5 +231,5 @@ def test_live_cards_go_only_where_a_route_named_the_event() -> None:
         route("+12155559999", "C0OTHER", ("call.incoming",)),
     ]
 
-    assert live_card_channels("call.incoming", data, routes, "US") == ["C0LIVE"]
-    assert live_card_channels("call.answered", data, routes, "US") == []
+    assert live_card_channels(typed("call.incoming", data), routes) == ["C0LIVE"]
+    assert live_card_channels(typed("call.answered", data), routes) == []

@@ -81,7 +81,18 @@ def test_webhooks_get_503_with_retry_after_while_the_database_is_unreachable(
 
 
 def _row(dedupe: str, body: str, delivery: str | None) -> dict[str, Any]:
-    return inbox.new_row("call.missed", {"id": dedupe}, body_sha256=body, delivery_id=delivery)
+    """An inbox row with the given unique keys (the writer is generic over rows)."""
+    return {
+        "event": "call.missed",
+        "object_id": dedupe,
+        "dedupe_key": f"call.missed:{dedupe}",
+        "body_sha256": body,
+        "delivery_id": delivery,
+        "ordering_key": f"call:{dedupe}",
+        "payload": {"event": "call.missed", "data": {"id": dedupe}},
+        "source": "webhook",
+        "state": inbox.PENDING,
+    }
 
 
 def _batches(count: int) -> list[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:

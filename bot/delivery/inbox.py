@@ -15,14 +15,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.delivery.events import KNOWN_EVENTS, dedupe_key, object_id, ordering_key
-from bot.delivery.writer import insert_new
+from bot.delivery import identity
+from bot.qtvoice.events import KnownEvent, UnknownEvent, VoicemailEvent
 from bot.store.models import InboxEvent, utcnow
 
 PENDING, DONE, FAILED, IGNORED = "pending", "done", "failed", "ignored"
+#: Tries at storing one event when concurrent writers keep taking its keys first.
+STORE_ATTEMPTS = 3
 #: The unique key every inbox row fills, which tells stored rows apart in a batch.
 IDENTITY = "dedupe_key"
 
@@ -36,41 +39,82 @@ class NotYet(Exception):
 
 
 def new_row(
-    event: str,
-    data: dict[str, Any],
+    event: KnownEvent | UnknownEvent,
     *,
     body_sha256: str,
     delivery_id: str | None = None,
-    timestamp: str | None = None,
     source: str = "webhook",
-) -> dict[str, Any]:
-    """The inbox row for an event, as column values: its three unique keys included.
-
-    Unknown event types are recorded as `ignored`: kept for `deliveries`, never posted.
+) -> dict[str, Any] | None:
+    """The inbox row for an event whose keys are all its own, as column values, for
+    `InboxWriter`; None for a voicemail event, whose ordering key `store` decides at the door.
     """
+    if isinstance(event, VoicemailEvent):
+        return None
     return {
-        "event": event,
-        "object_id": object_id(data),
-        "dedupe_key": dedupe_key(event, data, body_sha256),
+        "event": event.event,
+        "object_id": event.object_id,
+        "dedupe_key": event.dedupe_key,
         "body_sha256": body_sha256,
         "delivery_id": delivery_id,
-        "ordering_key": ordering_key(event, data),
-        "payload": {"event": event, "timestamp": timestamp, "data": data},
+        "ordering_key": event.ordering_key,
+        "payload": event.canonical(),
         "source": source,
-        "state": PENDING if event in KNOWN_EVENTS else IGNORED,
+        "state": IGNORED if isinstance(event, UnknownEvent) else PENDING,
     }
 
 
-async def store(session: AsyncSession, row: dict[str, Any]) -> int | None:
-    """Store a `new_row()` and commit, unless it is already here (by any of its three keys).
+async def store(
+    session: AsyncSession,
+    event: KnownEvent | UnknownEvent,
+    *,
+    body_sha256: str,
+    delivery_id: str | None = None,
+    source: str = "webhook",
+) -> InboxEvent | None:
+    """Store a typed event unless it is already here; None when it was (by any of its keys).
 
-    The new row's id, or None when it was a duplicate. (Webhooks go through `InboxWriter`,
-    which stores many at once under the same rule.)
+    Its keys: `event.dedupe_key` (the same event about the same object), the signed body's
+    hash and QTvoice's delivery id. What identifies the event beyond itself (a voicemail's
+    aliases) is written in the same transaction. Unknown event types are recorded as
+    `ignored`: kept for `deliveries`, never posted. Raises IntegrityError only when the
+    store keeps refusing the row after STORE_ATTEMPTS tries.
     """
-    connection = await session.connection()
-    [row_id] = await insert_new(connection, InboxEvent.__table__, IDENTITY, [row])
-    await session.commit()
-    return row_id
+    for attempt in range(1, STORE_ATTEMPTS + 1):
+        if await _already_stored(session, event.dedupe_key, body_sha256, delivery_id):
+            return None
+        row = InboxEvent(
+            event=event.event,
+            object_id=event.object_id,
+            dedupe_key=event.dedupe_key,
+            body_sha256=body_sha256,
+            delivery_id=delivery_id,
+            ordering_key=await identity.remember(session, event),
+            payload=event.canonical(),
+            source=source,
+            state=IGNORED if isinstance(event, UnknownEvent) else PENDING,
+        )
+        session.add(row)
+        try:
+            await session.commit()
+        except IntegrityError:
+            # Another request stored this event, or an alias of its voicemail, between our
+            # look and our insert: look again.
+            await session.rollback()
+            if attempt == STORE_ATTEMPTS:
+                raise
+            continue
+        return row
+    return None
+
+
+async def _already_stored(
+    session: AsyncSession, dedupe_key: str, body_sha256: str, delivery_id: str | None
+) -> bool:
+    keys = [InboxEvent.dedupe_key == dedupe_key, InboxEvent.body_sha256 == body_sha256]
+    if delivery_id:
+        keys.append(InboxEvent.delivery_id == delivery_id)
+    found = await session.scalar(select(InboxEvent.id).where(or_(*keys)).limit(1))
+    return found is not None
 
 
 async def claim(
@@ -186,7 +230,7 @@ async def replay(session: AsyncSession, row_id: int) -> bool:
 
 def backoff(attempts: int, base_seconds: float, cap_seconds: float = 3600) -> float:
     """Exponential backoff with equal jitter: about base·2ⁿ, never all workers at once."""
-    delay = min(cap_seconds, base_seconds * 2 ** max(attempts - 1, 0))
+    delay = min(cap_seconds, base_seconds * 2.0 ** max(attempts - 1, 0))
     return delay / 2 + random.uniform(0, delay / 2)
 
 

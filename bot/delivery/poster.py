@@ -24,7 +24,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.inbox import NotYet
-from bot.slack.blocks import Message
+from bot.slack.api_errors import (
+    CONTENT_REFUSALS,
+    describe,
+    error_code,
+    error_headers,
+    error_status,
+)
+from bot.slack.blocks import Message, escape_mrkdwn
 from bot.store.models import ChannelCooldown, PostedMessage, utcnow
 
 logger = logging.getLogger(__name__)
@@ -43,6 +50,11 @@ POST_INTERVAL = timedelta(seconds=1)
 POST_BURST = 10
 #: A post whose slot is this near waits for it in the worker; a later one is postponed.
 NEAR = 2 * POST_INTERVAL
+#: Messages per page of history read while looking for a post that landed (Slack suggests 200).
+HISTORY_PAGE_SIZE = 200
+#: The plain-text stand-in for a refused message is cut to Slack's recommended 4,000 characters
+#: (chat.postMessage: "limit the number of characters in the text field to 4,000").
+FALLBACK_TEXT_LIMIT = 4000
 
 
 class ChannelCoolingDown(NotYet):
@@ -100,6 +112,18 @@ class NotInChannel(Exception):
     def __init__(self, channel: str) -> None:
         super().__init__(f"the bot is not in {channel}; invite it there with /invite @QTvoice")
         self.channel = channel
+
+
+class Refused(Exception):
+    """Slack refused a message's content for good, and its plain-text stand-in too.
+
+    Sending it again cannot help, so the worker parks the event at once (never dropped:
+    `deliveries --failed` shows it) instead of holding its conversation through retries.
+    """
+
+
+class Unreadable(Exception):
+    """Slack's answer had no JSON body (a proxy's error page): a passing failure, like a 5xx."""
 
 
 class SlackPoster:
@@ -175,15 +199,14 @@ class SlackPoster:
             "metadata": {"event_type": METADATA_EVENT, "event_payload": {"ref": f"{kind}:{key}"}},
             "unfurl_links": False,
             "unfurl_media": False,
-            **message.as_kwargs(),
         }
         try:
-            response = await self._call(session, channel, "chat_postMessage", **post)
+            response = await self._write(session, "chat_postMessage", post, message)
         except SlackApiError as error:
-            if error.response.get("error") != "not_in_channel":
+            if error_code(error) != "not_in_channel":
                 raise
             await self._join(session, channel)
-            response = await self._call(session, channel, "chat_postMessage", **post)
+            response = await self._write(session, "chat_postMessage", post, message)
         ref.ts = response["ts"]
         await session.commit()
         return ref
@@ -196,18 +219,15 @@ class SlackPoster:
         state: Mapping[str, Any] | None = None,
     ) -> None:
         """Show `message` in place of a posted one (chat.update is idempotent)."""
-        await self._call(
-            session,
-            ref.channel_id,
-            "chat_update",
-            channel=ref.channel_id,
-            ts=ref.ts,
-            metadata={
+        target = {
+            "channel": ref.channel_id,
+            "ts": ref.ts,
+            "metadata": {
                 "event_type": METADATA_EVENT,
                 "event_payload": {"ref": f"{ref.kind}:{ref.key}"},
             },
-            **message.as_kwargs(),
-        )
+        }
+        await self._write(session, "chat_update", target, message)
         if state is not None:
             ref.state = dict(state)
         ref.updated_at = utcnow()
@@ -220,8 +240,39 @@ class SlackPoster:
                 session, channel, "reactions_add", channel=channel, timestamp=ts, name=name
             )
         except SlackApiError as error:
-            if error.response.get("error") != "already_reacted":
+            if error_code(error) != "already_reacted":
                 raise
+
+    async def _write(
+        self, session: AsyncSession, method: str, target: Mapping[str, Any], message: Message
+    ) -> Any:
+        """chat.postMessage or chat.update of `message` at `target` (channel, ts, metadata…).
+
+        When Slack refuses the content itself (`CONTENT_REFUSALS`: bad blocks, too long, …)
+        the message goes once more as its plain fallback text, escaped and cut to
+        `FALLBACK_TEXT_LIMIT`; if Slack refuses that too, `Refused` is raised.
+        """
+        channel = str(target["channel"])
+        try:
+            return await self._call(session, channel, method, **target, **message.as_kwargs())
+        except SlackApiError as error:
+            code = error_code(error)
+            if code not in CONTENT_REFUSALS:
+                raise
+            logger.warning(
+                "Slack refused a message in %s (%s); sending it as plain text", channel, code
+            )
+        try:
+            return await self._call(
+                session, channel, method, **target, text=plain_fallback(message.text)
+            )
+        except SlackApiError as error:
+            code = error_code(error)
+            if code not in CONTENT_REFUSALS:
+                raise
+            raise Refused(
+                f"Slack refused the message and its plain text in {channel}: {code}"
+            ) from None
 
     async def _join(self, session: AsyncSession, channel: str) -> None:
         """Join a public channel the bot was routed to but not invited into.
@@ -268,35 +319,37 @@ class SlackPoster:
                 pace.answered = utcnow()
 
     async def _find_landed(self, session: AsyncSession, ref: PostedMessage) -> str | None:
-        """The ts of this ref's message if an earlier attempt did post it, else None."""
+        """The ts of this ref's message if an earlier attempt did post it, else None.
+
+        Reads every page of the channel (or thread) back to the attempt's time, however busy
+        it was since: a post that landed must be found, or it is posted twice.
+        """
+        where: dict[str, Any] = {"channel": ref.channel_id}
+        if ref.thread_ts:
+            method, where["ts"] = "conversations_replies", ref.thread_ts
+        else:
+            method = "conversations_history"
         oldest = f"{(ref.created_at - LOOKBACK).timestamp():.6f}"
         wanted = f"{ref.kind}:{ref.key}"
-        if ref.thread_ts:
+        cursor: str | None = None
+        while True:
             response = await self._call(
                 session,
                 ref.channel_id,
-                "conversations_replies",
-                channel=ref.channel_id,
-                ts=ref.thread_ts,
+                method,
+                **where,
                 oldest=oldest,
                 include_all_metadata=True,
-                limit=200,
+                limit=HISTORY_PAGE_SIZE,
+                cursor=cursor,
             )
-        else:
-            response = await self._call(
-                session,
-                ref.channel_id,
-                "conversations_history",
-                channel=ref.channel_id,
-                oldest=oldest,
-                include_all_metadata=True,
-                limit=200,
-            )
-        for message in response.get("messages", []):
-            payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if payload.get("ref") == wanted:
-                return str(message["ts"])
-        return None
+            for message in response.get("messages", []):
+                payload = (message.get("metadata") or {}).get("event_payload") or {}
+                if payload.get("ref") == wanted:
+                    return str(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
 
     async def _call(self, session: AsyncSession, limited: str, method: str, /, **args: Any) -> Any:
         """One Web API call, within the stored rate limit of the `limited` channel or user."""
@@ -308,13 +361,29 @@ class SlackPoster:
         try:
             return await getattr(self.slack, method)(**args)
         except SlackApiError as error:
-            if error.response.status_code != 429:
-                raise
-            retry_after = _retry_after(error.response.headers)
-            until = now + timedelta(seconds=retry_after)
-            self._pace.setdefault(limited, ChannelPace(now)).empty_until(until, now)
-            await _store_cooldown(session, limited, until)
-            raise ChannelCoolingDown(limited, until) from None
+            if error_status(error) == 429:
+                until = now + timedelta(seconds=_retry_after(error_headers(error)))
+                self._pace.setdefault(limited, ChannelPace(now)).empty_until(until, now)
+                await _store_cooldown(session, limited, until)
+                raise ChannelCoolingDown(limited, until) from None
+            if error_code(error) is None:
+                raise Unreadable(describe(error)) from None
+            raise
+
+
+def plain_fallback(text: str) -> str:
+    """A message's fallback text fit to stand alone: escaped once, at most `FALLBACK_TEXT_LIMIT`.
+
+    The text is rendered mrkdwn, so its entities are undone first and the whole escaped again:
+    nothing caller-controlled can turn into markup, and nothing is escaped twice. It is cut on
+    the raw text, so an entity is never split.
+    """
+    raw = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
+    escaped = escape_mrkdwn(raw)
+    while len(escaped) > FALLBACK_TEXT_LIMIT:
+        raw = raw[: len(raw) - (len(escaped) - FALLBACK_TEXT_LIMIT) - 1]
+        escaped = escape_mrkdwn(raw) + "…"
+    return escaped or "(message not shown)"
 
 
 def _retry_after(headers: Mapping[str, Any]) -> float:

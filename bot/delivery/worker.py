@@ -1,5 +1,8 @@
 """The delivery worker: claim due events, deliver each to Slack, then finish, retry or park it.
 
+Each claimed row is read back into the typed event the door parsed (`load_stored`) and handed
+to `Notifier.deliver`, which looks its handler up in the one dispatch table.
+
 It keeps up to `CONCURRENCY` deliveries in flight and claims more once half are done (one
 round trip for many events), so a slow Slack answer holds up only its own event. The claim never
 hands out two events with one ordering key, so concurrent deliveries never touch the same Slack
@@ -19,9 +22,12 @@ from typing import Any
 from bot.delivery import inbox
 from bot.delivery.contacts import ContactDirectory
 from bot.delivery.notifier import Notifier
-from bot.delivery.poster import SlackPoster
+from bot.delivery.poster import Refused, SlackPoster
+from bot.logs import Scrubber
+from bot.qtvoice.events import load_stored
 from bot.runtime import Runtime
 from bot.store.models import InboxEvent, utcnow
+from bot.store.outage import describe, is_outage
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +44,8 @@ class Worker:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
+        #: What a stored failure reason may say: no secret, and no full number if masking.
+        self.scrub = Scrubber.for_settings(runtime.settings)
         self.notifier = Notifier(
             runtime.settings, SlackPoster(runtime.slack), ContactDirectory(runtime.qtvoice)
         )
@@ -55,9 +63,17 @@ class Worker:
                     continue
                 try:
                     claimed = await self.run_once(room)
-                except Exception:
-                    logger.exception("delivery worker: claiming failed; retrying shortly")
+                except Exception as error:
                     claimed = 0
+                    if not is_outage(error):
+                        logger.exception("delivery worker: claiming failed; retrying shortly")
+                    else:
+                        # Its claimed events come back when their leases run out.
+                        logger.warning(
+                            "delivery worker: database unreachable, retrying in %s s: %s",
+                            POLL_SECONDS,
+                            describe(error),
+                        )
                 if claimed == 0 or claimed == room:
                     await self._wait_for_work(stop, full=claimed == room)
         finally:
@@ -80,14 +96,13 @@ class Worker:
         return len(rows)
 
     async def _deliver(self, row: InboxEvent) -> None:
-        payload: dict[str, Any] = row.payload
         async with self.runtime.sessions() as session:
             try:
-                await self.notifier.deliver(session, row.event, payload.get("data") or {})
+                await self.notifier.deliver(session, load_stored(row.payload))
             except inbox.NotYet as wait:
                 await session.rollback()
                 logger.info("delivery %s waits: %s", row.id, wait)
-                await inbox.postpone(session, row.id, wait.until, str(wait))
+                await inbox.postpone(session, row.id, wait.until, self.scrub(str(wait)))
                 heapq.heappush(self._due, wait.until)
                 return
             except Exception as error:
@@ -98,13 +113,15 @@ class Worker:
             logger.info("delivery %s (%s) done", row.id, row.event)
 
     async def _failed(self, session: Any, row: InboxEvent, error: Exception) -> None:
-        reason = f"{type(error).__name__}: {error}"[:1000]
+        reason = self.scrub(f"{type(error).__name__}: {error}")[:1000]
+        # Slack refusing the content for good is not helped by waiting: park it at once.
+        permanent = isinstance(error, Refused)
         parked = await inbox.retry_later(
             session,
             row.id,
             reason,
             attempts=row.attempts + 1,
-            max_attempts=self.settings.delivery_max_attempts,
+            max_attempts=row.attempts + 1 if permanent else self.settings.delivery_max_attempts,
             base_seconds=self.settings.delivery_retry_seconds,
         )
         if parked:

@@ -23,8 +23,10 @@ from sqlalchemy import select
 from bot.qtvoice.errors import QTvoiceError
 from bot.runtime import Runtime
 from bot.slack import blocks
+from bot.slack.api_errors import describe
 from bot.slack.blocks import Block, escape_mrkdwn
 from bot.slack.rendering import render_context, shown_number
+from bot.slack.stored import posted_at
 from bot.slack.views import SmsTarget, open_sms_modal, whisper
 from bot.store.models import PostedMessage
 from bot.telephony import Refusal, Telephony
@@ -149,7 +151,7 @@ class Buttons:
         try:
             await open_sms_modal(self.runtime, client, click.trigger_id, target)
         except SlackApiError as error:
-            logger.warning("SMS modal not opened: %s", error.response.get("error"))
+            logger.warning("SMS modal not opened: %s", describe(error))
             await self._tell(click, client, respond, MODAL_NOT_OPENED)
 
     # -- contact picker
@@ -209,26 +211,23 @@ class Buttons:
         """Close out a missed call or voicemail for everyone: who handled it and when."""
         await ack()
         click = Click.of(body)
-        message = click.message
+        ts = (click.message or {}).get("ts")
+        # Rendered from the store: the click's own copy of the message could say anything.
+        message = await posted_at(self.runtime, click.channel, ts) if click.channel and ts else None
         if message is None or click.channel is None:
             await self._tell(click, client, respond, STALE_BUTTON)
             return
         now = datetime.now(UTC)
-        closed = blocks.handled(message.get("blocks") or [], click.user, now, self.ctx)
+        closed = blocks.handled(message.blocks, click.user, now, self.ctx)
         try:
-            await client.chat_update(
-                channel=click.channel,
-                ts=message["ts"],
-                text=message.get("text") or "Handled",
-                blocks=closed,
-            )
+            await client.chat_update(channel=click.channel, ts=ts, text=message.text, blocks=closed)
         except SlackApiError as error:
-            logger.warning("mark handled failed: %s", error.response.get("error"))
+            logger.warning("mark handled failed: %s", describe(error))
             await self._tell(
                 click, client, respond, "⚠️ Slack didn't let me update that message; try again."
             )
             return
-        await self._remember_handled(click.channel, message["ts"], click.user, now)
+        await self._remember_handled(click.channel, ts, click.user, now)
 
     async def _remember_handled(self, channel: str, ts: str, user: str, when: datetime) -> None:
         """Note it on the message's ref, so the worker can tell it was handled."""

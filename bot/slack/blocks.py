@@ -435,40 +435,6 @@ def handled(
     return kept
 
 
-def render_event(
-    event: str, data: dict[str, Any], caller: Caller, line: Line, ctx: RenderContext
-) -> Message | None:
-    """The message for one webhook event's raw `data`; None for a type with no message.
-
-    The caller (contact lookup) and line (extension) are resolved by the worker, which
-    also decides threading and updating in place. Raises pydantic's ValidationError when
-    `data` lacks the object's `id`.
-    """
-    match event:
-        case "call.missed":
-            return missed_call(Call.model_validate(data), caller, line, ctx)
-        case "call.voicemail":
-            return voicemail(_voicemail_of_call(data), caller, line, ctx)
-        case "voicemail.new" | "voicemail.transcribed":
-            return voicemail(Voicemail.model_validate(data), caller, line, ctx)
-        case "call.incoming" | "call.answered" | "call.completed":
-            return live_call(Call.model_validate(data), event, caller, line, ctx)
-        case "contact.created" | "contact.updated":
-            return contact_event(Contact.model_validate(data), event, ctx)
-        case "sms.received":
-            return sms_inbound(Sms.model_validate(data), caller, ctx)
-        case "sms.sent" | "sms.delivered":
-            return sms_outbound(Sms.model_validate(data), event.removeprefix("sms."), ctx)
-        case _:
-            return None
-
-
-def _voicemail_of_call(data: dict[str, Any]) -> Voicemail:
-    """A call.voicemail event carries the call; the voicemail is read from the same data."""
-    call = Call.model_validate(data)
-    return Voicemail.model_validate({**data, "id": call.voicemail_id or call.id, "callId": call.id})
-
-
 def _call_actions(caller: Caller, line: Line, ctx: RenderContext) -> Block:
     """Call back, Text back (when the number can be dialled) and Mark handled."""
     number = caller.dialable(ctx)

@@ -42,6 +42,7 @@ from bot.qtvoice.models import Contact, Extension, Voicemail
 from bot.runtime import Runtime
 from bot.slack import blocks
 from bot.slack.blocks import Block, Line, Message, RenderContext, escape_mrkdwn
+from bot.slack.rendering import shown_number
 from bot.store.models import ExtensionLink, InboxEvent, Route, utcnow
 from bot.telephony import HOW_TO_LINK, Refusal, Telephony
 
@@ -202,6 +203,7 @@ class SlashCommands:
         return _say(
             f"📞 Calling {self._party(party)}: QTvoice rings your extension"
             f" {_extension_label(link)} first; pick up and it dials them."
+            + self._main_number_only(target, "dials")
         )
 
     async def sms(self, invocation: Invocation) -> Message:
@@ -218,7 +220,10 @@ class SlashCommands:
         if isinstance(party, Message):
             return party
         await self.telephony.send_text(invocation.user_id, party.number, text)
-        return _say(f"✉️ Text sent to {self._party(party)}:\n{_quoted(text)}")
+        return _say(
+            f"✉️ Text sent to {self._party(party)}:\n{_quoted(text)}"
+            + self._main_number_only(target, "texts")
+        )
 
     async def contact(self, invocation: Invocation) -> Message:
         target = _plain(invocation.args).strip()
@@ -253,11 +258,21 @@ class SlashCommands:
             return Party(number, contact.full_name or contact.company)
         return _picker([contact for contact, _ in reachable], purpose, self.ctx, text)
 
+    def _main_number_only(self, typed: str, verb: str) -> str:
+        """A plain word when the number was typed with an extension QTvoice cannot reach."""
+        extension = phone.extension(typed, self.settings.default_region)
+        if extension is None:
+            return ""
+        return (
+            f"\n☎️ QTvoice {verb} the main number only: it has no way to reach extension"
+            f" {escape_mrkdwn(extension)}, so ask for it once you're through."
+        )
+
     def _number(self, contact: Contact) -> str | None:
         return phone.parse(contact.phone, self.settings.default_region) if contact.phone else None
 
     def _party(self, party: Party) -> str:
-        shown = phone.display(party.number, self.settings.default_region)
+        shown = shown_number(party.number, self.ctx)  # masked when MASK_NUMBERS
         return f"*{_shown(party.name)}* · {shown}" if party.name else f"*{shown}*"
 
     # Linking a Slack user to an extension

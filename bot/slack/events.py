@@ -6,6 +6,8 @@ with the reason told to its author alone); a reply starting with `note:` stays i
 Slack retries an event it thinks we missed (same `event_id`), so each event id is recorded
 before anything is sent: a retry finds it and sends nothing.
 
+A reply with files attached has its words texted and its author told, privately, that the
+file was not (QTvoice's texts carry no media); with no words it is refused with that reason.
 Every other message (top-level posts, edits, bots, threads that are not SMS threads) is
 ignored without a word.
 """
@@ -26,6 +28,7 @@ from bot.delivery.notifier import SENDING_REPLY
 from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Sms
 from bot.runtime import Runtime
+from bot.slack.api_errors import describe, error_code
 from bot.slack.blocks import escape_mrkdwn
 from bot.store.models import PostedMessage, SlackEventSeen
 from bot.telephony import Refusal, Telephony
@@ -37,8 +40,14 @@ REFUSED_REACTION = "warning"
 NOTE_REACTION = "memo"
 NOTE_PREFIX = "note:"
 
-#: Subtypes that are still a person typing a reply ("also send to channel" is one).
-_REPLY_SUBTYPES = (None, "thread_broadcast")
+#: Subtypes that are still a person typing a reply ("also send to channel" is one, a reply
+#: with files attached another).
+_REPLY_SUBTYPES = (None, "thread_broadcast", "file_share")
+#: QTvoice's SMS API carries text only (POST /sms has no media).
+FILES_NOT_SENT = (
+    "📎 Your words were texted, but not the attached file: QTvoice texts carry words only."
+)
+FILES_ONLY = "QTvoice texts carry words only, so a file cannot be texted. Type the words instead."
 
 _SLACK_MARKUP = re.compile(r"<([^<>]*)>")
 
@@ -104,11 +113,17 @@ class ThreadReplies:
         if is_note(text):
             await self._react(client, event, NOTE_REACTION)
             return
-        await self._send(client, event, thread, text)
+        if not event.get("files"):
+            await self._send(client, event, thread, text)
+        elif not text.strip():
+            await self._refused(client, event, FILES_ONLY)
+        elif await self._send(client, event, thread, text):
+            await self._whisper(client, event, FILES_NOT_SENT)
 
     async def _send(
         self, client: AsyncWebClient, event: dict[str, Any], thread: PostedMessage, text: str
-    ) -> None:
+    ) -> bool:
+        """Text the reply's words; True when QTvoice took them, else the author was told why."""
         user = event["user"]
         await self._mark_sending(event)
         try:
@@ -117,16 +132,17 @@ class ThreadReplies:
             )
         except Refusal as refusal:
             await self._refused(client, event, refusal.message)
-            return
+            return False
         except QTvoiceError as error:
             logger.warning("thread reply not texted: %s", error)
             await self._refused(client, event, escape_mrkdwn(error.user_message))
-            return
+            return False
         else:
             await self._remember_sent(event, sms)
         finally:
             await self._unmark_sending(event)
         await self._react(client, event, SENT_REACTION)
+        return True
 
     async def _mark_sending(self, event: dict[str, Any]) -> None:
         """Tell the worker a text is on its way from this thread, so that QTvoice's receipt
@@ -197,22 +213,26 @@ class ThreadReplies:
 
     async def _refused(self, client: AsyncWebClient, event: dict[str, Any], reason: str) -> None:
         await self._react(client, event, REFUSED_REACTION)
+        await self._whisper(client, event, f"⚠️ Your reply was not texted: {reason}")
+
+    async def _whisper(self, client: AsyncWebClient, event: dict[str, Any], text: str) -> None:
+        """Tell the reply's author alone, in its thread."""
         try:
             await client.chat_postEphemeral(
                 channel=event["channel"],
                 user=event["user"],
                 thread_ts=event["thread_ts"],
-                text=f"⚠️ Your reply was not texted: {reason}",
+                text=text,
             )
         except SlackApiError as error:
-            logger.warning("could not explain a refused reply: %s", error.response.get("error"))
+            logger.warning("could not tell the author of a reply: %s", describe(error))
 
     async def _react(self, client: AsyncWebClient, event: dict[str, Any], name: str) -> None:
         try:
             await client.reactions_add(channel=event["channel"], timestamp=event["ts"], name=name)
         except SlackApiError as error:
-            if error.response.get("error") != "already_reacted":
-                logger.warning("could not react to a reply: %s", error.response.get("error"))
+            if error_code(error) != "already_reacted":
+                logger.warning("could not react to a reply: %s", describe(error))
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:

@@ -23,6 +23,7 @@ from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Call, Voicemail
 from bot.runtime import Runtime
 from bot.slack import blocks
+from bot.slack.api_errors import describe
 from bot.slack.blocks import Block, Caller, Line, RenderContext, escape_mrkdwn
 from bot.slack.rendering import context, lookup_caller, render_context, same_number, section
 from bot.store.models import ExtensionLink, PostedMessage
@@ -237,7 +238,7 @@ async def _permalink(client: AsyncWebClient, item: OpenConversation) -> str | No
     try:
         response = await client.chat_getPermalink(channel=item.channel, message_ts=item.ts)
     except SlackApiError as error:
-        logger.info("no permalink for an SMS thread: %s", error.response.get("error"))
+        logger.info("no permalink for an SMS thread: %s", describe(error))
         return None
     link = response.get("permalink")
     # A permalink goes into mrkdwn as <url|label>; anything that could break out is dropped.

@@ -24,6 +24,7 @@ from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Sms
 from bot.runtime import Runtime
 from bot.slack import blocks
+from bot.slack.api_errors import describe
 from bot.slack.blocks import Block, Caller, Line, RenderContext, escape_mrkdwn
 from bot.slack.rendering import (
     context,
@@ -72,7 +73,7 @@ async def whisper(
         else:
             await client.chat_postMessage(channel=user, text=text, blocks=block_kit)
     except SlackApiError as error:
-        logger.warning("could not tell %s: %s", user, error.response.get("error"))
+        logger.warning("could not tell %s: %s", user, describe(error))
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ async def open_sms_modal(
         )
     except SlackApiError as error:
         # Closed, sent or changed by the user meanwhile: nothing left to fill in.
-        logger.info("SMS modal not updated: %s", error.response.get("error"))
+        logger.info("SMS modal not updated: %s", describe(error))
 
 
 async def conversation(runtime: Runtime, customer: str, line: str | None) -> list[Sms]:

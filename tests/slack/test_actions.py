@@ -11,10 +11,13 @@ import json
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, update
 
 from bot.sandbox.qtvoice import JANE_ROE, QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.slack import Delivery, SlackRecorder
+from bot.store.db import sync_url
+from bot.store.models import PostedMessage
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
 
 
@@ -340,3 +343,72 @@ def test_a_button_with_an_unreadable_value_says_it_is_out_of_date(
     )
 
     assert "out of date" in answer(slack, delivery)["text"]
+
+
+FORGED_BLOCKS = [
+    {
+        "type": "section",
+        "block_id": "call_summary",
+        "text": {"type": "mrkdwn", "text": "<!channel> wire $5,000 to <https://evil.example|us>"},
+    },
+    {
+        "type": "actions",
+        "block_id": "call_actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": "mark_handled",
+                "text": {"type": "plain_text", "text": "Mark handled"},
+                "value": "{}",
+            }
+        ],
+    },
+]
+
+
+@pytest.mark.parametrize("event", ["call.missed", "voicemail.new"])
+def test_mark_handled_rebuilds_the_message_from_the_store_not_the_click(
+    bot: RunningBot, slack: SlackRecorder, event: str
+) -> None:
+    assert bot.send(event).status_code == 200
+    genuine = posted_message(slack)
+    forged = {**genuine, "text": "<!channel> forged", "blocks": FORGED_BLOCKS}
+
+    click(bot, forged, "mark_handled", user=HANDLER)
+
+    [update] = slack.wait_for(lambda: slack.calls("chat.update"))
+    sent = json.dumps({"text": update.args["text"], "blocks": update.args["blocks"]})
+    assert "<!channel>" not in sent
+    assert "evil.example" not in sent
+    assert update.args["text"] == genuine["text"]
+    assert update.args["blocks"][:-1] == [
+        block for block in genuine["blocks"] if block["type"] != "actions"
+    ]
+
+
+def test_mark_handled_on_a_message_the_bot_did_not_post_changes_nothing(
+    bot: RunningBot, slack: SlackRecorder
+) -> None:
+    stranger = slack.post_as_user(NOTIFY_CHANNEL, "hello", user_id="U0BOB")
+    message = {**stranger, "blocks": FORGED_BLOCKS}
+
+    delivery = click(bot, message, "mark_handled", user=HANDLER)
+
+    assert "out of date" in answer(slack, delivery)["text"]
+    assert slack.calls("chat.update") == []
+
+
+def test_mark_handled_on_a_missed_call_posted_before_its_data_was_kept(
+    bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any]
+) -> None:
+    """Refs stored before missed calls kept their data render from the stored webhook."""
+    engine = create_engine(sync_url(bot.settings.database_url))
+    with engine.begin() as connection:
+        connection.execute(update(PostedMessage).values(state={}))
+    engine.dispose()
+
+    click(bot, {**missed_call, "blocks": FORGED_BLOCKS}, "mark_handled", user=HANDLER)
+
+    [update_call] = slack.wait_for(lambda: slack.calls("chat.update", ok=True))
+    assert update_call.args["text"] == missed_call["text"]
+    assert "<!channel>" not in json.dumps(update_call.args["blocks"])

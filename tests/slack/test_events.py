@@ -205,3 +205,36 @@ def sending_markers(bot: RunningBot) -> list[str]:
         ).all()
     engine.dispose()
     return list(keys)
+
+
+# Replies with files: QTvoice's texts carry words only
+
+
+def test_reply_with_a_file_texts_the_words_and_says_the_file_was_not_sent(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
+) -> None:
+    bot.link()
+
+    reply_ts = reply(bot, thread, "Here is the quote", files=["quote.pdf"])
+
+    slack.wait_for(lambda: "outbox_tray" in reactions(slack, reply_ts))
+    assert texts(qtvoice) == [
+        {"to": CUSTOMER_NUMBER, "message": "Here is the quote", "from": MAIN_LINE}
+    ]
+    whisper = slack.wait_for(lambda: whispers(slack, "U0ALICE"))[0]
+    assert "not the attached file" in whisper["text"]
+    assert whisper["thread_ts"] == thread
+
+
+def test_reply_with_only_a_file_is_refused_with_the_reason(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
+) -> None:
+    bot.link()
+
+    reply_ts = reply(bot, thread, "", files=["photo.jpg"])
+
+    whisper = slack.wait_for(lambda: whispers(slack, "U0ALICE"))[0]
+    assert whisper["text"].startswith("⚠️ Your reply was not texted")
+    assert "words only" in whisper["text"]
+    assert "warning" in reactions(slack, reply_ts)
+    assert texts(qtvoice) == []

@@ -96,7 +96,10 @@ def chat_post_message(workspace: Workspace, args: dict[str, Any]) -> dict[str, A
 def chat_update(workspace: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     channel = workspace.conversation(args.get("channel"))
     message = workspace.bot_message(channel, required(args, "ts"), refusal="cant_update_message")
-    workspace.update(message, message_content(args, partial=True))
+    content = message_content(args, partial=True)
+    if "text" in content and "blocks" not in content:
+        content["blocks"] = []  # Slack's chat.update: text without blocks removes the blocks
+    workspace.update(message, content)
     return {
         "ok": True,
         "channel": channel,

@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.sandbox.server import BackgroundServer
@@ -31,8 +31,10 @@ from bot.sandbox.slack.arguments import decode_json_args
 from bot.sandbox.slack.errors import SlackError
 from bot.sandbox.slack.messages import public
 from bot.sandbox.slack.methods import METHODS
+from bot.sandbox.slack.socket_mode import SocketModeServer
 from bot.sandbox.slack.team import (
     BOT_SCOPES,
+    DEFAULT_APP_TOKEN,
     DEFAULT_BOT_TOKEN,
     DEFAULT_CHANNELS,
     DEFAULT_USERS,
@@ -78,6 +80,8 @@ class _Answer:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    #: `body["raw"]` goes out as is, typed `body["type"]`: an answer that is not Slack's JSON.
+    raw: bool = False
 
 
 @dataclass
@@ -87,9 +91,15 @@ class _Fault:
     remaining: int
     retry_after: int | None
     error: str | None
+    raw_body: str | None = None
+    raw_type: str = "text/plain"
 
     def answer(self) -> _Answer:
         headers = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+        if self.raw_body is not None:
+            return _Answer(
+                self.status, {"raw": self.raw_body, "type": self.raw_type}, headers, True
+            )
         if self.error is not None:
             return _Answer(200, {"ok": False, "error": self.error}, headers)
         if self.status == 429:
@@ -148,10 +158,12 @@ class SlackRecorder:
         self,
         bot_token: str = DEFAULT_BOT_TOKEN,
         *,
+        app_token: str = DEFAULT_APP_TOKEN,
         users: Iterable[SlackUser] | None = None,
         channels: Mapping[str, str] | None = None,
     ) -> None:
         self._bot_token = bot_token
+        self._app_token = app_token
         self._lock = threading.RLock()
         self._workspace = Workspace(
             DEFAULT_USERS if users is None else users,
@@ -162,19 +174,24 @@ class SlackRecorder:
         self._delays: dict[str, float] = {}
         self._channel_limits: dict[str, float] = {}
         self._last_write: dict[tuple[str, str], float] = {}
+        self._blocks_refused: set[str] = set()
         self._response_urls: dict[str, ResponseUrl] = {}
         self._server = BackgroundServer(self._asgi_app())
         self.url = self._server.url
         self.api_url = f"{self.url}/api/"
+        self.socket_mode = SocketModeServer()
+        """Where `apps.connections.open` sends the app; push envelopes and read acks here."""
 
     # -- lifecycle
 
     def start(self) -> SlackRecorder:
+        self.socket_mode.start()
         self._server.start()
         return self
 
     def stop(self) -> None:
         self._server.stop()
+        self.socket_mode.stop()
 
     def __enter__(self) -> SlackRecorder:
         return self.start()
@@ -195,8 +212,10 @@ class SlackRecorder:
             self._delays.clear()
             self._channel_limits.clear()
             self._last_write.clear()
+            self._blocks_refused.clear()
             self._response_urls.clear()
             self._workspace.reset()
+        self.socket_mode.reset()
 
     # -- steering
 
@@ -208,17 +227,29 @@ class SlackRecorder:
         count: int = 1,
         retry_after: int | None = None,
         error: str | None = None,
+        raw_body: str | None = None,
+        raw_type: str = "text/plain",
     ) -> None:
         """Answer the next `count` calls of `method` ("*": any method) with a failure.
 
         `status=429` is Slack's rate limit (Retry-After: `retry_after`, default 1);
-        another status is answered as is; `error` answers HTTP 200 `ok: false` with that error.
+        another status is answered as is; `error` answers HTTP 200 `ok: false` with that error;
+        `raw_body` answers `status` with that text typed `raw_type`, not JSON (a proxy's error
+        page; typed application/json, a body slack_sdk fails to parse).
         Failed calls are recorded (`injected=True`) and change nothing.
         """
         if count < 1:
             raise ValueError("count must be at least 1")
         with self._lock:
-            self._faults.append(_Fault(method, status, count, retry_after, error))
+            self._faults.append(
+                _Fault(method, status, count, retry_after, error, raw_body, raw_type)
+            )
+
+    def refuse_blocks(self, channel: str) -> None:
+        """From now on, chat.postMessage and chat.update with blocks in `channel` answer
+        `invalid_blocks`, as Slack does for content it will never accept; plain text passes."""
+        with self._lock:
+            self._blocks_refused.add(channel)
 
     def delay(self, method: str, seconds: float) -> None:
         """Answer every later call of `method` ("*": any) `seconds` late; 0 removes the delay."""
@@ -357,6 +388,15 @@ class SlackRecorder:
     def user(self, user_id: str) -> SlackUser | None:
         return self._workspace.users.get(user_id)
 
+    def users(self) -> list[SlackUser]:
+        """Everyone in the workspace, the bot included."""
+        return list(self._workspace.users.values())
+
+    def conversations(self) -> list[str]:
+        """Ids of the conversations that hold messages, in the order each got its first."""
+        with self._lock:
+            return [channel for channel, messages in self._workspace.channels.items() if messages]
+
     def im_channel(self, user_id: str) -> str:
         """The DM channel id conversations.open gives for `user_id`."""
         return self._workspace.im_channel(user_id)
@@ -422,6 +462,8 @@ class SlackRecorder:
         return fault
 
     def _answer(self, method: str, args: dict[str, Any], token: str | None) -> _Answer:
+        if method == "apps.connections.open":
+            return self._open_connection(token)
         handler = METHODS.get(method)
         if handler is None:
             return _Answer(200, SlackError("unknown_method").body())
@@ -429,12 +471,25 @@ class SlackRecorder:
             return _Answer(200, SlackError("not_authed").body())
         if not hmac.compare_digest(token.encode(), self._bot_token.encode()):
             return _Answer(200, SlackError("invalid_auth").body())
+        refusing = method in ("chat.postMessage", "chat.update") and bool(args.get("blocks"))
+        if refusing and args.get("channel") in self._blocks_refused:
+            return _Answer(200, SlackError("invalid_blocks").body())
         try:
             return _Answer(200, handler(self._workspace, args), {"X-OAuth-Scopes": BOT_SCOPES})
         except SlackError as error:
             return _Answer(200, error.body())
 
-    async def _handle_api(self, request: Request) -> JSONResponse:
+    def _open_connection(self, token: str | None) -> _Answer:
+        """Socket Mode's `apps.connections.open`: only the app-level token may call it."""
+        if not token:
+            return _Answer(200, SlackError("not_authed").body())
+        if hmac.compare_digest(token.encode(), self._bot_token.encode()):
+            return _Answer(200, SlackError("not_allowed_token_type").body())
+        if not hmac.compare_digest(token.encode(), self._app_token.encode()):
+            return _Answer(200, SlackError("invalid_auth").body())
+        return _Answer(200, {"ok": True, "url": self.socket_mode.issue_url()})
+
+    async def _handle_api(self, request: Request) -> Response:
         method = request.path_params["method"]
         received_at = time.time()
         headers = _redacted(dict(request.headers))
@@ -470,6 +525,9 @@ class SlackRecorder:
                     received_at,
                 )
             )
+        if answer.raw:
+            raw, media_type = answer.body["raw"], answer.body["type"]
+            return Response(raw, answer.status, headers=answer.headers, media_type=media_type)
         return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
 
     async def _handle_response_url(self, request: Request) -> JSONResponse:

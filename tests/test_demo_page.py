@@ -1,0 +1,252 @@
+"""The Slack stand-in's live page (`demo --keep-running`), over HTTP, against the real bot.
+
+The demo's scenarios run first; then the page must list what the sandbox recorded, and a
+click, a slash command and a thread reply posted to it must reach the bot as Slack's signed
+requests and change what the sandbox records. Last, the same in headless Chromium: the page
+redraws as a webhook's message arrives, and its button and composer work.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.demo import CHANNEL, COMMAND_CHANNEL, Demo, Flow
+from bot.sandbox.chromium import ChromiumError, DevTools, ensure_chromium
+from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
+from bot.sandbox.server import BackgroundServer
+
+BOB = "U0BOB"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Demo, list[Flow]]]:
+    played = Demo(tmp_path_factory.mktemp("demo"))
+    try:
+        yield played, played.play()
+    finally:
+        played.close()
+
+
+@pytest.fixture(scope="module")
+def page(demo: tuple[Demo, list[Flow]]) -> Iterator[httpx.Client]:
+    server: BackgroundServer = demo[0].serve_page()
+    try:
+        with httpx.Client(base_url=server.url, timeout=15) as client:
+            yield client
+    finally:
+        server.stop()
+
+
+def flow(demo: tuple[Demo, list[Flow]], slug: str) -> Flow:
+    return next(f for f in demo[1] if f.slug == slug)
+
+
+def listed(page: httpx.Client, channel: str) -> list[dict[str, Any]]:
+    state = page.get("/state").json()
+    return next(c["messages"] for c in state["conversations"] if c["id"] == channel)
+
+
+def test_the_page_draws_every_channel_and_message(
+    demo: tuple[Demo, list[Flow]], page: httpx.Client
+) -> None:
+    response = page.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    body = response.text
+    assert '<header class="pane-head">#phones</header>' in body
+    assert '<header class="pane-head">#general</header>' in body
+    assert '<header class="pane-head">Bob Brown</header>' in body
+    for message in demo[0].slack.messages(CHANNEL):
+        assert f'data-ts="{message["ts"]}"' in body
+    assert '<form id="composer">' in body
+
+
+def test_the_state_lists_the_recorded_messages_and_stays_put_until_something_changes(
+    demo: tuple[Demo, list[Flow]], page: httpx.Client
+) -> None:
+    first, second = page.get("/state").json(), page.get("/state").json()
+    assert first["version"] == second["version"]
+    phones = next(c for c in first["conversations"] if c["id"] == CHANNEL)
+    assert phones["name"] == "phones"
+    assert [m["ts"] for m in phones["messages"]] == [
+        m["ts"] for m in demo[0].slack.messages(CHANNEL)
+    ]
+    general = listed(page, COMMAND_CHANNEL)
+    assert any(m["ephemeral"] and m["user"] == "U0ALICE" for m in general)
+    assert 'data-channel="C0PHONES"' in first["panes"]
+
+
+# Refusals come before the tests that change things: nothing is in flight yet.
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            "/click",
+            {"channel": CHANNEL, "ts": "1.000000", "user": BOB, "action_id": "mark_handled"},
+        ),
+        ("/click", {"channel": "not a channel", "ts": "1", "user": BOB, "action_id": "x"}),
+        ("/click", ["not", "an", "object"]),
+        ("/say", {"channel": CHANNEL, "user": BOB, "text": "no thread picked"}),
+        ("/say", {"channel": CHANNEL, "user": "U0NOBODY", "text": "/qtvoice help"}),
+        ("/say", {"channel": CHANNEL, "user": BOB, "text": "   "}),
+    ],
+)
+def test_what_the_page_cannot_send_is_refused_and_changes_nothing(
+    demo: tuple[Demo, list[Flow]], page: httpx.Client, path: str, body: Any
+) -> None:
+    calls = len(demo[0].slack.calls())
+    before = page.get("/state").json()["version"]
+    response = page.post(path, json=body)
+    assert response.status_code == 400
+    assert response.json()["ok"] is False
+    assert len(demo[0].slack.calls()) == calls
+    assert page.get("/state").json()["version"] == before
+
+
+def test_a_click_reaches_the_bot_and_changes_the_message(
+    demo: tuple[Demo, list[Flow]], page: httpx.Client
+) -> None:
+    missed = flow(demo, "missed-call").messages[0]
+    before = page.get("/state").json()["version"]
+    response = page.post(
+        "/click",
+        json={
+            "channel": CHANNEL,
+            "ts": missed["ts"],
+            "user": BOB,
+            "action_id": "mark_handled",
+            "value": "{}",
+        },
+    )
+    assert response.json() == {"ok": True, "status": 200}
+    handled = demo[0].slack.wait_for(
+        lambda: "Handled by <@U0BOB>" in str(demo[0].slack.message(CHANNEL, missed["ts"]))
+    )
+    assert handled
+    assert page.get("/state").json()["version"] != before
+    assert 'Handled by <span class="mention">@Bob Brown</span>' in page.get("/").text
+
+
+def test_a_slash_command_typed_as_a_person_reaches_the_bot(
+    demo: tuple[Demo, list[Flow]], page: httpx.Client
+) -> None:
+    seen = len(demo[0].slack.ephemerals(BOB))
+    response = page.post(
+        "/say", json={"channel": COMMAND_CHANNEL, "user": BOB, "text": "/qtvoice help"}
+    )
+    assert response.json() == {"ok": True, "status": 200}
+    answer = demo[0].slack.wait_for(lambda: demo[0].slack.ephemerals(BOB)[seen:])
+    assert answer[0]["channel"] == COMMAND_CHANNEL
+    assert any(m["ephemeral"] and m["user"] == BOB for m in listed(page, COMMAND_CHANNEL))
+
+
+def test_a_thread_reply_typed_on_the_page_is_texted_to_the_caller(
+    demo: tuple[Demo, list[Flow]], page: httpx.Client
+) -> None:
+    parent = flow(demo, "sms-thread").messages[0]
+    reply = "Typed on the stand-in's page"
+    response = page.post(
+        "/say",
+        json={"channel": CHANNEL, "user": "U0ALICE", "text": reply, "thread_ts": parent["ts"]},
+    )
+    assert response.json() == {"ok": True, "status": 200}
+    demo[0].slack.wait_for(
+        lambda: [
+            r
+            for r in demo[0].qtvoice.state.requests("POST", "/sms")
+            if r.json and r.json.get("message") == reply
+        ]
+    )
+    assert any(m["text"] == reply and m["thread_ts"] == parent["ts"] for m in listed(page, CHANNEL))
+
+
+def test_a_modal_the_bot_opens_is_drawn_and_its_submission_sends_the_text(
+    demo: tuple[Demo, list[Flow]], page: httpx.Client
+) -> None:
+    voicemail = demo[0].slack.message(CHANNEL, flow(demo, "voicemail").messages[0]["ts"]) or {}
+    text_back = next(
+        element
+        for block in voicemail["blocks"]
+        for element in block.get("elements") or []
+        if element.get("action_id") == "text_back"
+    )
+    clicked = page.post(
+        "/click",
+        json={
+            "channel": CHANNEL,
+            "ts": voicemail["ts"],
+            "user": "U0ALICE",
+            "action_id": "text_back",
+            "value": text_back["value"],
+        },
+    )
+    assert clicked.json() == {"ok": True, "status": 200}
+    modal = demo[0].slack.wait_for(lambda: page.get("/state").json()["modal"])
+    assert '<div class="modal-head">Send a text</div>' in modal
+    assert 'data-block-id="sms_message" data-action-id="message"' in modal
+    view_id = re.search(r'data-view-id="([^"]+)"', modal).group(1)  # type: ignore[union-attr]
+
+    empty = page.post(
+        "/submit", json={"view_id": view_id, "values": {"sms_message": {"message": "  "}}}
+    )
+    assert empty.json()["errors"]
+    assert 'class="input-error"' in page.get("/state").json()["modal"]
+
+    text = "Sent from the stand-in's modal"
+    sent = page.post(
+        "/submit", json={"view_id": view_id, "values": {"sms_message": {"message": text}}}
+    )
+    assert sent.json() == {"ok": True, "status": 200}
+    demo[0].slack.wait_for(
+        lambda: [
+            r
+            for r in demo[0].qtvoice.state.requests("POST", "/sms")
+            if r.json and r.json.get("message") == text
+        ]
+    )
+    assert page.get("/state").json()["modal"] == ""
+    assert page.post("/close", json={"view_id": view_id}).status_code == 400
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    try:
+        return ensure_chromium()
+    except ChromiumError as error:
+        pytest.skip(str(error))
+
+
+def test_in_a_browser_the_page_redraws_and_its_button_and_composer_reach_the_bot(
+    demo: tuple[Demo, list[Flow]], page: httpx.Client, chromium: str
+) -> None:
+    played, slack = demo[0], demo[0].slack
+    phones = "document.querySelectorAll('.msg:not(.ephemeral)[data-channel=\"C0PHONES\"]').length"
+    with DevTools(chromium) as browser:
+        browser.open(str(page.base_url).rstrip("/") + "/")
+        shown = browser.wait_for(phones)
+        assert shown == len(slack.messages(CHANNEL))
+
+        played.send("call.missed", from_=CUSTOMER_NUMBER, to=MAIN_LINE)
+        browser.wait_for(f"{phones} > {shown}")
+
+        browser.evaluate(
+            "[...document.querySelectorAll('#pane-C0PHONES button[data-action-id=\"mark_handled\"]')]"
+            ".pop().click()"
+        )
+        slack.wait_for(lambda: "Handled by <@U0ALICE>" in str(slack.messages(CHANNEL)))
+        browser.wait_for("document.body.innerText.includes('Handled by @Alice Anderson')")
+
+        whispers = len(slack.ephemerals("U0ALICE"))
+        browser.evaluate(
+            "document.getElementById('text').value = '/qtvoice whoami';"
+            "document.getElementById('composer').requestSubmit()"
+        )
+        slack.wait_for(lambda: len(slack.ephemerals("U0ALICE")) > whispers)
+        browser.wait_for("document.getElementById('status').textContent.includes('HTTP 200')")
