@@ -18,7 +18,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -36,9 +35,6 @@ from bot.store.models import InboxEvent
 from bot.store.outage import OUTAGE_CANDIDATES, describe, is_outage
 
 logger = logging.getLogger(__name__)
-
-#: What a 503 asks QTvoice to wait before retrying, while the database is away.
-RETRY_AFTER_SECONDS = 5
 
 
 def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
@@ -74,27 +70,20 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         row = inbox.new_row(
             webhook.event, body_sha256=webhook.body_sha256, delivery_id=webhook.delivery_id
         )
-        try:
-            if row is not None:
-                row_id = await writer.store(row)
-            else:
-                async with runtime.sessions() as session:
-                    stored = await inbox.store(
-                        session,
-                        webhook.event,
-                        body_sha256=webhook.body_sha256,
-                        delivery_id=webhook.delivery_id,
-                    )
-                row_id = stored.id if stored is not None else None
-                if row_id is not None:
-                    runtime.inbox_changed.set()
-        except (SQLAlchemyError, OSError) as error:
-            logger.warning("webhook not stored, database unreachable: %s", type(error).__name__)
-            return JSONResponse(
-                {"error": "Database unavailable; retry later", "code": "UNAVAILABLE"},
-                503,
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
+        # A database outage raises through to the app's handler: 503 with Retry-After.
+        if row is not None:
+            row_id = await writer.store(row)
+        else:
+            async with runtime.sessions() as session:
+                stored = await inbox.store(
+                    session,
+                    webhook.event,
+                    body_sha256=webhook.body_sha256,
+                    delivery_id=webhook.delivery_id,
+                )
+            row_id = stored.id if stored is not None else None
+            if row_id is not None:
+                runtime.inbox_changed.set()
         if row_id is None:
             logger.info("webhook %s already stored", webhook.event.event)
             return JSONResponse({"status": "duplicate"})
