@@ -176,6 +176,7 @@ class SlackRecorder:
         self._last_write: dict[tuple[str, str], float] = {}
         self._blocks_refused: set[str] = set()
         self._response_urls: dict[str, ResponseUrl] = {}
+        self._scopes = BOT_SCOPES
         self._server = BackgroundServer(self._asgi_app())
         self.url = self._server.url
         self.api_url = f"{self.url}/api/"
@@ -214,6 +215,7 @@ class SlackRecorder:
             self._last_write.clear()
             self._blocks_refused.clear()
             self._response_urls.clear()
+            self._scopes = BOT_SCOPES
             self._workspace.reset()
         self.socket_mode.reset()
 
@@ -379,8 +381,10 @@ class SlackRecorder:
         with self._lock:
             return copy.deepcopy(self._workspace.published.get(user, []))
 
-    def responses(self, key: str) -> list[dict[str, Any]]:
-        """The JSON bodies posted to the response_url `key`, oldest first."""
+    def responses(self, key: str | None) -> list[dict[str, Any]]:
+        """The JSON bodies posted to the response_url `key`, oldest first (none for None)."""
+        if key is None:
+            return []
         with self._lock:
             target = self._response_urls.get(key)
             return copy.deepcopy(target.posts) if target is not None else []
@@ -405,6 +409,16 @@ class SlackRecorder:
         """The bot is not in `channel` until it joins (public) or is invited: posts fail."""
         with self._lock:
             self._workspace.bot_absent.add(channel)
+
+    def remove_channel(self, channel: str) -> None:
+        """`channel` no longer exists (deleted, or never did): every method says channel_not_found."""
+        with self._lock:
+            self._workspace.missing_channels.add(channel)
+
+    def grant_scopes(self, scopes: Iterable[str]) -> None:
+        """The bot token now has exactly `scopes` (what X-OAuth-Scopes reports), until `reset`."""
+        with self._lock:
+            self._scopes = ",".join(scopes)
 
     def channel_name(self, channel: str) -> str:
         return self._workspace.channel_name(channel)
@@ -475,7 +489,7 @@ class SlackRecorder:
         if refusing and args.get("channel") in self._blocks_refused:
             return _Answer(200, SlackError("invalid_blocks").body())
         try:
-            return _Answer(200, handler(self._workspace, args), {"X-OAuth-Scopes": BOT_SCOPES})
+            return _Answer(200, handler(self._workspace, args), {"X-OAuth-Scopes": self._scopes})
         except SlackError as error:
             return _Answer(200, error.body())
 
