@@ -90,10 +90,25 @@ class Worker:
                 lease_seconds=self.settings.delivery_lease_seconds,
             )
         for row in rows:
-            task = asyncio.create_task(self._deliver(row), name=f"deliver-{row.id}")
+            task = asyncio.create_task(self._deliver_or_log(row), name=f"deliver-{row.id}")
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
         return len(rows)
+
+    async def _deliver_or_log(self, row: InboxEvent) -> None:
+        """Deliver in a task of its own: what it cannot record is logged here, in one line."""
+        try:
+            await self._deliver(row)
+        except Exception as error:
+            if not is_outage(error):
+                logger.exception("delivery %s (%s) could not be recorded", row.id, row.event)
+                return
+            # Its lease runs out and another claim delivers it (adopting what did land).
+            logger.warning(
+                "delivery %s: database unreachable, retried after its lease: %s",
+                row.id,
+                describe(error),
+            )
 
     async def _deliver(self, row: InboxEvent) -> None:
         async with self.runtime.sessions() as session:
