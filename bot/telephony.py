@@ -14,11 +14,11 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select, update
 
-from bot import phone
+from bot import consent, phone
 from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import CallInitiated, Contact, Sms
 from bot.runtime import Runtime
-from bot.store.models import ExtensionLink, OptOut, OutboundText, utcnow
+from bot.store.models import ExtensionLink, OutboundText, utcnow
 
 MAX_SMS_LENGTH = 1600
 """Ten concatenated segments: the usual carrier ceiling for one message."""
@@ -112,10 +112,9 @@ class Telephony:
         return await self.runtime.qtvoice.search_contacts(query, limit=CONTACT_SEARCH_LIMIT)
 
     async def _refuse_opted_out(self, number: str) -> None:
-        key = phone.normalize(number, self.settings.default_region)
         async with self.runtime.sessions() as session:
-            opted_out = await session.get(OptOut, key)
-        if opted_out is not None:
+            opted_out = await consent.is_opted_out(session, number)
+        if opted_out:
             # Said in threads too, where MASK_NUMBERS shows the customer's number masked.
             region = self.settings.default_region
             shown = (

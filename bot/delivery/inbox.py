@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot import consent
 from bot.delivery import identity
 from bot.qtvoice.events import KnownEvent, UnknownEvent
 from bot.store.models import InboxEvent, utcnow
@@ -48,7 +49,8 @@ async def store(
 
     Its keys: `event.dedupe_key` (the same event about the same object), the signed body's
     hash and QTvoice's delivery id. What identifies the event beyond itself (a voicemail's
-    aliases) is written in the same transaction. Unknown event types are recorded as
+    aliases) and what it decides at once (an inbound STOP or START: `consent.record`) are
+    written in the same transaction. Unknown event types are recorded as
     `ignored`: kept for `deliveries`, never posted. Raises IntegrityError only when the
     store keeps refusing the row after STORE_ATTEMPTS tries.
     """
@@ -67,6 +69,7 @@ async def store(
             state=IGNORED if isinstance(event, UnknownEvent) else PENDING,
         )
         session.add(row)
+        await consent.record(session, event)
         try:
             await session.commit()
         except IntegrityError:
