@@ -8,6 +8,7 @@ anything, so whatever `/sms` refuses was decided at the door.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -110,3 +111,79 @@ def test_stop_is_still_told_in_the_thread_once_slack_is_back(
     parent = slack.messages(NOTIFY_CHANNEL)[0]
     notice = slack.thread(NOTIFY_CHANNEL, parent["ts"])[-1]
     assert "opted out" in notice["text"]
+
+
+# Parties that are not phone numbers
+
+SENDERS = ("ACMEBANK", "PAYPAL", "72345")
+
+
+def blocks_of(slack: SlackRecorder, ts: str) -> str:
+    return json.dumps((slack.message(NOTIFY_CHANNEL, ts) or {}).get("blocks"))
+
+
+def thread_of(slack: SlackRecorder, party: str) -> dict[str, Any]:
+    return next(
+        m
+        for m in slack.messages(NOTIFY_CHANNEL)
+        if party in m["text"] and m.get("thread_ts") in (None, m["ts"])
+    )
+
+
+def test_each_sender_id_and_short_code_is_its_own_conversation_with_its_own_opt_out(
+    bot: RunningBot, slack: SlackRecorder, db: Engine
+) -> None:
+    for party in SENDERS:
+        inbound(bot, party, f"Your code from {party} is 1234")
+    inbound(bot, "ACMEBANK", "STOP")
+
+    assert opted_out(db, "ACMEBANK")
+    assert not opted_out(db, "PAYPAL")
+    assert not opted_out(db, "72345")
+    slack.wait_for(lambda: len(slack.messages(NOTIFY_CHANNEL)) >= 7)
+    parents = [m for m in slack.messages(NOTIFY_CHANNEL) if m.get("thread_ts") in (None, m["ts"])]
+    assert len(parents) == 3
+    assert not any("Unknown caller" in m["text"] for m in slack.messages(NOTIFY_CHANNEL))
+    for party in SENDERS:
+        [parent] = [m for m in parents if party in m["text"]]
+        replies = slack.thread(NOTIFY_CHANNEL, parent["ts"])
+        assert any(f"from {party}" in m["text"] for m in replies)
+        hint = "texted STOP" if party == "ACMEBANK" else "can't receive texts"
+        slack.wait_for(lambda ts=parent["ts"], hint=hint: hint in blocks_of(slack, ts))
+
+
+@pytest.mark.parametrize("party", SENDERS)
+def test_a_thread_reply_to_a_party_that_cannot_be_texted_is_refused_with_the_reason(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, party: str
+) -> None:
+    bot.link()
+    inbound(bot, party, "Your parcel is on its way")
+    slack.wait_for(lambda: len(slack.messages(NOTIFY_CHANNEL)) >= 2)
+    parent = thread_of(slack, party)
+
+    delivery = bot.slack.message_in_thread(NOTIFY_CHANNEL, parent["ts"], "Thanks!")
+
+    assert delivery.status_code == 200
+    reply_ts = json.loads(delivery.body)["event"]["ts"]
+    [whisper] = slack.wait_for(
+        lambda: [e for e in slack.ephemerals("U0ALICE") if e.get("thread_ts") == parent["ts"]]
+    )
+    assert "not texted" in whisper["text"]
+    assert party in whisper["text"]
+    assert ("short code" if party.isdecimal() else "sender name") in whisper["text"]
+    reply = slack.message(NOTIFY_CHANNEL, reply_ts)
+    assert reply is not None
+    assert [r["name"] for r in reply["reactions"] or []] == ["warning"]
+    assert qtvoice.state.requests("POST", "/sms") == []
+
+
+def test_sms_to_a_short_code_is_refused_with_the_reason(
+    bot: RunningBot, qtvoice: QTvoiceSandbox
+) -> None:
+    bot.link()
+
+    refused = sms(bot, "72345 HELP")
+
+    assert "72345" in refused
+    assert "short code" in refused
+    assert qtvoice.state.requests("POST", "/sms") == []
