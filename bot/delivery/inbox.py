@@ -4,7 +4,8 @@ Claiming is one statement that works on SQLite and PostgreSQL alike. On PostgreS
 `FOR UPDATE SKIP LOCKED` lets any number of workers claim side by side without waiting on or
 taking each other's rows; SQLite has a single writer and ignores the clause. A claim is a lease
 (`locked_until`), not a state: a worker that dies holding rows only delays them until the lease
-runs out, when another worker claims them again.
+runs out, when another worker claims them again. A worker renews the leases of the rows it is
+delivering (`renew`), so a slow delivery is never claimed a second time while it is alive.
 """
 
 from __future__ import annotations
@@ -140,6 +141,30 @@ async def claim(
         return []
     rows = await session.scalars(select(InboxEvent).where(InboxEvent.id.in_(ids)))
     return sorted(rows, key=lambda row: row.id)
+
+
+async def renew(
+    session: AsyncSession, row_id: int, worker_id: str, *, lease_seconds: float
+) -> bool:
+    """Extend `worker_id`'s lease on a row it is delivering to `lease_seconds` from now.
+
+    False, changing nothing, when the worker no longer holds it: another worker claimed it
+    since (a claim overwrites `locked_by`), or it is no longer pending. A worker that gets
+    False must give the event up: writing to Slack for it could post it twice. Commits.
+    """
+    renewed = await session.scalar(
+        update(InboxEvent)
+        .where(
+            InboxEvent.id == row_id,
+            InboxEvent.locked_by == worker_id,
+            InboxEvent.locked_until.is_not(None),
+            InboxEvent.state == PENDING,
+        )
+        .values(locked_until=utcnow() + timedelta(seconds=lease_seconds))
+        .returning(InboxEvent.id)
+    )
+    await session.commit()
+    return renewed is not None
 
 
 async def finish(session: AsyncSession, row_id: int) -> None:
