@@ -71,7 +71,7 @@ async def record(db: Database, event: KnownEvent | UnknownEvent) -> str | None:
     if keyword is None:
         return None
     party = str(event.customer)
-    dialect = (db.bind if isinstance(db, AsyncSession) else db).dialect.name
+    dialect = (db.get_bind() if isinstance(db, AsyncSession) else db).dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
     await db.execute(

@@ -22,10 +22,10 @@ from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from bot.delivery.inbox import DONE, IGNORED
 from bot.reconcile import reconcile
 from bot.runtime import Runtime
 from bot.store.db import async_url
+from bot.store.deliveries import DONE, IGNORED
 from bot.store.models import ChannelCooldown, InboxEvent, SlackEventSeen, utcnow
 from bot.store.outage import describe, is_outage
 

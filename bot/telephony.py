@@ -5,7 +5,7 @@ through `Telephony`, so the rules are checked in one place: the user must have l
 extension, the number must parse, an opted-out number is never texted, and nobody sends more
 than `settings.sms_per_minute` texts a minute. A rule that says no raises `Refusal`, whose
 message is one friendly, mrkdwn-safe sentence to show the user as it is. Errors from QTvoice
-itself propagate as `QTvoiceError` (show its `user_message`, escaped).
+itself propagate as `QTvoiceError`; `bot.slack.sentences` words both for the user.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.events import Party, PartyKind
 from bot.qtvoice.models import CallInitiated, Contact, Sms
 from bot.runtime import Runtime
-from bot.slack.blocks import escape_mrkdwn
 from bot.store.models import ExtensionLink, OutboundText, utcnow
 
 MAX_SMS_LENGTH = 1600
@@ -73,15 +72,17 @@ class Telephony:
             # Only as typed: "555-12" is a mistyped number, not the short code 55512.
             party = Party.read(text, region)
             party = party if party == text.strip() else None
+            # A party is digits, or letters, digits and ` &.'_-`: only `&` is mrkdwn.
+            shown = party.replace("&", "&amp;") if party is not None else ""
             if party is not None and party.kind is PartyKind.SHORT_CODE:
                 raise Refusal(
-                    f"“{escape_mrkdwn(party)}” is a short code, and QTvoice can only text or"
+                    f"“{shown}” is a short code, and QTvoice can only text or"
                     " call phone numbers, so it can't be reached from here. (If you meant a"
                     " phone number, add the area code.)"
                 )
             if party is not None and party.kind is PartyKind.SENDER_ID:
                 raise Refusal(
-                    f"“{escape_mrkdwn(party)}” is a sender name, not a phone number: it can"
+                    f"“{shown}” is a sender name, not a phone number: it can"
                     " send texts but can't receive them, so there is nothing to text back."
                 )
             raise Refusal(

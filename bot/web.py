@@ -30,6 +30,7 @@ from bot.runtime import Runtime
 from bot.services import BackgroundServices
 from bot.slack import door
 from bot.slack.app import create_bolt_app
+from bot.store.deliveries import PENDING
 from bot.store.models import InboxEvent
 from bot.store.outage import OUTAGE_CANDIDATES, describe, is_outage
 
@@ -82,7 +83,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             async with runtime.sessions() as session:
                 await session.execute(text("SELECT 1"))
                 pending = await session.scalar(
-                    select(func.count()).where(InboxEvent.state == inbox.PENDING)
+                    select(func.count()).where(InboxEvent.state == PENDING)
                 )
         except Exception as error:
             # A warning, not a trace: the platform's health checks repeat it every few seconds.

@@ -25,13 +25,12 @@ from sqlalchemy import Engine, create_engine, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.delivery.inbox import DONE, FAILED, PENDING
 from bot.delivery.poster import METADATA_EVENT
-from bot.delivery.router import parse_kinds
 from bot.sandbox.qtvoice import JANE_ROE, JOHN_DOE, STRANGER, QTvoiceSandbox
 from bot.sandbox.samples import MAIN_LINE, sample_event
 from bot.sandbox.slack import RecordedCall, SlackRecorder
 from bot.store.db import sync_url
+from bot.store.deliveries import DONE, FAILED, PENDING
 from bot.store.models import (
     Base,
     ExtensionLink,
@@ -41,6 +40,7 @@ from bot.store.models import (
     Route,
     utcnow,
 )
+from bot.store.routes import parse_kinds
 from tests.conftest import ADMIN, BOT_TOKEN, NOTIFY_CHANNEL, RunningBot, start_bot
 
 SALES = "C0SALES"

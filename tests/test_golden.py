@@ -30,13 +30,13 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.delivery.inbox import DONE
 from bot.delivery.notifier import DISPATCH
 from bot.qtvoice.events import KNOWN_EVENTS
 from bot.sandbox.samples import EVENT_TYPES, MAIN_LINE
 from bot.sandbox.slack import SlackRecorder
 from bot.slack.blocks import Message
 from bot.store.db import sync_url
+from bot.store.deliveries import DONE
 from bot.store.models import InboxEvent, Route
 from tests.conftest import ADMIN, RunningBot, start_bot
 from tests.slack.test_blocks import assert_fits_block_kit

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.delivery.router import Destination, destinations, live_card_channels, parse_kinds
+from bot.delivery.router import Destination, destinations, live_card_channels
 from bot.qtvoice.events import (
     CALL_LIVE,
     SMS_EVENTS,
@@ -16,6 +16,7 @@ from bot.qtvoice.events import (
     parse_envelope,
 )
 from bot.store.models import ExtensionLink, Route
+from bot.store.routes import parse_kinds
 
 NOTIFY = "C0NOTIFY"
 SALES = "C0SALES"
@@ -61,33 +62,6 @@ def places(
     links: list[ExtensionLink] | None = None,
 ) -> list[Destination]:
     return destinations(typed(event, data), routes or [], links or [], NOTIFY)
-
-
-# parse_kinds
-
-
-def test_parse_kinds_expands_aliases_into_event_types() -> None:
-    assert parse_kinds(["voicemail"]) == VOICEMAIL_EVENTS
-    assert parse_kinds(["texts"]) == SMS_EVENTS
-    assert parse_kinds(["live"]) == (*CALL_LIVE, "call.missed")
-
-
-def test_parse_kinds_accepts_event_types_as_they_are() -> None:
-    assert parse_kinds(["call.missed", "sms.received"]) == ("call.missed", "sms.received")
-
-
-def test_parse_kinds_ignores_case_commas_and_repeats() -> None:
-    assert parse_kinds(["Missed,", "MISSED", "", "call.missed"]) == ("call.missed",)
-
-
-def test_parse_kinds_is_none_without_words() -> None:
-    assert parse_kinds([]) is None
-    assert parse_kinds(["", " "]) is None
-
-
-def test_parse_kinds_names_the_word_it_does_not_know() -> None:
-    with pytest.raises(ValueError, match="faxes"):
-        parse_kinds(["sms", "faxes"])
 
 
 # our line: what a route names

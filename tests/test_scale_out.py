@@ -36,7 +36,6 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from bot.config import Settings
-from bot.delivery.inbox import DONE
 from bot.runtime import Runtime
 from bot.sandbox.qtvoice import QTvoiceSandbox, send_webhook
 from bot.sandbox.samples import fresh_id, sample_event
@@ -44,6 +43,7 @@ from bot.sandbox.server import free_port
 from bot.sandbox.slack import RecordedCall, SlackRecorder
 from bot.scheduler import lead
 from bot.store.db import sync_url
+from bot.store.deliveries import DONE
 from bot.store.migrate import upgrade
 from bot.store.models import InboxEvent
 from tests.conftest import (

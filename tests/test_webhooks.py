@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.delivery.inbox import DONE, IGNORED
 from bot.qtvoice.events import DEFAULT_ON, KNOWN_EVENTS
 from bot.qtvoice.signing import sign
 from bot.sandbox.samples import sample_event
 from bot.sandbox.slack import SlackRecorder
+from bot.store.deliveries import DONE, IGNORED
 from tests.conftest import NOTIFY_CHANNEL, WEBHOOK_SECRET, RunningBot, start_bot
 
 

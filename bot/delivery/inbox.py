@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -23,9 +23,9 @@ from sqlalchemy.orm import aliased
 from bot import consent
 from bot.delivery import identity
 from bot.qtvoice.events import KnownEvent, UnknownEvent
+from bot.store.deliveries import DONE, FAILED, IGNORED, PENDING
 from bot.store.models import InboxEvent, utcnow
 
-PENDING, DONE, FAILED, IGNORED = "pending", "done", "failed", "ignored"
 #: Tries at storing one event when concurrent writers keep taking its keys first.
 STORE_ATTEMPTS = 3
 
@@ -233,12 +233,6 @@ def backoff(attempts: int, base_seconds: float, cap_seconds: float = 3600) -> fl
     """Exponential backoff with equal jitter: about base·2ⁿ, never all workers at once."""
     delay = min(cap_seconds, base_seconds * 2.0 ** max(attempts - 1, 0))
     return delay / 2 + random.uniform(0, delay / 2)
-
-
-async def counts(session: AsyncSession) -> dict[str, int]:
-    rows = await session.execute(select(InboxEvent.state, func.count()).group_by(InboxEvent.state))
-    # Not `dict(rows)`: a Result has `keys()`, so dict() would read it as a mapping.
-    return dict(rows.all())
 
 
 async def _set(session: AsyncSession, row_id: int, **values: Any) -> None:

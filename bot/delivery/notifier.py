@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import consent
 from bot.config import Settings
 from bot.delivery import identity
-from bot.delivery.contacts import ContactDirectory
 from bot.delivery.inbox import NotYet
 from bot.delivery.poster import SlackPoster
 from bot.delivery.router import Destination, destinations, live_card_channels
+from bot.directory import ContactDirectory
 from bot.qtvoice.events import (
     CALL_LIVE,
     CONTACT_EVENTS,
@@ -39,14 +39,18 @@ from bot.qtvoice.events import (
 )
 from bot.slack import blocks
 from bot.slack.blocks import Caller, Line, RenderContext
-from bot.store.models import ExtensionLink, PostedMessage, Route, utcnow
+from bot.store.models import (
+    SENDING_REPLY,
+    ExtensionLink,
+    PostedMessage,
+    Route,
+    utcnow,
+)
 
 #: Outbound delivery states in the order they happen; a late `sms.sent` never undoes `delivered`.
 SMS_PROGRESS = ("queued", "sent", "delivered")
 SENT_REACTION, DELIVERED_REACTION = "outbox_tray", "white_check_mark"
-#: Marks a thread reply whose text is being sent; a process that died mid-send leaves one
-#: behind, which stops counting after a minute.
-SENDING_REPLY = "sms_reply_sending"
+#: A `SENDING_REPLY` marker left by a process that died mid-send stops counting after a minute.
 SENDING_REPLY_EXPIRES = timedelta(minutes=1)
 REPLY_WAIT = timedelta(seconds=1)
 
@@ -262,7 +266,7 @@ class Notifier:
             return Caller(number=None)
         if not party.is_phone:
             return Caller(number=str(party))
-        return await self.directory.caller(session, str(party))
+        return Caller.of(str(party), await self.directory.contact(session, str(party)))
 
     def _line(self, event: CallEvent | VoicemailEvent) -> Line:
         return Line(number=event.our_line, extension_id=event.extension_id)

@@ -8,31 +8,17 @@ Missed calls and voicemails on an extension that Slack users have linked also re
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.qtvoice.events import (
-    CALL_LIVE,
     CONTACT_EVENTS,
     DEFAULT_ON,
-    KNOWN_EVENTS,
-    SMS_EVENTS,
     VOICEMAIL_EVENTS,
     KnownEvent,
 )
 from bot.store.models import ExtensionLink, Route
 
-#: Words an admin may type in `/qtvoice route … [kinds]`, and the event types each stands for.
-KIND_ALIASES: dict[str, tuple[str, ...]] = {
-    "missed": ("call.missed",),
-    "voicemail": VOICEMAIL_EVENTS,
-    "voicemails": VOICEMAIL_EVENTS,
-    "sms": SMS_EVENTS,
-    "texts": SMS_EVENTS,
-    "live": (*CALL_LIVE, "call.missed"),
-    "calls": (*CALL_LIVE, "call.missed"),
-    "contacts": CONTACT_EVENTS,
-}
 DM_EVENTS = frozenset({"call.missed", *VOICEMAIL_EVENTS})
 
 
@@ -42,22 +28,6 @@ class Destination:
 
     channel: str | None = None
     user: str | None = None
-
-
-def parse_kinds(words: Iterable[str]) -> tuple[str, ...] | None:
-    """Event types for the words an admin typed; None for no words; ValueError names a bad one."""
-    kinds: list[str] = []
-    for word in words:
-        word = word.strip().lower().rstrip(",")
-        if not word:
-            continue
-        if word in KIND_ALIASES:
-            kinds.extend(KIND_ALIASES[word])
-        elif word in KNOWN_EVENTS:
-            kinds.append(word)
-        else:
-            raise ValueError(word)
-    return tuple(dict.fromkeys(kinds)) or None
 
 
 def destinations(

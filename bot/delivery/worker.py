@@ -16,9 +16,9 @@ import logging
 from typing import Any
 
 from bot.delivery import inbox
-from bot.delivery.contacts import ContactDirectory
 from bot.delivery.notifier import Notifier
 from bot.delivery.poster import Refused, SlackPoster
+from bot.directory import ContactDirectory
 from bot.logs import Scrubber
 from bot.qtvoice.events import load_stored
 from bot.runtime import Runtime

@@ -119,6 +119,15 @@ class Caller:
     company: str | None = None
     contact_id: str | None = None
 
+    @classmethod
+    def of(cls, number: str | None, contact: Contact | None) -> Caller:
+        """The caller behind `number`, named by their contact when the directory knows one."""
+        if contact is None:
+            return cls(number=number)
+        return cls(
+            number=number, name=contact.full_name, company=contact.company, contact_id=contact.id
+        )
+
     def mrkdwn(self, ctx: RenderContext) -> str:
         """'*John Doe* (Acme Inc) · (215) 555-1234', escaped, the number masked if asked."""
         return self._render(ctx, bold=True)

@@ -147,6 +147,12 @@ class VoicemailAlias(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+#: The `PostedMessage.kind` of a marker for a thread reply whose text is with QTvoice right now:
+#: written by the Slack listener before it sends, read by the worker, so QTvoice's receipt for
+#: that text waits for the reply's own record instead of posting a copy.
+SENDING_REPLY = "sms_reply_sending"
+
+
 class PostedMessage(Base):
     """A Slack message the bot posted (or a user's reply it acted on), found again to update it.
 
