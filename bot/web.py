@@ -11,13 +11,14 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
+from typing import cast
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, func, select, text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -43,7 +44,10 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
     verifier = SignatureVerifier(runtime.settings.slack_signing_secret.get_secret_value())
     services = BackgroundServices(runtime) if run_worker else None
     writer = InboxWriter(
-        runtime.engine, InboxEvent.__table__, inbox.IDENTITY, on_stored=runtime.inbox_changed.set
+        runtime.engine,
+        cast(Table, InboxEvent.__table__),
+        inbox.IDENTITY,
+        on_stored=runtime.inbox_changed.set,
     )
 
     async def slack_events(request: Request) -> Response:

@@ -110,7 +110,46 @@ class Worker:
                 describe(error),
             )
 
+    # Holding the lease while delivering
+
     async def _deliver(self, row: InboxEvent) -> None:
+        """Deliver `row` while renewing its lease every third of it; give it up if lost.
+
+        A delivery slower than its lease (Slack answering late, a starved CPU) would otherwise
+        be claimed and posted by another worker too. When a renewal finds that another worker
+        holds the row, this delivery is cancelled before its next step reaches Slack.
+        """
+        delivery = asyncio.ensure_future(self._deliver_held(row))
+        heartbeat = asyncio.ensure_future(self._keep_lease(row, delivery))
+        try:
+            await delivery
+        except asyncio.CancelledError:
+            if not heartbeat.done() or heartbeat.cancelled():
+                raise
+            logger.warning("delivery %s (%s) given up: another worker holds it", row.id, row.event)
+        finally:
+            heartbeat.cancel()
+
+    async def _keep_lease(self, row: InboxEvent, delivery: asyncio.Future[None]) -> None:
+        lease = self.settings.delivery_lease_seconds
+        while not delivery.done():
+            await asyncio.sleep(lease / 3)
+            try:
+                async with self.runtime.sessions() as session:
+                    held = await inbox.renew(
+                        session, row.id, self.runtime.process_id, lease_seconds=lease
+                    )
+            except Exception as error:
+                # The lease may run out meanwhile; then the row is claimed again, as before.
+                logger.warning("delivery %s: lease not renewed: %s", row.id, describe(error))
+                continue
+            if not held and not delivery.done():
+                delivery.cancel()
+                return
+
+    # Delivering
+
+    async def _deliver_held(self, row: InboxEvent) -> None:
         async with self.runtime.sessions() as session:
             try:
                 await self.notifier.deliver(session, load_stored(row.payload))

@@ -59,7 +59,9 @@ async def insert_new(
     outcome: list[int | None] = [None] * len(rows)
     waiting = list(range(len(rows)))
     while waiting:
-        wave, later, taken = [], [], set()
+        wave: list[int] = []
+        later: list[int] = []
+        taken: set[tuple[str, Any]] = set()
         for index in waiting:
             row_keys = {(key, rows[index][key]) for key in keys if rows[index].get(key) is not None}
             (later if row_keys & taken else wave).append(index)
