@@ -13,7 +13,10 @@ import time
 from collections.abc import AsyncIterator
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.starlette.async_handler import to_starlette_response
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import func, select, text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -25,6 +28,7 @@ from bot.delivery import inbox
 from bot.qtvoice.webhooks import MAX_BODY_BYTES, WebhookError, read_webhook, too_large
 from bot.runtime import Runtime
 from bot.services import BackgroundServices
+from bot.slack import door
 from bot.slack.app import create_bolt_app
 from bot.store.models import InboxEvent
 
@@ -33,11 +37,16 @@ logger = logging.getLogger(__name__)
 
 def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
     bolt_app = create_bolt_app(runtime)
-    bolt = AsyncSlackRequestHandler(bolt_app)
+    verifier = SignatureVerifier(runtime.settings.slack_signing_secret.get_secret_value())
     services = BackgroundServices(runtime) if run_worker else None
 
     async def slack_events(request: Request) -> Response:
-        return await bolt.handle(request)
+        try:
+            bolt_request = await door.admit(request, verifier)
+        except door.Refused as refusal:
+            logger.warning("slack request refused: %s %s", refusal.status, refusal.reason)
+            return JSONResponse({"error": refusal.reason}, refusal.status)
+        return to_starlette_response(await bolt_app.async_dispatch(bolt_request))
 
     async def qtvoice_webhooks(request: Request) -> Response:
         try:
@@ -88,12 +97,10 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         if services is not None:
             await services.start()
         socket_mode = None
-        if runtime.settings.slack_app_token is not None:
-            # Socket Mode: Slack reaches us over a websocket we open; no public URL needed.
-            socket_mode = AsyncSocketModeHandler(
-                bolt_app, runtime.settings.slack_app_token.get_secret_value()
-            )
-            await socket_mode.connect_async()
+        app_token = runtime.settings.slack_app_token
+        if app_token is not None:
+            socket_mode = socket_mode_handler(bolt_app, runtime, app_token.get_secret_value())
+            await connect_socket_mode(socket_mode)
         try:
             yield
         finally:
@@ -111,6 +118,51 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         ],
         lifespan=lifespan,
     )
+
+
+def socket_mode_handler(
+    bolt_app: AsyncApp, runtime: Runtime, app_token: str
+) -> AsyncSocketModeHandler:
+    """Socket Mode: Slack reaches the bot over a websocket the bot opens, so no public URL.
+
+    Its web client is the runtime's, so `apps.connections.open` goes to `SLACK_API_URL` like
+    every other call. The client logs every envelope whole at DEBUG (texts, phone numbers), so
+    its logger never goes below INFO.
+    """
+    socket_logger = logging.getLogger("slack_sdk.socket_mode")
+    socket_logger.setLevel(max(logging.INFO, logging.getLogger().getEffectiveLevel()))
+    return AsyncSocketModeHandler(
+        bolt_app,
+        app_token,
+        logger=socket_logger,
+        web_client=runtime.slack,
+    )
+
+
+async def connect_socket_mode(handler: AsyncSocketModeHandler) -> None:
+    """Open the socket, or say in one line why Slack refused the app token and serve without it.
+
+    slack_sdk's `connect()` retries a refused token forever, a traceback every ten seconds,
+    and start-up would never finish; so the first URL is asked for here. Webhooks still reach
+    Slack meanwhile; only Slack's requests (commands, clicks, replies) wait for a good token.
+    """
+    client = handler.client
+    try:
+        opened = await client.web_client.apps_connections_open(app_token=client.app_token)
+    except SlackApiError as error:
+        data = error.response.data
+        reason = (
+            data.get("error") if isinstance(data, dict) else f"HTTP {error.response.status_code}"
+        )
+        logger.error(
+            "Socket Mode is off: Slack refused SLACK_APP_TOKEN (%s). Create an app-level token "
+            "with the connections:write scope (app settings > Basic Information > App-Level "
+            "Tokens) and set SLACK_APP_TOKEN to it.",
+            reason,
+        )
+        return
+    client.wss_uri = opened["url"]
+    await handler.connect_async()
 
 
 async def read_limited_body(request: Request, limit: int) -> bytes:

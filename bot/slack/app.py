@@ -8,14 +8,18 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
-from bot.slack import actions, commands, events, home, views
+from bot.slack import actions, commands, door, events, home, views
 
 
 def create_bolt_app(runtime: Runtime) -> AsyncApp:
     app = AsyncApp(
         client=runtime.slack,
         signing_secret=runtime.settings.slack_signing_secret.get_secret_value(),
+        # `door.admit` verifies every HTTP request before Bolt parses it (Socket Mode needs no
+        # signature). Bolt's own check would run after its parse and log the body on failure.
+        request_verification_enabled=False,
     )
+    app.logger.addFilter(door.KEEP_PAYLOADS_OUT)
     for surface in (commands, actions, views, home, events):
         surface.register(app, runtime)
     return app

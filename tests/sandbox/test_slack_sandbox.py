@@ -8,11 +8,14 @@ One recorder serves the module; each test starts it afresh.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import aiohttp
+import anyio
 import httpx
 import pytest
 from slack_bolt import Ack, App, Respond, Say
@@ -21,6 +24,10 @@ from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
+from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -28,8 +35,10 @@ from starlette.routing import Route
 
 from bot.sandbox.server import BackgroundServer
 from bot.sandbox.slack import (
+    APP_ID,
     BOT_ID,
     BOT_USER_ID,
+    DEFAULT_APP_TOKEN,
     DEFAULT_BOT_TOKEN,
     TEAM_ID,
     Delivery,
@@ -633,6 +642,7 @@ def driver(bot_url: str, recorder: SlackRecorder) -> Iterator[SlackDriver]:
 
 def received(delivery: Delivery) -> dict[str, Any]:
     """What the bot got: the body as Bolt parses it, and whether the signature verified."""
+    assert delivery.response is not None
     echo = delivery.response.json()
     bolt = BoltRequest(body=echo["body"], headers=echo["headers"])
     return {"valid": echo["valid"], "payload": bolt.body, "headers": echo["headers"]}
@@ -816,7 +826,8 @@ def test_bolt_acks_a_slash_command_and_responds_through_its_url(
 ) -> None:
     delivery = bolt_driver.slash_command("/call", "+12155551234")
 
-    assert delivery.status_code == 200
+    assert delivery.response is not None
+    assert delivery.response.status_code == 200
     assert delivery.response.text == "Dialing…"
     key = str(delivery.response_url_key)
     assert recorder.wait_for(lambda: recorder.responses(key))[0]["text"] == "Call placed"
@@ -849,3 +860,107 @@ def test_bolt_hears_a_thread_reply_and_answers_in_the_thread(
     recorder.wait_for(
         lambda: recorder.thread(GENERAL, parent)[-1]["text"] == "heard: Be there at 5"
     )
+
+
+# --- Socket Mode: slack_sdk's own aiohttp client against the recorder's websocket ----------
+
+
+def test_apps_connections_open_takes_only_the_app_token(recorder: SlackRecorder) -> None:
+    client = WebClient(base_url=recorder.api_url)
+
+    url = client.apps_connections_open(app_token=DEFAULT_APP_TOKEN)["url"]
+
+    assert url.startswith(f"{recorder.socket_mode.url}/link/?ticket=")
+    for token, error in [
+        (DEFAULT_BOT_TOKEN, "not_allowed_token_type"),
+        ("xapp-1-x", "invalid_auth"),
+    ]:
+        with pytest.raises(SlackApiError) as refused:
+            client.apps_connections_open(app_token=token)
+        assert refused.value.response["error"] == error
+
+
+@contextlib.asynccontextmanager
+async def socket_client(
+    recorder: SlackRecorder, answer: Callable[[SocketModeRequest], SocketModeResponse | None]
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """slack_sdk's aiohttp Socket Mode client, connected; `answer` builds each ack. Yields the
+    messages it received."""
+    received: list[dict[str, Any]] = []
+    client = SocketModeClient(
+        app_token=DEFAULT_APP_TOKEN, web_client=AsyncWebClient(base_url=recorder.api_url)
+    )
+
+    async def note(client: Any, message: dict[str, Any], raw: str | None) -> None:
+        received.append(message)
+
+    async def ack(client: Any, request: SocketModeRequest) -> None:
+        response = answer(request)
+        if response is not None:
+            await client.send_socket_mode_response(response)
+
+    client.message_listeners.append(note)
+    client.socket_mode_request_listeners.append(ack)
+    await client.connect()
+    try:
+        yield received
+    finally:
+        await client.close()
+
+
+@pytest.mark.anyio
+async def test_a_socket_mode_client_is_greeted_and_its_acks_are_recorded(
+    recorder: SlackRecorder,
+) -> None:
+    def ephemeral(request: SocketModeRequest) -> SocketModeResponse:
+        return SocketModeResponse(request.envelope_id, {"text": f"got {request.type}"})
+
+    async with socket_client(recorder, ephemeral) as received:
+        payload = {"command": "/qtvoice", "text": "help"}
+        ack = await anyio.to_thread.run_sync(
+            lambda: recorder.socket_mode.push("slash_commands", payload)
+        )
+
+    assert received[0]["type"] == "hello"
+    assert received[0]["connection_info"] == {"app_id": APP_ID}
+    envelope = received[1]
+    assert envelope["type"] == "slash_commands"
+    assert envelope["payload"] == payload
+    assert envelope["accepts_response_payload"] is True
+    assert ack is not None
+    assert ack.envelope_id == envelope["envelope_id"]
+    assert ack.payload == {"text": "got slash_commands"}
+    assert ack.on_time
+    assert recorder.socket_mode.acks() == [ack]
+    assert recorder.socket_mode.unacked() == []
+
+
+@pytest.mark.anyio
+async def test_an_ack_naming_another_envelope_leaves_the_envelope_unacked(
+    recorder: SlackRecorder,
+) -> None:
+    """Three real seconds: Slack's deadline is what is being checked."""
+
+    def wrong_id(request: SocketModeRequest) -> SocketModeResponse:
+        return SocketModeResponse("not-" + request.envelope_id)
+
+    async with socket_client(recorder, wrong_id):
+        event = {"type": "event_callback", "event": {"type": "app_mention"}}
+        ack = await anyio.to_thread.run_sync(lambda: recorder.socket_mode.push("events_api", event))
+
+    assert ack is None
+    assert [e["payload"] for e in recorder.socket_mode.unacked()] == [event]
+    assert len(recorder.socket_mode.unmatched()) == 1
+
+
+@pytest.mark.anyio
+async def test_a_socket_mode_url_admits_one_connection(recorder: SlackRecorder) -> None:
+    url = WebClient(base_url=recorder.api_url).apps_connections_open(app_token=DEFAULT_APP_TOKEN)
+    async with aiohttp.ClientSession() as session, session.ws_connect(url["url"]) as first:
+        hello = await first.receive_json()
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await session.ws_connect(url["url"])
+
+    assert hello["type"] == "hello"
+    assert refused.value.status == 401
+    assert recorder.socket_mode.refused_connections == 1

@@ -6,7 +6,8 @@ its limits on Block Kit), keeps the channel state those answers depend on (messa
 reactions, views), records every call, and lets a test make a method fail or slow down.
 
 `SlackDriver` plays Slack towards the bot: it builds slash commands, interactivity payloads and
-Events API envelopes exactly as Slack sends them and POSTs them, signed, to `/slack/events`.
+Events API envelopes exactly as Slack sends them and POSTs them, signed, to `/slack/events`, or
+pushes them as Socket Mode envelopes through the recorder's websocket and checks the acks.
 
     with SlackRecorder() as slack:
         slack.fail_next("chat.postMessage", status=429, retry_after=1)
@@ -22,7 +23,9 @@ Where each part lives:
 - `messages`: stored messages as the Web API shows them, windowed and paged.
 - `blockkit`: Block Kit's limits and the other checks on posted content.
 - `arguments` and `errors`: reading a call's arguments, and Slack's `ok: false` answers.
-- `driver`: `SlackDriver`, `Delivery` and `slack_signature`.
+- `driver`: `SlackDriver`, `SlackRequest`, `Delivery` and `slack_signature`.
+- `socket_mode`: `SocketModeServer` (what `apps.connections.open` leads to) and the `Ack`s it
+  records.
 """
 
 from __future__ import annotations
@@ -40,15 +43,18 @@ from bot.sandbox.slack.driver import (
     VERIFICATION_TOKEN,
     Delivery,
     SlackDriver,
+    SlackRequest,
     slack_signature,
 )
 from bot.sandbox.slack.recorder import RESPONSE_URL_MAX_USES, RecordedCall, SlackRecorder
+from bot.sandbox.slack.socket_mode import ACK_DEADLINE_SECONDS, Ack, SocketModeServer
 from bot.sandbox.slack.team import (
     APP_ID,
     BOT_ID,
     BOT_SCOPES,
     BOT_USER_ID,
     BOT_USER_NAME,
+    DEFAULT_APP_TOKEN,
     DEFAULT_BOT_TOKEN,
     DEFAULT_CHANNELS,
     DEFAULT_USERS,
@@ -61,11 +67,13 @@ from bot.sandbox.slack.team import (
 from bot.sandbox.slack.workspace import TRIGGER_TTL_SECONDS
 
 __all__ = [
+    "ACK_DEADLINE_SECONDS",
     "APP_ID",
     "BOT_ID",
     "BOT_SCOPES",
     "BOT_USER_ID",
     "BOT_USER_NAME",
+    "DEFAULT_APP_TOKEN",
     "DEFAULT_BOT_TOKEN",
     "DEFAULT_CHANNELS",
     "DEFAULT_PAGE_LIMIT",
@@ -84,10 +92,13 @@ __all__ = [
     "TEAM_URL",
     "TRIGGER_TTL_SECONDS",
     "VERIFICATION_TOKEN",
+    "Ack",
     "Delivery",
     "RecordedCall",
     "SlackDriver",
     "SlackRecorder",
+    "SlackRequest",
     "SlackUser",
+    "SocketModeServer",
     "slack_signature",
 ]

@@ -1,11 +1,15 @@
-"""`SlackDriver`: plays Slack towards the bot, with requests signed as Slack signs them.
+"""`SlackDriver`: plays Slack towards the bot, over HTTP or over Socket Mode.
 
 It builds slash commands, interactivity payloads and Events API envelopes exactly as Slack
-sends them and POSTs them to `/slack/events`; `slack_signature` is Slack's v0 signature.
+sends them, as `SlackRequest`s, then puts each on one of Slack's two wires: a signed POST to
+`/slack/events` (form, form with a `payload` field, or JSON) or, with `socket_mode=True`, an
+envelope pushed through the recorder's Socket Mode websocket. `slack_signature` is Slack's v0
+signature.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -20,6 +24,7 @@ from urllib.parse import urlencode
 import httpx
 
 from bot.sandbox.slack.recorder import SlackRecorder
+from bot.sandbox.slack.socket_mode import Ack, EnvelopeType
 from bot.sandbox.slack.team import APP_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
 from bot.sandbox.slack.workspace import channel_type, render_view
 
@@ -27,6 +32,8 @@ VERIFICATION_TOKEN = "sandbox-verification-token"
 """Slack still sends its deprecated verification token in every payload; Bolt ignores it."""
 
 SLACK_USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
+
+FORM = "application/x-www-form-urlencoded"
 
 
 def slack_signature(secret: str, timestamp: str | int, body: bytes | str) -> str:
@@ -37,12 +44,49 @@ def slack_signature(secret: str, timestamp: str | int, body: bytes | str) -> str
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """One request the driver sent to the bot, with what the bot may answer through later."""
+class SlackRequest:
+    """One request Slack makes of the app, before it goes on a wire.
 
-    response: httpx.Response
-    body: bytes
-    content_type: str
+    `kind` is Socket Mode's envelope type; over HTTP the same payload is a form (slash
+    commands), a form whose one field `payload` is JSON (interactivity) or a JSON body (events).
+    `retry_num`/`retry_reason` mark Slack's redelivery (X-Slack-Retry-* headers over HTTP,
+    `retry_attempt`/`retry_reason` in the envelope).
+    """
+
+    kind: EnvelopeType
+    payload: dict[str, Any]
+    retry_num: int | None = None
+    retry_reason: str | None = None
+
+    def http_body(self) -> tuple[bytes, str]:
+        """The body and Content-Type Slack POSTs for this request."""
+        if self.kind == "slash_commands":
+            return urlencode(self.payload).encode(), FORM
+        if self.kind == "interactive":
+            return urlencode({"payload": json.dumps(self.payload)}).encode(), FORM
+        return json.dumps(self.payload).encode(), "application/json"
+
+    def retry_headers(self) -> dict[str, str]:
+        if self.retry_num is None:
+            return {}
+        return {
+            "X-Slack-Retry-Num": str(self.retry_num),
+            "X-Slack-Retry-Reason": self.retry_reason or "http_timeout",
+        }
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One request the driver sent to the bot, the bot's answer, and what it may answer through
+    later (the response_url, the trigger_id).
+
+    Over HTTP `response` is the bot's HTTP response; over Socket Mode `ack` is its ack, or None
+    when none came within Slack's 3 seconds.
+    """
+
+    request: SlackRequest
+    response: httpx.Response | None = None
+    ack: Ack | None = None
     response_url_key: str | None = None
     response_url: str | None = None
     trigger_id: str | None = None
@@ -50,7 +94,32 @@ class Delivery:
 
     @property
     def status_code(self) -> int:
-        return self.response.status_code
+        """The HTTP status; over Socket Mode, 200 for an ack in time and 504 for none (Slack's
+        view of it: the app did not answer)."""
+        if self.response is not None:
+            return self.response.status_code
+        return 200 if self.ack is not None else 504
+
+    @property
+    def answer(self) -> dict[str, Any] | None:
+        """What the bot answered at once, on either wire: its HTTP response's JSON object, or
+        its ack's payload over Socket Mode; None when empty or not a JSON object."""
+        if self.response is None:
+            return None if self.ack is None else self.ack.payload
+        try:
+            body = self.response.json()
+        except ValueError:
+            return None
+        return body if isinstance(body, dict) else None
+
+    @property
+    def body(self) -> bytes:
+        """The body as Slack POSTs it over HTTP."""
+        return self.request.http_body()[0]
+
+    @property
+    def content_type(self) -> str:
+        return self.request.http_body()[1]
 
 
 def _rich_text(text: str) -> dict[str, Any]:
@@ -112,18 +181,28 @@ def _state_values(values: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str
 
 
 class SlackDriver:
-    """Plays Slack towards the bot: signed POSTs to `<bot_url>/slack/events`, as Slack sends.
+    """Plays Slack towards the bot: signed POSTs to `<bot_url>/slack/events`, as Slack sends,
+    or with `socket_mode=True` envelopes through `recorder.socket_mode` (the bot must have
+    connected with the recorder's app token).
 
     Interactions get a response_url and a trigger_id from `recorder`, so whatever the bot
     answers through them lands there too.
     """
 
     def __init__(
-        self, bot_url: str, signing_secret: str, recorder: SlackRecorder, *, timeout: float = 10.0
+        self,
+        bot_url: str,
+        signing_secret: str,
+        recorder: SlackRecorder,
+        *,
+        timeout: float = 10.0,
+        socket_mode: bool = False,
     ) -> None:
         self.events_url = f"{bot_url.rstrip('/')}/slack/events"
+        self.socket_mode = socket_mode
         self._signing_secret = signing_secret
         self._recorder = recorder
+        self._timeout = timeout
         self._http = httpx.Client(timeout=timeout)
 
     def close(self) -> None:
@@ -162,21 +241,30 @@ class SlackDriver:
         }
         return self._http.post(self.events_url, content=body, headers=request_headers)
 
+    def deliver(self, request: SlackRequest, **details: Any) -> Delivery:
+        """Put `request` on the driver's wire; `details` are the Delivery's response_url etc."""
+        if self.socket_mode:
+            ack = self._recorder.socket_mode.push(
+                request.kind,
+                request.payload,
+                retry_attempt=request.retry_num,
+                retry_reason=request.retry_reason,
+                timeout=self._timeout,
+            )
+            return Delivery(request, ack=ack, **details)
+        body, content_type = request.http_body()
+        response = self.send(body, content_type, headers=request.retry_headers())
+        return Delivery(request, response=response, **details)
+
     def redeliver(
         self, delivery: Delivery, *, retry_num: int = 1, retry_reason: str = "http_timeout"
     ) -> Delivery:
-        """Slack's retry of an earlier request: the same body, signed anew, with retry headers."""
-        retry_headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
-        response = self.send(delivery.body, delivery.content_type, headers=retry_headers)
-        return Delivery(
-            response,
-            delivery.body,
-            delivery.content_type,
-            delivery.response_url_key,
-            delivery.response_url,
-            delivery.trigger_id,
-            delivery.event_id,
+        """Slack's retry of an earlier request: the same payload, sent anew, marked as a retry."""
+        retry = dataclasses.replace(
+            delivery.request, retry_num=retry_num, retry_reason=retry_reason
         )
+        again = self.deliver(retry)
+        return dataclasses.replace(delivery, request=retry, response=again.response, ack=again.ack)
 
     # -- slash commands and interactivity
 
@@ -198,7 +286,7 @@ class SlackDriver:
         key = f"cmd_{uuid.uuid4().hex[:12]}"
         response_url = self._recorder.response_url(key, channel=channel_id, user_id=user_id)
         trigger_id = self._recorder.new_trigger_id(user_id)
-        form = {
+        form: dict[str, Any] = {
             "token": VERIFICATION_TOKEN,
             "team_id": team_id,
             "team_domain": TEAM_DOMAIN,
@@ -213,15 +301,15 @@ class SlackDriver:
             "response_url": response_url,
             "trigger_id": trigger_id,
         }
-        body = urlencode(form).encode()
-        content_type = "application/x-www-form-urlencoded"
-        response = self.send(body, content_type)
-        return Delivery(response, body, content_type, key, response_url, trigger_id)
+        return self.deliver(
+            SlackRequest("slash_commands", form),
+            response_url_key=key,
+            response_url=response_url,
+            trigger_id=trigger_id,
+        )
 
-    def _interaction(self, payload: dict[str, Any], **extra: Any) -> Delivery:
-        body = urlencode({"payload": json.dumps(payload)}).encode()
-        content_type = "application/x-www-form-urlencoded"
-        return Delivery(self.send(body, content_type), body, content_type, **extra)
+    def _interaction(self, payload: dict[str, Any], **details: Any) -> Delivery:
+        return self.deliver(SlackRequest("interactive", payload), **details)
 
     def block_action(
         self,
@@ -243,7 +331,7 @@ class SlackDriver:
         )
         trigger_id = self._recorder.new_trigger_id(user_id)
         action = _clicked(action_id, block_id, label, value)
-        payload = {
+        payload: dict[str, Any] = {
             "type": "block_actions",
             "user": self._user(user_id),
             "api_app_id": APP_ID,
@@ -274,7 +362,7 @@ class SlackDriver:
         view = (self._recorder.views_published(user_id) or [{}])[-1]
         block_id, label = _button_in(view, action_id)
         trigger_id = self._recorder.new_trigger_id(user_id)
-        payload = {
+        payload: dict[str, Any] = {
             "type": "block_actions",
             "user": self._user(user_id),
             "api_app_id": APP_ID,
@@ -361,14 +449,8 @@ class SlackDriver:
             "is_ext_shared_channel": False,
             "event_context": f"4-{uuid.uuid4().hex}",
         }
-        headers = {}
-        if retry_num is not None:
-            headers["X-Slack-Retry-Num"] = str(retry_num)
-            headers["X-Slack-Retry-Reason"] = retry_reason or "http_timeout"
-        body = json.dumps(envelope).encode()
-        content_type = "application/json"
-        response = self.send(body, content_type, headers=headers)
-        return Delivery(response, body, content_type, event_id=event_id)
+        request = SlackRequest("events_api", envelope, retry_num, retry_reason)
+        return self.deliver(request, event_id=event_id)
 
     def message_in_thread(
         self,

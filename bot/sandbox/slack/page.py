@@ -341,11 +341,8 @@ class SlackPage:
         delivery = await run_in_threadpool(
             lambda: self.driver.view_submission(view["callback_id"], values, user_id=user)
         )
-        try:
-            answer = delivery.response.json()
-        except ValueError:
-            answer = None
-        if isinstance(answer, dict) and answer.get("response_action") == "errors":
+        answer = delivery.answer
+        if answer is not None and answer.get("response_action") == "errors":
             self._errors[view["id"]] = {str(k): str(v) for k, v in answer["errors"].items()}
             return JSONResponse(
                 {"ok": True, "status": delivery.status_code, "errors": answer["errors"]}

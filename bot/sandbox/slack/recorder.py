@@ -30,8 +30,10 @@ from bot.sandbox.slack.arguments import decode_json_args
 from bot.sandbox.slack.errors import SlackError
 from bot.sandbox.slack.messages import public
 from bot.sandbox.slack.methods import METHODS
+from bot.sandbox.slack.socket_mode import SocketModeServer
 from bot.sandbox.slack.team import (
     BOT_SCOPES,
+    DEFAULT_APP_TOKEN,
     DEFAULT_BOT_TOKEN,
     DEFAULT_CHANNELS,
     DEFAULT_USERS,
@@ -153,10 +155,12 @@ class SlackRecorder:
         self,
         bot_token: str = DEFAULT_BOT_TOKEN,
         *,
+        app_token: str = DEFAULT_APP_TOKEN,
         users: Iterable[SlackUser] | None = None,
         channels: Mapping[str, str] | None = None,
     ) -> None:
         self._bot_token = bot_token
+        self._app_token = app_token
         self._lock = threading.RLock()
         self._workspace = Workspace(
             DEFAULT_USERS if users is None else users,
@@ -170,15 +174,19 @@ class SlackRecorder:
         self._server = BackgroundServer(self._asgi_app())
         self.url = self._server.url
         self.api_url = f"{self.url}/api/"
+        self.socket_mode = SocketModeServer()
+        """Where `apps.connections.open` sends the app; push envelopes and read acks here."""
 
     # -- lifecycle
 
     def start(self) -> SlackRecorder:
+        self.socket_mode.start()
         self._server.start()
         return self
 
     def stop(self) -> None:
         self._server.stop()
+        self.socket_mode.stop()
 
     def __enter__(self) -> SlackRecorder:
         return self.start()
@@ -200,6 +208,7 @@ class SlackRecorder:
             self._blocks_refused.clear()
             self._response_urls.clear()
             self._workspace.reset()
+        self.socket_mode.reset()
 
     # -- steering
 
@@ -421,6 +430,8 @@ class SlackRecorder:
         return fault
 
     def _answer(self, method: str, args: dict[str, Any], token: str | None) -> _Answer:
+        if method == "apps.connections.open":
+            return self._open_connection(token)
         handler = METHODS.get(method)
         if handler is None:
             return _Answer(200, SlackError("unknown_method").body())
@@ -435,6 +446,16 @@ class SlackRecorder:
             return _Answer(200, handler(self._workspace, args), {"X-OAuth-Scopes": BOT_SCOPES})
         except SlackError as error:
             return _Answer(200, error.body())
+
+    def _open_connection(self, token: str | None) -> _Answer:
+        """Socket Mode's `apps.connections.open`: only the app-level token may call it."""
+        if not token:
+            return _Answer(200, SlackError("not_authed").body())
+        if hmac.compare_digest(token.encode(), self._bot_token.encode()):
+            return _Answer(200, SlackError("not_allowed_token_type").body())
+        if not hmac.compare_digest(token.encode(), self._app_token.encode()):
+            return _Answer(200, SlackError("invalid_auth").body())
+        return _Answer(200, {"ok": True, "url": self.socket_mode.issue_url()})
 
     async def _handle_api(self, request: Request) -> Response:
         method = request.path_params["method"]

@@ -9,6 +9,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 DEFAULT_BOT_TOKEN = "xoxb-test"
+DEFAULT_APP_TOKEN = "xapp-1-A0QTSLACK-1-sandbox"
+"""The app-level token `apps.connections.open` (Socket Mode) accepts."""
 TEAM_ID = "T0TEAM"
 TEAM_NAME = "QTslack Sandbox"
 TEAM_DOMAIN = "qtslack-sandbox"

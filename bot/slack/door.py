@@ -1,0 +1,206 @@
+"""The door of `POST /slack/events`: size and signature are checked before anything parses.
+
+Slack signs every request it sends: `X-Slack-Signature` is "v0=" + the hex HMAC-SHA256 of
+"v0:<X-Slack-Request-Timestamp>:<raw body>" under the app's signing secret, and a timestamp more
+than five minutes off is stale (https://api.slack.com/authentication/verifying-requests-from-slack).
+slack_sdk's `SignatureVerifier` does that arithmetic; the door hands it only what it can take (an
+ASCII-digit timestamp, a UTF-8 body) and turns every way a request falls short into `Refused`.
+
+The contract for this route: a body over 1 MiB is a 413 before it is read whole; a missing, stale
+or wrong signature is a 401 before the body is parsed; neither writes the body to the log. Only a
+correctly signed body reaches Bolt's parser, and one Bolt cannot read is a 400.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request
+from slack_bolt.async_app import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
+from starlette.requests import Request
+
+MAX_BODY_BYTES = 1024 * 1024
+"""Slack's own payloads stay far below this (a modal's view is capped at 100 blocks)."""
+
+SIGNATURE_HEADER = "x-slack-signature"
+TIMESTAMP_HEADER = "x-slack-request-timestamp"
+
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+"""Unix seconds as Slack sends them. `int()` alone would also take " 12", "1_2" and "١٢", and
+raises on 5,000 digits; a timestamp that is not this is simply not signed."""
+
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+
+_UNREADABLE = (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError)
+"""What Bolt's parser raises on a body that is not a Slack payload: bad JSON (ValueError), JSON
+nested past the parser's depth (RecursionError), or JSON of the wrong shape (the others, from
+Bolt reading fields such as `authorizations[0]` without checking their type)."""
+
+
+class Refused(Exception):
+    """A request the door turns away: `status` (400, 401 or 413) and a reason safe to log.
+
+    The reason never quotes the body or a header value.
+    """
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+async def admit(request: Request, verifier: SignatureVerifier) -> AsyncBoltRequest:
+    """The request as Bolt reads it, once it is known to be small enough and signed by Slack.
+
+    Checks, in order: the declared Content-Length (413), the signature headers' presence, form
+    and freshness (401), the body counted while it streams in, so at most `MAX_BODY_BYTES` plus
+    one chunk is ever held (413), the HMAC over the raw bytes (401), and only then Bolt's parse
+    of the body (400 when it is not a payload Bolt can read).
+
+    Raises `Refused`.
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise Refused(413, "body over 1 MiB")
+    timestamp = request.headers.get(TIMESTAMP_HEADER, "")
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    if not _TIMESTAMP.fullmatch(timestamp) or not _SIGNATURE.fullmatch(signature):
+        raise Refused(401, "missing or malformed Slack signature headers")
+    if abs(verifier.clock.now() - int(timestamp)) > 5 * 60:
+        raise Refused(401, "stale Slack request timestamp")
+    body = await _read_limited(request)
+    try:
+        valid = verifier.is_valid(body, timestamp, signature)
+    except UnicodeDecodeError:
+        # Slack signs UTF-8 text; the verifier cannot even compute a signature for other bytes.
+        valid = False
+    if not valid:
+        raise Refused(401, "wrong Slack signature")
+    try:
+        bolt_request = to_async_bolt_request(request, body)
+    except _UNREADABLE as error:
+        raise Refused(400, f"signed body is not a Slack payload ({type(error).__name__})") from None
+    if not slack_shaped(bolt_request.body):
+        raise Refused(400, "signed body is not shaped like a Slack payload")
+    return bolt_request
+
+
+def slack_shaped(body: Mapping[str, Any]) -> bool:
+    """Whether the fields Bolt reads before any listener runs have the types Slack gives them.
+
+    Bolt's middleware and listener matchers index into the payload without checking types
+    (`body["event"].get("subtype")`, `body["actions"][0]["action_id"]`, a regex over
+    `event["text"]`), so a signed body with a list where Slack puts an object would be a 500
+    from inside Bolt. The shapes are Slack's: https://api.slack.com/apis/events-api#callback-field
+    and https://api.slack.com/reference/interaction-payloads.
+    """
+    event = body.get("event", {})
+    view = body.get("view", {})
+    actions = body.get("actions", [])
+    return (
+        _fields(body, _ENVELOPE)
+        and _fields(event, _EVENT)
+        and _fields(view, _VIEW)
+        and isinstance(actions, list)
+        and all(_fields(action, _ACTION) for action in actions)
+        and _has_what_bolt_indexes(body, view, actions)
+    )
+
+
+def _has_what_bolt_indexes(
+    body: Mapping[str, Any], view: Mapping[str, Any], actions: list[Any]
+) -> bool:
+    """The fields Slack always sends with these payload types, which Bolt reads unguarded
+    (`body["actions"][0]`, `body["view"]["type"]`, `body["workflow_step"]`)."""
+    kind = body.get("type")
+    if kind in ("block_actions", "interactive_message") and not actions:
+        return False
+    if kind in ("view_submission", "view_closed") and not isinstance(view.get("type"), str):
+        return False
+    steps = kind == "workflow_step_edit" or view.get("type") == "workflow_step"
+    return not steps or isinstance(body.get("workflow_step"), dict)
+
+
+_ENVELOPE: dict[str, type] = {
+    "type": str,
+    "command": str,
+    "callback_id": str,
+    "trigger_id": str,
+    "token": str,
+    "ssl_check": str,
+    "challenge": str,
+    "action_id": str,
+    "block_id": str,
+    "event": dict,
+    "view": dict,
+    "container": dict,
+    "message": dict,
+    "workflow_step": dict,
+    "actions": list,
+    "authorizations": list,
+}
+_EVENT: dict[str, type] = {
+    "type": str,
+    "subtype": str,
+    "channel_type": str,
+    "tab": str,
+    "text": str,
+    "ts": str,
+    "thread_ts": str,
+    "bot_id": str,
+    "message": dict,
+    "previous_message": dict,
+    "assistant_thread": dict,
+    "workflow_step": dict,
+    "view": dict,
+}
+_VIEW: dict[str, type] = {"type": str, "callback_id": str, "id": str, "private_metadata": str}
+_ACTION: dict[str, type] = {"type": str, "action_id": str, "block_id": str}
+
+
+def _fields(value: object, types: Mapping[str, type]) -> bool:
+    """`value` is an object whose listed fields are absent, null or of their type (lists hold
+    only objects)."""
+    if not isinstance(value, dict):
+        return False
+    for name, kind in types.items():
+        field = value.get(name)
+        if field is None:
+            continue
+        if not isinstance(field, kind):
+            return False
+        if isinstance(field, list) and not all(isinstance(item, dict) for item in field):
+            return False
+    return True
+
+
+class PayloadsKeptOut(logging.Filter):
+    """Keeps payloads out of Bolt's log: its "Unhandled request" warning quotes the request's
+    fields (a typed option search, a dialog's submission), over HTTP and Socket Mode alike.
+
+    The warning keeps its meaning, without the fields or the multi-line code suggestion.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.startswith("Unhandled request ("):
+            record.msg, record.args = "Unhandled Slack request: no listener matches it", None
+        return True
+
+
+KEEP_PAYLOADS_OUT = PayloadsKeptOut()
+"""One instance, so installing it on Bolt's logger again (an app per test) adds nothing."""
+
+
+async def _read_limited(request: Request) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise Refused(413, "body over 1 MiB")
+        chunks.append(chunk)
+    return b"".join(chunks)

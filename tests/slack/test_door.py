@@ -1,0 +1,441 @@
+"""`POST /slack/events` against hostile input: size and signature before any parse, no body logged.
+
+The bot runs for real over HTTP with every logger at DEBUG (the worst case for what reaches the
+log); hypothesis throws random, mutated and correctly signed odd requests at it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from slack_sdk.signature import SignatureVerifier
+
+from bot.config import Settings
+from bot.sandbox.slack import SlackRecorder, slack_signature
+from bot.slack.door import MAX_BODY_BYTES
+from tests.conftest import SIGNING_SECRET, RunningBot, start_bot
+
+CANARY = "CANARY-7f3a9c"
+"""Sits in every generated body: no log line may ever contain it."""
+
+EXAMPLES = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@pytest.fixture
+def door(
+    caplog: pytest.LogCaptureFixture, settings: Settings, slack: SlackRecorder
+) -> Iterator[RunningBot]:
+    """The bot with DEBUG logging switched on before Bolt creates its loggers."""
+    caplog.set_level(logging.DEBUG)
+    for chatter in ("httpcore", "httpx"):  # the test's own client, not the bot
+        caplog.set_level(logging.WARNING, logger=chatter)
+    running = start_bot(settings, slack, run_worker=False)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=10) as client:
+        yield client
+
+
+def post(
+    http: httpx.Client, bot: RunningBot, body: bytes, headers: Mapping[str, str]
+) -> httpx.Response:
+    """POST to the bot's /slack/events; header values go as their UTF-8 bytes, cleaned of what
+    HTTP cannot carry (controls, outer spaces)."""
+    raw = {name.encode(): sendable(value) for name, value in headers.items()}
+    return http.post(f"{bot.url}/slack/events", content=body, headers=raw)
+
+
+def signed(body: bytes, *, timestamp: int | None = None) -> dict[str, str]:
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    return {
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": slack_signature(SIGNING_SECRET, stamp, body),
+    }
+
+
+def sendable(value: str) -> bytes:
+    """A header value HTTP can carry: its UTF-8 bytes without controls or outer spaces."""
+    return bytes(b for b in value.encode() if b == 0x20 or (b > 0x20 and b != 0x7F)).strip()
+
+
+def help_command(recorder: SlackRecorder) -> bytes:
+    """`/qtvoice help` as Slack sends it: a listener that answers through its response_url."""
+    form = {
+        "command": "/qtvoice",
+        "text": f"help {CANARY}",
+        "user_id": "U0ALICE",
+        "channel_id": "C0GENERAL",
+        "team_id": "T0TEAM",
+        "response_url": recorder.response_url("door"),
+        "trigger_id": recorder.new_trigger_id("U0ALICE"),
+    }
+    return urlencode(form).encode()
+
+
+def assert_nothing_logged_of_the_body(caplog: pytest.LogCaptureFixture) -> None:
+    leaked = [r.getMessage() for r in caplog.records if CANARY in r.getMessage()]
+    assert not leaked, leaked[:3]
+
+
+# --- strategies ------------------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+"""Any JSON at all, as odd as hypothesis likes."""
+
+slack_keys = st.sampled_from(
+    [
+        *("type", "subtype", "event", "authorizations", "user", "team", "channel", "actions"),
+        *("view", "command", "callback_id", "text", "thread_ts", "bot_id", "message", "tab"),
+        *("action_id", "channel_type", "enterprise", "container", "response_url", "trigger_id"),
+        "state",
+    ]
+)
+slack_values = st.sampled_from(["event_callback", "block_actions", "view_submission", "message"])
+slack_nested = st.recursive(
+    json_values | slack_values,
+    lambda inner: st.dictionaries(slack_keys, inner, max_size=5) | st.lists(inner, max_size=2),
+    max_leaves=12,
+)
+slack_shaped = st.dictionaries(slack_keys, slack_nested, max_size=5)
+"""JSON objects with Slack's keys, nested, holding Slack's type names or values of any type."""
+
+
+def _slack_payloads() -> list[tuple[str, dict[str, Any]]]:
+    """What Slack sends, by wire: interactions go as a `payload` form field, events as JSON."""
+    user = {"id": "U0ALICE", "username": "alice", "team_id": "T0TEAM"}
+    view = {
+        "id": "V1",
+        "type": "modal",
+        "callback_id": "sms_reply",
+        "private_metadata": CANARY,
+        "state": {"values": {"b": {"a": {"type": "plain_text_input", "value": CANARY}}}},
+    }
+    action = {"action_id": "call_back", "block_id": "b", "type": "button", "value": CANARY}
+    return [
+        (
+            "payload",
+            {
+                "type": "block_actions",
+                "user": user,
+                "team": {"id": "T0TEAM"},
+                "channel": {"id": "C0NOTIFY"},
+                "container": {"type": "message", "message_ts": "1.2", "channel_id": "C0NOTIFY"},
+                "message": {"ts": "1.2", "text": CANARY},
+                "response_url": "http://127.0.0.1:9/response/x",
+                "trigger_id": "1.2.3",
+                "actions": [action],
+            },
+        ),
+        (
+            "payload",
+            {"type": "view_submission", "user": user, "team": {"id": "T0TEAM"}, "view": view},
+        ),
+        ("payload", {"type": "view_closed", "user": user, "view": view}),
+        ("payload", {"type": "shortcut", "callback_id": "x", "user": user, "trigger_id": "1"}),
+        ("payload", {"type": "block_suggestion", "action_id": "a", "value": CANARY, "user": user}),
+        (
+            "json",
+            {
+                "type": "event_callback",
+                "team_id": "T0TEAM",
+                "event_id": "Ev1",
+                "authorizations": [{"team_id": "T0TEAM", "user_id": "U0QTSLACK", "is_bot": True}],
+                "event": {
+                    "type": "message",
+                    "channel": "C0NOTIFY",
+                    "user": "U0ALICE",
+                    "text": CANARY,
+                    "ts": "1.3",
+                    "thread_ts": "1.2",
+                    "channel_type": "channel",
+                },
+            },
+        ),
+        (
+            "json",
+            {
+                "type": "event_callback",
+                "event": {
+                    "type": "app_home_opened",
+                    "user": "U0ALICE",
+                    "tab": "home",
+                    "view": view,
+                },
+            },
+        ),
+        ("json", {"type": "url_verification", "challenge": CANARY, "token": "t"}),
+    ]
+
+
+SLACK_PAYLOADS = _slack_payloads()
+
+
+@st.composite
+def mutated(draw: st.DrawFn, value: Any) -> Any:
+    """`value` with one place in it deleted, emptied or replaced by any JSON at all."""
+    if isinstance(value, dict) and value and draw(st.booleans()):
+        key = draw(st.sampled_from(sorted(value)))
+        rest = {k: v for k, v in value.items() if k != key}
+        operation = draw(st.sampled_from(["delete", "replace", "descend"]))
+        if operation == "delete":
+            return rest
+        if operation == "replace":
+            return {**rest, key: draw(json_values)}
+        return {**rest, key: draw(mutated(value[key]))}
+    if isinstance(value, list) and value and draw(st.booleans()):
+        return draw(st.sampled_from([[], [draw(json_values)], [draw(mutated(value[0]))]]))
+    return draw(json_values) if draw(st.booleans()) else value
+
+
+@st.composite
+def mutated_slack_bodies(draw: st.DrawFn) -> bytes:
+    """A real Slack payload, mutated once or twice, on its own wire."""
+    wire, payload = draw(st.sampled_from(SLACK_PAYLOADS))
+    payload = draw(mutated(draw(mutated(payload))))
+    if wire == "payload":
+        return urlencode({"payload": json.dumps(payload), "canary": CANARY}).encode()
+    return json.dumps([payload, CANARY] if not isinstance(payload, dict) else payload).encode()
+
+
+@st.composite
+def odd_bodies(draw: st.DrawFn) -> bytes:
+    """A body with the canary in it: raw bytes, bad or odd JSON, forms with odd payloads,
+    mutated Slack payloads."""
+    kind = draw(
+        st.sampled_from(["bytes", "json", "slack_json", "form", "payload", "deep", "mutated"])
+    )
+    if kind == "mutated":
+        return draw(mutated_slack_bodies())
+    noise = draw(st.binary(max_size=40))
+    if kind == "bytes":
+        return noise + CANARY.encode() + draw(st.binary(max_size=40))
+    if kind == "json":
+        return json.dumps([CANARY, draw(json_values)]).encode()
+    if kind == "slack_json":
+        return json.dumps({**draw(slack_shaped), "canary": CANARY}).encode()
+    if kind == "form":
+        fields = draw(st.dictionaries(st.text(max_size=10), st.text(max_size=20), max_size=4))
+        return urlencode({**fields, "text": CANARY}).encode()
+    if kind == "payload":
+        payload = draw(st.sampled_from(["notjson", "{not json", "[1]", '"x"', "1e999"]))
+        return urlencode({"payload": payload + CANARY}).encode()
+    depth = draw(st.integers(min_value=900, max_value=5000))
+    return ("[" * depth + json.dumps(CANARY) + "]" * depth).encode()
+
+
+bad_timestamps = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            "abc",
+            "-1",
+            "1e9",
+            " 1700000000",
+            "\uff11\uff12\uff13",
+            "\u0661\u0667\u0660\u0660",
+            "0x10",
+        ]
+    ),
+    st.text(max_size=30),
+    st.integers().map(str),
+    st.text("0123456789", min_size=13, max_size=6000),
+)
+
+
+@st.composite
+def unsigned_headers(draw: st.DrawFn, body: bytes) -> dict[str, str]:
+    """Every way a request is not signed by Slack now: missing, malformed, stale or wrong."""
+    now = int(time.time())
+    kind = draw(st.sampled_from(["none", "bad_timestamp", "stale", "wrong_secret", "garbage"]))
+    if kind == "none":
+        return {}
+    if kind == "bad_timestamp":
+        stamp = draw(bad_timestamps)
+        signature = slack_signature(SIGNING_SECRET, stamp, body)
+        return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}
+    if kind == "stale":
+        offset = draw(st.sampled_from([-1, 1])) * draw(st.integers(301, 10**9))
+        return signed(body, timestamp=now + offset)
+    if kind == "wrong_secret":
+        secret = draw(st.text(min_size=1, max_size=40).filter(lambda s: s != SIGNING_SECRET))
+        return {
+            "X-Slack-Request-Timestamp": str(now),
+            "X-Slack-Signature": slack_signature(secret, now, body),
+        }
+    return {
+        "X-Slack-Request-Timestamp": draw(st.sampled_from([str(now), draw(bad_timestamps)])),
+        "X-Slack-Signature": draw(st.text(max_size=80)),
+    }
+
+
+# --- properties ------------------------------------------------------------------------------
+
+
+@EXAMPLES
+@given(data=st.data())
+def test_an_unsigned_request_is_a_401_and_reaches_no_listener(
+    door: RunningBot,
+    http: httpx.Client,
+    slack: SlackRecorder,
+    caplog: pytest.LogCaptureFixture,
+    data: st.DataObject,
+) -> None:
+    caplog.clear()
+    body = data.draw(st.one_of(odd_bodies(), st.just(help_command(slack))), label="body")
+    headers = data.draw(unsigned_headers(body), label="headers")
+
+    response = post(http, door, body, headers)
+
+    assert response.status_code == 401
+    assert slack.calls() == []
+    assert slack.responses("door") == []
+    assert_nothing_logged_of_the_body(caplog)
+
+
+@EXAMPLES
+@given(body=odd_bodies())
+def test_a_signed_odd_body_is_never_a_5xx(
+    door: RunningBot, http: httpx.Client, caplog: pytest.LogCaptureFixture, body: bytes
+) -> None:
+    caplog.clear()
+    response = post(http, door, body, signed(body))
+
+    assert response.status_code < 500
+    assert_nothing_logged_of_the_body(caplog)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(size=st.integers(min_value=MAX_BODY_BYTES + 1, max_value=4 * MAX_BODY_BYTES))
+def test_a_body_over_1_mib_is_a_413_signed_or_not(
+    door: RunningBot, http: httpx.Client, caplog: pytest.LogCaptureFixture, size: int
+) -> None:
+    body = (CANARY * (size // len(CANARY) + 1)).encode()[:size]
+
+    assert post(http, door, body, signed(body)).status_code == 413
+    assert post(http, door, body, {}).status_code in {401, 413}
+    assert_nothing_logged_of_the_body(caplog)
+
+
+# --- the examples from the issue, and the control -------------------------------------------
+
+
+def test_the_same_command_correctly_signed_does_reach_its_listener(
+    door: RunningBot, http: httpx.Client, slack: SlackRecorder
+) -> None:
+    """The control for the property above: its "reaches no listener" check can fail."""
+    body = help_command(slack)
+
+    assert post(http, door, body, signed(body)).status_code == 200
+    assert slack.wait_for(lambda: slack.responses("door"))
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        (b"payload=notjson", {"X-Slack-Signature": "v0=" + "0" * 64}, 401),
+        (b"{}", {"X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=" + "0" * 64}, 401),
+        (b"{not json", {}, 401),
+        (b"{not json", None, 400),
+        (b"payload=notjson", None, 400),
+        (b'{"type": "event_callback", "event": [1, 2]}', None, 400),
+        (b'{"type": "block_actions", "actions": [null]}', None, 400),
+        (b'payload={"type": "block_actions", "actions": []}', None, 400),
+        (b'payload={"type": "view_submission", "view": {"callback_id": "x"}}', None, 400),
+        (b'{"authorizations": 5}', None, 400),
+        (b"\xff\xfe not utf-8", None, 401),
+    ],
+)
+def test_regressions_from_the_issue(
+    door: RunningBot,
+    http: httpx.Client,
+    body: bytes,
+    headers: dict[str, str] | None,
+    status: int,
+) -> None:
+    """`headers=None` means correctly signed; 400 is a signed body Bolt cannot read."""
+    assert (
+        post(http, door, body, signed(body) if headers is None else headers).status_code == status
+    )
+
+
+def test_an_unhandled_signed_payload_is_logged_without_its_fields(
+    door: RunningBot, http: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bolt's "Unhandled request" warning quoted the payload (here a typed option search)."""
+    payload = {"type": "block_suggestion", "action_id": "a", "block_id": "b", "value": CANARY}
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+
+    assert post(http, door, body, signed(body)).status_code == 404
+
+    assert "Unhandled Slack request: no listener matches it" in caplog.messages
+    assert_nothing_logged_of_the_body(caplog)
+
+
+def test_door_and_slack_sdk_agree_on_a_valid_signature() -> None:
+    body = b"token=x&command=%2Fqtvoice"
+    headers = signed(body)
+    verifier = SignatureVerifier(SIGNING_SECRET)
+    assert verifier.is_valid_request(body, headers)
+
+
+# --- 413 before the body is read whole ------------------------------------------------------
+
+
+def _raw_request(bot: RunningBot, head: str, body_parts: list[bytes]) -> bytes:
+    """Send a request's head and some body over a raw socket, never finish it, read the answer."""
+    address = urlsplit(bot.url)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as conn:
+        conn.sendall(head.encode())
+        for part in body_parts:
+            conn.sendall(part)
+        return conn.recv(4096)
+
+
+def test_a_declared_2_mib_body_is_a_413_before_any_of_it_arrives(door: RunningBot) -> None:
+    head = (
+        "POST /slack/events HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {2 * MAX_BODY_BYTES}\r\n\r\n"
+    )
+    answer = _raw_request(door, head, [])
+    assert answer.startswith(b"HTTP/1.1 413")
+
+
+def test_a_streamed_body_is_a_413_once_it_passes_1_mib_without_waiting_for_the_rest(
+    door: RunningBot,
+) -> None:
+    """Chunked, no Content-Length, signed headers (a stale signature cannot stop it early), and
+    the final chunk never sent: only counting while reading can answer."""
+    stamp = str(int(time.time()))
+    head = (
+        "POST /slack/events HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n"
+        f"X-Slack-Request-Timestamp: {stamp}\r\nX-Slack-Signature: v0={'0' * 64}\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+    )
+    chunk = b"x" * 65536
+    parts = [b"%x\r\n%s\r\n" % (len(chunk), chunk)] * (MAX_BODY_BYTES // len(chunk) + 1)
+    answer = _raw_request(door, head, parts)
+    assert answer.startswith(b"HTTP/1.1 413")
