@@ -78,6 +78,11 @@ def bot_environment(
     return environment
 
 
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so `with` blocks stop the bot and sandboxes they started."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
 class BotProcess:
     """`python -m bot serve` on a free loopback port; `url` answers once `/healthz` says ok.
 

@@ -1,7 +1,8 @@
 """A busy hour against QTvoice's 1,000 requests an hour: what does the bot spend?
 
     python bench/budget.py [--calls 300] [--numbers 50] [--texts 100] [--voicemails 40]
-                           [--known 10] [--reconcile-interval 300] [--seed N] [--database-url URL]
+                           [--known 10] [--minutes 60] [--reconcile-interval 300] [--seed N]
+                           [--database-url URL]
 
 Starts `python -m bot serve` against the QTvoice and Slack sandboxes and plays one office hour
 minute by minute: `--calls` missed calls, `--texts` texts and `--voicemails` voicemails (each a
@@ -13,9 +14,10 @@ delivered everything. At each `--reconcile-interval` the bench runs the bot's re
 the function and arguments the scheduler uses, as the scheduler would.
 
 The clock is compressed, not driven: the bot reads the wall clock (`utcnow()`, APScheduler),
-so the hour plays in well under a minute of real time. The one figure that changes is
-reconciliation's window (`2 x interval`, real time), which then covers the whole run instead
-of the last ten minutes: its paging over missed calls is an upper bound of the real hour's.
+so the hour plays in a few minutes of real time, each simulated minute as long as its delivery
+takes. The one figure that changes is reconciliation's window (`2 x interval` of real time),
+which then covers the whole run instead of the last ten minutes: its paging over missed calls
+(`GET /calls`, 100 a page) is an upper bound of the real hour's.
 
 It prints the QTvoice requests the bot spent beside the target (under 100, never a 429), the
 busiest minute, and where the requests went, by endpoint and by cause (delivery or
@@ -46,6 +48,7 @@ from _common import (
     BotProcess,
     SandboxErrors,
     bot_environment,
+    exit_on_sigterm,
     fresh_database,
 )
 from sqlalchemy import create_engine, text
@@ -212,6 +215,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=None, help="default: a new one, printed")
     parser.add_argument("--database-url", help="an empty database (default: a new SQLite file)")
     args = parser.parse_args()
+    exit_on_sigterm()
     seed = args.seed if args.seed is not None else random.randrange(1, 10**6)
     command = ["python", "bench/budget.py", "--seed", str(seed)]
     for name in (

@@ -62,6 +62,7 @@ from _common import (
     BotProcess,
     SandboxErrors,
     bot_environment,
+    exit_on_sigterm,
     fresh_database,
 )
 from sqlalchemy import bindparam, create_engine, text
@@ -1041,6 +1042,7 @@ def main() -> int:
     parser.add_argument("--findings", type=Path, help="JSON-lines file for what was found")
     parser.add_argument("--keep", type=Path, help="keep the bot's log (and SQLite file) here")
     args = parser.parse_args()
+    exit_on_sigterm()
     seed = args.seed if args.seed is not None else random.randrange(1, 10**6)
     command = ["python", "bench/fuzz.py", "--seed", str(seed), "--count", str(args.count)]
     if args.database_url:
