@@ -16,7 +16,8 @@ to each of `POST /qtvoice/webhooks` and `POST /slack/events`, `--concurrency` in
   (also `payload=notjson`), slash commands, and bodies over 1 MiB (some sent chunked).
 
 It prints, per endpoint, inputs tried, 5xx answers, inputs left unanswered, answers the contract
-forbids (a wrongly signed input must be a 401, an oversize one a 413: a 2xx there is a bypass),
+forbids (a wrongly signed input must be a 401, an oversize one a 413, one that is both either
+of them; a 2xx there is a bypass),
 and then waits for the worker to drain: every webhook answered `accepted` for one of QTvoice's
 twelve event types must end `done` in the inbox and, for the kinds posted by default, appear in
 the Slack sandbox under its message metadata (`missed_call:<id>`, `voicemail:<key>`,
@@ -43,6 +44,7 @@ import hashlib
 import hmac
 import json
 import random
+import re
 import shlex
 import sys
 import tempfile
@@ -379,6 +381,11 @@ def webhook_signature(body: bytes, rng: random.Random) -> str:
     return rng.choice((digest, digest, f"sha256={digest}", digest.upper()))
 
 
+def refused(expect: frozenset[int] | None) -> frozenset[int]:
+    """A wrongly signed input is a 401; if it is also oversize, a 413 refuses it as early."""
+    return frozenset({401}) | (expect or frozenset())
+
+
 def wrong_webhook_signature(body: bytes, rng: random.Random) -> tuple[str | None, str]:
     digest = hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
     choices: list[tuple[str | None, str]] = [
@@ -512,13 +519,13 @@ def webhook_case(index: int, seed: int) -> Case:
         signature, why = wrong_webhook_signature(body, rng)
         kind = kind if kind == "oversize" else "wrong-signature"
         how.append(why)
-        expect = expect or frozenset({401})
+        expect = refused(expect)
     elif side < 0.2:
         signature = webhook_signature(body, rng)
         timestamp = stale_timestamp(rng, now)
         kind = kind if kind == "oversize" else "stale-timestamp"
         how.append(f"timestamp {timestamp!r}")
-        expect = expect or frozenset({401})
+        expect = refused(expect)
     else:
         signature = webhook_signature(body, rng)
         kind = kind if kind == "oversize" else f"signed-{kind}"
@@ -767,14 +774,14 @@ def slack_case(index: int, seed: int, recorder: SlackRecorder | None) -> Case:
             )
         )
         how.append(why)
-        expect = expect or frozenset({401})
+        expect = refused(expect)
     elif side < 0.27:
         kind = kind if kind == "oversize" else "bad-timestamp"
         timestamp = stale_timestamp(rng, now)
         # Signed over that timestamp with the right secret: only the timestamp is wrong.
         signature = slack_signature(timestamp, body) if rng.random() < 0.8 else signature
         how.append(f"timestamp {timestamp!r}")
-        expect = expect or frozenset({401})
+        expect = refused(expect)
     if rng.random() < 0.1:
         headers["X-Slack-Retry-Num"] = rng.choice(("1", "2", "abc"))
         headers["X-Slack-Retry-Reason"] = "http_timeout"
@@ -942,6 +949,17 @@ def expected_ref(event: str, data: dict[str, Any]) -> str | None:
     return None
 
 
+def reason_key(error: str) -> str:
+    """A failure reason without the parts that differ per event, to count alike ones together."""
+    invalid = re.match(r"ValidationError: \d+ validation errors? for (\w+)", error)
+    if invalid:
+        return f"ValidationError reading a {invalid.group(1)}"
+    refused = re.search(r"/api/([\w.]+).*'error': '(\w+)'", error)
+    if refused:
+        return f"Slack {refused.group(1)}: {refused.group(2)}"
+    return error[:70] or "(never tried)"
+
+
 def slack_refs(recorder: SlackRecorder) -> set[str]:
     refs = set()
     for method in ("chat.postMessage", "chat.update"):
@@ -1097,16 +1115,18 @@ def main() -> int:
             exit_code = bot.stop()
             log = bot.log_path.read_text(errors="replace")
 
-    undelivered: list[tuple[Outcome, str]] = []
+    undelivered: list[tuple[Outcome, str, str]] = []
     for row_id, event, data, outcome in tally.accepted:
         state, error = states.get(row_id, ("missing", None))
         if state != "done":
-            reason = " ".join((error or "").split())[:200]
-            undelivered.append((outcome, f"inbox row {row_id} is {state}: {reason}"))
+            reason = " ".join((error or "").split())
+            why = f"inbox row {row_id} is {state}: {reason[:200]}"
+            undelivered.append((outcome, why, f"{state}: {reason_key(reason)}"))
             continue
         ref = expected_ref(event, data)
         if event in POSTED_BY_DEFAULT and ref is not None and ref not in refs:
-            undelivered.append((outcome, f"inbox row {row_id} is done but no post carries {ref}"))
+            why = f"inbox row {row_id} is done but no post carries {ref}"
+            undelivered.append((outcome, why, "done, not in Slack"))
 
     print(f"sent in {sending:.0f} s; inbox drained in {waited:.0f} s")
     if not finished:
@@ -1134,8 +1154,8 @@ def main() -> int:
         f"default); accepted-but-undelivered: {len(undelivered)}"
     )
     if undelivered:
-        why = Counter(reason.split(":")[0].split(" is ")[-1] for _, reason in undelivered)
-        print("  undelivered: " + ", ".join(f"{state} {n}" for state, n in why.most_common()))
+        for key, count in Counter(key for *_, key in undelivered).most_common(6):
+            print(f"  undelivered {count:>5}  {key}")
     echoed = sum(1 for line in log.splitlines() if MARKER in line)
     print(
         f"bot log: {len(log.encode()) // 1024} KiB, {log.count('Traceback')} tracebacks, "
@@ -1147,18 +1167,18 @@ def main() -> int:
     records += [
         finding(o, f"expected {sorted(o.case.expect or ())}", seed, command) for o in tally.breaches
     ]
-    records += [finding(o, f"undelivered: {why}", seed, command) for o, why in undelivered]
+    records += [finding(o, f"undelivered: {why}", seed, command) for o, why, _ in undelivered]
     for title, outcomes in (
         ("5xx", tally.server_errors),
         ("no answer", tally.unanswered),
         ("answers the contract forbids", tally.breaches),
-        ("accepted but undelivered", [o for o, _ in undelivered]),
+        ("accepted but undelivered", [o for o, *_ in undelivered]),
     ):
         if outcomes:
             print(f"first {title}:")
             for outcome in outcomes[:5]:
                 print(short(outcome))
-    for outcome, why in undelivered[:5]:
+    for outcome, why, _ in undelivered[:5]:
         print(f"    {outcome.case.endpoint}:{outcome.case.index}: {why}")
     if records:
         with findings_path.open("w") as out:
