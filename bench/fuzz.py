@@ -533,8 +533,8 @@ def webhook_case(index: int, seed: int) -> Case:
         headers["X-QTvoice-Signature"] = signature
     if rng.random() > 0.02:
         headers["X-QTvoice-Timestamp"] = timestamp
-    elif expect is None:
-        expect = frozenset({401})
+    else:
+        expect = refused(expect)
         how.append("no timestamp")
     if rng.random() < 0.05:
         headers["Content-Type"] = rng.choice(
@@ -789,8 +789,8 @@ def slack_case(index: int, seed: int, recorder: SlackRecorder | None) -> Case:
         headers["X-Slack-Signature"] = signature
     if rng.random() > 0.02:
         headers["X-Slack-Request-Timestamp"] = timestamp
-    elif expect is None:
-        expect = frozenset({401})
+    else:
+        expect = refused(expect)
         how.append("no timestamp header")
     chunked = kind == "oversize" and rng.random() < 0.5
     return Case("slack", index, kind, how, body, headers, expect, chunked)
