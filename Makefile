@@ -33,6 +33,7 @@ check: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy bot
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from bot.config import Settings
 from bot.qtvoice.errors import QTvoiceError
 from bot.runtime import Runtime
+from bot.slack.sentences import qtvoice_sentence
 from bot.store.db import safe_url
 
 
@@ -55,5 +56,5 @@ def _describe(error: Exception) -> str:
     if isinstance(error, SlackApiError):
         return f"Slack said {error.response.get('error')}"
     if isinstance(error, QTvoiceError):
-        return error.user_message
+        return qtvoice_sentence(error)
     return f"{type(error).__name__}: {error}"

@@ -47,10 +47,9 @@ SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 CommaList = Annotated[list[str], NoDecode]
 
 
-def _split_commas(value: Any) -> Any:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
+def _split_commas(value: str) -> list[str]:
+    """The non-empty items of a comma-separated setting, stripped."""
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def normalize_database_url(url: str) -> str:
@@ -148,7 +147,8 @@ class Settings(DatabaseSettings):
     @field_validator("admin_user_ids", mode="before")
     @classmethod
     def _admins(cls, value: Any) -> Any:
-        value = _split_commas(value)
+        if isinstance(value, str):
+            value = _split_commas(value)
         bad = [user for user in value if not SLACK_USER_ID.match(user)]
         if bad:
             raise ValueError("must be Slack user IDs like U0123ABCD")
@@ -191,7 +191,7 @@ class Settings(DatabaseSettings):
         return ZoneInfo(self.timezone)
 
 
-AnySettings = TypeVar("AnySettings", bound=DatabaseSettings)
+AnySettings = TypeVar("AnySettings", bound=BaseSettings)
 
 
 class SettingsError(Exception):

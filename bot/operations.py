@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from bot.config import DatabaseSettings
 from bot.delivery import inbox
+from bot.store import deliveries
 from bot.store.db import create_engine, create_sessionmaker
 from bot.store.models import InboxEvent
 
@@ -16,9 +17,9 @@ async def list_deliveries(settings: DatabaseSettings, *, failed: bool, limit: in
         async with create_sessionmaker(engine)() as session:
             query = select(InboxEvent).order_by(InboxEvent.id.desc()).limit(limit)
             if failed:
-                query = query.where(InboxEvent.state == inbox.FAILED)
+                query = query.where(InboxEvent.state == deliveries.FAILED)
             rows = list(await session.scalars(query))
-            totals = await inbox.counts(session)
+            totals = await deliveries.counts(session)
     finally:
         await engine.dispose()
     print(f"{'ID':>6}  {'STATE':8} {'EVENT':22} {'TRIES':>5}  {'RECEIVED (UTC)':19}  LAST ERROR")

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.delivery import inbox
 from bot.qtvoice.client import MAX_PAGE_SIZE, QTvoiceClient
 from bot.qtvoice.errors import QTvoiceError
+from bot.qtvoice.events import EventRefused, parse_envelope
 from bot.qtvoice.models import QTvoiceModel
 from bot.store.models import utcnow
 
@@ -28,20 +29,35 @@ LONGEST_WINDOW = timedelta(hours=1)
 
 
 async def reconcile(
-    qtvoice: QTvoiceClient, sessions: async_sessionmaker[AsyncSession], interval_seconds: int
+    qtvoice: QTvoiceClient,
+    sessions: async_sessionmaker[AsyncSession],
+    interval_seconds: int,
+    *,
+    default_region: str = "US",
 ) -> int:
-    """Store what QTvoice has that the inbox lacks; how many events were new."""
+    """Store what QTvoice has that the inbox lacks; how many events were new.
+
+    Each object becomes the typed event its webhook would have been (parsed by the same
+    `parse_envelope`), so it carries the same dedupe key.
+    """
     since = utcnow() - min(LONGEST_WINDOW, timedelta(seconds=2 * interval_seconds))
     stored = 0
     try:
-        async for event, item in _recent(qtvoice, since):
+        async for event_type, item in _recent(qtvoice, since):
+            data = item.model_dump(mode="json", by_alias=True, exclude_none=True)
+            try:
+                event = parse_envelope(
+                    {"event": event_type, "data": data}, default_region=default_region
+                )
+            except EventRefused as refused:
+                logger.warning("reconcile skipped a %s: %s", event_type, refused.reason)
+                continue
+            signature = f"reconcile:{event.dedupe_key}".encode()
             async with sessions() as session:
-                data = item.model_dump(mode="json", by_alias=True, exclude_none=True)
                 row = await inbox.store(
                     session,
                     event,
-                    data,
-                    body_sha256=hashlib.sha256(f"reconcile:{event}:{item.id}".encode()).hexdigest(),
+                    body_sha256=hashlib.sha256(signature).hexdigest(),
                     source="reconcile",
                 )
                 stored += row is not None

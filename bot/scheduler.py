@@ -13,18 +13,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from bot.delivery.inbox import DONE, IGNORED
 from bot.reconcile import reconcile
 from bot.runtime import Runtime
 from bot.store.db import async_url
+from bot.store.deliveries import DONE, IGNORED
 from bot.store.models import ChannelCooldown, InboxEvent, SlackEventSeen, utcnow
+from bot.store.outage import describe, is_outage
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +50,7 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
             "interval",
             seconds=interval,
             args=(runtime.qtvoice, runtime.sessions, interval),
+            kwargs={"default_region": runtime.settings.default_region},
             id="reconcile",
         )
     scheduler.add_job(
@@ -72,9 +76,13 @@ async def prune(runtime: Runtime) -> None:
 
 
 async def lead(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Run the scheduler whenever this process holds the leader lock, until `stop` is set."""
+    """Run the scheduler whenever this process holds the leader lock, until `stop` is set.
+
+    Survives the database going away: leadership ends with the lock's connection, and this
+    process tries again every `LEADER_RETRY_SECONDS` until the database is back.
+    """
     if runtime.engine.dialect.name != "postgresql":
-        await _run_scheduler(runtime, stop, connection=None)
+        await _run_scheduler(runtime, stop, lease=None)
         return
     # Unpooled: closing the lock's connection must really close it, releasing the lock.
     engine = create_async_engine(async_url(runtime.settings.database_url), poolclass=NullPool)
@@ -84,9 +92,16 @@ async def lead(runtime: Runtime, stop: asyncio.Event) -> None:
                 async with engine.connect() as connection:
                     if await _try_lock(connection):
                         logger.info("this process leads the scheduled jobs")
-                        await _run_scheduler(runtime, stop, connection)
-            except Exception:
-                logger.exception("scheduler leadership lost; standing by")
+                        await _run_scheduler(runtime, stop, lease=_Lease(connection))
+            except Exception as error:
+                if not is_outage(error):
+                    logger.exception("scheduler leadership lost; standing by")
+                else:
+                    logger.warning(
+                        "scheduler: database unreachable, standing by (retry in %d s): %s",
+                        LEADER_RETRY_SECONDS,
+                        describe(error),
+                    )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), LEADER_RETRY_SECONDS)
     finally:
@@ -101,18 +116,77 @@ async def _try_lock(connection: AsyncConnection) -> bool:
     return bool(locked)
 
 
-async def _run_scheduler(
-    runtime: Runtime, stop: asyncio.Event, connection: AsyncConnection | None
-) -> None:
-    """Run the jobs until `stop`, checking the lock's connection is alive while they run."""
+class _Lease:
+    """The leader lock's connection: alive means the lock is still ours.
+
+    PostgreSQL releases a session's advisory lock when its connection ends (a restart, a
+    network cut), and a standby may take it at once; the leader only learns so when it next
+    uses the connection. So every job run first checks the connection, and after the first
+    failed check the lease is lost for good: SQLAlchemy would quietly open a new connection,
+    one without the lock.
+    """
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+        self.lost = asyncio.Event()
+        self.error: Exception | None = None
+        self._checking = asyncio.Lock()  # one statement at a time on the connection
+
+    async def held(self) -> bool:
+        async with self._checking:
+            if self.lost.is_set():
+                return False
+            try:
+                await self.connection.execute(text("SELECT 1"))
+                await self.connection.commit()
+            except Exception as error:
+                self.error = error
+                self.lost.set()
+                return False
+            return True
+
+
+def _as_leader(
+    job: Callable[..., Awaitable[Any]], lease: _Lease | None
+) -> Callable[..., Awaitable[Any]]:
+    """`job`, run only while `lease` is held (always, without one), and stopped quietly.
+
+    APScheduler cancels a running job when it shuts down (this process stops or stops leading)
+    and would log that as the job's failure, with a traceback; it is not one.
+    """
+
+    async def run_as_leader(*args: Any, **kwargs: Any) -> Any:
+        if lease is not None and not await lease.held():
+            logger.info("scheduled job %s skipped: this process no longer leads", job.__name__)
+            return None
+        try:
+            return await job(*args, **kwargs)
+        except asyncio.CancelledError:
+            logger.info("scheduled job %s stopped: the scheduler is shutting down", job.__name__)
+            return None
+
+    return run_as_leader
+
+
+async def _run_scheduler(runtime: Runtime, stop: asyncio.Event, lease: _Lease | None) -> None:
+    """Run the jobs until `stop`; with a lease, only while it is held (else raise its error)."""
     scheduler = build_scheduler(runtime)
+    for job in scheduler.get_jobs():
+        job.modify(func=_as_leader(job.func, lease))
     scheduler.start()
     try:
         while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), LEADER_RETRY_SECONDS)
-            if connection is not None:
-                await connection.execute(text("SELECT 1"))
-                await connection.commit()
+            waits = [asyncio.ensure_future(stop.wait())]
+            if lease is not None:
+                waits.append(asyncio.ensure_future(lease.lost.wait()))
+            try:
+                await asyncio.wait(
+                    waits, timeout=LEADER_RETRY_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                for wait in waits:
+                    wait.cancel()
+            if lease is not None and not stop.is_set() and not await lease.held():
+                raise lease.error or RuntimeError("leader lock lost")
     finally:
         scheduler.shutdown(wait=False)

@@ -5,7 +5,7 @@ through `Telephony`, so the rules are checked in one place: the user must have l
 extension, the number must parse, an opted-out number is never texted, and nobody sends more
 than `settings.sms_per_minute` texts a minute. A rule that says no raises `Refusal`, whose
 message is one friendly, mrkdwn-safe sentence to show the user as it is. Errors from QTvoice
-itself propagate as `QTvoiceError` (show its `user_message`, escaped).
+itself propagate as `QTvoiceError`; `bot.slack.sentences` words both for the user.
 """
 
 from __future__ import annotations

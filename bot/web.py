@@ -30,7 +30,9 @@ from bot.runtime import Runtime
 from bot.services import BackgroundServices
 from bot.slack import door
 from bot.slack.app import create_bolt_app
+from bot.store.deliveries import PENDING
 from bot.store.models import InboxEvent
+from bot.store.outage import OUTAGE_CANDIDATES, describe, is_outage
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
                 runtime.settings.webhook_secrets,
                 now=time.time(),
                 tolerance_seconds=runtime.settings.webhook_tolerance_seconds,
+                default_region=runtime.settings.default_region,
             )
         except WebhookError as error:
             logger.warning("webhook refused: %s %s", error.status, error.message)
@@ -65,15 +68,13 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             row = await inbox.store(
                 session,
                 webhook.event,
-                webhook.data,
                 body_sha256=webhook.body_sha256,
                 delivery_id=webhook.delivery_id,
-                timestamp=webhook.timestamp,
             )
         if row is None:
-            logger.info("webhook %s already stored", webhook.event)
+            logger.info("webhook %s already stored", webhook.event.event)
             return JSONResponse({"status": "duplicate"})
-        logger.info("webhook %s stored as delivery %s", webhook.event, row.id)
+        logger.info("webhook %s stored as delivery %s", webhook.event.event, row.id)
         runtime.inbox_changed.set()
         return JSONResponse({"status": "accepted", "id": row.id})
 
@@ -82,7 +83,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             async with runtime.sessions() as session:
                 await session.execute(text("SELECT 1"))
                 pending = await session.scalar(
-                    select(func.count()).where(InboxEvent.state == inbox.PENDING)
+                    select(func.count()).where(InboxEvent.state == PENDING)
                 )
         except Exception as error:
             # A warning, not a trace: the platform's health checks repeat it every few seconds.
@@ -117,6 +118,32 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
         ],
         lifespan=lifespan,
+        exception_handlers=dict.fromkeys(OUTAGE_CANDIDATES, database_unavailable),
+    )
+
+
+#: How long QTvoice is asked to wait before retrying a webhook while the database is away.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+async def database_unavailable(request: Request, error: Exception) -> Response:
+    """503 with Retry-After while the database cannot be reached (QTvoice then retries).
+
+    Any route's handler may raise; only an outage (bot.store.outage) is answered here, with
+    one warning line and no traceback. Any other error goes on to Starlette's 500 as before.
+    """
+    if not is_outage(error):
+        raise error
+    logger.warning(
+        "%s %s: database unreachable, answered 503: %s",
+        request.method,
+        request.url.path,
+        describe(error),
+    )
+    return JSONResponse(
+        {"error": "The database is unavailable; retry later", "code": "UNAVAILABLE"},
+        503,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
     )
 
 

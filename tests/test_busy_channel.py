@@ -15,10 +15,10 @@ from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.delivery.inbox import DONE
 from bot.delivery.poster import HISTORY_PAGE_SIZE, METADATA_EVENT
 from bot.sandbox.slack import SlackRecorder
 from bot.store.db import sync_url
+from bot.store.deliveries import DONE
 from bot.store.models import InboxEvent, PostedMessage
 from tests.conftest import BOT_TOKEN, NOTIFY_CHANNEL, start_bot
 

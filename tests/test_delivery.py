@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,13 +25,12 @@ from sqlalchemy import Engine, create_engine, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.delivery.inbox import DONE, FAILED, PENDING
 from bot.delivery.poster import METADATA_EVENT
-from bot.delivery.router import parse_kinds
 from bot.sandbox.qtvoice import JANE_ROE, JOHN_DOE, STRANGER, QTvoiceSandbox
 from bot.sandbox.samples import MAIN_LINE, sample_event
 from bot.sandbox.slack import RecordedCall, SlackRecorder
 from bot.store.db import sync_url
+from bot.store.deliveries import DONE, FAILED, PENDING
 from bot.store.models import (
     Base,
     ExtensionLink,
@@ -40,6 +40,7 @@ from bot.store.models import (
     Route,
     utcnow,
 )
+from bot.store.routes import parse_kinds
 from tests.conftest import ADMIN, BOT_TOKEN, NOTIFY_CHANNEL, RunningBot, start_bot
 
 SALES = "C0SALES"
@@ -181,6 +182,99 @@ def test_transcript_before_voicemail_new_is_one_message_that_keeps_the_transcrip
     assert all("Transcribing" not in shown(version) for version in every_version)
     [message] = top_level(slack, NOTIFY_CHANNEL)
     assert TRANSCRIPT in shown(message)
+
+
+def test_transcript_naming_only_the_voicemail_updates_the_same_message(
+    bot: RunningBot, slack: SlackRecorder, db: Engine
+) -> None:
+    bot.send("call.voicemail", id="call_vm3", voicemailId="vm_3")
+    wait_until_delivered(slack, db, 1)
+    [first] = ok_posts(slack)
+
+    transcript_only = {"id": "vm_3", "transcription": TRANSCRIPT}
+    bot.send_envelope({"event": "voicemail.transcribed", "data": transcript_only})
+    wait_until_delivered(slack, db, 2)
+
+    assert len(ok_posts(slack)) == 1
+    assert ok_updates(slack)[-1].args["ts"] == first.response["ts"]
+    [message] = top_level(slack, NOTIFY_CHANNEL)
+    assert TRANSCRIPT in shown(message)
+
+
+def test_voicemail_events_naming_different_ids_in_any_order_are_one_message(
+    bot: RunningBot, slack: SlackRecorder, db: Engine
+) -> None:
+    # The transcript names only the voicemail, the call event only the call; the
+    # voicemail.new between them names both.
+    bot.send_envelope(
+        {"event": "voicemail.transcribed", "data": {"id": "vm_4", "transcript": TRANSCRIPT}}
+    )
+    bot.send("voicemail.new", id="vm_4", callId="call_vm4", transcription=None)
+    bot.send_envelope({"event": "call.voicemail", "data": {"id": "call_vm4", "duration": 12}})
+    wait_until_delivered(slack, db, 3)
+
+    assert len(ok_posts(slack)) == 1
+    [message] = top_level(slack, NOTIFY_CHANNEL)
+    assert TRANSCRIPT in shown(message)
+    assert "0:12" in shown(message)
+    with Session(db) as session:
+        assert len(set(session.scalars(select(InboxEvent.ordering_key)))) == 1
+
+
+def test_events_of_one_new_voicemail_arriving_together_are_one_message(
+    bot: RunningBot, slack: SlackRecorder, db: Engine
+) -> None:
+    pairs = [(f"call_race_{n}", f"vm_race_{n}") for n in range(5)]
+    envelopes = [
+        envelope
+        for call_id, vm_id in pairs
+        for envelope in (
+            {"event": "call.voicemail", "data": {"id": call_id, "voicemailId": vm_id}},
+            {"event": "voicemail.transcribed", "data": {"id": vm_id, "transcript": TRANSCRIPT}},
+        )
+    ]
+    with ThreadPoolExecutor(max_workers=len(envelopes)) as pool:
+        responses = list(pool.map(bot.send_envelope, envelopes))
+
+    assert [response.status_code for response in responses] == [200] * len(envelopes)
+    wait_until_delivered(slack, db, len(envelopes))
+    assert len(top_level(slack, NOTIFY_CHANNEL)) == len(pairs)
+    assert all(TRANSCRIPT in shown(message) for message in top_level(slack, NOTIFY_CHANNEL))
+
+
+# Odd input
+
+
+@pytest.mark.parametrize(
+    ("event", "odd"),
+    [
+        ("call.missed", {"from": ["+12155551234"], "duration": ["37"], "createdAt": True}),
+        ("voicemail.new", {"duration": {"s": 3}, "transcription": True, "isRead": "no"}),
+        ("sms.received", {"message": True, "to": 5, "createdAt": [2024]}),
+        ("contact.updated", {"first_name": ["Ann"], "phone": {}, "updatedAt": "soon"}),
+    ],
+    ids=["call", "voicemail", "sms", "contact"],
+)
+def test_fields_of_the_wrong_type_are_read_as_absent_and_the_event_is_delivered(
+    bot: RunningBot, slack: SlackRecorder, db: Engine, event: str, odd: dict[str, Any]
+) -> None:
+    response = bot.send(event, **odd)
+
+    assert response.status_code == 200
+    wait_until_delivered(slack, db, 1)
+    assert inbox_states(db) == [DONE]
+
+
+def test_a_lone_surrogate_in_a_text_is_posted_as_a_replacement_character(
+    bot: RunningBot, slack: SlackRecorder, db: Engine
+) -> None:
+    bot.send("sms.received", from_=JOHN_DOE, message="Smile \ud83d please\u0000")
+    wait_until_delivered(slack, db, 1)
+
+    [parent] = top_level(slack, NOTIFY_CHANNEL)
+    [text] = replies(slack, NOTIFY_CHANNEL, parent["ts"])
+    assert "Smile \ufffd please" in text["text"]
+    assert "\x00" not in text["text"]
 
 
 # Texts

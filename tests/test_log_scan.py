@@ -24,7 +24,6 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.delivery.inbox import DONE, FAILED
 from bot.sandbox.qtvoice import (
     ALICE_LINE,
     JANE_ROE,
@@ -37,6 +36,7 @@ from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE, sample_event
 from bot.sandbox.server import free_port
 from bot.sandbox.slack import SlackDriver, SlackRecorder
 from bot.store.db import sync_url
+from bot.store.deliveries import DONE, FAILED
 from bot.store.models import InboxEvent
 from tests.conftest import BOT_TOKEN, NOTIFY_CHANNEL, SIGNING_SECRET, WEBHOOK_SECRET
 

@@ -76,3 +76,35 @@ async def test_polling_never_spends_the_budget_kept_for_people(
 
     assert stored == 0
     assert qtvoice.state.requests() == []
+
+
+async def test_polled_voicemail_has_the_webhooks_dedupe_key(
+    bot: RunningBot, settings: Settings, qtvoice: QTvoiceSandbox, slack: SlackRecorder
+) -> None:
+    voicemail = qtvoice.state.add_voicemail(CUSTOMER_NUMBER, MAIN_LINE, transcription="Hi")
+    bot.send(
+        "voicemail.transcribed",
+        id=voicemail["id"],
+        callId=voicemail["callId"],
+        transcription="Hi",
+    )
+
+    assert await poll_once(settings) == 0
+
+
+async def test_polled_voicemail_updates_the_message_its_call_event_opened(
+    bot: RunningBot, settings: Settings, qtvoice: QTvoiceSandbox, slack: SlackRecorder
+) -> None:
+    voicemail = qtvoice.state.add_voicemail(
+        CUSTOMER_NUMBER, MAIN_LINE, transcription="Please call back"
+    )
+    bot.send("call.voicemail", id=voicemail["callId"], voicemailId=voicemail["id"])
+    slack.wait_for(lambda: posts(slack) == [NOTIFY_CHANNEL])
+
+    assert await poll_once(settings) == 1
+
+    slack.wait_for(lambda: slack.calls("chat.update", ok=True))
+    await anyio.sleep(0.5)
+    assert posts(slack) == [NOTIFY_CHANNEL]
+    [message] = slack.messages(NOTIFY_CHANNEL)
+    assert "Please call back" in message["text"]

@@ -6,15 +6,17 @@ from typing import Any
 
 import pytest
 
-from bot.delivery.events import CALL_LIVE, SMS_EVENTS, VOICEMAIL_EVENTS
-from bot.delivery.router import (
-    Destination,
-    destinations,
-    live_card_channels,
-    our_line,
-    parse_kinds,
+from bot.delivery.router import Destination, destinations, live_card_channels
+from bot.qtvoice.events import (
+    CALL_LIVE,
+    SMS_EVENTS,
+    VOICEMAIL_EVENTS,
+    KnownEvent,
+    UnknownEvent,
+    parse_envelope,
 )
 from bot.store.models import ExtensionLink, Route
+from bot.store.routes import parse_kinds
 
 NOTIFY = "C0NOTIFY"
 SALES = "C0SALES"
@@ -47,43 +49,26 @@ def inbound_call(**overrides: Any) -> dict[str, Any]:
     }
 
 
+def typed(event: str, data: dict[str, Any]) -> KnownEvent:
+    parsed = parse_envelope({"event": event, "data": data})
+    assert not isinstance(parsed, UnknownEvent)
+    return parsed
+
+
 def places(
     event: str,
     data: dict[str, Any],
     routes: list[Route] | None = None,
     links: list[ExtensionLink] | None = None,
 ) -> list[Destination]:
-    return destinations(event, data, routes or [], links or [], NOTIFY, "US")
+    return destinations(typed(event, data), routes or [], links or [], NOTIFY)
 
 
-# parse_kinds
+# our line: what a route names
 
 
-def test_parse_kinds_expands_aliases_into_event_types() -> None:
-    assert parse_kinds(["voicemail"]) == VOICEMAIL_EVENTS
-    assert parse_kinds(["texts"]) == SMS_EVENTS
-    assert parse_kinds(["live"]) == (*CALL_LIVE, "call.missed")
-
-
-def test_parse_kinds_accepts_event_types_as_they_are() -> None:
-    assert parse_kinds(["call.missed", "sms.received"]) == ("call.missed", "sms.received")
-
-
-def test_parse_kinds_ignores_case_commas_and_repeats() -> None:
-    assert parse_kinds(["Missed,", "MISSED", "", "call.missed"]) == ("call.missed",)
-
-
-def test_parse_kinds_is_none_without_words() -> None:
-    assert parse_kinds([]) is None
-    assert parse_kinds(["", " "]) is None
-
-
-def test_parse_kinds_names_the_word_it_does_not_know() -> None:
-    with pytest.raises(ValueError, match="faxes"):
-        parse_kinds(["sms", "faxes"])
-
-
-# our_line
+def our_line(event: str, data: dict[str, Any]) -> str | None:
+    return typed(event, data).our_line
 
 
 def test_our_line_of_an_inbound_call_is_the_number_called() -> None:
@@ -102,12 +87,13 @@ def test_our_line_of_a_call_without_direction_reads_it_as_inbound() -> None:
 
 
 def test_our_line_of_a_received_text_is_its_recipient() -> None:
-    assert our_line("sms.received", {"from": CUSTOMER, "to": LINE}) == LINE
+    assert our_line("sms.received", {"id": "s", "from": CUSTOMER, "to": LINE}) == LINE
 
 
 @pytest.mark.parametrize("event", ["sms.sent", "sms.delivered"])
 def test_our_line_of_an_outbound_text_is_its_sender(event: str) -> None:
-    assert our_line(event, {"from": LINE, "to": CUSTOMER, "direction": "outbound"}) == LINE
+    data = {"id": "s", "from": LINE, "to": CUSTOMER, "direction": "outbound"}
+    assert our_line(event, data) == LINE
 
 
 # destinations: the notify channel
@@ -219,5 +205,5 @@ def test_live_cards_go_only_where_a_route_named_the_event() -> None:
         route("+12155559999", "C0OTHER", ("call.incoming",)),
     ]
 
-    assert live_card_channels("call.incoming", data, routes, "US") == ["C0LIVE"]
-    assert live_card_channels("call.answered", data, routes, "US") == []
+    assert live_card_channels(typed("call.incoming", data), routes) == ["C0LIVE"]
+    assert live_card_channels(typed("call.answered", data), routes) == []

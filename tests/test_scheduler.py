@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.delivery import inbox
 from bot.runtime import Runtime
 from bot.scheduler import _try_lock, lead, prune
+from bot.store import deliveries
 from bot.store.models import ChannelCooldown, InboxEvent, SlackEventSeen, utcnow
 
 pytestmark = pytest.mark.anyio
@@ -36,10 +36,10 @@ async def test_prune_forgets_only_what_is_old_and_finished(settings: Settings) -
         async with runtime.sessions() as session:
             session.add_all(
                 [
-                    event(inbox.DONE, timedelta(days=31), 1),
-                    event(inbox.DONE, timedelta(days=1), 2),
-                    event(inbox.FAILED, timedelta(days=60), 3),
-                    event(inbox.PENDING, timedelta(days=60), 4),
+                    event(deliveries.DONE, timedelta(days=31), 1),
+                    event(deliveries.DONE, timedelta(days=1), 2),
+                    event(deliveries.FAILED, timedelta(days=60), 3),
+                    event(deliveries.PENDING, timedelta(days=60), 4),
                     SlackEventSeen(event_id="Ev_old", seen_at=utcnow() - timedelta(days=2)),
                     SlackEventSeen(event_id="Ev_new"),
                     ChannelCooldown(

@@ -17,11 +17,11 @@ from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.delivery.inbox import DONE, FAILED
 from bot.delivery.poster import FALLBACK_TEXT_LIMIT, plain_fallback
 from bot.sandbox.slack import SlackRecorder
 from bot.slack.blocks import escape_mrkdwn
 from bot.store.db import sync_url
+from bot.store.deliveries import DONE, FAILED
 from bot.store.models import InboxEvent
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
 

@@ -7,10 +7,14 @@ import time
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from bot.qtvoice.events import DEFAULT_ON, KNOWN_EVENTS
 from bot.qtvoice.signing import sign
 from bot.sandbox.samples import sample_event
 from bot.sandbox.slack import SlackRecorder
+from bot.store.deliveries import DONE, IGNORED
 from tests.conftest import NOTIFY_CHANNEL, WEBHOOK_SECRET, RunningBot, start_bot
 
 
@@ -109,6 +113,18 @@ def test_malformed_body_is_400(bot: RunningBot, body: bytes) -> None:
     assert response.json()["code"] == "BAD_REQUEST"
 
 
+@pytest.mark.parametrize("data", [{}, {"id": ""}, {"id": None}, {"id": ["call_1"]}])
+def test_known_event_without_a_usable_id_is_400_with_the_reason(
+    bot: RunningBot, data: dict[str, object]
+) -> None:
+    response = bot.send_envelope({"event": "call.missed", "data": data})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "BAD_REQUEST"
+    assert "data.id" in response.json()["error"]
+    assert deliveries_count(bot) == 0
+
+
 def test_deeply_nested_json_is_400_not_500(bot: RunningBot) -> None:
     body = b'{"event": "call.missed", "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     assert post_raw(bot, body).status_code == 400
@@ -189,3 +205,106 @@ def test_healthz_is_503_while_the_database_is_unreachable(settings, slack: Slack
         running.stop()
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
+
+
+# Hostile bodies, correctly signed: a 2xx or a 4xx with a reason, never a 5xx
+
+#: Values no column or JSON field of ours holds as they are, spliced into otherwise valid JSON.
+RAW_VALUES = [
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "1e400",
+    "-1e400",
+    "1" + "0" * 400,
+    '"\\u0000"',
+    '"call\\u0000_1"',
+    '"\\ud800"',
+    '"a\\udfffb"',
+    '"' + "c" * 200 + '"',
+    "[" * 940 + "]" * 940,
+    '{"a":' * 940 + "1" + "}" * 940,
+    '{"a":' * 40 + "1" + "}" * 40,
+    "true",
+    "[]",
+    "{}",
+    '"+12155551234"',
+    '"ACMEBANK"',
+]
+ODD_EVENTS = [*sorted(KNOWN_EVENTS), "fax.received", "x" * 70, "call.missed\u0000", " "]
+FIELDS = ["id", "from", "to", "message", "duration", "createdAt", "callId", "voicemailId"]
+
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+json_values = st.recursive(
+    json_scalars,
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@st.composite
+def odd_bodies(draw: st.DrawFn) -> bytes:
+    """A webhook body: a known or odd event, odd data, and maybe a raw value spliced in."""
+    data = draw(st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=6), json_values))
+    if draw(st.integers(0, 3)):
+        data["id"] = draw(st.text(min_size=1, max_size=20) | st.integers())
+    spliced = draw(st.none() | st.tuples(st.sampled_from(FIELDS), st.sampled_from(RAW_VALUES)))
+    if spliced is not None:
+        data[spliced[0]] = "__RAW__"
+    envelope = {"event": draw(st.sampled_from(ODD_EVENTS)), "data": data}
+    text = json.dumps(envelope)
+    if spliced is not None:
+        text = text.replace('"__RAW__"', spliced[1], 1)
+    return text.encode()
+
+
+def stored_events(bot: RunningBot) -> dict[int, tuple[str, str]]:
+    from sqlalchemy import create_engine, select
+
+    from bot.store.db import sync_url
+    from bot.store.models import InboxEvent
+
+    engine = create_engine(sync_url(bot.settings.database_url))
+    with engine.connect() as connection:
+        rows = connection.execute(select(InboxEvent.id, InboxEvent.event, InboxEvent.state))
+        stored = {row.id: (row.event, row.state) for row in rows}
+    engine.dispose()
+    return stored
+
+
+def test_signed_odd_bodies_never_get_a_5xx_and_what_is_accepted_reaches_slack(
+    bot: RunningBot, slack: SlackRecorder
+) -> None:
+    accepted: list[int] = []
+
+    @settings(max_examples=200, deadline=None, database=None)
+    @given(body=odd_bodies(), signed=st.integers(0, 9).map(lambda draw: draw < 8))
+    def post(body: bytes, signed: bool) -> None:
+        before = deliveries_count(bot)
+        response = post_raw(bot, body, **({} if signed else {"X-QTvoice-Signature": "0" * 64}))
+
+        assert response.status_code < 500, (response.status_code, body[:200])
+        if not signed:
+            assert response.status_code == 401
+        if response.status_code >= 400:
+            assert response.json()["error"]
+            assert deliveries_count(bot) == before
+        elif response.json()["status"] == "accepted":
+            accepted.append(response.json()["id"])
+
+    post()
+
+    def settled() -> tuple[dict[int, tuple[str, str]]] | None:
+        stored = stored_events(bot)
+        finished = all(stored[row][1] in (DONE, IGNORED) for row in accepted)
+        return (stored,) if finished else None
+
+    [stored] = slack.wait_for(settled, timeout=60)
+    assert accepted
+    for row in accepted:
+        event, state = stored[row]
+        assert state == (DONE if event in KNOWN_EVENTS else IGNORED), (row, event, state)
+    if any(stored[row][0] in DEFAULT_ON for row in accepted):
+        assert posts(slack)

@@ -14,15 +14,18 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.delivery.events import KNOWN_EVENTS, dedupe_key, object_id, ordering_key
+from bot.delivery import identity
+from bot.qtvoice.events import KnownEvent, UnknownEvent
+from bot.store.deliveries import DONE, FAILED, IGNORED, PENDING
 from bot.store.models import InboxEvent, utcnow
 
-PENDING, DONE, FAILED, IGNORED = "pending", "done", "failed", "ignored"
+#: Tries at storing one event when concurrent writers keep taking its keys first.
+STORE_ATTEMPTS = 3
 
 
 class NotYet(Exception):
@@ -35,52 +38,52 @@ class NotYet(Exception):
 
 async def store(
     session: AsyncSession,
-    event: str,
-    data: dict[str, Any],
+    event: KnownEvent | UnknownEvent,
     *,
     body_sha256: str,
     delivery_id: str | None = None,
-    timestamp: str | None = None,
     source: str = "webhook",
 ) -> InboxEvent | None:
-    """Store an event unless it is already here; None when it was (by any of its three keys).
+    """Store a typed event unless it is already here; None when it was (by any of its keys).
 
-    Unknown event types are recorded as `ignored`: kept for `deliveries`, never posted.
+    Its keys: `event.dedupe_key` (the same event about the same object), the signed body's
+    hash and QTvoice's delivery id. What identifies the event beyond itself (a voicemail's
+    aliases) is written in the same transaction. Unknown event types are recorded as
+    `ignored`: kept for `deliveries`, never posted. Raises IntegrityError only when the
+    store keeps refusing the row after STORE_ATTEMPTS tries.
     """
-    if await _already_stored(session, event, data, body_sha256, delivery_id):
-        return None
-    row = InboxEvent(
-        event=event,
-        object_id=object_id(data),
-        dedupe_key=dedupe_key(event, data, body_sha256),
-        body_sha256=body_sha256,
-        delivery_id=delivery_id,
-        ordering_key=ordering_key(event, data),
-        payload={"event": event, "timestamp": timestamp, "data": data},
-        source=source,
-        state=PENDING if event in KNOWN_EVENTS else IGNORED,
-    )
-    session.add(row)
-    try:
-        await session.commit()
-    except IntegrityError:
-        # Another request stored the same event between our look and our insert.
-        await session.rollback()
-        return None
-    return row
+    for attempt in range(1, STORE_ATTEMPTS + 1):
+        if await _already_stored(session, event.dedupe_key, body_sha256, delivery_id):
+            return None
+        row = InboxEvent(
+            event=event.event,
+            object_id=event.object_id,
+            dedupe_key=event.dedupe_key,
+            body_sha256=body_sha256,
+            delivery_id=delivery_id,
+            ordering_key=await identity.remember(session, event),
+            payload=event.canonical(),
+            source=source,
+            state=IGNORED if isinstance(event, UnknownEvent) else PENDING,
+        )
+        session.add(row)
+        try:
+            await session.commit()
+        except IntegrityError:
+            # Another request stored this event, or an alias of its voicemail, between our
+            # look and our insert: look again.
+            await session.rollback()
+            if attempt == STORE_ATTEMPTS:
+                raise
+            continue
+        return row
+    return None
 
 
 async def _already_stored(
-    session: AsyncSession,
-    event: str,
-    data: dict[str, Any],
-    body_sha256: str,
-    delivery_id: str | None,
+    session: AsyncSession, dedupe_key: str, body_sha256: str, delivery_id: str | None
 ) -> bool:
-    keys = [
-        InboxEvent.dedupe_key == dedupe_key(event, data, body_sha256),
-        InboxEvent.body_sha256 == body_sha256,
-    ]
+    keys = [InboxEvent.dedupe_key == dedupe_key, InboxEvent.body_sha256 == body_sha256]
     if delivery_id:
         keys.append(InboxEvent.delivery_id == delivery_id)
     found = await session.scalar(select(InboxEvent.id).where(or_(*keys)).limit(1))
@@ -200,14 +203,8 @@ async def replay(session: AsyncSession, row_id: int) -> bool:
 
 def backoff(attempts: int, base_seconds: float, cap_seconds: float = 3600) -> float:
     """Exponential backoff with equal jitter: about base·2ⁿ, never all workers at once."""
-    delay = min(cap_seconds, base_seconds * 2 ** max(attempts - 1, 0))
+    delay = min(cap_seconds, base_seconds * 2.0 ** max(attempts - 1, 0))
     return delay / 2 + random.uniform(0, delay / 2)
-
-
-async def counts(session: AsyncSession) -> dict[str, int]:
-    rows = await session.execute(select(InboxEvent.state, func.count()).group_by(InboxEvent.state))
-    # Not `dict(rows)`: a Result has `keys()`, so dict() would read it as a mapping.
-    return dict(rows.all())
 
 
 async def _set(session: AsyncSession, row_id: int, **values: Any) -> None:

@@ -1,39 +1,51 @@
 """What each kind of QTvoice event does in Slack: post, thread, or update in place.
 
-One `Notifier.deliver()` per inbox event. It may run again for the same event (after a crash or
-a Slack failure), so every write goes through `SlackPoster.post_once` or an idempotent update:
-running it twice shows the same as running it once.
+`DISPATCH` maps each known event type to its handler; the worker calls `Notifier.deliver()`
+once per inbox event with the typed event the door parsed, and the golden tests drive that
+same path. A delivery may run again for the same event (after a crash or a Slack failure), so
+every write goes through `SlackPoster.post_once` or an idempotent update: running it twice
+shows the same as running it once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import phone
 from bot.config import Settings
-from bot.delivery.contacts import ContactDirectory
-from bot.delivery.events import (
+from bot.delivery import identity
+from bot.delivery.inbox import NotYet
+from bot.delivery.poster import SlackPoster
+from bot.delivery.router import Destination, destinations, live_card_channels
+from bot.directory import ContactDirectory
+from bot.qtvoice.events import (
     CALL_LIVE,
     CONTACT_EVENTS,
     SMS_EVENTS,
     VOICEMAIL_EVENTS,
-    conversation_key,
-    sms_parties,
-    text_field,
-    voicemail_key,
+    CallEvent,
+    ContactEvent,
+    KnownEvent,
+    Party,
+    SmsEvent,
+    UnknownEvent,
+    VoicemailData,
+    VoicemailEvent,
 )
-from bot.delivery.inbox import NotYet
-from bot.delivery.poster import SlackPoster
-from bot.delivery.router import Destination, destinations, live_card_channels
-from bot.qtvoice.models import Call, Contact, Sms, Voicemail
 from bot.slack import blocks
 from bot.slack.blocks import Caller, Line, RenderContext
-from bot.store.models import ExtensionLink, OptOut, PostedMessage, Route, utcnow
+from bot.store.models import (
+    SENDING_REPLY,
+    ExtensionLink,
+    OptOut,
+    PostedMessage,
+    Route,
+    utcnow,
+)
 
 OPT_OUT_KEYWORDS = frozenset(
     {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
@@ -42,9 +54,7 @@ OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
 #: Outbound delivery states in the order they happen; a late `sms.sent` never undoes `delivered`.
 SMS_PROGRESS = ("queued", "sent", "delivered")
 SENT_REACTION, DELIVERED_REACTION = "outbox_tray", "white_check_mark"
-#: Marks a thread reply whose text is being sent; a process that died mid-send leaves one
-#: behind, which stops counting after a minute.
-SENDING_REPLY = "sms_reply_sending"
+#: A `SENDING_REPLY` marker left by a process that died mid-send stops counting after a minute.
 SENDING_REPLY_EXPIRES = timedelta(minutes=1)
 REPLY_WAIT = timedelta(seconds=1)
 
@@ -68,69 +78,64 @@ class Notifier:
             mask_numbers=settings.mask_numbers,
         )
 
-    async def deliver(self, session: AsyncSession, event: str, data: dict[str, Any]) -> None:
-        if event in CONTACT_EVENTS:
-            await self._contact(session, event, data)
-        elif event in VOICEMAIL_EVENTS:
-            await self._voicemail(session, event, data)
-        elif event in SMS_EVENTS:
-            await self._sms(session, event, data)
-        elif event == "call.missed":
-            await self._missed_call(session, data)
-        elif event in CALL_LIVE:
-            await self._live_call(session, event, data)
+    async def deliver(self, session: AsyncSession, event: KnownEvent | UnknownEvent) -> None:
+        """Do in Slack what `event` means (see DISPATCH); an unknown type does nothing."""
+        handler = DISPATCH.get(event.event)
+        if handler is not None:
+            await handler(self, session, event)
 
     # Calls
 
-    async def _missed_call(self, session: AsyncSession, data: dict[str, Any]) -> None:
-        call = Call.model_validate(data)
-        caller = await self._caller(session, call.from_)
-        message = blocks.missed_call(call, caller, self._line(data), self.ctx)
-        for channel in await self._channels(session, "call.missed", data):
-            # The call's data is kept so a button can render the message again (slack/stored.py).
+    async def missed_call(self, session: AsyncSession, event: CallEvent) -> None:
+        """A message per missed call, and the call's live card (if any) marked missed."""
+        caller = await self._caller(session, event.customer)
+        message = blocks.missed_call(event.data, caller, self._line(event), self.ctx)
+        # The call's data is kept so a button can render the message again (slack/stored.py).
+        kept = event.data.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for channel in await self._channels(session, event):
             await self.poster.post_once(
                 session,
                 kind="missed_call",
-                key=call.id,
+                key=event.object_id,
                 channel=channel,
                 message=message,
-                state=data,
+                state=kept,
             )
-        await self._live_call(session, "call.missed", data, post_new=False)
+        await self._live_card(session, event, post_new=False)
 
-    async def _live_call(
-        self, session: AsyncSession, event: str, data: dict[str, Any], *, post_new: bool = True
-    ) -> None:
+    async def live_call(self, session: AsyncSession, event: CallEvent) -> None:
         """One card per call per channel that asked for live calls, updated as the call goes."""
-        call = Call.model_validate(data)
+        await self._live_card(session, event, post_new=True)
+
+    async def _live_card(self, session: AsyncSession, event: CallEvent, *, post_new: bool) -> None:
         routes = list(await session.scalars(select(Route)))
-        channels = live_card_channels(event, data, routes, self.settings.default_region)
+        channels = live_card_channels(event, routes)
         if not channels:
             return
-        message = blocks.live_call(
-            call, event, await self._caller(session, call.from_), self._line(data), self.ctx
-        )
+        caller = await self._caller(session, event.customer)
+        message = blocks.live_call(event.data, event.event, caller, self._line(event), self.ctx)
         for channel in channels:
-            card = await self.poster.find(session, "live_call", call.id, channel)
+            card = await self.poster.find(session, "live_call", event.object_id, channel)
             if card is not None and card.ts is not None:
                 await self.poster.update(session, card, message)
             elif post_new:
                 await self.poster.post_once(
-                    session, kind="live_call", key=call.id, channel=channel, message=message
+                    session, kind="live_call", key=event.object_id, channel=channel, message=message
                 )
 
     # Voicemail
 
-    async def _voicemail(self, session: AsyncSession, event: str, data: dict[str, Any]) -> None:
+    async def voicemail(self, session: AsyncSession, event: VoicemailEvent) -> None:
         """One message per voicemail, whichever of its events comes first; later ones update it."""
-        key = voicemail_key(event, data) or str(data.get("id"))
-        fields = _voicemail_fields(event, data)
-        for channel in await self._channels(session, event, data):
+        key = await identity.voicemail_key(session, event)
+        fields = event.voicemail_fields()
+        for channel in await self._channels(session, event):
             existing = await self.poster.find(session, "voicemail", key, channel)
             merged = {**(existing.state if existing else {}), **fields}
-            voicemail = Voicemail.model_validate(merged)
+            voicemail = VoicemailData.model_validate(merged)
             caller = await self._caller(session, voicemail.from_)
-            message = blocks.voicemail(voicemail, caller, self._line(merged), self.ctx)
+            line = Line(number=voicemail.to, extension_id=voicemail.extension_id)
+            message = blocks.voicemail(voicemail, caller, line, self.ctx)
             if merged.get("handled_by"):
                 # Someone already closed it out; a late transcript must not bring the buttons back.
                 message = blocks.Message(
@@ -156,46 +161,42 @@ class Notifier:
 
     # Texts
 
-    async def _sms(self, session: AsyncSession, event: str, data: dict[str, Any]) -> None:
-        sms = Sms.model_validate(data)
-        line, customer = (
-            phone.normalize(number, self.settings.default_region) if number else ""
-            for number in sms_parties(event, data)
-        )
-        keyword = opt_keyword(sms.message) if event == "sms.received" else None
+    async def sms(self, session: AsyncSession, event: SmsEvent) -> None:
+        """A text in the thread of its conversation; an inbound STOP or START also opts."""
+        line, customer = event.our_line or "", event.customer or ""
+        keyword = opt_keyword(event.data.message) if event.inbound and customer else None
         if keyword:
             await self._record_opt(session, customer, keyword)
-        opted_out = await session.get(OptOut, customer) is not None
-        caller = await self._caller(session, customer)
-        thread_key = conversation_key(line, customer)
+        opted_out = bool(customer) and await session.get(OptOut, customer) is not None
+        caller = await self._caller(session, event.customer)
         parent_message = blocks.sms_thread_parent(
-            caller, Line(number=line), self.ctx, opted_out=opted_out
+            caller, Line(number=line or None), self.ctx, opted_out=opted_out
         )
-        for channel in await self._channels(session, event, data):
+        for channel in await self._channels(session, event):
             parent = await self.poster.post_once(
                 session,
                 kind="sms_thread",
-                key=thread_key,
+                key=event.conversation_key,
                 channel=channel,
                 message=parent_message,
                 state={"line": line, "customer": customer},
             )
-            if event == "sms.received":
+            if event.inbound:
                 await self.poster.post_once(
                     session,
                     kind="sms",
-                    key=sms.id,
+                    key=event.object_id,
                     channel=channel,
-                    message=blocks.sms_inbound(sms, caller, self.ctx),
+                    message=blocks.sms_inbound(event.data, caller, self.ctx),
                     thread_ts=parent.ts,
                 )
             else:
-                await self._outbound_state(session, event, sms, channel, parent.ts)
+                await self._outbound_state(session, event, channel, parent.ts)
             if keyword:
                 await self.poster.post_once(
                     session,
                     kind="sms_opt",
-                    key=sms.id,
+                    key=event.object_id,
                     channel=channel,
                     message=blocks.opt_out_notice(
                         caller, keyword in OPT_OUT_KEYWORDS, keyword, self.ctx
@@ -205,10 +206,11 @@ class Notifier:
                 await self.poster.update(session, parent, parent_message)
 
     async def _outbound_state(
-        self, session: AsyncSession, event: str, sms: Sms, channel: str, thread_ts: str | None
+        self, session: AsyncSession, event: SmsEvent, channel: str, thread_ts: str | None
     ) -> None:
         """Show how far an outbound text got: reactions on a Slack reply, else its own message."""
-        status = "delivered" if event == "sms.delivered" else "sent"
+        sms = event.data
+        status = "delivered" if event.event == "sms.delivered" else "sent"
         existing = await self.poster.find(session, "sms", sms.id, channel)
         if existing is not None and existing.state.get("origin") == "slack" and existing.ts:
             reaction = DELIVERED_REACTION if status == "delivered" else SENT_REACTION
@@ -251,48 +253,44 @@ class Notifier:
         )
         return marker is not None
 
-    async def _record_opt(self, session: AsyncSession, number: str, keyword: str) -> None:
+    async def _record_opt(self, session: AsyncSession, party: str, keyword: str) -> None:
         if keyword in OPT_OUT_KEYWORDS:
-            if await session.get(OptOut, number) is None:
-                session.add(OptOut(phone=number, keyword=keyword))
+            if await session.get(OptOut, party) is None:
+                session.add(OptOut(phone=party, keyword=keyword))
         else:
-            await session.execute(delete(OptOut).where(OptOut.phone == number))
+            await session.execute(delete(OptOut).where(OptOut.phone == party))
         await session.commit()
 
     # Contacts
 
-    async def _contact(self, session: AsyncSession, event: str, data: dict[str, Any]) -> None:
-        contact = Contact.model_validate(data)
-        if contact.phone:
-            number = phone.normalize(contact.phone, self.settings.default_region)
-            await self.directory.remember(session, number, contact)
-        message = blocks.contact_event(contact, event, self.ctx)
-        key = f"{contact.id}:{text_field(data, 'updatedAt') or event}"
-        for channel in await self._channels(session, event, data):
+    async def contact(self, session: AsyncSession, event: ContactEvent) -> None:
+        """Refresh the cached contact of its number; post only where a route asks."""
+        contact = event.data
+        if contact.phone is not None and contact.phone.is_phone:
+            await self.directory.remember(session, contact.phone, contact)
+        message = blocks.contact_event(contact, event.event, self.ctx)
+        for channel in await self._channels(session, event):
             await self.poster.post_once(
-                session, kind=event, key=key, channel=channel, message=message
+                session, kind=event.event, key=event.message_key, channel=channel, message=message
             )
 
     # Shared
 
-    async def _caller(self, session: AsyncSession, number: str | None) -> Caller:
-        if not number:
+    async def _caller(self, session: AsyncSession, party: Party | None) -> Caller:
+        """Who `party` is: a phone number's contact, else the party shown by its id."""
+        if party is None:
             return Caller(number=None)
-        return await self.directory.caller(
-            session, phone.normalize(number, self.settings.default_region)
-        )
+        if not party.is_phone:
+            return Caller(number=str(party))
+        return Caller.of(str(party), await self.directory.contact(session, str(party)))
 
-    def _line(self, data: Mapping[str, Any]) -> Line:
-        return Line(number=text_field(data, "to"), extension_id=text_field(data, "extensionId"))
+    def _line(self, event: CallEvent | VoicemailEvent) -> Line:
+        return Line(number=event.our_line, extension_id=event.extension_id)
 
-    async def _channels(
-        self, session: AsyncSession, event: str, data: Mapping[str, Any]
-    ) -> list[str]:
+    async def _channels(self, session: AsyncSession, event: KnownEvent) -> list[str]:
         routes = list(await session.scalars(select(Route)))
         links = list(await session.scalars(select(ExtensionLink)))
-        places = destinations(
-            event, data, routes, links, self.settings.notify_channel, self.settings.default_region
-        )
+        places = destinations(event, routes, links, self.settings.notify_channel)
         return [await self._channel_of(session, place) for place in places]
 
     async def _channel_of(self, session: AsyncSession, place: Destination) -> str:
@@ -302,13 +300,16 @@ class Notifier:
         return await self.poster.dm_channel(session, place.user)
 
 
-def _voicemail_fields(event: str, data: Mapping[str, Any]) -> dict[str, Any]:
-    """A voicemail's fields from any of its events; `call.voicemail` is about the call."""
-    fields = {key: value for key, value in data.items() if value not in (None, "")}
-    if event == "call.voicemail":
-        fields["callId"] = data.get("id")
-        fields["id"] = text_field(data, "voicemailId") or data.get("id")
-    return fields
+Handler = Callable[[Notifier, AsyncSession, Any], Awaitable[None]]
+
+#: The one dispatch table: what each known event type does in Slack.
+DISPATCH: dict[str, Handler] = {
+    **dict.fromkeys(CALL_LIVE, Notifier.live_call),
+    "call.missed": Notifier.missed_call,
+    **dict.fromkeys(VOICEMAIL_EVENTS, Notifier.voicemail),
+    **dict.fromkeys(SMS_EVENTS, Notifier.sms),
+    **dict.fromkeys(CONTACT_EVENTS, Notifier.contact),
+}
 
 
 def _furthest(before: str | None, now: str) -> str:

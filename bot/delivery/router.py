@@ -8,34 +8,17 @@ Missed calls and voicemails on an extension that Slack users have linked also re
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from bot import phone
-from bot.delivery.events import (
-    CALL_LIVE,
+from bot.qtvoice.events import (
     CONTACT_EVENTS,
     DEFAULT_ON,
-    KNOWN_EVENTS,
-    SMS_EVENTS,
     VOICEMAIL_EVENTS,
-    sms_parties,
-    text_field,
+    KnownEvent,
 )
 from bot.store.models import ExtensionLink, Route
 
-#: Words an admin may type in `/qtvoice route … [kinds]`, and the event types each stands for.
-KIND_ALIASES: dict[str, tuple[str, ...]] = {
-    "missed": ("call.missed",),
-    "voicemail": VOICEMAIL_EVENTS,
-    "voicemails": VOICEMAIL_EVENTS,
-    "sms": SMS_EVENTS,
-    "texts": SMS_EVENTS,
-    "live": (*CALL_LIVE, "call.missed"),
-    "calls": (*CALL_LIVE, "call.missed"),
-    "contacts": CONTACT_EVENTS,
-}
 DM_EVENTS = frozenset({"call.missed", *VOICEMAIL_EVENTS})
 
 
@@ -47,76 +30,45 @@ class Destination:
     user: str | None = None
 
 
-def parse_kinds(words: Iterable[str]) -> tuple[str, ...] | None:
-    """Event types for the words an admin typed; None for no words; ValueError names a bad one."""
-    kinds: list[str] = []
-    for word in words:
-        word = word.strip().lower().rstrip(",")
-        if not word:
-            continue
-        if word in KIND_ALIASES:
-            kinds.extend(KIND_ALIASES[word])
-        elif word in KNOWN_EVENTS:
-            kinds.append(word)
-        else:
-            raise ValueError(word)
-    return tuple(dict.fromkeys(kinds)) or None
-
-
-def our_line(event: str, data: Mapping[str, Any]) -> str | None:
-    """The QTvoice number an event is about: where a call or text came in, or went out from."""
-    if event in SMS_EVENTS:
-        return sms_parties(event, data)[0]
-    direction = (text_field(data, "direction") or "inbound").lower()
-    return text_field(data, "from" if direction == "outbound" else "to")
-
-
 def destinations(
-    event: str,
-    data: Mapping[str, Any],
+    event: KnownEvent,
     routes: Sequence[Route],
     links: Sequence[ExtensionLink],
     notify_channel: str,
-    default_region: str,
 ) -> list[Destination]:
-    targets = _targets(event, data, default_region)
+    """Where `event` is posted: routed channels (else NOTIFY_CHANNEL), then linked users' DMs."""
+    kind, targets = event.event, _targets(event)
     channels: list[str] = []
     for route in routes:
-        asks = event in route.kinds if route.kinds is not None else event in DEFAULT_ON
-        about = route.target in targets or (event in CONTACT_EVENTS and route.kinds is not None)
+        asks = kind in route.kinds if route.kinds is not None else kind in DEFAULT_ON
+        about = route.target in targets or (kind in CONTACT_EVENTS and route.kinds is not None)
         if asks and about and route.channel_id not in channels:
             channels.append(route.channel_id)
-    if not channels and event in DEFAULT_ON:
+    if not channels and kind in DEFAULT_ON:
         channels.append(notify_channel)
     places = [Destination(channel=channel) for channel in channels]
-    if event in DM_EVENTS:
-        extension = text_field(data, "extensionId")
+    if kind in DM_EVENTS and event.extension_id:
         places += [
             Destination(user=link.slack_user_id)
             for link in links
-            if extension and link.extension_id == extension
+            if link.extension_id == event.extension_id
         ]
     return places
 
 
-def live_card_channels(
-    event: str, data: Mapping[str, Any], routes: Sequence[Route], default_region: str
-) -> list[str]:
+def live_card_channels(event: KnownEvent, routes: Sequence[Route]) -> list[str]:
     """Channels whose routes asked, by name, for this call event: they keep a live call card."""
-    targets = _targets(event, data, default_region)
+    targets = _targets(event)
     return list(
         dict.fromkeys(
             route.channel_id
             for route in routes
-            if route.kinds is not None and event in route.kinds and route.target in targets
+            if route.kinds is not None and event.event in route.kinds and route.target in targets
         )
     )
 
 
-def _targets(event: str, data: Mapping[str, Any], default_region: str) -> set[str | None]:
-    """What a route may name to claim this event: our line, or the extension."""
-    line = our_line(event, data)
-    targets = {text_field(data, "extensionId")}
-    if line:
-        targets.add(phone.normalize(line, default_region))
-    return targets
+def _targets(event: KnownEvent) -> set[str]:
+    """What a route may name to claim this event: our line (normalized at the door), or the
+    extension."""
+    return {target for target in (event.our_line, event.extension_id) if target}

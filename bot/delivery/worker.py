@@ -1,5 +1,8 @@
 """The delivery worker: claim due events, deliver each to Slack, then finish, retry or park it.
 
+Each claimed row is read back into the typed event the door parsed (`load_stored`) and handed
+to `Notifier.deliver`, which looks its handler up in the one dispatch table.
+
 It claims in batches (one round trip for many events) and delivers a batch concurrently: the
 claim never hands out two events with one ordering key, so concurrent deliveries never touch
 the same Slack message. Between batches it sleeps until this process stores an event or a
@@ -13,12 +16,14 @@ import logging
 from typing import Any
 
 from bot.delivery import inbox
-from bot.delivery.contacts import ContactDirectory
 from bot.delivery.notifier import Notifier
 from bot.delivery.poster import Refused, SlackPoster
+from bot.directory import ContactDirectory
 from bot.logs import Scrubber
+from bot.qtvoice.events import load_stored
 from bot.runtime import Runtime
 from bot.store.models import InboxEvent
+from bot.store.outage import describe, is_outage
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +47,16 @@ class Worker:
         while not stop.is_set():
             try:
                 delivered = await self.run_once()
-            except Exception:
-                logger.exception("delivery worker: claiming failed; retrying shortly")
+            except Exception as error:
+                if not is_outage(error):
+                    logger.exception("delivery worker: claiming failed; retrying shortly")
+                else:
+                    # Its claimed events come back when their leases run out.
+                    logger.warning(
+                        "delivery worker: database unreachable, retrying in %s s: %s",
+                        POLL_SECONDS,
+                        describe(error),
+                    )
                 delivered = 0
             if delivered:
                 continue
@@ -62,10 +75,9 @@ class Worker:
         return len(rows)
 
     async def _deliver(self, row: InboxEvent) -> None:
-        payload: dict[str, Any] = row.payload
         async with self.runtime.sessions() as session:
             try:
-                await self.notifier.deliver(session, row.event, payload.get("data") or {})
+                await self.notifier.deliver(session, load_stored(row.payload))
             except inbox.NotYet as wait:
                 await session.rollback()
                 logger.info("delivery %s waits: %s", row.id, wait)

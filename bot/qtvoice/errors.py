@@ -29,8 +29,6 @@ DOCUMENTED_CODES = {
     500: "SERVER_ERROR",
 }
 
-_LONGEST_QUOTED_MESSAGE = 200
-
 
 def code_for_status(status: int) -> str:
     """The documented code for a status, for answers whose body does not name one."""
@@ -44,8 +42,8 @@ def code_for_status(status: int) -> str:
 class QTvoiceError(Exception):
     """A QTvoice request that did not succeed.
 
-    `str()` is a short line for logs; `user_message` is one sentence fit for a Slack user.
-    Neither ever contains the API key.
+    `str()` is a short line for logs, never containing the API key; what a Slack user is told
+    is `bot.slack.sentences.qtvoice_sentence`.
     """
 
     def __init__(
@@ -71,33 +69,3 @@ class QTvoiceError(Exception):
     def is_retryable(self) -> bool:
         """Whether the same request may succeed later (rate limits, outages, timeouts)."""
         return self.status == 429 or self.status >= 500
-
-    @property
-    def user_message(self) -> str:
-        """One friendly sentence saying what went wrong and what to do.
-
-        For a 400 it quotes QTvoice's own explanation (which may echo the request), so
-        escape it before putting it into Slack mrkdwn.
-        """
-        if self.outcome_unknown:
-            return (
-                "QTvoice didn't confirm the request, so it may or may not have gone through;"
-                " please check before trying again."
-            )
-        if self.status == 400:
-            reason = self.message[:_LONGEST_QUOTED_MESSAGE].rstrip(". ")
-            return f"QTvoice couldn't accept that request: {reason}."
-        if self.status == 401:
-            return "QTvoice rejected the bot's API key; please ask a Slack admin to update it."
-        if self.status == 403:
-            return (
-                "The bot's QTvoice API key doesn't have permission for that;"
-                " please ask an admin to grant it."
-            )
-        if self.status == 404:
-            return "QTvoice couldn't find that; it may have been deleted."
-        if self.status == 429:
-            return "QTvoice is busy right now; please try again in a minute."
-        if self.status >= 500:
-            return "QTvoice is having trouble right now; please try again shortly."
-        return f"QTvoice refused the request ({self.code}); please check it and try again."

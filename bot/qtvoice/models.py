@@ -1,4 +1,6 @@
-"""The shapes QTvoice sends: API resources, pages of them, and the webhook envelope.
+"""The shapes QTvoice's API answers with: resources and pages of them.
+
+Webhook events are parsed by `bot.qtvoice.events`, whose event data extend these models.
 
 The API document shows camelCase (`callSid`, `createdAt`) in some places and snake_case
 (`first_name`, `recent_calls`) in others, and is silent on most webhook `data`. So every
@@ -191,11 +193,3 @@ class CallInitiated(QTvoiceModel):
     from_: str | None = Field(default=None, alias="from")
     to: str | None = None
     message: str | None = None
-
-
-class WebhookEvent(QTvoiceModel):
-    """The envelope of every webhook: the event type, when it happened, and its object."""
-
-    event: str
-    timestamp: str | None = None
-    data: dict[str, Any]

@@ -1,18 +1,23 @@
 """The QTvoice webhook receiver's checks, as pure functions of the request.
 
-`read_webhook()` either returns a `Webhook` worth storing or raises `WebhookError`, which
-carries the HTTP status and code the contract gives for that case; `web.py` maps it to a
-response in one place.
+`read_webhook()` either returns a `Webhook` worth storing (its typed event, parsed once by
+`bot.qtvoice.events`) or raises `WebhookError`, which carries the HTTP status and code the
+contract gives for that case; `web.py` maps it to a response in one place.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from bot.qtvoice.events import (
+    ID_LIMIT,
+    EventRefused,
+    KnownEvent,
+    UnknownEvent,
+    parse_webhook,
+)
 from bot.qtvoice.signing import signature_matches, timestamp_is_fresh
 
 MAX_BODY_BYTES = 256 * 1024
@@ -38,11 +43,9 @@ def too_large() -> WebhookError:
 
 @dataclass(frozen=True)
 class Webhook:
-    """A verified, well-formed webhook: what the inbox stores."""
+    """A verified, understood webhook: what the inbox stores."""
 
-    event: str
-    data: dict[str, Any]
-    timestamp: str | None
+    event: KnownEvent | UnknownEvent
     delivery_id: str | None
     body_sha256: str
 
@@ -53,8 +56,13 @@ def read_webhook(
     secrets: Sequence[str],
     now: float,
     tolerance_seconds: int,
+    default_region: str = "US",
 ) -> Webhook:
-    """Check a webhook in the contract's order: size, signature, freshness, shape."""
+    """Check a webhook in the contract's order: size, signature, freshness, then its meaning.
+
+    Nothing of the body is read before its signature is checked. `default_region` reads
+    phone numbers written without a country code.
+    """
     if len(body) > MAX_BODY_BYTES:
         raise too_large()
     signature = headers.get(SIGNATURE_HEADER, "")
@@ -62,30 +70,13 @@ def read_webhook(
         raise WebhookError(401, "UNAUTHORIZED", "Missing or invalid X-QTvoice-Signature")
     if not timestamp_is_fresh(headers.get(TIMESTAMP_HEADER, ""), now, tolerance_seconds):
         raise WebhookError(401, "UNAUTHORIZED", "X-QTvoice-Timestamp is missing or too old")
-    envelope = _parse_json(body)
-    event, data = envelope.get("event"), envelope.get("data")
-    if not isinstance(event, str) or not event.strip():
-        raise WebhookError(400, "BAD_REQUEST", "Body has no `event` string")
-    if not isinstance(data, dict):
-        raise WebhookError(400, "BAD_REQUEST", "Body has no `data` object")
-    timestamp = envelope.get("timestamp")
-    delivery_id = headers.get(DELIVERY_HEADER, "").strip()[:128] or None
+    try:
+        event = parse_webhook(body, default_region=default_region)
+    except EventRefused as refused:
+        raise WebhookError(400, "BAD_REQUEST", refused.reason) from None
+    delivery_id = "".join(char for char in headers.get(DELIVERY_HEADER, "") if char.isprintable())
     return Webhook(
-        event=event.strip(),
-        data=data,
-        timestamp=timestamp if isinstance(timestamp, str) else None,
-        delivery_id=delivery_id,
+        event=event,
+        delivery_id=delivery_id.strip()[:ID_LIMIT] or None,
         body_sha256=hashlib.sha256(body).hexdigest(),
     )
-
-
-def _parse_json(body: bytes) -> dict[str, Any]:
-    try:
-        envelope = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise WebhookError(400, "BAD_REQUEST", "Body is not JSON") from None
-    except RecursionError:
-        raise WebhookError(400, "BAD_REQUEST", "Body is nested too deeply") from None
-    if not isinstance(envelope, dict):
-        raise WebhookError(400, "BAD_REQUEST", "Body is not a JSON object")
-    return envelope

@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
@@ -25,7 +25,9 @@ def free_port() -> int:
 class BackgroundServer:
     """One uvicorn server in a daemon thread; `url` is where it answers once started."""
 
-    def __init__(self, app: Any, port: int | None = None, *, lifespan: str = "on") -> None:
+    def __init__(
+        self, app: Any, port: int | None = None, *, lifespan: Literal["auto", "on", "off"] = "on"
+    ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(

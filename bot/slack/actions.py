@@ -24,8 +24,9 @@ from bot.qtvoice.errors import QTvoiceError
 from bot.runtime import Runtime
 from bot.slack import blocks
 from bot.slack.api_errors import describe
-from bot.slack.blocks import Block, escape_mrkdwn
+from bot.slack.blocks import Block
 from bot.slack.rendering import render_context, shown_number
+from bot.slack.sentences import FAILURES, sentence, warning
 from bot.slack.stored import posted_at
 from bot.slack.views import SmsTarget, open_sms_modal, whisper
 from bot.store.models import PostedMessage
@@ -109,11 +110,8 @@ class Buttons:
             return
         try:
             await self.telephony.place_call(click.user, click.number)
-        except Refusal as refusal:
-            await self._tell(click, client, respond, refusal.message)
-            return
-        except QTvoiceError as error:
-            await self._tell(click, client, respond, f"⚠️ {escape_mrkdwn(error.user_message)}")
+        except FAILURES as failure:
+            await self._tell(click, client, respond, warning(failure))
             return
         shown = shown_number(click.number, self.ctx)
         await self._tell(
@@ -140,7 +138,7 @@ class Buttons:
         try:
             await self.telephony.require_link(click.user)
         except Refusal as refusal:
-            await self._tell(click, client, respond, refusal.message)
+            await self._tell(click, client, respond, sentence(refusal))
             return
         target = SmsTarget(
             customer=click.number,
@@ -182,11 +180,8 @@ class Buttons:
             return
         try:
             await self.telephony.send_text(click.user, click.number, text)
-        except Refusal as refusal:
-            await self._tell(click, client, respond, refusal.message)
-            return
-        except QTvoiceError as error:
-            await self._tell(click, client, respond, f"⚠️ {escape_mrkdwn(error.user_message)}")
+        except FAILURES as failure:
+            await self._tell(click, client, respond, warning(failure))
             return
         shown = shown_number(click.number, self.ctx)
         await self._tell(click, client, respond, f"📤 Text sent to {shown}.")
@@ -198,7 +193,7 @@ class Buttons:
         try:
             lookup = await self.runtime.qtvoice.lookup_contact(click.number)
         except QTvoiceError as error:
-            await self._tell(click, client, respond, f"⚠️ {escape_mrkdwn(error.user_message)}")
+            await self._tell(click, client, respond, warning(error))
             return
         card = blocks.contact_card(lookup, click.number, self.ctx)
         await self._tell(click, client, respond, card.text, card.blocks)
@@ -214,7 +209,7 @@ class Buttons:
         ts = (click.message or {}).get("ts")
         # Rendered from the store: the click's own copy of the message could say anything.
         message = await posted_at(self.runtime, click.channel, ts) if click.channel and ts else None
-        if message is None or click.channel is None:
+        if message is None or click.channel is None or ts is None:
             await self._tell(click, client, respond, STALE_BUTTON)
             return
         now = datetime.now(UTC)

@@ -115,6 +115,15 @@ class Caller:
     company: str | None = None
     contact_id: str | None = None
 
+    @classmethod
+    def of(cls, number: str | None, contact: Contact | None) -> Caller:
+        """The caller behind `number`, named by their contact when the directory knows one."""
+        if contact is None:
+            return cls(number=number)
+        return cls(
+            number=number, name=contact.full_name, company=contact.company, contact_id=contact.id
+        )
+
     def mrkdwn(self, ctx: RenderContext) -> str:
         """'*John Doe* (Acme Inc) · (215) 555-1234', escaped, the number masked if asked."""
         return self._render(ctx, bold=True)
@@ -433,40 +442,6 @@ def handled(
     who = f" by {mention}" if mention else ""
     kept.append(_context(HANDLED_BLOCK, f"✅ Handled{who} at {_clock(_local(when, ctx))}"))
     return kept
-
-
-def render_event(
-    event: str, data: dict[str, Any], caller: Caller, line: Line, ctx: RenderContext
-) -> Message | None:
-    """The message for one webhook event's raw `data`; None for a type with no message.
-
-    The caller (contact lookup) and line (extension) are resolved by the worker, which
-    also decides threading and updating in place. Raises pydantic's ValidationError when
-    `data` lacks the object's `id`.
-    """
-    match event:
-        case "call.missed":
-            return missed_call(Call.model_validate(data), caller, line, ctx)
-        case "call.voicemail":
-            return voicemail(_voicemail_of_call(data), caller, line, ctx)
-        case "voicemail.new" | "voicemail.transcribed":
-            return voicemail(Voicemail.model_validate(data), caller, line, ctx)
-        case "call.incoming" | "call.answered" | "call.completed":
-            return live_call(Call.model_validate(data), event, caller, line, ctx)
-        case "contact.created" | "contact.updated":
-            return contact_event(Contact.model_validate(data), event, ctx)
-        case "sms.received":
-            return sms_inbound(Sms.model_validate(data), caller, ctx)
-        case "sms.sent" | "sms.delivered":
-            return sms_outbound(Sms.model_validate(data), event.removeprefix("sms."), ctx)
-        case _:
-            return None
-
-
-def _voicemail_of_call(data: dict[str, Any]) -> Voicemail:
-    """A call.voicemail event carries the call; the voicemail is read from the same data."""
-    call = Call.model_validate(data)
-    return Voicemail.model_validate({**data, "id": call.voicemail_id or call.id, "callId": call.id})
 
 
 def _call_actions(caller: Caller, line: Line, ctx: RenderContext) -> Block:

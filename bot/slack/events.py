@@ -15,7 +15,6 @@ ignored without a word.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -24,13 +23,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.delivery.notifier import SENDING_REPLY
 from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Sms
 from bot.runtime import Runtime
 from bot.slack.api_errors import describe, error_code
-from bot.slack.blocks import escape_mrkdwn
-from bot.store.models import PostedMessage, SlackEventSeen
+from bot.slack.parsing import plain_text
+from bot.slack.sentences import sentence
+from bot.store.models import SENDING_REPLY, PostedMessage, SlackEventSeen
 from bot.telephony import Refusal, Telephony
 
 logger = logging.getLogger(__name__)
@@ -49,8 +48,6 @@ FILES_NOT_SENT = (
 )
 FILES_ONLY = "QTvoice texts carry words only, so a file cannot be texted. Type the words instead."
 
-_SLACK_MARKUP = re.compile(r"<([^<>]*)>")
-
 
 def is_person_reply(event: dict[str, Any]) -> bool:
     """A person's new message inside a thread (not the parent, an edit, or a bot)."""
@@ -66,30 +63,6 @@ def is_person_reply(event: dict[str, Any]) -> bool:
 
 def is_note(text: str) -> bool:
     return text.lstrip().lower().startswith(NOTE_PREFIX)
-
-
-def plain_text(text: str) -> str:
-    """A Slack message's text as the customer should read it.
-
-    Slack sends `<https://…|label>` for links, `<@U…>` for mentions and `<!here>` for
-    broadcasts, and escapes `&`, `<` and `>` as entities; the customer gets the link, the
-    label or the name, and the characters that were typed. `&amp;` goes last, so a typed
-    "&lt;" stays "&lt;".
-    """
-
-    def readable(match: re.Match[str]) -> str:
-        inner = match.group(1)
-        target, _, label = inner.partition("|")
-        if target.startswith(("@", "#")):
-            return target[0] + label if label else target
-        if target.startswith("!"):
-            return label or "@" + target[1:].split("^")[0]
-        if label:
-            return label
-        return target.removeprefix("mailto:")
-
-    unlinked = _SLACK_MARKUP.sub(readable, text)
-    return unlinked.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 class ThreadReplies:
@@ -131,11 +104,11 @@ class ThreadReplies:
                 user, thread.state["customer"], text, line=thread.state.get("line") or None
             )
         except Refusal as refusal:
-            await self._refused(client, event, refusal.message)
+            await self._refused(client, event, sentence(refusal))
             return False
         except QTvoiceError as error:
             logger.warning("thread reply not texted: %s", error)
-            await self._refused(client, event, escape_mrkdwn(error.user_message))
+            await self._refused(client, event, sentence(error))
             return False
         else:
             await self._remember_sent(event, sms)

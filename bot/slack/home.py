@@ -26,6 +26,7 @@ from bot.slack import blocks
 from bot.slack.api_errors import describe
 from bot.slack.blocks import Block, Caller, Line, RenderContext, escape_mrkdwn
 from bot.slack.rendering import context, lookup_caller, render_context, same_number, section
+from bot.slack.sentences import sentence
 from bot.store.models import ExtensionLink, PostedMessage
 from bot.telephony import HOW_TO_LINK, Telephony
 
@@ -144,7 +145,7 @@ class AppHome:
     ) -> list[Block]:
         heading = section(f"{name}_title", f"*{title}*")
         if isinstance(items, QTvoiceError):
-            reason = escape_mrkdwn(items.user_message)
+            reason = sentence(items)
             return [heading, context(f"{name}_none", f"⚠️ {reason}")]
         if not items:
             return [heading, context(f"{name}_none", "_Nothing here._")]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot import phone
 from bot.config import Settings
-from bot.delivery.contacts import ContactDirectory
+from bot.directory import ContactDirectory
 from bot.runtime import Runtime
 from bot.slack.blocks import Block, Caller, RenderContext, escape_mrkdwn
 
@@ -40,7 +40,8 @@ async def lookup_caller(runtime: Runtime, number: str | None) -> Caller:
         return Caller(number=None)
     normalized = phone.normalize(number, runtime.settings.default_region)
     async with runtime.sessions() as session:
-        return await ContactDirectory(runtime.qtvoice).caller(session, normalized)
+        contact = await ContactDirectory(runtime.qtvoice).contact(session, normalized)
+    return Caller.of(normalized, contact)
 
 
 def section(block_id: str, text: str) -> Block:

@@ -25,9 +25,7 @@ from bot.store.models import InboxEvent, PostedMessage
 _SOURCE_EVENTS = {"missed_call": "call.missed", "voicemail": "voicemail.new"}
 
 
-async def posted_at(
-    runtime: Runtime, channel: str, ts: str
-) -> tuple[PostedMessage, Message] | None:
+async def posted_at(runtime: Runtime, channel: str, ts: str) -> Message | None:
     """The bot's message at (`channel`, `ts`) and how it looks now, from the store.
 
     None when the bot keeps no message there of a kind a button may rewrite, or no longer

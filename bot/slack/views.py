@@ -34,7 +34,8 @@ from bot.slack.rendering import (
     section,
     shown_number,
 )
-from bot.telephony import MAX_SMS_LENGTH, Refusal, Telephony
+from bot.slack.sentences import FAILURES, plain_sentence, sentence
+from bot.telephony import MAX_SMS_LENGTH, Telephony
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +182,7 @@ async def open_sms_modal(
         view = sms_modal(target, caller, ctx, history)
     except QTvoiceError as error:
         logger.warning("could not load the SMS history for the modal: %s", error)
-        view = sms_modal(target, caller, ctx, None, history_error=error.user_message)
+        view = sms_modal(target, caller, ctx, None, history_error=plain_sentence(error))
     try:
         await client.views_update(
             view_id=opened["view"]["id"], hash=opened["view"]["hash"], view=view
@@ -247,11 +248,8 @@ class SmsModal:
             await ack()
             await self._report(client, user, target, sending)
             return
-        except Refusal as refusal:
-            await _refuse(ack, refusal.message)
-            return
-        except QTvoiceError as error:
-            await _refuse(ack, error.user_message)
+        except FAILURES as failure:
+            await _refuse(ack, plain_sentence(failure))
             return
         await ack()
         await self._confirm(client, user, target, sms)
@@ -265,11 +263,8 @@ class SmsModal:
     ) -> None:
         try:
             sms = await sending
-        except Refusal as refusal:
-            await self._tell(client, user, target, f"⚠️ Text not sent: {refusal.message}")
-        except QTvoiceError as error:
-            reason = escape_mrkdwn(error.user_message)
-            await self._tell(client, user, target, f"⚠️ Text not sent: {reason}")
+        except FAILURES as failure:
+            await self._tell(client, user, target, f"⚠️ Text not sent: {sentence(failure)}")
         else:
             await self._confirm(client, user, target, sms)
 

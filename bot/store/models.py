@@ -132,6 +132,27 @@ class InboxEvent(Base):
     finished_at: Mapped[datetime | None]
 
 
+class VoicemailAlias(Base):
+    """One name of a voicemail (`call:<call id>` or `vm:<voicemail id>`) and its one key.
+
+    Written at the door in the transaction that stores the event naming it, never changed
+    after, so every event of a voicemail, whichever of its ids it carries and in whatever
+    order they come, is ordered and posted under one key (see `bot.delivery.identity`).
+    """
+
+    __tablename__ = "voicemail_aliases"
+
+    alias: Mapped[str] = mapped_column(String(160), primary_key=True)
+    voicemail_key: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+#: The `PostedMessage.kind` of a marker for a thread reply whose text is with QTvoice right now:
+#: written by the Slack listener before it sends, read by the worker, so QTvoice's receipt for
+#: that text waits for the reply's own record instead of posting a copy.
+SENDING_REPLY = "sms_reply_sending"
+
+
 class PostedMessage(Base):
     """A Slack message the bot posted (or a user's reply it acted on), found again to update it.
 

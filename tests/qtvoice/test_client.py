@@ -16,6 +16,7 @@ from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import QTvoiceModel
 from bot.sandbox.qtvoice import DEFAULT_READ_ONLY_KEY, QTvoiceSandbox
 from bot.sandbox.server import free_port
+from bot.slack.sentences import qtvoice_sentence
 
 API_KEY = "qtv_client_test_key_5f2c9a"
 JOHN_DOE = "+12155551234"
@@ -419,7 +420,7 @@ async def test_invalid_number_raises_bad_request_with_qtvoice_reason(
         await qtvoice.send_sms("215-555", "hello")
 
     assert (raised.value.status, raised.value.code) == (400, "BAD_REQUEST")
-    assert "E.164" in raised.value.user_message
+    assert "E.164" in qtvoice_sentence(raised.value)
 
 
 # Retries
@@ -726,7 +727,7 @@ async def test_api_key_is_absent_from_errors(sandbox: QTvoiceSandbox) -> None:
         with pytest.raises(QTvoiceError) as raised:
             await qtvoice.list_calls()
 
-    for text in (str(raised.value), repr(raised.value), raised.value.user_message):
+    for text in (str(raised.value), repr(raised.value), qtvoice_sentence(raised.value)):
         assert wrong_key not in text
 
 

@@ -16,7 +16,6 @@ from bot.qtvoice.models import (
     Page,
     Sms,
     Voicemail,
-    WebhookEvent,
 )
 
 
@@ -251,22 +250,3 @@ def test_call_initiated_reads_the_documented_answer() -> None:
 
     assert initiated.status == "initiated"
     assert initiated.from_ == "+12155555678"
-
-
-def test_webhook_event_keeps_data_as_given() -> None:
-    event = WebhookEvent.model_validate(
-        {
-            "event": "call.missed",
-            "timestamp": "2024-01-15T10:30:00Z",
-            "data": {"id": "call_1", "extensionId": "ext_101"},
-        }
-    )
-
-    assert event.event == "call.missed"
-    assert event.data == {"id": "call_1", "extensionId": "ext_101"}
-
-
-@pytest.mark.parametrize("body", [{"data": {}}, {"event": "call.missed"}])
-def test_webhook_event_requires_event_and_data(body: dict[str, object]) -> None:
-    with pytest.raises(ValidationError):
-        WebhookEvent.model_validate(body)

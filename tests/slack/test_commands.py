@@ -499,7 +499,12 @@ def test_status_shows_deliveries_last_webhook_and_api_budget(
     slack.wait_for(lambda: slack.messages(NOTIFY_CHANNEL))
     slash("contact 2155551234")  # any QTvoice answer reports the budget
 
-    answer = slash("status", user=ADMIN)
+    def once_finished() -> str | None:
+        # The worker marks the delivery done a moment after its message reaches Slack.
+        answer = slash("status", user=ADMIN)
+        return answer if "Deliveries waiting: 0" in answer else None
+
+    answer = slack.wait_for(once_finished)
 
     assert "Deliveries waiting: 0 · failed: 0" in answer
     assert "Last webhook:" in answer

@@ -14,12 +14,11 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from bot.delivery.notifier import SENDING_REPLY
 from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.slack import Delivery, SlackRecorder
 from bot.store.db import sync_url
-from bot.store.models import PostedMessage
+from bot.store.models import SENDING_REPLY, PostedMessage
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
 
 SETTLE_SECONDS = 0.5

@@ -22,11 +22,13 @@ def send_webhook(
     *,
     delivery_id: str | None = None,
     timestamp: int | str | None = None,
+    client: httpx.Client | None = None,
 ) -> httpx.Response:
     """POST one webhook the way QTvoice does: JSON body signed with `secret`.
 
     `delivery_id` and `timestamp` (unix seconds) default to fresh values; pass them to
-    replay a delivery or to send a stale one.
+    replay a delivery or to send a stale one. Pass `client` to send many over its pooled
+    connections (a load test); by default each call opens its own.
     """
     body = json.dumps(envelope, separators=(",", ":")).encode()
     headers = {
@@ -36,7 +38,9 @@ def send_webhook(
         "X-QTvoice-Timestamp": str(int(time.time()) if timestamp is None else timestamp),
         "X-QTvoice-Delivery-ID": delivery_id or fresh_id("dlv"),
     }
-    return httpx.post(url, content=body, headers=headers, timeout=WEBHOOK_TIMEOUT_SECONDS)
+    if client is None:
+        return httpx.post(url, content=body, headers=headers, timeout=WEBHOOK_TIMEOUT_SECONDS)
+    return client.post(url, content=body, headers=headers, timeout=WEBHOOK_TIMEOUT_SECONDS)
 
 
 def report_carrier_updates(state: QTvoiceState, sms_id: str) -> None:

@@ -284,7 +284,7 @@ def reactions_remove(workspace: Workspace, args: dict[str, Any]) -> dict[str, An
 
 
 def _checked_view(args: Mapping[str, Any]) -> Mapping[str, Any]:
-    view = args.get("view")
+    view: Mapping[str, Any] | None = args.get("view")
     if view is None:
         raise missing("view")
     problems = view_problems(view)

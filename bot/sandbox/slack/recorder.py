@@ -347,8 +347,10 @@ class SlackRecorder:
         with self._lock:
             return copy.deepcopy(self._workspace.published.get(user, []))
 
-    def responses(self, key: str) -> list[dict[str, Any]]:
-        """The JSON bodies posted to the response_url `key`, oldest first."""
+    def responses(self, key: str | None) -> list[dict[str, Any]]:
+        """The JSON bodies posted to the response_url `key`, oldest first (none for None)."""
+        if key is None:
+            return []
         with self._lock:
             target = self._response_urls.get(key)
             return copy.deepcopy(target.posts) if target is not None else []

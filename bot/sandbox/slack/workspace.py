@@ -200,7 +200,7 @@ class Workspace:
         parent["reply_users"] = sorted({m["user"] for m in replies}) or None
         parent["latest_reply"] = replies[-1]["ts"] if replies else None
 
-    def remove(self, channel: str, message: Mapping[str, Any]) -> None:
+    def remove(self, channel: str, message: dict[str, Any]) -> None:
         self.history(channel).remove(message)
         root_ts = message.get("thread_ts")
         if root_ts is not None and root_ts != message["ts"]:

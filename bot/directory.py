@@ -1,4 +1,4 @@
-"""Who is calling: contact lookups by number, cached in the database.
+"""Who is behind a number: QTvoice contact lookups by number, cached in the database.
 
 A burst of calls from one number costs one QTvoice request: lookups are cached per number for
 every worker, and concurrent lookups of one number in a process wait for the first.
@@ -13,14 +13,12 @@ import logging
 from collections import defaultdict
 from datetime import timedelta
 
-from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.qtvoice.client import QTvoiceClient
 from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Contact
-from bot.slack.blocks import Caller
 from bot.store.models import CachedContact, utcnow
 
 logger = logging.getLogger(__name__)
@@ -31,21 +29,17 @@ NOT_FOUND_TTL = timedelta(hours=1)
 
 
 class ContactDirectory:
+    """QTvoice's contacts by phone number, read through a cache shared by every process."""
+
     def __init__(self, qtvoice: QTvoiceClient) -> None:
         self.qtvoice = qtvoice
         self._in_flight: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    async def caller(self, session: AsyncSession, number: str | None) -> Caller:
-        """The caller as Slack should name them; just the number when no contact is known."""
-        if not number:
-            return Caller(number=None)
+    async def contact(self, session: AsyncSession, number: str) -> Contact | None:
+        """The contact whose number is `number` (normalized, usually E.164); None when QTvoice
+        knows nobody by it or cannot be asked right now."""
         async with self._in_flight[number]:
-            contact = await self._cached_or_fetched(session, number)
-        if contact is None:
-            return Caller(number=number)
-        return Caller(
-            number=number, name=contact.full_name, company=contact.company, contact_id=contact.id
-        )
+            return await self._cached_or_fetched(session, number)
 
     async def _cached_or_fetched(self, session: AsyncSession, number: str) -> Contact | None:
         cached = await session.get(CachedContact, number)
@@ -75,7 +69,3 @@ class ContactDirectory:
         except IntegrityError:
             # Another worker cached this number a moment ago; theirs is as good as ours.
             await session.rollback()
-
-    async def forget(self, session: AsyncSession, number: str) -> None:
-        await session.execute(delete(CachedContact).where(CachedContact.phone == number))
-        await session.commit()

@@ -1,0 +1,37 @@
+"""Telling "the database cannot be reached right now" from every other database error.
+
+While PostgreSQL restarts, fails over or is out of reach, SQLAlchemy raises `OperationalError`
+(connection refused, server closed the connection, "the database system is shutting down",
+and SQLite's "database is locked"), `InterfaceError` (a connection already closed), or another
+`DBAPIError` flagged `connection_invalidated`; a pool that cannot hand out a connection in time
+raises `sqlalchemy.exc.TimeoutError`, and the socket layer `OSError`. Each of these passes by
+itself, so the caller should wait and try again. A value the database refuses (`IntegrityError`,
+`DataError`) is not one of them: trying again changes nothing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+#: The exception classes that may mean an outage; `is_outage` decides for one instance.
+OUTAGE_CANDIDATES: tuple[type[Exception], ...] = (DBAPIError, PoolTimeoutError, OSError)
+
+
+def is_outage(error: BaseException) -> bool:
+    """True when `error` says the database could not be reached (see the module docstring)."""
+    if isinstance(error, DBAPIError):
+        return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
+    return isinstance(error, PoolTimeoutError | OSError)
+
+
+def describe(error: BaseException) -> str:
+    """One short line for an operator: the error's class and first line, never a traceback.
+
+    SQLAlchemy appends the SQL statement and a link to its docs after the first line; the
+    driver's message (e.g. "connection refused", "terminating connection due to administrator
+    command") is what tells an operator what happened.
+    """
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    first_line = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+    return f"{type(cause).__name__}: {first_line}" if first_line else type(cause).__name__

@@ -1,0 +1,141 @@
+"""The package graph, read from the source with `ast`: which part of the bot may import which.
+
+Direction: `web → delivery → slack → (qtvoice, store, phone, config, runtime, telephony,
+directory)`, nothing pointing back up, and the sandbox (the fake QTvoice and Slack) reachable
+only from the demo and the CLI. Imports inside functions count the same as the ones on top.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+BOT = Path(__file__).resolve().parents[1] / "bot"
+MAY_IMPORT_SANDBOX = {"bot.demo", "bot.__main__"}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(BOT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path) -> Iterator[str]:
+    """Every `bot…` module `path` imports, absolute; `from bot import x` names `bot.x`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "bot":
+                yield from (f"bot.{alias.name}" for alias in node.names)
+            else:
+                yield node.module
+
+
+def bot_imports() -> dict[str, set[str]]:
+    """Module name → the `bot` modules it imports."""
+    return {
+        module_name(path): {name for name in imported_modules(path) if name.startswith("bot.")}
+        for path in sorted(BOT.rglob("*.py"))
+    }
+
+
+def part(module: str) -> str:
+    """The top-level package or module of `bot` a module belongs to: `bot.slack.blocks` → `slack`."""
+    return module.split(".")[1] if module.count(".") else module
+
+
+def part_graph(imports: dict[str, set[str]]) -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for module, targets in imports.items():
+        edges = graph.setdefault(part(module), set())
+        edges.update(part(target) for target in targets if part(target) != part(module))
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of `graph` as the path that closes it (`[a, b, a]`), or None."""
+    visiting: list[str] = []
+    done: set[str] = set()
+
+    def visit(node: str) -> list[str] | None:
+        if node in visiting:
+            return [*visiting[visiting.index(node) :], node]
+        if node in done:
+            return None
+        visiting.append(node)
+        for target in sorted(graph.get(node, ())):
+            if cycle := visit(target):
+                return cycle
+        visiting.pop()
+        done.add(node)
+        return None
+
+    for start in sorted(graph):
+        if cycle := visit(start):
+            return cycle
+    return None
+
+
+@pytest.fixture(scope="module")
+def imports() -> dict[str, set[str]]:
+    return bot_imports()
+
+
+def test_the_walk_sees_the_bots_imports(imports: dict[str, set[str]]) -> None:
+    assert "bot.slack.blocks" in imports["bot.delivery.notifier"]
+    assert "bot.phone" in imports["bot.slack.blocks"]
+
+
+def test_no_two_parts_of_the_bot_import_each_other_even_through_others(
+    imports: dict[str, set[str]],
+) -> None:
+    assert find_cycle(part_graph(imports)) is None
+
+
+def test_find_cycle_reports_a_cycle_through_a_third_part() -> None:
+    graph = {"web": {"slack"}, "slack": {"delivery"}, "delivery": {"web"}}
+    assert find_cycle(graph) == ["delivery", "web", "slack", "delivery"]
+
+
+def test_slack_listeners_import_neither_the_worker_nor_the_web_app(
+    imports: dict[str, set[str]],
+) -> None:
+    upward = {
+        f"{module} → {target}"
+        for module, targets in imports.items()
+        if part(module) == "slack"
+        for target in targets
+        if part(target) in {"delivery", "web", "services", "scheduler"}
+    }
+    assert upward == set()
+
+
+def test_the_foundations_import_nothing_built_on_them(imports: dict[str, set[str]]) -> None:
+    foundations = {"qtvoice", "store", "phone", "config", "logs"}
+    built_on_them = {
+        "runtime", "directory", "telephony", "slack", "delivery", "reconcile",
+        "scheduler", "services", "web", "checks", "operations", "demo", "__main__",
+    }  # fmt: skip
+    upward = {
+        f"{module} → {target}"
+        for module, targets in imports.items()
+        if part(module) in foundations
+        for target in targets
+        if part(target) in built_on_them
+    }
+    assert upward == set()
+
+
+def test_only_the_demo_and_the_cli_import_the_sandbox(imports: dict[str, set[str]]) -> None:
+    outside = {
+        f"{module} → {target}"
+        for module, targets in imports.items()
+        if part(module) != "sandbox" and module not in MAY_IMPORT_SANDBOX
+        for target in targets
+        if part(target) == "sandbox"
+    }
+    assert outside == set()
