@@ -921,31 +921,28 @@ def interleaved(
 # --- delivery -------------------------------------------------------------------------------
 
 
-def expected_ref(event: str, data: dict[str, Any]) -> str | None:
-    """The metadata ref the bot's post for this event carries; None when not predictable."""
+def expected_ref(event: str, data: dict[str, Any], ordering_key: str | None) -> str | None:
+    """The metadata ref the bot's post for this event carries; None when not predictable.
+
+    Ids are read as the contract stores them (text or a whole number, trimmed). A voicemail's
+    message is keyed by whichever of its ids arrived first (`voicemail.transcribed` may name
+    only the voicemail), which the door records as the event's ordering key: that is its ref.
+    """
 
     def part(value: Any) -> str | None:
-        if isinstance(value, bool) or value in (None, ""):
+        if isinstance(value, bool) or not isinstance(value, str | int):
             return None
-        if isinstance(value, str):
-            return value
-        return str(value) if isinstance(value, int) else None
+        return str(value).strip() or None
 
     identity = part(data.get("id"))
+    if event in ("call.voicemail", "voicemail.new", "voicemail.transcribed"):
+        return ordering_key if ordering_key and ordering_key.startswith("voicemail:") else None
+    if identity is None:
+        return None
     if event == "call.missed":
-        return None if identity is None else f"missed_call:{identity}"
-    if event == "call.voicemail":
-        return None if identity is None else f"voicemail:{identity}"
-    if event in ("voicemail.new", "voicemail.transcribed"):
-        call_id = next(
-            (data[key] for key in ("callId", "call_id") if data.get(key) not in (None, "")), None
-        )
-        if call_id is not None:
-            key = part(call_id)
-            return None if key is None else f"voicemail:{key}"
-        return None if identity is None else f"voicemail:vm:{identity}"
+        return f"missed_call:{identity}"
     if event in ("sms.received", "sms.sent", "sms.delivered"):
-        return None if identity is None else f"sms:{identity}"
+        return f"sms:{identity}"
     return None
 
 
@@ -972,21 +969,23 @@ def slack_refs(recorder: SlackRecorder) -> set[str]:
     return refs
 
 
-def inbox_states(database_url: str, ids: list[int]) -> dict[int, tuple[str, str | None]]:
+def inbox_states(
+    database_url: str, ids: list[int]
+) -> dict[int, tuple[str, str | None, str | None]]:
     engine = create_engine(sync_url(database_url))
-    states: dict[int, tuple[str, str | None]] = {}
+    states: dict[int, tuple[str, str | None, str | None]] = {}
     try:
         with engine.connect() as connection:
             for start in range(0, len(ids), 500):
                 batch = ids[start : start + 500]
                 rows = connection.execute(
-                    text("SELECT id, state, last_error FROM inbox WHERE id IN :ids").bindparams(
-                        bindparam("ids", expanding=True)
-                    ),
+                    text(
+                        "SELECT id, state, last_error, ordering_key FROM inbox WHERE id IN :ids"
+                    ).bindparams(bindparam("ids", expanding=True)),
                     {"ids": batch},
                 )
-                for row_id, state, error in rows:
-                    states[int(row_id)] = (str(state), error)
+                for row_id, state, error, order in rows:
+                    states[int(row_id)] = (str(state), error, order)
     finally:
         engine.dispose()
     return states
@@ -994,12 +993,12 @@ def inbox_states(database_url: str, ids: list[int]) -> dict[int, tuple[str, str 
 
 def drain(
     database_url: str, accepted: list[int], seconds: float, alive: Callable[[], bool]
-) -> tuple[dict[int, tuple[str, str | None]], float]:
+) -> tuple[dict[int, tuple[str, str | None, str | None]], float]:
     """Wait until no accepted event is pending (or `seconds` pass); final states, time waited."""
     started = time.monotonic()
     while True:
         states = inbox_states(database_url, accepted)
-        pending = sum(1 for state, _ in states.values() if state == "pending")
+        pending = sum(1 for state, *_ in states.values() if state == "pending")
         if not pending or time.monotonic() - started > seconds or not alive():
             return states, time.monotonic() - started
         time.sleep(1)
@@ -1117,13 +1116,13 @@ def main() -> int:
 
     undelivered: list[tuple[Outcome, str, str]] = []
     for row_id, event, data, outcome in tally.accepted:
-        state, error = states.get(row_id, ("missing", None))
+        state, error, order = states.get(row_id, ("missing", None, None))
         if state != "done":
             reason = " ".join((error or "").split())
             why = f"inbox row {row_id} is {state}: {reason[:200]}"
             undelivered.append((outcome, why, f"{state}: {reason_key(reason)}"))
             continue
-        ref = expected_ref(event, data)
+        ref = expected_ref(event, data, order)
         if event in POSTED_BY_DEFAULT and ref is not None and ref not in refs:
             why = f"inbox row {row_id} is done but no post carries {ref}"
             undelivered.append((outcome, why, "done, not in Slack"))
