@@ -1,18 +1,51 @@
 # The two commands a newcomer needs: `make demo` and `make test`. Both build .venv first.
-PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Exit status 0 from a Python this project runs on: 3.11 or newer.
+IS_311 := -c 'import sys; sys.exit(sys.version_info < (3, 11))'
+
+# The newest Python 3.11+ on PATH, unless given: make PYTHON=/path/to/python3.12 demo.
+# Each candidate is run, not just looked up: pyenv shims exist for versions that are not active.
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(firstword $(foreach candidate,python3.13 python3.12 python3.11 python3,\
+	$(shell $(candidate) $(IS_311) >/dev/null 2>&1 && echo $(candidate))))
+endif
+
+# A .venv made by an older Python (or one that no longer runs) is rebuilt, not reused.
+ifneq ($(wildcard $(BIN)/python),)
+ifneq ($(shell $(BIN)/python $(IS_311) >/dev/null 2>&1 && echo ok),ok)
+$(STAMP): FORCE
+endif
+endif
 
 .PHONY: demo test serve worker migrate check lint format requirements bench clean
 
+# Progress goes to stderr, so `make manifest > manifest.json` stays pure JSON on a fresh clone.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@if [ -z "$(PYTHON)" ] || ! $(PYTHON) $(IS_311) >/dev/null 2>&1; then \
+	  echo "qtslack needs Python 3.11 or newer to build .venv, and found none:" \
+	    "$(if $(PYTHON),$(PYTHON) is $$($(PYTHON) --version 2>&1),python3.13 python3.12 python3.11 python3 are missing or older)." >&2; \
+	  echo "Install one (Ubuntu: sudo apt install python3.11 python3.11-venv; macOS: brew install python@3.12)," \
+	    "or name it: make PYTHON=/path/to/python3.11 $(or $(MAKECMDGOALS),demo)" >&2; \
+	  exit 1; \
+	fi
+	@if [ -e $(BIN)/python ] && ! $(BIN)/python $(IS_311) >/dev/null 2>&1; then \
+	  echo "rebuilding .venv: it was made by $$($(BIN)/python --version 2>&1 || echo a Python that no longer runs)" >&2; \
+	  rm -rf $(VENV); \
+	fi
+	@echo "building .venv with $(PYTHON) ($$($(PYTHON) --version 2>&1)); this takes a minute the first time" >&2
+	@$(PYTHON) -m venv $(VENV) >&2 || { rm -rf $(VENV); \
+	  echo "$(PYTHON) could not create .venv; on Debian/Ubuntu install its venv package (e.g. python3.11-venv)" >&2; \
+	  exit 1; }
+	@$(BIN)/python -m pip install --quiet --upgrade pip >&2
+	@$(BIN)/python -m pip install --quiet -e '.[dev]' >&2
+	@touch $(STAMP)
 
-demo: $(STAMP) ## play every flow against the bundled QTvoice and Slack stand-ins
+.PHONY: FORCE
+FORCE:
+
+demo: $(STAMP) ## play the demo scenarios against the bundled QTvoice and Slack stand-ins
 	$(BIN)/python -m bot demo
 
 test: $(STAMP) ## the whole suite (set TEST_DATABASE_URL to run it on PostgreSQL)
@@ -29,6 +62,10 @@ migrate: $(STAMP)
 
 check: $(STAMP)
 	$(BIN)/python -m bot check
+
+.PHONY: manifest
+manifest: $(STAMP) ## the Slack app manifest (JSON): Socket Mode, or HTTP with URL=https://your-app…
+	@$(BIN)/python -m bot manifest $(if $(URL),--url $(URL),--socket-mode)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from bot.config import DatabaseSettings, Settings, SettingsError, load_settings
+from bot.errors import OperatorError
 
 EXIT_BAD_SETTINGS = 2
 
@@ -24,6 +25,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
+    except OperatorError as error:
+        print(f"qtslack {args.command}: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 
@@ -51,9 +55,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-worker", action="store_true", help="serve HTTP only (scale-out)")
     command("worker", cmd_worker, "the delivery worker and scheduled jobs alone (scale-out)")
     command("migrate", cmd_migrate, "upgrade the database (DATABASE_URL) to the latest schema")
-    command("check", cmd_check, "validate settings and reach Slack and QTvoice")
+    command(
+        "check",
+        cmd_check,
+        "check settings, the database, Slack (token, scopes, channels) and QTvoice; exit 1 on a failure",
+    )
     manifest = command("manifest", cmd_manifest, "print the Slack app manifest for this deployment")
-    manifest.add_argument("--url", required=True, help="the bot's public base URL, https://…")
+    where = manifest.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--socket-mode", action="store_true", help="no public URL: Slack connects over Socket Mode"
+    )
+    where.add_argument(
+        "--url", type=https_url, help="the bot's public base URL, https://… (HTTP request URLs)"
+    )
     demo = command("demo", cmd_demo, "play every flow against local QTvoice and Slack stand-ins")
     demo.add_argument("--keep-running", action="store_true", help="leave everything up afterwards")
     send = command(
@@ -70,6 +84,16 @@ def build_parser() -> argparse.ArgumentParser:
     replay = command("replay", cmd_replay, "queue a stored event for delivery again")
     replay.add_argument("id", type=int)
     return parser
+
+
+def https_url(value: str) -> str:
+    """An argparse type: Slack sends requests only to https:// URLs."""
+    if not value.startswith("https://") or len(value) <= len("https://"):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an https:// URL; give the address the bot is served at, "
+            "like https://your-app.herokuapp.com"
+        )
+    return value
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -124,11 +148,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from bot.store.db import safe_url
-    from bot.store.migrate import upgrade
+    from bot.store.migrate import cannot_open, upgrade
 
     settings = load_settings(DatabaseSettings)
-    upgrade(settings.database_url)
+    try:
+        upgrade(settings.database_url)
+    except (SQLAlchemyError, OSError) as error:
+        raise OperatorError(cannot_open(error, settings.database_url)) from None
     print(f"database {safe_url(settings.database_url)} is at the latest schema")
     return 0
 
@@ -136,13 +165,25 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from bot.checks import run_checks
 
-    return asyncio.run(run_checks(load_settings(Settings)))
+    try:
+        settings = load_settings(Settings)
+    except SettingsError as error:
+        for problem in error.problems:
+            print(f"FAIL  settings: {problem}")
+        print(
+            "skip  the rest: not checked until the settings above are fixed (environment or .env)"
+        )
+        return 1
+    return asyncio.run(run_checks(settings))
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
-    from bot.slack.manifest import build_manifest
+    from bot.slack.manifest import SOCKET_MODE_SETUP, build_manifest
 
-    print(json.dumps(build_manifest(args.url), indent=2))
+    print(json.dumps(build_manifest(None if args.socket_mode else args.url), indent=2))
+    if args.socket_mode:
+        # stderr, so `manifest --socket-mode > manifest.json` stays pure JSON.
+        print(SOCKET_MODE_SETUP, file=sys.stderr)
     return 0
 
 
@@ -153,7 +194,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_send_webhook(args: argparse.Namespace) -> int:
+    import httpx
+
     from bot.config import WebhookSecretSettings
+    from bot.connectivity import network_failure
     from bot.sandbox.qtvoice import send_webhook
     from bot.sandbox.samples import EVENT_TYPES, sample_event
 
@@ -162,7 +206,14 @@ def cmd_send_webhook(args: argparse.Namespace) -> int:
         return 2
     secret = args.secret or load_settings(WebhookSecretSettings).webhook_secrets[0]
     envelope = sample_event(args.event)
-    response = send_webhook(args.url, envelope, secret)
+    try:
+        response = send_webhook(args.url, envelope, secret)
+    except httpx.TransportError as error:
+        reason = network_failure(error, args.url) or str(error)
+        raise OperatorError(
+            f"cannot send to {args.url}: {reason}; is the bot running (`make serve`), "
+            "and is that its …/qtvoice/webhooks URL?"
+        ) from None
     print(
         f"{args.event} {envelope['data'].get('id')} -> HTTP {response.status_code} {response.text}"
     )

@@ -45,6 +45,28 @@ SETTING_HELP: dict[str, str] = {
 SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 CommaList = Annotated[list[str], NoDecode]
+#: A value copied from a template instead of filled in: a token prefix alone (`xoxb-`), `YOUR_API_KEY`,
+#: `changeme`, `<secret>`, `xxxx`, `...`. Matched against the whole stripped value, any case.
+PLACEHOLDER = re.compile(
+    r"(?:xoxb-|xapp-|qtv_|whsec_)?"
+    r"(?:|<[^>]*>|\{[^}]*\}|\[[^\]]*\]|x+|\*+|\.+|…|your[-_ ].*|.*change[-_ ]?me.*"
+    r"|.*placeholder.*|replace[-_ ]?me|todo|tbd|fixme)",
+    re.IGNORECASE,
+)
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether `value` is a template's stand-in rather than a real token, key or secret."""
+    return PLACEHOLDER.fullmatch(value.strip()) is not None
+
+
+def _real_secret(value: SecretStr) -> SecretStr:
+    """Refuse a blank or placeholder secret (each part of a comma list); never echo it."""
+    if not value.get_secret_value().strip():
+        raise ValueError("is empty")
+    if any(is_placeholder(part) for part in _split_commas(value.get_secret_value())):
+        raise ValueError("still holds a placeholder from the template, not the real value")
+    return value
 
 
 def _split_commas(value: str) -> list[str]:
@@ -118,7 +140,7 @@ class Settings(DatabaseSettings):
     def _bot_token(cls, value: SecretStr) -> SecretStr:
         if not value.get_secret_value().startswith("xoxb-"):
             raise ValueError("must be a bot token starting with xoxb-")
-        return value
+        return _real_secret(value)
 
     @field_validator("slack_app_token")
     @classmethod
@@ -127,14 +149,12 @@ class Settings(DatabaseSettings):
             return None
         if value is not None and not value.get_secret_value().startswith("xapp-"):
             raise ValueError("must be an app-level token starting with xapp-")
-        return value
+        return None if value is None else _real_secret(value)
 
     @field_validator("slack_signing_secret", "qtvoice_api_key", "qtvoice_webhook_secret")
     @classmethod
-    def _not_blank(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().strip():
-            raise ValueError("is empty")
-        return value
+    def _real(cls, value: SecretStr) -> SecretStr:
+        return _real_secret(value)
 
     @field_validator("notify_channel")
     @classmethod

@@ -1,19 +1,34 @@
-"""Operator commands on the inbox: `deliveries [--failed]` and `replay ID`."""
+"""Operator commands on the inbox: `deliveries [--failed]` and `replay ID`.
+
+A database that cannot be opened or is not migrated is an `OperatorError`: one line saying
+what to do, which `__main__` prints instead of a traceback.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import DatabaseSettings
 from bot.delivery import inbox
+from bot.errors import OperatorError
 from bot.store import deliveries
 from bot.store.db import create_engine, create_sessionmaker
+from bot.store.migrate import database_problem
 from bot.store.models import InboxEvent
 
 
+async def _ready(engine: AsyncEngine, url: str) -> None:
+    problem = await database_problem(engine, url)
+    if problem is not None:
+        raise OperatorError(problem)
+
+
 async def list_deliveries(settings: DatabaseSettings, *, failed: bool, limit: int) -> int:
+    """Print the newest `limit` stored events (only failed ones if `failed`) and a summary."""
     engine = create_engine(settings.database_url)
     try:
+        await _ready(engine, settings.database_url)
         async with create_sessionmaker(engine)() as session:
             query = select(InboxEvent).order_by(InboxEvent.id.desc()).limit(limit)
             if failed:
@@ -35,8 +50,10 @@ async def list_deliveries(settings: DatabaseSettings, *, failed: bool, limit: in
 
 
 async def replay_delivery(settings: DatabaseSettings, row_id: int) -> int:
+    """Queue stored event `row_id` for delivery again; 1 (and a line saying so) if none."""
     engine = create_engine(settings.database_url)
     try:
+        await _ready(engine, settings.database_url)
         async with create_sessionmaker(engine)() as session:
             found = await inbox.replay(session, row_id)
     finally:

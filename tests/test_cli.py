@@ -11,13 +11,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from bot.config import Settings
 from bot.sandbox.qtvoice import QTvoiceSandbox, send_webhook
 from bot.sandbox.samples import sample_event
 from bot.sandbox.server import free_port
-from bot.sandbox.slack import SlackRecorder
+from bot.sandbox.slack import DEFAULT_APP_TOKEN, SlackRecorder
+from bot.slack.manifest import BOT_SCOPES
 from bot.store.db import sync_url
 from tests.conftest import (
     BOT_TOKEN,
@@ -104,33 +105,181 @@ def wait_for_health(url: str, timeout: float = 30.0) -> dict[str, object]:
         time.sleep(0.1)
 
 
-def test_check_passes_against_reachable_slack_and_qtvoice(
+def check(environment: dict[str, str], cwd: Path) -> tuple[int, dict[str, str]]:
+    """Run `check`; its exit code and each line's verdict and text by check name."""
+    result = run("check", env=environment, cwd=cwd)
+    assert result.stderr == ""
+    assert "Traceback" not in result.stdout
+    lines: dict[str, str] = {}
+    for line in result.stdout.splitlines():
+        verdict, rest = line.split(None, 1)
+        name, text = rest.split(": ", 1)
+        lines[name] = f"{verdict} {text}"
+    return result.returncode, lines
+
+
+@pytest.fixture
+def migrated(environment: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """The environment, its database migrated as `make migrate` does."""
+    assert run("migrate", env=environment, cwd=tmp_path).returncode == 0
+    return environment
+
+
+def add_route(environment: dict[str, str], target: str, channel: str) -> None:
+    engine = create_engine(sync_url(environment["DATABASE_URL"]))
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO routes (target, channel_id, created_by, created_at) "
+                "VALUES (:target, :channel, 'U0ADMIN', CURRENT_TIMESTAMP)"
+            ),
+            {"target": target, "channel": channel},
+        )
+    engine.dispose()
+
+
+@pytest.mark.parametrize("app_token", [DEFAULT_APP_TOKEN, ""])
+def test_check_passes_a_good_setup_line_by_line(
+    migrated: dict[str, str], tmp_path: Path, app_token: str
+) -> None:
+    add_route(migrated, "101", "C0SUPPORT")
+    migrated["SLACK_APP_TOKEN"] = app_token
+
+    status, lines = check(migrated, tmp_path)
+
+    assert status == 0, lines
+    assert list(lines) == [
+        "settings",
+        "database",
+        "slack",
+        "scopes",
+        f"channel {NOTIFY_CHANNEL}",
+        "channel C0SUPPORT",
+        "socket mode",
+        "qtvoice",
+        "webhook secret",
+    ]
+    assert all(line.startswith("ok ") for line in lines.values())
+    assert "#support (the route for 101)" in lines["channel C0SUPPORT"]
+    expected = "opens a connection" if app_token else "off (SLACK_APP_TOKEN is unset)"
+    assert expected in lines["socket mode"]
+
+
+def test_check_fails_on_an_app_token_slack_refuses(
+    migrated: dict[str, str], tmp_path: Path
+) -> None:
+    migrated["SLACK_APP_TOKEN"] = "xapp-1-A0QTSLACK-1-revoked"
+
+    status, lines = check(migrated, tmp_path)
+
+    assert status == 1
+    line = lines["socket mode"]
+    assert line.startswith("FAIL Slack refused SLACK_APP_TOKEN (invalid_auth)")
+    assert "connections:write" in line
+    assert "revoked" not in line
+
+
+def test_check_fails_on_an_unmigrated_database_saying_to_migrate(
     environment: dict[str, str], tmp_path: Path
 ) -> None:
-    result = run("check", env=environment, cwd=tmp_path)
+    status, lines = check(environment, tmp_path)
 
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert [line.split()[:2] for line in result.stdout.splitlines()] == [
-        ["ok", "settings"],
-        ["ok", "database:"],
-        ["ok", "slack:"],
-        ["ok", "qtvoice:"],
-    ]
+    assert status == 1
+    assert lines["database"].startswith("FAIL ")
+    assert "has not been migrated" in lines["database"]
+    assert "python -m bot migrate" in lines["database"]
+    assert [name for name, line in lines.items() if line.startswith("FAIL")] == ["database"]
+
+
+def test_check_fails_on_a_channel_that_does_not_exist(
+    migrated: dict[str, str], slack: SlackRecorder, tmp_path: Path
+) -> None:
+    slack.remove_channel(NOTIFY_CHANNEL)
+
+    status, lines = check(migrated, tmp_path)
+
+    assert status == 1
+    line = lines[f"channel {NOTIFY_CHANNEL}"]
+    assert line.startswith("FAIL ")
+    assert f"no channel {NOTIFY_CHANNEL}" in line
+    assert "set NOTIFY_CHANNEL to the right ID" in line
+
+
+def test_check_checks_routed_channels_and_says_to_invite_to_a_private_one(
+    migrated: dict[str, str], slack: SlackRecorder, tmp_path: Path
+) -> None:
+    add_route(migrated, "+12155550100", "G0SECRET")
+    add_route(migrated, "102", "C0GENERAL")
+    slack.remove_bot_from("G0SECRET")
+    slack.remove_bot_from("C0GENERAL")
+
+    status, lines = check(migrated, tmp_path)
+
+    assert status == 1
+    assert lines["channel G0SECRET"].startswith("FAIL ")
+    assert "/invite @qtslack" in lines["channel G0SECRET"]
+    assert "/qtvoice routes" in lines["channel G0SECRET"]
+    assert lines["channel C0GENERAL"].startswith("ok ")
+    assert "joins it on its first post" in lines["channel C0GENERAL"]
+
+
+def test_check_names_scopes_the_manifest_asks_for_and_the_app_lacks(
+    migrated: dict[str, str], slack: SlackRecorder, tmp_path: Path
+) -> None:
+    slack.grant_scopes(scope for scope in BOT_SCOPES if scope not in {"channels:join", "im:write"})
+
+    status, lines = check(migrated, tmp_path)
+
+    assert status == 1
+    assert lines["scopes"].startswith("FAIL the app lacks channels:join, im:write")
+    assert "Reinstall" in lines["scopes"]
+
+
+@pytest.mark.parametrize("placeholder", ["xoxb-", "xoxb-YOUR-BOT-TOKEN"])
+def test_check_fails_on_a_placeholder_token_without_echoing_it(
+    migrated: dict[str, str], tmp_path: Path, placeholder: str
+) -> None:
+    migrated["SLACK_BOT_TOKEN"] = placeholder
+
+    status, lines = check(migrated, tmp_path)
+
+    assert status == 1
+    assert lines["settings"].startswith("FAIL SLACK_BOT_TOKEN still holds a placeholder")
+    assert "OAuth & Permissions" in lines["settings"]
+    assert "YOUR-BOT-TOKEN" not in "".join(lines.values())
 
 
 def test_check_fails_with_one_line_per_failing_service(
-    environment: dict[str, str], tmp_path: Path
+    migrated: dict[str, str], tmp_path: Path
 ) -> None:
-    environment |= {"SLACK_BOT_TOKEN": "xoxb-revoked", "QTVOICE_API_KEY": "qtv_wrong"}
+    migrated |= {"SLACK_BOT_TOKEN": "xoxb-revoked", "QTVOICE_API_KEY": "qtv_wrong"}
 
-    result = run("check", env=environment, cwd=tmp_path)
+    status, lines = check(migrated, tmp_path)
 
-    assert result.returncode == 1
-    failing = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
-    assert [line.split()[1] for line in failing] == ["slack:", "qtvoice:"]
-    assert "invalid_auth" in failing[0]
-    assert "xoxb-revoked" not in result.stdout + result.stderr
-    assert "qtv_wrong" not in result.stdout + result.stderr
+    assert status == 1
+    failing = {name: line for name, line in lines.items() if line.startswith("FAIL")}
+    assert list(failing) == ["slack", "qtvoice"]
+    assert "copy the Bot User OAuth Token" in failing["slack"]
+    assert "QTVOICE_API_KEY" in failing["qtvoice"]
+    assert lines["channels"].startswith("skip ")
+    assert "xoxb-revoked" not in str(lines)
+    assert "qtv_wrong" not in str(lines)
+
+
+def test_check_names_dns_and_connection_failures_as_such(
+    migrated: dict[str, str], tmp_path: Path
+) -> None:
+    migrated |= {
+        "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",
+        "QTVOICE_API_URL": "http://qtvoice.invalid/api/v1",
+    }
+
+    status, lines = check(migrated, tmp_path)
+
+    assert status == 1
+    assert "connection refused by 127.0.0.1" in lines["slack"]
+    assert "DNS lookup failed: the host name qtvoice.invalid does not resolve" in lines["qtvoice"]
+    assert "having trouble" not in lines["qtvoice"]
 
 
 def test_send_webhook_posts_a_signed_sample_to_a_running_bot(
@@ -179,3 +328,54 @@ def test_worker_delivers_what_a_web_only_process_stored(
 
     assert posted[0].args["channel"] == NOTIFY_CHANNEL
     assert worker.returncode == 0
+
+
+@pytest.mark.parametrize("command", [["deliveries"], ["deliveries", "--failed"], ["replay", "7"]])
+def test_operator_commands_on_an_unmigrated_database_say_to_migrate_in_one_line(
+    environment: dict[str, str], tmp_path: Path, command: list[str]
+) -> None:
+    result = run(*command, env=environment, cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"qtslack {command[0]}: ")
+    assert "has not been migrated" in line
+    assert "python -m bot migrate" in line
+
+
+@pytest.mark.parametrize("command", [["deliveries"], ["replay", "7"], ["migrate"]])
+def test_operator_commands_on_an_unreachable_database_say_so_in_one_line(
+    environment: dict[str, str], tmp_path: Path, command: list[str]
+) -> None:
+    environment["DATABASE_URL"] = f"postgres://qtslack:hunter2@127.0.0.1:{free_port()}/qtslack"
+
+    result = run(*command, env=environment, cwd=tmp_path)
+
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert "cannot open postgresql+psycopg://qtslack:***@127.0.0.1" in line
+    assert "check DATABASE_URL" in line
+    assert "hunter2" not in line
+
+
+def test_operator_commands_work_once_migrated(migrated: dict[str, str], tmp_path: Path) -> None:
+    listed = run("deliveries", env=migrated, cwd=tmp_path)
+    replayed = run("replay", "7", env=migrated, cwd=tmp_path)
+
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines()[-1] == "stored events: none"
+    assert replayed.returncode == 1
+    assert replayed.stdout.strip() == "no stored event 7; `deliveries` lists them"
+
+
+def test_send_webhook_to_a_port_nobody_listens_on_says_so_in_one_line(tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "QTVOICE_WEBHOOK_SECRET": WEBHOOK_SECRET}
+    url = f"http://127.0.0.1:{free_port()}/qtvoice/webhooks"
+
+    result = run("send-webhook", "call.missed", "--url", url, env=env, cwd=tmp_path)
+
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"qtslack send-webhook: cannot send to {url}: connection refused")
+    assert "is the bot running" in line

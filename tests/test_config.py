@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import SETTING_HELP, Settings, SettingsError, load_settings
 
 REQUIRED = (
     "SLACK_BOT_TOKEN",
@@ -124,3 +124,29 @@ def test_bad_timezone_and_region_are_refused() -> None:
         )
     names = [problem.split()[0] for problem in refused.value.problems]
     assert names == ["DEFAULT_REGION", "TIMEZONE"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SLACK_BOT_TOKEN", "xoxb-"),
+        ("SLACK_BOT_TOKEN", "xoxb-your-bot-token"),
+        ("SLACK_SIGNING_SECRET", "changeme"),
+        ("QTVOICE_API_KEY", "YOUR_API_KEY"),
+        ("QTVOICE_API_KEY", "qtv_xxxxxxxx"),
+        ("QTVOICE_WEBHOOK_SECRET", "whsec_real_one,<old secret>"),
+        ("SLACK_APP_TOKEN", "xapp-"),
+    ],
+)
+def test_a_placeholder_left_from_the_template_is_named_without_echoing_it(
+    name: str, value: str
+) -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings(
+            Settings, _env_file=None, **{k.lower(): v for k, v in (GOOD | {name: value}).items()}
+        )
+
+    assert refused.value.problems == [
+        f"{name} still holds a placeholder from the template, not the real value: "
+        + SETTING_HELP[name]
+    ]

@@ -1,7 +1,11 @@
-"""The Slack app manifest for one deployment: `python -m bot manifest --url https://…`.
+"""The Slack app manifest for one deployment: `python -m bot manifest --socket-mode` or `--url …`.
 
 Paste the printed JSON into https://api.slack.com/apps → Create New App → From a manifest.
-Every request URL is the bot's one Bolt endpoint, `<url>/slack/events`. The commands and
+With Socket Mode the app needs no public URL: Slack pushes everything over the websocket the
+bot opens with its app-level token (`SLACK_APP_TOKEN`, scope `connections:write`, which a
+manifest cannot create). Over HTTP every request URL is the bot's one Bolt endpoint,
+`<url>/slack/events`. Both shapes follow Slack's published manifest schema
+(https://github.com/slackapi/manifest-schema; a test validates them). The commands and
 events listed here are exactly the ones the Bolt app registers (a test holds the two
 together), and the bot scopes are the fewest the code's Web API calls and events need.
 """
@@ -63,6 +67,10 @@ BOT_SCOPES = (
     "groups:history",
     # The same history check for the DMs the worker posts to.
     "im:history",
+    # conversations.info: `check` confirms the bot can see, and is in, every notified channel,
+    # public (channels:read) and private (groups:read).
+    "channels:read",
+    "groups:read",
     # reactions.add: a thread reply's sent/delivered/refused marks.
     "reactions:write",
     # users.info: who is running a command (`/qtvoice link` with no extension).
@@ -72,9 +80,23 @@ BOT_SCOPES = (
 )
 
 
-def build_manifest(url: str) -> dict[str, Any]:
-    """The manifest (as a JSON-ready dict) for a bot served at the base URL `url`."""
-    request_url = url.rstrip("/") + SLACK_PATH
+#: What an operator must do by hand for Socket Mode: a manifest cannot make app-level tokens.
+SOCKET_MODE_SETUP = (
+    "Socket Mode needs an app-level token, which a manifest cannot create: after creating the app, "
+    "open Basic Information → App-Level Tokens → Generate Token and Scopes, add the scope "
+    "connections:write, and set the xapp-… token as SLACK_APP_TOKEN."
+)
+
+
+def build_manifest(url: str | None) -> dict[str, Any]:
+    """The manifest (as a JSON-ready dict) for a bot served at the base URL `url`.
+
+    `url` None means Socket Mode: `socket_mode_enabled` is true and no request URL is named
+    (Slack sends commands, clicks and events over the bot's websocket instead).
+    """
+    request_url = None if url is None else url.rstrip("/") + SLACK_PATH
+    at_url = {} if request_url is None else {"url": request_url}
+    events_at = {} if request_url is None else {"request_url": request_url}
     return {
         "display_information": {
             "name": APP_NAME,
@@ -93,7 +115,7 @@ def build_manifest(url: str) -> dict[str, Any]:
             "slash_commands": [
                 {
                     "command": command.command,
-                    "url": request_url,
+                    **at_url,
                     "description": command.description,
                     "usage_hint": command.usage_hint,
                     # Mentions and channels arrive as <@U…|name> and <#C…|name>: ids, not names.
@@ -104,10 +126,10 @@ def build_manifest(url: str) -> dict[str, Any]:
         },
         "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
         "settings": {
-            "event_subscriptions": {"request_url": request_url, "bot_events": list(BOT_EVENTS)},
-            "interactivity": {"is_enabled": True, "request_url": request_url},
+            "event_subscriptions": {**events_at, "bot_events": list(BOT_EVENTS)},
+            "interactivity": {"is_enabled": True, **events_at},
             "org_deploy_enabled": False,
-            "socket_mode_enabled": False,
+            "socket_mode_enabled": request_url is None,
             "token_rotation_enabled": False,
         },
     }

@@ -862,6 +862,41 @@ def test_bolt_hears_a_thread_reply_and_answers_in_the_thread(
     )
 
 
+def test_a_removed_channel_is_not_found_by_any_method(
+    recorder: SlackRecorder, client: WebClient
+) -> None:
+    recorder.remove_channel("C0GONE")
+
+    for call in (
+        lambda: client.conversations_info(channel="C0GONE"),
+        lambda: client.chat_postMessage(channel="C0GONE", text="hi"),
+    ):
+        with pytest.raises(SlackApiError) as refused:
+            call()
+        assert refused.value.response["error"] == "channel_not_found"
+
+
+def test_conversations_info_shows_membership_and_hides_private_channels_from_outsiders(
+    recorder: SlackRecorder, client: WebClient
+) -> None:
+    recorder.remove_bot_from("C0GENERAL")
+    recorder.remove_bot_from("G0SECRET")
+
+    assert client.conversations_info(channel="C0GENERAL")["channel"]["is_member"] is False
+    assert client.conversations_info(channel="C0SUPPORT")["channel"]["is_member"] is True
+    with pytest.raises(SlackApiError) as refused:
+        client.conversations_info(channel="G0SECRET")
+    assert refused.value.response["error"] == "channel_not_found"
+
+
+def test_granted_scopes_come_back_in_the_x_oauth_scopes_header(
+    recorder: SlackRecorder, client: WebClient
+) -> None:
+    recorder.grant_scopes(["chat:write", "commands"])
+
+    assert client.auth_test().headers["x-oauth-scopes"] == "chat:write,commands"
+
+
 # --- Socket Mode: slack_sdk's own aiohttp client against the recorder's websocket ----------
 
 

@@ -15,19 +15,23 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema import Draft7Validator
 from slack_bolt.async_app import AsyncApp
 
 from bot.config import Settings
 from bot.runtime import Runtime
 from bot.slack.app import create_bolt_app
-from bot.slack.manifest import build_manifest
+from bot.slack.manifest import SOCKET_MODE_SETUP, build_manifest
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
 
 BASE_URL = "https://qtslack.example.com"
 EVENTS_URL = f"{BASE_URL}/slack/events"
+#: Slack's published manifest schema, vendored (see tests/fixtures/README.md).
+SCHEMA = Path(__file__).resolve().parents[1] / "fixtures" / "slack-manifest.schema.json"
 #: The message event types Slack's manifest names for each kind of conversation.
 MESSAGE_EVENT_TYPES = ("message.channels", "message.groups", "message.im", "message.mpim")
 
@@ -190,3 +194,64 @@ def test_manifest_command_prints_json() -> None:
         timeout=60,
     )
     assert json.loads(completed.stdout) == build_manifest(BASE_URL)
+
+
+def schema_problems(manifest: dict[str, Any]) -> list[str]:
+    validator = Draft7Validator(json.loads(SCHEMA.read_text()))
+    return [
+        f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
+        for error in validator.iter_errors(manifest)
+    ]
+
+
+@pytest.mark.parametrize("url", [BASE_URL, "https://example.herokuapp.com", None])
+def test_manifest_is_valid_against_slacks_published_schema(url: str | None) -> None:
+    assert schema_problems(build_manifest(url)) == []
+
+
+def test_the_schema_check_catches_a_broken_manifest() -> None:
+    manifest = build_manifest(BASE_URL)
+    manifest["settings"]["interactivity"]["request_url"] = "qtslack.example.com/slack/events"
+    manifest["features"]["bot_user"]["color"] = "blue"
+    assert len(schema_problems(manifest)) == 2
+
+
+def test_socket_mode_manifest_names_no_url_and_turns_socket_mode_on() -> None:
+    manifest = build_manifest(None)
+
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    assert "://" not in json.dumps(manifest)
+    assert manifest["settings"]["interactivity"] == {"is_enabled": True}
+    http = build_manifest(BASE_URL)
+    assert manifest_commands(manifest) == manifest_commands(http)
+    assert manifest_events(manifest) == manifest_events(http)
+    assert manifest["oauth_config"] == http["oauth_config"]
+
+
+def test_manifest_command_in_socket_mode_prints_json_and_the_app_token_step() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "bot", "manifest", "--socket-mode"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert json.loads(completed.stdout) == build_manifest(None)
+    assert completed.stderr.strip() == SOCKET_MODE_SETUP
+    assert "connections:write" in completed.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [[], ["--url", "qtslack.example.com"], ["--socket-mode", "--url", BASE_URL]]
+)
+def test_manifest_command_needs_one_https_url_or_socket_mode(args: list[str]) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "bot", "manifest", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    assert "Traceback" not in completed.stderr

@@ -168,7 +168,7 @@ def _conversation_info(workspace: Workspace, channel: str) -> dict[str, Any]:
         "is_private": private,
         "is_archived": False,
         "is_general": name == "general",
-        "is_member": True,
+        "is_member": channel not in workspace.bot_absent,
         "is_shared": False,
         "is_ext_shared": False,
         "is_org_shared": False,
@@ -203,7 +203,10 @@ def conversations_open(workspace: Workspace, args: dict[str, Any]) -> dict[str, 
 
 
 def conversations_info(workspace: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    """A private channel is invisible to a bot that is not in it: Slack says channel_not_found."""
     channel = workspace.conversation(args.get("channel"))
+    if channel.startswith("G") and channel in workspace.bot_absent:
+        raise SlackError("channel_not_found")
     return {"ok": True, "channel": _conversation_info(workspace, channel)}
 
 

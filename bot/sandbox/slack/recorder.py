@@ -171,6 +171,7 @@ class SlackRecorder:
         self._delays: dict[str, float] = {}
         self._blocks_refused: set[str] = set()
         self._response_urls: dict[str, ResponseUrl] = {}
+        self._scopes = BOT_SCOPES
         self._server = BackgroundServer(self._asgi_app())
         self.url = self._server.url
         self.api_url = f"{self.url}/api/"
@@ -207,6 +208,7 @@ class SlackRecorder:
             self._delays.clear()
             self._blocks_refused.clear()
             self._response_urls.clear()
+            self._scopes = BOT_SCOPES
             self._workspace.reset()
         self.socket_mode.reset()
 
@@ -376,6 +378,16 @@ class SlackRecorder:
         with self._lock:
             self._workspace.bot_absent.add(channel)
 
+    def remove_channel(self, channel: str) -> None:
+        """`channel` no longer exists (deleted, or never did): every method says channel_not_found."""
+        with self._lock:
+            self._workspace.missing_channels.add(channel)
+
+    def grant_scopes(self, scopes: Iterable[str]) -> None:
+        """The bot token now has exactly `scopes` (what X-OAuth-Scopes reports), until `reset`."""
+        with self._lock:
+            self._scopes = ",".join(scopes)
+
     def channel_name(self, channel: str) -> str:
         return self._workspace.channel_name(channel)
 
@@ -445,7 +457,7 @@ class SlackRecorder:
         if refusing and args.get("channel") in self._blocks_refused:
             return _Answer(200, SlackError("invalid_blocks").body())
         try:
-            return _Answer(200, handler(self._workspace, args), {"X-OAuth-Scopes": BOT_SCOPES})
+            return _Answer(200, handler(self._workspace, args), {"X-OAuth-Scopes": self._scopes})
         except SlackError as error:
             return _Answer(200, error.body())
 

@@ -21,10 +21,11 @@ BOT_ID = "B0QTSLACK"
 APP_ID = "A0QTSLACK"
 
 BOT_SCOPES = (
-    "chat:write,commands,im:write,im:history,channels:history,groups:history,"
+    "chat:write,commands,channels:join,im:write,im:history,channels:history,groups:history,"
     "reactions:write,users:read,users:read.email,team:read,channels:read,groups:read"
 )
-"""Sent back in X-OAuth-Scopes, which Bolt reads from auth.test."""
+"""Sent back in X-OAuth-Scopes (Bolt and `check` read it from auth.test): what an app
+installed from the bot's manifest is granted, and team:read besides."""
 
 
 @dataclass(frozen=True)

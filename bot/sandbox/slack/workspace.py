@@ -81,6 +81,8 @@ class Workspace:
         self.channels: dict[str, list[dict[str, Any]]] = {}
         #: Channels the bot has not been invited to (by default it is in every one).
         self.bot_absent: set[str] = set()
+        #: Channel ids that name no channel (deleted, or mistyped): every method says so.
+        self.missing_channels: set[str] = set()
         self.ephemerals: list[dict[str, Any]] = []
         self.open_conversations: set[str] = set()
         self.views: dict[str, dict[str, Any]] = {}
@@ -120,7 +122,7 @@ class Workspace:
         channel = str(raw or "")
         if allow_user and USER_ID.fullmatch(channel):
             return self.im_channel(channel)
-        if CHANNEL_ID.fullmatch(channel):
+        if CHANNEL_ID.fullmatch(channel) and channel not in self.missing_channels:
             return channel
         raise SlackError("channel_not_found")
 
