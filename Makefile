@@ -80,7 +80,8 @@ requirements: $(STAMP) ## pin what Heroku installs (requirements.txt) to what py
 	$(BIN)/python scripts/pin_requirements.py > requirements.txt
 
 bench: $(STAMP)
-	$(BIN)/python bench/webhooks.py
+	$(BIN)/python bench/ack.py
+	$(BIN)/python bench/drain.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache demo.html

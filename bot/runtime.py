@@ -12,6 +12,7 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 
+import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -53,6 +54,16 @@ class Runtime:
             ),
         )
 
+    def reuse_slack_connections(self) -> None:
+        """Keep HTTP connections to Slack open between calls; call inside the event loop.
+
+        Without a session slack_sdk opens (and closes) a connection for every call.
+        """
+        if self.slack.session is None:
+            self.slack.session = aiohttp.ClientSession()
+
     async def close(self) -> None:
+        if self.slack.session is not None:
+            await self.slack.session.close()
         await self.qtvoice.aclose()
         await self.engine.dispose()

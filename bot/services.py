@@ -25,6 +25,7 @@ class BackgroundServices:
 
     async def start(self) -> None:
         self._stop.clear()
+        self.runtime.reuse_slack_connections()
         self._tasks = [
             asyncio.create_task(self.worker.run(self._stop), name="delivery-worker"),
             asyncio.create_task(lead(self.runtime, self._stop), name="scheduler-leader"),

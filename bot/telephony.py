@@ -14,12 +14,13 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select, update
 
-from bot import phone
+from bot import consent, phone
 from bot.qtvoice.errors import QTvoiceError
+from bot.qtvoice.events import Party, PartyKind
 from bot.qtvoice.models import CallInitiated, Contact, Sms
 from bot.runtime import Runtime
 from bot.store import ownership
-from bot.store.models import ExtensionLink, OptOut, OutboundText, utcnow
+from bot.store.models import ExtensionLink, OutboundText, utcnow
 
 MAX_SMS_LENGTH = 1600
 """Ten concatenated segments: the usual carrier ceiling for one message."""
@@ -60,9 +61,31 @@ class Telephony:
         return link
 
     def parse_number(self, text: str) -> str:
-        """The E.164 form of a typed number; `Refusal` when it is not a valid number."""
-        e164 = phone.parse(text, self.settings.default_region)
+        """The E.164 form of a typed number; `Refusal` when it is not a valid number.
+
+        A short code (`72345`) or a sender id (`ACMEBANK`), which can text us but not be
+        texted or called (QTvoice's `POST /sms` and `POST /calls` take a phone number), is
+        refused saying so.
+        """
+        region = self.settings.default_region
+        e164 = phone.parse(text, region)
         if e164 is None:
+            # Only as typed: "555-12" is a mistyped number, not the short code 55512.
+            party = Party.read(text, region)
+            party = party if party == text.strip() else None
+            # A party is digits, or letters, digits and ` &.'_-`: only `&` is mrkdwn.
+            shown = party.replace("&", "&amp;") if party is not None else ""
+            if party is not None and party.kind is PartyKind.SHORT_CODE:
+                raise Refusal(
+                    f"“{shown}” is a short code, and QTvoice can only text or"
+                    " call phone numbers, so it can't be reached from here. (If you meant a"
+                    " phone number, add the area code.)"
+                )
+            if party is not None and party.kind is PartyKind.SENDER_ID:
+                raise Refusal(
+                    f"“{shown}” is a sender name, not a phone number: it can"
+                    " send texts but can't receive them, so there is nothing to text back."
+                )
             raise Refusal(
                 "That doesn't look like a phone number; try it with the area code,"
                 " like `215-555-1234`, or with the country code, like `+44 20 7123 4567`."
@@ -90,8 +113,8 @@ class Telephony:
         texts sent at the same moment cannot both slip under the limit; a text QTvoice
         certainly did not send is taken off the count again.
         """
-        link = await self.require_link(user_id)
         number = self.parse_number(to)
+        link = await self.require_link(user_id)
         text = message.strip()
         if not text:
             raise Refusal("There's nothing to send; add the text after the number.")
@@ -119,10 +142,9 @@ class Telephony:
         return await self.runtime.qtvoice.search_contacts(query, limit=CONTACT_SEARCH_LIMIT)
 
     async def _refuse_opted_out(self, number: str) -> None:
-        key = phone.normalize(number, self.settings.default_region)
         async with self.runtime.sessions() as session:
-            opted_out = await session.get(OptOut, key)
-        if opted_out is not None:
+            opted_out = await consent.is_opted_out(session, number)
+        if opted_out:
             # Said in threads too, where MASK_NUMBERS shows the customer's number masked.
             region = self.settings.default_region
             shown = (

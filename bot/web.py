@@ -11,13 +11,14 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
+from typing import cast
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, func, select, text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -25,6 +26,7 @@ from starlette.routing import Route
 
 from bot import __version__
 from bot.delivery import inbox
+from bot.delivery.writer import InboxWriter
 from bot.qtvoice.webhooks import MAX_BODY_BYTES, WebhookError, read_webhook, too_large
 from bot.runtime import Runtime
 from bot.services import BackgroundServices
@@ -41,6 +43,12 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
     bolt_app = create_bolt_app(runtime)
     verifier = SignatureVerifier(runtime.settings.slack_signing_secret.get_secret_value())
     services = BackgroundServices(runtime) if run_worker else None
+    writer = InboxWriter(
+        runtime.engine,
+        cast(Table, InboxEvent.__table__),
+        inbox.IDENTITY,
+        on_stored=runtime.inbox_changed.set,
+    )
 
     async def slack_events(request: Request) -> Response:
         try:
@@ -64,19 +72,28 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         except WebhookError as error:
             logger.warning("webhook refused: %s %s", error.status, error.message)
             return JSONResponse({"error": error.message, "code": error.code}, error.status)
-        async with runtime.sessions() as session:
-            row = await inbox.store(
-                session,
-                webhook.event,
-                body_sha256=webhook.body_sha256,
-                delivery_id=webhook.delivery_id,
-            )
-        if row is None:
+        row = inbox.new_row(
+            webhook.event, body_sha256=webhook.body_sha256, delivery_id=webhook.delivery_id
+        )
+        # A database outage raises through to the app's handler: 503 with Retry-After.
+        if row is not None:
+            row_id = await writer.store(row)
+        else:
+            async with runtime.sessions() as session:
+                stored = await inbox.store(
+                    session,
+                    webhook.event,
+                    body_sha256=webhook.body_sha256,
+                    delivery_id=webhook.delivery_id,
+                )
+            row_id = stored.id if stored is not None else None
+            if row_id is not None:
+                runtime.inbox_changed.set()
+        if row_id is None:
             logger.info("webhook %s already stored", webhook.event.event)
             return JSONResponse({"status": "duplicate"})
-        logger.info("webhook %s stored as delivery %s", webhook.event.event, row.id)
-        runtime.inbox_changed.set()
-        return JSONResponse({"status": "accepted", "id": row.id})
+        logger.info("webhook %s stored as delivery %s", webhook.event.event, row_id)
+        return JSONResponse({"status": "accepted", "id": row_id})
 
     async def healthz(request: Request) -> Response:
         try:
@@ -109,6 +126,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
                 await socket_mode.close_async()
             if services is not None:
                 await services.stop()
+            await writer.close()
             await runtime.close()
 
     return Starlette(

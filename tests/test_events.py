@@ -2,8 +2,8 @@
 
 The parser reads both key styles, keeps unknown fields, reads a field of the wrong type as
 absent, cleans text, parses timestamps and parties, and refuses (with a reason) only what it
-cannot understand; each typed event knows its identity. Also the opt-out keywords of
-`bot.delivery.notifier.opt_keyword` and the retry spacing of `bot.delivery.inbox.backoff`.
+cannot understand; each typed event knows its identity. Also
+the retry spacing of `bot.delivery.inbox.backoff`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.delivery.inbox import backoff
-from bot.delivery.notifier import opt_keyword
 from bot.qtvoice.events import (
     ID_LIMIT,
     KNOWN_EVENTS,
@@ -371,32 +370,6 @@ def test_any_data_is_understood_or_refused_with_a_reason(event: str, data: dict[
 def test_any_bytes_are_an_event_or_a_refusal(raw: bytes) -> None:
     parsed = understood(raw)
     assert not isinstance(parsed, EventRefused) or parsed.reason
-
-
-# Opt-out keywords (bot.delivery.notifier)
-
-
-@pytest.mark.parametrize(
-    ("text", "keyword"),
-    [
-        ("STOP", "STOP"),
-        ("stop", "STOP"),
-        ("  Stop. ", "STOP"),
-        ("Unsubscribe!", "UNSUBSCRIBE"),
-        ("stopall", "STOPALL"),
-        ("optout", "OPTOUT"),
-        ("start", "START"),
-        ("Yes", "YES"),
-        ("unstop", "UNSTOP"),
-    ],
-)
-def test_opt_keyword_recognises_one_keyword_in_any_case(text: str, keyword: str) -> None:
-    assert opt_keyword(text) == keyword
-
-
-@pytest.mark.parametrize("text", ["please stop calling", "stop it", "STOPPED", "", None])
-def test_opt_keyword_ignores_anything_but_a_lone_keyword(text: str | None) -> None:
-    assert opt_keyword(text) is None
 
 
 # Retry spacing (bot.delivery.inbox)

@@ -4,7 +4,8 @@ Claiming is one statement that works on SQLite and PostgreSQL alike. On PostgreS
 `FOR UPDATE SKIP LOCKED` lets any number of workers claim side by side without waiting on or
 taking each other's rows; SQLite has a single writer and ignores the clause. A claim is a lease
 (`locked_until`), not a state: a worker that dies holding rows only delays them until the lease
-runs out, when another worker claims them again.
+runs out, when another worker claims them again. A worker renews the leases of the rows it is
+delivering (`renew`), so a slow delivery is never claimed a second time while it is alive.
 """
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot import consent
 from bot.delivery import identity
-from bot.qtvoice.events import KnownEvent, UnknownEvent
+from bot.qtvoice.events import KnownEvent, UnknownEvent, VoicemailEvent
 from bot.store.deliveries import DONE, FAILED, IGNORED, PENDING
 from bot.store.models import InboxEvent, utcnow
 
 #: Tries at storing one event when concurrent writers keep taking its keys first.
 STORE_ATTEMPTS = 3
+#: The unique key every inbox row fills, which tells stored rows apart in a batch.
+IDENTITY = "dedupe_key"
 
 
 class NotYet(Exception):
@@ -34,6 +38,33 @@ class NotYet(Exception):
     def __init__(self, reason: str, until: datetime) -> None:
         super().__init__(reason)
         self.until = until
+
+
+def new_row(
+    event: KnownEvent | UnknownEvent,
+    *,
+    body_sha256: str,
+    delivery_id: str | None = None,
+    source: str = "webhook",
+) -> dict[str, Any] | None:
+    """The inbox row for an event whose keys are all its own, as column values, for
+    `InboxWriter`; None for an event `store` must take in its own transaction: a voicemail
+    event, whose ordering key it decides at the door, or an inbound STOP or START, whose
+    opt-out it records with the event (`consent.record`).
+    """
+    if isinstance(event, VoicemailEvent) or consent.keyword_of(event) is not None:
+        return None
+    return {
+        "event": event.event,
+        "object_id": event.object_id,
+        "dedupe_key": event.dedupe_key,
+        "body_sha256": body_sha256,
+        "delivery_id": delivery_id,
+        "ordering_key": event.ordering_key,
+        "payload": event.canonical(),
+        "source": source,
+        "state": IGNORED if isinstance(event, UnknownEvent) else PENDING,
+    }
 
 
 async def store(
@@ -48,7 +79,8 @@ async def store(
 
     Its keys: `event.dedupe_key` (the same event about the same object), the signed body's
     hash and QTvoice's delivery id. What identifies the event beyond itself (a voicemail's
-    aliases) is written in the same transaction. Unknown event types are recorded as
+    aliases) and what it decides at once (an inbound STOP or START: `consent.record`) are
+    written in the same transaction. Unknown event types are recorded as
     `ignored`: kept for `deliveries`, never posted. Raises IntegrityError only when the
     store keeps refusing the row after STORE_ATTEMPTS tries.
     """
@@ -67,6 +99,7 @@ async def store(
             state=IGNORED if isinstance(event, UnknownEvent) else PENDING,
         )
         session.add(row)
+        await consent.record(session, event)
         try:
             await session.commit()
         except IntegrityError:
@@ -137,6 +170,30 @@ async def claim(
         return []
     rows = await session.scalars(select(InboxEvent).where(InboxEvent.id.in_(ids)))
     return sorted(rows, key=lambda row: row.id)
+
+
+async def renew(
+    session: AsyncSession, row_id: int, worker_id: str, *, lease_seconds: float
+) -> bool:
+    """Extend `worker_id`'s lease on a row it is delivering to `lease_seconds` from now.
+
+    False, changing nothing, when the worker no longer holds it: another worker claimed it
+    since (a claim overwrites `locked_by`), or it is no longer pending. A worker that gets
+    False must give the event up: writing to Slack for it could post it twice. Commits.
+    """
+    renewed = await session.scalar(
+        update(InboxEvent)
+        .where(
+            InboxEvent.id == row_id,
+            InboxEvent.locked_by == worker_id,
+            InboxEvent.locked_until.is_not(None),
+            InboxEvent.state == PENDING,
+        )
+        .values(locked_until=utcnow() + timedelta(seconds=lease_seconds))
+        .returning(InboxEvent.id)
+    )
+    await session.commit()
+    return renewed is not None
 
 
 async def finish(session: AsyncSession, row_id: int) -> None:

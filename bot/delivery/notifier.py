@@ -13,9 +13,10 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import consent
 from bot.config import Settings
 from bot.delivery import followup, identity
 from bot.delivery.inbox import NotYet
@@ -41,28 +42,17 @@ from bot.slack.blocks import Caller, Line, RenderContext
 from bot.store.models import (
     SENDING_REPLY,
     ExtensionLink,
-    OptOut,
     PostedMessage,
     Route,
     utcnow,
 )
 
-OPT_OUT_KEYWORDS = frozenset(
-    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
-)
-OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
 #: Outbound delivery states in the order they happen; a late `sms.sent` never undoes `delivered`.
 SMS_PROGRESS = ("queued", "sent", "delivered")
 SENT_REACTION, DELIVERED_REACTION = "outbox_tray", "white_check_mark"
 #: A `SENDING_REPLY` marker left by a process that died mid-send stops counting after a minute.
 SENDING_REPLY_EXPIRES = timedelta(minutes=1)
 REPLY_WAIT = timedelta(seconds=1)
-
-
-def opt_keyword(text: str | None) -> str | None:
-    """The opt-out or opt-in keyword a text consists of (one word, any case), if it is one."""
-    word = (text or "").strip().strip(".!").upper()
-    return word if word in OPT_OUT_KEYWORDS | OPT_IN_KEYWORDS else None
 
 
 class Notifier:
@@ -183,12 +173,14 @@ class Notifier:
     # Texts
 
     async def sms(self, session: AsyncSession, event: SmsEvent) -> None:
-        """A text in the thread of its conversation; an inbound STOP or START also opts."""
+        """A text in the thread of its conversation; an inbound STOP or START is also said.
+
+        The door already recorded the opt-out or opt-in (`bot.consent.record`): the thread
+        shows the party's state as it is now, which a later keyword may have changed again.
+        """
         line, customer = event.our_line or "", event.customer or ""
-        keyword = opt_keyword(event.data.message) if event.inbound and customer else None
-        if keyword:
-            await self._record_opt(session, customer, keyword)
-        opted_out = bool(customer) and await session.get(OptOut, customer) is not None
+        keyword = consent.opt_keyword(event.data.message) if event.inbound and customer else None
+        opted_out = bool(customer) and await consent.is_opted_out(session, customer)
         caller = await self._caller(session, event.customer)
         parent_message = blocks.sms_thread_parent(
             caller, Line(number=line or None), self.ctx, opted_out=opted_out
@@ -231,7 +223,7 @@ class Notifier:
                     key=event.object_id,
                     channel=channel,
                     message=blocks.opt_out_notice(
-                        caller, keyword in OPT_OUT_KEYWORDS, keyword, self.ctx
+                        caller, consent.opts_out(keyword), keyword, self.ctx
                     ),
                     thread_ts=parent.ts,
                 )
@@ -284,14 +276,6 @@ class Notifier:
             )
         )
         return marker is not None
-
-    async def _record_opt(self, session: AsyncSession, party: str, keyword: str) -> None:
-        if keyword in OPT_OUT_KEYWORDS:
-            if await session.get(OptOut, party) is None:
-                session.add(OptOut(phone=party, keyword=keyword))
-        else:
-            await session.execute(delete(OptOut).where(OptOut.phone == party))
-        await session.commit()
 
     # Contacts
 

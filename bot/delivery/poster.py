@@ -9,14 +9,18 @@ repeated. Slack's `Retry-After` is stored per channel and honoured by every work
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.inbox import NotYet
@@ -36,6 +40,16 @@ METADATA_EVENT = "qtslack_message"
 #: How far back to look for a post that may have landed: clocks differ a little.
 LOOKBACK = timedelta(minutes=2)
 DEFAULT_RETRY_AFTER_SECONDS = 30
+#: Slack "will generally allow an app to post 1 message per second to a specific channel",
+#: granting "generous burst behavior" (https://api.slack.com/methods/chat.postMessage, Rate
+#: limiting); how generous is not published. So a channel is not paced until Slack first
+#: answers 429 there; from then on it is paced to that rate (a token bucket of POST_BURST
+#: posts refilled at one per POST_INTERVAL), so Slack does not have to say no again, until
+#: the channel has been quiet long enough to refill the bucket.
+POST_INTERVAL = timedelta(seconds=1)
+POST_BURST = 10
+#: A post whose slot is this near waits for it in the worker; a later one is postponed.
+NEAR = 2 * POST_INTERVAL
 #: Messages per page of history read while looking for a post that landed (Slack suggests 200).
 HISTORY_PAGE_SIZE = 200
 #: The plain-text stand-in for a refused message is cut to Slack's recommended 4,000 characters
@@ -49,6 +63,47 @@ class ChannelCoolingDown(NotYet):
     def __init__(self, channel: str, until: datetime) -> None:
         super().__init__(f"Slack rate limit on {channel} until {until:%H:%M:%S}", until)
         self.channel = channel
+
+
+@dataclass
+class ChannelPace:
+    """One channel's posting budget in this process; see POST_BURST."""
+
+    refilled_at: datetime
+    #: Paced since Slack's last 429 here, until the bucket is full again.
+    paced: bool = False
+    tokens: float = POST_BURST
+    #: When Slack answered the last post here: while paced, the next post goes at least an
+    #: interval after it.
+    answered: datetime | None = None
+    #: When the last post told to come back will: the next one comes an interval later.
+    queue_tail: datetime = field(default_factory=utcnow)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def _refill(self, now: datetime) -> None:
+        if now > self.refilled_at:
+            earned = (now - self.refilled_at) / POST_INTERVAL
+            self.tokens = min(POST_BURST, self.tokens + earned)
+            self.refilled_at = now
+        if self.tokens >= POST_BURST:
+            self.paced = False
+
+    def slot(self, now: datetime) -> datetime:
+        """The earliest time the next post here may go."""
+        self._refill(now)
+        if not self.paced or self.tokens >= 1:
+            return now
+        return now + (1 - self.tokens) * POST_INTERVAL
+
+    def take(self) -> None:
+        if self.paced:
+            self.tokens -= 1
+
+    def empty_until(self, until: datetime, now: datetime) -> None:
+        """Slack said to wait until `until`: the next post goes then, the one after 1 s later."""
+        self._refill(now)
+        self.paced = True
+        self.tokens = min(self.tokens, 1 - (until - now) / POST_INTERVAL)
 
 
 class NotInChannel(Exception):
@@ -75,6 +130,7 @@ class SlackPoster:
     def __init__(self, slack: AsyncWebClient) -> None:
         self.slack = slack
         self._dm_channels: dict[str, str] = {}
+        self._pace: dict[str, ChannelPace] = {}
 
     async def dm_channel(self, session: AsyncSession, user_id: str) -> str:
         """The IM channel with a user, opened once per process."""
@@ -109,6 +165,21 @@ class SlackPoster:
         ref = await self.find(session, kind, key, channel)
         if ref is not None and ref.ts is not None:
             return ref
+        async with self._paced(session, channel):
+            return await self._post(session, ref, kind, key, channel, message, thread_ts, state)
+
+    async def _post(
+        self,
+        session: AsyncSession,
+        ref: PostedMessage | None,
+        kind: str,
+        key: str,
+        channel: str,
+        message: Message,
+        thread_ts: str | None,
+        state: Mapping[str, Any] | None,
+    ) -> PostedMessage:
+        """Record the post as intended, then post it (or adopt one an earlier attempt landed)."""
         if ref is None:
             ref = PostedMessage(
                 kind=kind, key=key, channel_id=channel, thread_ts=thread_ts, state=dict(state or {})
@@ -215,6 +286,38 @@ class SlackPoster:
             raise NotInChannel(channel) from error
         logger.info("joined %s to post there", channel)
 
+    @contextlib.asynccontextmanager
+    async def _paced(self, session: AsyncSession, channel: str) -> AsyncIterator[None]:
+        """Take a posting slot in `channel`; raise ChannelCoolingDown when none is near.
+
+        A post whose slot is NEAR waits for it here; any other is told to
+        come back at the end of the channel's queue, so a backlog is spread over the coming
+        seconds and each event is asked to wait about once. Checked before a post is recorded
+        as intended, so a wait leaves nothing half done.
+        """
+        now = utcnow()
+        cooldown = await session.get(ChannelCooldown, channel, populate_existing=True)
+        await session.commit()  # no connection held while we wait or Slack answers
+        pace = self._pace.setdefault(channel, ChannelPace(now))
+        if cooldown is not None and cooldown.not_before > now:
+            pace.empty_until(cooldown.not_before, now)
+        slot = pace.slot(now)
+        if slot - now > NEAR:
+            until = max(pace.queue_tail, slot)
+            pace.queue_tail = until + POST_INTERVAL
+            raise ChannelCoolingDown(channel, until)
+        pace.take()
+        # While paced, one post at a time, each an interval after Slack answered the last:
+        # then no two reach Slack closer than that, however late each one's sleep ends.
+        async with pace.lock if pace.paced else contextlib.nullcontext():
+            if pace.paced and pace.answered is not None:
+                slot = max(slot, pace.answered + POST_INTERVAL)
+            await asyncio.sleep((slot - utcnow()).total_seconds())
+            try:
+                yield
+            finally:
+                pace.answered = utcnow()
+
     async def _find_landed(self, session: AsyncSession, ref: PostedMessage) -> str | None:
         """The ts of this ref's message if an earlier attempt did post it, else None.
 
@@ -250,7 +353,8 @@ class SlackPoster:
 
     async def _call(self, session: AsyncSession, limited: str, method: str, /, **args: Any) -> Any:
         """One Web API call, within the stored rate limit of the `limited` channel or user."""
-        cooldown = await session.get(ChannelCooldown, limited)
+        cooldown = await session.get(ChannelCooldown, limited, populate_existing=True)
+        await session.commit()  # hold no connection while Slack answers
         now = utcnow()
         if cooldown is not None and cooldown.not_before > now:
             raise ChannelCoolingDown(limited, cooldown.not_before)
@@ -259,6 +363,7 @@ class SlackPoster:
         except SlackApiError as error:
             if error_status(error) == 429:
                 until = now + timedelta(seconds=_retry_after(error_headers(error)))
+                self._pace.setdefault(limited, ChannelPace(now)).empty_until(until, now)
                 await _store_cooldown(session, limited, until)
                 raise ChannelCoolingDown(limited, until) from None
             if error_code(error) is None:
@@ -292,9 +397,19 @@ def _retry_after(headers: Mapping[str, Any]) -> float:
 
 
 async def _store_cooldown(session: AsyncSession, channel: str, until: datetime) -> None:
-    cooldown = await session.get(ChannelCooldown, channel)
-    if cooldown is None:
-        session.add(ChannelCooldown(channel_id=channel, not_before=until))
-    else:
-        cooldown.not_before = max(cooldown.not_before, until)
+    """Remember Slack's wait for `channel`, keeping the later one; safe against a concurrent 429."""
+    table = ChannelCooldown.__table__
+    dialect = (
+        postgresql
+        if session.bind is not None and session.bind.dialect.name == "postgresql"
+        else sqlite
+    )
+    await session.execute(
+        dialect.insert(table).values(channel_id=channel, not_before=until).on_conflict_do_nothing()
+    )
+    await session.execute(
+        update(ChannelCooldown)
+        .where(ChannelCooldown.channel_id == channel, ChannelCooldown.not_before < until)
+        .values(not_before=until)
+    )
     await session.commit()

@@ -3,16 +3,20 @@
 Each claimed row is read back into the typed event the door parsed (`load_stored`) and handed
 to `Notifier.deliver`, which looks its handler up in the one dispatch table.
 
-It claims in batches (one round trip for many events) and delivers a batch concurrently: the
-claim never hands out two events with one ordering key, so concurrent deliveries never touch
-the same Slack message. Between batches it sleeps until this process stores an event or a
-short poll interval passes, which is when events stored by other processes are seen.
+It keeps up to `CONCURRENCY` deliveries in flight and claims more once half are done (one
+round trip for many events), so a slow Slack answer holds up only its own event. The claim never
+hands out two events with one ordering key, so concurrent deliveries never touch the same Slack
+message. With nothing to claim it sleeps until this process stores an event, a delivery ends,
+the earliest wait it was told of (a channel's cooldown) is over, or a short poll interval
+passes, which is when events stored by other processes are seen.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
+from datetime import datetime
 from typing import Any
 
 from bot.delivery import inbox
@@ -22,12 +26,16 @@ from bot.directory import ContactDirectory
 from bot.logs import Scrubber
 from bot.qtvoice.events import load_stored
 from bot.runtime import Runtime
-from bot.store.models import InboxEvent
+from bot.store.models import InboxEvent, utcnow
 from bot.store.outage import describe, is_outage
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 20
+#: Deliveries in flight at most, per process.
+CONCURRENCY = 32
+#: While busy, claim once this many slots are free: a claim is a write transaction, and on
+#: SQLite one per finished delivery would queue behind the deliveries' own writes.
+MIN_CLAIM = CONCURRENCY // 2
 #: How often to look for events stored by other processes (or whose retry time came).
 POLL_SECONDS = 1.0
 
@@ -43,40 +51,107 @@ class Worker:
             SlackPoster(runtime.slack),
             ContactDirectory(runtime.qtvoice, runtime.settings.contact_sync_minutes),
         )
+        self._in_flight: set[asyncio.Task[None]] = set()
+        #: When the events this process postponed become due again (a heap).
+        self._due: list[datetime] = []
 
     async def run(self, stop: asyncio.Event) -> None:
         logger.info("delivery worker %s started", self.runtime.process_id)
-        while not stop.is_set():
-            try:
-                delivered = await self.run_once()
-            except Exception as error:
-                if not is_outage(error):
-                    logger.exception("delivery worker: claiming failed; retrying shortly")
-                else:
-                    # Its claimed events come back when their leases run out.
-                    logger.warning(
-                        "delivery worker: database unreachable, retrying in %s s: %s",
-                        POLL_SECONDS,
-                        describe(error),
-                    )
-                delivered = 0
-            if delivered:
-                continue
-            await self._wait_for_work(stop)
+        try:
+            while not stop.is_set():
+                room = CONCURRENCY - len(self._in_flight)
+                if room < MIN_CLAIM and self._in_flight:
+                    await self._wait_for_work(stop, full=True)
+                    continue
+                try:
+                    claimed = await self.run_once(room)
+                except Exception as error:
+                    claimed = 0
+                    if not is_outage(error):
+                        logger.exception("delivery worker: claiming failed; retrying shortly")
+                    else:
+                        # Its claimed events come back when their leases run out.
+                        logger.warning(
+                            "delivery worker: database unreachable, retrying in %s s: %s",
+                            POLL_SECONDS,
+                            describe(error),
+                        )
+                if claimed == 0 or claimed == room:
+                    await self._wait_for_work(stop, full=claimed == room)
+        finally:
+            if self._in_flight:
+                await asyncio.gather(*self._in_flight, return_exceptions=True)
 
-    async def run_once(self) -> int:
-        """Claim one batch and deliver it; how many events were claimed."""
+    async def run_once(self, limit: int = CONCURRENCY) -> int:
+        """Claim up to `limit` due events and start delivering them; how many were claimed."""
         async with self.runtime.sessions() as session:
             rows = await inbox.claim(
                 session,
                 self.runtime.process_id,
-                limit=BATCH_SIZE,
+                limit=limit,
                 lease_seconds=self.settings.delivery_lease_seconds,
             )
-        await asyncio.gather(*(self._deliver(row) for row in rows))
+        for row in rows:
+            task = asyncio.create_task(self._deliver_or_log(row), name=f"deliver-{row.id}")
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
         return len(rows)
 
+    async def _deliver_or_log(self, row: InboxEvent) -> None:
+        """Deliver in a task of its own: what it cannot record is logged here, in one line."""
+        try:
+            await self._deliver(row)
+        except Exception as error:
+            if not is_outage(error):
+                logger.exception("delivery %s (%s) could not be recorded", row.id, row.event)
+                return
+            # Its lease runs out and another claim delivers it (adopting what did land).
+            logger.warning(
+                "delivery %s: database unreachable, retried after its lease: %s",
+                row.id,
+                describe(error),
+            )
+
+    # Holding the lease while delivering
+
     async def _deliver(self, row: InboxEvent) -> None:
+        """Deliver `row` while renewing its lease every third of it; give it up if lost.
+
+        A delivery slower than its lease (Slack answering late, a starved CPU) would otherwise
+        be claimed and posted by another worker too. When a renewal finds that another worker
+        holds the row, this delivery is cancelled before its next step reaches Slack.
+        """
+        delivery = asyncio.ensure_future(self._deliver_held(row))
+        heartbeat = asyncio.ensure_future(self._keep_lease(row, delivery))
+        try:
+            await delivery
+        except asyncio.CancelledError:
+            if not heartbeat.done() or heartbeat.cancelled():
+                raise
+            logger.warning("delivery %s (%s) given up: another worker holds it", row.id, row.event)
+        finally:
+            heartbeat.cancel()
+
+    async def _keep_lease(self, row: InboxEvent, delivery: asyncio.Future[None]) -> None:
+        lease = self.settings.delivery_lease_seconds
+        while not delivery.done():
+            await asyncio.sleep(lease / 3)
+            try:
+                async with self.runtime.sessions() as session:
+                    held = await inbox.renew(
+                        session, row.id, self.runtime.process_id, lease_seconds=lease
+                    )
+            except Exception as error:
+                # The lease may run out meanwhile; then the row is claimed again, as before.
+                logger.warning("delivery %s: lease not renewed: %s", row.id, describe(error))
+                continue
+            if not held and not delivery.done():
+                delivery.cancel()
+                return
+
+    # Delivering
+
+    async def _deliver_held(self, row: InboxEvent) -> None:
         async with self.runtime.sessions() as session:
             try:
                 await self.notifier.deliver(session, load_stored(row.payload))
@@ -84,6 +159,7 @@ class Worker:
                 await session.rollback()
                 logger.info("delivery %s waits: %s", row.id, wait)
                 await inbox.postpone(session, row.id, wait.until, self.scrub(str(wait)))
+                heapq.heappush(self._due, wait.until)
                 return
             except Exception as error:
                 await session.rollback()
@@ -109,12 +185,29 @@ class Worker:
         else:
             logger.warning("delivery %s (%s) will be retried: %s", row.id, row.event, reason)
 
-    async def _wait_for_work(self, stop: asyncio.Event) -> None:
+    async def _wait_for_work(self, stop: asyncio.Event, *, full: bool) -> None:
+        """Sleep until a delivery ends or, unless every slot is taken, there may be work."""
         changed = self.runtime.inbox_changed
-        waiters = [asyncio.ensure_future(changed.wait()), asyncio.ensure_future(stop.wait())]
+        waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
+        if self._in_flight:
+            waiters.append(
+                asyncio.ensure_future(
+                    asyncio.wait(set(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
+                )
+            )
+        timeout = None
+        if not full:
+            waiters.append(asyncio.ensure_future(changed.wait()))
+            timeout = POLL_SECONDS
+            now = utcnow()
+            while self._due and self._due[0] <= now:
+                heapq.heappop(self._due)
+            if self._due:
+                timeout = min(timeout, (self._due[0] - now).total_seconds())
         try:
-            await asyncio.wait(waiters, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waiters:
                 waiter.cancel()
-        changed.clear()
+        if not full:
+            changed.clear()

@@ -83,6 +83,10 @@ _PICKER_QUESTIONS = {
 PICK_PURPOSES = tuple(_PICKER_QUESTIONS)
 
 _THREAD_HINT = "Reply in this thread to text back · start with `note:` to keep it internal"
+_CANNOT_TEXT_HINT = (
+    "📵 This sender can't receive texts (a short code or a sender name), so replies here stay"
+    " internal."
+)
 _OPTED_OUT_HINT = (
     "🚫 This number texted STOP: replies here are not sent until it texts START. "
     "Messages starting with `note:` stay internal as always."
@@ -283,11 +287,13 @@ def sms_thread_parent(
             f"💬 Text conversation with {caller.mrkdwn(ctx)}\non line {line.mrkdwn(ctx)}",
         )
     ]
+    number = caller.dialable(ctx)
     if opted_out:
         blocks.append(_context("sms_hint", _OPTED_OUT_HINT))
+    elif caller.number and not number:
+        blocks.append(_context("sms_hint", _CANNOT_TEXT_HINT))
     else:
         blocks.append(_context("sms_hint", _THREAD_HINT))
-        number = caller.dialable(ctx)
         if number:
             target = {"n": number, "l": line.number, "x": line.extension_id}
             reply = button("Reply", SMS_REPLY, target, style="primary")

@@ -11,6 +11,7 @@ import asyncio
 import copy
 import hmac
 import json
+import math
 import threading
 import time
 import uuid
@@ -53,7 +54,7 @@ class RecordedCall:
 
     `args` merges query, form and JSON arguments (the token is not among them, and `headers`
     show only its scheme: "Bearer <redacted>"), with `blocks`, `attachments`, `metadata` and `view` decoded when they
-    came as JSON strings. `injected` marks an answer made by `fail_next`.
+    came as JSON strings. `injected` marks an answer made by `fail_next` or `limit_per_channel`.
     """
 
     method: str
@@ -62,6 +63,8 @@ class RecordedCall:
     status: int
     response: dict[str, Any]
     injected: bool = False
+    #: When the call arrived (`time.time()`), for benchmarks that time accepted → posted.
+    received_at: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -169,6 +172,8 @@ class SlackRecorder:
         self._calls: list[RecordedCall] = []
         self._faults: list[_Fault] = []
         self._delays: dict[str, float] = {}
+        self._channel_limits: dict[str, float] = {}
+        self._last_write: dict[tuple[str, str], float] = {}
         self._blocks_refused: set[str] = set()
         self._response_urls: dict[str, ResponseUrl] = {}
         self._scopes = BOT_SCOPES
@@ -206,6 +211,8 @@ class SlackRecorder:
             self._calls.clear()
             self._faults.clear()
             self._delays.clear()
+            self._channel_limits.clear()
+            self._last_write.clear()
             self._blocks_refused.clear()
             self._response_urls.clear()
             self._scopes = BOT_SCOPES
@@ -253,6 +260,31 @@ class SlackRecorder:
                 self._delays[method] = seconds
             else:
                 self._delays.pop(method, None)
+
+    def limit_per_channel(self, method: str, seconds: float) -> None:
+        """Allow `method` once per `seconds` in each channel, as Slack limits chat.postMessage.
+
+        A call sooner than that after the last allowed one in its channel is answered 429 with
+        `Retry-After` (whole seconds, at least 1) and changes nothing; 0 removes the limit.
+        """
+        with self._lock:
+            if seconds > 0:
+                self._channel_limits[method] = seconds
+            else:
+                self._channel_limits.pop(method, None)
+
+    def _channel_limited(self, method: str, args: Mapping[str, Any], now: float) -> _Answer | None:
+        """The 429 for a call over its channel's limit (see `limit_per_channel`), else None."""
+        interval = self._channel_limits.get(method)
+        channel = str(args.get("channel", ""))
+        if interval is None or not channel:
+            return None
+        last = self._last_write.get((method, channel))
+        if last is not None and now - last < interval:
+            wait = max(1, math.ceil(interval - (now - last)))
+            return _Answer(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)})
+        self._last_write[(method, channel)] = now
+        return None
 
     def response_url(
         self,
@@ -473,6 +505,7 @@ class SlackRecorder:
 
     async def _handle_api(self, request: Request) -> Response:
         method = request.path_params["method"]
+        received_at = time.time()
         headers = _redacted(dict(request.headers))
         unreadable: SlackError | None = None
         try:
@@ -486,14 +519,25 @@ class SlackRecorder:
             await asyncio.sleep(delay)
         with self._lock:
             fault = self._take_fault(method)
+            limited = None if fault else self._channel_limited(method, args, time.monotonic())
             if fault is not None:
                 answer = fault.answer()
+            elif limited is not None:
+                answer = limited
             elif unreadable is not None:
                 answer = _Answer(200, unreadable.body())
             else:
                 answer = self._answer(method, args, token)
             self._calls.append(
-                RecordedCall(method, args, headers, answer.status, answer.body, fault is not None)
+                RecordedCall(
+                    method,
+                    args,
+                    headers,
+                    answer.status,
+                    answer.body,
+                    fault is not None or limited is not None,
+                    received_at,
+                )
             )
         if answer.raw:
             raw, media_type = answer.body["raw"], answer.body["type"]

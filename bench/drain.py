@@ -1,0 +1,162 @@
+"""How fast one worker process drains the inbox into Slack: flat out, and under Slack's rate limit.
+
+    .venv/bin/python bench/drain.py [--events 2000] [--channels 20] [--database-url URL]
+
+Both parts first store the events through the real door (`serve --no-worker`, signed
+`call.missed` webhooks), then start one `serve` process (web and worker) and time it until every event reached
+the Slack sandbox:
+- flat out: Slack answers at once; every event goes to NOTIFY_CHANNEL. Rate = events per second
+  between the first and the last post (the worker's start-up is printed apart).
+- rate-limited: events spread over --channels routed channels, the Slack sandbox allowing one
+  chat.postMessage per second per channel and answering 429 with Retry-After beyond that.
+  The floor is what that rate allows, events / channels seconds; the target is within 1.15 times that.
+Lost and duplicated count what reached the Slack sandbox.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import harness
+from sqlalchemy import create_engine
+
+from bot.sandbox.qtvoice import QTvoiceSandbox
+from bot.sandbox.slack import DEFAULT_CHANNELS, SlackRecorder
+from bot.store.db import sync_url
+from bot.store.models import Route
+
+FIRST_ROUTED_NUMBER = 12155550200
+
+
+def routed_numbers(channels: int) -> list[str]:
+    return [f"+{FIRST_ROUTED_NUMBER + index}" for index in range(channels)]
+
+
+def routed_channels(channels: int) -> dict[str, str]:
+    return {f"C0ROUTE{index:03d}": f"route-{index}" for index in range(channels)}
+
+
+def add_routes(database_url: str, channels: int) -> None:
+    engine = create_engine(sync_url(database_url))
+    with engine.begin() as connection:
+        connection.execute(
+            Route.__table__.insert(),
+            [
+                {"target": number, "channel_id": channel, "created_by": "U0BENCH"}
+                for number, channel in zip(
+                    routed_numbers(channels), routed_channels(channels), strict=True
+                )
+            ],
+        )
+    engine.dispose()
+
+
+def drain(
+    title: str,
+    database_url: str,
+    envelopes: list[dict],
+    slack: SlackRecorder,
+    qtvoice: QTvoiceSandbox,
+    workdir: Path,
+    timeout: float,
+) -> tuple[float, float, float, int, int]:
+    """Store `envelopes`, run one worker until all are posted.
+
+    (seconds from its start, seconds from its first post, posts/s, lost, duplicated)
+    """
+    env = harness.bot_env(database_url, slack.api_url, qtvoice.url, qtvoice.api_key)
+    with harness.server(harness.bot_argv("--no-worker"), env, workdir) as web:
+        answer = harness.run_load(web.port, envelopes, 16)
+    refused = sum(1 for status, _ in answer["results"] if status != 200)
+    wanted = {f"missed_call:{envelope['data']['id']}" for envelope in envelopes}
+    started = time.time()
+    with harness.server(harness.bot_argv(), env, workdir) as worker:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not wanted <= harness.posted_refs(slack).keys():
+            time.sleep(0.2)
+        finished = time.time()
+        time.sleep(1)  # a duplicate, if any, arrives now
+        rss = worker.peak_rss_mib()
+    counts = harness.posted_refs(slack)
+    times = sorted(harness.post_times(slack)[ref] for ref in wanted if ref in counts)
+    lost = sum(1 for ref in wanted if ref not in counts)
+    duplicated = sum(counts[ref] - 1 for ref in wanted if counts[ref] > 1)
+    rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else float("nan")
+    print(f"  worker {worker.log_summary()}")
+    print(
+        f"{title}: {len(envelopes)} events ({refused} refused at the door): drained in"
+        f" {finished - started:.1f} s (first post {times[0] - started:.1f} s after start),"
+        f" {rate:,.0f} posts/s between first and last post; lost {lost}, duplicated {duplicated};"
+        f" worker peak RSS {rss:.0f} MiB"
+    )
+    return finished - started, finished - times[0], rate, lost, duplicated
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--channels", type=int, default=20)
+    parser.add_argument("--database-url", help="a database the bench may empty (default SQLite)")
+    parser.add_argument("--only", default="fast,limited", help="parts to run")
+    parser.add_argument("--timeout", type=float, default=900)
+    args = parser.parse_args()
+    only = set(args.only.split(","))
+
+    print("command:", shlex.join([".venv/bin/python", "bench/drain.py", *sys.argv[1:]]))
+    print("machine:", harness.machine())
+    channels = {
+        **DEFAULT_CHANNELS,
+        harness.NOTIFY_CHANNEL: "bench",
+        **routed_channels(args.channels),
+    }
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        QTvoiceSandbox() as qtvoice,
+        SlackRecorder(harness.BOT_TOKEN, channels=channels) as slack,
+    ):
+        workdir = Path(tmp)
+        database_url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
+        engine = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"
+        if "fast" in only:
+            harness.prepare_database(database_url)
+            slack.reset()
+            _, _, rate, _, _ = drain(
+                f"flat out, instant Slack, {engine}",
+                database_url,
+                harness.missed_calls(args.events),
+                slack,
+                qtvoice,
+                workdir,
+                args.timeout,
+            )
+            print(f"  target >= 200 posts/s in one process: {'met' if rate >= 200 else 'MISSED'}")
+        if "limited" in only:
+            harness.prepare_database(database_url)
+            add_routes(database_url, args.channels)
+            slack.reset()
+            slack.limit_per_channel("chat.postMessage", 1.0)
+            allowed = args.events / args.channels
+            seconds, posting, _, _, _ = drain(
+                f"{args.channels} channels at 1 post/s each, {engine}",
+                database_url,
+                harness.missed_calls(args.events, routed_numbers(args.channels)),
+                slack,
+                qtvoice,
+                workdir,
+                args.timeout,
+            )
+            verdict = "met" if posting / allowed <= 1.15 else "MISSED"
+            print(
+                f"  the rate allows {allowed:.0f} s; took {seconds / allowed:.2f}x from the"
+                f" worker's start, {posting / allowed:.2f}x from its first post"
+                f" (target <= 1.15x: {verdict})"
+            )
+
+
+if __name__ == "__main__":
+    main()

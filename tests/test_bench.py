@@ -1,0 +1,59 @@
+"""The bench scripts still run end to end, on a tiny load, so they cannot rot between runs.
+
+Their figures are not judged here (benchmarks print figures, tests never time anything): only
+that each starts the real bot, plays its load and prints its report. Exit status 3 means the
+script ran and found what it is there to find, which today's code may still give it.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FINDINGS = 3
+
+
+def run(script: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode in (0, FINDINGS), done.stdout + done.stderr
+    return done.stdout
+
+
+def test_fuzz_sends_every_input_to_both_doors_and_reports(
+    database_url: str, tmp_path: Path
+) -> None:
+    findings = tmp_path / "findings.jsonl"
+    out = run(
+        "fuzz.py",
+        *("--count", "20", "--seed", "5", "--drain-seconds", "5"),
+        *("--database-url", database_url, "--findings", str(findings)),
+    )
+
+    assert re.search(r"^/qtvoice/webhooks\s+20\s", out, re.MULTILINE), out
+    assert re.search(r"^/slack/events\s+20\s", out, re.MULTILINE), out
+    assert "accepted-but-undelivered:" in out
+    assert "reproduce: python bench/fuzz.py --seed 5 --count 20" in out
+
+
+def test_budget_plays_a_short_busy_spell_and_counts_qtvoice_requests(database_url: str) -> None:
+    out = run(
+        "budget.py",
+        *("--minutes", "5", "--calls", "8", "--numbers", "4", "--known", "1"),
+        *("--texts", "3", "--voicemails", "2", "--seed", "5", "--database-url", database_url),
+    )
+
+    spent = re.search(r"QTvoice requests spent: (\d+)", out)
+    assert spent, out
+    # One lookup per caller at most, and one reconcile run (three lists) at minute five.
+    assert 3 <= int(spent.group(1)) <= 4 + 3, out
+    assert "reproduce: python bench/budget.py --seed 5" in out

@@ -1,0 +1,189 @@
+"""STOP and START hold the moment QTvoice is answered 200, and every texting party is its own.
+
+Through real HTTP: signed webhooks into the bot, slash commands and thread replies as Slack
+sends them, the QTvoice sandbox's request log for what was texted, the Slack recorder for what
+was shown. While the Slack sandbox fails or rate-limits every call, the worker cannot post
+anything, so whatever `/sms` refuses was decided at the door.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session
+
+from bot.sandbox.qtvoice import QTvoiceSandbox
+from bot.sandbox.samples import CUSTOMER_NUMBER
+from bot.sandbox.slack import SlackRecorder
+from bot.store.db import sync_url
+from bot.store.models import OptOut
+from tests.conftest import NOTIFY_CHANNEL, RunningBot
+
+#: Long enough for a refused text to have reached QTvoice had it been sent.
+SETTLE_SECONDS = 0.5
+OTHER_NUMBER = "+12155550199"
+
+
+@pytest.fixture
+def db(bot: RunningBot) -> Iterator[Engine]:
+    engine = create_engine(sync_url(bot.settings.database_url))
+    yield engine
+    engine.dispose()
+
+
+def opted_out(db: Engine, party: str) -> bool:
+    with Session(db) as session:
+        return session.get(OptOut, party) is not None
+
+
+def texts_to(qtvoice: QTvoiceSandbox, party: str) -> list[Any]:
+    return [r.json for r in qtvoice.state.requests("POST", "/sms") if r.json["to"] == party]
+
+
+def inbound(bot: RunningBot, party: str, message: str) -> None:
+    response = bot.send("sms.received", from_=party, message=message)
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "accepted"
+
+
+def sms(bot: RunningBot, text: str) -> str:
+    """`/sms …` as the linked user: the bot's ephemeral answer."""
+    answer = bot.command("/sms", text)
+    assert answer["response_type"] == "ephemeral"
+    return str(answer["text"])
+
+
+SLACK_DOWN = {
+    "failing": {"status": 503},
+    "rate-limiting": {"status": 429, "retry_after": 3600},
+}
+
+
+@pytest.mark.parametrize("fault", SLACK_DOWN.values(), ids=SLACK_DOWN.keys())
+def test_stop_refuses_texts_at_once_and_start_allows_them_whatever_slack_does(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, db: Engine, fault: Any
+) -> None:
+    bot.link()
+    slack.fail_next("*", count=10_000, **fault)
+
+    inbound(bot, CUSTOMER_NUMBER, "Stop.")
+    refused = sms(bot, f"{CUSTOMER_NUMBER} Your quote is ready")
+
+    assert "opted out" in refused
+    time.sleep(SETTLE_SECONDS)
+    assert texts_to(qtvoice, CUSTOMER_NUMBER) == []
+    assert not slack.calls("chat.postMessage", ok=True)
+
+    inbound(bot, CUSTOMER_NUMBER, "start")
+    sent = sms(bot, f"{CUSTOMER_NUMBER} Your quote is ready")
+
+    assert "Text sent" in sent
+    assert [t["message"] for t in texts_to(qtvoice, CUSTOMER_NUMBER)] == ["Your quote is ready"]
+
+
+def test_a_later_start_wins_over_an_earlier_stop_the_worker_has_not_posted(
+    bot: RunningBot, slack: SlackRecorder, db: Engine
+) -> None:
+    slack.fail_next("*", count=10_000, status=500)
+
+    for keyword in ("opt out", "UNSTOP", "QUIT!", "Yes"):
+        inbound(bot, CUSTOMER_NUMBER, keyword)
+
+    assert not opted_out(db, CUSTOMER_NUMBER)
+    inbound(bot, CUSTOMER_NUMBER, "  Opt-Out ")
+    assert opted_out(db, CUSTOMER_NUMBER)
+
+
+def test_stop_is_still_told_in_the_thread_once_slack_is_back(
+    bot: RunningBot, slack: SlackRecorder, db: Engine
+) -> None:
+    slack.fail_next("chat.postMessage", count=3, status=500)
+
+    inbound(bot, CUSTOMER_NUMBER, "STOP")
+
+    assert opted_out(db, CUSTOMER_NUMBER)
+    slack.wait_for(lambda: len(slack.messages(NOTIFY_CHANNEL)) >= 3)
+    parent = slack.messages(NOTIFY_CHANNEL)[0]
+    notice = slack.thread(NOTIFY_CHANNEL, parent["ts"])[-1]
+    assert "opted out" in notice["text"]
+
+
+# Parties that are not phone numbers
+
+SENDERS = ("ACMEBANK", "PAYPAL", "72345")
+
+
+def blocks_of(slack: SlackRecorder, ts: str) -> str:
+    return json.dumps((slack.message(NOTIFY_CHANNEL, ts) or {}).get("blocks"))
+
+
+def thread_of(slack: SlackRecorder, party: str) -> dict[str, Any]:
+    return next(
+        m
+        for m in slack.messages(NOTIFY_CHANNEL)
+        if party in m["text"] and m.get("thread_ts") in (None, m["ts"])
+    )
+
+
+def test_each_sender_id_and_short_code_is_its_own_conversation_with_its_own_opt_out(
+    bot: RunningBot, slack: SlackRecorder, db: Engine
+) -> None:
+    for party in SENDERS:
+        inbound(bot, party, f"Your code from {party} is 1234")
+    inbound(bot, "ACMEBANK", "STOP")
+
+    assert opted_out(db, "ACMEBANK")
+    assert not opted_out(db, "PAYPAL")
+    assert not opted_out(db, "72345")
+    slack.wait_for(lambda: len(slack.messages(NOTIFY_CHANNEL)) >= 7)
+    parents = [m for m in slack.messages(NOTIFY_CHANNEL) if m.get("thread_ts") in (None, m["ts"])]
+    assert len(parents) == 3
+    assert not any("Unknown caller" in m["text"] for m in slack.messages(NOTIFY_CHANNEL))
+    for party in SENDERS:
+        [parent] = [m for m in parents if party in m["text"]]
+        replies = slack.thread(NOTIFY_CHANNEL, parent["ts"])
+        assert any(f"from {party}" in m["text"] for m in replies)
+        hint = "texted STOP" if party == "ACMEBANK" else "can't receive texts"
+        slack.wait_for(lambda ts=parent["ts"], hint=hint: hint in blocks_of(slack, ts))
+
+
+@pytest.mark.parametrize("party", SENDERS)
+def test_a_thread_reply_to_a_party_that_cannot_be_texted_is_refused_with_the_reason(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, party: str
+) -> None:
+    bot.link()
+    inbound(bot, party, "Your parcel is on its way")
+    slack.wait_for(lambda: len(slack.messages(NOTIFY_CHANNEL)) >= 2)
+    parent = thread_of(slack, party)
+
+    delivery = bot.slack.message_in_thread(NOTIFY_CHANNEL, parent["ts"], "Thanks!")
+
+    assert delivery.status_code == 200
+    reply_ts = json.loads(delivery.body)["event"]["ts"]
+    [whisper] = slack.wait_for(
+        lambda: [e for e in slack.ephemerals("U0ALICE") if e.get("thread_ts") == parent["ts"]]
+    )
+    assert "not texted" in whisper["text"]
+    assert party in whisper["text"]
+    assert ("short code" if party.isdecimal() else "sender name") in whisper["text"]
+    reply = slack.message(NOTIFY_CHANNEL, reply_ts)
+    assert reply is not None
+    assert [r["name"] for r in reply["reactions"] or []] == ["warning"]
+    assert qtvoice.state.requests("POST", "/sms") == []
+
+
+def test_sms_to_a_short_code_is_refused_with_the_reason(
+    bot: RunningBot, qtvoice: QTvoiceSandbox
+) -> None:
+    bot.link()
+
+    refused = sms(bot, "72345 HELP")
+
+    assert "72345" in refused
+    assert "short code" in refused
+    assert qtvoice.state.requests("POST", "/sms") == []
