@@ -1,6 +1,6 @@
 """Open items (who took a caller, who handled it), reminders, calls placed from Slack, job runs.
 
-Revision ID: 0006
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-30 10:30:45.954087
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import bot.store.models
 
-revision = "0006"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
