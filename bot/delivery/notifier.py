@@ -9,7 +9,8 @@ shows the same as running it once.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,8 +21,8 @@ from bot import consent
 from bot.config import Settings
 from bot.delivery import identity
 from bot.delivery.inbox import NotYet
-from bot.delivery.poster import SlackPoster
-from bot.delivery.router import Destination, destinations, live_card_channels
+from bot.delivery.poster import DmRefused, SlackPoster
+from bot.delivery.router import destinations, live_card_channels
 from bot.directory import ContactDirectory
 from bot.qtvoice.events import (
     CALL_LIVE,
@@ -46,6 +47,8 @@ from bot.store.models import (
     Route,
     utcnow,
 )
+
+logger = logging.getLogger(__name__)
 
 #: Outbound delivery states in the order they happen; a late `sms.sent` never undoes `delivered`.
 SMS_PROGRESS = ("queued", "sent", "delivered")
@@ -82,7 +85,7 @@ class Notifier:
         message = blocks.missed_call(event.data, caller, self._line(event), self.ctx)
         # The call's data is kept so a button can render the message again (slack/stored.py).
         kept = event.data.model_dump(mode="json", by_alias=True, exclude_none=True)
-        for channel in await self._channels(session, event):
+        async for channel in self._channels(session, event):
             await self.poster.post_once(
                 session,
                 kind="missed_call",
@@ -119,7 +122,7 @@ class Notifier:
         """One message per voicemail, whichever of its events comes first; later ones update it."""
         key = await identity.voicemail_key(session, event)
         fields = event.voicemail_fields()
-        for channel in await self._channels(session, event):
+        async for channel in self._channels(session, event):
             existing = await self.poster.find(session, "voicemail", key, channel)
             merged = {**(existing.state if existing else {}), **fields}
             voicemail = VoicemailData.model_validate(merged)
@@ -164,7 +167,7 @@ class Notifier:
         parent_message = blocks.sms_thread_parent(
             caller, Line(number=line or None), self.ctx, opted_out=opted_out
         )
-        for channel in await self._channels(session, event):
+        async for channel in self._channels(session, event):
             parent = await self.poster.post_once(
                 session,
                 kind="sms_thread",
@@ -253,7 +256,7 @@ class Notifier:
         if contact.phone is not None and contact.phone.is_phone:
             await self.directory.remember(session, contact.phone, contact)
         message = blocks.contact_event(contact, event.event, self.ctx)
-        for channel in await self._channels(session, event):
+        async for channel in self._channels(session, event):
             await self.poster.post_once(
                 session, kind=event.event, key=event.message_key, channel=channel, message=message
             )
@@ -271,17 +274,27 @@ class Notifier:
     def _line(self, event: CallEvent | VoicemailEvent) -> Line:
         return Line(number=event.our_line, extension_id=event.extension_id)
 
-    async def _channels(self, session: AsyncSession, event: KnownEvent) -> list[str]:
+    async def _channels(self, session: AsyncSession, event: KnownEvent) -> AsyncIterator[str]:
+        """Where `event` goes: its channels first, then each linked user's DM as it is opened.
+
+        A user Slack will never let the bot DM (`DmRefused`: deactivated, unknown, …) is
+        skipped, so one bad link cannot keep the event out of its channels. Any other failure
+        to open a DM raises after the channels are posted; the retry does not post them again
+        (`SlackPoster.post_once`).
+        """
         routes = list(await session.scalars(select(Route)))
         links = list(await session.scalars(select(ExtensionLink)))
         places = destinations(event, routes, links, self.settings.notify_channel)
-        return [await self._channel_of(session, place) for place in places]
-
-    async def _channel_of(self, session: AsyncSession, place: Destination) -> str:
-        if place.channel:
-            return place.channel
-        assert place.user is not None
-        return await self.poster.dm_channel(session, place.user)
+        for place in places:
+            if place.channel:
+                yield place.channel
+        for place in places:
+            if place.user and not place.channel:
+                try:
+                    dm = await self.poster.dm_channel(session, place.user)
+                except DmRefused:
+                    continue
+                yield dm
 
 
 Handler = Callable[[Notifier, AsyncSession, Any], Awaitable[None]]
