@@ -90,40 +90,60 @@ async def admit(request: Request, verifier: SignatureVerifier) -> AsyncBoltReque
 
 
 def slack_shaped(body: Mapping[str, Any]) -> bool:
-    """Whether the fields Bolt reads before any listener runs have the types Slack gives them.
+    """Whether the fields Bolt and our listeners read before checking have Slack's shapes.
 
     Bolt's middleware and listener matchers index into the payload without checking types
     (`body["event"].get("subtype")`, `body["actions"][0]["action_id"]`, a regex over
-    `event["text"]`), so a signed body with a list where Slack puts an object would be a 500
-    from inside Bolt. The shapes are Slack's: https://api.slack.com/apis/events-api#callback-field
-    and https://api.slack.com/reference/interaction-payloads.
+    `event["text"]`), and so do our listeners (`body["user"]["id"]`), so a signed body with a
+    list where Slack puts an object would be a 500. Two tables say what is checked: the types
+    of fields wherever they appear (`_ENVELOPE`, `_EVENT`, …), and the fields each kind of
+    payload always carries (`_REQUIRED`). The shapes are Slack's:
+    https://api.slack.com/apis/events-api#callback-field and
+    https://api.slack.com/reference/interaction-payloads.
     """
     event = body.get("event", {})
     view = body.get("view", {})
+    user = body.get("user", {})
     actions = body.get("actions", [])
     return (
         _fields(body, _ENVELOPE)
         and _fields(event, _EVENT)
         and _fields(view, _VIEW)
+        and _fields(user, _USER)
         and isinstance(actions, list)
         and all(_fields(action, _ACTION) for action in actions)
-        and _has_what_bolt_indexes(body, view, actions)
+        and all(
+            isinstance(_at(body, path), kind)
+            for kind_of_payload in (body.get("type"), f"view:{view.get('type')}")
+            for path, kind in _REQUIRED.get(str(kind_of_payload), ())
+        )
     )
 
 
-def _has_what_bolt_indexes(
-    body: Mapping[str, Any], view: Mapping[str, Any], actions: list[Any]
-) -> bool:
-    """The fields Slack always sends with these payload types, which Bolt reads unguarded
-    (`body["actions"][0]`, `body["view"]["type"]`, `body["workflow_step"]`)."""
-    kind = body.get("type")
-    if kind in ("block_actions", "interactive_message") and not actions:
-        return False
-    if kind in ("view_submission", "view_closed") and not isinstance(view.get("type"), str):
-        return False
-    steps = kind == "workflow_step_edit" or view.get("type") == "workflow_step"
-    return not steps or isinstance(body.get("workflow_step"), dict)
+def _at(value: Any, path: tuple[str | int, ...]) -> Any:
+    """What is at `path` in nested objects and lists (an int picks a list item); None if absent."""
+    for step in path:
+        if isinstance(step, int):
+            value = value[step] if isinstance(value, list) and len(value) > step else None
+        else:
+            value = value.get(step) if isinstance(value, dict) else None
+    return value
 
+
+_USER_ID: tuple[tuple[str | int, ...], type] = (("user", "id"), str)
+_REQUIRED: dict[str, tuple[tuple[tuple[str | int, ...], type], ...]] = {
+    "block_actions": ((("actions", 0, "action_id"), str), _USER_ID),
+    "interactive_message": ((("actions", 0), dict), _USER_ID),
+    "view_submission": ((("view", "type"), str), _USER_ID),
+    "view_closed": ((("view", "type"), str), _USER_ID),
+    "shortcut": (_USER_ID,),
+    "message_action": (_USER_ID,),
+    "block_suggestion": (_USER_ID,),
+    "workflow_step_edit": ((("workflow_step",), dict),),
+    "view:workflow_step": ((("workflow_step",), dict),),
+}
+"""The fields Slack always sends with each payload `type` (and with a view of each type, as
+"view:<type>"), which Bolt or our listeners read unguarded: (path, type) pairs."""
 
 _ENVELOPE: dict[str, type] = {
     "type": str,
@@ -135,6 +155,7 @@ _ENVELOPE: dict[str, type] = {
     "challenge": str,
     "action_id": str,
     "block_id": str,
+    "user": dict,
     "event": dict,
     "view": dict,
     "container": dict,
@@ -160,6 +181,7 @@ _EVENT: dict[str, type] = {
 }
 _VIEW: dict[str, type] = {"type": str, "callback_id": str, "id": str, "private_metadata": str}
 _ACTION: dict[str, type] = {"type": str, "action_id": str, "block_id": str}
+_USER: dict[str, type] = {"id": str}
 
 
 def _fields(value: object, types: Mapping[str, type]) -> bool:
