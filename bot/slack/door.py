@@ -13,6 +13,7 @@ correctly signed body reaches Bolt's parser, and one Bolt cannot read is a 400.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -101,23 +102,33 @@ def slack_shaped(body: Mapping[str, Any]) -> bool:
     https://api.slack.com/apis/events-api#callback-field and
     https://api.slack.com/reference/interaction-payloads.
     """
-    event = body.get("event", {})
-    view = body.get("view", {})
-    user = body.get("user", {})
-    actions = body.get("actions", [])
+    if not _fields(body, _ENVELOPE) or not _utf8(body):
+        return False
+    actions = body.get("actions") or []
+    kinds = (
+        str(body.get("type")),
+        f"view:{(body.get('view') or {}).get('type')}",
+        f"event:{(body.get('event') or {}).get('type')}",
+    )
     return (
-        _fields(body, _ENVELOPE)
-        and _fields(event, _EVENT)
-        and _fields(view, _VIEW)
-        and _fields(user, _USER)
-        and isinstance(actions, list)
+        all(_fields(_at(body, path) or {}, types) for path, types in _SHAPES.items())
         and all(_fields(action, _ACTION) for action in actions)
         and all(
             isinstance(_at(body, path), kind)
-            for kind_of_payload in (body.get("type"), f"view:{view.get('type')}")
-            for path, kind in _REQUIRED.get(str(kind_of_payload), ())
+            for payload_kind in kinds
+            for path, kind in _REQUIRED.get(payload_kind, ())
         )
     )
+
+
+def _utf8(body: Mapping[str, Any]) -> bool:
+    """No string in `body` holds a lone surrogate (JSON's "\\udb8a"): Slack sends UTF-8 text,
+    and neither a database driver nor an HTTP client can encode such a string."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode()
+    except (UnicodeEncodeError, RecursionError):
+        return False
+    return True
 
 
 def _at(value: Any, path: tuple[str | int, ...]) -> Any:
@@ -136,14 +147,14 @@ _REQUIRED: dict[str, tuple[tuple[tuple[str | int, ...], type], ...]] = {
     "interactive_message": ((("actions", 0), dict), _USER_ID),
     "view_submission": ((("view", "type"), str), _USER_ID),
     "view_closed": ((("view", "type"), str), _USER_ID),
-    "shortcut": (_USER_ID,),
-    "message_action": (_USER_ID,),
-    "block_suggestion": (_USER_ID,),
     "workflow_step_edit": ((("workflow_step",), dict),),
     "view:workflow_step": ((("workflow_step",), dict),),
+    "event:message": ((("event", "channel"), str),),
+    "event:app_home_opened": ((("event", "user"), str),),
 }
 """The fields Slack always sends with each payload `type` (and with a view of each type, as
-"view:<type>"), which Bolt or our listeners read unguarded: (path, type) pairs."""
+"view:<type>", and with an event of each type, as "event:<type>"), which Bolt or our
+listeners read unguarded: (path, type) pairs."""
 
 _ENVELOPE: dict[str, type] = {
     "type": str,
@@ -155,7 +166,9 @@ _ENVELOPE: dict[str, type] = {
     "challenge": str,
     "action_id": str,
     "block_id": str,
+    "response_url": str,
     "user": dict,
+    "channel": dict,
     "event": dict,
     "view": dict,
     "container": dict,
@@ -181,7 +194,15 @@ _EVENT: dict[str, type] = {
 }
 _VIEW: dict[str, type] = {"type": str, "callback_id": str, "id": str, "private_metadata": str}
 _ACTION: dict[str, type] = {"type": str, "action_id": str, "block_id": str}
-_USER: dict[str, type] = {"id": str}
+_SHAPES: dict[tuple[str | int, ...], dict[str, type]] = {
+    ("event",): _EVENT,
+    ("view",): _VIEW,
+    ("user",): {"id": str},
+    ("channel",): {"id": str},
+    ("container",): {"channel_id": str, "message_ts": str, "thread_ts": str},
+    ("message",): {"ts": str, "thread_ts": str, "text": str},
+}
+"""The types of the fields of each object of the envelope (`_ENVELOPE` types the objects)."""
 
 
 def _fields(value: object, types: Mapping[str, type]) -> bool:

@@ -383,6 +383,10 @@ def test_the_same_command_correctly_signed_does_reach_its_listener(
     assert slack.wait_for(lambda: slack.responses("door"))
 
 
+CLICK = b'payload={"type": "block_actions", "user": {"id": "U1"}, "actions": [{"action_id": "a"}]'
+"""A block action Slack could send, open for one more field."""
+
+
 @pytest.mark.parametrize(
     ("body", "headers", "status"),
     [
@@ -401,6 +405,26 @@ def test_the_same_command_correctly_signed_does_reach_its_listener(
             400,
         ),
         (b'payload={"type": "block_actions", "user": {"id": "U1"}, "actions": [{}]}', None, 400),
+        # Found by bench/fuzz.py: acked with 200, then a traceback in the listener.
+        (CLICK + b', "channel": "C1"}', None, 400),
+        (b'payload={"type": "shortcut", "user": {"id": "U1"}, "response_url": 5}', None, 400),
+        (CLICK + b', "message": {"ts": {}}}', None, 400),
+        (
+            b'{"type": "event_callback", "event": {"type": "app_home_opened", "tab": "home"}}',
+            None,
+            400,
+        ),
+        (
+            b'{"type": "event_callback", "event": {"type": "message", "thread_ts": "1.1"}}',
+            None,
+            400,
+        ),
+        (
+            b'{"type": "event_callback", "event":'
+            b' {"type": "message", "channel": "C1", "ts": "1.2", "thread_ts": "\\udb8a"}}',
+            None,
+            400,
+        ),
         (b'{"authorizations": 5}', None, 400),
         (b"\xff\xfe not utf-8", None, 401),
     ],
