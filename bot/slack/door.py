@@ -85,7 +85,7 @@ async def admit(request: Request, verifier: SignatureVerifier) -> AsyncBoltReque
         bolt_request = to_async_bolt_request(request, body)
     except _UNREADABLE as error:
         raise Refused(400, f"signed body is not a Slack payload ({type(error).__name__})") from None
-    if not slack_shaped(bolt_request.body):
+    if not slack_shaped(bolt_request.body) or not _ids_are_text(bolt_request.context):
         raise Refused(400, "signed body is not shaped like a Slack payload")
     return bolt_request
 
@@ -129,6 +129,29 @@ def _utf8(body: Mapping[str, Any]) -> bool:
     except (UnicodeEncodeError, RecursionError):
         return False
     return True
+
+
+_CONTEXT_TEXT = (
+    "enterprise_id",
+    "team_id",
+    "user_id",
+    "actor_enterprise_id",
+    "actor_team_id",
+    "actor_user_id",
+    "channel_id",
+    "thread_ts",
+    "function_execution_id",
+    "function_bot_access_token",
+    "response_url",
+)
+"""What Bolt extracts from a body into its context, to pass to Slack's clients as text."""
+
+
+def _ids_are_text(context: Mapping[str, Any]) -> bool:
+    """Bolt finds the team, user and channel ids in many places of a body (`authorizations[0]`,
+    `team`, `enterprise`, `event`…) and hands them to its clients unchecked, where a number or
+    a list is a 500 (`auth.test` with `team_id=-Infinity`); Slack's ids are always text."""
+    return all(isinstance(context.get(name), str | None) for name in _CONTEXT_TEXT)
 
 
 def _at(value: Any, path: tuple[str | int, ...]) -> Any:

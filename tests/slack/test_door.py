@@ -405,6 +405,11 @@ CLICK = b'payload={"type": "block_actions", "user": {"id": "U1"}, "actions": [{"
             400,
         ),
         (b'payload={"type": "block_actions", "user": {"id": "U1"}, "actions": [{}]}', None, 400),
+        # Found by bench/fuzz.py: ids Bolt hands its clients (auth.test's team_id) not text.
+        (b'{"type": "event_callback", "authorizations": [{"team_id": -Infinity}]}', None, 400),
+        (b'{"type": "event_callback", "authorizations": [{"team_id": ["T1"]}]}', None, 400),
+        (b'payload={"type": "shortcut", "user": {"id": "U1"}, "team": {"id": 5}}', None, 400),
+        (b'{"type": "event_callback", "enterprise": {"id": 1}}', None, 400),
         # Found by bench/fuzz.py: acked with 200, then a traceback in the listener.
         (CLICK + b', "channel": "C1"}', None, 400),
         (b'payload={"type": "shortcut", "user": {"id": "U1"}, "response_url": 5}', None, 400),
