@@ -166,6 +166,7 @@ def _at(value: Any, path: tuple[str | int, ...]) -> Any:
 
 _USER_ID: tuple[tuple[str | int, ...], type] = (("user", "id"), str)
 _REQUIRED: dict[str, tuple[tuple[tuple[str | int, ...], type], ...]] = {
+    "event_callback": ((("event", "type"), str),),
     "block_actions": ((("actions", 0, "action_id"), str), _USER_ID),
     "interactive_message": ((("actions", 0), dict), _USER_ID),
     "view_submission": ((("view", "type"), str), _USER_ID),

@@ -410,6 +410,7 @@ CLICK = b'payload={"type": "block_actions", "user": {"id": "U1"}, "actions": [{"
         (b'{"type": "event_callback", "authorizations": [{"team_id": ["T1"]}]}', None, 400),
         (b'payload={"type": "shortcut", "user": {"id": "U1"}, "team": {"id": 5}}', None, 400),
         (b'{"type": "event_callback", "enterprise": {"id": 1}}', None, 400),
+        (b'{"type": "event_callback", "event": null}', None, 400),
         # Found by bench/fuzz.py: acked with 200, then a traceback in the listener.
         (CLICK + b', "channel": "C1"}', None, 400),
         (b'payload={"type": "shortcut", "user": {"id": "U1"}, "response_url": 5}', None, 400),
