@@ -7,12 +7,15 @@ setting and where to get it, and never echoes a value: a mistyped token must not
 from __future__ import annotations
 
 import re
+from datetime import time
 from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, PlainValidator, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.hours import BusinessHours, WeeklyHours, parse_weekly_hours
 
 SLACK_APP_PAGE = "your Slack app's settings at https://api.slack.com/apps"
 QTVOICE_DASHBOARD = "the QTvoice dashboard"
@@ -40,11 +43,31 @@ SETTING_HELP: dict[str, str] = {
     "DELIVERY_MAX_ATTEMPTS": "how many times a notification is tried before it is parked as failed",
     "DELIVERY_RETRY_SECONDS": "the first retry delay (seconds) of a failed notification; later ones double",
     "DELIVERY_LEASE_SECONDS": "how long (seconds) a worker may hold an event before another may take it over",
+    "ESCALATE_AFTER_MINUTES": "how many open minutes a missed call, voicemail or new text may wait for someone to take it before the thread mentions the line's people; 0 turns escalation off",
+    "BUSINESS_HOURS": "opening hours in TIMEZONE like Mon-Fri 08:00-18:00, Sat 09:00-13:00; leave empty for always open",
+    "AFTER_HOURS_CHANNEL": "the ID (C…) of the channel that gets what arrives while closed; leave empty to use the usual channels",
+    "DIGEST_AT": "the time of day (HH:MM, 24-hour, in TIMEZONE) of the daily digest; leave empty for none",
+    "CONTACT_SYNC_MINUTES": "how often (minutes) to copy QTvoice's contact directory; 0 turns it off",
 }
 
 SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 CommaList = Annotated[list[str], NoDecode]
+_CLOCK = re.compile(r"^(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)$")
+
+
+def _weekly_hours(value: Any) -> WeeklyHours:
+    if isinstance(value, WeeklyHours):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be text like Mon-Fri 08:00-18:00")
+    return parse_weekly_hours(value)
+
+
+#: `BUSINESS_HOURS` is read by our parser, never JSON-decoded as pydantic-settings would a dataclass.
+OpeningHours = Annotated[WeeklyHours, NoDecode, PlainValidator(_weekly_hours)]
+
+
 #: A value copied from a template instead of filled in: a token prefix alone (`xoxb-`), `YOUR_API_KEY`,
 #: `changeme`, `<secret>`, `xxxx`, `...`. Matched against the whole stripped value, any case.
 PLACEHOLDER = re.compile(
@@ -134,6 +157,11 @@ class Settings(DatabaseSettings):
     delivery_max_attempts: int = Field(default=8, ge=1)
     delivery_retry_seconds: float = Field(default=2.0, gt=0)
     delivery_lease_seconds: float = Field(default=120.0, gt=0)
+    escalate_after_minutes: int = Field(default=15, ge=0)
+    business_hours: OpeningHours = WeeklyHours()
+    after_hours_channel: str | None = None
+    digest_at: time | None = None
+    contact_sync_minutes: int = Field(default=60, ge=0)
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -162,6 +190,30 @@ class Settings(DatabaseSettings):
         value = value.strip()
         if not SLACK_CHANNEL_ID.match(value):
             raise ValueError("must be a channel ID like C0123ABCD, not a #name")
+        return value
+
+    @field_validator("after_hours_channel", mode="before")
+    @classmethod
+    def _after_hours_channel(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            if not SLACK_CHANNEL_ID.match(value):
+                raise ValueError("must be a channel ID like C0123ABCD, not a #name")
+        return value
+
+    @field_validator("digest_at", mode="before")
+    @classmethod
+    def _digest_at(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            match = _CLOCK.match(value)
+            if match is None:
+                raise ValueError("must be a time of day like 08:30 (24-hour HH:MM)")
+            return time(int(match["hour"]), int(match["minute"]))
         return value
 
     @field_validator("admin_user_ids", mode="before")
@@ -209,6 +261,11 @@ class Settings(DatabaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def hours(self) -> BusinessHours:
+        """`BUSINESS_HOURS` in `TIMEZONE`."""
+        return BusinessHours(self.business_hours, self.zone)
 
 
 AnySettings = TypeVar("AnySettings", bound=BaseSettings)

@@ -8,26 +8,32 @@ drawn as Slack draws them (`bot.sandbox.slack.html`). Exit 0 only when every flo
 
 from __future__ import annotations
 
+import asyncio
 import html
 import os
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
+from bot.delivery.digest import send_digests
+from bot.delivery.followup import escalate
 from bot.runtime import Runtime
 from bot.sandbox.qtvoice import QTvoiceSandbox, send_webhook
-from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE, sample_event
+from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE, iso_timestamp, sample_event
 from bot.sandbox.server import BackgroundServer
 from bot.sandbox.slack import DEFAULT_CHANNELS, TEAM_NAME, SlackDriver, SlackRecorder
 from bot.sandbox.slack import html as slack_html
 from bot.sandbox.slack.page import SlackPage, workspace_state
+from bot.slack.ownership_blocks import TAKE_IT
 from bot.store.migrate import upgrade
+from bot.store.models import utcnow
 from bot.web import create_app
 
 WEBHOOK_SECRET = "whsec_demo"
@@ -115,6 +121,7 @@ class Demo:
             self.sms_answered_in_thread,
             self.click_to_call,
             self.live_call_card,
+            self.nobody_forgets_a_caller,
         ):
             try:
                 flow = scenario()
@@ -240,6 +247,52 @@ class Demo:
         flow.messages.append(card)
         flow.ok = True
         return flow
+
+    def nobody_forgets_a_caller(self) -> Flow:
+        """A missed call taken with I'll take it; one nobody took, escalated; the digest,
+        on a clock the demo moves (the jobs run as the scheduler's leader runs them)."""
+        flow = Flow("Nobody forgets a caller: taken, escalated, the digest", "follow-up")
+        taken = self.send("call.missed", from_="+12675550142", to=MAIN_LINE)
+        posted = self.wait("the missed call is posted", lambda: self._find(taken["id"]))
+        value = next(
+            element["value"]
+            for block in posted["blocks"]
+            for element in block.get("elements") or []
+            if element.get("action_id") == TAKE_IT
+        )
+        self.driver.block_action(
+            TAKE_IT, value, user_id=DEMO_USER, channel_id=CHANNEL, message_ts=posted["ts"]
+        )
+        flow.messages.append(
+            self.wait("it shows who took it", partial(self._updated, posted["ts"], "Taken by"))
+        )
+        arrived = utcnow() - timedelta(minutes=20)
+        waiting = self.send(
+            "call.missed", from_="+12675550199", to=MAIN_LINE, createdAt=iso_timestamp(arrived)
+        )
+        parent = self.wait("the second call is posted", lambda: self._find(waiting["id"]))
+        escalated = asyncio.run(self._tick(escalate, utcnow()))
+        flow.notes.append(f"escalation job, 20 minutes after the second call: {escalated} reply")
+        flow.messages.extend(
+            self.wait(
+                "nobody took it: escalated", lambda: self.slack.thread(CHANNEL, parent["ts"])[1:]
+            )
+        )
+        tomorrow = datetime.now(self.settings.zone).date() + timedelta(days=1)
+        digest_at = datetime.combine(tomorrow, time(8, 0), self.settings.zone)
+        asyncio.run(self._tick(send_digests, digest_at))
+        flow.notes.append(f"digest job at {digest_at:%a %H:%M} the next morning")
+        flow.messages.append(self.wait("the digest", lambda: self._find_text("Daily digest")))
+        flow.ok = True
+        return flow
+
+    async def _tick(self, job: Callable[[Runtime, datetime], Awaitable[int]], now: datetime) -> int:
+        """One run of a scheduled job at `now`, in a runtime of its own like the leader's."""
+        runtime = Runtime.create(self.settings)
+        try:
+            return await job(runtime, now)
+        finally:
+            await runtime.close()
 
     # Helpers
 

@@ -3,7 +3,13 @@
 Each run reads the recent missed calls, voicemails and received texts and stores them as the
 webhook events they stand for. The inbox's dedupe key (event kind and object id) makes anything
 a webhook already brought a no-op, so a webhook QTvoice never delivered still reaches Slack and
-one it did deliver reaches it once. The window overlaps the previous run on purpose.
+one it did deliver reaches it once.
+
+The window starts where the last run that finished started (a cursor in `job_runs`), a few
+minutes early for clocks that differ: after a five-hour outage the next run fills all five
+hours, bounded by a day. Every request is a background one, which the client refuses once
+`X-RateLimit-Remaining` reaches the share kept for people's commands; a run stopped that way
+does not move the cursor, so the next one picks up where it stood.
 """
 
 from __future__ import annotations
@@ -16,31 +22,44 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery import inbox
-from bot.qtvoice.client import MAX_PAGE_SIZE, QTvoiceClient
+from bot.qtvoice.client import QTvoiceClient
 from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.events import EventRefused, parse_envelope
 from bot.qtvoice.models import QTvoiceModel
+from bot.store import job_runs
 from bot.store.models import utcnow
 
 logger = logging.getLogger(__name__)
 
-#: Never look back further than this, however long the interval: a first start posts no history.
-LONGEST_WINDOW = timedelta(hours=1)
+JOB = "reconcile"
+#: A first run looks back this far at most, however long the interval: it posts no history.
+FIRST_WINDOW = timedelta(hours=1)
+#: However long the outage, never look back further than this.
+LONGEST_WINDOW = timedelta(days=1)
+#: Each window starts this much before the last one did: clocks and QTvoice's writes lag.
+OVERLAP = timedelta(minutes=5)
 
 
 async def reconcile(
     qtvoice: QTvoiceClient,
     sessions: async_sessionmaker[AsyncSession],
     interval_seconds: int,
+    now: datetime | None = None,
     *,
     default_region: str = "US",
 ) -> int:
-    """Store what QTvoice has that the inbox lacks; how many events were new.
+    """Store what QTvoice has that the inbox lacks since the last finished run; how many.
 
     Each object becomes the typed event its webhook would have been (parsed by the same
     `parse_envelope`), so it carries the same dedupe key.
     """
-    since = utcnow() - min(LONGEST_WINDOW, timedelta(seconds=2 * interval_seconds))
+    now = now or utcnow()
+    async with sessions() as session:
+        last = await job_runs.last_finished(session, JOB)
+    if last is None:
+        since = now - min(FIRST_WINDOW, timedelta(seconds=2 * interval_seconds))
+    else:
+        since = max(last - OVERLAP, now - LONGEST_WINDOW)
     stored = 0
     try:
         async for event_type, item in _recent(qtvoice, since):
@@ -62,7 +81,10 @@ async def reconcile(
                 )
                 stored += row is not None
     except QTvoiceError as error:
-        logger.warning("reconcile stopped early: %s", error)
+        logger.warning("reconcile stopped early; the next run starts where this one did: %s", error)
+    else:
+        async with sessions() as session:
+            await job_runs.finished(session, JOB, now)
     if stored:
         logger.info("reconcile found %d events the webhooks missed", stored)
     return stored
@@ -73,13 +95,17 @@ async def _recent(
 ) -> AsyncIterator[tuple[str, QTvoiceModel]]:
     async for call in qtvoice.iter_calls(status="missed", start_date=since, background=True):
         yield "call.missed", call
-    # Voicemails and texts cannot be filtered by date: one page of the newest is the window.
-    voicemails = await qtvoice.list_voicemails(is_read=False, limit=MAX_PAGE_SIZE, background=True)
-    for voicemail in voicemails.data:
-        if voicemail.created_at is not None and voicemail.created_at >= since:
-            event = "voicemail.transcribed" if voicemail.transcription else "voicemail.new"
-            yield event, voicemail
-    texts = await qtvoice.list_sms(direction="inbound", limit=MAX_PAGE_SIZE, background=True)
-    for sms in texts.data:
-        if sms.created_at is not None and sms.created_at >= since:
-            yield "sms.received", sms
+    # Voicemails and texts cannot be filtered by date; they come newest first.
+    async for voicemail in qtvoice.iter_voicemails(is_read=False, background=True):
+        if voicemail.created_at is None:
+            continue
+        if voicemail.created_at < since:
+            break
+        event = "voicemail.transcribed" if voicemail.transcription else "voicemail.new"
+        yield event, voicemail
+    async for sms in qtvoice.iter_sms(direction="inbound", background=True):
+        if sms.created_at is None:
+            continue
+        if sms.created_at < since:
+            break
+        yield "sms.received", sms

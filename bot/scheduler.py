@@ -18,10 +18,16 @@ from datetime import timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from bot.delivery.digest import send_digests
+from bot.delivery.extensions import INTERVAL_SECONDS as EXTENSION_CHECK_SECONDS
+from bot.delivery.extensions import check_extensions
+from bot.delivery.followup import TICK_SECONDS, escalate, send_reminders
+from bot.directory import sync_contacts
 from bot.reconcile import reconcile
 from bot.runtime import Runtime
 from bot.store.db import async_url
@@ -56,6 +62,33 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
     scheduler.add_job(
         prune, "interval", seconds=RETENTION_INTERVAL_SECONDS, args=(runtime,), id="retention"
     )
+    # Each job reads the clock itself and claims its work in the database, so a tick that
+    # comes late or twice (a new leader taking over) neither skips nor repeats anything.
+    for job in (escalate, send_reminders):
+        scheduler.add_job(job, "interval", seconds=TICK_SECONDS, args=(runtime,), id=job.__name__)
+    scheduler.add_job(
+        check_extensions,
+        "interval",
+        seconds=EXTENSION_CHECK_SECONDS,
+        args=(runtime,),
+        id="extension_check",
+    )
+    sync_minutes = runtime.settings.contact_sync_minutes
+    if sync_minutes:
+        scheduler.add_job(
+            sync_contacts,
+            "interval",
+            minutes=sync_minutes,
+            args=(runtime,),
+            id="contact_sync",
+            next_run_time=utcnow(),  # a fresh leader copies at once: lookups stop sooner
+        )
+    digest_at = runtime.settings.digest_at
+    if digest_at is not None:
+        at = CronTrigger(
+            hour=digest_at.hour, minute=digest_at.minute, timezone=runtime.settings.zone
+        )
+        scheduler.add_job(send_digests, at, args=(runtime,), id="digest", misfire_grace_time=3600)
     return scheduler
 
 

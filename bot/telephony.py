@@ -19,6 +19,7 @@ from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.events import Party, PartyKind
 from bot.qtvoice.models import CallInitiated, Contact, Sms
 from bot.runtime import Runtime
+from bot.store import ownership
 from bot.store.models import ExtensionLink, OutboundText, utcnow
 
 MAX_SMS_LENGTH = 1600
@@ -92,10 +93,16 @@ class Telephony:
         return e164
 
     async def place_call(self, user_id: str, to: str) -> CallInitiated:
-        """Click-to-call: QTvoice rings the user's extension, then dials `to`."""
+        """Click-to-call: QTvoice rings the user's extension, then dials `to`.
+
+        The call is remembered, so the daily digest counts the caller as called back.
+        """
         link = await self.require_link(user_id)
         number = self.parse_number(to)
-        return await self.runtime.qtvoice.create_call(number, extension_id=link.extension_id)
+        call = await self.runtime.qtvoice.create_call(number, extension_id=link.extension_id)
+        async with self.runtime.sessions() as session:
+            await ownership.record_placed_call(session, user_id, number, call.id)
+        return call
 
     async def send_text(
         self, user_id: str, to: str, message: str, *, line: str | None = None

@@ -31,6 +31,27 @@ WEBHOOK_SECRET = "whsec_test_secret"
 SIGNING_SECRET = "slack_signing_secret_for_tests"
 BOT_TOKEN = "xoxb-test-token"
 NOTIFY_CHANNEL = "C0NOTIFY"
+
+
+def process_environment(
+    database_url: str, qtvoice: QTvoiceSandbox, slack: SlackRecorder, **settings: str
+) -> dict[str, str]:
+    """What an operator's .env would hold for `python -m bot …`, pointed at the sandboxes;
+    `settings` adds or overrides variables (e.g. `LOG_LEVEL="DEBUG"`)."""
+    return {
+        "PATH": os.environ["PATH"],
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "QTVOICE_API_KEY": qtvoice.api_key,
+        "QTVOICE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "NOTIFY_CHANNEL": NOTIFY_CHANNEL,
+        "SLACK_API_URL": slack.api_url,
+        "QTVOICE_API_URL": qtvoice.url,
+        "DATABASE_URL": database_url,
+        **settings,
+    }
+
+
 ADMIN = "U0ADMIN"
 
 
@@ -97,6 +118,7 @@ def settings(database_url: str, qtvoice: QTvoiceSandbox, slack: SlackRecorder) -
         database_url=database_url,
         admin_user_ids=ADMIN,
         reconcile_interval_seconds=0,
+        contact_sync_minutes=0,
         delivery_retry_seconds=0.05,
         delivery_lease_seconds=30,
     )

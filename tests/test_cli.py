@@ -26,6 +26,7 @@ from tests.conftest import (
     SIGNING_SECRET,
     WEBHOOK_SECRET,
     RunningBot,
+    process_environment,
     start_bot,
 )
 
@@ -33,18 +34,9 @@ from tests.conftest import (
 @pytest.fixture
 def environment(qtvoice: QTvoiceSandbox, slack: SlackRecorder, tmp_path: Path) -> dict[str, str]:
     """What an operator's .env would hold, pointed at the sandboxes and a fresh SQLite file."""
-    return {
-        "PATH": os.environ["PATH"],
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "QTVOICE_API_KEY": qtvoice.api_key,
-        "QTVOICE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "NOTIFY_CHANNEL": NOTIFY_CHANNEL,
-        "SLACK_API_URL": slack.api_url,
-        "QTVOICE_API_URL": qtvoice.url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}",
-        "RECONCILE_INTERVAL_SECONDS": "0",
-    }
+    return process_environment(
+        f"sqlite:///{tmp_path / 'fresh.db'}", qtvoice, slack, RECONCILE_INTERVAL_SECONDS="0"
+    )
 
 
 def run(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:

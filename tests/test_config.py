@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,55 @@ def test_bad_timezone_and_region_are_refused() -> None:
         )
     names = [problem.split()[0] for problem in refused.value.problems]
     assert names == ["DEFAULT_REGION", "TIMEZONE"]
+
+
+def test_the_clock_settings_are_read_into_typed_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {
+        **GOOD,
+        "BUSINESS_HOURS": "Mon-Fri 08:00-18:00, Sat 09:00-13:00",
+        "AFTER_HOURS_CHANNEL": "C0NIGHT",
+        "DIGEST_AT": "7:30",
+        "ESCALATE_AFTER_MINUTES": "0",
+        "CONTACT_SYNC_MINUTES": "30",
+    }.items():
+        monkeypatch.setenv(key, value)
+
+    settings = load_settings(Settings, _env_file=None)
+
+    assert settings.business_hours.windows[5] == ((540, 780),)
+    assert settings.after_hours_channel == "C0NIGHT"
+    assert settings.digest_at == time(7, 30)
+    assert (settings.escalate_after_minutes, settings.contact_sync_minutes) == (0, 30)
+
+
+def test_the_clock_settings_default_to_always_open_and_no_digest() -> None:
+    settings = Settings(_env_file=None, **{k.lower(): v for k, v in GOOD.items()})
+
+    assert settings.business_hours.always_open
+    assert (settings.after_hours_channel, settings.digest_at) == (None, None)
+    assert (settings.escalate_after_minutes, settings.contact_sync_minutes) == (15, 60)
+
+
+def test_malformed_clock_settings_stop_start_up_with_one_line_each(tmp_path: Path) -> None:
+    env = {
+        **GOOD,
+        "BUSINESS_HOURS": "Mon-Fri 8 to 6",
+        "AFTER_HOURS_CHANNEL": "#night",
+        "DIGEST_AT": "25:00",
+        "ESCALATE_AFTER_MINUTES": "-5",
+    }
+
+    result = run_bot("serve", env=env, cwd=tmp_path)
+
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()[1:]
+    assert sorted(line.split()[0] for line in lines) == [
+        "AFTER_HOURS_CHANNEL",
+        "BUSINESS_HOURS",
+        "DIGEST_AT",
+        "ESCALATE_AFTER_MINUTES",
+    ]
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize(

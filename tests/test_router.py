@@ -196,6 +196,20 @@ def test_event_without_an_extension_reaches_no_linked_user() -> None:
     ]
 
 
+def test_after_hours_channel_stands_in_for_every_channel_and_dms_still_go() -> None:
+    routes = [route(LINE, SALES), route("ext_101", SUPPORT)]
+    links = [link("U0ALICE", "ext_101")]
+
+    found = destinations(typed("call.missed", inbound_call()), routes, links, NOTIFY, "C0NIGHT")
+
+    assert found == [Destination(channel="C0NIGHT"), Destination(user="U0ALICE")]
+
+
+def test_after_hours_channel_posts_nothing_no_channel_asked_for() -> None:
+    event = typed("call.completed", inbound_call())
+    assert destinations(event, [], [], NOTIFY, "C0NIGHT") == []
+
+
 def test_live_cards_go_only_where_a_route_named_the_event() -> None:
     data = {"id": "call_1", "from": "+12155551234", "to": LINE, "extensionId": "ext_101"}
     routes = [

@@ -47,10 +47,9 @@ from bot.store.deliveries import DONE
 from bot.store.migrate import upgrade
 from bot.store.models import InboxEvent
 from tests.conftest import (
-    BOT_TOKEN,
     NOTIFY_CHANNEL,
-    SIGNING_SECRET,
     WEBHOOK_SECRET,
+    process_environment,
     start_bot,
 )
 from tests.test_cli import wait_for_health
@@ -260,24 +259,18 @@ class BotProcess:
 
 
 def environment(database_url: str, slack: SlackRecorder, qtvoice: QTvoiceSandbox) -> dict[str, str]:
-    return {
-        "PATH": os.environ["PATH"],
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "QTVOICE_API_KEY": qtvoice.api_key,
-        "QTVOICE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "NOTIFY_CHANNEL": NOTIFY_CHANNEL,
-        "SLACK_API_URL": slack.api_url,
-        "QTVOICE_API_URL": qtvoice.url,
-        "DATABASE_URL": database_url,
+    return process_environment(
+        database_url,
+        qtvoice,
+        slack,
         # The leader polls its QTvoice every other second: how the test sees who runs the jobs.
-        "RECONCILE_INTERVAL_SECONDS": "2",
-        # A killed worker's events come back after this long. Not shorter: a worker starved
-        # of CPU past its lease while delivering makes the next one post again (reported).
-        "DELIVERY_LEASE_SECONDS": "30",
-        "DELIVERY_RETRY_SECONDS": "0.2",
-        "LOG_LEVEL": "INFO",
-    }
+        RECONCILE_INTERVAL_SECONDS="2",
+        # A killed worker's events come back after this long; a worker starved of CPU past
+        # its lease gives its delivery up (inbox.renew), so this only bounds the test's wait.
+        DELIVERY_LEASE_SECONDS="30",
+        DELIVERY_RETRY_SECONDS="0.2",
+        LOG_LEVEL="INFO",
+    )
 
 
 @dataclass

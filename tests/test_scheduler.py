@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
 from bot.runtime import Runtime
-from bot.scheduler import _try_lock, lead, prune
+from bot.scheduler import _try_lock, build_scheduler, lead, prune
 from bot.store import deliveries
 from bot.store.models import ChannelCooldown, InboxEvent, SlackEventSeen, utcnow
 
@@ -102,3 +102,24 @@ async def test_two_processes_run_the_jobs_in_one_of_them(
         r for r in caplog.records if r.getMessage() == "this process leads the scheduled jobs"
     ]
     assert len(leading) == 1
+
+
+async def test_the_clock_jobs_are_scheduled_and_the_digest_only_when_asked(
+    settings: Settings,
+) -> None:
+    plain = Runtime.create(settings)
+    with_digest = Runtime.create(
+        settings.model_copy(update={"digest_at": time(8, 30), "timezone": "America/New_York"})
+    )
+    try:
+        plain_jobs = {job.id for job in build_scheduler(plain).get_jobs()}
+        scheduler = build_scheduler(with_digest)
+        digest = scheduler.get_job("digest")
+    finally:
+        await plain.close()
+        await with_digest.close()
+    assert {"escalate", "send_reminders"} <= plain_jobs
+    assert "digest" not in plain_jobs
+    assert digest is not None
+    assert str(digest.trigger) == "cron[hour='8', minute='30']"
+    assert str(digest.trigger.timezone) == "America/New_York"

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import consent
 from bot.config import Settings
-from bot.delivery import identity
+from bot.delivery import followup, identity
 from bot.delivery.inbox import NotYet
 from bot.delivery.poster import DmRefused, SlackPoster
 from bot.delivery.router import destinations, live_card_channels
@@ -83,6 +83,16 @@ class Notifier:
         """A message per missed call, and the call's live card (if any) marked missed."""
         caller = await self._caller(session, event.customer)
         message = blocks.missed_call(event.data, caller, self._line(event), self.ctx)
+        message = await followup.track(
+            session,
+            self.ctx,
+            kind="missed_call",
+            key=event.object_id,
+            message=message,
+            caller=caller,
+            line=self._line(event),
+            arrived_at=event.data.created_at,
+        )
         # The call's data is kept so a button can render the message again (slack/stored.py).
         kept = event.data.model_dump(mode="json", by_alias=True, exclude_none=True)
         async for channel in self._channels(session, event):
@@ -122,13 +132,25 @@ class Notifier:
         """One message per voicemail, whichever of its events comes first; later ones update it."""
         key = await identity.voicemail_key(session, event)
         fields = event.voicemail_fields()
-        async for channel in self._channels(session, event):
+        posted = await followup.channels_posted(session, "voicemail", key)
+        channels = _listed(posted) if posted else self._channels(session, event)
+        async for channel in channels:
             existing = await self.poster.find(session, "voicemail", key, channel)
             merged = {**(existing.state if existing else {}), **fields}
             voicemail = VoicemailData.model_validate(merged)
             caller = await self._caller(session, voicemail.from_)
             line = Line(number=voicemail.to, extension_id=voicemail.extension_id)
             message = blocks.voicemail(voicemail, caller, line, self.ctx)
+            message = await followup.track(
+                session,
+                self.ctx,
+                kind="voicemail",
+                key=key,
+                message=message,
+                caller=caller,
+                line=line,
+                arrived_at=voicemail.created_at,
+            )
             if merged.get("handled_by"):
                 # Someone already closed it out; a late transcript must not bring the buttons back.
                 message = blocks.Message(
@@ -167,6 +189,17 @@ class Notifier:
         parent_message = blocks.sms_thread_parent(
             caller, Line(number=line or None), self.ctx, opted_out=opted_out
         )
+        if event.inbound:
+            parent_message = await followup.track(
+                session,
+                self.ctx,
+                kind="sms_thread",
+                key=event.conversation_key,
+                message=parent_message,
+                caller=caller,
+                line=Line(number=line or None),
+                arrived_at=event.data.created_at,
+            )
         async for channel in self._channels(session, event):
             parent = await self.poster.post_once(
                 session,
@@ -284,7 +317,13 @@ class Notifier:
         """
         routes = list(await session.scalars(select(Route)))
         links = list(await session.scalars(select(ExtensionLink)))
-        places = destinations(event, routes, links, self.settings.notify_channel)
+        places = destinations(
+            event,
+            routes,
+            links,
+            self.settings.notify_channel,
+            after_hours_channel=followup.after_hours_channel(self.settings, utcnow()),
+        )
         for place in places:
             if place.channel:
                 yield place.channel
@@ -307,6 +346,12 @@ DISPATCH: dict[str, Handler] = {
     **dict.fromkeys(SMS_EVENTS, Notifier.sms),
     **dict.fromkeys(CONTACT_EVENTS, Notifier.contact),
 }
+
+
+async def _listed(channels: list[str]) -> AsyncIterator[str]:
+    """`channels` as `Notifier._channels` gives them, one at a time."""
+    for channel in channels:
+        yield channel
 
 
 def _furthest(before: str | None, now: str) -> str:

@@ -4,6 +4,7 @@ A route sends the events about one of our numbers or extensions to a channel, fo
 names or, naming none, the default kinds. `NOTIFY_CHANNEL` gets every default-kind event that
 no route claims. Live call cards and contact changes are never posted unless a route asks.
 Missed calls and voicemails on an extension that Slack users have linked also reach them by DM.
+While the office is closed, `AFTER_HOURS_CHANNEL` (when set) stands in for every channel.
 """
 
 from __future__ import annotations
@@ -35,8 +36,13 @@ def destinations(
     routes: Sequence[Route],
     links: Sequence[ExtensionLink],
     notify_channel: str,
+    after_hours_channel: str | None = None,
 ) -> list[Destination]:
-    """Where `event` is posted: routed channels (else NOTIFY_CHANNEL), then linked users' DMs."""
+    """Where `event` is posted: routed channels (else NOTIFY_CHANNEL), then linked users' DMs.
+
+    `after_hours_channel` is given while the office is closed (`AFTER_HOURS_CHANNEL` outside
+    `BUSINESS_HOURS`): it then takes every channel's share, and direct messages still go out.
+    """
     kind, targets = event.event, _targets(event)
     channels: list[str] = []
     for route in routes:
@@ -46,6 +52,8 @@ def destinations(
             channels.append(route.channel_id)
     if not channels and kind in DEFAULT_ON:
         channels.append(notify_channel)
+    if channels and after_hours_channel:
+        channels = [after_hours_channel]
     places = [Destination(channel=channel) for channel in channels]
     if kind in DM_EVENTS and event.extension_id:
         places += [

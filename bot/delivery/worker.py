@@ -47,7 +47,9 @@ class Worker:
         #: What a stored failure reason may say: no secret, and no full number if masking.
         self.scrub = Scrubber.for_settings(runtime.settings)
         self.notifier = Notifier(
-            runtime.settings, SlackPoster(runtime.slack), ContactDirectory(runtime.qtvoice)
+            runtime.settings,
+            SlackPoster(runtime.slack),
+            ContactDirectory(runtime.qtvoice, runtime.settings.contact_sync_minutes),
         )
         self._in_flight: set[asyncio.Task[None]] = set()
         #: When the events this process postponed become due again (a heap).

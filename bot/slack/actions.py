@@ -25,6 +25,7 @@ from bot.runtime import Runtime
 from bot.slack import blocks
 from bot.slack.api_errors import describe
 from bot.slack.blocks import Block
+from bot.slack.ownership import Ownership
 from bot.slack.rendering import render_context, shown_number
 from bot.slack.sentences import FAILURES, sentence, warning
 from bot.slack.stored import posted_at
@@ -94,6 +95,7 @@ class Buttons:
         self.runtime = runtime
         self.telephony = Telephony(runtime)
         self.ctx = render_context(runtime.settings)
+        self.ownership = Ownership(runtime)
 
     # -- calls
 
@@ -207,22 +209,42 @@ class Buttons:
         await ack()
         click = Click.of(body)
         ts = (click.message or {}).get("ts")
-        # Rendered from the store: the click's own copy of the message could say anything.
-        message = await posted_at(self.runtime, click.channel, ts) if click.channel and ts else None
-        if message is None or click.channel is None or ts is None:
+        if click.channel is None or not ts:
             await self._tell(click, client, respond, STALE_BUTTON)
             return
         now = datetime.now(UTC)
-        closed = blocks.handled(message.blocks, click.user, now, self.ctx)
-        try:
-            await client.chat_update(channel=click.channel, ts=ts, text=message.text, blocks=closed)
-        except SlackApiError as error:
-            logger.warning("mark handled failed: %s", describe(error))
+        # Rendered from the store, never from the click's own copy, which could say anything:
+        # an item's copies from its stored state, any other message from its stored event.
+        updated = await self.ownership.close(client, click.channel, ts, click.user, now)
+        if updated is None:
+            message = await posted_at(self.runtime, click.channel, ts)
+            if message is None:
+                await self._tell(click, client, respond, STALE_BUTTON)
+                return
+            updated = await self._close_message(client, click.channel, ts, message, click.user, now)
+        if not updated:
             await self._tell(
                 click, client, respond, "⚠️ Slack didn't let me update that message; try again."
             )
             return
         await self._remember_handled(click.channel, ts, click.user, now)
+
+    async def _close_message(
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        ts: str,
+        message: blocks.Message,
+        user: str,
+        now: datetime,
+    ) -> bool:
+        closed = blocks.handled(message.blocks, user, now, self.ctx)
+        try:
+            await client.chat_update(channel=channel, ts=ts, text=message.text, blocks=closed)
+        except SlackApiError as error:
+            logger.warning("mark handled failed: %s", describe(error))
+            return False
+        return True
 
     async def _remember_handled(self, channel: str, ts: str, user: str, when: datetime) -> None:
         """Note it on the message's ref, so the worker can tell it was handled."""

@@ -36,6 +36,7 @@ from bot.qtvoice.models import Contact, Extension
 from bot.runtime import Runtime
 from bot.slack import blocks, cards
 from bot.slack.blocks import Line, Message, escape_mrkdwn
+from bot.slack.history import History
 from bot.slack.parsing import (
     around_channel,
     button_value,
@@ -72,6 +73,7 @@ HELP = """\
 • `/contact <number or name>`: the contact card with recent calls
 • `/qtvoice link [extension]` · `unlink` · `whoami`: connect Slack to your QTvoice extension
 • `/qtvoice voicemails`: your unread voicemails
+• `/qtvoice history <number or name>`: their calls, voicemails and texts, newest first
 • `/qtvoice help`: this list
 Each of `call`, `sms` and `contact` also works as `/qtvoice call …`."""
 
@@ -152,6 +154,7 @@ class SlashCommands:
             "unroute": self.unroute,
             "voicemails": self.voicemails,
             "status": self.status,
+            "history": self.history,
             "help": self.help,
         }
 
@@ -507,6 +510,9 @@ class SlashCommands:
         of_limit = f" of {budget.limit}" if budget.limit is not None else ""
         resets = round(budget.resets_in() / 60)
         return f"{budget.remaining}{of_limit} requests left, resets in {resets} min"
+
+    async def history(self, invocation: Invocation) -> Message:
+        return await History(self.runtime, self.ctx).show(plain_text(invocation.args))
 
     async def help(self, invocation: Invocation) -> Message:
         return cards.say(self._help_text(invocation.user_id))

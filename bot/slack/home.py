@@ -22,11 +22,12 @@ from sqlalchemy.orm import aliased
 from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Call, Voicemail
 from bot.runtime import Runtime
-from bot.slack import blocks
+from bot.slack import blocks, ownership_blocks
 from bot.slack.api_errors import describe
 from bot.slack.blocks import Block, Caller, Line, RenderContext, escape_mrkdwn
 from bot.slack.rendering import context, lookup_caller, render_context, same_number, section
 from bot.slack.sentences import sentence
+from bot.store import ownership
 from bot.store.models import ExtensionLink, PostedMessage
 from bot.telephony import HOW_TO_LINK, Telephony
 
@@ -75,10 +76,14 @@ class AppHome:
             self._missed_calls(link), self._unread_voicemails(link)
         )
         conversations = await self._open_conversations(client)
+        async with self.runtime.sessions() as session:
+            taken = await ownership.taken_by(session, link.slack_user_id, HOME_ITEMS_SHOWN)
+            reminders = await ownership.reminders_of(session, link.slack_user_id, HOME_ITEMS_SHOWN)
         return [
             {"type": "header", "text": {"type": "plain_text", "text": "📞 QTvoice"}},
             section("home_extension", _extension_text(link, self.ctx)),
             {"type": "divider"},
+            *ownership_blocks.home_blocks(taken, reminders, self.ctx),
             *await self._list_blocks("missed", "📵 Missed calls", missed, self._missed_items),
             *await self._list_blocks(
                 "voicemail", "📬 Unread voicemails", voicemails, self._voicemail_items

@@ -40,7 +40,8 @@ async def lookup_caller(runtime: Runtime, number: str | None) -> Caller:
         return Caller(number=None)
     normalized = phone.normalize(number, runtime.settings.default_region)
     async with runtime.sessions() as session:
-        contact = await ContactDirectory(runtime.qtvoice).contact(session, normalized)
+        directory = ContactDirectory(runtime.qtvoice, runtime.settings.contact_sync_minutes)
+        contact = await directory.contact(session, normalized)
     return Caller.of(normalized, contact)
 
 

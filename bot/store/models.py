@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Dialect,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -232,3 +233,74 @@ class OutboundText(Base):
     line: Mapped[str | None] = mapped_column(String(32))
     to: Mapped[str] = mapped_column(String(32))
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OpenItem(Base):
+    """A missed call, voicemail or new text conversation that someone has to get back to.
+
+    Its Slack messages are the `PostedMessage` rows of the same `kind` and `key`; `message` is
+    the notification as rendered without its ownership, so every copy can be rebuilt from
+    what is stored here (who took it, who handled it) and never from a click's payload.
+    """
+
+    __tablename__ = "open_items"
+    __table_args__ = (
+        UniqueConstraint("kind", "key"),
+        Index("ix_open_items_waiting", "escalated_at", "handled_at", "taken_at", "arrived_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(255))
+    #: Our line and extension it came to, and the customer's number (E.164 when it parses).
+    line: Mapped[str | None] = mapped_column(String(32))
+    extension_id: Mapped[str | None] = mapped_column(String(64))
+    party: Mapped[str | None] = mapped_column(String(64))
+    message: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    arrived_at: Mapped[datetime] = mapped_column(index=True)
+    taken_by: Mapped[str | None] = mapped_column(String(32))
+    taken_from: Mapped[str | None] = mapped_column(String(32))
+    taken_at: Mapped[datetime | None]
+    handled_by: Mapped[str | None] = mapped_column(String(32))
+    handled_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+
+
+class Reminder(Base):
+    """'Remind me': a direct message to `slack_user_id` about an item at `due_at`."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_due", "sent_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    slack_user_id: Mapped[str] = mapped_column(String(32))
+    item_id: Mapped[int] = mapped_column(BigId, ForeignKey("open_items.id", ondelete="CASCADE"))
+    due_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PlacedCall(Base):
+    """A call a Slack user placed through the bot (`/call`, Call back): a caller called back."""
+
+    __tablename__ = "placed_calls"
+    __table_args__ = (Index("ix_placed_calls_to_placed", "to", "placed_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    slack_user_id: Mapped[str] = mapped_column(String(32))
+    to: Mapped[str] = mapped_column(String(32))
+    call_id: Mapped[str | None] = mapped_column(String(128))
+    placed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobRun(Base):
+    """The last run of a scheduled job that finished, by when it started.
+
+    Everything that happened before `started_at` was seen by that run: the reconcile poller
+    starts its next window there, and the contact directory is fresh while it is recent.
+    """
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    started_at: Mapped[datetime]

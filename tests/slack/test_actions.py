@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, update
 
@@ -60,9 +61,16 @@ def answer(slack: SlackRecorder, delivery: Delivery) -> dict[str, Any]:
     return posted
 
 
-def posted_message(slack: SlackRecorder) -> dict[str, Any]:
-    """The message the worker posted for the webhook just sent."""
-    return slack.wait_for(lambda: slack.messages(NOTIFY_CHANNEL))[-1]
+def posted_message(slack: SlackRecorder, bot: RunningBot | None = None) -> dict[str, Any]:
+    """The message the worker posted for the webhook just sent.
+
+    Given the bot, also waits until its worker has finished the event (`/healthz` says none
+    is pending), so a click cannot race the worker recording where the message went.
+    """
+    message = slack.wait_for(lambda: slack.messages(NOTIFY_CHANNEL))[-1]
+    if bot is not None:
+        slack.wait_for(lambda: httpx.get(f"{bot.url}/healthz").json().get("pending") == 0)
+    return message
 
 
 def calls_placed(qtvoice: QTvoiceSandbox) -> list[Any]:

@@ -16,6 +16,7 @@ from bot.sandbox.qtvoice import ALICE_LINE, JANE_ROE, STRANGER, QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.slack import SlackRecorder
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
+from tests.slack.test_actions import answer, click
 
 
 @pytest.fixture
@@ -153,3 +154,31 @@ def test_text_back_from_the_home_tab_opens_the_sms_modal(
 
     opened = slack.wait_for(lambda: slack.views_opened("U0ALICE"))
     assert opened[-1]["callback_id"] == "sms_send"
+
+
+def test_home_lists_what_i_took_and_my_reminders(
+    bot: RunningBot, slack: SlackRecorder, linked: None
+) -> None:
+    bot.send("call.missed")
+    bot.send("voicemail.new", from_="+12675550100")
+    slack.wait_for(lambda: len(slack.messages(NOTIFY_CHANNEL)) == 2)
+    taken, later = slack.messages(NOTIFY_CHANNEL)
+    answer(slack, click(bot, taken, "take_it"))
+    answer(slack, click(bot, later, "remind_morning"))
+
+    shown = {block.get("block_id"): block for block in home_blocks(bot, slack)}
+
+    mine = shown["home_taken"]["text"]["text"]
+    assert "Missed call from John Doe (Acme Inc)" in mine
+    reminders = shown["home_reminders"]["text"]["text"]
+    assert "Voicemail from (267) 555-0100" in reminders
+    assert "9:00 AM" in reminders  # no BUSINESS_HOURS: tomorrow at nine
+
+
+def test_home_says_how_to_take_and_be_reminded_when_there_is_nothing(
+    bot: RunningBot, slack: SlackRecorder, linked: None
+) -> None:
+    shown = {block.get("block_id"): block for block in home_blocks(bot, slack)}
+
+    assert "I'll take it" in shown["home_taken"]["text"]["text"]
+    assert "Remind me" in shown["home_reminders"]["text"]["text"]

@@ -1,0 +1,166 @@
+"""The daily digest job: yesterday's callers, per notified channel, once a day at `DIGEST_AT`.
+
+A caller counts as called back by the first call to their number after they arrived: one
+placed through the bot (`/call`, Call back; the `placed_calls` table) or any outbound call
+in QTvoice's call list (someone dialled from a desk phone). QTvoice is asked once per run,
+for the outbound calls since the start of the day. Each channel's digest is posted with
+`post_once` under the day's date, so a restart or a second worker never posts it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import phone
+from bot.delivery.followup import ESCALATION_HORIZON, channel_messages, is_direct_message
+from bot.delivery.inbox import NotYet
+from bot.delivery.poster import SlackPoster
+from bot.qtvoice.errors import QTvoiceError
+from bot.qtvoice.models import Sms
+from bot.runtime import Runtime
+from bot.slack import digest_blocks
+from bot.slack.digest_blocks import Digest, DigestItem
+from bot.slack.rendering import render_context
+from bot.store.models import InboxEvent, OpenItem, PlacedCall, PostedMessage, utcnow
+
+logger = logging.getLogger(__name__)
+
+#: How far back "still open" looks: older items are history, not a to-do list.
+OPEN_HORIZON = ESCALATION_HORIZON
+
+Returns = dict[str, list[datetime]]
+
+
+async def send_digests(runtime: Runtime, now: datetime | None = None) -> int:
+    """Post yesterday's digest (in `TIMEZONE`) to each notified channel; how many posted."""
+    now = now or utcnow()
+    settings = runtime.settings
+    zone = settings.zone
+    day = now.astimezone(zone).date() - timedelta(days=1)
+    start = datetime.combine(day, time(0), zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), zone)
+    ctx = render_context(settings)
+    poster = SlackPoster(runtime.slack)
+    posted = 0
+    async with runtime.sessions() as session:
+        returns = await _returns(runtime, session, start)
+        per_channel = await _digests(session, day, start, end, now, returns)
+        per_channel.setdefault(settings.notify_channel, Digest(day))
+        for channel, summary in per_channel.items():
+            try:
+                await poster.post_once(
+                    session,
+                    kind="digest",
+                    key=day.isoformat(),
+                    channel=channel,
+                    message=digest_blocks.digest(summary, ctx),
+                )
+            except (SlackApiError, NotYet) as error:
+                logger.warning("digest for %s not posted: %s", channel, error)
+                await session.rollback()
+                continue
+            posted += 1
+    return posted
+
+
+async def _digests(
+    session: AsyncSession,
+    day: date,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    returns: Returns,
+) -> dict[str, Digest]:
+    """Each channel's digest: the items posted there that arrived on `day`, and open ones."""
+    arrived: dict[str, list[DigestItem]] = defaultdict(list)
+    still_open: dict[str, list[DigestItem]] = defaultdict(list)
+    items = await session.scalars(
+        select(OpenItem)
+        .where(OpenItem.arrived_at >= min(start, now - OPEN_HORIZON), OpenItem.arrived_at < end)
+        .order_by(OpenItem.arrived_at)
+    )
+    for item in list(items):
+        summary = DigestItem(
+            kind=item.kind,
+            party=item.party,
+            arrived_at=item.arrived_at,
+            handled_by=item.handled_by,
+            returned_after=_returned_after(item, returns),
+        )
+        for posted in await channel_messages(session, item):
+            if item.arrived_at >= start:
+                arrived[posted.channel_id].append(summary)
+            if item.handled_at is None:
+                still_open[posted.channel_id].append(summary)
+    texts = await _texts_received(session, start, end)
+    return {
+        channel: Digest(day, tuple(arrived[channel]), tuple(still_open[channel]), texts[channel])
+        for channel in dict.fromkeys([*arrived, *still_open, *texts])
+    }
+
+
+async def _texts_received(session: AsyncSession, start: datetime, end: datetime) -> Counter[str]:
+    """Texts received in the window (by their own time), counted in each channel they were
+    posted to. Read from the inbox, which keeps every accepted event for weeks."""
+    received = await session.execute(
+        select(InboxEvent.object_id, InboxEvent.payload, InboxEvent.received_at).where(
+            InboxEvent.event == "sms.received",
+            InboxEvent.received_at >= start,
+        )
+    )
+    in_window = [
+        sms_id
+        for sms_id, payload, received_at in received
+        if sms_id and start <= (_created_at(payload) or received_at) < end
+    ]
+    if not in_window:
+        return Counter()
+    posts = await session.scalars(
+        select(PostedMessage.channel_id).where(
+            PostedMessage.kind == "sms", PostedMessage.key.in_(in_window)
+        )
+    )
+    return Counter(channel for channel in posts if not is_direct_message(channel))
+
+
+def _created_at(payload: dict[str, Any]) -> datetime | None:
+    """The text's own time, from the stored envelope's `data`."""
+    try:
+        return Sms.model_validate(payload.get("data") or {}).created_at
+    except ValidationError:
+        return None
+
+
+async def _returns(runtime: Runtime, session: AsyncSession, since: datetime) -> Returns:
+    """When each number was called since `since`: through the bot, or as QTvoice recorded."""
+    region = runtime.settings.default_region
+    calls: Returns = defaultdict(list)
+    placed = await session.execute(
+        select(PlacedCall.to, PlacedCall.placed_at).where(PlacedCall.placed_at >= since)
+    )
+    for number, placed_at in placed:
+        calls[phone.normalize(number, region)].append(placed_at)
+    try:
+        async for call in runtime.qtvoice.iter_calls(
+            direction="outbound", start_date=since, background=True
+        ):
+            if call.to and call.created_at is not None:
+                calls[phone.normalize(call.to, region)].append(call.created_at)
+    except QTvoiceError as error:
+        logger.warning("digest counts only calls placed from Slack: %s", error)
+    return calls
+
+
+def _returned_after(item: OpenItem, returns: Returns) -> timedelta | None:
+    if item.party is None:
+        return None
+    after = [moment for moment in returns.get(item.party, []) if moment >= item.arrived_at]
+    return min(after) - item.arrived_at if after else None

@@ -1,0 +1,191 @@
+"""Nobody forgets a caller: items are tracked as they are posted, escalated, and reminded of.
+
+`track` is the notifier's hook: it records the item behind a missed call, voicemail or new
+text conversation and returns the message with its ownership (who took it, the buttons).
+`escalate` and `send_reminders` are the scheduler's jobs. Each takes `now`, so the clock is
+whoever calls it (APScheduler in production, the tests in tests), and each claims its work
+with a conditional UPDATE before it talks to Slack, so two workers or a restart never send
+the same thing twice. A claim whose post then fails is given back, to be tried next tick;
+the post itself goes through `SlackPoster.post_once`, which adopts a post that did land.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.delivery.inbox import NotYet
+from bot.delivery.poster import SlackPoster
+from bot.runtime import Runtime
+from bot.slack import ownership_blocks
+from bot.slack.blocks import Caller, Line, Message, RenderContext
+from bot.slack.rendering import render_context
+from bot.store import ownership
+from bot.store.models import ExtensionLink, OpenItem, PostedMessage, utcnow
+
+logger = logging.getLogger(__name__)
+
+#: An item older than this is never escalated, e.g. when escalation is first turned on.
+ESCALATION_HORIZON = timedelta(days=7)
+#: How often the jobs look at the clock.
+TICK_SECONDS = 60
+
+
+def after_hours_channel(settings: Settings, now: datetime) -> str | None:
+    """`AFTER_HOURS_CHANNEL` while closed at `now`; None while open or when unset."""
+    channel = settings.after_hours_channel
+    return channel if channel and not settings.hours.is_open(now) else None
+
+
+async def channels_posted(session: AsyncSession, kind: str, key: str) -> list[str]:
+    """Where a message of `kind` and `key` is already posted (channels and DMs): its later
+    updates go there, whatever the hours say now (a transcript after closing time)."""
+    found = await session.scalars(
+        select(PostedMessage.channel_id)
+        .where(PostedMessage.kind == kind, PostedMessage.key == key)
+        .order_by(PostedMessage.id)
+    )
+    return list(found)
+
+
+async def track(
+    session: AsyncSession,
+    ctx: RenderContext,
+    *,
+    kind: str,
+    key: str,
+    message: Message,
+    caller: Caller,
+    line: Line,
+    arrived_at: datetime | None,
+) -> Message:
+    """Record the item a notification is about; the message with its ownership to post."""
+    item = await ownership.record(
+        session,
+        kind=kind,
+        key=key,
+        message={"text": message.text, "blocks": message.blocks},
+        arrived_at=arrived_at or utcnow(),
+        line=line.number,
+        extension_id=line.extension_id,
+        party=caller.dialable(ctx) or caller.number,
+    )
+    return ownership_blocks.rendered(item, ctx)
+
+
+async def escalate(runtime: Runtime, now: datetime | None = None) -> int:
+    """Reply once in the thread of every item nobody took or handled in time; how many.
+
+    "In time" is `ESCALATE_AFTER_MINUTES` open minutes after it arrived (`BUSINESS_HOURS`),
+    so what arrives while closed waits for opening time.
+    """
+    settings = runtime.settings
+    minutes = settings.escalate_after_minutes
+    if not minutes:
+        return 0
+    now = now or utcnow()
+    hours = settings.hours
+    poster = SlackPoster(runtime.slack)
+    escalated = 0
+    async with runtime.sessions() as session:
+        candidates = await ownership.waiting(
+            session, now - ESCALATION_HORIZON, now - timedelta(minutes=minutes)
+        )
+        for item in candidates:
+            if hours.add_business_minutes(item.arrived_at, minutes) > now:
+                continue
+            if not await ownership.claim_escalation(session, item.id, now):
+                continue  # taken, handled, or escalated by another worker meanwhile
+            try:
+                escalated += await _post_escalation(session, poster, item, minutes)
+            except (SlackApiError, NotYet) as error:
+                logger.warning("escalation of item %s not posted yet: %s", item.id, error)
+                await session.rollback()
+                await ownership.release_escalation(session, item.id)
+    return escalated
+
+
+async def _post_escalation(
+    session: AsyncSession, poster: SlackPoster, item: OpenItem, minutes: int
+) -> int:
+    """The escalation reply in the thread of the item's first channel message."""
+    parent = next(iter(await channel_messages(session, item)), None)
+    if parent is None or parent.ts is None:
+        logger.warning("item %s has no channel message to escalate in", item.id)
+        return 0
+    await poster.post_once(
+        session,
+        kind="escalation",
+        key=str(item.id),
+        channel=parent.channel_id,
+        message=ownership_blocks.escalation(await _people_of_line(session, item), minutes),
+        thread_ts=parent.ts,
+    )
+    return 1
+
+
+async def _people_of_line(session: AsyncSession, item: OpenItem) -> list[str]:
+    """Slack users linked to the item's extension (or, a text having none, to its line)."""
+    if item.extension_id:
+        linked = ExtensionLink.extension_id == item.extension_id
+    elif item.line:
+        linked = ExtensionLink.phone_number == item.line
+    else:
+        return []
+    users = await session.scalars(
+        select(ExtensionLink.slack_user_id).where(linked).order_by(ExtensionLink.slack_user_id)
+    )
+    return list(users)
+
+
+async def send_reminders(runtime: Runtime, now: datetime | None = None) -> int:
+    """DM every reminder that is due, with the item as it stands and its buttons; how many.
+
+    A reminder about an item handled since is dropped: there is nothing left to do.
+    """
+    now = now or utcnow()
+    ctx = render_context(runtime.settings)
+    poster = SlackPoster(runtime.slack)
+    sent = 0
+    async with runtime.sessions() as session:
+        for reminder in await ownership.due_reminders(session, now):
+            if not await ownership.claim_reminder(session, reminder.id, now):
+                continue
+            item = await session.get(OpenItem, reminder.item_id)
+            if item is None or item.handled_at is not None:
+                continue
+            try:
+                channel = await poster.dm_channel(session, reminder.slack_user_id)
+                await poster.post_once(
+                    session,
+                    kind=ownership.REMINDER,
+                    key=f"{item.id}:{reminder.id}",
+                    channel=channel,
+                    message=ownership_blocks.rendered(item, ctx, as_reminder=True),
+                )
+            except (SlackApiError, NotYet) as error:
+                logger.warning("reminder %s not sent yet: %s", reminder.id, error)
+                await session.rollback()
+                await ownership.release_reminder(session, reminder.id)
+                continue
+            sent += 1
+    return sent
+
+
+def is_direct_message(channel: str) -> bool:
+    """A DM channel id (D…), as `conversations.open` gives: not a notified channel."""
+    return channel.startswith("D")
+
+
+async def channel_messages(session: AsyncSession, item: OpenItem) -> list[PostedMessage]:
+    """The item's notifications in channels (not DMs): where the digest counts it."""
+    return [
+        posted
+        for posted in await ownership.messages_of(session, item)
+        if posted.kind == item.kind and not is_direct_message(posted.channel_id)
+    ]

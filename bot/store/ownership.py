@@ -1,0 +1,231 @@
+"""Who is on which caller: open items, taking and handling them, reminders, calls placed.
+
+Every change that must happen once, whatever number of workers and restarts (an escalation,
+a reminder), is claimed with a conditional UPDATE that only one transaction can win: the
+database is the referee, not the process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.models import OpenItem, PlacedCall, PostedMessage, Reminder, utcnow
+
+#: The kinds of item, named like the Slack messages (`PostedMessage.kind`) they live in.
+MISSED_CALL, VOICEMAIL, SMS_THREAD = "missed_call", "voicemail", "sms_thread"
+#: The `PostedMessage.kind` of a reminder DM; its key is "<item id>:<reminder id>".
+REMINDER = "reminder"
+
+
+@dataclass(frozen=True)
+class Taken:
+    """The item after a take, and who had it before (None when nobody, or the same person)."""
+
+    item: OpenItem
+    previous: str | None
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    kind: str,
+    key: str,
+    message: dict[str, Any],
+    arrived_at: datetime,
+    line: str | None,
+    extension_id: str | None,
+    party: str | None,
+) -> OpenItem:
+    """The item of a notification, created on first sight; later sights update its message.
+
+    `message` is the notification without ownership ({"text", "blocks"}); `arrived_at` is
+    kept from the first sight. Commits.
+    """
+    item = await _find(session, kind, key)
+    if item is None:
+        item = OpenItem(
+            kind=kind,
+            key=key,
+            message=message,
+            arrived_at=min(arrived_at, utcnow()),
+            line=line,
+            extension_id=extension_id,
+            party=party,
+        )
+        session.add(item)
+        try:
+            await session.commit()
+            return item
+        except IntegrityError:  # another worker recorded it a moment ago
+            await session.rollback()
+            item = await _find(session, kind, key)
+            assert item is not None
+    item.message = message
+    await session.commit()
+    return item
+
+
+async def _find(session: AsyncSession, kind: str, key: str) -> OpenItem | None:
+    return await session.scalar(select(OpenItem).where(OpenItem.kind == kind, OpenItem.key == key))
+
+
+async def item_in_message(session: AsyncSession, channel: str, ts: str) -> OpenItem | None:
+    """The item a posted Slack message (a notification or a reminder DM) is about."""
+    posted = await session.scalar(
+        select(PostedMessage).where(PostedMessage.channel_id == channel, PostedMessage.ts == ts)
+    )
+    if posted is None:
+        return None
+    if posted.kind == REMINDER:
+        return await session.get(OpenItem, int(posted.key.split(":")[0]))
+    return await _find(session, posted.kind, posted.key)
+
+
+async def take(session: AsyncSession, item_id: int, user: str, now: datetime) -> Taken | None:
+    """`user` takes the item; None when there is no such item or it is handled. Commits."""
+    item = await session.get(OpenItem, item_id)
+    if item is None or item.handled_at is not None:
+        return None
+    previous = item.taken_by if item.taken_by != user else None
+    if item.taken_by != user:
+        item.taken_from = item.taken_by
+        item.taken_by, item.taken_at = user, now
+    await session.commit()
+    return Taken(item, previous)
+
+
+async def handle(session: AsyncSession, item: OpenItem, user: str, now: datetime) -> None:
+    """Close the item for good (Mark handled); marking it again names the latest. Commits."""
+    item.handled_by, item.handled_at = user, now
+    await session.commit()
+
+
+async def remind(session: AsyncSession, item: OpenItem, user: str, due_at: datetime) -> Reminder:
+    """A DM to `user` about `item` at `due_at`. Commits."""
+    reminder = Reminder(slack_user_id=user, item_id=item.id, due_at=due_at)
+    session.add(reminder)
+    await session.commit()
+    return reminder
+
+
+async def messages_of(session: AsyncSession, item: OpenItem) -> list[PostedMessage]:
+    """Every posted copy of the item: its notifications and the reminder DMs about it."""
+    found = await session.scalars(
+        select(PostedMessage)
+        .where(
+            PostedMessage.ts.is_not(None),
+            or_(
+                (PostedMessage.kind == item.kind) & (PostedMessage.key == item.key),
+                (PostedMessage.kind == REMINDER) & PostedMessage.key.startswith(f"{item.id}:"),
+            ),
+        )
+        .order_by(PostedMessage.id)
+    )
+    return list(found)
+
+
+async def waiting(
+    session: AsyncSession, arrived_after: datetime, arrived_before: datetime
+) -> list[OpenItem]:
+    """Items nobody took, handled or escalated that arrived in the window, oldest first."""
+    found = await session.scalars(
+        select(OpenItem)
+        .where(
+            OpenItem.escalated_at.is_(None),
+            OpenItem.handled_at.is_(None),
+            OpenItem.taken_at.is_(None),
+            OpenItem.arrived_at > arrived_after,
+            OpenItem.arrived_at <= arrived_before,
+        )
+        .order_by(OpenItem.arrived_at)
+    )
+    return list(found)
+
+
+async def claim_escalation(session: AsyncSession, item_id: int, now: datetime) -> bool:
+    """Whether this caller won the right to escalate the item (still untaken and unhandled).
+
+    Exactly one transaction can move `escalated_at` off NULL. Commits.
+    """
+    result = await session.execute(
+        update(OpenItem)
+        .where(
+            OpenItem.id == item_id,
+            OpenItem.escalated_at.is_(None),
+            OpenItem.taken_at.is_(None),
+            OpenItem.handled_at.is_(None),
+        )
+        .values(escalated_at=now)
+    )
+    await session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def release_escalation(session: AsyncSession, item_id: int) -> None:
+    """Give a claimed escalation back (its reply could not be posted), to be tried again."""
+    await session.execute(update(OpenItem).where(OpenItem.id == item_id).values(escalated_at=None))
+    await session.commit()
+
+
+async def due_reminders(session: AsyncSession, now: datetime) -> list[Reminder]:
+    found = await session.scalars(
+        select(Reminder)
+        .where(Reminder.sent_at.is_(None), Reminder.due_at <= now)
+        .order_by(Reminder.due_at)
+    )
+    return list(found)
+
+
+async def claim_reminder(session: AsyncSession, reminder_id: int, now: datetime) -> bool:
+    """Whether this caller won the right to send the reminder. Commits."""
+    result = await session.execute(
+        update(Reminder)
+        .where(Reminder.id == reminder_id, Reminder.sent_at.is_(None))
+        .values(sent_at=now)
+    )
+    await session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def release_reminder(session: AsyncSession, reminder_id: int) -> None:
+    await session.execute(update(Reminder).where(Reminder.id == reminder_id).values(sent_at=None))
+    await session.commit()
+
+
+async def record_placed_call(
+    session: AsyncSession, user: str, to: str, call_id: str | None
+) -> None:
+    """A call placed from Slack to `to` (E.164): the digest counts it as a caller called back."""
+    session.add(PlacedCall(slack_user_id=user, to=to, call_id=call_id))
+    await session.commit()
+
+
+async def taken_by(session: AsyncSession, user: str, limit: int) -> list[OpenItem]:
+    """What `user` took and nobody has handled yet, the most recently taken first."""
+    found = await session.scalars(
+        select(OpenItem)
+        .where(OpenItem.taken_by == user, OpenItem.handled_at.is_(None))
+        .order_by(OpenItem.taken_at.desc())
+        .limit(limit)
+    )
+    return list(found)
+
+
+async def reminders_of(
+    session: AsyncSession, user: str, limit: int
+) -> list[tuple[Reminder, OpenItem]]:
+    """`user`'s reminders still to come, soonest first, with their items."""
+    rows = await session.execute(
+        select(Reminder, OpenItem)
+        .join(OpenItem, OpenItem.id == Reminder.item_id)
+        .where(Reminder.slack_user_id == user, Reminder.sent_at.is_(None))
+        .order_by(Reminder.due_at)
+        .limit(limit)
+    )
+    return [(reminder, item) for reminder, item in rows]
