@@ -647,6 +647,47 @@ def test_linked_extension_gets_the_missed_call_by_dm_too(
     assert "Missed call" in slack.messages("U0ALICE")[0]["text"]
 
 
+def test_a_user_slack_will_not_dm_does_not_keep_the_missed_call_from_the_channel(
+    bot: RunningBot, slack: SlackRecorder, db: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    insert(
+        db,
+        ExtensionLink(slack_user_id="U0ALICE", extension_id="ext_101", linked_by=ADMIN),
+        ExtensionLink(slack_user_id="U0BOB", extension_id="ext_101", linked_by=ADMIN),
+    )
+    slack.refuse_dms("U0ALICE")  # deactivated: Slack answers user_disabled, for good
+
+    bot.send("call.missed", id="call_first", extensionId="ext_101")
+    bot.send("call.missed", id="call_second", extensionId="ext_101")
+    wait_until_delivered(slack, db, 2)
+
+    assert inbox_states(db) == [DONE, DONE]
+    assert len(ok_posts(slack, NOTIFY_CHANNEL)) == 2
+    assert len(ok_posts(slack, slack.im_channel("U0BOB"))) == 2
+    assert not ok_posts(slack, slack.im_channel("U0ALICE"))
+    refusals = [r.getMessage() for r in caplog.records if "will not open a DM" in r.getMessage()]
+    assert len(refusals) == 1
+    assert "U0ALICE" not in refusals[0]
+
+
+def test_a_dm_that_fails_for_now_is_retried_without_posting_the_channel_again(
+    bot: RunningBot, slack: SlackRecorder, db: Engine
+) -> None:
+    insert(db, ExtensionLink(slack_user_id="U0ALICE", extension_id="ext_101", linked_by=ADMIN))
+    slack.fail_next("conversations.open", status=503)
+
+    bot.send("call.missed", extensionId="ext_101")
+    wait_until_delivered(slack, db, 1)
+
+    assert len(ok_posts(slack, NOTIFY_CHANNEL)) == 1
+    assert len(ok_posts(slack, slack.im_channel("U0ALICE"))) == 1
+    # The channel was posted on the first attempt, before the DM failed.
+    calls = slack.calls()
+    [first_post] = ok_posts(slack, NOTIFY_CHANNEL)
+    [failed_open] = slack.calls("conversations.open", ok=False)
+    assert calls.index(first_post) < calls.index(failed_open)
+
+
 # Dead letters
 
 

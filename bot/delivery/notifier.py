@@ -9,7 +9,8 @@ shows the same as running it once.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,8 +21,8 @@ from bot import consent
 from bot.config import Settings
 from bot.delivery import followup, identity
 from bot.delivery.inbox import NotYet
-from bot.delivery.poster import SlackPoster
-from bot.delivery.router import Destination, destinations, live_card_channels
+from bot.delivery.poster import DmRefused, SlackPoster
+from bot.delivery.router import destinations, live_card_channels
 from bot.directory import ContactDirectory
 from bot.qtvoice.events import (
     CALL_LIVE,
@@ -46,6 +47,8 @@ from bot.store.models import (
     Route,
     utcnow,
 )
+
+logger = logging.getLogger(__name__)
 
 #: Outbound delivery states in the order they happen; a late `sms.sent` never undoes `delivered`.
 SMS_PROGRESS = ("queued", "sent", "delivered")
@@ -92,7 +95,7 @@ class Notifier:
         )
         # The call's data is kept so a button can render the message again (slack/stored.py).
         kept = event.data.model_dump(mode="json", by_alias=True, exclude_none=True)
-        for channel in await self._channels(session, event):
+        async for channel in self._channels(session, event):
             await self.poster.post_once(
                 session,
                 kind="missed_call",
@@ -130,7 +133,8 @@ class Notifier:
         key = await identity.voicemail_key(session, event)
         fields = event.voicemail_fields()
         posted = await followup.channels_posted(session, "voicemail", key)
-        for channel in posted or await self._channels(session, event):
+        channels = _listed(posted) if posted else self._channels(session, event)
+        async for channel in channels:
             existing = await self.poster.find(session, "voicemail", key, channel)
             merged = {**(existing.state if existing else {}), **fields}
             voicemail = VoicemailData.model_validate(merged)
@@ -196,7 +200,7 @@ class Notifier:
                 line=Line(number=line or None),
                 arrived_at=event.data.created_at,
             )
-        for channel in await self._channels(session, event):
+        async for channel in self._channels(session, event):
             parent = await self.poster.post_once(
                 session,
                 kind="sms_thread",
@@ -285,7 +289,7 @@ class Notifier:
         if contact.phone is not None and contact.phone.is_phone:
             await self.directory.remember(session, contact.phone, contact)
         message = blocks.contact_event(contact, event.event, self.ctx)
-        for channel in await self._channels(session, event):
+        async for channel in self._channels(session, event):
             await self.poster.post_once(
                 session, kind=event.event, key=event.message_key, channel=channel, message=message
             )
@@ -303,7 +307,14 @@ class Notifier:
     def _line(self, event: CallEvent | VoicemailEvent) -> Line:
         return Line(number=event.our_line, extension_id=event.extension_id)
 
-    async def _channels(self, session: AsyncSession, event: KnownEvent) -> list[str]:
+    async def _channels(self, session: AsyncSession, event: KnownEvent) -> AsyncIterator[str]:
+        """Where `event` goes: its channels first, then each linked user's DM as it is opened.
+
+        A user Slack will never let the bot DM (`DmRefused`: deactivated, unknown, …) is
+        skipped, so one bad link cannot keep the event out of its channels. Any other failure
+        to open a DM raises after the channels are posted; the retry does not post them again
+        (`SlackPoster.post_once`).
+        """
         routes = list(await session.scalars(select(Route)))
         links = list(await session.scalars(select(ExtensionLink)))
         places = destinations(
@@ -313,13 +324,16 @@ class Notifier:
             self.settings.notify_channel,
             after_hours_channel=followup.after_hours_channel(self.settings, utcnow()),
         )
-        return [await self._channel_of(session, place) for place in places]
-
-    async def _channel_of(self, session: AsyncSession, place: Destination) -> str:
-        if place.channel:
-            return place.channel
-        assert place.user is not None
-        return await self.poster.dm_channel(session, place.user)
+        for place in places:
+            if place.channel:
+                yield place.channel
+        for place in places:
+            if place.user and not place.channel:
+                try:
+                    dm = await self.poster.dm_channel(session, place.user)
+                except DmRefused:
+                    continue
+                yield dm
 
 
 Handler = Callable[[Notifier, AsyncSession, Any], Awaitable[None]]
@@ -332,6 +346,12 @@ DISPATCH: dict[str, Handler] = {
     **dict.fromkeys(SMS_EVENTS, Notifier.sms),
     **dict.fromkeys(CONTACT_EVENTS, Notifier.contact),
 }
+
+
+async def _listed(channels: list[str]) -> AsyncIterator[str]:
+    """`channels` as `Notifier._channels` gives them, one at a time."""
+    for channel in channels:
+        yield channel
 
 
 def _furthest(before: str | None, now: str) -> str:

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.delivery.inbox import NotYet
 from bot.slack.api_errors import (
     CONTENT_REFUSALS,
+    DM_REFUSALS,
     describe,
     error_code,
     error_headers,
@@ -122,6 +123,14 @@ class Refused(Exception):
     """
 
 
+class DmRefused(Exception):
+    """Slack will never open a DM with this user (deactivated, unknown, not a user id at all)."""
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__(f"no DM with {mask_user(user_id)}")
+        self.user_id = user_id
+
+
 class Unreadable(Exception):
     """Slack's answer had no JSON body (a proxy's error page): a passing failure, like a 5xx."""
 
@@ -130,12 +139,33 @@ class SlackPoster:
     def __init__(self, slack: AsyncWebClient) -> None:
         self.slack = slack
         self._dm_channels: dict[str, str] = {}
+        self._dm_refused: set[str] = set()
         self._pace: dict[str, ChannelPace] = {}
 
     async def dm_channel(self, session: AsyncSession, user_id: str) -> str:
-        """The IM channel with a user, opened once per process."""
+        """The IM channel with a user, opened once per process.
+
+        Raises `DmRefused` when Slack will never open it (`DM_REFUSALS`), logging that once per
+        user and process; any other failure raises as it came, to be retried.
+        """
+        if user_id in self._dm_refused:
+            raise DmRefused(user_id)
         if user_id not in self._dm_channels:
-            response = await self._call(session, user_id, "conversations_open", users=user_id)
+            try:
+                response = await self._call(session, user_id, "conversations_open", users=user_id)
+            except SlackApiError as error:
+                code = error_code(error)
+                if code not in DM_REFUSALS:
+                    raise
+                self._dm_refused.add(user_id)
+                logger.warning(
+                    "Slack will not open a DM with the user linked as %s (%s); their copies are"
+                    " skipped, the channels still get every event: fix the link with"
+                    " /qtvoice unlink, then /qtvoice link",
+                    mask_user(user_id),
+                    code,
+                )
+                raise DmRefused(user_id) from None
             self._dm_channels[user_id] = response["channel"]["id"]
         return self._dm_channels[user_id]
 
@@ -369,6 +399,12 @@ class SlackPoster:
             if error_code(error) is None:
                 raise Unreadable(describe(error)) from None
             raise
+
+
+def mask_user(user_id: str) -> str:
+    """A stored Slack user id fit for a log: its first three characters (`U0A…`), since a
+    link made before ids were checked may hold anything, even a phone number."""
+    return user_id[:3] + "…" if len(user_id) > 3 else user_id
 
 
 def plain_fallback(text: str) -> str:

@@ -38,6 +38,20 @@ CONTENT_REFUSALS = frozenset(
     }
 )
 
+#: Slack's refusals to open a DM with a user, from the conversations.open reference
+#: (docs.slack.dev/reference/methods/conversations.open): the user is gone, unknown, hidden
+#: from the bot, a bot, or no user id was given; asking again cannot succeed.
+DM_REFUSALS = frozenset(
+    {
+        "cannot_dm_bot",
+        "invalid_user_combination",
+        "user_disabled",
+        "user_not_found",
+        "user_not_visible",
+        "users_list_not_supplied",
+    }
+)
+
 
 def error_code(error: SlackApiError) -> str | None:
     """Slack's `error` code ("invalid_blocks"); None when the answer was not Slack's JSON."""

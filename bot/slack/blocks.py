@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from bot import phone
 from bot.qtvoice.models import Call, Contact, ContactLookup, Sms, Voicemail
+from bot.slack.parsing import is_user_id
 
 Block = dict[str, Any]
 
@@ -53,7 +53,6 @@ RECENT_CALLS_SHOWN = 5
 PICKER_CHOICES_SHOWN = 10
 ELLIPSIS = "…"
 
-_SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
 
 _LIVE_STATES = {
     "call.incoming": ("🔔", "Ringing"),
@@ -600,7 +599,7 @@ def _link(url: str | None, label: str) -> str | None:
 
 
 def _mention(user_id: str | None) -> str | None:
-    if user_id and _SLACK_USER_ID.fullmatch(user_id):
+    if user_id and is_user_id(user_id):
         return f"<@{user_id}>"
     return None
 

@@ -42,6 +42,7 @@ from bot.slack.parsing import (
     button_value,
     extension_phone,
     find_extension,
+    is_user_id,
     leading_mention,
     plain_text,
     split_first,
@@ -272,6 +273,7 @@ class SlashCommands:
 
     async def link(self, invocation: Invocation) -> Message:
         subject, rest = self._subject(invocation, "link someone else")
+        _require_user_id(subject)
         wanted = plain_text(rest).strip()
         if not wanted:
             if subject != invocation.user_id:
@@ -289,6 +291,7 @@ class SlashCommands:
 
     async def link_offered(self, user_id: str, value: dict[str, Any]) -> Message:
         """The link offer's button was clicked: link the extension it names, if it still exists."""
+        _require_user_id(user_id)
         extension_id = str(value.get("x") or "")
         extensions = await self.runtime.qtvoice.list_extensions()
         extension = next((ext for ext in extensions if ext.id == extension_id), None)
@@ -545,6 +548,13 @@ async def _send(respond: AsyncRespond, reply: Message) -> None:
 
 
 # Reading what was typed
+
+
+def _require_user_id(user_id: str) -> None:
+    """Refuse to link anything but a Slack user id: a link is a DM destination, and Slack
+    cannot open a DM with anything else."""
+    if not is_user_id(user_id):
+        raise Refusal("That isn't a Slack user I can link; mention them, like `@someone`.")
 
 
 def _invocation(command: dict[str, Any], args: str) -> Invocation:

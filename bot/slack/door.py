@@ -13,6 +13,7 @@ correctly signed body reaches Bolt's parser, and one Bolt cannot read is a 400.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -84,46 +85,100 @@ async def admit(request: Request, verifier: SignatureVerifier) -> AsyncBoltReque
         bolt_request = to_async_bolt_request(request, body)
     except _UNREADABLE as error:
         raise Refused(400, f"signed body is not a Slack payload ({type(error).__name__})") from None
-    if not slack_shaped(bolt_request.body):
+    if not slack_shaped(bolt_request.body) or not _ids_are_text(bolt_request.context):
         raise Refused(400, "signed body is not shaped like a Slack payload")
     return bolt_request
 
 
 def slack_shaped(body: Mapping[str, Any]) -> bool:
-    """Whether the fields Bolt reads before any listener runs have the types Slack gives them.
+    """Whether the fields Bolt and our listeners read before checking have Slack's shapes.
 
     Bolt's middleware and listener matchers index into the payload without checking types
     (`body["event"].get("subtype")`, `body["actions"][0]["action_id"]`, a regex over
-    `event["text"]`), so a signed body with a list where Slack puts an object would be a 500
-    from inside Bolt. The shapes are Slack's: https://api.slack.com/apis/events-api#callback-field
-    and https://api.slack.com/reference/interaction-payloads.
+    `event["text"]`), and so do our listeners (`body["user"]["id"]`), so a signed body with a
+    list where Slack puts an object would be a 500. Two tables say what is checked: the types
+    of fields wherever they appear (`_ENVELOPE`, `_EVENT`, …), and the fields each kind of
+    payload always carries (`_REQUIRED`). The shapes are Slack's:
+    https://api.slack.com/apis/events-api#callback-field and
+    https://api.slack.com/reference/interaction-payloads.
     """
-    event = body.get("event", {})
-    view = body.get("view", {})
-    actions = body.get("actions", [])
+    if not _fields(body, _ENVELOPE) or not _utf8(body):
+        return False
+    actions = body.get("actions") or []
+    kinds = (
+        str(body.get("type")),
+        f"view:{(body.get('view') or {}).get('type')}",
+        f"event:{(body.get('event') or {}).get('type')}",
+    )
     return (
-        _fields(body, _ENVELOPE)
-        and _fields(event, _EVENT)
-        and _fields(view, _VIEW)
-        and isinstance(actions, list)
+        all(_fields(_at(body, path) or {}, types) for path, types in _SHAPES.items())
         and all(_fields(action, _ACTION) for action in actions)
-        and _has_what_bolt_indexes(body, view, actions)
+        and all(
+            isinstance(_at(body, path), kind)
+            for payload_kind in kinds
+            for path, kind in _REQUIRED.get(payload_kind, ())
+        )
     )
 
 
-def _has_what_bolt_indexes(
-    body: Mapping[str, Any], view: Mapping[str, Any], actions: list[Any]
-) -> bool:
-    """The fields Slack always sends with these payload types, which Bolt reads unguarded
-    (`body["actions"][0]`, `body["view"]["type"]`, `body["workflow_step"]`)."""
-    kind = body.get("type")
-    if kind in ("block_actions", "interactive_message") and not actions:
+def _utf8(body: Mapping[str, Any]) -> bool:
+    """No string in `body` holds a lone surrogate (JSON's "\\udb8a"): Slack sends UTF-8 text,
+    and neither a database driver nor an HTTP client can encode such a string."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode()
+    except (UnicodeEncodeError, RecursionError):
         return False
-    if kind in ("view_submission", "view_closed") and not isinstance(view.get("type"), str):
-        return False
-    steps = kind == "workflow_step_edit" or view.get("type") == "workflow_step"
-    return not steps or isinstance(body.get("workflow_step"), dict)
+    return True
 
+
+_CONTEXT_TEXT = (
+    "enterprise_id",
+    "team_id",
+    "user_id",
+    "actor_enterprise_id",
+    "actor_team_id",
+    "actor_user_id",
+    "channel_id",
+    "thread_ts",
+    "function_execution_id",
+    "function_bot_access_token",
+    "response_url",
+)
+"""What Bolt extracts from a body into its context, to pass to Slack's clients as text."""
+
+
+def _ids_are_text(context: Mapping[str, Any]) -> bool:
+    """Bolt finds the team, user and channel ids in many places of a body (`authorizations[0]`,
+    `team`, `enterprise`, `event`…) and hands them to its clients unchecked, where a number or
+    a list is a 500 (`auth.test` with `team_id=-Infinity`); Slack's ids are always text."""
+    return all(isinstance(context.get(name), str | None) for name in _CONTEXT_TEXT)
+
+
+def _at(value: Any, path: tuple[str | int, ...]) -> Any:
+    """What is at `path` in nested objects and lists (an int picks a list item); None if absent."""
+    for step in path:
+        if isinstance(step, int):
+            value = value[step] if isinstance(value, list) and len(value) > step else None
+        else:
+            value = value.get(step) if isinstance(value, dict) else None
+    return value
+
+
+_USER_ID: tuple[tuple[str | int, ...], type] = (("user", "id"), str)
+_REQUIRED: dict[str, tuple[tuple[tuple[str | int, ...], type], ...]] = {
+    "event_callback": ((("event", "type"), str),),
+    "block_actions": ((("actions", 0, "action_id"), str), _USER_ID),
+    "interactive_message": ((("actions", 0), dict), _USER_ID),
+    "view_submission": ((("view", "type"), str), _USER_ID),
+    "view_closed": ((("view", "type"), str), _USER_ID),
+    "workflow_step_edit": ((("workflow_step",), dict),),
+    "view:workflow_step": ((("workflow_step",), dict),),
+    "event:message": ((("event", "channel"), str),),
+    "event:app_home_opened": ((("event", "user"), str),),
+}
+"""The fields Slack always sends with each payload `type` (and with a view of each type, as
+"view:<type>", and with an event of each type, as "event:<type>"), which Bolt or our
+listeners read unguarded: (path, type) pairs."""
 
 _ENVELOPE: dict[str, type] = {
     "type": str,
@@ -135,6 +190,9 @@ _ENVELOPE: dict[str, type] = {
     "challenge": str,
     "action_id": str,
     "block_id": str,
+    "response_url": str,
+    "user": dict,
+    "channel": dict,
     "event": dict,
     "view": dict,
     "container": dict,
@@ -160,6 +218,15 @@ _EVENT: dict[str, type] = {
 }
 _VIEW: dict[str, type] = {"type": str, "callback_id": str, "id": str, "private_metadata": str}
 _ACTION: dict[str, type] = {"type": str, "action_id": str, "block_id": str}
+_SHAPES: dict[tuple[str | int, ...], dict[str, type]] = {
+    ("event",): _EVENT,
+    ("view",): _VIEW,
+    ("user",): {"id": str},
+    ("channel",): {"id": str},
+    ("container",): {"channel_id": str, "message_ts": str, "thread_ts": str},
+    ("message",): {"ts": str, "thread_ts": str, "text": str},
+}
+"""The types of the fields of each object of the envelope (`_ENVELOPE` types the objects)."""
 
 
 def _fields(value: object, types: Mapping[str, type]) -> bool:

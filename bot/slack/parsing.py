@@ -17,6 +17,9 @@ from typing import Any
 from bot import phone
 from bot.qtvoice.models import Extension
 
+#: A Slack user id: "U" (or "W" on Enterprise Grid) then capitals and digits, as in
+#: https://api.slack.com/changelog/2016-08-11-user-id-format-changes ("U024BE7LH").
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
 _USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _CHANNEL_MENTION = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>")
 _SLACK_MARKUP = re.compile(r"<([^<>]*)>")
@@ -52,6 +55,12 @@ def split_first(text: str) -> tuple[str, str]:
     if not parts:
         return "", ""
     return parts[0], parts[1] if len(parts) > 1 else ""
+
+
+def is_user_id(text: str) -> bool:
+    """Whether `text` is shaped like a Slack user id (`U024BE7LH`); says nothing of whether
+    that user exists."""
+    return _USER_ID.fullmatch(text) is not None
 
 
 def leading_mention(slack_text: str) -> tuple[str | None, str]:

@@ -390,6 +390,14 @@ def test_non_admin_cannot_link_someone_else(slash: Slash) -> None:
     assert "haven't linked" in slash("whoami", user="U0BOB")
 
 
+@pytest.mark.parametrize("user_id", ["215-555-0123 x45", "u0alice", "C0GENERAL", "U", ""])
+def test_link_refuses_what_is_not_a_slack_user_id(slash: Slash, user_id: str) -> None:
+    answer = slash("link 101", user=user_id)
+
+    assert "isn't a Slack user I can link" in answer
+    assert "haven't linked" in slash("whoami", user=user_id)
+
+
 def test_unlink_removes_the_link(slash: Slash) -> None:
     slash("link 101")
 

@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from slack_sdk.signature import SignatureVerifier
 
@@ -316,8 +316,38 @@ def test_an_unsigned_request_is_a_401_and_reaches_no_listener(
     assert_nothing_logged_of_the_body(caplog)
 
 
+def interaction(payload: dict[str, Any]) -> bytes:
+    """An interaction payload as Slack sends it: a `payload` form field, with the canary."""
+    return urlencode({"payload": json.dumps({**payload, "canary": CANARY})}).encode()
+
+
+SMS_SEND_VIEW = {
+    "id": "V1",
+    "type": "modal",
+    "callback_id": "sms_send",
+    "private_metadata": '{"to":"+12155551234"}',
+    "state": {"values": {"sms_message": {"message": {"type": "plain_text_input", "value": "hi"}}}},
+}
+BUTTON_WITHOUT_ACTION_ID = {"block_id": "b", "type": "button", "value": "v"}
+
+
 @EXAMPLES
 @given(body=odd_bodies())
+# Found by bench/fuzz.py: the user of an interaction not an object, or its id not a string.
+@example(body=interaction({"type": "view_submission", "user": "1", "view": SMS_SEND_VIEW}))
+@example(body=interaction({"type": "view_submission", "user": [{"id": []}], "view": SMS_SEND_VIEW}))
+@example(body=interaction({"type": "view_submission", "user": {"id": []}, "view": SMS_SEND_VIEW}))
+# Found by bench/fuzz.py: a block action without its action_id.
+@example(
+    body=interaction(
+        {
+            "type": "block_actions",
+            "user": {"id": "U0ALICE"},
+            "container": {"type": "message", "message_ts": "1.2", "channel_id": "C0NOTIFY"},
+            "actions": [BUTTON_WITHOUT_ACTION_ID],
+        }
+    )
+)
 def test_a_signed_odd_body_is_never_a_5xx(
     door: RunningBot, http: httpx.Client, caplog: pytest.LogCaptureFixture, body: bytes
 ) -> None:
@@ -353,6 +383,10 @@ def test_the_same_command_correctly_signed_does_reach_its_listener(
     assert slack.wait_for(lambda: slack.responses("door"))
 
 
+CLICK = b'payload={"type": "block_actions", "user": {"id": "U1"}, "actions": [{"action_id": "a"}]'
+"""A block action Slack could send, open for one more field."""
+
+
 @pytest.mark.parametrize(
     ("body", "headers", "status"),
     [
@@ -365,6 +399,38 @@ def test_the_same_command_correctly_signed_does_reach_its_listener(
         (b'{"type": "block_actions", "actions": [null]}', None, 400),
         (b'payload={"type": "block_actions", "actions": []}', None, 400),
         (b'payload={"type": "view_submission", "view": {"callback_id": "x"}}', None, 400),
+        (
+            b'payload={"type": "view_submission", "user": "U1", "view": {"type": "modal"}}',
+            None,
+            400,
+        ),
+        (b'payload={"type": "block_actions", "user": {"id": "U1"}, "actions": [{}]}', None, 400),
+        # Found by bench/fuzz.py: ids Bolt hands its clients (auth.test's team_id) not text.
+        (b'{"type": "event_callback", "authorizations": [{"team_id": -Infinity}]}', None, 400),
+        (b'{"type": "event_callback", "authorizations": [{"team_id": ["T1"]}]}', None, 400),
+        (b'payload={"type": "shortcut", "user": {"id": "U1"}, "team": {"id": 5}}', None, 400),
+        (b'{"type": "event_callback", "enterprise": {"id": 1}}', None, 400),
+        (b'{"type": "event_callback", "event": null}', None, 400),
+        # Found by bench/fuzz.py: acked with 200, then a traceback in the listener.
+        (CLICK + b', "channel": "C1"}', None, 400),
+        (b'payload={"type": "shortcut", "user": {"id": "U1"}, "response_url": 5}', None, 400),
+        (CLICK + b', "message": {"ts": {}}}', None, 400),
+        (
+            b'{"type": "event_callback", "event": {"type": "app_home_opened", "tab": "home"}}',
+            None,
+            400,
+        ),
+        (
+            b'{"type": "event_callback", "event": {"type": "message", "thread_ts": "1.1"}}',
+            None,
+            400,
+        ),
+        (
+            b'{"type": "event_callback", "event":'
+            b' {"type": "message", "channel": "C1", "ts": "1.2", "thread_ts": "\\udb8a"}}',
+            None,
+            400,
+        ),
         (b'{"authorizations": 5}', None, 400),
         (b"\xff\xfe not utf-8", None, 401),
     ],

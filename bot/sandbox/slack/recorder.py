@@ -175,6 +175,7 @@ class SlackRecorder:
         self._channel_limits: dict[str, float] = {}
         self._last_write: dict[tuple[str, str], float] = {}
         self._blocks_refused: set[str] = set()
+        self._dms_refused: set[str] = set()
         self._response_urls: dict[str, ResponseUrl] = {}
         self._scopes = BOT_SCOPES
         self._server = BackgroundServer(self._asgi_app())
@@ -214,6 +215,7 @@ class SlackRecorder:
             self._channel_limits.clear()
             self._last_write.clear()
             self._blocks_refused.clear()
+            self._dms_refused.clear()
             self._response_urls.clear()
             self._scopes = BOT_SCOPES
             self._workspace.reset()
@@ -252,6 +254,12 @@ class SlackRecorder:
         `invalid_blocks`, as Slack does for content it will never accept; plain text passes."""
         with self._lock:
             self._blocks_refused.add(channel)
+
+    def refuse_dms(self, user_id: str) -> None:
+        """From now on, conversations.open with `user_id` answers `user_disabled`, as Slack
+        does for a deactivated user."""
+        with self._lock:
+            self._dms_refused.add(user_id)
 
     def delay(self, method: str, seconds: float) -> None:
         """Answer every later call of `method` ("*": any) `seconds` late; 0 removes the delay."""
@@ -488,6 +496,8 @@ class SlackRecorder:
         refusing = method in ("chat.postMessage", "chat.update") and bool(args.get("blocks"))
         if refusing and args.get("channel") in self._blocks_refused:
             return _Answer(200, SlackError("invalid_blocks").body())
+        if method == "conversations.open" and args.get("users") in self._dms_refused:
+            return _Answer(200, SlackError("user_disabled").body())
         try:
             return _Answer(200, handler(self._workspace, args), {"X-OAuth-Scopes": self._scopes})
         except SlackError as error:
