@@ -277,6 +277,19 @@ def test_a_lone_surrogate_in_a_text_is_posted_as_a_replacement_character(
     assert "\x00" not in text["text"]
 
 
+def test_the_longest_ids_the_door_accepts_are_stored_by_every_table_they_reach(
+    bot: RunningBot, slack: SlackRecorder, db: Engine
+) -> None:
+    # 128 characters is the door's limit (qtvoice/events.ID_LIMIT); a column narrower than
+    # that (the open item's extension id was 64) parked the event on PostgreSQL.
+    longest = "e" * 128
+    response = bot.send("call.missed", id="c" * 128, extensionId=longest)
+
+    assert response.json()["status"] == "accepted"
+    wait_until_delivered(slack, db, 1)
+    assert inbox_states(db) == [DONE]
+
+
 # Texts
 
 

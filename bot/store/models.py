@@ -254,7 +254,7 @@ class OpenItem(Base):
     key: Mapped[str] = mapped_column(String(255))
     #: Our line and extension it came to, and the customer's number (E.164 when it parses).
     line: Mapped[str | None] = mapped_column(String(32))
-    extension_id: Mapped[str | None] = mapped_column(String(64))
+    extension_id: Mapped[str | None] = mapped_column(String(128))
     party: Mapped[str | None] = mapped_column(String(64))
     message: Mapped[dict[str, Any]] = mapped_column(default=dict)
     arrived_at: Mapped[datetime] = mapped_column(index=True)

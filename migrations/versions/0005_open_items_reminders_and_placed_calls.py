@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("key", sa.String(length=255), nullable=False),
         sa.Column("line", sa.String(length=32), nullable=True),
-        sa.Column("extension_id", sa.String(length=64), nullable=True),
+        sa.Column("extension_id", sa.String(length=128), nullable=True),
         sa.Column("party", sa.String(length=64), nullable=True),
         sa.Column("message", sa.JSON(), nullable=False),
         sa.Column("arrived_at", bot.store.models.UTCDateTime(), nullable=False),
