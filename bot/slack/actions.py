@@ -23,7 +23,7 @@ from sqlalchemy import select
 from bot.qtvoice.errors import QTvoiceError
 from bot.runtime import Runtime
 from bot.slack import blocks
-from bot.slack.api_errors import describe
+from bot.slack.api_errors import answer_ephemeral, describe
 from bot.slack.blocks import Block
 from bot.slack.ownership import Ownership
 from bot.slack.rendering import render_context, shown_number
@@ -269,9 +269,7 @@ class Buttons:
         block_kit: list[Block] | None = None,
     ) -> None:
         if click.has_response_url:
-            await respond(
-                text=text, blocks=block_kit, response_type="ephemeral", replace_original=False
-            )
+            await answer_ephemeral(respond, text, block_kit)
         else:
             await whisper(client, click.user, text, channel=click.channel, block_kit=block_kit)
 

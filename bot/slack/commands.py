@@ -35,6 +35,7 @@ from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Contact, Extension
 from bot.runtime import Runtime
 from bot.slack import blocks, cards
+from bot.slack.api_errors import answer_ephemeral
 from bot.slack.blocks import Line, Message, escape_mrkdwn
 from bot.slack.history import History
 from bot.slack.parsing import (
@@ -541,10 +542,7 @@ class SlashCommands:
 
 async def _send(respond: AsyncRespond, reply: Message) -> None:
     """Answer through the response URL; a dead URL is logged, there is nobody else to tell."""
-    try:
-        await respond(text=reply.text, blocks=reply.blocks or None, response_type="ephemeral")
-    except Exception:
-        logger.exception("could not answer through the response URL")
+    await answer_ephemeral(respond, reply.text, reply.blocks or None)
 
 
 # Reading what was typed

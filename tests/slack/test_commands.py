@@ -17,6 +17,8 @@ import pytest
 from bot.config import Settings
 from bot.sandbox.qtvoice import ALICE_LINE, JANE_ROE, JOHN_DOE, STRANGER, QTvoiceSandbox
 from bot.sandbox.slack import DEFAULT_USERS, SlackRecorder, SlackUser
+from bot.sandbox.slack.driver import SlackRequest
+from bot.sandbox.slack.team import APP_ID, TEAM_ID
 from tests.conftest import ADMIN, BOT_TOKEN, NOTIFY_CHANNEL, RunningBot, start_bot
 
 ACK_DEADLINE_SECONDS = 3.0
@@ -522,3 +524,30 @@ def test_status_shows_deliveries_last_webhook_and_api_budget(
 
 def test_status_is_for_admins_only(slash: Slash) -> None:
     assert "Only QTvoice admins" in slash("status")
+
+
+def test_a_response_url_that_cannot_be_reached_is_one_warning_not_a_traceback(
+    bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Slack's response URLs expire; a signed command may also carry one nobody listens on.
+    form = {
+        "team_id": TEAM_ID,
+        "api_app_id": APP_ID,
+        "channel_id": "C0GENERAL",
+        "user_id": "U0ALICE",
+        "user_name": "alice",
+        "command": "/qtvoice",
+        "text": "help",
+        "response_url": "http://127.0.0.1:9/commands/dead",
+        "trigger_id": "1.2.3",
+    }
+    with caplog.at_level("WARNING"):
+        delivery = bot.slack.deliver(SlackRequest("slash_commands", form))
+        assert delivery.status_code == 200
+        deadline = time.monotonic() + 10
+        while "response URL" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    [warning] = [record for record in caplog.records if "response URL" in record.getMessage()]
+    assert warning.exc_info is None
+    assert "Traceback" not in caplog.text
