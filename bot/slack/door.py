@@ -104,6 +104,8 @@ def slack_shaped(body: Mapping[str, Any]) -> bool:
     """
     if not _fields(body, _ENVELOPE) or not _utf8(body):
         return False
+    if any(key in body and body[key] is None for key in _DEFAULTED):
+        return False
     actions = body.get("actions") or []
     kinds = (
         str(body.get("type")),
@@ -218,6 +220,8 @@ _EVENT: dict[str, type] = {
 }
 _VIEW: dict[str, type] = {"type": str, "callback_id": str, "id": str, "private_metadata": str}
 _ACTION: dict[str, type] = {"type": str, "action_id": str, "block_id": str}
+#: Objects Bolt reads as `body.get(key, {})`: present but null, they would be read as None.
+_DEFAULTED = ("event", "view")
 _SHAPES: dict[tuple[str | int, ...], dict[str, type]] = {
     ("event",): _EVENT,
     ("view",): _VIEW,
