@@ -185,7 +185,8 @@ def _as_leader(
     """`job`, run only while `lease` is held (always, without one), and stopped quietly.
 
     APScheduler cancels a running job when it shuts down (this process stops or stops leading)
-    and would log that as the job's failure, with a traceback; it is not one.
+    and would log that as the job's failure, with a traceback; it is not one. Nor is a
+    database outage, which the next run outlives: both are one line.
     """
 
     async def run_as_leader(*args: Any, **kwargs: Any) -> Any:
@@ -196,6 +197,16 @@ def _as_leader(
             return await job(*args, **kwargs)
         except asyncio.CancelledError:
             logger.info("scheduled job %s stopped: the scheduler is shutting down", job.__name__)
+            return None
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            # One line, not APScheduler's traceback: the job runs again at its next time.
+            logger.warning(
+                "scheduled job %s: database unreachable, runs again next time: %s",
+                job.__name__,
+                describe(error),
+            )
             return None
 
     return run_as_leader

@@ -157,6 +157,9 @@ class SlackPoster:
                 code = error_code(error)
                 if code not in DM_REFUSALS:
                     raise
+                if user_id in self._dm_refused:
+                    # A concurrent delivery asked at the same time and has already said so.
+                    raise DmRefused(user_id) from None
                 self._dm_refused.add(user_id)
                 logger.warning(
                     "Slack will not open a DM with the user linked as %s (%s); their copies are"
