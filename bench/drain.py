@@ -64,8 +64,10 @@ def drain(
     qtvoice: QTvoiceSandbox,
     workdir: Path,
     timeout: float,
+    profile: Path | None = None,
 ) -> tuple[float, float, float, int, int]:
-    """Store `envelopes`, run one worker until all are posted.
+    """Store `envelopes`, run one worker (under py-spy into `profile` when given) until all
+    are posted.
 
     (seconds from its start, seconds from its first post, posts/s, lost, duplicated)
     """
@@ -75,7 +77,7 @@ def drain(
     refused = sum(1 for status, _ in answer["results"] if status != 200)
     wanted = {f"missed_call:{envelope['data']['id']}" for envelope in envelopes}
     started = time.time()
-    with harness.server(harness.bot_argv(), env, workdir) as worker:
+    with harness.server(harness.bot_argv(profile=profile), env, workdir) as worker:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not wanted <= harness.posted_refs(slack).keys():
             time.sleep(0.2)
@@ -94,6 +96,8 @@ def drain(
         f" {rate:,.0f} posts/s between first and last post; lost {lost}, duplicated {duplicated};"
         f" worker peak RSS {rss:.0f} MiB"
     )
+    if profile is not None:
+        print(harness.top_frames(profile, 25))
     return finished - started, finished - times[0], rate, lost, duplicated
 
 
@@ -104,8 +108,13 @@ def main() -> None:
     parser.add_argument("--database-url", help="a database the bench may empty (default SQLite)")
     parser.add_argument("--only", default="fast,limited", help="parts to run")
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument(
+        "--profile", type=Path, help="run the worker under py-spy, raw stacks into this folder"
+    )
     args = parser.parse_args()
     only = set(args.only.split(","))
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
 
     print("command:", shlex.join([".venv/bin/python", "bench/drain.py", *sys.argv[1:]]))
     print("machine:", harness.machine())
@@ -133,6 +142,7 @@ def main() -> None:
                 qtvoice,
                 workdir,
                 args.timeout,
+                args.profile / f"fast-{engine}.txt" if args.profile else None,
             )
             print(f"  target >= 200 posts/s in one process: {'met' if rate >= 200 else 'MISSED'}")
         if "limited" in only:
@@ -149,6 +159,7 @@ def main() -> None:
                 qtvoice,
                 workdir,
                 args.timeout,
+                args.profile / f"limited-{engine}.txt" if args.profile else None,
             )
             verdict = "met" if posting / allowed <= 1.15 else "MISSED"
             print(

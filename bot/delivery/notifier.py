@@ -1,8 +1,8 @@
 """What each kind of QTvoice event does in Slack: post, thread, or update in place.
 
 `DISPATCH` maps each known event type to its handler; the worker calls `Notifier.deliver()`
-once per inbox event with the typed event the door parsed, and the golden tests drive that
-same path. A delivery may run again for the same event (after a crash or a Slack failure), so
+once per inbox event with the typed event the door parsed and the routes and links it read
+with the claim (`Routing`), and the golden tests drive that same path. A delivery may run again for the same event (after a crash or a Slack failure), so
 every write goes through `SlackPoster.post_once` or an idempotent update: running it twice
 shows the same as running it once.
 """
@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.delivery import followup, identity
 from bot.delivery.inbox import NotYet
 from bot.delivery.poster import DmRefused, SlackPoster
-from bot.delivery.router import destinations, live_card_channels
+from bot.delivery.router import Routing, destinations, live_card_channels
 from bot.directory import ContactDirectory
 from bot.qtvoice.events import (
     CALL_LIVE,
@@ -40,13 +40,7 @@ from bot.qtvoice.events import (
 )
 from bot.slack import blocks
 from bot.slack.blocks import Caller, Line, RenderContext
-from bot.store.models import (
-    SENDING_REPLY,
-    ExtensionLink,
-    PostedMessage,
-    Route,
-    utcnow,
-)
+from bot.store.models import SENDING_REPLY, PostedMessage, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -71,15 +65,18 @@ class Notifier:
             mask_numbers=settings.mask_numbers,
         )
 
-    async def deliver(self, session: AsyncSession, event: KnownEvent | UnknownEvent) -> None:
-        """Do in Slack what `event` means (see DISPATCH); an unknown type does nothing."""
+    async def deliver(
+        self, session: AsyncSession, event: KnownEvent | UnknownEvent, routing: Routing
+    ) -> None:
+        """Do in Slack what `event` means (see DISPATCH), where `routing` sends it; an unknown
+        type does nothing."""
         handler = DISPATCH.get(event.event)
         if handler is not None:
-            await handler(self, session, event)
+            await handler(self, session, event, routing)
 
     # Calls
 
-    async def missed_call(self, session: AsyncSession, event: CallEvent) -> None:
+    async def missed_call(self, session: AsyncSession, event: CallEvent, routing: Routing) -> None:
         """A message per missed call, and the call's live card (if any) marked missed."""
         caller = await self._caller(session, event.customer)
         message = blocks.missed_call(event.data, caller, self._line(event), self.ctx)
@@ -95,7 +92,7 @@ class Notifier:
         )
         # The call's data is kept so a button can render the message again (slack/stored.py).
         kept = event.data.model_dump(mode="json", by_alias=True, exclude_none=True)
-        async for channel in self._channels(session, event):
+        async for channel in self._channels(session, event, routing):
             await self.poster.post_once(
                 session,
                 kind="missed_call",
@@ -104,15 +101,16 @@ class Notifier:
                 message=message,
                 state=kept,
             )
-        await self._live_card(session, event, post_new=False)
+        await self._live_card(session, event, routing, post_new=False)
 
-    async def live_call(self, session: AsyncSession, event: CallEvent) -> None:
+    async def live_call(self, session: AsyncSession, event: CallEvent, routing: Routing) -> None:
         """One card per call per channel that asked for live calls, updated as the call goes."""
-        await self._live_card(session, event, post_new=True)
+        await self._live_card(session, event, routing, post_new=True)
 
-    async def _live_card(self, session: AsyncSession, event: CallEvent, *, post_new: bool) -> None:
-        routes = list(await session.scalars(select(Route)))
-        channels = live_card_channels(event, routes)
+    async def _live_card(
+        self, session: AsyncSession, event: CallEvent, routing: Routing, *, post_new: bool
+    ) -> None:
+        channels = live_card_channels(event, routing.routes)
         if not channels:
             return
         caller = await self._caller(session, event.customer)
@@ -128,12 +126,14 @@ class Notifier:
 
     # Voicemail
 
-    async def voicemail(self, session: AsyncSession, event: VoicemailEvent) -> None:
+    async def voicemail(
+        self, session: AsyncSession, event: VoicemailEvent, routing: Routing
+    ) -> None:
         """One message per voicemail, whichever of its events comes first; later ones update it."""
         key = await identity.voicemail_key(session, event)
         fields = event.voicemail_fields()
         posted = await followup.channels_posted(session, "voicemail", key)
-        channels = _listed(posted) if posted else self._channels(session, event)
+        channels = _listed(posted) if posted else self._channels(session, event, routing)
         async for channel in channels:
             existing = await self.poster.find(session, "voicemail", key, channel)
             merged = {**(existing.state if existing else {}), **fields}
@@ -176,7 +176,7 @@ class Notifier:
 
     # Texts
 
-    async def sms(self, session: AsyncSession, event: SmsEvent) -> None:
+    async def sms(self, session: AsyncSession, event: SmsEvent, routing: Routing) -> None:
         """A text in the thread of its conversation; an inbound STOP or START is also said.
 
         The door already recorded the opt-out or opt-in (`bot.consent.record`): the thread
@@ -200,7 +200,7 @@ class Notifier:
                 line=Line(number=line or None),
                 arrived_at=event.data.created_at,
             )
-        async for channel in self._channels(session, event):
+        async for channel in self._channels(session, event, routing):
             parent = await self.poster.post_once(
                 session,
                 kind="sms_thread",
@@ -283,13 +283,13 @@ class Notifier:
 
     # Contacts
 
-    async def contact(self, session: AsyncSession, event: ContactEvent) -> None:
+    async def contact(self, session: AsyncSession, event: ContactEvent, routing: Routing) -> None:
         """Refresh the cached contact of its number; post only where a route asks."""
         contact = event.data
         if contact.phone is not None and contact.phone.is_phone:
             await self.directory.remember(session, contact.phone, contact)
         message = blocks.contact_event(contact, event.event, self.ctx)
-        async for channel in self._channels(session, event):
+        async for channel in self._channels(session, event, routing):
             await self.poster.post_once(
                 session, kind=event.event, key=event.message_key, channel=channel, message=message
             )
@@ -307,7 +307,9 @@ class Notifier:
     def _line(self, event: CallEvent | VoicemailEvent) -> Line:
         return Line(number=event.our_line, extension_id=event.extension_id)
 
-    async def _channels(self, session: AsyncSession, event: KnownEvent) -> AsyncIterator[str]:
+    async def _channels(
+        self, session: AsyncSession, event: KnownEvent, routing: Routing
+    ) -> AsyncIterator[str]:
         """Where `event` goes: its channels first, then each linked user's DM as it is opened.
 
         A user Slack will never let the bot DM (`DmRefused`: deactivated, unknown, …) is
@@ -315,12 +317,10 @@ class Notifier:
         to open a DM raises after the channels are posted; the retry does not post them again
         (`SlackPoster.post_once`).
         """
-        routes = list(await session.scalars(select(Route)))
-        links = list(await session.scalars(select(ExtensionLink)))
         places = destinations(
             event,
-            routes,
-            links,
+            routing.routes,
+            routing.links,
             self.settings.notify_channel,
             after_hours_channel=followup.after_hours_channel(self.settings, utcnow()),
         )
@@ -336,7 +336,7 @@ class Notifier:
                 yield dm
 
 
-Handler = Callable[[Notifier, AsyncSession, Any], Awaitable[None]]
+Handler = Callable[[Notifier, AsyncSession, Any, Routing], Awaitable[None]]
 
 #: The one dispatch table: what each known event type does in Slack.
 DISPATCH: dict[str, Handler] = {

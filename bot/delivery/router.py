@@ -24,6 +24,19 @@ DM_EVENTS = frozenset({"call.missed", *VOICEMAIL_EVENTS})
 
 
 @dataclass(frozen=True)
+class Routing:
+    """Every route and extension link, read once for a batch of claimed events.
+
+    A worker reads them with each claim (`bot.store.routes.routes_and_links`), so a change an
+    admin makes (`/qtvoice route`, `link`) applies to every event claimed after it, in every
+    process, and a delivery costs no query to find its channels.
+    """
+
+    routes: Sequence[Route]
+    links: Sequence[ExtensionLink]
+
+
+@dataclass(frozen=True)
 class Destination:
     """A channel id, or a Slack user to reach by direct message."""
 

@@ -1,7 +1,8 @@
 """The delivery worker: claim due events, deliver each to Slack, then finish, retry or park it.
 
 Each claimed row is read back into the typed event the door parsed (`load_stored`) and handed
-to `Notifier.deliver`, which looks its handler up in the one dispatch table.
+to `Notifier.deliver`, which looks its handler up in the one dispatch table. Routes and links
+are read once per claim (`Routing`), not once per event.
 
 It keeps up to `CONCURRENCY` deliveries in flight and claims more once half are done (one
 round trip for many events), so a slow Slack answer holds up only its own event. The claim never
@@ -22,12 +23,14 @@ from typing import Any
 from bot.delivery import inbox
 from bot.delivery.notifier import Notifier
 from bot.delivery.poster import Refused, SlackPoster
+from bot.delivery.router import Routing
 from bot.directory import ContactDirectory
 from bot.logs import Scrubber
 from bot.qtvoice.events import load_stored
 from bot.runtime import Runtime
 from bot.store.models import InboxEvent, utcnow
 from bot.store.outage import describe, is_outage
+from bot.store.routes import routes_and_links
 
 logger = logging.getLogger(__name__)
 
@@ -91,16 +94,19 @@ class Worker:
                 limit=limit,
                 lease_seconds=self.settings.delivery_lease_seconds,
             )
+            if not rows:
+                return 0
+            routing = Routing(*await routes_and_links(session))
         for row in rows:
-            task = asyncio.create_task(self._deliver_or_log(row), name=f"deliver-{row.id}")
+            task = asyncio.create_task(self._deliver_or_log(row, routing), name=f"deliver-{row.id}")
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
         return len(rows)
 
-    async def _deliver_or_log(self, row: InboxEvent) -> None:
+    async def _deliver_or_log(self, row: InboxEvent, routing: Routing) -> None:
         """Deliver in a task of its own: what it cannot record is logged here, in one line."""
         try:
-            await self._deliver(row)
+            await self._deliver(row, routing)
         except Exception as error:
             if not is_outage(error):
                 logger.exception("delivery %s (%s) could not be recorded", row.id, row.event)
@@ -114,14 +120,14 @@ class Worker:
 
     # Holding the lease while delivering
 
-    async def _deliver(self, row: InboxEvent) -> None:
+    async def _deliver(self, row: InboxEvent, routing: Routing) -> None:
         """Deliver `row` while renewing its lease every third of it; give it up if lost.
 
         A delivery slower than its lease (Slack answering late, a starved CPU) would otherwise
         be claimed and posted by another worker too. When a renewal finds that another worker
         holds the row, this delivery is cancelled before its next step reaches Slack.
         """
-        delivery = asyncio.ensure_future(self._deliver_held(row))
+        delivery = asyncio.ensure_future(self._deliver_held(row, routing))
         heartbeat = asyncio.ensure_future(self._keep_lease(row, delivery))
         try:
             await delivery
@@ -151,10 +157,10 @@ class Worker:
 
     # Delivering
 
-    async def _deliver_held(self, row: InboxEvent) -> None:
+    async def _deliver_held(self, row: InboxEvent, routing: Routing) -> None:
         async with self.runtime.sessions() as session:
             try:
-                await self.notifier.deliver(session, load_stored(row.payload))
+                await self.notifier.deliver(session, load_stored(row.payload), routing)
             except inbox.NotYet as wait:
                 await session.rollback()
                 logger.info("delivery %s waits: %s", row.id, wait)

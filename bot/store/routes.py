@@ -15,7 +15,7 @@ from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.qtvoice.events import CALL_LIVE, CONTACT_EVENTS, KNOWN_EVENTS, SMS_EVENTS, VOICEMAIL_EVENTS
-from bot.store.models import Route
+from bot.store.models import ExtensionLink, Route
 
 #: Words an admin may type in `/qtvoice route … [kinds]`, and the event types each stands for.
 KIND_ALIASES: dict[str, tuple[str, ...]] = {
@@ -79,6 +79,13 @@ async def save_route(
 async def all_routes(session: AsyncSession) -> list[Route]:
     """Every route, ordered by target."""
     return list(await session.scalars(select(Route).order_by(Route.target)))
+
+
+async def routes_and_links(session: AsyncSession) -> tuple[list[Route], list[ExtensionLink]]:
+    """Every route and every extension link: what decides where events go."""
+    routes = list(await session.scalars(select(Route)))
+    links = list(await session.scalars(select(ExtensionLink)))
+    return routes, links
 
 
 async def remove_routes(session: AsyncSession, target: str, channel_id: str | None) -> int:
