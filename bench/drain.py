@@ -10,12 +10,15 @@ the Slack sandbox:
 - rate-limited: events spread over --channels routed channels, the Slack sandbox allowing one
   chat.postMessage per second per channel and answering 429 with Retry-After beyond that.
   The floor is what that rate allows, events / channels seconds; the target is within 1.15 times that.
-Lost and duplicated count what reached the Slack sandbox.
+Lost and duplicated count what reached the Slack sandbox. "CPU per post" is the worker process's
+CPU time (all its threads) from its first post to its last, per post: unlike posts/s it does
+not depend on what else the machine runs, and 1,000 ms / it is what one free core would allow.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import tempfile
@@ -56,6 +59,16 @@ def add_routes(database_url: str, channels: int) -> None:
     engine.dispose()
 
 
+def cpu_seconds(process: harness.ServerProcess) -> float:
+    """User + system CPU time of the server (the profiled child's, under py-spy) so far."""
+    pid = process.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    if children:
+        pid = int(children[0])
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def drain(
     title: str,
     database_url: str,
@@ -79,9 +92,16 @@ def drain(
     started = time.time()
     with harness.server(harness.bot_argv(profile=profile), env, workdir) as worker:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not wanted <= harness.posted_refs(slack).keys():
+        cpu_at_first: tuple[float, int] | None = None
+        while (
+            time.monotonic() < deadline
+            and not wanted <= (posted := harness.posted_refs(slack)).keys()
+        ):
+            if cpu_at_first is None and posted:
+                cpu_at_first = (cpu_seconds(worker), len(posted))
             time.sleep(0.2)
         finished = time.time()
+        cpu_at_last = (cpu_seconds(worker), len(harness.posted_refs(slack)))
         time.sleep(1)  # a duplicate, if any, arrives now
         rss = worker.peak_rss_mib()
     counts = harness.posted_refs(slack)
@@ -89,12 +109,15 @@ def drain(
     lost = sum(1 for ref in wanted if ref not in counts)
     duplicated = sum(counts[ref] - 1 for ref in wanted if counts[ref] > 1)
     rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else float("nan")
+    cpu_ms = float("nan")
+    if cpu_at_first is not None and cpu_at_last[1] > cpu_at_first[1]:
+        cpu_ms = 1000 * (cpu_at_last[0] - cpu_at_first[0]) / (cpu_at_last[1] - cpu_at_first[1])
     print(f"  worker {worker.log_summary()}")
     print(
         f"{title}: {len(envelopes)} events ({refused} refused at the door): drained in"
         f" {finished - started:.1f} s (first post {times[0] - started:.1f} s after start),"
         f" {rate:,.0f} posts/s between first and last post; lost {lost}, duplicated {duplicated};"
-        f" worker peak RSS {rss:.0f} MiB"
+        f" worker CPU per post {cpu_ms:.1f} ms; worker peak RSS {rss:.0f} MiB"
     )
     if profile is not None:
         print(harness.top_frames(profile, 25))

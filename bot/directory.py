@@ -46,6 +46,9 @@ class ContactDirectory:
         self.qtvoice = qtvoice
         self.sync_minutes = sync_minutes
         self._in_flight: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        #: Until when the copy last read as finished stays fresh: a later copy only moves
+        #: this on (`job_runs.finished` never moves back), so until then it need not be read.
+        self._fresh_until: datetime | None = None
 
     async def contact(self, session: AsyncSession, number: str) -> Contact | None:
         """The contact whose number is `number` (normalized, usually E.164); None when QTvoice
@@ -97,8 +100,14 @@ class ContactDirectory:
         """Whether the local copy of the directory may answer for QTvoice."""
         if not self.sync_minutes:
             return False
+        now = utcnow()
+        if self._fresh_until is not None and now < self._fresh_until:
+            return True
         synced = await job_runs.last_finished(session, SYNC_JOB)
-        return synced is not None and utcnow() - synced < timedelta(minutes=2 * self.sync_minutes)
+        if synced is None:
+            return False
+        self._fresh_until = synced + timedelta(minutes=2 * self.sync_minutes)
+        return now < self._fresh_until
 
     async def sync(self, session: AsyncSession, default_region: str, now: datetime) -> int:
         """Copy every QTvoice contact with a number; how many. Forgets contacts gone since.

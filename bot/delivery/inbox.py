@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot import consent
@@ -196,8 +196,13 @@ async def renew(
     return renewed is not None
 
 
-async def finish(session: AsyncSession, row_id: int) -> None:
-    await _set(session, row_id, state=DONE, finished_at=utcnow(), last_error=None)
+async def finish(connection: AsyncConnection, row_ids: Sequence[int]) -> None:
+    """Mark delivered events done, in the caller's transaction (`Recorder` commits it)."""
+    await connection.execute(
+        update(InboxEvent)
+        .where(InboxEvent.id.in_(row_ids))
+        .values(state=DONE, finished_at=utcnow(), last_error=None)
+    )
 
 
 async def retry_later(

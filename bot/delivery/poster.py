@@ -4,7 +4,8 @@ A post is recorded as intended (a `PostedMessage` row with no `ts`) before it is
 after. The message carries its identity in Slack message metadata. So when a worker finds an
 intended post with no `ts`, because the process died or Slack's answer never came back, it
 looks for the message in the channel before posting: a post that did land is adopted, not
-repeated. Slack's `Retry-After` is stored per channel and honoured by every worker.
+repeated. Slack's `Retry-After` is stored per channel and honoured by every worker; each
+process also paces the channels Slack has limited, so Slack rarely has to say no twice.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.delivery.inbox import NotYet
 from bot.slack.api_errors import (
@@ -51,6 +53,11 @@ POST_INTERVAL = timedelta(seconds=1)
 POST_BURST = 10
 #: A post whose slot is this near waits for it in the worker; a later one is postponed.
 NEAR = 2 * POST_INTERVAL
+#: How long a channel's stored cooldown, once read, is taken as it was. This process learns of
+#: its own 429s at once; another process's cooldown it sees at most this late, and meanwhile
+#: posts there at most once per delivery in flight (Slack then answers 429, which it honours).
+#: Without it every post would read the table, to find it empty nearly always.
+COOLDOWN_READ_EVERY = timedelta(seconds=1)
 #: Messages per page of history read while looking for a post that landed (Slack suggests 200).
 HISTORY_PAGE_SIZE = 200
 #: The plain-text stand-in for a refused message is cut to Slack's recommended 4,000 characters
@@ -135,12 +142,21 @@ class Unreadable(Exception):
     """Slack's answer had no JSON body (a proxy's error page): a passing failure, like a 5xx."""
 
 
+#: Stores a landed post's ts, given its `PostedMessage` id; returns once that is durable.
+StoreTs = Callable[[int, str], Awaitable[None]]
+
+
 class SlackPoster:
-    def __init__(self, slack: AsyncWebClient) -> None:
+    def __init__(self, slack: AsyncWebClient, *, store_ts: StoreTs | None = None) -> None:
+        """`store_ts` records where each post landed (the worker's `Recorder` commits many
+        deliveries' at once); without it the post's own session commits it."""
         self.slack = slack
+        self.store_ts = store_ts
         self._dm_channels: dict[str, str] = {}
         self._dm_refused: set[str] = set()
         self._pace: dict[str, ChannelPace] = {}
+        #: Each channel's stored cooldown end (None: none) and when it was read.
+        self._cooldowns: dict[str, tuple[datetime, datetime | None]] = {}
 
     async def dm_channel(self, session: AsyncSession, user_id: str) -> str:
         """The IM channel with a user, opened once per process.
@@ -194,25 +210,17 @@ class SlackPoster:
         thread_ts: str | None = None,
         state: Mapping[str, Any] | None = None,
     ) -> PostedMessage:
-        """Post `message` unless this (kind, key) is already in `channel`; the stored ref."""
+        """Post `message` unless this (kind, key) is already in `channel`; the stored ref.
+
+        The post is recorded as intended (and whatever the session holds is committed with it)
+        once its slot in the channel is near, before waiting for that slot, so the post goes
+        the moment it may. Raises `ChannelCoolingDown` (before writing anything) when no slot
+        is near.
+        """
         ref = await self.find(session, kind, key, channel)
         if ref is not None and ref.ts is not None:
             return ref
-        async with self._paced(session, channel):
-            return await self._post(session, ref, kind, key, channel, message, thread_ts, state)
-
-    async def _post(
-        self,
-        session: AsyncSession,
-        ref: PostedMessage | None,
-        kind: str,
-        key: str,
-        channel: str,
-        message: Message,
-        thread_ts: str | None,
-        state: Mapping[str, Any] | None,
-    ) -> PostedMessage:
-        """Record the post as intended, then post it (or adopt one an earlier attempt landed)."""
+        slot = await self._slot(session, channel)
         if ref is None:
             ref = PostedMessage(
                 kind=kind, key=key, channel_id=channel, thread_ts=thread_ts, state=dict(state or {})
@@ -220,29 +228,45 @@ class SlackPoster:
             session.add(ref)
             await session.commit()
         else:
-            ref.ts = await self._find_landed(session, ref)
-            if ref.ts is not None:
+            landed = await self._find_landed(session, ref)
+            if landed is not None:
                 logger.info("adopted %s %s already in %s", kind, key, channel)
+                await self._landed(session, ref, landed)
                 # What landed may predate what we know now (a transcript that came since).
                 await self.update(session, ref, message)
                 return ref
+        async with self._turn(channel, slot):
+            response = await self._post(session, channel, thread_ts, f"{kind}:{key}", message)
+        await self._landed(session, ref, str(response["ts"]))
+        return ref
+
+    async def _post(
+        self, session: AsyncSession, channel: str, thread_ts: str | None, ref: str, message: Message
+    ) -> Any:
+        """chat.postMessage, joining a public channel the bot is not in first; Slack's answer."""
         post = {
             "channel": channel,
             "thread_ts": thread_ts,
-            "metadata": {"event_type": METADATA_EVENT, "event_payload": {"ref": f"{kind}:{key}"}},
+            "metadata": {"event_type": METADATA_EVENT, "event_payload": {"ref": ref}},
             "unfurl_links": False,
             "unfurl_media": False,
         }
         try:
-            response = await self._write(session, "chat_postMessage", post, message)
+            return await self._write(session, "chat_postMessage", post, message)
         except SlackApiError as error:
             if error_code(error) != "not_in_channel":
                 raise
-            await self._join(session, channel)
-            response = await self._write(session, "chat_postMessage", post, message)
-        ref.ts = response["ts"]
-        await session.commit()
-        return ref
+        await self._join(session, channel)
+        return await self._write(session, "chat_postMessage", post, message)
+
+    async def _landed(self, session: AsyncSession, ref: PostedMessage, ts: str) -> None:
+        """Record durably that `ref`'s message is in Slack at `ts`."""
+        if self.store_ts is None:
+            ref.ts = ts
+            await session.commit()
+            return
+        await self.store_ts(ref.id, ts)
+        set_committed_value(ref, "ts", ts)
 
     async def update(
         self,
@@ -319,29 +343,34 @@ class SlackPoster:
             raise NotInChannel(channel) from error
         logger.info("joined %s to post there", channel)
 
-    @contextlib.asynccontextmanager
-    async def _paced(self, session: AsyncSession, channel: str) -> AsyncIterator[None]:
-        """Take a posting slot in `channel`; raise ChannelCoolingDown when none is near.
+    async def _slot(self, session: AsyncSession, channel: str) -> datetime:
+        """Take a posting slot in `channel`: when the post may go; ChannelCoolingDown when no
+        slot is near.
 
-        A post whose slot is NEAR waits for it here; any other is told to
-        come back at the end of the channel's queue, so a backlog is spread over the coming
-        seconds and each event is asked to wait about once. Checked before a post is recorded
-        as intended, so a wait leaves nothing half done.
+        A post whose slot is NEAR waits for it (`_turn`); any other is told to come back at
+        the end of the channel's queue, so a backlog is spread over the coming seconds and
+        each event is asked to wait about once. Taken before a post is recorded as intended,
+        so a wait leaves nothing half done.
         """
         now = utcnow()
-        cooldown = await session.get(ChannelCooldown, channel, populate_existing=True)
-        await session.commit()  # no connection held while we wait or Slack answers
+        not_before = await self._stored_cooldown(session, channel, now)
         pace = self._pace.setdefault(channel, ChannelPace(now))
-        if cooldown is not None and cooldown.not_before > now:
-            pace.empty_until(cooldown.not_before, now)
+        if not_before is not None and not_before > now:
+            pace.empty_until(not_before, now)
         slot = pace.slot(now)
         if slot - now > NEAR:
             until = max(pace.queue_tail, slot)
             pace.queue_tail = until + POST_INTERVAL
             raise ChannelCoolingDown(channel, until)
         pace.take()
-        # While paced, one post at a time, each an interval after Slack answered the last:
-        # then no two reach Slack closer than that, however late each one's sleep ends.
+        return slot
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, channel: str, slot: datetime) -> AsyncIterator[None]:
+        """Wait for `slot`, then post. While the channel is paced, one post at a time, each an
+        interval after Slack answered the last: then no two reach Slack closer than that,
+        however late each one's sleep ends."""
+        pace = self._pace[channel]
         async with pace.lock if pace.paced else contextlib.nullcontext():
             if pace.paced and pace.answered is not None:
                 slot = max(slot, pace.answered + POST_INTERVAL)
@@ -350,6 +379,21 @@ class SlackPoster:
                 yield
             finally:
                 pace.answered = utcnow()
+
+    async def _stored_cooldown(
+        self, session: AsyncSession, limited: str, now: datetime
+    ) -> datetime | None:
+        """When the wait Slack gave for `limited` (any process was told) ends; None if none.
+
+        Read again once COOLDOWN_READ_EVERY has passed since the last read.
+        """
+        known = self._cooldowns.get(limited)
+        if known is not None and now - known[0] < COOLDOWN_READ_EVERY:
+            return known[1]
+        cooldown = await session.get(ChannelCooldown, limited, populate_existing=True)
+        not_before = cooldown.not_before if cooldown is not None else None
+        self._cooldowns[limited] = (now, not_before)
+        return not_before
 
     async def _find_landed(self, session: AsyncSession, ref: PostedMessage) -> str | None:
         """The ts of this ref's message if an earlier attempt did post it, else None.
@@ -386,17 +430,18 @@ class SlackPoster:
 
     async def _call(self, session: AsyncSession, limited: str, method: str, /, **args: Any) -> Any:
         """One Web API call, within the stored rate limit of the `limited` channel or user."""
-        cooldown = await session.get(ChannelCooldown, limited, populate_existing=True)
-        await session.commit()  # hold no connection while Slack answers
         now = utcnow()
-        if cooldown is not None and cooldown.not_before > now:
-            raise ChannelCoolingDown(limited, cooldown.not_before)
+        not_before = await self._stored_cooldown(session, limited, now)
+        await session.commit()  # hold no connection while Slack answers
+        if not_before is not None and not_before > now:
+            raise ChannelCoolingDown(limited, not_before)
         try:
             return await getattr(self.slack, method)(**args)
         except SlackApiError as error:
             if error_status(error) == 429:
                 until = now + timedelta(seconds=_retry_after(error_headers(error)))
                 self._pace.setdefault(limited, ChannelPace(now)).empty_until(until, now)
+                self._cooldowns[limited] = (now, until)
                 await _store_cooldown(session, limited, until)
                 raise ChannelCoolingDown(limited, until) from None
             if error_code(error) is None:

@@ -23,6 +23,7 @@ from typing import Any
 from bot.delivery import inbox
 from bot.delivery.notifier import Notifier
 from bot.delivery.poster import Refused, SlackPoster
+from bot.delivery.recorder import Recorder
 from bot.delivery.router import Routing
 from bot.directory import ContactDirectory
 from bot.logs import Scrubber
@@ -49,9 +50,11 @@ class Worker:
         self.settings = runtime.settings
         #: What a stored failure reason may say: no secret, and no full number if masking.
         self.scrub = Scrubber.for_settings(runtime.settings)
+        #: Where posts landed and which events are done, committed many at a time.
+        self.recorder = Recorder(runtime.engine)
         self.notifier = Notifier(
             runtime.settings,
-            SlackPoster(runtime.slack),
+            SlackPoster(runtime.slack, store_ts=self.recorder.landed),
             ContactDirectory(runtime.qtvoice, runtime.settings.contact_sync_minutes),
         )
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -161,6 +164,7 @@ class Worker:
         async with self.runtime.sessions() as session:
             try:
                 await self.notifier.deliver(session, load_stored(row.payload), routing)
+                await session.commit()
             except inbox.NotYet as wait:
                 await session.rollback()
                 logger.info("delivery %s waits: %s", row.id, wait)
@@ -171,8 +175,8 @@ class Worker:
                 await session.rollback()
                 await self._failed(session, row, error)
                 return
-            await inbox.finish(session, row.id)
-            logger.info("delivery %s (%s) done", row.id, row.event)
+        await self.recorder.done(row.id)
+        logger.info("delivery %s (%s) done", row.id, row.event)
 
     async def _failed(self, session: Any, row: InboxEvent, error: Exception) -> None:
         reason = self.scrub(f"{type(error).__name__}: {error}")[:1000]

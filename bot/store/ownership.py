@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import OpenItem, PlacedCall, PostedMessage, Reminder, utcnow
@@ -45,7 +44,10 @@ async def record(
     """The item of a notification, created on first sight; later sights update its message.
 
     `message` is the notification without ownership ({"text", "blocks"}); `arrived_at` is
-    kept from the first sight. Commits.
+    kept from the first sight. The caller commits: the worker with the first post about the
+    item (`SlackPoster.post_once`), so a delivery costs no transaction of its own for it.
+    Only events of one ordering key record an item, one at a time, so no two workers create
+    it at once (if they did, the second commit would fail and its delivery be retried).
     """
     item = await _find(session, kind, key)
     if item is None:
@@ -59,15 +61,9 @@ async def record(
             party=party,
         )
         session.add(item)
-        try:
-            await session.commit()
-            return item
-        except IntegrityError:  # another worker recorded it a moment ago
-            await session.rollback()
-            item = await _find(session, kind, key)
-            assert item is not None
-    item.message = message
-    await session.commit()
+        await session.flush()  # its id is rendered into the message's buttons
+    else:
+        item.message = message
     return item
 
 
