@@ -21,7 +21,6 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -35,6 +34,7 @@ from bot.slack.api_errors import (
     error_status,
 )
 from bot.slack.blocks import Message, escape_mrkdwn
+from bot.store.db import dialect_insert
 from bot.store.models import ChannelCooldown, PostedMessage, utcnow
 
 logger = logging.getLogger(__name__)
@@ -212,22 +212,28 @@ class SlackPoster:
     ) -> PostedMessage:
         """Post `message` unless this (kind, key) is already in `channel`; the stored ref.
 
-        The post is recorded as intended (and whatever the session holds is committed with it)
-        once its slot in the channel is near, before waiting for that slot, so the post goes
-        the moment it may. Raises `ChannelCoolingDown` (before writing anything) when no slot
-        is near.
+        Once a slot in the channel is near, the post is recorded as intended (with whatever
+        the session holds), in one statement that yields to an earlier record, and committed
+        before waiting for that slot, so the post goes the moment it may. Raises
+        `ChannelCoolingDown`, having written nothing, when no slot is near (even for a
+        message posted before: the delivery then waits like any other in that channel).
         """
-        ref = await self.find(session, kind, key, channel)
-        if ref is not None and ref.ts is not None:
-            return ref
         slot = await self._slot(session, channel)
-        if ref is None:
-            ref = PostedMessage(
+        ref = await session.scalar(
+            dialect_insert(session, PostedMessage)
+            .values(
                 kind=kind, key=key, channel_id=channel, thread_ts=thread_ts, state=dict(state or {})
             )
-            session.add(ref)
+            .on_conflict_do_nothing()
+            .returning(PostedMessage)
+        )
+        if ref is not None:
             await session.commit()
         else:
+            ref = await self.find(session, kind, key, channel)
+            assert ref is not None, "a posted message was deleted"
+            if ref.ts is not None:
+                return ref
             landed = await self._find_landed(session, ref)
             if landed is not None:
                 logger.info("adopted %s %s already in %s", kind, key, channel)
@@ -482,14 +488,10 @@ def _retry_after(headers: Mapping[str, Any]) -> float:
 
 async def _store_cooldown(session: AsyncSession, channel: str, until: datetime) -> None:
     """Remember Slack's wait for `channel`, keeping the later one; safe against a concurrent 429."""
-    table = ChannelCooldown.__table__
-    dialect = (
-        postgresql
-        if session.bind is not None and session.bind.dialect.name == "postgresql"
-        else sqlite
-    )
     await session.execute(
-        dialect.insert(table).values(channel_id=channel, not_before=until).on_conflict_do_nothing()
+        dialect_insert(session, ChannelCooldown)
+        .values(channel_id=channel, not_before=until)
+        .on_conflict_do_nothing()
     )
     await session.execute(
         update(ChannelCooldown)

@@ -9,8 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
 from bot.config import normalize_database_url
@@ -54,10 +60,25 @@ def configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_engine(url: str) -> AsyncEngine:
-    engine = create_async_engine(async_url(url), pool_pre_ping=True)
-    if engine.dialect.name == "sqlite":
+    """The app's engine. A pooled PostgreSQL connection is pinged before use, since the
+    server may have restarted since; a SQLite file cannot go away under a connection, and a
+    ping there would cost a statement (four thread hand-offs in aiosqlite) per checkout."""
+    sqlite_file = is_sqlite(url)
+    engine = create_async_engine(async_url(url), pool_pre_ping=not sqlite_file)
+    if sqlite_file:
         event.listen(engine.sync_engine, "connect", configure_sqlite)
     return engine
+
+
+#: The INSERT of either dialect the app runs on.
+Insert = postgresql.Insert | sqlite.Insert
+
+
+def dialect_insert(db: AsyncSession | AsyncConnection, table: Any) -> Insert:
+    """An INSERT into `table` (a model or a Table) in `db`'s dialect: PostgreSQL's or SQLite's,
+    both with `on_conflict_do_nothing()` and `on_conflict_do_update()`."""
+    name = (db.get_bind() if isinstance(db, AsyncSession) else db).dialect.name
+    return postgresql.insert(table) if name == "postgresql" else sqlite.insert(table)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

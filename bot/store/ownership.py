@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.store.db import dialect_insert
 from bot.store.models import OpenItem, PlacedCall, PostedMessage, Reminder, utcnow
 
 #: The kinds of item, named like the Slack messages (`PostedMessage.kind`) they live in.
@@ -46,12 +47,11 @@ async def record(
     `message` is the notification without ownership ({"text", "blocks"}); `arrived_at` is
     kept from the first sight. The caller commits: the worker with the first post about the
     item (`SlackPoster.post_once`), so a delivery costs no transaction of its own for it.
-    Only events of one ordering key record an item, one at a time, so no two workers create
-    it at once (if they did, the second commit would fail and its delivery be retried).
+    A new item is one statement (an insert that yields to an existing row); a known one two.
     """
-    item = await _find(session, kind, key)
-    if item is None:
-        item = OpenItem(
+    item = await session.scalar(
+        dialect_insert(session, OpenItem)
+        .values(
             kind=kind,
             key=key,
             message=message,
@@ -60,9 +60,12 @@ async def record(
             extension_id=extension_id,
             party=party,
         )
-        session.add(item)
-        await session.flush()  # its id is rendered into the message's buttons
-    else:
+        .on_conflict_do_nothing()
+        .returning(OpenItem)
+    )
+    if item is None:
+        item = await _find(session, kind, key)
+        assert item is not None, "an open item was deleted"
         item.message = message
     return item
 
