@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.delivery.groupcommit import GroupCommit
 from bot.delivery.inbox import NotYet
 from bot.delivery.poster import SlackPoster
 from bot.runtime import Runtime
@@ -54,7 +55,7 @@ async def channels_posted(session: AsyncSession, kind: str, key: str) -> list[st
 
 
 async def track(
-    session: AsyncSession,
+    writes: GroupCommit,
     ctx: RenderContext,
     *,
     kind: str,
@@ -64,16 +65,19 @@ async def track(
     line: Line,
     arrived_at: datetime | None,
 ) -> Message:
-    """Record the item a notification is about; the message with its ownership to post."""
-    item = await ownership.record(
-        session,
-        kind=kind,
-        key=key,
-        message={"text": message.text, "blocks": message.blocks},
-        arrived_at=arrived_at or utcnow(),
-        line=line.number,
-        extension_id=line.extension_id,
-        party=caller.dialable(ctx) or caller.number,
+    """Record the item a notification is about (committed, with other deliveries' writes);
+    the message with its ownership to post."""
+    item = await writes.run(
+        ownership.record,
+        ownership.Sighting(
+            kind=kind,
+            key=key,
+            message={"text": message.text, "blocks": message.blocks},
+            arrived_at=arrived_at or utcnow(),
+            line=line.number,
+            extension_id=line.extension_id,
+            party=caller.dialable(ctx) or caller.number,
+        ),
     )
     return ownership_blocks.rendered(item, ctx)
 

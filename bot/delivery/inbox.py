@@ -196,13 +196,15 @@ async def renew(
     return renewed is not None
 
 
-async def finish(connection: AsyncConnection, row_ids: Sequence[int]) -> None:
-    """Mark delivered events done, in the caller's transaction (`Recorder` commits it)."""
+async def finish(connection: AsyncConnection, row_ids: list[int]) -> list[None]:
+    """Mark delivered events done: one statement in the caller's transaction (the worker's
+    `GroupCommit` commits many deliveries' at once)."""
     await connection.execute(
         update(InboxEvent)
         .where(InboxEvent.id.in_(row_ids))
         .values(state=DONE, finished_at=utcnow(), last_error=None)
     )
+    return [None] * len(row_ids)
 
 
 async def retry_later(

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import consent
 from bot.config import Settings
 from bot.delivery import followup, identity
+from bot.delivery.groupcommit import GroupCommit
 from bot.delivery.inbox import NotYet
 from bot.delivery.poster import DmRefused, SlackPoster
 from bot.delivery.router import Routing, destinations, live_card_channels
@@ -54,11 +55,17 @@ REPLY_WAIT = timedelta(seconds=1)
 
 class Notifier:
     def __init__(
-        self, settings: Settings, poster: SlackPoster, directory: ContactDirectory
+        self,
+        settings: Settings,
+        poster: SlackPoster,
+        directory: ContactDirectory,
+        writes: GroupCommit,
     ) -> None:
+        """`writes` commits the open items (and `poster` its posts) with other deliveries'."""
         self.settings = settings
         self.poster = poster
         self.directory = directory
+        self.writes = writes
         self.ctx = RenderContext(
             timezone=settings.zone,
             default_region=settings.default_region,
@@ -81,7 +88,7 @@ class Notifier:
         caller = await self._caller(session, event.customer)
         message = blocks.missed_call(event.data, caller, self._line(event), self.ctx)
         message = await followup.track(
-            session,
+            self.writes,
             self.ctx,
             kind="missed_call",
             key=event.object_id,
@@ -142,7 +149,7 @@ class Notifier:
             line = Line(number=voicemail.to, extension_id=voicemail.extension_id)
             message = blocks.voicemail(voicemail, caller, line, self.ctx)
             message = await followup.track(
-                session,
+                self.writes,
                 self.ctx,
                 kind="voicemail",
                 key=key,
@@ -191,7 +198,7 @@ class Notifier:
         )
         if event.inbound:
             parent_message = await followup.track(
-                session,
+                self.writes,
                 self.ctx,
                 kind="sms_thread",
                 key=event.conversation_key,

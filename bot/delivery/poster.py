@@ -13,17 +13,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from bot.delivery.groupcommit import GroupCommit, R, V, Write
 from bot.delivery.inbox import NotYet
 from bot.slack.api_errors import (
     CONTENT_REFUSALS,
@@ -142,16 +144,64 @@ class Unreadable(Exception):
     """Slack's answer had no JSON body (a proxy's error page): a passing failure, like a 5xx."""
 
 
-#: Stores a landed post's ts, given its `PostedMessage` id; returns once that is durable.
-StoreTs = Callable[[int, str], Awaitable[None]]
+@dataclass(frozen=True)
+class Intent:
+    """A post about to be made: what it is (`kind`, `key`) and where, for `intend`."""
+
+    kind: str
+    key: str
+    channel_id: str
+    thread_ts: str | None
+    state: dict[str, Any]
+
+
+async def intend(connection: AsyncConnection, intents: list[Intent]) -> list[PostedMessage | None]:
+    """Record posts as intended (no `ts` yet), one statement for the lot, in the caller's
+    transaction; for each, its new row, or None when it was recorded before (by an earlier
+    attempt: it may have landed). A new row comes back detached, to `Session.add`."""
+    rows = await connection.execute(
+        dialect_insert(connection, PostedMessage)
+        .on_conflict_do_nothing()
+        .returning(*PostedMessage.__table__.columns),
+        [
+            {
+                "kind": intent.kind,
+                "key": intent.key,
+                "channel_id": intent.channel_id,
+                "thread_ts": intent.thread_ts,
+                "state": intent.state,
+            }
+            for intent in intents
+        ],
+    )
+    new = {(row.kind, row.key, row.channel_id): row for row in rows}
+    refs: list[PostedMessage | None] = []
+    for intent in intents:
+        row = new.pop((intent.kind, intent.key, intent.channel_id), None)
+        ref = None if row is None else PostedMessage(**row._mapping)
+        if ref is not None:
+            make_transient_to_detached(ref)
+        refs.append(ref)
+    return refs
+
+
+async def landed(connection: AsyncConnection, posts: list[tuple[int, str]]) -> list[None]:
+    """Record where posts landed, `(PostedMessage id, ts)` each, in the caller's transaction."""
+    await connection.execute(
+        update(PostedMessage)
+        .where(PostedMessage.id == bindparam("posted_id"))
+        .values(ts=bindparam("landed_ts")),
+        [{"posted_id": posted_id, "landed_ts": ts} for posted_id, ts in posts],
+    )
+    return [None] * len(posts)
 
 
 class SlackPoster:
-    def __init__(self, slack: AsyncWebClient, *, store_ts: StoreTs | None = None) -> None:
-        """`store_ts` records where each post landed (the worker's `Recorder` commits many
-        deliveries' at once); without it the post's own session commits it."""
+    def __init__(self, slack: AsyncWebClient, *, writes: GroupCommit | None = None) -> None:
+        """`writes` commits what posts record (`intend`, `landed`) with other deliveries'
+        writes (the worker's); without it each is committed in the post's own session."""
         self.slack = slack
-        self.store_ts = store_ts
+        self.writes = writes
         self._dm_channels: dict[str, str] = {}
         self._dm_refused: set[str] = set()
         self._pace: dict[str, ChannelPace] = {}
@@ -212,23 +262,17 @@ class SlackPoster:
     ) -> PostedMessage:
         """Post `message` unless this (kind, key) is already in `channel`; the stored ref.
 
-        Once a slot in the channel is near, the post is recorded as intended (with whatever
-        the session holds), in one statement that yields to an earlier record, and committed
-        before waiting for that slot, so the post goes the moment it may. Raises
-        `ChannelCoolingDown`, having written nothing, when no slot is near (even for a
-        message posted before: the delivery then waits like any other in that channel).
+        Once a slot in the channel is near, the post is recorded as intended (`intend`, a
+        statement that yields to an earlier record) and committed before waiting for that
+        slot, so the post goes the moment it may. Raises `ChannelCoolingDown`, having written
+        nothing, when no slot is near (even for a message posted before: the delivery then
+        waits like any other in that channel).
         """
         slot = await self._slot(session, channel)
-        ref = await session.scalar(
-            dialect_insert(session, PostedMessage)
-            .values(
-                kind=kind, key=key, channel_id=channel, thread_ts=thread_ts, state=dict(state or {})
-            )
-            .on_conflict_do_nothing()
-            .returning(PostedMessage)
-        )
+        intent = Intent(kind, key, channel, thread_ts, dict(state or {}))
+        ref = await self._commit(session, intend, intent)
         if ref is not None:
-            await session.commit()
+            session.add(ref)
         else:
             ref = await self.find(session, kind, key, channel)
             assert ref is not None, "a posted message was deleted"
@@ -267,12 +311,17 @@ class SlackPoster:
 
     async def _landed(self, session: AsyncSession, ref: PostedMessage, ts: str) -> None:
         """Record durably that `ref`'s message is in Slack at `ts`."""
-        if self.store_ts is None:
-            ref.ts = ts
-            await session.commit()
-            return
-        await self.store_ts(ref.id, ts)
+        await self._commit(session, landed, (ref.id, ts))
         set_committed_value(ref, "ts", ts)
+
+    async def _commit(self, session: AsyncSession, write: Write[V, R], value: V) -> R:
+        """Do `write` for `value` and commit it: with other deliveries' writes when this poster
+        has `writes`, else in `session`, with whatever it holds."""
+        if self.writes is not None:
+            return await self.writes.run(write, value)
+        [result] = await write(await session.connection(), [value])
+        await session.commit()
+        return result
 
     async def update(
         self,

@@ -21,9 +21,9 @@ from datetime import datetime
 from typing import Any
 
 from bot.delivery import inbox
+from bot.delivery.groupcommit import GroupCommit
 from bot.delivery.notifier import Notifier
 from bot.delivery.poster import Refused, SlackPoster
-from bot.delivery.recorder import Recorder
 from bot.delivery.router import Routing
 from bot.directory import ContactDirectory
 from bot.logs import Scrubber
@@ -50,12 +50,13 @@ class Worker:
         self.settings = runtime.settings
         #: What a stored failure reason may say: no secret, and no full number if masking.
         self.scrub = Scrubber.for_settings(runtime.settings)
-        #: Where posts landed and which events are done, committed many at a time.
-        self.recorder = Recorder(runtime.engine)
+        #: What deliveries write (items, posts, done), committed many at a time.
+        self.writes = GroupCommit(runtime.engine)
         self.notifier = Notifier(
             runtime.settings,
-            SlackPoster(runtime.slack, store_ts=self.recorder.landed),
+            SlackPoster(runtime.slack, writes=self.writes),
             ContactDirectory(runtime.qtvoice, runtime.settings.contact_sync_minutes),
+            self.writes,
         )
         self._in_flight: set[asyncio.Task[None]] = set()
         #: When the events this process postponed become due again (a heap).
@@ -175,7 +176,7 @@ class Worker:
                 await session.rollback()
                 await self._failed(session, row, error)
                 return
-        await self.recorder.done(row.id)
+        await self.writes.run(inbox.finish, row.id)
         logger.info("delivery %s (%s) done", row.id, row.event)
 
     async def _failed(self, session: Any, row: InboxEvent, error: Exception) -> None:

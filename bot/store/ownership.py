@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.store.db import dialect_insert
 from bot.store.models import OpenItem, PlacedCall, PostedMessage, Reminder, utcnow
@@ -31,43 +31,59 @@ class Taken:
     previous: str | None
 
 
-async def record(
-    session: AsyncSession,
-    *,
-    kind: str,
-    key: str,
-    message: dict[str, Any],
-    arrived_at: datetime,
-    line: str | None,
-    extension_id: str | None,
-    party: str | None,
-) -> OpenItem:
-    """The item of a notification, created on first sight; later sights update its message.
+@dataclass(frozen=True)
+class Sighting:
+    """A notification about an item, to `record`: its kind and key, and the message without
+    ownership ({"text", "blocks"}) with what it is about."""
 
-    `message` is the notification without ownership ({"text", "blocks"}); `arrived_at` is
-    kept from the first sight. The caller commits: the worker with the first post about the
-    item (`SlackPoster.post_once`), so a delivery costs no transaction of its own for it.
-    A new item is one statement (an insert that yields to an existing row); a known one two.
+    kind: str
+    key: str
+    message: dict[str, Any]
+    arrived_at: datetime
+    line: str | None
+    extension_id: str | None
+    party: str | None
+
+
+async def record(connection: AsyncConnection, sightings: list[Sighting]) -> list[OpenItem]:
+    """The item of each notification, created on first sight; later sights update its message.
+
+    `arrived_at` is kept from the first sight. One upsert for the lot, in the caller's
+    transaction (the worker's `GroupCommit` commits many deliveries' at once); the items come
+    back as plain objects to render, in the order given.
     """
-    item = await session.scalar(
-        dialect_insert(session, OpenItem)
-        .values(
-            kind=kind,
-            key=key,
-            message=message,
-            arrived_at=min(arrived_at, utcnow()),
-            line=line,
-            extension_id=extension_id,
-            party=party,
+    items: list[OpenItem | None] = [None] * len(sightings)
+    waiting = list(range(len(sightings)))
+    now = utcnow()
+    while waiting:
+        # PostgreSQL updates a row once per statement: a repeated key waits for the next one.
+        wave = {(sightings[i].kind, sightings[i].key): i for i in reversed(waiting)}
+        chosen = set(wave.values())
+        waiting = [i for i in waiting if i not in chosen]
+        insert = dialect_insert(connection, OpenItem)
+        rows = await connection.execute(
+            insert.on_conflict_do_update(
+                index_elements=["kind", "key"], set_={"message": insert.excluded.message}
+            ).returning(*OpenItem.__table__.columns),
+            [
+                {
+                    "kind": sighting.kind,
+                    "key": sighting.key,
+                    "message": sighting.message,
+                    "arrived_at": min(sighting.arrived_at, now),
+                    "line": sighting.line,
+                    "extension_id": sighting.extension_id,
+                    "party": sighting.party,
+                }
+                for sighting in (sightings[i] for i in wave.values())
+            ],
         )
-        .on_conflict_do_nothing()
-        .returning(OpenItem)
-    )
-    if item is None:
-        item = await _find(session, kind, key)
-        assert item is not None, "an open item was deleted"
-        item.message = message
-    return item
+        for row in rows:
+            items[wave[(row.kind, row.key)]] = OpenItem(**row._mapping)
+    recorded = [item for item in items if item is not None]
+    if len(recorded) != len(sightings):
+        raise RuntimeError("an upsert of open items returned fewer rows than it was given")
+    return recorded
 
 
 async def _find(session: AsyncSession, kind: str, key: str) -> OpenItem | None:
