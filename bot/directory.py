@@ -14,13 +14,14 @@ Before, a burst of 1,600 new callers cost 1,600 lookups; now it costs none.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot import phone
 from bot.qtvoice.client import MAX_PAGE_SIZE, QTvoiceClient
@@ -28,6 +29,7 @@ from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Contact
 from bot.runtime import Runtime
 from bot.store import job_runs
+from bot.store.groupcommit import GroupCommit
 from bot.store.models import CachedContact, utcnow
 
 logger = logging.getLogger(__name__)
@@ -38,13 +40,37 @@ NOT_FOUND_TTL = timedelta(hours=1)
 SYNC_JOB = "contact_sync"
 
 
+async def cached_rows(
+    connection: AsyncConnection, numbers: list[str]
+) -> list[CachedContact | None]:
+    """The contact cache's rows for `numbers`, in order (None: none); one query for the lot."""
+    rows = await connection.execute(
+        select(CachedContact.__table__).where(CachedContact.phone.in_(set(numbers)))
+    )
+    found = {row.phone: CachedContact(**row._mapping) for row in rows}
+    return [found.get(number) for number in numbers]
+
+
+class _Unanswered(enum.Enum):
+    """The cache has no answer for a number (not even "nobody"): QTvoice must be asked."""
+
+    UNANSWERED = enum.auto()
+
+
+_UNANSWERED = _Unanswered.UNANSWERED
+
+
 class ContactDirectory:
     """QTvoice's contacts by phone number, read through a cache shared by every process."""
 
-    def __init__(self, qtvoice: QTvoiceClient, sync_minutes: int = 0) -> None:
-        """`sync_minutes` is `CONTACT_SYNC_MINUTES`: 0 means no copy, look numbers up."""
+    def __init__(
+        self, qtvoice: QTvoiceClient, sync_minutes: int = 0, group: GroupCommit | None = None
+    ) -> None:
+        """`sync_minutes` is `CONTACT_SYNC_MINUTES`: 0 means no copy, look numbers up. `group`
+        (the worker's) reads the cache for many deliveries at once (`cached_rows`)."""
         self.qtvoice = qtvoice
         self.sync_minutes = sync_minutes
+        self.group = group
         self._in_flight: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         #: Until when the copy last read as finished stays fresh: a later copy only moves
         #: this on (`job_runs.finished` never moves back), so until then it need not be read.
@@ -52,18 +78,35 @@ class ContactDirectory:
 
     async def contact(self, session: AsyncSession, number: str) -> Contact | None:
         """The contact whose number is `number` (normalized, usually E.164); None when QTvoice
-        knows nobody by it or cannot be asked right now."""
-        async with self._in_flight[number]:
-            return await self._cached_or_fetched(session, number)
+        knows nobody by it or cannot be asked right now.
 
-    async def _cached_or_fetched(self, session: AsyncSession, number: str) -> Contact | None:
-        cached = await session.get(CachedContact, number)
+        Only asking QTvoice is one at a time per number: a burst of calls from one number
+        reads the cache side by side, and costs one lookup when the cache has no answer.
+        """
+        answer = await self._cached(session, number)
+        if answer is not _UNANSWERED:
+            return answer
+        async with self._in_flight[number]:
+            answer = await self._cached(session, number)  # a lookup may have just answered
+            if answer is not _UNANSWERED:
+                return answer
+            return await self._fetched(session, number)
+
+    async def _cached(self, session: AsyncSession, number: str) -> Contact | _Unanswered | None:
+        """What the cache says of `number`, or `_UNANSWERED` when QTvoice must be asked."""
+        if self.group is not None:
+            cached = await self.group.run(cached_rows, number)
+        else:
+            cached = await session.get(CachedContact, number, populate_existing=True)
         if await self.copy_is_fresh(session):
             return Contact.model_validate(cached.contact) if cached and cached.found else None
         if cached is not None and utcnow() - cached.fetched_at < (
             FOUND_TTL if cached.found else NOT_FOUND_TTL
         ):
             return Contact.model_validate(cached.contact) if cached.found else None
+        return _UNANSWERED
+
+    async def _fetched(self, session: AsyncSession, number: str) -> Contact | None:
         try:
             lookup = await self.qtvoice.lookup_contact(number, background=True)
         except QTvoiceError as error:

@@ -19,7 +19,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.delivery.groupcommit import GroupCommit
 from bot.delivery.inbox import NotYet
 from bot.delivery.poster import SlackPoster
 from bot.runtime import Runtime
@@ -27,6 +26,7 @@ from bot.slack import ownership_blocks
 from bot.slack.blocks import Caller, Line, Message, RenderContext
 from bot.slack.rendering import render_context
 from bot.store import ownership
+from bot.store.groupcommit import GroupCommit
 from bot.store.models import ExtensionLink, OpenItem, PostedMessage, utcnow
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ async def channels_posted(session: AsyncSession, kind: str, key: str) -> list[st
 
 
 async def track(
-    writes: GroupCommit,
+    group: GroupCommit,
     ctx: RenderContext,
     *,
     kind: str,
@@ -67,7 +67,7 @@ async def track(
 ) -> Message:
     """Record the item a notification is about (committed, with other deliveries' writes);
     the message with its ownership to post."""
-    item = await writes.run(
+    item = await group.run(
         ownership.record,
         ownership.Sighting(
             kind=kind,

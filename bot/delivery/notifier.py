@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import consent
 from bot.config import Settings
 from bot.delivery import followup, identity
-from bot.delivery.groupcommit import GroupCommit
 from bot.delivery.inbox import NotYet
 from bot.delivery.poster import DmRefused, SlackPoster
 from bot.delivery.router import Routing, destinations, live_card_channels
@@ -41,6 +40,7 @@ from bot.qtvoice.events import (
 )
 from bot.slack import blocks
 from bot.slack.blocks import Caller, Line, RenderContext
+from bot.store.groupcommit import GroupCommit
 from bot.store.models import SENDING_REPLY, PostedMessage, utcnow
 
 logger = logging.getLogger(__name__)
@@ -59,13 +59,13 @@ class Notifier:
         settings: Settings,
         poster: SlackPoster,
         directory: ContactDirectory,
-        writes: GroupCommit,
+        group: GroupCommit,
     ) -> None:
-        """`writes` commits the open items (and `poster` its posts) with other deliveries'."""
+        """`group` commits the open items (and `poster` its posts) with other deliveries'."""
         self.settings = settings
         self.poster = poster
         self.directory = directory
-        self.writes = writes
+        self.group = group
         self.ctx = RenderContext(
             timezone=settings.zone,
             default_region=settings.default_region,
@@ -88,7 +88,7 @@ class Notifier:
         caller = await self._caller(session, event.customer)
         message = blocks.missed_call(event.data, caller, self._line(event), self.ctx)
         message = await followup.track(
-            self.writes,
+            self.group,
             self.ctx,
             kind="missed_call",
             key=event.object_id,
@@ -149,7 +149,7 @@ class Notifier:
             line = Line(number=voicemail.to, extension_id=voicemail.extension_id)
             message = blocks.voicemail(voicemail, caller, line, self.ctx)
             message = await followup.track(
-                self.writes,
+                self.group,
                 self.ctx,
                 kind="voicemail",
                 key=key,
@@ -198,7 +198,7 @@ class Notifier:
         )
         if event.inbound:
             parent_message = await followup.track(
-                self.writes,
+                self.group,
                 self.ctx,
                 kind="sms_thread",
                 key=event.conversation_key,

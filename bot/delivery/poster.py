@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.delivery.groupcommit import GroupCommit, R, V, Write
 from bot.delivery.inbox import NotYet
 from bot.slack.api_errors import (
     CONTENT_REFUSALS,
@@ -37,6 +36,7 @@ from bot.slack.api_errors import (
 )
 from bot.slack.blocks import Message, escape_mrkdwn
 from bot.store.db import dialect_insert
+from bot.store.groupcommit import GroupCommit, R, V, Write
 from bot.store.models import ChannelCooldown, PostedMessage, utcnow
 
 logger = logging.getLogger(__name__)
@@ -197,11 +197,11 @@ async def landed(connection: AsyncConnection, posts: list[tuple[int, str]]) -> l
 
 
 class SlackPoster:
-    def __init__(self, slack: AsyncWebClient, *, writes: GroupCommit | None = None) -> None:
-        """`writes` commits what posts record (`intend`, `landed`) with other deliveries'
+    def __init__(self, slack: AsyncWebClient, *, group: GroupCommit | None = None) -> None:
+        """`group` commits what posts record (`intend`, `landed`) with other deliveries'
         writes (the worker's); without it each is committed in the post's own session."""
         self.slack = slack
-        self.writes = writes
+        self.group = group
         self._dm_channels: dict[str, str] = {}
         self._dm_refused: set[str] = set()
         self._pace: dict[str, ChannelPace] = {}
@@ -316,9 +316,9 @@ class SlackPoster:
 
     async def _commit(self, session: AsyncSession, write: Write[V, R], value: V) -> R:
         """Do `write` for `value` and commit it: with other deliveries' writes when this poster
-        has `writes`, else in `session`, with whatever it holds."""
-        if self.writes is not None:
-            return await self.writes.run(write, value)
+        has `group`, else in `session`, with whatever it holds."""
+        if self.group is not None:
+            return await self.group.run(write, value)
         [result] = await write(await session.connection(), [value])
         await session.commit()
         return result
@@ -440,13 +440,19 @@ class SlackPoster:
     ) -> datetime | None:
         """When the wait Slack gave for `limited` (any process was told) ends; None if none.
 
-        Read again once COOLDOWN_READ_EVERY has passed since the last read.
+        Read again once COOLDOWN_READ_EVERY has passed since the last read, by one caller
+        (the others go by what was known meanwhile). A read commits `session`: no connection
+        is held while the caller waits for its slot or for Slack.
         """
         known = self._cooldowns.get(limited)
         if known is not None and now - known[0] < COOLDOWN_READ_EVERY:
             return known[1]
+        self._cooldowns[limited] = (now, None if known is None else known[1])
         cooldown = await session.get(ChannelCooldown, limited, populate_existing=True)
-        not_before = cooldown.not_before if cooldown is not None else None
+        await session.commit()
+        # A 429 this process was given while the read was on its way is kept.
+        told = [self._cooldowns[limited][1], cooldown.not_before if cooldown else None]
+        not_before = max((until for until in told if until is not None), default=None)
         self._cooldowns[limited] = (now, not_before)
         return not_before
 

@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import Any
 
 from bot.delivery import inbox
-from bot.delivery.groupcommit import GroupCommit
 from bot.delivery.notifier import Notifier
 from bot.delivery.poster import Refused, SlackPoster
 from bot.delivery.router import Routing
@@ -29,6 +28,7 @@ from bot.directory import ContactDirectory
 from bot.logs import Scrubber
 from bot.qtvoice.events import load_stored
 from bot.runtime import Runtime
+from bot.store.groupcommit import GroupCommit
 from bot.store.models import InboxEvent, utcnow
 from bot.store.outage import describe, is_outage
 from bot.store.routes import routes_and_links
@@ -51,12 +51,12 @@ class Worker:
         #: What a stored failure reason may say: no secret, and no full number if masking.
         self.scrub = Scrubber.for_settings(runtime.settings)
         #: What deliveries write (items, posts, done), committed many at a time.
-        self.writes = GroupCommit(runtime.engine)
+        self.group = GroupCommit(runtime.engine)
         self.notifier = Notifier(
             runtime.settings,
-            SlackPoster(runtime.slack, writes=self.writes),
-            ContactDirectory(runtime.qtvoice, runtime.settings.contact_sync_minutes),
-            self.writes,
+            SlackPoster(runtime.slack, group=self.group),
+            ContactDirectory(runtime.qtvoice, runtime.settings.contact_sync_minutes, self.group),
+            self.group,
         )
         self._in_flight: set[asyncio.Task[None]] = set()
         #: When the events this process postponed become due again (a heap).
@@ -88,6 +88,7 @@ class Worker:
         finally:
             if self._in_flight:
                 await asyncio.gather(*self._in_flight, return_exceptions=True)
+            await self.group.close()
 
     async def run_once(self, limit: int = CONCURRENCY) -> int:
         """Claim up to `limit` due events and start delivering them; how many were claimed."""
@@ -176,7 +177,7 @@ class Worker:
                 await session.rollback()
                 await self._failed(session, row, error)
                 return
-        await self.writes.run(inbox.finish, row.id)
+        await self.group.run(inbox.finish, row.id)
         logger.info("delivery %s (%s) done", row.id, row.event)
 
     async def _failed(self, session: Any, row: InboxEvent, error: Exception) -> None:

@@ -12,17 +12,27 @@ durable when changes: each write is committed before its caller goes on.
 
 A kind of write is a `Write`: an async function that does it for a list of values in the
 caller's transaction and returns one result per value, in order (`bot.store.ownership.record`,
-`bot.delivery.poster.intend` and `landed`, `bot.delivery.inbox.finish`). No two writes that
-depend on each other are ever in one batch: a delivery awaits each before the next.
+`bot.delivery.poster.intend` and `landed`, `bot.delivery.inbox.finish`; also one read,
+`bot.directory.cached_rows`, so a batch of deliveries reads its callers' contacts in one query). No
+two writes that depend on each other are ever in one batch: a delivery awaits each before the
+next.
+
+The committer holds one connection of its own, so it never waits for the pool that deliveries'
+sessions draw from (one of them may hold a connection while it waits for a write), and opens
+it again after the database went away.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+logger = logging.getLogger(__name__)
 
 V = TypeVar("V")
 R = TypeVar("R")
@@ -33,6 +43,9 @@ Write = Callable[[AsyncConnection, list[V]], Awaitable[Sequence[R]]]
 #: Writes per transaction at most; more queued ones wait for the next.
 MAX_BATCH = 500
 
+#: Queued values and their waiters, by kind of write.
+Batch = dict[Write[Any, Any], list[tuple[Any, asyncio.Future[Any]]]]
+
 
 class GroupCommit:
     """Commits the writes of many concurrent callers together, a batch per transaction."""
@@ -41,6 +54,7 @@ class GroupCommit:
         self.engine = engine
         self._queue: list[tuple[Write[Any, Any], Any, asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._connection: AsyncConnection | None = None
 
     async def run(self, write: Write[V, R], value: V) -> R:
         """Do `write` for `value` with whatever else is queued; its result once committed.
@@ -56,8 +70,11 @@ class GroupCommit:
 
     async def _flush(self) -> None:
         while self._queue:
+            # Let every task that is ready run up to its next wait first: those about to
+            # write join this batch instead of the next.
+            await asyncio.sleep(0)
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-            by_write: dict[Write[Any, Any], list[tuple[Any, asyncio.Future[Any]]]] = {}
+            by_write: Batch = {}
             for write, value, future in batch:
                 by_write.setdefault(write, []).append((value, future))
             try:
@@ -72,11 +89,40 @@ class GroupCommit:
                     if not future.done():
                         future.set_result(result)
 
-    async def _commit(
-        self, by_write: dict[Write[Any, Any], list[tuple[Any, asyncio.Future[Any]]]]
-    ) -> dict[Write[Any, Any], Sequence[Any]]:
-        async with self.engine.begin() as connection:
-            return {
-                write: await write(connection, [value for value, _ in waiting])
-                for write, waiting in by_write.items()
-            }
+    async def close(self) -> None:
+        """Let queued writes finish, then give the connection back."""
+        if self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)
+        await self._disconnect()
+
+    async def _commit(self, by_write: Batch) -> dict[Write[Any, Any], Sequence[Any]]:
+        """One transaction; once more on a fresh connection if the held one had gone stale."""
+        try:
+            return await self._commit_once(by_write)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            logger.info("group commit: the database connection was lost; reconnecting")
+        return await self._commit_once(by_write)
+
+    async def _commit_once(self, by_write: Batch) -> dict[Write[Any, Any], Sequence[Any]]:
+        if self._connection is None:
+            self._connection = await self.engine.connect()
+        connection = self._connection
+        try:
+            async with connection.begin():
+                return {
+                    write: await write(connection, [value for value, _ in waiting])
+                    for write, waiting in by_write.items()
+                }
+        except BaseException:
+            await self._disconnect()
+            raise
+
+    async def _disconnect(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                await connection.close()
+            except Exception:  # already broken: the pool discards it
+                logger.debug("group commit: closing a broken connection failed", exc_info=True)
