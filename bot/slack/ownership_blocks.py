@@ -7,7 +7,6 @@ message every copy shows out. Buttons carry only the item's id (`i`), so a click
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Sequence
@@ -76,7 +75,7 @@ def rendered(item: OpenItem, ctx: RenderContext, *, as_reminder: bool = False) -
 def owned(base: Message, state: Ownership, ctx: RenderContext) -> Message:
     """The notification with who took it and the take/remind buttons; closed once handled."""
     shown = [
-        copy.deepcopy(block)
+        blocks.copied(block)
         for block in base.blocks
         if block.get("block_id") not in (OWNERSHIP_BLOCK, OWNERSHIP_ACTIONS_BLOCK)
     ]
