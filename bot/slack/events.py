@@ -29,6 +29,7 @@ from bot.runtime import Runtime
 from bot.slack.api_errors import describe, error_code
 from bot.slack.parsing import plain_text
 from bot.slack.sentences import sentence
+from bot.store.landing import when_landed
 from bot.store.models import SENDING_REPLY, PostedMessage, SlackEventSeen
 from bot.telephony import Refusal, Telephony
 
@@ -145,12 +146,16 @@ class ThreadReplies:
 
     async def _sms_thread(self, channel: str, thread_ts: str) -> PostedMessage | None:
         async with self.runtime.sessions() as session:
-            thread = await session.scalar(
-                select(PostedMessage).where(
-                    PostedMessage.kind == "sms_thread",
-                    PostedMessage.channel_id == channel,
-                    PostedMessage.ts == thread_ts,
-                )
+            thread = await when_landed(
+                session,
+                channel,
+                lambda: session.scalar(
+                    select(PostedMessage).where(
+                        PostedMessage.kind == "sms_thread",
+                        PostedMessage.channel_id == channel,
+                        PostedMessage.ts == thread_ts,
+                    )
+                ),
             )
         if thread is None or not (thread.state or {}).get("customer"):
             return None

@@ -19,6 +19,7 @@ from bot.runtime import Runtime
 from bot.slack import blocks
 from bot.slack.blocks import Line, Message
 from bot.slack.rendering import lookup_caller, render_context
+from bot.store.landing import when_landed
 from bot.store.models import InboxEvent, PostedMessage
 
 #: The kinds of posted message a button may rewrite, and the webhook each was first posted for.
@@ -32,14 +33,19 @@ async def posted_at(runtime: Runtime, channel: str, ts: str) -> Message | None:
     has what it showed.
     """
     async with runtime.sessions() as session:
-        refs = await session.scalars(
-            select(PostedMessage).where(
-                PostedMessage.channel_id == channel,
-                PostedMessage.ts == ts,
-                PostedMessage.kind.in_(tuple(_SOURCE_EVENTS)),
-            )
+        ref = await when_landed(
+            session,
+            channel,
+            lambda: session.scalar(
+                select(PostedMessage)
+                .where(
+                    PostedMessage.channel_id == channel,
+                    PostedMessage.ts == ts,
+                    PostedMessage.kind.in_(tuple(_SOURCE_EVENTS)),
+                )
+                .limit(1)
+            ),
         )
-        ref = refs.first()
         if ref is None:
             return None
         data = ref.state if ref.state.get("id") else await _webhook_data(session, ref)

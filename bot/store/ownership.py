@@ -15,6 +15,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.store.db import dialect_insert
+from bot.store.landing import when_landed
 from bot.store.models import OpenItem, PlacedCall, PostedMessage, Reminder, utcnow
 
 #: The kinds of item, named like the Slack messages (`PostedMessage.kind`) they live in.
@@ -91,9 +92,14 @@ async def _find(session: AsyncSession, kind: str, key: str) -> OpenItem | None:
 
 
 async def item_in_message(session: AsyncSession, channel: str, ts: str) -> OpenItem | None:
-    """The item a posted Slack message (a notification or a reminder DM) is about."""
-    posted = await session.scalar(
-        select(PostedMessage).where(PostedMessage.channel_id == channel, PostedMessage.ts == ts)
+    """The item a posted Slack message (a notification or a reminder DM) is about; a message
+    posted a moment ago is waited for (`when_landed`)."""
+    posted = await when_landed(
+        session,
+        channel,
+        lambda: session.scalar(
+            select(PostedMessage).where(PostedMessage.channel_id == channel, PostedMessage.ts == ts)
+        ),
     )
     if posted is None:
         return None

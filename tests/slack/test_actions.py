@@ -8,6 +8,7 @@ response URL; QTvoice's side from the sandbox's request log.
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import httpx
@@ -18,7 +19,7 @@ from bot.sandbox.qtvoice import JANE_ROE, QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.slack import Delivery, SlackRecorder
 from bot.store.db import sync_url
-from bot.store.models import PostedMessage
+from bot.store.models import PostedMessage, utcnow
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
 
 
@@ -223,6 +224,8 @@ def test_modal_slack_would_not_open_is_explained(
 
 #: Slack user ids are upper-case letters and digits only; the note names only such an id.
 HANDLER = "U0CAROL"
+#: How long after a click the test stores where the clicked message landed.
+LANDS_AFTER_SECONDS = 0.5
 
 
 def test_mark_handled_shows_who_handled_it_and_removes_the_buttons(
@@ -392,6 +395,32 @@ def test_mark_handled_rebuilds_the_message_from_the_store_not_the_click(
     assert update.args["blocks"][:-1] == [
         block for block in genuine["blocks"] if block["type"] != "actions"
     ]
+
+
+def test_a_click_on_a_message_whose_place_is_not_stored_yet_waits_for_it(
+    bot: RunningBot, slack: SlackRecorder
+) -> None:
+    """The worker stores where a post landed (its ts) just after Slack answered: a click in
+    between is on the bot's message all the same, not on one it knows nothing of."""
+    assert bot.send("call.missed").status_code == 200
+    message = posted_message(slack, bot)
+    engine = create_engine(sync_url(bot.settings.database_url))
+
+    def store_ts(ts: str | None) -> None:
+        with engine.begin() as connection:
+            connection.execute(update(PostedMessage).values(ts=ts, created_at=utcnow()))
+
+    store_ts(None)
+    landing = threading.Timer(LANDS_AFTER_SECONDS, store_ts, [message["ts"]])
+    landing.start()
+    try:
+        click(bot, message, "mark_handled", user=HANDLER)
+        [closed] = slack.wait_for(lambda: slack.calls("chat.update"))
+    finally:
+        landing.join()
+        engine.dispose()
+    assert closed.args["ts"] == message["ts"]
+    assert f"Handled by <@{HANDLER}>" in json.dumps(closed.args["blocks"])
 
 
 def test_mark_handled_on_a_message_the_bot_did_not_post_changes_nothing(
