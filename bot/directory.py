@@ -75,6 +75,8 @@ class ContactDirectory:
         #: Until when the copy last read as finished stays fresh: a later copy only moves
         #: this on (`job_runs.finished` never moves back), so until then it need not be read.
         self._fresh_until: datetime | None = None
+        #: One read of it at a time: a burst of deliveries waits for one answer.
+        self._freshness = asyncio.Lock()
 
     async def contact(self, session: AsyncSession, number: str) -> Contact | None:
         """The contact whose number is `number` (normalized, usually E.164); None when QTvoice
@@ -146,11 +148,14 @@ class ContactDirectory:
         now = utcnow()
         if self._fresh_until is not None and now < self._fresh_until:
             return True
-        synced = await job_runs.last_finished(session, SYNC_JOB)
-        if synced is None:
-            return False
-        self._fresh_until = synced + timedelta(minutes=2 * self.sync_minutes)
-        return now < self._fresh_until
+        async with self._freshness:
+            if self._fresh_until is not None and now < self._fresh_until:
+                return True  # read meanwhile
+            synced = await job_runs.last_finished(session, SYNC_JOB)
+            if synced is None:
+                return False
+            self._fresh_until = synced + timedelta(minutes=2 * self.sync_minutes)
+            return now < self._fresh_until
 
     async def sync(self, session: AsyncSession, default_region: str, now: datetime) -> int:
         """Copy every QTvoice contact with a number; how many. Forgets contacts gone since.
