@@ -32,12 +32,16 @@ _SLACK_TOKEN = re.compile(r"\bx(?:ox[abposre]|app)-[A-Za-z0-9-]{8,}")
 _NUMBER = re.compile(r"(?<![\d.])\+?\d(?:[\s().-]{0,2}\d){6,14}(?!\d|\.\d)")
 #: The third-party loggers that write a line per request, SQL statement or parameter set:
 #: kept at WARNING even at LOG_LEVEL=DEBUG (aiosqlite and SQLAlchemy's echo log parameters).
+#: slack_sdk's Web API client is named as well as its package: it decides whether to format
+#: every request and answer for its debug log by its own logger's level, not the effective
+#: one, so with that unset each call built two long strings nobody read.
 NOISY_LOGGERS = (
     "httpx",
     "httpcore",
     "apscheduler",
     "slack_bolt",
     "slack_sdk",
+    "slack_sdk.web.async_client",
     "aiohttp.access",
     "aiosqlite",
     "sqlalchemy.engine",
