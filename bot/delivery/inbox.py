@@ -173,18 +173,19 @@ async def claim(
 
 
 async def renew(
-    session: AsyncSession, row_id: int, worker_id: str, *, lease_seconds: float
-) -> bool:
-    """Extend `worker_id`'s lease on a row it is delivering to `lease_seconds` from now.
+    session: AsyncSession, row_ids: Sequence[int], worker_id: str, *, lease_seconds: float
+) -> set[int]:
+    """Extend `worker_id`'s leases on rows it is delivering to `lease_seconds` from now; the
+    ids of those it still held, in one statement. Commits.
 
-    False, changing nothing, when the worker no longer holds it: another worker claimed it
-    since (a claim overwrites `locked_by`), or it is no longer pending. A worker that gets
-    False must give the event up: writing to Slack for it could post it twice. Commits.
+    A row it no longer holds is left alone: another worker claimed it since (a claim
+    overwrites `locked_by`), or it is no longer pending. A worker must give such an event
+    up: writing to Slack for it could post it twice.
     """
-    renewed = await session.scalar(
+    renewed = await session.scalars(
         update(InboxEvent)
         .where(
-            InboxEvent.id == row_id,
+            InboxEvent.id.in_(row_ids),
             InboxEvent.locked_by == worker_id,
             InboxEvent.locked_until.is_not(None),
             InboxEvent.state == PENDING,
@@ -192,8 +193,9 @@ async def renew(
         .values(locked_until=utcnow() + timedelta(seconds=lease_seconds))
         .returning(InboxEvent.id)
     )
+    held = set(renewed)
     await session.commit()
-    return renewed is not None
+    return held
 
 
 async def finish(connection: AsyncConnection, row_ids: list[int]) -> list[None]:

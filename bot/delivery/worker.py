@@ -15,6 +15,7 @@ passes, which is when events stored by other processes are seen.
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import logging
 from datetime import datetime
@@ -58,12 +59,16 @@ class Worker:
             ContactDirectory(runtime.qtvoice, runtime.settings.contact_sync_minutes, self.group),
             self.group,
         )
-        self._in_flight: set[asyncio.Task[None]] = set()
+        #: The delivery under way for each row this process holds.
+        self._in_flight: dict[int, asyncio.Task[None]] = {}
+        #: Rows another worker took since this one claimed them: their deliveries give up.
+        self._lost: set[int] = set()
         #: When the events this process postponed become due again (a heap).
         self._due: list[datetime] = []
 
     async def run(self, stop: asyncio.Event) -> None:
         logger.info("delivery worker %s started", self.runtime.process_id)
+        leases = asyncio.create_task(self._keep_leases(), name="delivery-leases")
         try:
             while not stop.is_set():
                 room = CONCURRENCY - len(self._in_flight)
@@ -87,7 +92,8 @@ class Worker:
                     await self._wait_for_work(stop, full=claimed == room)
         finally:
             if self._in_flight:
-                await asyncio.gather(*self._in_flight, return_exceptions=True)
+                await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+            leases.cancel()
             await self.group.close()
 
     async def run_once(self, limit: int = CONCURRENCY) -> int:
@@ -104,9 +110,12 @@ class Worker:
             routing = Routing(*await routes_and_links(session))
         for row in rows:
             task = asyncio.create_task(self._deliver_or_log(row, routing), name=f"deliver-{row.id}")
-            self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
+            self._in_flight[row.id] = task
+            task.add_done_callback(functools.partial(self._forget, row.id))
         return len(rows)
+
+    def _forget(self, row_id: int, _: asyncio.Task[None]) -> None:
+        self._in_flight.pop(row_id, None)
 
     async def _deliver_or_log(self, row: InboxEvent, routing: Routing) -> None:
         """Deliver in a task of its own: what it cannot record is logged here, in one line."""
@@ -123,42 +132,50 @@ class Worker:
                 describe(error),
             )
 
-    # Holding the lease while delivering
+    # Holding the leases while delivering
 
     async def _deliver(self, row: InboxEvent, routing: Routing) -> None:
-        """Deliver `row` while renewing its lease every third of it; give it up if lost.
-
-        A delivery slower than its lease (Slack answering late, a starved CPU) would otherwise
-        be claimed and posted by another worker too. When a renewal finds that another worker
-        holds the row, this delivery is cancelled before its next step reaches Slack.
-        """
-        delivery = asyncio.ensure_future(self._deliver_held(row, routing))
-        heartbeat = asyncio.ensure_future(self._keep_lease(row, delivery))
+        """Deliver `row`, unless `_keep_leases` finds that another worker took it meanwhile:
+        then this delivery is cancelled before its next step reaches Slack."""
         try:
-            await delivery
+            await self._deliver_held(row, routing)
         except asyncio.CancelledError:
-            if not heartbeat.done() or heartbeat.cancelled():
+            if row.id not in self._lost:
                 raise
+            this = asyncio.current_task()
+            assert this is not None
+            this.uncancel()  # given up, not cancelled: the task ends as usual
             logger.warning("delivery %s (%s) given up: another worker holds it", row.id, row.event)
         finally:
-            heartbeat.cancel()
+            self._lost.discard(row.id)
 
-    async def _keep_lease(self, row: InboxEvent, delivery: asyncio.Future[None]) -> None:
+    async def _keep_leases(self) -> None:
+        """Every third of a lease, renew the leases of every row being delivered, at once.
+
+        A delivery slower than its lease (Slack answering late, a starved CPU) would otherwise
+        be claimed and posted by another worker too. A row the renewal finds held by another
+        worker (or no longer pending) has its delivery cancelled.
+        """
         lease = self.settings.delivery_lease_seconds
-        while not delivery.done():
+        while True:
             await asyncio.sleep(lease / 3)
+            rows = list(self._in_flight)
+            if not rows:
+                continue
             try:
                 async with self.runtime.sessions() as session:
                     held = await inbox.renew(
-                        session, row.id, self.runtime.process_id, lease_seconds=lease
+                        session, rows, self.runtime.process_id, lease_seconds=lease
                     )
             except Exception as error:
-                # The lease may run out meanwhile; then the row is claimed again, as before.
-                logger.warning("delivery %s: lease not renewed: %s", row.id, describe(error))
+                # The leases may run out meanwhile; then the rows are claimed again, as before.
+                logger.warning("delivery leases not renewed: %s", describe(error))
                 continue
-            if not held and not delivery.done():
-                delivery.cancel()
-                return
+            for row_id in set(rows) - held:
+                delivery = self._in_flight.get(row_id)
+                if delivery is not None and not delivery.done():
+                    self._lost.add(row_id)
+                    delivery.cancel()
 
     # Delivering
 
@@ -204,7 +221,7 @@ class Worker:
         if self._in_flight:
             waiters.append(
                 asyncio.ensure_future(
-                    asyncio.wait(set(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
+                    asyncio.wait(set(self._in_flight.values()), return_when=asyncio.FIRST_COMPLETED)
                 )
             )
         timeout = None
