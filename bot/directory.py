@@ -97,7 +97,7 @@ class ContactDirectory:
     async def _cached(self, session: AsyncSession, number: str) -> Contact | _Unanswered | None:
         """What the cache says of `number`, or `_UNANSWERED` when QTvoice must be asked."""
         if self.group is not None:
-            cached = await self.group.run(cached_rows, number)
+            cached = await self.group.run(cached_rows, number, session=session)
         else:
             cached = await session.get(CachedContact, number, populate_existing=True)
         if await self.copy_is_fresh(session):

@@ -55,6 +55,7 @@ async def channels_posted(session: AsyncSession, kind: str, key: str) -> list[st
 
 
 async def track(
+    session: AsyncSession,
     group: GroupCommit,
     ctx: RenderContext,
     *,
@@ -65,8 +66,8 @@ async def track(
     line: Line,
     arrived_at: datetime | None,
 ) -> Message:
-    """Record the item a notification is about (committed, with other deliveries' writes);
-    the message with its ownership to post."""
+    """Record the item a notification is about (committed with other deliveries' writes,
+    after `session`'s); the message with its ownership to post."""
     item = await group.run(
         ownership.record,
         ownership.Sighting(
@@ -78,6 +79,7 @@ async def track(
             extension_id=line.extension_id,
             party=caller.dialable(ctx) or caller.number,
         ),
+        session=session,
     )
     return ownership_blocks.rendered(item, ctx)
 

@@ -88,6 +88,7 @@ class Notifier:
         caller = await self._caller(session, event.customer)
         message = blocks.missed_call(event.data, caller, self._line(event), self.ctx)
         message = await followup.track(
+            session,
             self.group,
             self.ctx,
             kind="missed_call",
@@ -149,6 +150,7 @@ class Notifier:
             line = Line(number=voicemail.to, extension_id=voicemail.extension_id)
             message = blocks.voicemail(voicemail, caller, line, self.ctx)
             message = await followup.track(
+                session,
                 self.group,
                 self.ctx,
                 kind="voicemail",
@@ -198,6 +200,7 @@ class Notifier:
         )
         if event.inbound:
             parent_message = await followup.track(
+                session,
                 self.group,
                 self.ctx,
                 kind="sms_thread",

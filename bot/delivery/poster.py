@@ -318,7 +318,7 @@ class SlackPoster:
         """Do `write` for `value` and commit it: with other deliveries' writes when this poster
         has `group`, else in `session`, with whatever it holds."""
         if self.group is not None:
-            return await self.group.run(write, value)
+            return await self.group.run(write, value, session=session)
         [result] = await write(await session.connection(), [value])
         await session.commit()
         return result

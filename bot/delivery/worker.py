@@ -36,8 +36,10 @@ from bot.store.routes import routes_and_links
 
 logger = logging.getLogger(__name__)
 
-#: Deliveries in flight at most, per process.
-CONCURRENCY = 32
+#: Deliveries in flight at most, per process. Each holds no connection while it waits (for
+#: Slack, for its slot in a rate-limited channel, for a group commit), and the more wait for
+#: one group commit, the fewer transactions a delivery costs.
+CONCURRENCY = 64
 #: While busy, claim once this many slots are free: a claim is a write transaction, and on
 #: SQLite one per finished delivery would queue behind the deliveries' own writes.
 MIN_CLAIM = CONCURRENCY // 2

@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 logger = logging.getLogger(__name__)
 
@@ -56,12 +56,16 @@ class GroupCommit:
         self._flusher: asyncio.Task[None] | None = None
         self._connection: AsyncConnection | None = None
 
-    async def run(self, write: Write[V, R], value: V) -> R:
+    async def run(self, write: Write[V, R], value: V, *, session: AsyncSession | None = None) -> R:
         """Do `write` for `value` with whatever else is queued; its result once committed.
 
-        Raises the database's error when its batch could not be committed: then nothing of
-        it was written.
+        `session`, the caller's, is committed first, so it holds no pooled connection while
+        it waits: more deliveries wait at once than the pool has connections. Raises the
+        database's error when its batch could not be committed: then nothing of it was
+        written.
         """
+        if session is not None:
+            await session.commit()
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.append((write, value, future))
         if self._flusher is None or self._flusher.done():
