@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import bindparam, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
@@ -245,9 +246,32 @@ async def retry_later(
     return False
 
 
-async def postpone(session: AsyncSession, row_id: int, until: datetime, reason: str) -> None:
-    """Try again at `until` without counting an attempt (Slack asked us to wait)."""
-    await _set(session, row_id, next_attempt_at=until, locked_until=None, last_error=reason)
+@dataclass(frozen=True)
+class Postponed:
+    """An event to try again at `until`, and why, for `postpone`."""
+
+    row_id: int
+    until: datetime
+    reason: str
+
+
+async def postpone(connection: AsyncConnection, events: list[Postponed]) -> list[None]:
+    """Try events again at their `until` without counting an attempt (Slack asked us to
+    wait): one statement in the caller's transaction (the worker's `GroupCommit`)."""
+    await connection.execute(
+        update(InboxEvent)
+        .where(InboxEvent.id == bindparam("row_id"))
+        .values(
+            next_attempt_at=bindparam("until"),
+            locked_until=None,
+            last_error=bindparam("reason"),
+        ),
+        [
+            {"row_id": event.row_id, "until": event.until, "reason": event.reason}
+            for event in events
+        ],
+    )
+    return [None] * len(events)
 
 
 async def replay(session: AsyncSession, row_id: int) -> bool:

@@ -55,6 +55,8 @@ POST_INTERVAL = timedelta(seconds=1)
 POST_BURST = 10
 #: A post whose slot is this near waits for it in the worker; a later one is postponed.
 NEAR = 2 * POST_INTERVAL
+#: How long before its slot a postponed post is claimed again (less than NEAR).
+CLAIM_AHEAD = NEAR / 2
 #: How long a channel's stored cooldown, once read, is taken as it was. This process learns of
 #: its own 429s at once; another process's cooldown it sees at most this late, and meanwhile
 #: posts there at most once per delivery in flight (Slack then answers 429, which it honours).
@@ -68,10 +70,14 @@ FALLBACK_TEXT_LIMIT = 4000
 
 
 class ChannelCoolingDown(NotYet):
-    """Slack asked us not to write to `channel` before `until`; try again then."""
+    """Slack asked us not to write to `channel` before `slot`.
 
-    def __init__(self, channel: str, until: datetime) -> None:
-        super().__init__(f"Slack rate limit on {channel} until {until:%H:%M:%S}", until)
+    The event is tried again CLAIM_AHEAD before that: its slot is then NEAR, so it waits for
+    it in the worker and posts the moment it comes, not when a claim next finds it due.
+    """
+
+    def __init__(self, channel: str, slot: datetime) -> None:
+        super().__init__(f"Slack rate limit on {channel} until {slot:%H:%M:%S}", slot - CLAIM_AHEAD)
         self.channel = channel
 
 
@@ -194,6 +200,17 @@ async def landed(connection: AsyncConnection, posts: list[tuple[int, str]]) -> l
         [{"posted_id": posted_id, "landed_ts": ts} for posted_id, ts in posts],
     )
     return [None] * len(posts)
+
+
+async def cooldowns(connection: AsyncConnection, limited: list[str]) -> list[datetime | None]:
+    """When the stored cooldown of each channel (or user) ends; None where there is none."""
+    rows = await connection.execute(
+        select(ChannelCooldown.channel_id, ChannelCooldown.not_before).where(
+            ChannelCooldown.channel_id.in_(set(limited))
+        )
+    )
+    ends: dict[str, datetime] = {row.channel_id: row.not_before for row in rows}
+    return [ends.get(channel) for channel in limited]
 
 
 class SlackPoster:
@@ -448,10 +465,14 @@ class SlackPoster:
         if known is not None and now - known[0] < COOLDOWN_READ_EVERY:
             return known[1]
         self._cooldowns[limited] = (now, None if known is None else known[1])
-        cooldown = await session.get(ChannelCooldown, limited, populate_existing=True)
-        await session.commit()
+        if self.group is not None:
+            stored = await self.group.run(cooldowns, limited, session=session)
+        else:
+            cooldown = await session.get(ChannelCooldown, limited, populate_existing=True)
+            await session.commit()
+            stored = cooldown.not_before if cooldown is not None else None
         # A 429 this process was given while the read was on its way is kept.
-        told = [self._cooldowns[limited][1], cooldown.not_before if cooldown else None]
+        told = [self._cooldowns[limited][1], stored]
         not_before = max((until for until in told if until is not None), default=None)
         self._cooldowns[limited] = (now, not_before)
         return not_before

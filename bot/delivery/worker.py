@@ -45,6 +45,10 @@ CONCURRENCY = 64
 MIN_CLAIM = CONCURRENCY // 2
 #: How often to look for events stored by other processes (or whose retry time came).
 POLL_SECONDS = 1.0
+#: Woken for an event this process postponed, wait this much more, so the events due about
+#: then are claimed together (a post postponed for its channel's rate comes back ahead of its
+#: slot, `ChannelCoolingDown`, so it is still in time).
+DUE_GATHER_SECONDS = 0.25
 
 
 class Worker:
@@ -189,7 +193,8 @@ class Worker:
             except inbox.NotYet as wait:
                 await session.rollback()
                 logger.info("delivery %s waits: %s", row.id, wait)
-                await inbox.postpone(session, row.id, wait.until, self.scrub(str(wait)))
+                waiting = inbox.Postponed(row.id, wait.until, self.scrub(str(wait)))
+                await self.group.run(inbox.postpone, waiting)
                 heapq.heappush(self._due, wait.until)
                 return
             except Exception as error:
@@ -234,7 +239,7 @@ class Worker:
             while self._due and self._due[0] <= now:
                 heapq.heappop(self._due)
             if self._due:
-                timeout = min(timeout, (self._due[0] - now).total_seconds())
+                timeout = min(timeout, (self._due[0] - now).total_seconds() + DUE_GATHER_SECONDS)
         try:
             await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:

@@ -12,10 +12,10 @@ durable when changes: each write is committed before its caller goes on.
 
 A kind of write is a `Write`: an async function that does it for a list of values in the
 caller's transaction and returns one result per value, in order (`bot.store.ownership.record`,
-`bot.delivery.poster.intend` and `landed`, `bot.delivery.inbox.finish`; also one read,
-`bot.directory.cached_rows`, so a batch of deliveries reads its callers' contacts in one query). No
-two writes that depend on each other are ever in one batch: a delivery awaits each before the
-next.
+`bot.delivery.poster.intend` and `landed`, `bot.delivery.inbox.finish` and `postpone`; also
+reads that every delivery makes, `bot.directory.cached_rows` and `bot.delivery.poster.cooldowns`,
+so a batch of deliveries reads them in one query). No two writes that depend on each other are
+ever in one batch: a delivery awaits each before the next.
 
 The committer holds one connection of its own, so it never waits for the pool that deliveries'
 sessions draw from (one of them may hold a connection while it waits for a write), and opens
