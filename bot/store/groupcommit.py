@@ -17,9 +17,10 @@ reads that every delivery makes, `bot.directory.cached_rows` and `bot.delivery.p
 so a batch of deliveries reads them in one query). No two writes that depend on each other are
 ever in one batch: a delivery awaits each before the next.
 
-The committer holds one connection of its own, so it never waits for the pool that deliveries'
-sessions draw from (one of them may hold a connection while it waits for a write), and opens
-it again after the database went away.
+A value the database refuses fails only its own write (the batch is committed again one write
+at a time); an outage fails the whole batch, as it would each write alone. The committer holds
+one connection of its own, so it never waits for the pool that deliveries' sessions draw from,
+and opens it again after the database went away.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from bot.store.outage import is_outage
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +86,11 @@ class GroupCommit:
                 by_write.setdefault(write, []).append((value, future))
             try:
                 outcomes = await self._commit(by_write)
-            except Exception as error:  # every waiter gets the error; the committer carries on
-                for _, _, future in batch:
+            except Exception as error:
+                if len(batch) > 1 and not is_outage(error):
+                    await self._one_by_one(batch)
+                    continue
+                for _, _, future in batch:  # every waiter gets the error; the committer goes on
                     if not future.done():
                         future.set_exception(error)
                 continue
@@ -92,6 +98,21 @@ class GroupCommit:
                 for (_, future), result in zip(waiting, outcomes[write], strict=True):
                     if not future.done():
                         future.set_result(result)
+
+    async def _one_by_one(
+        self, batch: list[tuple[Write[Any, Any], Any, asyncio.Future[Any]]]
+    ) -> None:
+        """A value the database refuses (too long, a broken constraint) fails only its own
+        write: after a batch fails for that, each of its writes is committed alone."""
+        for write, value, future in batch:
+            try:
+                outcome = await self._commit({write: [(value, future)]})
+            except Exception as error:
+                if not future.done():
+                    future.set_exception(error)
+                continue
+            if not future.done():
+                future.set_result(outcome[write][0])
 
     async def close(self) -> None:
         """Let queued writes finish, then give the connection back."""
