@@ -30,6 +30,7 @@ from bot.delivery.followup import TICK_SECONDS, escalate, send_reminders
 from bot.directory import sync_contacts
 from bot.reconcile import reconcile
 from bot.runtime import Runtime
+from bot.store import refusals
 from bot.store.db import async_url
 from bot.store.deliveries import DONE, IGNORED
 from bot.store.models import ChannelCooldown, InboxEvent, SlackEventSeen, utcnow
@@ -93,7 +94,8 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
 
 
 async def prune(runtime: Runtime) -> None:
-    """Forget finished events past retention, cooldowns that have passed, old Slack event ids."""
+    """Forget finished events past retention, cooldowns that have passed, old Slack event ids,
+    refused-webhook counts past their week."""
     async with runtime.sessions() as session:
         await session.execute(
             delete(InboxEvent).where(
@@ -105,6 +107,7 @@ async def prune(runtime: Runtime) -> None:
         await session.execute(
             delete(SlackEventSeen).where(SlackEventSeen.seen_at < utcnow() - SLACK_EVENT_RETENTION)
         )
+        await refusals.forget_before(session, utcnow() - refusals.RETENTION)
         await session.commit()
 
 

@@ -35,6 +35,7 @@ from bot.slack.app import create_bolt_app
 from bot.store.deliveries import PENDING
 from bot.store.models import InboxEvent
 from bot.store.outage import OUTAGE_CANDIDATES, describe, is_outage
+from bot.store.refusals import RefusalCounter
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,8 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         inbox.IDENTITY,
         on_stored=runtime.inbox_changed.set,
     )
+    # Counted in memory, written a batch a second at most: junk costs no transaction each.
+    refusals = RefusalCounter(runtime.sessions)
 
     async def slack_events(request: Request) -> Response:
         try:
@@ -71,6 +74,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             )
         except WebhookError as error:
             logger.warning("webhook refused: %s %s", error.status, error.message)
+            refusals.note(error.kind, error.detail)
             return JSONResponse({"error": error.message, "code": error.code}, error.status)
         row = inbox.new_row(
             webhook.event, body_sha256=webhook.body_sha256, delivery_id=webhook.delivery_id
@@ -127,6 +131,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             if services is not None:
                 await services.stop()
             await writer.close()
+            await refusals.close()
             await runtime.close()
 
     return Starlette(

@@ -304,3 +304,20 @@ class JobRun(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     started_at: Mapped[datetime]
+
+
+class WebhookRefusal(Base):
+    """Webhooks the door refused, counted by kind and hour: what admins see of them.
+
+    Never the request: `kind` comes from a fixed set (`bot.qtvoice.webhooks`) and `last_detail`
+    is the bot's own words about the latest one ("412 s old"). One row per kind and hour keeps
+    the table small whatever a flood sends; `bot.store.refusals` writes and reads it.
+    """
+
+    __tablename__ = "webhook_refusals"
+
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+    last_seen: Mapped[datetime] = mapped_column(index=True)
+    last_detail: Mapped[str | None] = mapped_column(String(64))
