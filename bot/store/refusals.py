@@ -81,7 +81,8 @@ async def add(session: AsyncSession, tallies: Mapping[Key, Tally]) -> None:
     """Add `tallies` to the stored counts, in one transaction (committed here).
 
     A row that exists gets the count added, and the later of the two last times with its
-    detail; so writers in several processes, in any order, sum up right.
+    detail; so writers in several processes, in any order, sum up right. Kinds and details
+    are cut to printable text that fits their columns.
     """
     if not tallies:
         return
@@ -99,11 +100,11 @@ async def add(session: AsyncSession, tallies: Mapping[Key, Tally]) -> None:
     )
     rows = [
         {
-            "kind": kind,
+            "kind": _clean(kind, KIND_LIMIT) or "?",
             "hour": hour,
             "count": tally.count,
             "last_seen": tally.last_seen,
-            "last_detail": tally.detail,
+            "last_detail": _clean(tally.detail, DETAIL_LIMIT),
         }
         for (kind, hour), tally in sorted(tallies.items())
     ]
@@ -162,7 +163,7 @@ class RefusalCounter:
     def note(self, kind: str, detail: str | None = None, at: datetime | None = None) -> None:
         """Count one refusal of `kind` at `at` (now by default); written within seconds."""
         at = at or utcnow()
-        self._merge({(_clean(kind, KIND_LIMIT) or "?", hour_of(at)): Tally(1, at, detail)})
+        self._merge({(kind, hour_of(at)): Tally(1, at, detail)})
         if self._closing.is_set() or (self._writer is not None and not self._writer.done()):
             return
         self._writer = asyncio.create_task(self._write_while_pending(), name="refusal-counter")
@@ -178,13 +179,11 @@ class RefusalCounter:
         for key, tally in tallies.items():
             held = self._pending.get(key)
             if held is None:
-                self._pending[key] = Tally(
-                    tally.count, tally.last_seen, _clean(tally.detail, DETAIL_LIMIT)
-                )
+                self._pending[key] = tally
                 continue
             held.count += tally.count
             if tally.last_seen >= held.last_seen:
-                held.last_seen, held.detail = tally.last_seen, _clean(tally.detail, DETAIL_LIMIT)
+                held.last_seen, held.detail = tally.last_seen, tally.detail
 
     async def _write_while_pending(self) -> None:
         while self._pending and not self._closing.is_set():
