@@ -84,7 +84,7 @@ def texts_sent(qtvoice: QTvoiceSandbox) -> list[Any]:
 @pytest.fixture
 def missed_call(bot: RunningBot, slack: SlackRecorder) -> dict[str, Any]:
     assert bot.send("call.missed").status_code == 200
-    return posted_message(slack)
+    return posted_message(slack, bot)
 
 
 @pytest.fixture
@@ -261,7 +261,7 @@ def test_transcript_after_mark_handled_keeps_it_handled(
     bot: RunningBot, slack: SlackRecorder
 ) -> None:
     voicemail = bot.send("voicemail.new", transcription=None)
-    posted = posted_message(slack)
+    posted = posted_message(slack, bot)
     click(bot, posted, "mark_handled", user=HANDLER)
     slack.wait_for(lambda: slack.calls("chat.update", ok=True))
 
@@ -379,7 +379,7 @@ def test_mark_handled_rebuilds_the_message_from_the_store_not_the_click(
     bot: RunningBot, slack: SlackRecorder, event: str
 ) -> None:
     assert bot.send(event).status_code == 200
-    genuine = posted_message(slack)
+    genuine = posted_message(slack, bot)
     forged = {**genuine, "text": "<!channel> forged", "blocks": FORGED_BLOCKS}
 
     click(bot, forged, "mark_handled", user=HANDLER)
