@@ -33,6 +33,7 @@ from bot.slack.api_errors import (
     error_status,
 )
 from bot.slack.blocks import Message, escape_mrkdwn
+from bot.slack.stored import landed_ref
 from bot.store.models import ChannelCooldown, PostedMessage, utcnow
 
 logger = logging.getLogger(__name__)
@@ -377,8 +378,7 @@ class SlackPoster:
                 cursor=cursor,
             )
             for message in response.get("messages", []):
-                payload = (message.get("metadata") or {}).get("event_payload") or {}
-                if payload.get("ref") == wanted:
+                if landed_ref(message) == wanted:
                     return str(message["ts"])
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not cursor:

@@ -31,7 +31,7 @@ from bot.slack.home import AppHome
 from bot.slack.ownership import Ownership
 from bot.slack.rendering import render_context, shown_number
 from bot.slack.sentences import FAILURES, sentence, warning
-from bot.slack.stored import posted_at
+from bot.slack.stored import adopt_landed, posted_at
 from bot.slack.views import SmsTarget, open_sms_modal, whisper
 from bot.store.models import PostedMessage
 from bot.telephony import Refusal, Telephony
@@ -218,21 +218,35 @@ class Buttons:
             await self._tell(click, client, respond, STALE_BUTTON)
             return
         now = datetime.now(UTC)
-        # Rendered from the store, never from the click's own copy, which could say anything:
-        # an item's copies from its stored state, any other message from its stored event.
-        updated = await self.ownership.close(client, click.channel, ts, click.user, now)
+        updated = await self._close(client, click.channel, ts, click.user, now)
+        if updated is None and await adopt_landed(self.runtime, client, click.channel, ts):
+            updated = await self._close(client, click.channel, ts, click.user, now)
         if updated is None:
-            message = await posted_at(self.runtime, click.channel, ts)
-            if message is None:
-                await self._tell(click, client, respond, STALE_BUTTON)
-                return
-            updated = await self._close_message(client, click.channel, ts, message, click.user, now)
+            await self._tell(click, client, respond, STALE_BUTTON)
+            return
         if not updated:
             await self._tell(
                 click, client, respond, "⚠️ Slack didn't let me update that message; try again."
             )
             return
         await self._remember_handled(click.channel, ts, click.user, now)
+
+    async def _close(
+        self, client: AsyncWebClient, channel: str, ts: str, user: str, now: datetime
+    ) -> bool | None:
+        """Close the bot's message at (channel, ts); whether Slack took it, None when the bot
+        has recorded no message there.
+
+        Rendered from the store, never from the click's own copy, which could say anything:
+        an item's copies from its stored state, any other message from its stored event.
+        """
+        updated = await self.ownership.close(client, channel, ts, user, now)
+        if updated is not None:
+            return updated
+        message = await posted_at(self.runtime, channel, ts)
+        if message is None:
+            return None
+        return await self._close_message(client, channel, ts, message, user, now)
 
     async def _close_message(
         self,

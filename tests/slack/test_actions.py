@@ -8,6 +8,7 @@ response URL; QTvoice's side from the sandbox's request log.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -18,7 +19,8 @@ from bot.sandbox.qtvoice import JANE_ROE, QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.slack import Delivery, SlackRecorder
 from bot.store.db import sync_url
-from bot.store.models import PostedMessage
+from bot.store.deliveries import PENDING
+from bot.store.models import InboxEvent, PostedMessage, utcnow
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
 
 
@@ -404,6 +406,29 @@ def test_mark_handled_on_a_message_the_bot_did_not_post_changes_nothing(
 
     assert "out of date" in answer(slack, delivery)["text"]
     assert slack.calls("chat.update") == []
+
+
+def test_mark_handled_on_a_post_whose_worker_died_before_recording_it_closes_it(
+    bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any]
+) -> None:
+    """Slack answered the post, then its worker died before writing down where it landed: the
+    message is the bot's all the same, known by the identity Slack keeps with it."""
+    engine = create_engine(sync_url(bot.settings.database_url))
+    with engine.begin() as connection:
+        connection.execute(update(PostedMessage).values(ts=None))
+        connection.execute(
+            update(InboxEvent).values(
+                state=PENDING, locked_by="died:1:abc", locked_until=utcnow() + timedelta(hours=1)
+            )
+        )
+    engine.dispose()
+
+    delivery = click(bot, missed_call, "mark_handled", user=HANDLER)
+
+    [update_call] = slack.wait_for(lambda: slack.calls("chat.update", ok=True))
+    assert update_call.args["ts"] == missed_call["ts"]
+    assert f"Handled by <@{HANDLER}>" in json.dumps(update_call.args["blocks"])
+    assert slack.responses(delivery.response_url_key) == []
 
 
 def test_mark_handled_on_a_missed_call_posted_before_its_data_was_kept(
