@@ -13,7 +13,18 @@ from bot.config import Settings
 from bot.runtime import Runtime
 from bot.scheduler import _try_lock, build_scheduler, lead, prune
 from bot.store import deliveries
-from bot.store.models import ChannelCooldown, InboxEvent, SlackEventSeen, utcnow
+from bot.store.models import (
+    ChannelCooldown,
+    InboxEvent,
+    JobRun,
+    OpenItem,
+    PlacedCall,
+    Reminder,
+    SlackEventSeen,
+    VoicemailAlias,
+    utcnow,
+)
+from bot.store.ownership import MISSED_CALL, SMS_REOPENED, SMS_THREAD
 
 pytestmark = pytest.mark.anyio
 
@@ -63,6 +74,88 @@ async def test_prune_forgets_only_what_is_old_and_finished(settings: Settings) -
     assert kept == {"call_2", "call_3", "call_4"}
     assert seen == {"Ev_new"}
     assert cooling == {"C0FUTURE"}
+
+
+CONVERSATION = "+12155550100|+12155551234"
+
+
+def open_item(key: str, *, kind: str = MISSED_CALL, handled: timedelta | None = None) -> OpenItem:
+    """An item that arrived 40 days ago, handled `handled` ago (None: not handled)."""
+    return OpenItem(
+        kind=kind,
+        key=key,
+        arrived_at=utcnow() - timedelta(days=40),
+        handled_by=None if handled is None else "U0BOB",
+        handled_at=None if handled is None else utcnow() - handled,
+        conversation=CONVERSATION if kind in (SMS_THREAD, SMS_REOPENED) else None,
+    )
+
+
+async def test_prune_forgets_old_follow_up_history_and_keeps_what_is_still_read(
+    settings: Settings,
+) -> None:
+    month, day = timedelta(days=31), timedelta(days=1)
+    runtime = Runtime.create(settings)
+    try:
+        async with runtime.sessions() as session:
+            items = {
+                "handled_long_ago": open_item("handled_long_ago", handled=month),
+                "handled_lately": open_item("handled_lately", handled=day),
+                "never_handled": open_item("never_handled"),
+                # A conversation's first item, and the one its next text reopened.
+                CONVERSATION: open_item(CONVERSATION, kind=SMS_THREAD, handled=month),
+                "sms_2": open_item("sms_2", kind=SMS_REOPENED, handled=month),
+            }
+            session.add_all(items.values())
+            await session.flush()
+            kept_item = items["handled_lately"].id
+            session.add_all(
+                [
+                    Reminder(
+                        slack_user_id="U0OLD",
+                        item_id=kept_item,
+                        due_at=utcnow() - month,
+                        sent_at=utcnow() - month,
+                    ),
+                    Reminder(
+                        slack_user_id="U0NEW",
+                        item_id=kept_item,
+                        due_at=utcnow() - day,
+                        sent_at=utcnow() - day,
+                    ),
+                    Reminder(slack_user_id="U0SOON", item_id=kept_item, due_at=utcnow() + day),
+                    PlacedCall(
+                        slack_user_id="U0OLD",
+                        to="+12155550001",
+                        placed_at=utcnow() - timedelta(days=8),
+                    ),
+                    PlacedCall(slack_user_id="U0NEW", to="+12155550002", placed_at=utcnow() - day),
+                    VoicemailAlias(
+                        alias="vm:old", voicemail_key="vm:old", created_at=utcnow() - month
+                    ),
+                    VoicemailAlias(alias="vm:new", voicemail_key="vm:new"),
+                    # Reconcile's cursor after a long outage, and the digest's last run.
+                    JobRun(name="reconcile", started_at=utcnow() - timedelta(days=60)),
+                    JobRun(name="digest", started_at=utcnow() - day),
+                ]
+            )
+            await session.commit()
+
+        await prune(runtime)
+
+        async with runtime.sessions() as session:
+            kept = set(await session.scalars(select(OpenItem.key)))
+            reminded = set(await session.scalars(select(Reminder.slack_user_id)))
+            placed = set(await session.scalars(select(PlacedCall.slack_user_id)))
+            aliases = set(await session.scalars(select(VoicemailAlias.alias)))
+            runs = set(await session.scalars(select(JobRun.name)))
+    finally:
+        await runtime.close()
+    assert kept == {"handled_lately", "never_handled", CONVERSATION}
+    assert reminded == {"U0NEW", "U0SOON"}
+    assert placed == {"U0NEW"}
+    assert aliases == {"vm:new"}
+    assert runs == {"reconcile", "digest"}
 
 
 async def test_only_one_process_leads_until_it_goes(settings: Settings) -> None:
