@@ -9,8 +9,9 @@ always leads.
 
 A new leader starts its jobs afresh, so each job claims its work in the database (see
 `bot.store.ownership`) and a tick run late, twice, or by the old and new leader at once
-neither skips nor repeats anything. The digest, a daily cron, is also run at once by a leader
-that starts after today's `DIGEST_AT`, in case its predecessor died before running it.
+neither skips nor repeats anything. The digest, a daily cron, is also run by a leader that
+starts after today's `DIGEST_AT`, in case its predecessor died before running it; it does
+nothing when today's is done (`bot.delivery.digest`).
 """
 
 from __future__ import annotations
@@ -109,10 +110,11 @@ def build_scheduler(runtime: Runtime, *, tick_seconds: float = TICK_SECONDS) -> 
     if digest_at is not None:
         zone = runtime.settings.zone
         at = CronTrigger(hour=digest_at.hour, minute=digest_at.minute, timezone=zone)
-        # Its next firing is tomorrow's: today's may be the one a dead leader never ran.
-        catch_up = (
-            {"next_run_time": utcnow()} if utcnow().astimezone(zone).time() >= digest_at else {}
-        )
+        # Its next firing is tomorrow's, but today's may be one the last leader never ran (or
+        # is still running, if it lost the lock mid-run: so not before its claims run out).
+        now, lease = utcnow(), timedelta(seconds=runtime.settings.delivery_lease_seconds)
+        passed = now.astimezone(zone).time() >= digest_at
+        catch_up = {"next_run_time": now + lease} if passed else {}
         scheduler.add_job(
             send_digests,
             at,
