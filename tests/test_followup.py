@@ -16,9 +16,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
 
 from bot.config import Settings
+from bot.delivery import inbox
 from bot.delivery.digest import send_digests
 from bot.delivery.extensions import check_extensions
 from bot.delivery.followup import escalate, send_reminders
@@ -30,7 +31,9 @@ from bot.sandbox.samples import MAIN_LINE, iso_timestamp
 from bot.sandbox.slack import SlackRecorder
 from bot.sandbox.slack.messages import is_top_level
 from bot.store import ownership
-from bot.store.models import OpenItem, PostedMessage, Reminder, utcnow
+from bot.store.db import sync_url
+from bot.store.deliveries import FAILED
+from bot.store.models import InboxEvent, OpenItem, PostedMessage, Reminder, utcnow
 from tests.conftest import ADMIN, BOT_TOKEN, NOTIFY_CHANNEL, RunningBot, start_bot
 from tests.slack.test_actions import answer, button, click, posted_message
 
@@ -240,6 +243,42 @@ async def test_an_escalation_that_landed_but_whose_answer_was_lost_is_adopted_no
     assert (due, again) == (1, 0)
     assert [reply["ts"] for reply in replies(slack, parent)] == [landed]
     assert len(slack.calls("chat.postMessage")) == 2  # the missed call, and the one that landed
+
+
+async def test_an_item_whose_message_is_not_in_slack_yet_is_escalated_once_it_is(
+    settings: Settings, slack: SlackRecorder
+) -> None:
+    slack.fail_next("chat.postMessage", status=500)
+    bot = start_bot(settings.model_copy(update={"delivery_max_attempts": 1}), slack)
+    try:
+        arrived = iso_timestamp(utcnow() - timedelta(minutes=20))
+        assert bot.send("call.missed", createdAt=arrived).status_code == 200
+        slack.wait_for(lambda: delivery_states(settings) == [FAILED])  # tracked, not posted
+        before = await run(settings, escalate, utcnow())
+        runtime = Runtime.create(settings)
+        try:
+            async with runtime.sessions() as session:
+                [row] = await session.scalars(select(InboxEvent.id))
+                assert await inbox.replay(session, row)  # an admin's `replay`, Slack back
+        finally:
+            await runtime.close()
+        parent = posted_message(slack, bot)
+    finally:
+        bot.stop()
+
+    after = await run(settings, escalate, utcnow())
+
+    assert (before, after) == (0, 1)
+    assert len(replies(slack, parent)) == 1
+
+
+def delivery_states(settings: Settings) -> list[str]:
+    engine = create_engine(sync_url(settings.database_url))
+    try:
+        with engine.connect() as connection:
+            return list(connection.scalars(select(InboxEvent.state)))
+    finally:
+        engine.dispose()
 
 
 async def test_a_reminder_whose_process_died_before_sending_is_sent_once_later(
@@ -498,6 +537,20 @@ async def test_digest_counts_returns_and_median_on_a_known_day(
     )
     assert sections["digest_handled"] == "✅ Handled: <@U0HANDLER> 1"
     assert sections["digest_open"].startswith("📭 *Still open (5)*")
+
+
+async def test_a_digest_run_again_the_same_day_posts_nothing_and_asks_qtvoice_nothing(
+    bot: RunningBot, slack: SlackRecorder, settings: Settings, qtvoice: QTvoiceSandbox
+) -> None:
+    morning = datetime.combine(utcnow().date(), time(8), UTC)
+    first = await run(settings, send_digests, morning)
+    qtvoice.state.clear_requests()
+
+    again = await run(settings, send_digests, morning + timedelta(hours=3))  # a new leader
+
+    assert (first, again) == (1, 0)
+    assert qtvoice.state.requests("GET", "/calls") == []
+    assert len([m for m in slack.messages(NOTIFY_CHANNEL) if "Daily digest" in m["text"]]) == 1
 
 
 # Extension check
