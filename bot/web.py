@@ -32,6 +32,7 @@ from bot.runtime import Runtime
 from bot.services import BackgroundServices
 from bot.slack import door
 from bot.slack.app import create_bolt_app
+from bot.slack.socket_mode import CheckedSocketModeHandler
 from bot.store.deliveries import PENDING
 from bot.store.models import InboxEvent
 from bot.store.outage import OUTAGE_CANDIDATES, describe, is_outage
@@ -176,7 +177,7 @@ def socket_mode_handler(
     """
     socket_logger = logging.getLogger("slack_sdk.socket_mode")
     socket_logger.setLevel(max(logging.INFO, logging.getLogger().getEffectiveLevel()))
-    return AsyncSocketModeHandler(
+    return CheckedSocketModeHandler(
         bolt_app,
         app_token,
         logger=socket_logger,
