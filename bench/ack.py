@@ -91,6 +91,7 @@ def run_bot(
     env = harness.bot_env(database_url, slack.api_url, qtvoice.url, qtvoice.api_key)
     profile = None
     if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
         profile = args.profile / f"{name.split(',')[0].replace(' ', '-')}.txt"
     with harness.server(harness.bot_argv(profile=profile), env, workdir) as process:
         figures, accepted = _load(process, args)
