@@ -7,6 +7,7 @@ Each server runs in its own process; the load generator in another (see harness.
 is not wrk). Contenders, in this order:
 - floor: a bare Starlette route that reads the body and answers 200 (same uvicorn settings);
 - qtslack on SQLite (`serve`, worker in-process), Slack answering in --slack-ms, then at 0 ms;
+- with `--only …,sqlitefull`: SQLite with SQLITE_SYNCHRONOUS=FULL (every commit synced);
 - qtslack on PostgreSQL, when --database-url is given (the bench empties that database);
 - with `--only …,postgresql2`: the same with WEB_CONCURRENCY=2 (two web processes, each with
   its worker, behind one port);
@@ -86,13 +87,13 @@ def run_bot(
     qtvoice: QTvoiceSandbox,
     workdir: Path,
     args: argparse.Namespace,
-    web_processes: int = 1,
+    **settings: str,
 ) -> Figures:
     harness.prepare_database(database_url)
     slack.reset()
     slack.delay("chat.postMessage", slack_ms / 1000)
     env = harness.bot_env(database_url, slack.api_url, qtvoice.url, qtvoice.api_key)
-    env["WEB_CONCURRENCY"] = str(web_processes)
+    env.update({name.upper(): value for name, value in settings.items()})
     profile = None
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
@@ -228,6 +229,19 @@ def main() -> None:
             rows.append(
                 run_bot("qtslack SQLite, Slack 0 ms", sqlite_url, 0, slack, qtvoice, workdir, args)
             )
+        if "sqlitefull" in only:
+            rows.append(
+                run_bot(
+                    f"qtslack SQLite FULL, {slow}",
+                    sqlite_url,
+                    args.slack_ms,
+                    slack,
+                    qtvoice,
+                    workdir,
+                    args,
+                    sqlite_synchronous="FULL",
+                )
+            )
         if "postgresql" in only and args.database_url:
             rows.append(
                 run_bot(
@@ -250,7 +264,7 @@ def main() -> None:
                     qtvoice,
                     workdir,
                     args,
-                    web_processes=2,
+                    web_concurrency="2",
                 )
             )
         if "naive" in only:

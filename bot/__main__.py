@@ -102,7 +102,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from bot.logs import Scrubber, configure_logging
     from bot.runtime import Runtime
-    from bot.store.db import is_sqlite
+    from bot.store.db import SQLITE_GIL_SWITCH_SECONDS, is_sqlite
     from bot.store.migrate import upgrade
     from bot.web import create_app
 
@@ -111,6 +111,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     processes = web_processes(settings)
     if is_sqlite(settings.database_url):
         upgrade(settings.database_url)
+        sys.setswitchinterval(SQLITE_GIL_SWITCH_SECONDS)
     app: Starlette | str
     if processes == 1:
         app = create_app(Runtime.create(settings), run_worker=not args.no_worker)

@@ -39,7 +39,9 @@ class Runtime:
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(
+            settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
+        )
         return cls(
             settings=settings,
             engine=engine,

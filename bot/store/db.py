@@ -6,7 +6,8 @@ alembic uses the matching synchronous driver on the same URL.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as create_sync_engine_of
@@ -51,16 +52,37 @@ def safe_url(url: str) -> str:
     return make_url(normalize_database_url(url)).render_as_string(hide_password=True)
 
 
-def configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
-    """WAL lets the web handler store events while the worker reads; busy_timeout waits out locks."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+#: PRAGMA synchronous of SQLite connections (the `SQLITE_SYNCHRONOUS` setting). In WAL mode
+#: NORMAL writes each commit to the WAL before it returns and syncs it to disk at checkpoints:
+#: a committed row survives the process crashing or being killed, not the machine losing
+#: power. FULL syncs every commit, which also survives power loss, and holds SQLite's one
+#: write lock through each sync, so every writer waits for the others' syncs.
+SqliteSynchronous = Literal["NORMAL", "FULL"]
+#: How long the event loop's thread may keep the GIL while another thread waits for it
+#: (Python's default is 5 ms). On SQLite every statement is handed to a thread (aiosqlite's,
+#: or the inbox writer's) and back; with the default each hand-off can wait that long while
+#: the loop is busy, and a write transaction holds SQLite's lock through all of its hand-offs.
+SQLITE_GIL_SWITCH_SECONDS = 0.0005
 
 
-def create_engine(url: str) -> AsyncEngine:
+def sqlite_configurer(synchronous: SqliteSynchronous) -> Callable[[Any, Any], None]:
+    """A `connect` listener that sets up each new SQLite connection.
+
+    WAL lets the web handler store events while the worker reads; busy_timeout waits out locks.
+    """
+
+    def configure(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return configure
+
+
+def create_engine(url: str, *, sqlite_synchronous: SqliteSynchronous = "FULL") -> AsyncEngine:
     """The app's engine. PostgreSQL connections are pinged at checkout, so a connection the
     server dropped (a restart, a failover) is replaced instead of failing a request; a SQLite
     file cannot drop a connection, and is not pinged.
@@ -69,15 +91,15 @@ def create_engine(url: str) -> AsyncEngine:
         async_url(url), pool_size=POOL_SIZE, max_overflow=0, pool_pre_ping=not is_sqlite(url)
     )
     if engine.dialect.name == "sqlite":
-        event.listen(engine.sync_engine, "connect", configure_sqlite)
+        event.listen(engine.sync_engine, "connect", sqlite_configurer(sqlite_synchronous))
     return engine
 
 
-def create_sync_engine(url: str) -> Engine:
+def create_sync_engine(url: str, *, sqlite_synchronous: SqliteSynchronous = "FULL") -> Engine:
     """A synchronous engine on `url` (SQLite configured as the app's), for work in a thread."""
     engine = create_sync_engine_of(sync_url(url))
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", configure_sqlite)
+        event.listen(engine, "connect", sqlite_configurer(sqlite_synchronous))
     return engine
 
 
