@@ -6,12 +6,14 @@ alembic uses the matching synchronous driver on the same URL.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, Literal
 
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as create_sync_engine_of
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
@@ -83,16 +85,44 @@ def sqlite_configurer(synchronous: SqliteSynchronous) -> Callable[[Any, Any], No
 
 
 def create_engine(url: str, *, sqlite_synchronous: SqliteSynchronous = "FULL") -> AsyncEngine:
-    """The app's engine. PostgreSQL connections are pinged at checkout, so a connection the
-    server dropped (a restart, a failover) is replaced instead of failing a request; a SQLite
-    file cannot drop a connection, and is not pinged.
-    """
-    engine = create_async_engine(
-        async_url(url), pool_size=POOL_SIZE, max_overflow=0, pool_pre_ping=not is_sqlite(url)
-    )
+    """The app's engine: a pool of `POOL_SIZE`, PostgreSQL connections pinged when idle."""
+    engine = create_async_engine(async_url(url), pool_size=POOL_SIZE, max_overflow=0)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", sqlite_configurer(sqlite_synchronous))
+    else:
+        ping_when_idle(engine.sync_engine)
     return engine
+
+
+#: A pooled PostgreSQL connection that has not been used for this long is pinged before use.
+PING_IDLE_SECONDS = 1.0
+
+
+def ping_when_idle(engine: Engine) -> None:
+    """Ping a connection at checkout when it sat in the pool `PING_IDLE_SECONDS` or more.
+
+    A connection the server dropped while it sat idle (a restart, a failover, an idle timeout)
+    is then replaced instead of failing a request. SQLAlchemy's `pool_pre_ping` pings at every
+    checkout, and a session checks out again after each commit: several round trips more
+    for each delivered event. A connection back from use a moment ago is not pinged; if the
+    server went away in that moment, its statement fails as any statement in flight would,
+    and SQLAlchemy then replaces every connection of the pool.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            # The pool discards this connection and checks out another (a new one if need be).
+            raise DisconnectionError("idle connection did not answer a ping") from error
 
 
 def create_sync_engine(url: str, *, sqlite_synchronous: SqliteSynchronous = "FULL") -> Engine:
