@@ -7,7 +7,6 @@ Each server runs in its own process; the load generator in another (see harness.
 is not wrk). Contenders, in this order:
 - floor: a bare Starlette route that reads the body and answers 200 (same uvicorn settings);
 - qtslack on SQLite (`serve`, worker in-process), Slack answering in --slack-ms, then at 0 ms;
-- with `--only …,sqlitefull`: SQLite with SQLITE_SYNCHRONOUS=FULL (every commit synced);
 - qtslack on PostgreSQL, when --database-url is given (the bench empties that database);
 - with `--only …,postgresql2`: the same with WEB_CONCURRENCY=2 (two web processes, each with
   its worker, behind one port);
@@ -228,19 +227,6 @@ def main() -> None:
         if "sqlite0" in only:
             rows.append(
                 run_bot("qtslack SQLite, Slack 0 ms", sqlite_url, 0, slack, qtvoice, workdir, args)
-            )
-        if "sqlitefull" in only:
-            rows.append(
-                run_bot(
-                    f"qtslack SQLite FULL, {slow}",
-                    sqlite_url,
-                    args.slack_ms,
-                    slack,
-                    qtvoice,
-                    workdir,
-                    args,
-                    sqlite_synchronous="FULL",
-                )
             )
         if "postgresql" in only and args.database_url:
             rows.append(

@@ -40,7 +40,6 @@ SETTING_HELP: dict[str, str] = {
     "RECONCILE_INTERVAL_SECONDS": "how often (seconds) to poll QTvoice for events its webhooks missed; 0 turns it off",
     "MASK_NUMBERS": "true to show only the last four digits of callers' numbers",
     "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
-    "SQLITE_SYNCHRONOUS": "NORMAL (a stored event survives the process crashing, not a power cut) or FULL (survives a power cut too, and stores webhooks several times slower)",
     "SMS_PER_MINUTE": "how many texts one Slack user may send a minute",
     "DELIVERY_MAX_ATTEMPTS": "how many times a notification is tried before it is parked as failed",
     "DELIVERY_RETRY_SECONDS": "the first retry delay (seconds) of a failed notification; later ones double",
@@ -156,7 +155,6 @@ class Settings(DatabaseSettings):
     reconcile_interval_seconds: int = Field(default=300, ge=0)
     mask_numbers: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     sms_per_minute: int = Field(default=10, ge=1)
     delivery_max_attempts: int = Field(default=8, ge=1)
     delivery_retry_seconds: float = Field(default=2.0, gt=0)
@@ -195,11 +193,6 @@ class Settings(DatabaseSettings):
         if not SLACK_CHANNEL_ID.match(value):
             raise ValueError("must be a channel ID like C0123ABCD, not a #name")
         return value
-
-    @field_validator("sqlite_synchronous", mode="before")
-    @classmethod
-    def _upper(cls, value: Any) -> Any:
-        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("after_hours_channel", mode="before")
     @classmethod

@@ -39,9 +39,7 @@ class Runtime:
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
-        engine = create_engine(
-            settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
-        )
+        engine = create_engine(settings.database_url)
         return cls(
             settings=settings,
             engine=engine,

@@ -50,7 +50,6 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         cast(Table, InboxEvent.__table__),
         inbox.IDENTITY,
         on_stored=runtime.inbox_changed.set,
-        sqlite_synchronous=runtime.settings.sqlite_synchronous,
     )
 
     async def slack_events(request: Request) -> Response:

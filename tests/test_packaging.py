@@ -71,7 +71,6 @@ DEVELOPER_DEFAULTS = {
     "DATABASE_URL",  # Heroku sets it from the Postgres add-on
     "PORT",  # Heroku sets it
     "WEB_CONCURRENCY",  # Heroku's Python buildpack sets it by dyno size
-    "SQLITE_SYNCHRONOUS",  # Heroku runs PostgreSQL
     "SLACK_API_URL",
     "QTVOICE_API_URL",
     "WEBHOOK_TOLERANCE_SECONDS",

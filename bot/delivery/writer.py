@@ -32,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.store.db import SQLITE_BUSY_TIMEOUT_MS, SqliteSynchronous, create_sync_engine
+from bot.store.db import SQLITE_BUSY_TIMEOUT_MS, create_sync_engine
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +130,6 @@ class InboxWriter:
         identity: str,
         *,
         on_stored: Callable[[], None] | None = None,
-        sqlite_synchronous: SqliteSynchronous = "FULL",
     ) -> None:
         self.engine = engine
         self.table = table
@@ -145,9 +144,7 @@ class InboxWriter:
         self._sync_connection: Connection | None = None
         if engine.dialect.name == "sqlite":
             self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox-writer")
-            self._sync_engine = create_sync_engine(
-                engine.url.render_as_string(False), sqlite_synchronous=sqlite_synchronous
-            )
+            self._sync_engine = create_sync_engine(engine.url.render_as_string(False))
 
     async def store(self, row: Row) -> int | None:
         """Store `row` unless one of its unique keys is taken; its new id, or None if it was.

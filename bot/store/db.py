@@ -7,8 +7,7 @@ alembic uses the matching synchronous driver on the same URL.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as create_sync_engine_of
@@ -54,12 +53,6 @@ def safe_url(url: str) -> str:
     return make_url(normalize_database_url(url)).render_as_string(hide_password=True)
 
 
-#: PRAGMA synchronous of SQLite connections (the `SQLITE_SYNCHRONOUS` setting). In WAL mode
-#: NORMAL writes each commit to the WAL before it returns and syncs it to disk at checkpoints:
-#: a committed row survives the process crashing or being killed, not the machine losing
-#: power. FULL syncs every commit, which also survives power loss, and holds SQLite's one
-#: write lock through each sync, so every writer waits for the others' syncs.
-SqliteSynchronous = Literal["NORMAL", "FULL"]
 #: How long the event loop's thread may keep the GIL while another thread waits for it
 #: (Python's default is 5 ms). On SQLite every statement is handed to a thread (aiosqlite's,
 #: or the inbox writer's) and back; with the default each hand-off can wait that long while
@@ -67,28 +60,27 @@ SqliteSynchronous = Literal["NORMAL", "FULL"]
 SQLITE_GIL_SWITCH_SECONDS = 0.0005
 
 
-def sqlite_configurer(synchronous: SqliteSynchronous) -> Callable[[Any, Any], None]:
-    """A `connect` listener that sets up each new SQLite connection.
+def configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets the web handler store events while the worker reads; busy_timeout waits out locks.
 
-    WAL lets the web handler store events while the worker reads; busy_timeout waits out locks.
+    synchronous=FULL (SQLite's default, said here so nobody lowers it unawares): every commit
+    reaches the disk before it returns, so an answered webhook survives a power cut, not only
+    a crash of the process. NORMAL was measured (bench/RESULTS.md): no clear gain once the
+    inbox writer stopped waiting on SQLite's busy handler.
     """
-
-    def configure(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    return configure
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
 
 
-def create_engine(url: str, *, sqlite_synchronous: SqliteSynchronous = "FULL") -> AsyncEngine:
+def create_engine(url: str) -> AsyncEngine:
     """The app's engine: a pool of `POOL_SIZE`, PostgreSQL connections pinged when idle."""
     engine = create_async_engine(async_url(url), pool_size=POOL_SIZE, max_overflow=0)
     if engine.dialect.name == "sqlite":
-        event.listen(engine.sync_engine, "connect", sqlite_configurer(sqlite_synchronous))
+        event.listen(engine.sync_engine, "connect", configure_sqlite)
     else:
         ping_when_idle(engine.sync_engine)
     return engine
@@ -125,11 +117,11 @@ def ping_when_idle(engine: Engine) -> None:
             raise DisconnectionError("idle connection did not answer a ping") from error
 
 
-def create_sync_engine(url: str, *, sqlite_synchronous: SqliteSynchronous = "FULL") -> Engine:
+def create_sync_engine(url: str) -> Engine:
     """A synchronous engine on `url` (SQLite configured as the app's), for work in a thread."""
     engine = create_sync_engine_of(sync_url(url))
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", sqlite_configurer(sqlite_synchronous))
+        event.listen(engine, "connect", configure_sqlite)
     return engine
 
 
