@@ -126,9 +126,12 @@ async def paced(port: int, requests: list[bytes], per_second: float) -> list[tup
     return answers
 
 
-def run_load(port: int, envelopes: list[dict[str, Any]], connections: int) -> dict[str, Any]:
-    """Run the load generator in its own process; its JSON answer."""
-    job = {"port": port, "envelopes": envelopes, "connections": connections}
+def run_load(
+    port: int, envelopes: list[dict[str, Any]], connections: int, secret: str = SECRET
+) -> dict[str, Any]:
+    """Run the load generator in its own process; its JSON answer. A `secret` other than the
+    bot's makes every request one the bot refuses (401)."""
+    job = {"port": port, "envelopes": envelopes, "connections": connections, "secret": secret}
     done = subprocess.run(  # noqa: S603 - our own script, argv built here
         [sys.executable, __file__, "load"],
         input=json.dumps(job).encode(),
@@ -142,7 +145,8 @@ def run_load(port: int, envelopes: list[dict[str, Any]], connections: int) -> di
 
 def _load_main() -> None:
     job = json.loads(sys.stdin.buffer.read())
-    requests = [signed_request(job["port"], envelope) for envelope in job["envelopes"]]
+    secret = job.get("secret", SECRET)
+    requests = [signed_request(job["port"], envelope, secret) for envelope in job["envelopes"]]
     seconds, results = asyncio.run(hammer(job["port"], requests, job["connections"]))
     json.dump({"seconds": seconds, "results": results}, sys.stdout)
 

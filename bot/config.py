@@ -43,7 +43,7 @@ SETTING_HELP: dict[str, str] = {
     "SMS_PER_MINUTE": "how many texts one Slack user may send a minute",
     "DELIVERY_MAX_ATTEMPTS": "how many times a notification is tried before it is parked as failed",
     "DELIVERY_RETRY_SECONDS": "the first retry delay (seconds) of a failed notification; later ones double",
-    "DELIVERY_LEASE_SECONDS": "how long (seconds) a worker may hold an event before another may take it over",
+    "DELIVERY_LEASE_SECONDS": "how long (seconds) a worker may hold an event, escalation or reminder before another may take it over",
     "ESCALATE_AFTER_MINUTES": "how many open minutes a missed call, voicemail or new text may wait for someone to take it before the thread mentions the line's people; 0 turns escalation off",
     "BUSINESS_HOURS": "opening hours in TIMEZONE like Mon-Fri 08:00-18:00, Sat 09:00-13:00; leave empty for always open",
     "AFTER_HOURS_CHANNEL": "the ID (C…) of the channel that gets what arrives while closed; leave empty to use the usual channels",

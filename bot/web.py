@@ -34,9 +34,11 @@ from bot.runtime import Runtime
 from bot.services import BackgroundServices
 from bot.slack import door
 from bot.slack.app import create_bolt_app
+from bot.slack.socket_mode import CheckedSocketModeHandler
 from bot.store.deliveries import PENDING
 from bot.store.models import InboxEvent
 from bot.store.outage import OUTAGE_CANDIDATES, describe, is_outage
+from bot.store.refusals import RefusalCounter
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +53,8 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         inbox.IDENTITY,
         on_stored=runtime.inbox_changed.set,
     )
+    # Counted in memory, written a batch a second at most: junk costs no transaction each.
+    refusals = RefusalCounter(runtime.sessions)
 
     async def slack_events(request: Request) -> Response:
         try:
@@ -73,6 +77,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             )
         except WebhookError as error:
             logger.warning("webhook refused: %s %s", error.status, error.message)
+            refusals.note(error.kind, error.detail)
             return JSONResponse({"error": error.message, "code": error.code}, error.status)
         row = inbox.new_row(
             webhook.event, body_sha256=webhook.body_sha256, delivery_id=webhook.delivery_id
@@ -129,6 +134,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             if services is not None:
                 await services.stop()
             await writer.close()
+            await refusals.close()
             await runtime.close()
 
     return Starlette(
@@ -198,7 +204,7 @@ def socket_mode_handler(
     """
     socket_logger = logging.getLogger("slack_sdk.socket_mode")
     socket_logger.setLevel(max(logging.INFO, logging.getLogger().getEffectiveLevel()))
-    return AsyncSocketModeHandler(
+    return CheckedSocketModeHandler(
         bolt_app,
         app_token,
         logger=socket_logger,

@@ -193,13 +193,19 @@ class SlackPoster:
         message: Message,
         thread_ts: str | None = None,
         state: Mapping[str, Any] | None = None,
+        broadcast: bool = False,
     ) -> PostedMessage:
-        """Post `message` unless this (kind, key) is already in `channel`; the stored ref."""
+        """Post `message` unless this (kind, key) is already in `channel`; the stored ref.
+
+        A reply in `thread_ts` is also shown in the channel when `broadcast`.
+        """
         ref = await self.find(session, kind, key, channel)
         if ref is not None and ref.ts is not None:
             return ref
         async with self._paced(session, channel):
-            return await self._post(session, ref, kind, key, channel, message, thread_ts, state)
+            return await self._post(
+                session, ref, kind, key, channel, message, thread_ts, state, broadcast
+            )
 
     async def _post(
         self,
@@ -211,6 +217,7 @@ class SlackPoster:
         message: Message,
         thread_ts: str | None,
         state: Mapping[str, Any] | None,
+        broadcast: bool,
     ) -> PostedMessage:
         """Record the post as intended, then post it (or adopt one an earlier attempt landed)."""
         if ref is None:
@@ -229,6 +236,7 @@ class SlackPoster:
         post = {
             "channel": channel,
             "thread_ts": thread_ts,
+            "reply_broadcast": broadcast or None,
             "metadata": {"event_type": METADATA_EVENT, "event_payload": {"ref": f"{kind}:{key}"}},
             "unfurl_links": False,
             "unfurl_media": False,

@@ -1,4 +1,5 @@
-"""Buttons: Call back, Text back, Reply, Mark handled, and the contact card's and picker's.
+"""Buttons: Call back, Text back, Reply, Mark handled, the contact card's and picker's, and the
+App Home's Replay (admins; `bot.slack.health`), which refreshes the Home after.
 
 Every handler acks at once. Button values are the compact JSON of domain.md (`n` the
 customer's number, `l` our line, `p`/`t` on the contact picker). Whatever goes wrong is
@@ -22,9 +23,11 @@ from sqlalchemy import select
 
 from bot.qtvoice.errors import QTvoiceError
 from bot.runtime import Runtime
-from bot.slack import blocks
+from bot.slack import blocks, health_blocks
 from bot.slack.api_errors import answer_ephemeral, describe
 from bot.slack.blocks import Block
+from bot.slack.health import DeliveryHealth
+from bot.slack.home import AppHome
 from bot.slack.ownership import Ownership
 from bot.slack.rendering import render_context, shown_number
 from bot.slack.sentences import FAILURES, sentence, warning
@@ -96,6 +99,8 @@ class Buttons:
         self.telephony = Telephony(runtime)
         self.ctx = render_context(runtime.settings)
         self.ownership = Ownership(runtime)
+        self.health = DeliveryHealth(runtime)
+        self.home = AppHome(runtime)
 
     # -- calls
 
@@ -258,6 +263,19 @@ class Buttons:
                 ref.state = {**ref.state, "handled_by": user, "handled_at": when.isoformat()}
             await session.commit()
 
+    # -- replay (App Home, admins)
+
+    async def replay(
+        self, ack: Ack, body: dict[str, Any], client: AsyncWebClient, respond: Respond
+    ) -> None:
+        """Queue a failed delivery again; the admin is told, and their Home shows it queued."""
+        await ack()
+        click = Click.of(body)
+        said = await self.health.replay(click.user, click.value.get("d"))
+        await self._tell(click, client, respond, said)
+        if self.health.is_admin(click.user):
+            await self.home.publish(client, click.user)
+
     # -- telling the user
 
     async def _tell(
@@ -283,3 +301,4 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         app.action(texting)(buttons.compose)
     app.action(blocks.MARK_HANDLED)(buttons.mark_handled)
     app.action(blocks.PICK_CONTACT)(buttons.pick_contact)
+    app.action(health_blocks.REPLAY_DELIVERY)(buttons.replay)
