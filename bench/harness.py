@@ -242,6 +242,9 @@ def bot_argv(*extra: str, profile: Path | None = None) -> list[str]:
         argv = [
             py_spy,
             "record",
+            # Sampling without stopping the server: stopping it 250 times a second slowed its
+            # drain tenfold, so the profile described a different server.
+            "--nonblocking",
             "--format",
             "raw",
             "--rate",
