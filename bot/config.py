@@ -32,6 +32,7 @@ SETTING_HELP: dict[str, str] = {
     "NOTIFY_CHANNEL": "the ID (C…) of the Slack channel that gets every notification no route claims: in Slack, open the channel's details, the ID is at the bottom",
     "DATABASE_URL": "a database URL: sqlite:///qtslack.db, or the postgres:// URL your host gives you",
     "PORT": "the TCP port to listen on (1-65535)",
+    "WEB_CONCURRENCY": "how many web processes `serve` runs behind its port (1 or more; more than 1 needs PostgreSQL)",
     "ADMIN_USER_IDS": "comma-separated Slack user IDs (U…) allowed to link others and manage routes: in Slack, a person's profile → ⋮ → Copy member ID",
     "DEFAULT_REGION": "a two-letter region (US, GB, …) for numbers typed without a country code",
     "TIMEZONE": "an IANA time zone such as America/New_York, for times shown in Slack",
@@ -146,6 +147,7 @@ class Settings(DatabaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     qtvoice_api_url: str = "https://test.qtvoice.com/api/v1"
     port: int = Field(default=3000, ge=1, le=65535)
+    web_concurrency: int = Field(default=1, ge=1)
     admin_user_ids: CommaList = Field(default_factory=list)
     default_region: str = "US"
     timezone: str = "UTC"

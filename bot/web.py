@@ -25,8 +25,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot import __version__
+from bot.config import Settings, load_settings
 from bot.delivery import inbox
 from bot.delivery.writer import InboxWriter
+from bot.logs import Scrubber, configure_logging
 from bot.qtvoice.webhooks import MAX_BODY_BYTES, WebhookError, read_webhook, too_large
 from bot.runtime import Runtime
 from bot.services import BackgroundServices
@@ -144,6 +146,26 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         lifespan=lifespan,
         exception_handlers=dict.fromkeys(OUTAGE_CANDIDATES, database_unavailable),
     )
+
+
+def app_with_worker() -> Starlette:
+    """The app of one of `serve`'s several web processes (WEB_CONCURRENCY), worker included.
+
+    uvicorn starts each process afresh and builds its app by this import string, so the
+    settings are read again here, from the same environment and `.env` `serve` checked.
+    """
+    return _app_from_environment(run_worker=True)
+
+
+def app_without_worker() -> Starlette:
+    """Like `app_with_worker`, for `serve --no-worker`: HTTP only."""
+    return _app_from_environment(run_worker=False)
+
+
+def _app_from_environment(*, run_worker: bool) -> Starlette:
+    settings = load_settings(Settings)
+    configure_logging(settings.log_level, Scrubber.for_settings(settings))
+    return create_app(Runtime.create(settings), run_worker=run_worker)
 
 
 #: How long QTvoice is asked to wait before retrying a webhook while the database is away.
