@@ -8,12 +8,14 @@ is not wrk). Contenders, in this order:
 - floor: a bare Starlette route that reads the body and answers 200 (same uvicorn settings);
 - qtslack on SQLite (`serve`, worker in-process), Slack answering in --slack-ms, then at 0 ms;
 - qtslack on PostgreSQL, when --database-url is given (the bench empties that database);
+- with `--only …,postgresql2`: the same with WEB_CONCURRENCY=2 (two web processes, each with
+  its worker, behind one port);
 - naive: verifies, then posts to Slack inside the request (Slack at --slack-ms).
 Each gets --events distinct signed `call.missed` webhooks over --connections keep-alive
 connections. For qtslack the bench then waits until every accepted event reached the Slack
 sandbox (drain), counts lost and duplicated posts, and times accepted → posted for
 --low-events more webhooks sent one at a time at --low-rate per second. Peak RSS is the server
-process's high-water mark (VmHWM).
+process's high-water mark (VmHWM), summed over its processes when there are several.
 """
 
 from __future__ import annotations
@@ -84,13 +86,16 @@ def run_bot(
     qtvoice: QTvoiceSandbox,
     workdir: Path,
     args: argparse.Namespace,
+    **settings: str,
 ) -> Figures:
     harness.prepare_database(database_url)
     slack.reset()
     slack.delay("chat.postMessage", slack_ms / 1000)
     env = harness.bot_env(database_url, slack.api_url, qtvoice.url, qtvoice.api_key)
+    env.update({name.upper(): value for name, value in settings.items()})
     profile = None
     if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
         profile = args.profile / f"{name.split(',')[0].replace(' ', '-')}.txt"
     with harness.server(harness.bot_argv(profile=profile), env, workdir) as process:
         figures, accepted = _load(process, args)
@@ -119,6 +124,7 @@ def run_bot(
         figures.rss_mib = process.peak_rss_mib()
     print(f"{name}: server {process.log_summary()}")
     figures.name = name
+    _progress(figures)
     return figures
 
 
@@ -132,7 +138,17 @@ def run_plain(
         figures, _ = _load(process, args)
         figures.rss_mib = process.peak_rss_mib()
     figures.name = name
+    _progress(figures)
     return figures
+
+
+def _progress(figures: Figures) -> None:
+    """One line as soon as a contender is measured, so a later failure loses nothing."""
+    print(
+        f"{figures.name}: {figures.per_second:,.0f}/s, ack p50 {figures.p50_ms:,.0f} ms,"
+        f" p99 {figures.p99_ms:,.0f} ms",
+        flush=True,
+    )
 
 
 def _cell(value: float | int | None, unit: str = "") -> str:
@@ -222,6 +238,19 @@ def main() -> None:
                     qtvoice,
                     workdir,
                     args,
+                )
+            )
+        if "postgresql2" in only and args.database_url:
+            rows.append(
+                run_bot(
+                    f"qtslack PostgreSQL x2, {slow}",
+                    args.database_url,
+                    args.slack_ms,
+                    slack,
+                    qtvoice,
+                    workdir,
+                    args,
+                    web_concurrency="2",
                 )
             )
         if "naive" in only:

@@ -98,20 +98,30 @@ def https_url(value: str) -> str:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
+    from starlette.applications import Starlette
 
     from bot.logs import Scrubber, configure_logging
     from bot.runtime import Runtime
-    from bot.store.db import is_sqlite
+    from bot.store.db import SQLITE_GIL_SWITCH_SECONDS, is_sqlite
     from bot.store.migrate import upgrade
     from bot.web import create_app
 
     settings = load_settings(Settings)
     configure_logging(settings.log_level, Scrubber.for_settings(settings))
+    processes = web_processes(settings)
     if is_sqlite(settings.database_url):
         upgrade(settings.database_url)
-    app = create_app(Runtime.create(settings), run_worker=not args.no_worker)
+        sys.setswitchinterval(SQLITE_GIL_SWITCH_SECONDS)
+    app: Starlette | str
+    if processes == 1:
+        app = create_app(Runtime.create(settings), run_worker=not args.no_worker)
+    else:
+        # uvicorn starts each process afresh and needs the app by name to build it there.
+        app = "bot.web:app_without_worker" if args.no_worker else "bot.web:app_with_worker"
     uvicorn.run(
         app,
+        factory=processes > 1,
+        workers=processes,
         host=args.host,
         port=args.port or settings.port,
         log_level=settings.log_level.lower(),
@@ -122,6 +132,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_config=None,
     )
     return 0
+
+
+def web_processes(settings: Settings) -> int:
+    """How many web processes `serve` runs: WEB_CONCURRENCY, but one on SQLite.
+
+    On PostgreSQL each process may run the delivery worker too: workers lease events with
+    `FOR UPDATE SKIP LOCKED` and the scheduled jobs follow one advisory lock. SQLite takes one
+    writer at a time and has no such lock, so it is served by one process whatever the setting
+    says (platforms such as Heroku set WEB_CONCURRENCY on their own: refusing to start would
+    take the bot down for a setting the operator never chose).
+    """
+    import logging
+
+    from bot.store.db import is_sqlite
+
+    if settings.web_concurrency > 1 and is_sqlite(settings.database_url):
+        logging.getLogger("bot.serve").warning(
+            "WEB_CONCURRENCY=%s ignored: SQLite is served by one process; "
+            "set DATABASE_URL to PostgreSQL to run several web processes",
+            settings.web_concurrency,
+        )
+        return 1
+    return settings.web_concurrency
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

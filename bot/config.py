@@ -32,6 +32,7 @@ SETTING_HELP: dict[str, str] = {
     "NOTIFY_CHANNEL": "the ID (C…) of the Slack channel that gets every notification no route claims: in Slack, open the channel's details, the ID is at the bottom",
     "DATABASE_URL": "a database URL: sqlite:///qtslack.db, or the postgres:// URL your host gives you",
     "PORT": "the TCP port to listen on (1-65535)",
+    "WEB_CONCURRENCY": "how many web processes `serve` runs behind its port (1 or more; more than 1 needs PostgreSQL)",
     "ADMIN_USER_IDS": "comma-separated Slack user IDs (U…) allowed to link others and manage routes: in Slack, a person's profile → ⋮ → Copy member ID",
     "DEFAULT_REGION": "a two-letter region (US, GB, …) for numbers typed without a country code",
     "TIMEZONE": "an IANA time zone such as America/New_York, for times shown in Slack",
@@ -42,7 +43,7 @@ SETTING_HELP: dict[str, str] = {
     "SMS_PER_MINUTE": "how many texts one Slack user may send a minute",
     "DELIVERY_MAX_ATTEMPTS": "how many times a notification is tried before it is parked as failed",
     "DELIVERY_RETRY_SECONDS": "the first retry delay (seconds) of a failed notification; later ones double",
-    "DELIVERY_LEASE_SECONDS": "how long (seconds) a worker may hold an event before another may take it over",
+    "DELIVERY_LEASE_SECONDS": "how long (seconds) a worker may hold an event, escalation or reminder before another may take it over",
     "ESCALATE_AFTER_MINUTES": "how many open minutes a missed call, voicemail or new text may wait for someone to take it before the thread mentions the line's people; 0 turns escalation off",
     "BUSINESS_HOURS": "opening hours in TIMEZONE like Mon-Fri 08:00-18:00, Sat 09:00-13:00; leave empty for always open",
     "AFTER_HOURS_CHANNEL": "the ID (C…) of the channel that gets what arrives while closed; leave empty to use the usual channels",
@@ -146,6 +147,7 @@ class Settings(DatabaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     qtvoice_api_url: str = "https://test.qtvoice.com/api/v1"
     port: int = Field(default=3000, ge=1, le=65535)
+    web_concurrency: int = Field(default=1, ge=1)
     admin_user_ids: CommaList = Field(default_factory=list)
     default_region: str = "US"
     timezone: str = "UTC"

@@ -124,7 +124,9 @@ class BusinessHours:
         """The moment `minutes` open minutes have passed since `start` (in UTC).
 
         Closed time does not count: 10 business minutes from Friday 17:55 in an office open
-        Mon-Fri until 18:00 is Monday 08:05. Raises ValueError for negative `minutes`.
+        Mon-Fri until 18:00 is Monday 08:05. Adding in two steps is adding once: 5 minutes from
+        17:55 is 18:00, and 0 more from there is still 18:00 (0 minutes from any other closed
+        instant is the next opening). Raises ValueError for negative `minutes`.
         """
         if minutes < 0:
             raise ValueError("minutes must not be negative")
@@ -133,7 +135,7 @@ class BusinessHours:
             return start.astimezone(UTC) + left
         for window_start, window_end in self._windows(start - timedelta(days=1)):
             begin = max(window_start, start)
-            if begin >= window_end:
+            if begin > window_end or (begin == window_end and left):
                 continue
             if begin + left <= window_end:
                 return begin + left

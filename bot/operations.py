@@ -1,5 +1,8 @@
 """Operator commands on the inbox: `deliveries [--failed]` and `replay ID`.
 
+`deliveries` also says when the last webhook was accepted and which were refused in the
+last day, and why, each with its fix (`bot.store.refusals`).
+
 A database that cannot be opened or is not migrated is an `OperatorError`: one line saying
 what to do, which `__main__` prints instead of a traceback.
 """
@@ -10,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import DatabaseSettings
-from bot.delivery import inbox
 from bot.errors import OperatorError
-from bot.store import deliveries
+from bot.qtvoice.webhooks import refusal_line
+from bot.store import deliveries, refusals
 from bot.store.db import create_engine, create_sessionmaker
 from bot.store.migrate import database_problem
 from bot.store.models import InboxEvent
@@ -35,6 +38,8 @@ async def list_deliveries(settings: DatabaseSettings, *, failed: bool, limit: in
                 query = query.where(InboxEvent.state == deliveries.FAILED)
             rows = list(await session.scalars(query))
             totals = await deliveries.counts(session)
+            last_webhook = await deliveries.last_webhook_at(session)
+            refused = await refusals.recent(session)
     finally:
         await engine.dispose()
     print(f"{'ID':>6}  {'STATE':8} {'EVENT':22} {'TRIES':>5}  {'RECEIVED (UTC)':19}  LAST ERROR")
@@ -46,6 +51,12 @@ async def list_deliveries(settings: DatabaseSettings, *, failed: bool, limit: in
         )
     summary = ", ".join(f"{count} {state}" for state, count in sorted(totals.items())) or "none"
     print(f"stored events: {summary}")
+    accepted = f"{last_webhook:%Y-%m-%d %H:%M:%S} UTC" if last_webhook else "none yet"
+    print(f"last webhook accepted: {accepted}")
+    print("webhooks refused in the last day:" + ("" if refused else " none"))
+    for kind in refused:
+        when = f"{kind.last_seen:%Y-%m-%d %H:%M} UTC"
+        print(f"  {refusal_line(kind.count, kind.kind, kind.detail, when)}")
     return 0
 
 
@@ -55,10 +66,10 @@ async def replay_delivery(settings: DatabaseSettings, row_id: int) -> int:
     try:
         await _ready(engine, settings.database_url)
         async with create_sessionmaker(engine)() as session:
-            found = await inbox.replay(session, row_id)
+            found = await deliveries.replay(session, row_id)
     finally:
         await engine.dispose()
-    if not found:
+    if found is None:
         print(f"no stored event {row_id}; `deliveries` lists them")
         return 1
     print(f"event {row_id} queued; a running worker delivers it within seconds")

@@ -3,7 +3,7 @@
 Everything here is pure and built on `phonenumbers` (Google's libphonenumber metadata), so
 "215-555-1234", "(215) 555 1234" and "tel:+1-215-555-1234" all become "+12155551234", and a
 number is shown the way someone in `DEFAULT_REGION` would dial it. Being pure, the answers for
-the numbers seen last are kept (`CACHED_NUMBERS`): a burst of calls from one number, or to one
+the numbers seen last are kept (`PARSE_CACHE_SIZE`): a burst of calls from one number, or to one
 line, is parsed once, not a few times per event.
 """
 
@@ -16,9 +16,11 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat
 
 MASK_CHAR = "•"
-#: Answers kept per function: parsing a number costs about 0.1 ms, and each delivery reads its
-#: caller's and its line's a few times.
-CACHED_NUMBERS = 4096
+#: Numbers `parse`, `display`, `mask` and `extension` each remember. libphonenumber takes a good fraction of a millisecond a number,
+#: the largest part of the webhook door's own work; a business's lines are in every event, a
+#: caller's number in each of their events, and the worker reads an event's numbers again
+#: moments after the door did.
+PARSE_CACHE_SIZE = 4096
 VISIBLE_TAIL_DIGITS = 4
 
 _TEL_PREFIX = re.compile(r"^\s*tel:", re.IGNORECASE)
@@ -30,7 +32,7 @@ _EXTENSION_SUFFIX = re.compile(
 )
 
 
-@functools.lru_cache(maxsize=CACHED_NUMBERS)
+@functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
 def parse(text: str, default_region: str) -> str | None:
     """The E.164 form of a number a person typed, or None when it is not a valid number.
 
@@ -55,7 +57,7 @@ def is_phone_like(text: str) -> bool:
     return bool(_PHONE_LIKE.fullmatch(candidate)) and any(char.isdigit() for char in candidate)
 
 
-@functools.lru_cache(maxsize=CACHED_NUMBERS)
+@functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
 def extension(text: str, default_region: str) -> str | None:
     """The extension typed after a valid number ("215-555-0123 x45" gives "45"), else None.
 
@@ -68,7 +70,7 @@ def extension(text: str, default_region: str) -> str | None:
     return number.extension or None
 
 
-@functools.lru_cache(maxsize=CACHED_NUMBERS)
+@functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
 def display(e164: str, default_region: str) -> str:
     """The number as people in `default_region` read it; anything unparseable unchanged.
 
@@ -84,7 +86,7 @@ def display(e164: str, default_region: str) -> str:
     return phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
 
 
-@functools.lru_cache(maxsize=CACHED_NUMBERS)
+@functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
 def mask(e164: str) -> str:
     """The number with every digit but the country code and the last four hidden.
 

@@ -6,6 +6,12 @@ the leader. On PostgreSQL the leader is whoever holds a session-level advisory l
 connection of its own: when that process dies its connection drops, PostgreSQL releases the
 lock, and a standby takes over within `LEADER_RETRY_SECONDS`. SQLite means one process, which
 always leads.
+
+A new leader starts its jobs afresh, so each job claims its work in the database (see
+`bot.store.ownership`) and a tick run late, twice, or by the old and new leader at once
+neither skips nor repeats anything. The digest, a daily cron, is also run by a leader that
+starts after today's `DIGEST_AT`, in case its predecessor died before running it; it does
+nothing when today's is done (`bot.delivery.digest`).
 """
 
 from __future__ import annotations
@@ -14,13 +20,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import delete, text
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from bot.delivery.digest import send_digests
@@ -30,10 +36,21 @@ from bot.delivery.followup import TICK_SECONDS, escalate, send_reminders
 from bot.directory import sync_contacts
 from bot.reconcile import reconcile
 from bot.runtime import Runtime
+from bot.store import refusals
 from bot.store.db import async_url
 from bot.store.deliveries import DONE, IGNORED
-from bot.store.models import ChannelCooldown, InboxEvent, SlackEventSeen, utcnow
+from bot.store.models import (
+    ChannelCooldown,
+    InboxEvent,
+    OpenItem,
+    PlacedCall,
+    Reminder,
+    SlackEventSeen,
+    VoicemailAlias,
+    utcnow,
+)
 from bot.store.outage import describe, is_outage
+from bot.store.ownership import SMS_THREAD
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +62,16 @@ INBOX_RETENTION = timedelta(days=30)
 #: Slack retries an event for minutes, not days.
 SLACK_EVENT_RETENTION = timedelta(days=1)
 RETENTION_INTERVAL_SECONDS = 3600
+#: Handled items, fired reminders: a month of history. Escalation and "still open" look back a
+#: week (`ESCALATION_HORIZON`), the digest at yesterday, App Home at what is not handled.
+FOLLOWUP_RETENTION = timedelta(days=30)
+#: The digest reads the calls placed since the start of yesterday; a week spares a late run.
+PLACED_CALL_RETENTION = timedelta(days=7)
 
 
-def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
+def build_scheduler(runtime: Runtime, *, tick_seconds: float = TICK_SECONDS) -> AsyncIOScheduler:
+    """Every scheduled job of `runtime`'s settings; escalation and reminders every
+    `tick_seconds`. Not started."""
     scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1})
     interval = runtime.settings.reconcile_interval_seconds
     if interval:
@@ -65,7 +89,7 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
     # Each job reads the clock itself and claims its work in the database, so a tick that
     # comes late or twice (a new leader taking over) neither skips nor repeats anything.
     for job in (escalate, send_reminders):
-        scheduler.add_job(job, "interval", seconds=TICK_SECONDS, args=(runtime,), id=job.__name__)
+        scheduler.add_job(job, "interval", seconds=tick_seconds, args=(runtime,), id=job.__name__)
     scheduler.add_job(
         check_extensions,
         "interval",
@@ -85,15 +109,28 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
         )
     digest_at = runtime.settings.digest_at
     if digest_at is not None:
-        at = CronTrigger(
-            hour=digest_at.hour, minute=digest_at.minute, timezone=runtime.settings.zone
+        zone = runtime.settings.zone
+        at = CronTrigger(hour=digest_at.hour, minute=digest_at.minute, timezone=zone)
+        # Its next firing is tomorrow's, but today's may be one the last leader never ran (or
+        # is still running, if it lost the lock mid-run: so not before its claims run out).
+        now, lease = utcnow(), timedelta(seconds=runtime.settings.delivery_lease_seconds)
+        passed = now.astimezone(zone).time() >= digest_at
+        catch_up = {"next_run_time": now + lease} if passed else {}
+        scheduler.add_job(
+            send_digests,
+            at,
+            args=(runtime,),
+            id="digest",
+            misfire_grace_time=3600,
+            **catch_up,
         )
-        scheduler.add_job(send_digests, at, args=(runtime,), id="digest", misfire_grace_time=3600)
     return scheduler
 
 
 async def prune(runtime: Runtime) -> None:
-    """Forget finished events past retention, cooldowns that have passed, old Slack event ids."""
+    """Forget finished events past retention, cooldowns that have passed, old Slack event ids,
+    refused-webhook counts past their week, and follow-up history nothing reads any more (see
+    `forget_followups`)."""
     async with runtime.sessions() as session:
         await session.execute(
             delete(InboxEvent).where(
@@ -105,17 +142,53 @@ async def prune(runtime: Runtime) -> None:
         await session.execute(
             delete(SlackEventSeen).where(SlackEventSeen.seen_at < utcnow() - SLACK_EVENT_RETENTION)
         )
+        await refusals.forget_before(session, utcnow() - refusals.RETENTION)
+        await forget_followups(session, utcnow())
         await session.commit()
 
 
-async def lead(runtime: Runtime, stop: asyncio.Event) -> None:
+async def forget_followups(session: AsyncSession, now: datetime) -> None:
+    """Delete (uncommitted) what no job, digest or App Home reads any more.
+
+    - voicemail aliases as old as the inbox rows they deduplicate (`INBOX_RETENTION`);
+    - reminders fired, and items handled, `FOLLOWUP_RETENTION` ago. Kept: every item not
+      handled (someone's to-do, in App Home), and each text conversation's first item, whose
+      state says whether its thread's next text reopens it;
+    - calls placed from Slack older than the digest reads (`PLACED_CALL_RETENTION`).
+
+    `job_runs` keeps only the latest finished run of each job (reconcile's cursor): nothing
+    to forget there.
+    """
+    await session.execute(
+        delete(VoicemailAlias).where(VoicemailAlias.created_at < now - INBOX_RETENTION)
+    )
+    await session.execute(delete(Reminder).where(Reminder.sent_at < now - FOLLOWUP_RETENTION))
+    await session.execute(
+        delete(OpenItem).where(
+            OpenItem.handled_at < now - FOLLOWUP_RETENTION,
+            OpenItem.kind != SMS_THREAD,
+        )
+    )
+    await session.execute(
+        delete(PlacedCall).where(PlacedCall.placed_at < now - PLACED_CALL_RETENTION)
+    )
+
+
+async def lead(
+    runtime: Runtime,
+    stop: asyncio.Event,
+    *,
+    retry_seconds: float = LEADER_RETRY_SECONDS,
+    tick_seconds: float = TICK_SECONDS,
+) -> None:
     """Run the scheduler whenever this process holds the leader lock, until `stop` is set.
 
     Survives the database going away: leadership ends with the lock's connection, and this
-    process tries again every `LEADER_RETRY_SECONDS` until the database is back.
+    process tries again every `retry_seconds` until the database is back. The scheduler's
+    escalation and reminders run every `tick_seconds`.
     """
     if runtime.engine.dialect.name != "postgresql":
-        await _run_scheduler(runtime, stop, lease=None)
+        await _run_scheduler(runtime, stop, None, retry_seconds, tick_seconds)
         return
     # Unpooled: closing the lock's connection must really close it, releasing the lock.
     engine = create_async_engine(async_url(runtime.settings.database_url), poolclass=NullPool)
@@ -125,18 +198,19 @@ async def lead(runtime: Runtime, stop: asyncio.Event) -> None:
                 async with engine.connect() as connection:
                     if await _try_lock(connection):
                         logger.info("this process leads the scheduled jobs")
-                        await _run_scheduler(runtime, stop, lease=_Lease(connection))
+                        lease = _Lease(connection)
+                        await _run_scheduler(runtime, stop, lease, retry_seconds, tick_seconds)
             except Exception as error:
                 if not is_outage(error):
                     logger.exception("scheduler leadership lost; standing by")
                 else:
                     logger.warning(
-                        "scheduler: database unreachable, standing by (retry in %d s): %s",
-                        LEADER_RETRY_SECONDS,
+                        "scheduler: database unreachable, standing by (retry in %g s): %s",
+                        retry_seconds,
                         describe(error),
                     )
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), LEADER_RETRY_SECONDS)
+                await asyncio.wait_for(stop.wait(), retry_seconds)
     finally:
         await engine.dispose()
 
@@ -212,9 +286,16 @@ def _as_leader(
     return run_as_leader
 
 
-async def _run_scheduler(runtime: Runtime, stop: asyncio.Event, lease: _Lease | None) -> None:
-    """Run the jobs until `stop`; with a lease, only while it is held (else raise its error)."""
-    scheduler = build_scheduler(runtime)
+async def _run_scheduler(
+    runtime: Runtime,
+    stop: asyncio.Event,
+    lease: _Lease | None,
+    retry_seconds: float,
+    tick_seconds: float,
+) -> None:
+    """Run the jobs until `stop`; with a lease, only while it is held (else raise its error),
+    checked at least every `retry_seconds`."""
+    scheduler = build_scheduler(runtime, tick_seconds=tick_seconds)
     for job in scheduler.get_jobs():
         job.modify(func=_as_leader(job.func, lease))
     scheduler.start()
@@ -225,7 +306,7 @@ async def _run_scheduler(runtime: Runtime, stop: asyncio.Event, lease: _Lease | 
                 waits.append(asyncio.ensure_future(lease.lost.wait()))
             try:
                 await asyncio.wait(
-                    waits, timeout=LEADER_RETRY_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                    waits, timeout=retry_seconds, return_when=asyncio.FIRST_COMPLETED
                 )
             finally:
                 for wait in waits:

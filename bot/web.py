@@ -25,16 +25,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot import __version__
+from bot.config import Settings, load_settings
 from bot.delivery import inbox
 from bot.delivery.writer import InboxWriter
+from bot.logs import Scrubber, configure_logging
 from bot.qtvoice.webhooks import MAX_BODY_BYTES, WebhookError, read_webhook, too_large
 from bot.runtime import Runtime
 from bot.services import BackgroundServices
 from bot.slack import door
 from bot.slack.app import create_bolt_app
+from bot.slack.socket_mode import CheckedSocketModeHandler
 from bot.store.deliveries import PENDING
 from bot.store.models import InboxEvent
 from bot.store.outage import OUTAGE_CANDIDATES, describe, is_outage
+from bot.store.refusals import RefusalCounter
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +53,8 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         inbox.IDENTITY,
         on_stored=runtime.inbox_changed.set,
     )
+    # Counted in memory, written a batch a second at most: junk costs no transaction each.
+    refusals = RefusalCounter(runtime.sessions)
 
     async def slack_events(request: Request) -> Response:
         try:
@@ -71,6 +77,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             )
         except WebhookError as error:
             logger.warning("webhook refused: %s %s", error.status, error.message)
+            refusals.note(error.kind, error.detail)
             return JSONResponse({"error": error.message, "code": error.code}, error.status)
         row = inbox.new_row(
             webhook.event, body_sha256=webhook.body_sha256, delivery_id=webhook.delivery_id
@@ -127,6 +134,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             if services is not None:
                 await services.stop()
             await writer.close()
+            await refusals.close()
             await runtime.close()
 
     return Starlette(
@@ -138,6 +146,26 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         lifespan=lifespan,
         exception_handlers=dict.fromkeys(OUTAGE_CANDIDATES, database_unavailable),
     )
+
+
+def app_with_worker() -> Starlette:
+    """The app of one of `serve`'s several web processes (WEB_CONCURRENCY), worker included.
+
+    uvicorn starts each process afresh and builds its app by this import string, so the
+    settings are read again here, from the same environment and `.env` `serve` checked.
+    """
+    return _app_from_environment(run_worker=True)
+
+
+def app_without_worker() -> Starlette:
+    """Like `app_with_worker`, for `serve --no-worker`: HTTP only."""
+    return _app_from_environment(run_worker=False)
+
+
+def _app_from_environment(*, run_worker: bool) -> Starlette:
+    settings = load_settings(Settings)
+    configure_logging(settings.log_level, Scrubber.for_settings(settings))
+    return create_app(Runtime.create(settings), run_worker=run_worker)
 
 
 #: How long QTvoice is asked to wait before retrying a webhook while the database is away.
@@ -176,7 +204,7 @@ def socket_mode_handler(
     """
     socket_logger = logging.getLogger("slack_sdk.socket_mode")
     socket_logger.setLevel(max(logging.INFO, logging.getLogger().getEffectiveLevel()))
-    return AsyncSocketModeHandler(
+    return CheckedSocketModeHandler(
         bolt_app,
         app_token,
         logger=socket_logger,

@@ -57,3 +57,14 @@ def test_budget_plays_a_short_busy_spell_and_counts_qtvoice_requests(database_ur
     # One lookup per caller at most, and one reconcile run (three lists) at minute five.
     assert 3 <= int(spent.group(1)) <= 4 + 3, out
     assert "reproduce: python bench/budget.py --seed 5" in out
+
+
+def test_refusals_floods_the_door_and_compares_writing_each(database_url: str) -> None:
+    args = ["--requests", "40", "--connections", "4", "--writes", "10", "--notes", "100"]
+    if database_url.startswith("postgresql"):
+        args += ["--database-url", database_url]
+    out = run("refusals.py", *args)
+
+    assert re.search(r"^qtslack, SQLite\s+[\d,]+\s", out, re.MULTILINE), out
+    assert "SQLite: the flood left 1 row(s), counts add up: yes" in out, out
+    assert "µs per refusal" in out

@@ -356,7 +356,11 @@ def test_operator_commands_work_once_migrated(migrated: dict[str, str], tmp_path
     replayed = run("replay", "7", env=migrated, cwd=tmp_path)
 
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.splitlines()[-1] == "stored events: none"
+    assert listed.stdout.splitlines()[-3:] == [
+        "stored events: none",
+        "last webhook accepted: none yet",
+        "webhooks refused in the last day: none",
+    ]
     assert replayed.returncode == 1
     assert replayed.stdout.strip() == "no stored event 7; `deliveries` lists them"
 
@@ -371,3 +375,104 @@ def test_send_webhook_to_a_port_nobody_listens_on_says_so_in_one_line(tmp_path: 
     [line] = result.stderr.splitlines()
     assert line.startswith(f"qtslack send-webhook: cannot send to {url}: connection refused")
     assert "is the bot running" in line
+
+
+def serve_process(
+    environment: dict[str, str], cwd: Path, port: int, *extra: str
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
+        env=environment,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def web_processes(pid: int) -> list[int]:
+    """The processes uvicorn started under `pid` to serve requests (not its resource tracker)."""
+    children = [
+        int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    ]
+    return [
+        child
+        for child in children
+        if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+
+
+def test_serve_on_sqlite_runs_one_process_whatever_web_concurrency_says(
+    environment: dict[str, str], slack: SlackRecorder, tmp_path: Path
+) -> None:
+    port = free_port()
+    server = serve_process({**environment, "WEB_CONCURRENCY": "3"}, tmp_path, port)
+    try:
+        wait_for_health(f"http://127.0.0.1:{port}/healthz")
+        children = web_processes(server.pid)
+        response = send_webhook(
+            f"http://127.0.0.1:{port}/qtvoice/webhooks", sample_event("call.missed"), WEBHOOK_SECRET
+        )
+        slack.wait_for(lambda: slack.calls("chat.postMessage", ok=True))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=30)
+
+    assert children == []
+    assert response.status_code == 200
+    assert (
+        "WEB_CONCURRENCY=3 ignored: SQLite is served by one process; set DATABASE_URL to "
+        "PostgreSQL to run several web processes" in output
+    )
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+    reason="several web processes need PostgreSQL (TEST_DATABASE_URL=postgresql…)",
+)
+@pytest.mark.parametrize("no_worker", [False, True])
+def test_serve_runs_web_concurrency_processes_behind_one_port_on_postgresql(
+    settings: Settings,
+    environment: dict[str, str],
+    slack: SlackRecorder,
+    tmp_path: Path,
+    no_worker: bool,
+) -> None:
+    port = free_port()
+    environment = {**environment, "DATABASE_URL": settings.database_url, "WEB_CONCURRENCY": "2"}
+    extra = ["--no-worker"] if no_worker else []
+    server = serve_process(environment, tmp_path, port, *extra)
+    worker = None
+    try:
+        wait_for_health(f"http://127.0.0.1:{port}/healthz", timeout=90)
+        deadline = time.monotonic() + 30
+        while len(web_processes(server.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        children = web_processes(server.pid)
+        if no_worker:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "bot", "worker"],
+                env=environment,
+                cwd=tmp_path,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        envelopes = [sample_event("call.missed") for _ in range(20)]
+        answers = [
+            send_webhook(f"http://127.0.0.1:{port}/qtvoice/webhooks", envelope, WEBHOOK_SECRET)
+            for envelope in envelopes
+        ]
+        slack.wait_for(lambda: len(slack.calls("chat.postMessage", ok=True)) >= 20, timeout=30)
+        time.sleep(0.5)  # a second post of any of them would have arrived by now
+        posted = slack.calls("chat.postMessage", ok=True)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=30)
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=30)
+
+    assert len(children) == 2
+    assert [answer.status_code for answer in answers] == [200] * 20
+    assert len(posted) == 20
+    assert "Traceback" not in output

@@ -14,19 +14,26 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+import httpx
 import pytest
+from sqlalchemy import create_engine, select
 
 from bot.config import Settings
 from bot.delivery.digest import send_digests
 from bot.delivery.extensions import check_extensions
 from bot.delivery.followup import escalate, send_reminders
+from bot.delivery.poster import METADATA_EVENT
 from bot.hours import DAYS, parse_weekly_hours
 from bot.runtime import Runtime
 from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.samples import MAIN_LINE, iso_timestamp
 from bot.sandbox.slack import SlackRecorder
-from bot.store.models import utcnow
-from tests.conftest import ADMIN, NOTIFY_CHANNEL, RunningBot, start_bot
+from bot.sandbox.slack.messages import is_top_level
+from bot.store import deliveries, ownership
+from bot.store.db import sync_url
+from bot.store.deliveries import FAILED
+from bot.store.models import InboxEvent, OpenItem, PostedMessage, Reminder, utcnow
+from tests.conftest import ADMIN, BOT_TOKEN, NOTIFY_CHANNEL, RunningBot, start_bot
 from tests.slack.test_actions import answer, button, click, posted_message
 
 pytestmark = pytest.mark.anyio
@@ -146,6 +153,247 @@ async def test_escalation_waits_for_opening_time(office: RunningBot, slack: Slac
 
     assert (evening, weekend, early, due) == (0, 0, 0, 1)
     assert len(replies(slack, parent)) == 1
+
+
+# Exactly once across crashes: a claim runs out, the post is made or adopted
+
+#: The process id a claim names; this process is gone, so it never posts nor gives it back.
+DEAD = "gone-host:4242:dead00"
+
+
+def lease(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.delivery_lease_seconds)
+
+
+async def claimed_by_a_process_that_died(
+    settings: Settings, claim: Any, row: type[OpenItem] | type[Reminder], now: datetime
+) -> int:
+    """The one row of `row`'s table, claimed at `now` by the bot's own claim as `DEAD`, which
+    then died before it posted (or before Slack's answer came back); the row's id."""
+    runtime = Runtime.create(settings)
+    try:
+        async with runtime.sessions() as session:
+            [row_id] = await session.scalars(select(row.id))
+            assert await claim(session, row_id, now, DEAD, lease(settings))
+    finally:
+        await runtime.close()
+    return int(row_id)
+
+
+def post_as_the_bot(slack: SlackRecorder, parent: dict[str, Any], ref: str) -> str:
+    """A reply that reached Slack carrying the bot's identity metadata, unrecorded; its ts."""
+    response = httpx.post(
+        f"{slack.api_url}chat.postMessage",
+        headers={"Authorization": f"Bearer {BOT_TOKEN}"},
+        json={
+            "channel": NOTIFY_CHANNEL,
+            "thread_ts": parent["ts"],
+            "text": "🚨 <!here>: nobody has taken this in 15 open minutes.",
+            "metadata": {"event_type": METADATA_EVENT, "event_payload": {"ref": ref}},
+        },
+    )
+    return str(response.json()["ts"])
+
+
+async def test_an_escalation_whose_process_died_before_posting_is_posted_once_later(
+    bot: RunningBot, slack: SlackRecorder, settings: Settings
+) -> None:
+    parent = missed_call(bot, slack, utcnow() - timedelta(minutes=20))
+    now = utcnow()
+    await claimed_by_a_process_that_died(settings, ownership.claim_escalation, OpenItem, now)
+
+    held = await run(settings, escalate, now + timedelta(seconds=1))
+    run_out = now + lease(settings) + timedelta(seconds=1)
+    due = await run(settings, escalate, run_out)
+    again = await run(settings, escalate, run_out + timedelta(minutes=1))
+
+    assert (held, due, again) == (0, 1, 0)
+    [reply] = replies(slack, parent)
+    assert reply["text"].startswith("🚨 <!here>:")
+
+
+async def test_an_escalation_that_landed_but_whose_answer_was_lost_is_adopted_not_repeated(
+    bot: RunningBot, slack: SlackRecorder, settings: Settings
+) -> None:
+    parent = missed_call(bot, slack, utcnow() - timedelta(minutes=20))
+    now = utcnow()
+    item = await claimed_by_a_process_that_died(settings, ownership.claim_escalation, OpenItem, now)
+    # What its post left: the intent, recorded just before, and the reply that landed.
+    runtime = Runtime.create(settings)
+    try:
+        async with runtime.sessions() as session:
+            session.add(
+                PostedMessage(
+                    kind="escalation",
+                    key=str(item),
+                    channel_id=NOTIFY_CHANNEL,
+                    thread_ts=parent["ts"],
+                )
+            )
+            await session.commit()
+    finally:
+        await runtime.close()
+    landed = post_as_the_bot(slack, parent, f"escalation:{item}")
+
+    run_out = now + lease(settings) + timedelta(seconds=1)
+    due = await run(settings, escalate, run_out)
+    again = await run(settings, escalate, run_out + timedelta(minutes=1))
+
+    assert (due, again) == (1, 0)
+    assert [reply["ts"] for reply in replies(slack, parent)] == [landed]
+    assert len(slack.calls("chat.postMessage")) == 2  # the missed call, and the one that landed
+
+
+async def test_an_item_whose_message_is_not_in_slack_yet_is_escalated_once_it_is(
+    settings: Settings, slack: SlackRecorder
+) -> None:
+    slack.fail_next("chat.postMessage", status=500)
+    bot = start_bot(settings.model_copy(update={"delivery_max_attempts": 1}), slack)
+    try:
+        arrived = iso_timestamp(utcnow() - timedelta(minutes=20))
+        assert bot.send("call.missed", createdAt=arrived).status_code == 200
+        slack.wait_for(lambda: delivery_states(settings) == [FAILED])  # tracked, not posted
+        before = await run(settings, escalate, utcnow())
+        runtime = Runtime.create(settings)
+        try:
+            async with runtime.sessions() as session:
+                [row] = await session.scalars(select(InboxEvent.id))
+                assert (
+                    await deliveries.replay(session, row) == FAILED
+                )  # an admin's `replay`, Slack back
+        finally:
+            await runtime.close()
+        parent = posted_message(slack, bot)
+    finally:
+        bot.stop()
+
+    after = await run(settings, escalate, utcnow())
+
+    assert (before, after) == (0, 1)
+    assert len(replies(slack, parent)) == 1
+
+
+def delivery_states(settings: Settings) -> list[str]:
+    engine = create_engine(sync_url(settings.database_url))
+    try:
+        with engine.connect() as connection:
+            return list(connection.scalars(select(InboxEvent.state)))
+    finally:
+        engine.dispose()
+
+
+async def test_a_reminder_whose_process_died_before_sending_is_sent_once_later(
+    bot: RunningBot, slack: SlackRecorder, settings: Settings
+) -> None:
+    parent = missed_call(bot, slack, utcnow())
+    answer(slack, click(bot, parent, "remind_hour", user="U0BOB"))
+    now = utcnow() + timedelta(minutes=61)
+    await claimed_by_a_process_that_died(settings, ownership.claim_reminder, Reminder, now)
+
+    held = await run(settings, send_reminders, now + timedelta(seconds=1))
+    run_out = now + lease(settings) + timedelta(seconds=1)
+    due = await run(settings, send_reminders, run_out)
+    again = await run(settings, send_reminders, run_out + timedelta(minutes=1))
+
+    assert (held, due, again) == (0, 1, 0)
+    [dm] = slack.messages("U0BOB")
+    assert dm["text"].startswith("Reminder: Missed call from")
+
+
+# A caller who writes again
+
+
+def text(bot: RunningBot, slack: SlackRecorder, message: str, at: datetime) -> None:
+    """An inbound text from the sample customer, delivered (the worker is done with it)."""
+    assert bot.send("sms.received", message=message, createdAt=iso_timestamp(at)).status_code == 200
+    posted_message(slack, bot)
+
+
+def in_channel(slack: SlackRecorder) -> list[dict[str, Any]]:
+    """What the channel shows: its messages, and thread replies also sent to it."""
+    return [message for message in slack.messages(NOTIFY_CHANNEL) if is_top_level(message)]
+
+
+def handled_by(bot: RunningBot, slack: SlackRecorder, message: dict[str, Any], user: str) -> None:
+    click(bot, message, "mark_handled", user=user)
+    slack.wait_for(
+        lambda: f"Handled by <@{user}>" in str(slack.message(NOTIFY_CHANNEL, message["ts"]))
+    )
+
+
+async def test_a_text_after_its_conversation_was_handled_reopens_it_for_someone_to_take(
+    bot: RunningBot, slack: SlackRecorder
+) -> None:
+    text(bot, slack, "Are you open Saturday?", utcnow() - timedelta(hours=2))
+    [parent] = in_channel(slack)
+    handled_by(bot, slack, parent, "U0BOB")
+
+    text(bot, slack, "Still there?", utcnow())
+
+    [_, reopened] = in_channel(slack)  # a reply, also sent to the channel
+    assert reopened["thread_ts"] == parent["ts"]
+    assert reopened["text"].endswith("wrote again: Still there?")
+    assert "wrote again, after <@U0BOB> handled it" in str(reopened["blocks"])
+    for action in ("take_it", "remind_hour", "mark_handled", "sms_reply"):
+        assert button(reopened, action)
+    thread = slack.thread(NOTIFY_CHANNEL, parent["ts"])
+    assert [message["ts"] for message in thread][-1] == reopened["ts"]
+    assert "Still there?" in thread[-2]["text"]  # the text itself, as always
+
+    answer(slack, click(bot, reopened, "take_it", user="U0CAROL"))
+    shown = slack.wait_for(
+        lambda: (
+            "Taken by <@U0CAROL>" in str(slack.message(NOTIFY_CHANNEL, reopened["ts"]))
+            and slack.message(NOTIFY_CHANNEL, reopened["ts"])
+        )
+    )
+    assert "Handled by <@U0BOB>" in str(slack.message(NOTIFY_CHANNEL, parent["ts"]))
+    assert button(shown, "mark_handled")
+
+
+async def test_a_reopened_conversation_is_escalated_counting_from_its_new_text(
+    bot: RunningBot, slack: SlackRecorder, settings: Settings
+) -> None:
+    text(bot, slack, "Are you open Saturday?", utcnow() - timedelta(hours=2))
+    [parent] = in_channel(slack)
+    handled_by(bot, slack, parent, "U0BOB")
+    again = utcnow() - timedelta(minutes=1)
+    text(bot, slack, "Still there?", again)
+
+    early = await run(settings, escalate, again + timedelta(minutes=14))
+    due = await run(settings, escalate, again + timedelta(minutes=15))
+    later = await run(settings, escalate, again + timedelta(minutes=16))
+
+    assert (early, due, later) == (0, 1, 0)
+    assert slack.thread(NOTIFY_CHANNEL, parent["ts"])[-1]["text"].startswith("🚨 <!here>:")
+
+
+async def test_texts_while_a_reopened_conversation_is_open_reopen_nothing_more(
+    bot: RunningBot, slack: SlackRecorder
+) -> None:
+    text(bot, slack, "Are you open Saturday?", utcnow() - timedelta(hours=2))
+    [parent] = in_channel(slack)
+    handled_by(bot, slack, parent, "U0BOB")
+    text(bot, slack, "Still there?", utcnow())
+    text(bot, slack, "Hello??", utcnow())
+
+    assert len(in_channel(slack)) == 2
+    assert len(slack.thread(NOTIFY_CHANNEL, parent["ts"])) == 5  # 3 texts and the reopening
+
+
+async def test_a_second_missed_call_after_the_first_was_handled_is_an_item_of_its_own(
+    bot: RunningBot, slack: SlackRecorder, settings: Settings
+) -> None:
+    first = missed_call(bot, slack, utcnow() - timedelta(hours=2))
+    handled_by(bot, slack, first, "U0BOB")
+    bot.send("call.missed", createdAt=iso_timestamp(utcnow() - timedelta(minutes=20)))
+    [_, second] = slack.wait_for(lambda: len(in_channel(slack)) == 2 and in_channel(slack))
+    posted_message(slack, bot)
+
+    assert button(second, "take_it")
+    assert await run(settings, escalate, utcnow()) == 1
+    assert len(replies(slack, second)) == 1
+    assert replies(slack, first) == []
 
 
 # Business hours
@@ -290,6 +538,20 @@ async def test_digest_counts_returns_and_median_on_a_known_day(
     )
     assert sections["digest_handled"] == "✅ Handled: <@U0HANDLER> 1"
     assert sections["digest_open"].startswith("📭 *Still open (5)*")
+
+
+async def test_a_digest_run_again_the_same_day_posts_nothing_and_asks_qtvoice_nothing(
+    bot: RunningBot, slack: SlackRecorder, settings: Settings, qtvoice: QTvoiceSandbox
+) -> None:
+    morning = datetime.combine(utcnow().date(), time(8), UTC)
+    first = await run(settings, send_digests, morning)
+    qtvoice.state.clear_requests()
+
+    again = await run(settings, send_digests, morning + timedelta(hours=3))  # a new leader
+
+    assert (first, again) == (1, 0)
+    assert qtvoice.state.requests("GET", "/calls") == []
+    assert len([m for m in slack.messages(NOTIFY_CHANNEL) if "Daily digest" in m["text"]]) == 1
 
 
 # Extension check

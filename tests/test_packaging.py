@@ -70,6 +70,7 @@ def test_app_json_asks_for_every_required_setting() -> None:
 DEVELOPER_DEFAULTS = {
     "DATABASE_URL",  # Heroku sets it from the Postgres add-on
     "PORT",  # Heroku sets it
+    "WEB_CONCURRENCY",  # Heroku's Python buildpack sets it by dyno size
     "SLACK_API_URL",
     "QTVOICE_API_URL",
     "WEBHOOK_TOLERANCE_SECONDS",

@@ -4,18 +4,42 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
+from collections.abc import Callable
 from datetime import time, timedelta
+from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, create_engine, func, insert, select, text, update
 
 from bot.config import Settings
+from bot.delivery.worker import Worker
 from bot.runtime import Runtime
+from bot.sandbox.qtvoice import QTvoiceSandbox
+from bot.sandbox.samples import MAIN_LINE, iso_timestamp
+from bot.sandbox.slack import SlackRecorder
 from bot.scheduler import _try_lock, build_scheduler, lead, prune
 from bot.store import deliveries
-from bot.store.models import ChannelCooldown, InboxEvent, SlackEventSeen, utcnow
+from bot.store.db import sync_url
+from bot.store.models import (
+    ChannelCooldown,
+    InboxEvent,
+    JobRun,
+    OpenItem,
+    PlacedCall,
+    PostedMessage,
+    Reminder,
+    SlackEventSeen,
+    VoicemailAlias,
+    utcnow,
+)
+from bot.store.ownership import MISSED_CALL, SMS_REOPENED, SMS_THREAD
+from tests.conftest import NOTIFY_CHANNEL, start_bot
+from tests.slack.test_actions import click
 
 pytestmark = pytest.mark.anyio
+
+T = TypeVar("T")
 
 
 def event(state: str, age: timedelta, n: int) -> InboxEvent:
@@ -63,6 +87,88 @@ async def test_prune_forgets_only_what_is_old_and_finished(settings: Settings) -
     assert kept == {"call_2", "call_3", "call_4"}
     assert seen == {"Ev_new"}
     assert cooling == {"C0FUTURE"}
+
+
+CONVERSATION = "+12155550100|+12155551234"
+
+
+def open_item(key: str, *, kind: str = MISSED_CALL, handled: timedelta | None = None) -> OpenItem:
+    """An item that arrived 40 days ago, handled `handled` ago (None: not handled)."""
+    return OpenItem(
+        kind=kind,
+        key=key,
+        arrived_at=utcnow() - timedelta(days=40),
+        handled_by=None if handled is None else "U0BOB",
+        handled_at=None if handled is None else utcnow() - handled,
+        conversation=CONVERSATION if kind in (SMS_THREAD, SMS_REOPENED) else None,
+    )
+
+
+async def test_prune_forgets_old_follow_up_history_and_keeps_what_is_still_read(
+    settings: Settings,
+) -> None:
+    month, day = timedelta(days=31), timedelta(days=1)
+    runtime = Runtime.create(settings)
+    try:
+        async with runtime.sessions() as session:
+            items = {
+                "handled_long_ago": open_item("handled_long_ago", handled=month),
+                "handled_lately": open_item("handled_lately", handled=day),
+                "never_handled": open_item("never_handled"),
+                # A conversation's first item, and the one its next text reopened.
+                CONVERSATION: open_item(CONVERSATION, kind=SMS_THREAD, handled=month),
+                "sms_2": open_item("sms_2", kind=SMS_REOPENED, handled=month),
+            }
+            session.add_all(items.values())
+            await session.flush()
+            kept_item = items["handled_lately"].id
+            session.add_all(
+                [
+                    Reminder(
+                        slack_user_id="U0OLD",
+                        item_id=kept_item,
+                        due_at=utcnow() - month,
+                        sent_at=utcnow() - month,
+                    ),
+                    Reminder(
+                        slack_user_id="U0NEW",
+                        item_id=kept_item,
+                        due_at=utcnow() - day,
+                        sent_at=utcnow() - day,
+                    ),
+                    Reminder(slack_user_id="U0SOON", item_id=kept_item, due_at=utcnow() + day),
+                    PlacedCall(
+                        slack_user_id="U0OLD",
+                        to="+12155550001",
+                        placed_at=utcnow() - timedelta(days=8),
+                    ),
+                    PlacedCall(slack_user_id="U0NEW", to="+12155550002", placed_at=utcnow() - day),
+                    VoicemailAlias(
+                        alias="vm:old", voicemail_key="vm:old", created_at=utcnow() - month
+                    ),
+                    VoicemailAlias(alias="vm:new", voicemail_key="vm:new"),
+                    # Reconcile's cursor after a long outage, and the digest's last run.
+                    JobRun(name="reconcile", started_at=utcnow() - timedelta(days=60)),
+                    JobRun(name="digest", started_at=utcnow() - day),
+                ]
+            )
+            await session.commit()
+
+        await prune(runtime)
+
+        async with runtime.sessions() as session:
+            kept = set(await session.scalars(select(OpenItem.key)))
+            reminded = set(await session.scalars(select(Reminder.slack_user_id)))
+            placed = set(await session.scalars(select(PlacedCall.slack_user_id)))
+            aliases = set(await session.scalars(select(VoicemailAlias.alias)))
+            runs = set(await session.scalars(select(JobRun.name)))
+    finally:
+        await runtime.close()
+    assert kept == {"handled_lately", "never_handled", CONVERSATION}
+    assert reminded == {"U0NEW", "U0SOON"}
+    assert placed == {"U0NEW"}
+    assert aliases == {"vm:new"}
+    assert runs == {"reconcile", "digest"}
 
 
 async def test_only_one_process_leads_until_it_goes(settings: Settings) -> None:
@@ -123,3 +229,177 @@ async def test_the_clock_jobs_are_scheduled_and_the_digest_only_when_asked(
     assert digest is not None
     assert str(digest.trigger) == "cron[hour='8', minute='30']"
     assert str(digest.trigger.timezone) == "America/New_York"
+
+
+# Leader hand-over
+
+
+LEADS = "this process leads the scheduled jobs"
+#: Short enough for a test: a dead leader's claims run out in seconds, not minutes.
+HANDOVER_LEASE_SECONDS = 2.0
+#: How often the test's leaders tick and their standbys try the lock (production: 60 and 15).
+QUICK = {"retry_seconds": 0.2, "tick_seconds": 0.2}
+
+
+async def until(predicate: Callable[[], T], within: float = 30.0) -> T:
+    """`predicate()` once it is truthy, polling without blocking the leaders' event loop."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not (value := predicate()):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"still waiting for {predicate.__name__} after {within} s")
+        await asyncio.sleep(0.05)
+    return value
+
+
+def lock_holder(db: Engine) -> int | None:
+    """The server process id of the connection holding the leader lock in this database."""
+    with db.connect() as connection:
+        pid = connection.scalar(
+            text(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+        )
+    return None if pid is None else int(pid)
+
+
+def a_zone_past_half_past_midnight() -> str:
+    """A time zone where today's 00:30 has passed and tomorrow is not near."""
+    return "UTC" if 1 <= utcnow().hour <= 22 else "Asia/Tokyo"
+
+
+async def test_a_standby_taking_over_from_a_dead_leader_runs_each_due_job_once(
+    settings: Settings,
+    slack: SlackRecorder,
+    qtvoice: QTvoiceSandbox,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("leader election is PostgreSQL's advisory lock; SQLite has one process")
+    caplog.set_level(logging.INFO, logger="bot.scheduler")
+    office = settings.model_copy(
+        update={
+            "reconcile_interval_seconds": 1,
+            "delivery_lease_seconds": HANDOVER_LEASE_SECONDS,
+            "timezone": a_zone_past_half_past_midnight(),
+            "digest_at": time(0, 30),  # passed today, and no digest posted yet
+        }
+    )
+    db = create_engine(sync_url(office.database_url))
+    bot = start_bot(office, slack, run_worker=False)
+    delivery, leader, standby = (Runtime.create(office) for _ in range(3))
+    stop, leader_stop = asyncio.Event(), asyncio.Event()
+    worker = asyncio.create_task(Worker(delivery).run(stop))
+    tasks = [worker]
+    try:
+        # Due before any leader runs: three missed calls nobody took for 20 minutes, a
+        # reminder, and today's digest…
+        arrived = iso_timestamp(utcnow() - timedelta(minutes=20))
+        for _ in range(3):
+            assert bot.send("call.missed", createdAt=arrived).status_code == 200
+        calls = await until(lambda: len(in_channel(slack)) == 3 and in_channel(slack))
+        for user, call in (("U0BOB", calls[0]), ("U0CAROL", calls[1])):
+            click(bot, call, "remind_hour", user=user)
+        await until(lambda: count(db, Reminder) == 2)
+        come_due(db, "U0BOB")
+        with db.begin() as connection:  # reconcile's cursor
+            connection.execute(insert(JobRun).values(name="reconcile", started_at=utcnow()))
+        slack.delay("chat.postMessage", 1.0)  # each post takes a while: the leader dies mid-way
+
+        tasks.append(asyncio.create_task(lead(leader, leader_stop, **QUICK)))
+        first = await until(lambda: lock_holder(db))
+        tasks.append(asyncio.create_task(lead(standby, stop, **QUICK)))
+        await until(lambda: any(replies(slack, call) for call in calls))
+        await until(lambda: escalation_on_its_way(db, slack))
+        # The leader dies mid-post: its lock's connection drops, its jobs stop where they
+        # are, and the post on its way never lands (if it was not sent yet, the next one
+        # fails instead, and is retried).
+        slack.fail_next("chat.postMessage", status=500)
+        with db.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        tasks[1].cancel()
+        second = await until(lambda: (lock_holder(db) or first) != first and lock_holder(db))
+        await until(lambda: any(call.injected for call in slack.calls("chat.postMessage")))
+        slack.delay("chat.postMessage", 0.1)
+        # …and, while the standby takes over, another reminder and what no webhook brought.
+        come_due(db, "U0CAROL")
+        missed = [
+            qtvoice.state.add_call(f"+1215555{n:04d}", MAIN_LINE, status="missed")["id"]
+            for n in (201, 202, 203)
+        ]
+
+        def everything_posted() -> bool:
+            refs = posted_refs(slack)
+            return (
+                all(replies(slack, call) for call in calls)
+                and bool(slack.messages("U0BOB") and slack.messages("U0CAROL"))
+                and any(ref.startswith("digest:") for ref in refs)
+                and all(f"missed_call:{call}" in refs for call in missed)
+            )
+
+        await until(everything_posted)
+        # Long enough for any claim of the dead leader to run out and be acted on twice if
+        # it were going to be, and for many more ticks of the new one.
+        await asyncio.sleep(HANDOVER_LEASE_SECONDS + 1)
+    finally:
+        stop.set()
+        leader_stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for runtime in (delivery, leader, standby):
+            await runtime.close()
+        slack.delay("chat.postMessage", 0)
+        bot.stop()
+        db.dispose()
+
+    assert second != first
+    leads = [record.getMessage() for record in caplog.records].count(LEADS)
+    assert leads == 2  # the leader, then the standby
+    refs = Counter(posted_refs(slack))
+    assert [ref for ref, posts in refs.items() if posts > 1] == []  # nothing posted twice
+    assert [len(replies(slack, call)) for call in calls] == [1, 1, 1]
+    assert (len(slack.messages("U0BOB")), len(slack.messages("U0CAROL"))) == (1, 1)
+    assert sum(ref.startswith("digest:") for ref in refs) == 1
+    assert sum(ref.startswith("escalation:") for ref in refs) == 3
+    assert all(refs[f"missed_call:{call}"] == 1 for call in missed)
+
+
+def in_channel(slack: SlackRecorder) -> list[dict[str, Any]]:
+    return [m for m in slack.messages(NOTIFY_CHANNEL) if m["thread_ts"] in (None, m["ts"])]
+
+
+def replies(slack: SlackRecorder, parent: dict[str, Any]) -> list[dict[str, Any]]:
+    return slack.thread(NOTIFY_CHANNEL, parent["ts"])[1:]
+
+
+def posted_refs(slack: SlackRecorder) -> list[str]:
+    """What each post that reached Slack was, by the identity the bot gives it."""
+    return [
+        str(call.args["metadata"]["event_payload"]["ref"])
+        for call in slack.calls("chat.postMessage", ok=True)
+    ]
+
+
+def escalation_on_its_way(db: Engine, slack: SlackRecorder) -> bool:
+    """An escalation claimed and recorded as about to be posted that has not reached Slack."""
+    with db.connect() as connection:
+        about_to = connection.scalars(
+            select(PostedMessage.key).where(
+                PostedMessage.kind == "escalation", PostedMessage.ts.is_(None)
+            )
+        )
+        return bool({f"escalation:{key}" for key in about_to} - set(posted_refs(slack)))
+
+
+def come_due(db: Engine, user: str) -> None:
+    """The clock moves on to `user`'s reminder."""
+    with db.begin() as connection:
+        connection.execute(
+            update(Reminder)
+            .where(Reminder.slack_user_id == user)
+            .values(due_at=utcnow() - timedelta(minutes=1))
+        )
+
+
+def count(db: Engine, table: type[Reminder]) -> int:
+    with db.connect() as connection:
+        return int(connection.scalar(select(func.count()).select_from(table)) or 0)

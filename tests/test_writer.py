@@ -102,12 +102,13 @@ def test_a_batch_stores_exactly_what_storing_its_rows_one_at_a_time_would(
         async with engine.begin() as connection:
             await connection.execute(delete(table))
             for row in before:
-                await insert_new(connection, table, inbox.IDENTITY, [row])
+                await connection.run_sync(insert_new, table, inbox.IDENTITY, [row])
             if batched:
-                ids = await insert_new(connection, table, inbox.IDENTITY, batch)
+                ids = await connection.run_sync(insert_new, table, inbox.IDENTITY, batch)
             else:
                 ids = [
-                    (await insert_new(connection, table, inbox.IDENTITY, [row]))[0] for row in batch
+                    (await connection.run_sync(insert_new, table, inbox.IDENTITY, [row]))[0]
+                    for row in batch
                 ]
         return [row_id is not None for row_id in ids]
 

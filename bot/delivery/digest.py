@@ -4,7 +4,9 @@ A caller counts as called back by the first call to their number after they arri
 placed through the bot (`/call`, Call back; the `placed_calls` table) or any outbound call
 in QTvoice's call list (someone dialled from a desk phone). QTvoice is asked once per run,
 for the outbound calls since the start of the day. Each channel's digest is posted with
-`post_once` under the day's date, so a restart or a second worker never posts it twice.
+`post_once` under the day's date, so a restart or a second worker never posts it twice, and
+a run that posted them all is recorded (`job_runs`): a new leader that runs the job again
+that day, to catch up on one its predecessor may have missed, does nothing and asks nothing.
 """
 
 from __future__ import annotations
@@ -29,12 +31,15 @@ from bot.runtime import Runtime
 from bot.slack import digest_blocks
 from bot.slack.digest_blocks import Digest, DigestItem
 from bot.slack.rendering import render_context
+from bot.store import job_runs
 from bot.store.models import InboxEvent, OpenItem, PlacedCall, PostedMessage, utcnow
 
 logger = logging.getLogger(__name__)
 
 #: How far back "still open" looks: older items are history, not a to-do list.
 OPEN_HORIZON = ESCALATION_HORIZON
+#: Its name in `job_runs`.
+JOB = "digest"
 
 Returns = dict[str, list[datetime]]
 
@@ -51,6 +56,9 @@ async def send_digests(runtime: Runtime, now: datetime | None = None) -> int:
     poster = SlackPoster(runtime.slack)
     posted = 0
     async with runtime.sessions() as session:
+        done = await job_runs.last_finished(session, JOB)
+        if done is not None and done.astimezone(zone).date() - timedelta(days=1) == day:
+            return 0
         returns = await _returns(runtime, session, start)
         per_channel = await _digests(session, day, start, end, now, returns)
         per_channel.setdefault(settings.notify_channel, Digest(day))
@@ -68,6 +76,8 @@ async def send_digests(runtime: Runtime, now: datetime | None = None) -> int:
                 await session.rollback()
                 continue
             posted += 1
+        if posted == len(per_channel):
+            await job_runs.finished(session, JOB, now)
     return posted
 
 

@@ -2,11 +2,15 @@
 
 `track` is the notifier's hook: it records the item behind a missed call, voicemail or new
 text conversation and returns the message with its ownership (who took it, the buttons).
+`reopen` is its hook for a text that comes after its conversation was handled: the caller
+wrote again, so that text is a new item, told in the thread and in the channel.
 `escalate` and `send_reminders` are the scheduler's jobs. Each takes `now`, so the clock is
 whoever calls it (APScheduler in production, the tests in tests), and each claims its work
 with a conditional UPDATE before it talks to Slack, so two workers or a restart never send
-the same thing twice. A claim whose post then fails is given back, to be tried next tick;
-the post itself goes through `SlackPoster.post_once`, which adopts a post that did land.
+the same thing twice. A claim is a lease (`DELIVERY_LEASE_SECONDS`) marked done only once
+the post is: a claim whose post fails is given back, to be tried next tick, and one whose
+process died runs out. Either way the post goes through `SlackPoster.post_once`, which
+adopts a post that landed but whose answer was lost, so the retry never posts it twice.
 """
 
 from __future__ import annotations
@@ -14,15 +18,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.delivery.inbox import NotYet
-from bot.delivery.poster import SlackPoster
+from bot.delivery.poster import DmRefused, Refused, SlackPoster
+from bot.qtvoice.models import Sms
 from bot.runtime import Runtime
-from bot.slack import ownership_blocks
+from bot.slack import blocks, ownership_blocks
 from bot.slack.blocks import Caller, Line, Message, RenderContext
 from bot.slack.rendering import render_context
 from bot.store import ownership
@@ -35,6 +38,9 @@ logger = logging.getLogger(__name__)
 ESCALATION_HORIZON = timedelta(days=7)
 #: How often the jobs look at the clock.
 TICK_SECONDS = 60
+#: Failures no retry can mend (Slack refuses the message, or a DM with the user): the work
+#: is given up with a warning. Any other failure gives the claim back for the next tick.
+NEVER_POSTED = (Refused, DmRefused)
 
 
 def after_hours_channel(settings: Settings, now: datetime) -> str | None:
@@ -65,9 +71,13 @@ async def track(
     caller: Caller,
     line: Line,
     arrived_at: datetime | None,
+    conversation: str | None = None,
 ) -> Message:
     """Record the item a notification is about (committed with other deliveries' writes,
-    after `session`'s); the message with its ownership to post."""
+    after `session`'s); the message with its ownership to post.
+
+    `conversation` names a text conversation's first item (`SmsEvent.conversation_key`).
+    """
     item = await group.run(
         ownership.record,
         ownership.Sighting(
@@ -78,17 +88,52 @@ async def track(
             line=line.number,
             extension_id=line.extension_id,
             party=caller.dialable(ctx) or caller.number,
+            conversation=conversation,
         ),
         session=session,
     )
     return ownership_blocks.rendered(item, ctx)
 
 
+async def reopen(
+    session: AsyncSession,
+    group: GroupCommit,
+    ctx: RenderContext,
+    *,
+    conversation: str,
+    sms: Sms,
+    caller: Caller,
+    line: Line,
+) -> Message | None:
+    """The new item of a text that came after its conversation was handled, as its message
+    (a reply in the thread, sent to the channel too); None while the conversation is open.
+
+    Its escalation clock starts at that text. Asked again for the same text (a retried
+    delivery), it gives the same item.
+    """
+    before = await ownership.reopened_after(session, conversation, sms.id)
+    if before is None:
+        return None
+    return await track(
+        session,
+        group,
+        ctx,
+        kind=ownership.SMS_REOPENED,
+        key=sms.id,
+        message=blocks.sms_reopened(sms, caller, line, before.handled_by, ctx),
+        caller=caller,
+        line=line,
+        arrived_at=sms.created_at,
+        conversation=conversation,
+    )
+
+
 async def escalate(runtime: Runtime, now: datetime | None = None) -> int:
     """Reply once in the thread of every item nobody took or handled in time; how many.
 
     "In time" is `ESCALATE_AFTER_MINUTES` open minutes after it arrived (`BUSINESS_HOURS`),
-    so what arrives while closed waits for opening time.
+    so what arrives while closed waits for opening time. An item whose message is not in a
+    channel yet (its delivery is waiting for Slack) is escalated once it is.
     """
     settings = runtime.settings
     minutes = settings.escalate_after_minutes
@@ -97,42 +142,55 @@ async def escalate(runtime: Runtime, now: datetime | None = None) -> int:
     now = now or utcnow()
     hours = settings.hours
     poster = SlackPoster(runtime.slack)
+    me, lease = runtime.process_id, timedelta(seconds=settings.delivery_lease_seconds)
     escalated = 0
     async with runtime.sessions() as session:
         candidates = await ownership.waiting(
-            session, now - ESCALATION_HORIZON, now - timedelta(minutes=minutes)
+            session, now - ESCALATION_HORIZON, now - timedelta(minutes=minutes), now
         )
         for item in candidates:
             if hours.add_business_minutes(item.arrived_at, minutes) > now:
                 continue
-            if not await ownership.claim_escalation(session, item.id, now):
-                continue  # taken, handled, or escalated by another worker meanwhile
+            if not await ownership.claim_escalation(session, item.id, now, me, lease):
+                continue  # taken, handled, or being escalated by another worker meanwhile
             try:
-                escalated += await _post_escalation(session, poster, item, minutes)
-            except (SlackApiError, NotYet) as error:
+                posted = await _post_escalation(session, poster, item, minutes)
+            except NEVER_POSTED as error:
+                logger.warning("escalation of item %s cannot be posted: %s", item.id, error)
+                await session.rollback()
+                await ownership.escalated(session, item.id, now)
+                continue
+            except Exception as error:
                 logger.warning("escalation of item %s not posted yet: %s", item.id, error)
                 await session.rollback()
-                await ownership.release_escalation(session, item.id)
+                await ownership.release_escalation(session, item.id, me)
+                continue
+            if not posted:
+                await ownership.release_escalation(session, item.id, me)
+                continue
+            await ownership.escalated(session, item.id, now)
+            escalated += 1
     return escalated
 
 
 async def _post_escalation(
     session: AsyncSession, poster: SlackPoster, item: OpenItem, minutes: int
-) -> int:
-    """The escalation reply in the thread of the item's first channel message."""
-    parent = next(iter(await channel_messages(session, item)), None)
-    if parent is None or parent.ts is None:
-        logger.warning("item %s has no channel message to escalate in", item.id)
-        return 0
+) -> bool:
+    """The escalation reply in the thread of the item's first channel message; False when
+    the item has no channel message yet."""
+    first = next(iter(await channel_messages(session, item)), None)
+    if first is None or first.ts is None:
+        return False
     await poster.post_once(
         session,
         kind="escalation",
         key=str(item.id),
-        channel=parent.channel_id,
+        channel=first.channel_id,
         message=ownership_blocks.escalation(await _people_of_line(session, item), minutes),
-        thread_ts=parent.ts,
+        # A reopened conversation's item is itself a reply: the escalation joins its thread.
+        thread_ts=first.thread_ts or first.ts,
     )
-    return 1
+    return True
 
 
 async def _people_of_line(session: AsyncSession, item: OpenItem) -> list[str]:
@@ -157,13 +215,15 @@ async def send_reminders(runtime: Runtime, now: datetime | None = None) -> int:
     now = now or utcnow()
     ctx = render_context(runtime.settings)
     poster = SlackPoster(runtime.slack)
+    me, lease = runtime.process_id, timedelta(seconds=runtime.settings.delivery_lease_seconds)
     sent = 0
     async with runtime.sessions() as session:
         for reminder in await ownership.due_reminders(session, now):
-            if not await ownership.claim_reminder(session, reminder.id, now):
+            if not await ownership.claim_reminder(session, reminder.id, now, me, lease):
                 continue
             item = await session.get(OpenItem, reminder.item_id)
             if item is None or item.handled_at is not None:
+                await ownership.reminded(session, reminder.id, now)
                 continue
             try:
                 channel = await poster.dm_channel(session, reminder.slack_user_id)
@@ -174,11 +234,17 @@ async def send_reminders(runtime: Runtime, now: datetime | None = None) -> int:
                     channel=channel,
                     message=ownership_blocks.rendered(item, ctx, as_reminder=True),
                 )
-            except (SlackApiError, NotYet) as error:
+            except NEVER_POSTED as error:
+                logger.warning("reminder %s cannot be sent: %s", reminder.id, error)
+                await session.rollback()
+                await ownership.reminded(session, reminder.id, now)
+                continue
+            except Exception as error:
                 logger.warning("reminder %s not sent yet: %s", reminder.id, error)
                 await session.rollback()
-                await ownership.release_reminder(session, reminder.id)
+                await ownership.release_reminder(session, reminder.id, me)
                 continue
+            await ownership.reminded(session, reminder.id, now)
             sent += 1
     return sent
 

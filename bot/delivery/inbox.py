@@ -274,23 +274,6 @@ async def postpone(connection: AsyncConnection, events: list[Postponed]) -> list
     return [None] * len(events)
 
 
-async def replay(session: AsyncSession, row_id: int) -> bool:
-    """Queue a failed (or any finished) event again; False when there is no such event."""
-    row = await session.get(InboxEvent, row_id)
-    if row is None or row.state == PENDING:
-        return row is not None
-    await _set(
-        session,
-        row_id,
-        state=PENDING,
-        attempts=0,
-        next_attempt_at=utcnow(),
-        locked_until=None,
-        finished_at=None,
-    )
-    return True
-
-
 def backoff(attempts: int, base_seconds: float, cap_seconds: float = 3600) -> float:
     """Exponential backoff with equal jitter: about base·2ⁿ, never all workers at once."""
     delay = min(cap_seconds, base_seconds * 2.0 ** max(attempts - 1, 0))

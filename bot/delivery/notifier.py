@@ -42,6 +42,7 @@ from bot.slack import blocks
 from bot.slack.blocks import Caller, Line, RenderContext
 from bot.store.groupcommit import GroupCommit
 from bot.store.models import SENDING_REPLY, PostedMessage, utcnow
+from bot.store.ownership import SMS_REOPENED
 
 logger = logging.getLogger(__name__)
 
@@ -198,6 +199,7 @@ class Notifier:
         parent_message = blocks.sms_thread_parent(
             caller, Line(number=line or None), self.ctx, opted_out=opted_out
         )
+        reopened = None
         if event.inbound:
             parent_message = await followup.track(
                 session,
@@ -209,7 +211,18 @@ class Notifier:
                 caller=caller,
                 line=Line(number=line or None),
                 arrived_at=event.data.created_at,
+                conversation=event.conversation_key,
             )
+            if keyword is None:  # STOP and START are noted in the thread, not someone's to-do
+                reopened = await followup.reopen(
+                    session,
+                    self.group,
+                    self.ctx,
+                    conversation=event.conversation_key,
+                    sms=event.data,
+                    caller=caller,
+                    line=Line(number=line or None),
+                )
         async for channel in self._channels(session, event, routing):
             parent = await self.poster.post_once(
                 session,
@@ -228,6 +241,16 @@ class Notifier:
                     message=blocks.sms_inbound(event.data, caller, self.ctx),
                     thread_ts=parent.ts,
                 )
+                if reopened is not None:
+                    await self.poster.post_once(
+                        session,
+                        kind=SMS_REOPENED,
+                        key=event.object_id,
+                        channel=channel,
+                        message=reopened,
+                        thread_ts=parent.ts,
+                        broadcast=True,
+                    )
             else:
                 await self._outbound_state(session, event, channel, parent.ts)
             if keyword:

@@ -35,6 +35,7 @@ from bot.slack.api_errors import (
     error_status,
 )
 from bot.slack.blocks import Message, escape_mrkdwn
+from bot.slack.stored import landed_ref
 from bot.store.db import dialect_insert
 from bot.store.groupcommit import GroupCommit, R, V, Write
 from bot.store.models import ChannelCooldown, PostedMessage, utcnow
@@ -276,14 +277,16 @@ class SlackPoster:
         message: Message,
         thread_ts: str | None = None,
         state: Mapping[str, Any] | None = None,
+        broadcast: bool = False,
     ) -> PostedMessage:
         """Post `message` unless this (kind, key) is already in `channel`; the stored ref.
 
-        Once a slot in the channel is near, the post is recorded as intended (`intend`, a
-        statement that yields to an earlier record) and committed before waiting for that
-        slot, so the post goes the moment it may. Raises `ChannelCoolingDown`, having written
-        nothing, when no slot is near (even for a message posted before: the delivery then
-        waits like any other in that channel).
+        A reply in `thread_ts` is also shown in the channel when `broadcast`. Once a slot in
+        the channel is near, the post is recorded as intended (`intend`, a statement that
+        yields to an earlier record) and committed before waiting for that slot, so the post
+        goes the moment it may. Raises `ChannelCoolingDown`, having written nothing, when no
+        slot is near (even for a message posted before: the delivery then waits like any
+        other in that channel).
         """
         slot = await self._slot(session, channel)
         intent = Intent(kind, key, channel, thread_ts, dict(state or {}))
@@ -303,17 +306,26 @@ class SlackPoster:
                 await self.update(session, ref, message)
                 return ref
         async with self._turn(channel, slot):
-            response = await self._post(session, channel, thread_ts, f"{kind}:{key}", message)
+            response = await self._post(
+                session, channel, thread_ts, broadcast, f"{kind}:{key}", message
+            )
         await self._landed(session, ref, str(response["ts"]))
         return ref
 
     async def _post(
-        self, session: AsyncSession, channel: str, thread_ts: str | None, ref: str, message: Message
+        self,
+        session: AsyncSession,
+        channel: str,
+        thread_ts: str | None,
+        broadcast: bool,
+        ref: str,
+        message: Message,
     ) -> Any:
         """chat.postMessage, joining a public channel the bot is not in first; Slack's answer."""
         post = {
             "channel": channel,
             "thread_ts": thread_ts,
+            "reply_broadcast": broadcast or None,
             "metadata": {"event_type": METADATA_EVENT, "event_payload": {"ref": ref}},
             "unfurl_links": False,
             "unfurl_media": False,
@@ -503,8 +515,7 @@ class SlackPoster:
                 cursor=cursor,
             )
             for message in response.get("messages", []):
-                payload = (message.get("metadata") or {}).get("event_payload") or {}
-                if payload.get("ref") == wanted:
+                if landed_ref(message) == wanted:
                     return str(message["ts"])
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not cursor:

@@ -7,6 +7,12 @@ the following batch. So under load a commit costs a fraction of a request, SQLit
 writer instead of connections queueing for its one lock, and PostgreSQL one round trip per
 batch. A request is answered only after its batch committed: "200 means stored durably".
 
+On SQLite the batch runs in a thread of the writer's own, on a plain `sqlite3` connection: one
+hand-off to that thread and back per batch. Through aiosqlite every statement (begin, insert,
+fetch, commit) would be a hand-off of its own, and each hand-off waits for the event loop's
+thread to let go of the GIL (up to `sys.getswitchinterval()`, 5 ms) while it is busy answering
+the next requests. PostgreSQL's driver is asyncio itself and needs no thread.
+
 Duplicates are the database's to find: the table's unique keys are unique constraints, and a row
 whose key is taken is simply not inserted (no SELECT first, no race between look and insert).
 The writer knows nothing of events: it stores rows of column values into a table.
@@ -16,13 +22,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import Table, UniqueConstraint
+from sqlalchemy import Connection, Engine, Table, UniqueConstraint
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.store.db import SQLITE_BUSY_TIMEOUT_MS, create_sync_engine
 
 logger = logging.getLogger(__name__)
 
@@ -41,15 +51,16 @@ def unique_columns(table: Table) -> list[str]:
     return sorted(names)
 
 
-async def insert_new(
-    connection: AsyncConnection, table: Table, identity: str, rows: Sequence[Row]
+def insert_new(
+    connection: Connection, table: Table, identity: str, rows: Sequence[Row]
 ) -> list[int | None]:
     """Insert the rows none of whose unique keys is taken; for each row its new id, else None.
 
     The outcome is the same as inserting the rows one at a time, in order: of rows that share
     a key, the first that fits is stored. `identity` names a unique column every row fills,
     which tells the inserted rows apart. Runs in the caller's transaction, one statement per
-    wave of rows that share no key (one wave unless `rows` repeat a key).
+    wave of rows that share no key (one wave unless `rows` repeat a key). Synchronous: an
+    `AsyncConnection` runs it with `run_sync`.
     """
     keys = unique_columns(table)
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
@@ -66,7 +77,7 @@ async def insert_new(
             row_keys = {(key, rows[index][key]) for key in keys if rows[index].get(key) is not None}
             (later if row_keys & taken else wave).append(index)
             taken |= row_keys
-        result = await connection.execute(statement, [dict(rows[index]) for index in wave])
+        result = connection.execute(statement, [dict(rows[index]) for index in wave])
         stored = {row_identity: row_id for row_id, row_identity in result.all()}
         for index in wave:
             outcome[index] = stored.get(rows[index][identity])
@@ -74,11 +85,41 @@ async def insert_new(
     return outcome
 
 
+#: How often the writer asks again for SQLite's write lock while another connection holds it.
+LOCK_POLL_SECONDS = 0.0005
+
+
+def take_write_lock(connection: Connection) -> None:
+    """Open the transaction with SQLite's write lock taken, asking for it every half millisecond.
+
+    SQLite's own busy handler sleeps longer and longer between tries (1, 2, 5, 10 … 100 ms),
+    so a writer that found the lock taken once or twice may sleep long after it was freed
+    while the worker's connections take it in turn; the requests of a whole batch wait on
+    that. Asking often gives the door's writer the lock within a fraction of a millisecond of
+    its release. Gives up, raising the "database is locked" OperationalError, after
+    `SQLITE_BUSY_TIMEOUT_MS`, as the busy handler would.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    connection.exec_driver_sql("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as error:
+                if "locked" not in str(error.orig) or time.monotonic() > deadline:
+                    raise
+            time.sleep(LOCK_POLL_SECONDS)
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
 class InboxWriter:
     """Stores rows of one table for many concurrent callers, a batch per transaction.
 
-    It holds one connection of `engine` for itself (no pool checkout or pre-ping per batch) and
-    opens it again after the database went away. `on_stored` is called after each commit that
+    It holds one connection for itself (no pool checkout or pre-ping per batch) and opens it
+    again after the database went away: a connection of `engine` on PostgreSQL, on SQLite a
+    plain `sqlite3` connection to the same file, used only in the writer's thread. `on_stored` is called after each commit that
     stored something (the worker's wake-up).
     """
 
@@ -97,6 +138,13 @@ class InboxWriter:
         self._queue: list[tuple[Row, asyncio.Future[int | None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._connection: AsyncConnection | None = None
+        #: SQLite only: the writer's thread, and its engine and connection, used there alone.
+        self._thread: ThreadPoolExecutor | None = None
+        self._sync_engine: Engine | None = None
+        self._sync_connection: Connection | None = None
+        if engine.dialect.name == "sqlite":
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox-writer")
+            self._sync_engine = create_sync_engine(engine.url.render_as_string(False))
 
     async def store(self, row: Row) -> int | None:
         """Store `row` unless one of its unique keys is taken; its new id, or None if it was.
@@ -116,6 +164,10 @@ class InboxWriter:
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
+        if self._thread is not None:
+            # sqlite3 connections are closed in the thread that opened them.
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._close_in_thread)
+            self._thread.shutdown()
 
     async def _flush(self) -> None:
         while self._queue:
@@ -144,13 +196,39 @@ class InboxWriter:
         return await self._insert_once(rows)
 
     async def _insert_once(self, rows: list[Row]) -> list[int | None]:
+        if self._thread is not None:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._thread, self._insert_in_thread, rows)
         connection = await self._connect()
         try:
             async with connection.begin():
-                return await insert_new(connection, self.table, self.identity, rows)
+                return await connection.run_sync(insert_new, self.table, self.identity, rows)
         except BaseException:
             await self._disconnect()
             raise
+
+    def _insert_in_thread(self, rows: list[Row]) -> list[int | None]:
+        assert self._sync_engine is not None
+        if self._sync_connection is None:
+            self._sync_connection = self._sync_engine.connect()
+        connection = self._sync_connection
+        try:
+            with connection.begin():
+                take_write_lock(connection)
+                return insert_new(connection, self.table, self.identity, rows)
+        except BaseException:
+            self._close_in_thread()
+            raise
+
+    def _close_in_thread(self) -> None:
+        connection, self._sync_connection = self._sync_connection, None
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:  # already broken: the pool discards it
+                logger.debug("inbox writer: closing a broken connection failed", exc_info=True)
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
 
     async def _connect(self) -> AsyncConnection:
         if self._connection is None:

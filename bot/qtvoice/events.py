@@ -83,11 +83,16 @@ _SHORT_CODE = re.compile(r"\d{3,8}")
 
 
 class EventRefused(Exception):
-    """A webhook the bot cannot understand; `reason` goes back to QTvoice with a 400."""
+    """A webhook the bot cannot understand; `reason` goes back to QTvoice with a 400.
 
-    def __init__(self, reason: str) -> None:
+    `kind` names the problem in a few words from a fixed set (never with the body's own
+    text in it): the refused-webhook record counts refusals by it.
+    """
+
+    def __init__(self, reason: str, kind: str) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.kind = kind
 
 
 # Cleaning values
@@ -614,6 +619,16 @@ _EVENTS: TypeAdapter[KnownEvent | UnknownEvent] = TypeAdapter(QTvoiceEvent)
 
 # Reading
 
+# What `EventRefused.kind` says: the few ways a body can be beyond reading.
+_NOT_JSON = "not a JSON object"
+_TOO_DEEP = "JSON nested too deeply"
+_NUMBER = "a number JSON cannot hold"
+_NO_EVENT = "no `event` string"
+_BAD_EVENT = "unusable `event` name"
+_NO_DATA = "no `data` object"
+_BAD_ID = "unusable `data.id`"
+_UNREADABLE = "unreadable fields"
+
 
 def parse_webhook(body: bytes, *, default_region: str = "US") -> KnownEvent | UnknownEvent:
     """The typed event in a webhook body; EventRefused with the reason when there is none.
@@ -626,15 +641,15 @@ def parse_webhook(body: bytes, *, default_region: str = "US") -> KnownEvent | Un
     try:
         envelope = json.loads(body, parse_constant=_non_finite, parse_float=_finite_float)
     except _NonFinite as problem:
-        raise EventRefused(f"Body has a number JSON cannot hold: {problem}") from None
+        raise EventRefused(f"Body has a number JSON cannot hold: {problem}", _NUMBER) from None
     except (UnicodeDecodeError, ValueError):
-        raise EventRefused("Body is not JSON") from None
+        raise EventRefused("Body is not JSON", _NOT_JSON) from None
     except RecursionError:
-        raise EventRefused("Body is nested too deeply") from None
+        raise EventRefused("Body is nested too deeply", _TOO_DEEP) from None
     if not isinstance(envelope, dict):
-        raise EventRefused("Body is not a JSON object")
+        raise EventRefused("Body is not a JSON object", _NOT_JSON)
     if _depth(envelope) > NESTING_LIMIT:
-        raise EventRefused(f"Body is nested more than {NESTING_LIMIT} levels deep")
+        raise EventRefused(f"Body is nested more than {NESTING_LIMIT} levels deep", _TOO_DEEP)
     return parse_envelope(envelope, default_region=default_region)
 
 
@@ -644,26 +659,26 @@ def parse_envelope(
     """The typed event of a parsed envelope `{"event", "timestamp", "data"}` (see above)."""
     event, data = envelope.get("event"), envelope.get("data")
     if not isinstance(event, str) or not event.strip():
-        raise EventRefused("Body has no `event` string")
+        raise EventRefused("Body has no `event` string", _NO_EVENT)
     name = event.strip()
     if len(name) > EVENT_NAME_LIMIT:
-        raise EventRefused(f"`event` is longer than {EVENT_NAME_LIMIT} characters")
+        raise EventRefused(f"`event` is longer than {EVENT_NAME_LIMIT} characters", _BAD_EVENT)
     if not name.isprintable():
-        raise EventRefused("`event` has control characters or invalid Unicode")
+        raise EventRefused("`event` has control characters or invalid Unicode", _BAD_EVENT)
     if not isinstance(data, dict):
-        raise EventRefused("Body has no `data` object")
+        raise EventRefused("Body has no `data` object", _NO_DATA)
     if name in KNOWN_EVENTS:
         try:
             clean_id(data.get("id"))
         except ValueError as problem:
-            raise EventRefused(f"`data.id` {problem}") from None
+            raise EventRefused(f"`data.id` {problem}", _BAD_ID) from None
     typed = {"event": name, "timestamp": envelope.get("timestamp"), "data": data}
     try:
         return _EVENTS.validate_python(typed, context={"region": default_region})
     except ValidationError as error:
         # Every field but `id` reads as absent when unusable; this is a last line of defence.
         fields = ", ".join(".".join(map(str, item["loc"][1:])) for item in error.errors())
-        raise EventRefused(f"Unreadable fields: {fields}"[:200]) from None
+        raise EventRefused(f"Unreadable fields: {fields}"[:200], _UNREADABLE) from None
 
 
 def load_stored(payload: dict[str, Any]) -> KnownEvent | UnknownEvent:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 from collections.abc import Iterable
 
 SIGNATURE_PREFIX = "sha256="
@@ -31,10 +32,18 @@ def signature_matches(body: bytes, signature: str, secrets: Iterable[str]) -> bo
     return matched
 
 
-def timestamp_is_fresh(timestamp: str, now: float, tolerance_seconds: int) -> bool:
-    """True when a unix-seconds `X-QTvoice-Timestamp` is within the tolerance of now."""
+def timestamp_skew(timestamp: str, now: float) -> float | None:
+    """How many seconds a unix-seconds `X-QTvoice-Timestamp` lies before `now` (negative:
+    after it); None when the header is missing or not a finite number."""
     try:
         sent_at = float(timestamp)
     except (TypeError, ValueError):
-        return False
-    return abs(now - sent_at) <= tolerance_seconds
+        return None
+    skew = now - sent_at
+    return skew if math.isfinite(skew) else None
+
+
+def timestamp_is_fresh(timestamp: str, now: float, tolerance_seconds: int) -> bool:
+    """True when a unix-seconds `X-QTvoice-Timestamp` is within the tolerance of now."""
+    skew = timestamp_skew(timestamp, now)
+    return skew is not None and abs(skew) <= tolerance_seconds

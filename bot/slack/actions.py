@@ -1,4 +1,5 @@
-"""Buttons: Call back, Text back, Reply, Mark handled, and the contact card's and picker's.
+"""Buttons: Call back, Text back, Reply, Mark handled, the contact card's and picker's, and the
+App Home's Replay (admins; `bot.slack.health`), which refreshes the Home after.
 
 Every handler acks at once. Button values are the compact JSON of domain.md (`n` the
 customer's number, `l` our line, `p`/`t` on the contact picker). Whatever goes wrong is
@@ -22,13 +23,15 @@ from sqlalchemy import select
 
 from bot.qtvoice.errors import QTvoiceError
 from bot.runtime import Runtime
-from bot.slack import blocks
+from bot.slack import blocks, health_blocks
 from bot.slack.api_errors import answer_ephemeral, describe
 from bot.slack.blocks import Block
+from bot.slack.health import DeliveryHealth
+from bot.slack.home import AppHome
 from bot.slack.ownership import Ownership
 from bot.slack.rendering import render_context, shown_number
 from bot.slack.sentences import FAILURES, sentence, warning
-from bot.slack.stored import posted_at
+from bot.slack.stored import adopt_landed, posted_at
 from bot.slack.views import SmsTarget, open_sms_modal, whisper
 from bot.store.models import PostedMessage
 from bot.telephony import Refusal, Telephony
@@ -96,6 +99,8 @@ class Buttons:
         self.telephony = Telephony(runtime)
         self.ctx = render_context(runtime.settings)
         self.ownership = Ownership(runtime)
+        self.health = DeliveryHealth(runtime)
+        self.home = AppHome(runtime)
 
     # -- calls
 
@@ -213,21 +218,35 @@ class Buttons:
             await self._tell(click, client, respond, STALE_BUTTON)
             return
         now = datetime.now(UTC)
-        # Rendered from the store, never from the click's own copy, which could say anything:
-        # an item's copies from its stored state, any other message from its stored event.
-        updated = await self.ownership.close(client, click.channel, ts, click.user, now)
+        updated = await self._close(client, click.channel, ts, click.user, now)
+        if updated is None and await adopt_landed(self.runtime, client, click.channel, ts):
+            updated = await self._close(client, click.channel, ts, click.user, now)
         if updated is None:
-            message = await posted_at(self.runtime, click.channel, ts)
-            if message is None:
-                await self._tell(click, client, respond, STALE_BUTTON)
-                return
-            updated = await self._close_message(client, click.channel, ts, message, click.user, now)
+            await self._tell(click, client, respond, STALE_BUTTON)
+            return
         if not updated:
             await self._tell(
                 click, client, respond, "⚠️ Slack didn't let me update that message; try again."
             )
             return
         await self._remember_handled(click.channel, ts, click.user, now)
+
+    async def _close(
+        self, client: AsyncWebClient, channel: str, ts: str, user: str, now: datetime
+    ) -> bool | None:
+        """Close the bot's message at (channel, ts); whether Slack took it, None when the bot
+        has recorded no message there.
+
+        Rendered from the store, never from the click's own copy, which could say anything:
+        an item's copies from its stored state, any other message from its stored event.
+        """
+        updated = await self.ownership.close(client, channel, ts, user, now)
+        if updated is not None:
+            return updated
+        message = await posted_at(self.runtime, channel, ts)
+        if message is None:
+            return None
+        return await self._close_message(client, channel, ts, message, user, now)
 
     async def _close_message(
         self,
@@ -258,6 +277,19 @@ class Buttons:
                 ref.state = {**ref.state, "handled_by": user, "handled_at": when.isoformat()}
             await session.commit()
 
+    # -- replay (App Home, admins)
+
+    async def replay(
+        self, ack: Ack, body: dict[str, Any], client: AsyncWebClient, respond: Respond
+    ) -> None:
+        """Queue a failed delivery again; the admin is told, and their Home shows it queued."""
+        await ack()
+        click = Click.of(body)
+        said = await self.health.replay(click.user, click.value.get("d"))
+        await self._tell(click, client, respond, said)
+        if self.health.is_admin(click.user):
+            await self.home.publish(client, click.user)
+
     # -- telling the user
 
     async def _tell(
@@ -283,3 +315,4 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         app.action(texting)(buttons.compose)
     app.action(blocks.MARK_HANDLED)(buttons.mark_handled)
     app.action(blocks.PICK_CONTACT)(buttons.pick_contact)
+    app.action(health_blocks.REPLAY_DELIVERY)(buttons.replay)

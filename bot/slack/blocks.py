@@ -308,13 +308,36 @@ def sms_thread_parent(
     else:
         blocks.append(_context("sms_hint", _THREAD_HINT))
         if number:
-            target = {"n": number, "l": line.number, "x": line.extension_id}
-            reply = button("Reply", SMS_REPLY, target, style="primary")
-            blocks.append(actions("sms_actions", [reply]))
+            blocks.append(_reply_actions(number, line))
     return Message(
         text=f"Text conversation with {caller.label(ctx)} on line {line.mrkdwn(ctx)}",
         blocks=blocks,
     )
+
+
+def sms_reopened(
+    sms: Sms, caller: Caller, line: Line, handled_by: str | None, ctx: RenderContext
+) -> Message:
+    """A text that came after its conversation was handled (by `handled_by`): posted in the
+    thread and to the channel, as a caller to take again; the ownership buttons are added
+    by `ownership_blocks` like on any item."""
+    who = _mention(handled_by)
+    after = f"after {who} handled it" if who else "after it was handled"
+    blocks = [
+        _section("sms_reopened", f"💬 {caller.mrkdwn(ctx)} wrote again, {after}"),
+        _section("sms_body", _message_text(sms.message)),
+    ]
+    number = caller.dialable(ctx)
+    if number:
+        blocks.append(_reply_actions(number, line))
+    snippet = _one_line(sms.message, SNIPPET_LIMIT) or "(empty message)"
+    return Message(text=f"{caller.label(ctx)} wrote again: {snippet}", blocks=blocks)
+
+
+def _reply_actions(number: str, line: Line) -> Block:
+    """Reply (a modal that texts `number` from the line) for a text conversation."""
+    target = {"n": number, "l": line.number, "x": line.extension_id}
+    return actions("sms_actions", [button("Reply", SMS_REPLY, target, style="primary")])
 
 
 def sms_inbound(sms: Sms, caller: Caller, ctx: RenderContext) -> Message:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -34,9 +33,10 @@ from bot import phone
 from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Contact, Extension
 from bot.runtime import Runtime
-from bot.slack import blocks, cards
+from bot.slack import blocks, cards, health_blocks
 from bot.slack.api_errors import answer_ephemeral
 from bot.slack.blocks import Line, Message, escape_mrkdwn
+from bot.slack.health import DeliveryHealth
 from bot.slack.history import History
 from bot.slack.parsing import (
     around_channel,
@@ -50,8 +50,8 @@ from bot.slack.parsing import (
     target_and_text,
 )
 from bot.slack.rendering import lookup_caller, render_context, shown_number
-from bot.slack.sentences import SORRY, sentence
-from bot.store import deliveries, routes
+from bot.slack.sentences import ADMINS_ONLY, SORRY, sentence
+from bot.store import routes
 from bot.store.models import ExtensionLink, utcnow
 from bot.store.routes import KIND_ALIASES, parse_kinds
 from bot.telephony import HOW_TO_LINK, Refusal, Telephony
@@ -64,8 +64,6 @@ ALIASES = {"/call": "call", "/sms": "sms", "/contact": "contact"}
 VOICEMAILS_SHOWN = 10
 """Three blocks each plus a divider stays under Slack's 50 blocks per message."""
 EXTENSION_OFFERS_SHOWN = 5
-
-ADMINS_ONLY = "Only QTvoice admins can {what}; please ask one of them."
 
 HELP = """\
 *QTvoice in Slack*
@@ -84,7 +82,8 @@ ADMIN_HELP = """
 • `/qtvoice route <number or extension> #channel [kinds]`: send its events to a channel
   (kinds: {kinds}, or event names such as `call.missed`)
 • `/qtvoice routes` · `/qtvoice unroute <number or extension> [#channel]`
-• `/qtvoice status`: deliveries waiting and failed, last webhook, QTvoice API budget"""
+• `/qtvoice status`: deliveries waiting and failed, last webhook, webhooks refused,
+  QTvoice API budget"""
 
 
 @dataclass(frozen=True)
@@ -480,29 +479,21 @@ class SlashCommands:
 
     async def status(self, invocation: Invocation) -> Message:
         self._require_admin(invocation.user_id, "see the bot's status")
-        async with self.runtime.sessions() as session:
-            counts = await deliveries.counts(session)
-            last_webhook = await deliveries.last_webhook_at(session)
+        health = await DeliveryHealth(self.runtime).read(failed_shown=0)
+        last_webhook = health_blocks.last_webhook_label(health.last_webhook, utcnow(), self.ctx)
         lines = [
             "*QTvoice bridge status*",
-            f"• Deliveries waiting: {counts.get(deliveries.PENDING, 0)}"
-            f" · failed: {counts.get(deliveries.FAILED, 0)}",
-            f"• Last webhook: {self._last_webhook_label(last_webhook)}",
+            f"• Deliveries waiting: {health.waiting} · failed: {health.failed_count}",
+            f"• Last webhook: {last_webhook}",
             f"• QTvoice API budget: {self._rate_limit_label()}",
+            health_blocks.refused_text(health.refused, self.ctx),
         ]
-        if counts.get(deliveries.FAILED):
+        if health.failed_count:
             lines.append(
-                "_List failed deliveries with `qtslack deliveries --failed`,"
-                " retry one with `qtslack replay ID`._"
+                "_Replay failed deliveries from the App Home, or list them with"
+                " `qtslack deliveries --failed` and retry one with `qtslack replay ID`._"
             )
         return cards.say("\n".join(lines))
-
-    def _last_webhook_label(self, received_at: datetime | None) -> str:
-        if received_at is None:
-            return "none received yet"
-        minutes = int((utcnow() - received_at).total_seconds() // 60)
-        ago = "just now" if minutes < 1 else f"{minutes} min ago"
-        return f"{blocks.format_when(received_at, self.ctx)} ({ago})"
 
     def _rate_limit_label(self) -> str:
         budget = self.runtime.qtvoice.rate_limit

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 
 from bot import phone
 from bot.slack.blocks import Block, Message, RenderContext, escape_mrkdwn, format_when
-from bot.store.ownership import MISSED_CALL, SMS_THREAD, VOICEMAIL
+from bot.store.ownership import MISSED_CALL, SMS_REOPENED, SMS_THREAD, VOICEMAIL
 
 OPEN_SHOWN = 10
 _SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
@@ -24,6 +24,7 @@ _KIND_NAMES = {
     MISSED_CALL: ("missed call", "missed calls"),
     VOICEMAIL: ("voicemail", "voicemails"),
     SMS_THREAD: ("new text conversation", "new text conversations"),
+    SMS_REOPENED: ("text conversation reopened", "text conversations reopened"),
 }
 #: The kinds a caller expects a call back for.
 CALLBACK_KINDS = frozenset({MISSED_CALL, VOICEMAIL})

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request
@@ -85,8 +85,33 @@ async def admit(request: Request, verifier: SignatureVerifier) -> AsyncBoltReque
         bolt_request = to_async_bolt_request(request, body)
     except _UNREADABLE as error:
         raise Refused(400, f"signed body is not a Slack payload ({type(error).__name__})") from None
+    return _shaped(bolt_request, "signed body")
+
+
+def admit_envelope(
+    payload: Any, headers: dict[str, str | Sequence[str]] | None
+) -> AsyncBoltRequest:
+    """A Socket Mode envelope's payload as Bolt reads it, once it has Slack's shapes.
+
+    Socket Mode needs no signature (the websocket was opened with the app-level token), but a
+    payload Bolt cannot read would be a traceback there too, so it passes the same shape
+    check as a signed HTTP body (`slack_shaped`). `headers` are Bolt's, from
+    `slack_bolt.adapter.socket_mode.internals.build_headers`. Raises `Refused` (400).
+    """
+    if not isinstance(payload, dict):
+        raise Refused(400, "Socket Mode payload is not a JSON object")
+    try:
+        bolt_request = AsyncBoltRequest(mode="socket_mode", body=payload, headers=headers)
+    except _UNREADABLE as error:
+        reason = f"Socket Mode payload is not a Slack payload ({type(error).__name__})"
+        raise Refused(400, reason) from None
+    return _shaped(bolt_request, "Socket Mode payload")
+
+
+def _shaped(bolt_request: AsyncBoltRequest, what: str) -> AsyncBoltRequest:
+    """`bolt_request` if its body and the ids Bolt took from it are Slack-shaped; else Refused."""
     if not slack_shaped(bolt_request.body) or not _ids_are_text(bolt_request.context):
-        raise Refused(400, "signed body is not shaped like a Slack payload")
+        raise Refused(400, f"{what} is not shaped like a Slack payload")
     return bolt_request
 
 

@@ -2,7 +2,8 @@
 
 A linked user sees their extension, their missed calls and unread voicemails, and the team's
 open text conversations, each with the same buttons as in channels; an unlinked one is told
-how to link. It is published afresh each time the tab is opened.
+how to link. Admins also see delivery health (`bot.slack.health`), with a Replay button on
+each failed delivery. It is published afresh each time the tab is opened.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from sqlalchemy.orm import aliased
 from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Call, Voicemail
 from bot.runtime import Runtime
-from bot.slack import blocks, ownership_blocks
+from bot.slack import blocks, health_blocks, ownership_blocks
 from bot.slack.api_errors import describe
 from bot.slack.blocks import Block, Caller, Line, RenderContext, escape_mrkdwn
+from bot.slack.health import DeliveryHealth
 from bot.slack.rendering import context, lookup_caller, render_context, same_number, section
 from bot.slack.sentences import sentence
 from bot.store import ownership
-from bot.store.models import ExtensionLink, PostedMessage
+from bot.store.models import ExtensionLink, PostedMessage, utcnow
 from bot.telephony import HOW_TO_LINK, Telephony
 
 logger = logging.getLogger(__name__)
@@ -59,6 +61,7 @@ class AppHome:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.telephony = Telephony(runtime)
+        self.health = DeliveryHealth(runtime)
         self.ctx = render_context(runtime.settings)
 
     async def opened(self, event: dict[str, Any], client: AsyncWebClient) -> None:
@@ -69,6 +72,10 @@ class AppHome:
     async def publish(self, client: AsyncWebClient, user: str) -> None:
         link = await self.telephony.link_of(user)
         view_blocks = await self.linked_blocks(client, link) if link else unlinked_blocks()
+        if self.health.is_admin(user):
+            room = health_blocks.HOME_BLOCK_LIMIT - len(view_blocks)
+            health = await self.health.read()
+            view_blocks += health_blocks.panel(health, utcnow(), self.ctx, room=room)
         await client.views_publish(user_id=user, view={"type": "home", "blocks": view_blocks})
 
     async def linked_blocks(self, client: AsyncWebClient, link: ExtensionLink) -> list[Block]:

@@ -22,6 +22,9 @@ FAILURES = (Refusal, QTvoiceError)
 
 SORRY = "Sorry, something went wrong on our side; please try again in a moment."
 
+ADMINS_ONLY = "Only QTvoice admins can {what}; please ask one of them."
+"""For a non-admin asking for an admin's thing; `what` completes "Only QTvoice admins can"."""
+
 _LONGEST_QUOTED_REASON = 200
 
 

@@ -5,25 +5,83 @@ says the message was: rewriting a message from it would let anyone who can click
 own blocks (a `<!channel>`, a fake link) into the bot's message. So a button that changes a
 message finds the message's `PostedMessage` by channel and ts and renders it from the event
 data stored with it (or, for a message posted before that data was kept, the stored webhook).
+A message that landed before its worker wrote down where (`adopt_landed`) is found by the
+identity Slack keeps with it, read back from Slack.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.qtvoice.models import Call, Voicemail
 from bot.runtime import Runtime
 from bot.slack import blocks
+from bot.slack.api_errors import describe
 from bot.slack.blocks import Line, Message
 from bot.slack.rendering import lookup_caller, render_context
-from bot.store.landing import when_landed
 from bot.store.models import InboxEvent, PostedMessage
+
+logger = logging.getLogger(__name__)
 
 #: The kinds of posted message a button may rewrite, and the webhook each was first posted for.
 _SOURCE_EVENTS = {"missed_call": "call.missed", "voicemail": "voicemail.new"}
+
+
+def landed_ref(message: Mapping[str, Any]) -> str | None:
+    """The `kind:key` of its `PostedMessage` that a message the bot posted carries in its
+    metadata (`delivery.poster`), read from a message as Slack's history returns it; else None."""
+    payload = (message.get("metadata") or {}).get("event_payload") or {}
+    ref = payload.get("ref") if isinstance(payload, Mapping) else None
+    return ref if isinstance(ref, str) else None
+
+
+async def adopt_landed(runtime: Runtime, client: AsyncWebClient, channel: str, ts: str) -> bool:
+    """Record `ts` on the bot's post that landed there when its worker has not yet; whether a
+    `PostedMessage` in `channel` now has that `ts`.
+
+    The worker writes a post's ts down after Slack answers: a moment later, or, when the answer
+    was lost or the worker died, once its retry finds the post. A click in between must not be
+    told the message is not the bot's. Which post it is comes from Slack's own copy of the
+    message (conversations.history, top-level messages: every message with buttons that
+    change it is one), never from the click's.
+    """
+    try:
+        history = await client.conversations_history(
+            channel=channel,
+            oldest=ts,
+            latest=ts,
+            inclusive=True,
+            limit=1,
+            include_all_metadata=True,
+        )
+    except SlackApiError as error:
+        logger.warning("message %s in %s not read back: %s", ts, channel, describe(error))
+        return False
+    messages: list[dict[str, Any]] = history.get("messages") or []
+    ref = next((landed_ref(message) for message in messages if message.get("ts") == ts), None)
+    if ref is None:
+        return False
+    kind, _, key = ref.partition(":")
+    async with runtime.sessions() as session:
+        result = await session.execute(
+            update(PostedMessage)
+            .where(
+                PostedMessage.kind == kind,
+                PostedMessage.key == key,
+                PostedMessage.channel_id == channel,
+                PostedMessage.ts.is_(None) | (PostedMessage.ts == ts),
+            )
+            .values(ts=ts)
+        )
+        await session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def posted_at(runtime: Runtime, channel: str, ts: str) -> Message | None:
@@ -33,19 +91,14 @@ async def posted_at(runtime: Runtime, channel: str, ts: str) -> Message | None:
     has what it showed.
     """
     async with runtime.sessions() as session:
-        ref = await when_landed(
-            session,
-            channel,
-            lambda: session.scalar(
-                select(PostedMessage)
-                .where(
-                    PostedMessage.channel_id == channel,
-                    PostedMessage.ts == ts,
-                    PostedMessage.kind.in_(tuple(_SOURCE_EVENTS)),
-                )
-                .limit(1)
-            ),
+        refs = await session.scalars(
+            select(PostedMessage).where(
+                PostedMessage.channel_id == channel,
+                PostedMessage.ts == ts,
+                PostedMessage.kind.in_(tuple(_SOURCE_EVENTS)),
+            )
         )
+        ref = refs.first()
         if ref is None:
             return None
         data = ref.state if ref.state.get("id") else await _webhook_data(session, ref)

@@ -2,10 +2,13 @@
 
 The worker records a post as intended (a `PostedMessage` with no `ts`), posts it, and then
 stores the `ts` Slack answered with, committed together with other deliveries' writes
-(`bot.store.groupcommit`). A click on the message or a reply in its thread can reach the bot in
-between: a person is not that quick, a script or a test is. So a lookup by `ts` that finds
-nothing while a post in that channel is still waiting for its `ts` looks again, for a moment,
-before it concludes that the message is not the bot's.
+(`bot.store.groupcommit`). A reply in the thread of a text conversation can reach the bot in
+between (a person is not that quick, a script is), and a reply in a thread the bot does not
+know is none of its business: it would be dropped without a word. So that lookup by `ts`, when
+it finds nothing while a post in that channel is still waiting for its `ts`, looks again for a
+moment before it concludes the thread is not the bot's. (A button click on such a message reads
+the message back from Slack instead: `bot.slack.stored.adopt_landed`; a thread reply cannot
+afford a Slack call for every message in every thread of the channel.)
 """
 
 from __future__ import annotations

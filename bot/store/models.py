@@ -256,6 +256,9 @@ class OpenItem(Base):
     line: Mapped[str | None] = mapped_column(String(32))
     extension_id: Mapped[str | None] = mapped_column(String(128))
     party: Mapped[str | None] = mapped_column(String(64))
+    #: The text conversation (`SmsEvent.conversation_key`) a text item belongs to: the item of
+    #: its first text, and one per text that came after the latest was handled.
+    conversation: Mapped[str | None] = mapped_column(String(255), index=True)
     message: Mapped[dict[str, Any]] = mapped_column(default=dict)
     arrived_at: Mapped[datetime] = mapped_column(index=True)
     taken_by: Mapped[str | None] = mapped_column(String(32))
@@ -263,7 +266,12 @@ class OpenItem(Base):
     taken_at: Mapped[datetime | None]
     handled_by: Mapped[str | None] = mapped_column(String(32))
     handled_at: Mapped[datetime | None]
+    #: When its escalation was posted (or found posted).
     escalated_at: Mapped[datetime | None]
+    #: The process posting its escalation, and when that claim runs out: a process that died
+    #: mid-post holds it no longer than that, then the next tick posts it or adopts the post.
+    escalation_claimed_by: Mapped[str | None] = mapped_column(String(128))
+    escalation_claimed_until: Mapped[datetime | None]
 
 
 class Reminder(Base):
@@ -276,7 +284,11 @@ class Reminder(Base):
     slack_user_id: Mapped[str] = mapped_column(String(32))
     item_id: Mapped[int] = mapped_column(BigId, ForeignKey("open_items.id", ondelete="CASCADE"))
     due_at: Mapped[datetime]
+    #: When it was sent (or found sent), or dropped because its item was handled meanwhile.
     sent_at: Mapped[datetime | None]
+    #: The process sending it, and when that claim runs out (see `OpenItem`'s escalation).
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -304,3 +316,20 @@ class JobRun(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     started_at: Mapped[datetime]
+
+
+class WebhookRefusal(Base):
+    """Webhooks the door refused, counted by kind and hour: what admins see of them.
+
+    Never the request: `kind` comes from a fixed set (`bot.qtvoice.webhooks`) and `last_detail`
+    is the bot's own words about the latest one ("412 s old"). One row per kind and hour keeps
+    the table small whatever a flood sends; `bot.store.refusals` writes and reads it.
+    """
+
+    __tablename__ = "webhook_refusals"
+
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+    last_seen: Mapped[datetime] = mapped_column(index=True)
+    last_detail: Mapped[str | None] = mapped_column(String(64))

@@ -1,25 +1,32 @@
 """Who is on which caller: open items, taking and handling them, reminders, calls placed.
 
-Every change that must happen once, whatever number of workers and restarts (an escalation,
+Every post that must happen once, whatever number of workers and restarts (an escalation,
 a reminder), is claimed with a conditional UPDATE that only one transaction can win: the
-database is the referee, not the process.
+database is the referee, not the process. A claim names its process and runs out after a
+lease, and the work is marked done only once posted; so a process that dies between its
+claim and its post holds the work back no longer than the lease (the post itself goes
+through `SlackPoster.post_once`, which adopts a post that landed unrecorded).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.store.db import dialect_insert
-from bot.store.landing import when_landed
 from bot.store.models import OpenItem, PlacedCall, PostedMessage, Reminder, utcnow
 
-#: The kinds of item, named like the Slack messages (`PostedMessage.kind`) they live in.
+#: The kinds of item, named like the Slack messages (`PostedMessage.kind`) they live in: a
+#: text conversation's first item is its thread's parent (keyed by the conversation), and a
+#: text that comes after the conversation was handled opens a `SMS_REOPENED` item (keyed by
+#: that text's id), whose message is a reply in the thread, also sent to the channel.
 MISSED_CALL, VOICEMAIL, SMS_THREAD = "missed_call", "voicemail", "sms_thread"
+SMS_REOPENED = "sms_reopened"
 #: The `PostedMessage.kind` of a reminder DM; its key is "<item id>:<reminder id>".
 REMINDER = "reminder"
 
@@ -44,6 +51,8 @@ class Sighting:
     line: str | None
     extension_id: str | None
     party: str | None
+    #: A text item's conversation (`SmsEvent.conversation_key`), None for other items.
+    conversation: str | None = None
 
 
 async def record(connection: AsyncConnection, sightings: list[Sighting]) -> list[OpenItem]:
@@ -75,6 +84,7 @@ async def record(connection: AsyncConnection, sightings: list[Sighting]) -> list
                     "line": sighting.line,
                     "extension_id": sighting.extension_id,
                     "party": sighting.party,
+                    "conversation": sighting.conversation,
                 }
                 for sighting in (sightings[i] for i in wave.values())
             ],
@@ -87,19 +97,31 @@ async def record(connection: AsyncConnection, sightings: list[Sighting]) -> list
     return recorded
 
 
+async def reopened_after(
+    session: AsyncSession, conversation: str, text_key: str
+) -> OpenItem | None:
+    """The handled item after which the text `text_key` reopens `conversation`; None when
+    the conversation is open (its latest item is not handled), so the text needs no new item.
+
+    Asked again for the same text (its delivery retried), it answers the same: the item
+    before the one that text opened. Handling is final, so that one is still handled.
+    """
+    before = select(OpenItem).where(OpenItem.conversation == conversation)
+    own = await _find(session, SMS_REOPENED, text_key)
+    if own is not None:
+        before = before.where(OpenItem.id < own.id)
+    latest = await session.scalar(before.order_by(OpenItem.id.desc()).limit(1))
+    return latest if latest is not None and latest.handled_at is not None else None
+
+
 async def _find(session: AsyncSession, kind: str, key: str) -> OpenItem | None:
     return await session.scalar(select(OpenItem).where(OpenItem.kind == kind, OpenItem.key == key))
 
 
 async def item_in_message(session: AsyncSession, channel: str, ts: str) -> OpenItem | None:
-    """The item a posted Slack message (a notification or a reminder DM) is about; a message
-    posted a moment ago is waited for (`when_landed`)."""
-    posted = await when_landed(
-        session,
-        channel,
-        lambda: session.scalar(
-            select(PostedMessage).where(PostedMessage.channel_id == channel, PostedMessage.ts == ts)
-        ),
+    """The item a posted Slack message (a notification or a reminder DM) is about."""
+    posted = await session.scalar(
+        select(PostedMessage).where(PostedMessage.channel_id == channel, PostedMessage.ts == ts)
     )
     if posted is None:
         return None
@@ -152,9 +174,10 @@ async def messages_of(session: AsyncSession, item: OpenItem) -> list[PostedMessa
 
 
 async def waiting(
-    session: AsyncSession, arrived_after: datetime, arrived_before: datetime
+    session: AsyncSession, arrived_after: datetime, arrived_before: datetime, now: datetime
 ) -> list[OpenItem]:
-    """Items nobody took, handled or escalated that arrived in the window, oldest first."""
+    """Items nobody took, handled, escalated or is escalating (at `now`) that arrived in the
+    window, oldest first."""
     found = await session.scalars(
         select(OpenItem)
         .where(
@@ -163,16 +186,28 @@ async def waiting(
             OpenItem.taken_at.is_(None),
             OpenItem.arrived_at > arrived_after,
             OpenItem.arrived_at <= arrived_before,
+            _unclaimed(OpenItem.escalation_claimed_until, now),
         )
         .order_by(OpenItem.arrived_at)
     )
     return list(found)
 
 
-async def claim_escalation(session: AsyncSession, item_id: int, now: datetime) -> bool:
-    """Whether this caller won the right to escalate the item (still untaken and unhandled).
+def _unclaimed(
+    claimed_until: InstrumentedAttribute[datetime | None], now: datetime
+) -> ColumnElement[bool]:
+    """Nobody holds the claim at `now`: never claimed, given back, or run out."""
+    return or_(claimed_until.is_(None), claimed_until < now)
 
-    Exactly one transaction can move `escalated_at` off NULL. Commits.
+
+async def claim_escalation(
+    session: AsyncSession, item_id: int, now: datetime, by: str, lease: timedelta
+) -> bool:
+    """Whether process `by` won the right to escalate the item (still untaken, unhandled and
+    unescalated, and nobody else's claim holds) for `lease` from `now`. Commits.
+
+    Exactly one transaction can take a claim that is free; the item is escalated only once
+    `escalated` says its reply is posted.
     """
     result = await session.execute(
         update(OpenItem)
@@ -181,41 +216,82 @@ async def claim_escalation(session: AsyncSession, item_id: int, now: datetime) -
             OpenItem.escalated_at.is_(None),
             OpenItem.taken_at.is_(None),
             OpenItem.handled_at.is_(None),
+            _unclaimed(OpenItem.escalation_claimed_until, now),
         )
-        .values(escalated_at=now)
+        .values(escalation_claimed_by=by, escalation_claimed_until=now + lease)
     )
     await session.commit()
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def release_escalation(session: AsyncSession, item_id: int) -> None:
-    """Give a claimed escalation back (its reply could not be posted), to be tried again."""
-    await session.execute(update(OpenItem).where(OpenItem.id == item_id).values(escalated_at=None))
+async def escalated(session: AsyncSession, item_id: int, now: datetime) -> None:
+    """The item's escalation is posted (or there is nothing to post it in): done. Commits."""
+    await session.execute(
+        update(OpenItem)
+        .where(OpenItem.id == item_id)
+        .values(escalated_at=now, escalation_claimed_by=None, escalation_claimed_until=None)
+    )
+    await session.commit()
+
+
+async def release_escalation(session: AsyncSession, item_id: int, by: str) -> None:
+    """Give `by`'s claim back (its reply could not be posted yet), to be tried next tick."""
+    await session.execute(
+        update(OpenItem)
+        .where(OpenItem.id == item_id, OpenItem.escalation_claimed_by == by)
+        .values(escalation_claimed_by=None, escalation_claimed_until=None)
+    )
     await session.commit()
 
 
 async def due_reminders(session: AsyncSession, now: datetime) -> list[Reminder]:
+    """Reminders due at `now` that nobody sent or is sending, the earliest first."""
     found = await session.scalars(
         select(Reminder)
-        .where(Reminder.sent_at.is_(None), Reminder.due_at <= now)
+        .where(
+            Reminder.sent_at.is_(None),
+            Reminder.due_at <= now,
+            _unclaimed(Reminder.claimed_until, now),
+        )
         .order_by(Reminder.due_at)
     )
     return list(found)
 
 
-async def claim_reminder(session: AsyncSession, reminder_id: int, now: datetime) -> bool:
-    """Whether this caller won the right to send the reminder. Commits."""
+async def claim_reminder(
+    session: AsyncSession, reminder_id: int, now: datetime, by: str, lease: timedelta
+) -> bool:
+    """Whether process `by` won the right to send the reminder, for `lease` from `now`. Commits."""
     result = await session.execute(
         update(Reminder)
-        .where(Reminder.id == reminder_id, Reminder.sent_at.is_(None))
-        .values(sent_at=now)
+        .where(
+            Reminder.id == reminder_id,
+            Reminder.sent_at.is_(None),
+            _unclaimed(Reminder.claimed_until, now),
+        )
+        .values(claimed_by=by, claimed_until=now + lease)
     )
     await session.commit()
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def release_reminder(session: AsyncSession, reminder_id: int) -> None:
-    await session.execute(update(Reminder).where(Reminder.id == reminder_id).values(sent_at=None))
+async def reminded(session: AsyncSession, reminder_id: int, now: datetime) -> None:
+    """The reminder is sent (or dropped, its item handled): done. Commits."""
+    await session.execute(
+        update(Reminder)
+        .where(Reminder.id == reminder_id)
+        .values(sent_at=now, claimed_by=None, claimed_until=None)
+    )
+    await session.commit()
+
+
+async def release_reminder(session: AsyncSession, reminder_id: int, by: str) -> None:
+    """Give `by`'s claim back (the DM could not be sent yet), to be tried next tick."""
+    await session.execute(
+        update(Reminder)
+        .where(Reminder.id == reminder_id, Reminder.claimed_by == by)
+        .values(claimed_by=None, claimed_until=None)
+    )
     await session.commit()
 
 

@@ -598,6 +598,15 @@ def test_wait_for_timeout_lists_the_recorded_calls(
     assert "chat.postMessage -> ok channel='C0GENERAL'" in str(caught.value)
 
 
+def test_wait_for_timeout_says_what_each_response_url_was_told(recorder: SlackRecorder) -> None:
+    httpx.post(recorder.response_url("act1"), json={"text": "This button is out of date."})
+
+    with pytest.raises(AssertionError) as caught:
+        recorder.wait_for(lambda: recorder.calls("chat.update"), timeout=0.1)
+
+    assert "response_url act1 <- 'This button is out of date.'" in str(caught.value)
+
+
 def test_reset_forgets_calls_and_messages(client: WebClient, recorder: SlackRecorder) -> None:
     post(client)
 

@@ -7,22 +7,25 @@ reactions on the reply and the ephemerals its author saw.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, select, update
 from sqlalchemy.orm import Session
 
 from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.slack import Delivery, SlackRecorder
 from bot.store.db import sync_url
-from bot.store.models import SENDING_REPLY, PostedMessage
+from bot.store.models import SENDING_REPLY, PostedMessage, utcnow
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
 
 SETTLE_SECONDS = 0.5
 """Events are handled after Slack's request is answered; long enough for a stray one to act."""
+#: How long after a reply the test stores where its thread's parent landed.
+LANDS_AFTER_SECONDS = 0.5
 
 
 def open_sms_thread(bot: RunningBot, slack: SlackRecorder, text: str = "Hi there") -> str:
@@ -71,6 +74,34 @@ def test_linked_reply_is_texted_from_the_conversations_line(
     reply_ts = reply(bot, thread, "On my way")
 
     slack.wait_for(lambda: "outbox_tray" in reactions(slack, reply_ts))
+    assert texts(qtvoice) == [{"to": CUSTOMER_NUMBER, "message": "On my way", "from": MAIN_LINE}]
+
+
+def test_a_reply_under_a_thread_whose_place_is_not_stored_yet_is_texted(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
+) -> None:
+    """The worker stores where a post landed (its ts) just after Slack answered: a reply in
+    between is under the bot's thread all the same, not under one it knows nothing of."""
+    bot.link()
+    engine = create_engine(sync_url(bot.settings.database_url))
+
+    def store_ts(ts: str | None) -> None:
+        with engine.begin() as connection:
+            connection.execute(
+                update(PostedMessage)
+                .where(PostedMessage.kind == "sms_thread")
+                .values(ts=ts, created_at=utcnow())
+            )
+
+    store_ts(None)
+    landing = threading.Timer(LANDS_AFTER_SECONDS, store_ts, [thread])
+    landing.start()
+    try:
+        reply(bot, thread, "On my way")
+        slack.wait_for(lambda: texts(qtvoice))
+    finally:
+        landing.join()
+        engine.dispose()
     assert texts(qtvoice) == [{"to": CUSTOMER_NUMBER, "message": "On my way", "from": MAIN_LINE}]
 
 

@@ -8,11 +8,14 @@ within 3 seconds. An observer in front of the bot's ASGI app proves no HTTP requ
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -24,6 +27,7 @@ from bot.sandbox.server import BackgroundServer
 from bot.sandbox.slack import DEFAULT_APP_TOKEN, SlackDriver, SlackRecorder
 from bot.web import create_app
 from tests.conftest import NOTIFY_CHANNEL, SIGNING_SECRET, RunningBot
+from tests.slack.test_door import CANARY, SLACK_PAYLOADS, mutated
 
 
 class HttpPaths:
@@ -195,3 +199,40 @@ def test_a_refused_app_token_is_one_line_with_the_fix_and_the_bot_still_serves(
     assert "connections:write" in refused[0].getMessage()
     assert not [r for r in caplog.records if r.exc_info]
     assert slack.socket_mode.connections == 0
+
+
+@st.composite
+def odd_envelopes(draw: st.DrawFn) -> tuple[str, Any]:
+    """A real Slack payload, mutated once or twice, as the envelope type that carries it."""
+    wire, payload = draw(st.sampled_from(SLACK_PAYLOADS))
+    return wire, draw(mutated(draw(mutated(payload))))
+
+
+UNMATCHED_VIEW = {"type": "view_submission", "user": {"id": "U0ALICE"}, "view": {"type": "modal"}}
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(envelope=odd_envelopes())
+# Bolt reads an interaction's actions unguarded: a traceback, and the envelope never acked.
+@example(envelope=("payload", {"type": "block_actions", "user": "1", "actions": [{}]}))
+# No listener matches: Bolt answers 404, which its Socket Mode adapter does not ack.
+@example(envelope=("payload", UNMATCHED_VIEW))
+def test_an_odd_payload_over_the_socket_is_acked_and_refused_in_one_line(
+    bot: RunningBot, slack: SlackRecorder, caplog: pytest.LogCaptureFixture, envelope: Any
+) -> None:
+    """The door's shape check holds on the socket too: Slack's payloads come over an
+    authenticated websocket, but one Bolt cannot read must not be a traceback, nor go unacked
+    (Slack would retry an event)."""
+    wire, payload = envelope
+    caplog.clear()
+    envelope_type = "interactive" if wire == "payload" else "events_api"
+
+    ack = slack.socket_mode.push(envelope_type, payload if isinstance(payload, dict) else {})
+
+    assert ack is not None
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert not [r for r in caplog.records if CANARY in r.getMessage()]

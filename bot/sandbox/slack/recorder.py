@@ -456,9 +456,13 @@ class SlackRecorder:
         lines = [f"condition not met within {timeout}s", f"recorded Slack calls ({len(calls)}):"]
         lines += [f"  {n}. {_describe(call)}" for n, call in enumerate(calls, start=1)]
         with self._lock:
-            posted = {key: len(t.posts) for key, t in self._response_urls.items() if t.posts}
-        if posted:
-            lines.append(f"response_url posts: {posted}")
+            answers = [
+                (key, post) for key, url in self._response_urls.items() for post in url.posts
+            ]
+        # What the bot told a user (e.g. "out of date") is often why the awaited call never came.
+        lines += [
+            f"  response_url {key} <- {str(post.get('text'))[:60]!r}" for key, post in answers
+        ]
         if last_error is not None:
             lines.append(f"last predicate error: {last_error!r}")
         return "\n".join(lines)

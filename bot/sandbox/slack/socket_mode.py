@@ -179,7 +179,10 @@ class SocketModeServer:
             "type": envelope_type,
             "payload": payload,
             "accepts_response_payload": envelope_type == "slash_commands"
-            or (envelope_type == "interactive" and payload.get("type") in _ANSWERABLE_INTERACTIONS),
+            or (
+                envelope_type == "interactive"
+                and str(payload.get("type")) in _ANSWERABLE_INTERACTIONS
+            ),
         }
         if envelope_type == "events_api":
             envelope["retry_attempt"] = retry_attempt or 0
