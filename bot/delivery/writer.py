@@ -29,10 +29,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, UniqueConstraint
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.db import SQLITE_BUSY_TIMEOUT_MS, create_sync_engine
+from bot.store.outage import once_more_if_dropped
 
 logger = logging.getLogger(__name__)
 
@@ -187,13 +188,7 @@ class InboxWriter:
 
     async def _insert(self, rows: list[Row]) -> list[int | None]:
         """One transaction; once more on a fresh connection if the held one had gone stale."""
-        try:
-            return await self._insert_once(rows)
-        except DBAPIError as error:
-            if not error.connection_invalidated:
-                raise
-            logger.info("inbox writer: the database connection was lost; reconnecting")
-        return await self._insert_once(rows)
+        return await once_more_if_dropped(lambda: self._insert_once(rows), "inbox writer")
 
     async def _insert_once(self, rows: list[Row]) -> list[int | None]:
         if self._thread is not None:

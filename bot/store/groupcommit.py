@@ -30,10 +30,9 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from bot.store.outage import is_outage
+from bot.store.outage import is_outage, once_more_if_dropped
 
 logger = logging.getLogger(__name__)
 
@@ -122,13 +121,7 @@ class GroupCommit:
 
     async def _commit(self, by_write: Batch) -> dict[Write[Any, Any], Sequence[Any]]:
         """One transaction; once more on a fresh connection if the held one had gone stale."""
-        try:
-            return await self._commit_once(by_write)
-        except DBAPIError as error:
-            if not error.connection_invalidated:
-                raise
-            logger.info("group commit: the database connection was lost; reconnecting")
-        return await self._commit_once(by_write)
+        return await once_more_if_dropped(lambda: self._commit_once(by_write), "group commit")
 
     async def _commit_once(self, by_write: Batch) -> dict[Write[Any, Any], Sequence[Any]]:
         if self._connection is None:

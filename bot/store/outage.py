@@ -11,8 +11,16 @@ itself, so the caller should wait and try again. A value the database refuses (`
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: The exception classes that may mean an outage; `is_outage` decides for one instance.
 OUTAGE_CANDIDATES: tuple[type[Exception], ...] = (DBAPIError, PoolTimeoutError, OSError)
@@ -35,3 +43,20 @@ def describe(error: BaseException) -> str:
     cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
     first_line = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
     return f"{type(cause).__name__}: {first_line}" if first_line else type(cause).__name__
+
+
+async def once_more_if_dropped(attempt: Callable[[], Awaitable[T]], holder: str) -> T:
+    """`attempt()`, run once more when the connection it held had gone stale.
+
+    For a writer that keeps one connection between batches: a `DBAPIError` flagged
+    `connection_invalidated` (the server restarted since the last batch) means the next
+    attempt opens a fresh one. Any other error, or a second failure, is raised. `holder`
+    names the writer in the one log line.
+    """
+    try:
+        return await attempt()
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        logger.info("%s: the database connection was lost; reconnecting", holder)
+    return await attempt()
