@@ -72,6 +72,7 @@ class Scrubber:
             settings.qtvoice_api_key,
             settings.qtvoice_webhook_secret,
             settings.slack_app_token,
+            settings.metrics_token,
         ]
         values = [secret.get_secret_value() for secret in secrets if secret is not None]
         return cls([*values, *settings.webhook_secrets], mask_numbers=settings.mask_numbers)

@@ -21,6 +21,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from bot import metrics
 from bot.delivery import inbox
 from bot.delivery.notifier import Notifier
 from bot.delivery.poster import Refused, SlackPoster
@@ -202,6 +203,7 @@ class Worker:
                 await self._failed(session, row, error)
                 return
         await self.group.run(inbox.finish, row.id)
+        metrics.observe_delivery(row.received_at.timestamp())
         logger.info("delivery %s (%s) done", row.id, row.event)
 
     async def _failed(self, session: Any, row: InboxEvent, error: Exception) -> None:
@@ -216,6 +218,7 @@ class Worker:
             max_attempts=row.attempts + 1 if permanent else self.settings.delivery_max_attempts,
             base_seconds=self.settings.delivery_retry_seconds,
         )
+        metrics.DELIVERIES.labels(metrics.FAILED if parked else metrics.RETRIED).inc()
         if parked:
             logger.error("delivery %s (%s) failed for good: %s", row.id, row.event, reason)
         else:
