@@ -43,11 +43,24 @@ SLACK_DELETED = "Slack messages deleted"
 ALREADY_GONE = {"message_not_found", "channel_not_found", "is_archived"}
 
 
+#: A short code or sender id shorter than this would match unrelated rows (ids, times).
+SHORTEST_OTHER_PARTY = 5
+
+
+class NotANumber(ValueError):
+    """What was typed is no number, nor a sender id long enough to search for safely."""
+
+
 def spellings(number: str, default_region: str) -> list[str]:
     """Every way the bot may have stored `number`: E.164, national digits, national and
-    international display. A short code or sender id is itself. Never empty."""
+    international display. A short code or sender id is itself. Raises `NotANumber`."""
     e164 = phone.parse(number, default_region)
     if e164 is None:
+        if len(number.strip()) < SHORTEST_OTHER_PARTY:
+            raise NotANumber(
+                f"{number.strip()!r} is not a phone number (nor a sender id of"
+                f" {SHORTEST_OTHER_PARTY} or more characters)"
+            )
         return [number.strip()]
     parsed = phonenumbers.parse(e164)
     forms = {
@@ -86,7 +99,8 @@ async def forget(
     slack: AsyncWebClient | None = None,
 ) -> dict[str, int]:
     """Erase `number` from every table but `opt_outs` (and, given `slack`, the bot's Slack
-    messages about it); rows erased per kind (only kinds with some). Commits."""
+    messages about it); rows erased per kind (only kinds with some). Commits. Raises
+    `NotANumber` before touching anything when `number` is not one."""
     forms = spellings(number, default_region)
     counts: dict[str, int] = {}
     if slack is not None:

@@ -176,7 +176,7 @@ def app_without_worker() -> Starlette:
 
 def _app_from_environment(*, run_worker: bool) -> Starlette:
     settings = load_settings(Settings)
-    configure_logging(settings.log_level, Scrubber.for_settings(settings))
+    configure_logging(settings.log_level, Scrubber.for_settings(settings), settings.log_format)
     return create_app(Runtime.create(settings), run_worker=run_worker)
 
 

@@ -27,7 +27,7 @@ from bot.delivery.notifier import Notifier
 from bot.delivery.poster import Refused, SlackPoster
 from bot.delivery.router import Routing
 from bot.directory import ContactDirectory
-from bot.logs import Scrubber
+from bot.logs import DELIVERY_ID, Scrubber
 from bot.qtvoice.events import load_stored
 from bot.runtime import Runtime
 from bot.store.groupcommit import GroupCommit
@@ -126,6 +126,7 @@ class Worker:
 
     async def _deliver_or_log(self, row: InboxEvent, routing: Routing) -> None:
         """Deliver in a task of its own: what it cannot record is logged here, in one line."""
+        DELIVERY_ID.set(row.id)  # this task's own context: its log records carry the id
         try:
             await self._deliver(row, routing)
         except Exception as error:

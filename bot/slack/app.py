@@ -8,7 +8,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
-from bot.slack import actions, commands, door, events, home, ownership, views
+from bot.slack import actions, commands, door, events, home, ownership, service, views
 
 
 def create_bolt_app(runtime: Runtime) -> AsyncApp:
@@ -20,6 +20,6 @@ def create_bolt_app(runtime: Runtime) -> AsyncApp:
         request_verification_enabled=False,
     )
     app.logger.addFilter(door.KEEP_PAYLOADS_OUT)
-    for surface in (commands, actions, ownership, views, home, events):
+    for surface in (commands, actions, ownership, views, home, events, service):
         surface.register(app, runtime)
     return app

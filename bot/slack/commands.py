@@ -51,6 +51,7 @@ from bot.slack.parsing import (
 )
 from bot.slack.rendering import lookup_caller, render_context, shown_number
 from bot.slack.sentences import ADMINS_ONLY, SORRY, sentence
+from bot.slack.service import Forget
 from bot.store import routes
 from bot.store.models import ExtensionLink, utcnow
 from bot.store.routes import KIND_ALIASES, parse_kinds
@@ -83,7 +84,8 @@ ADMIN_HELP = """
   (kinds: {kinds}, or event names such as `call.missed`)
 • `/qtvoice routes` · `/qtvoice unroute <number or extension> [#channel]`
 • `/qtvoice status`: deliveries waiting and failed, last webhook, webhooks refused,
-  QTvoice API budget"""
+  QTvoice API budget
+• `/qtvoice forget <number>`: erase everything stored about a caller (asks first)"""
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,7 @@ class SlashCommands:
         self.settings = runtime.settings
         self.telephony = Telephony(runtime)
         self.ctx = render_context(self.settings)
+        self.forget = Forget(runtime)
         self.subcommands: dict[str, Subcommand] = {
             "call": self.call,
             "sms": self.sms,
@@ -156,6 +159,7 @@ class SlashCommands:
             "status": self.status,
             "history": self.history,
             "help": self.help,
+            "forget": lambda invocation: self.forget.ask(invocation.user_id, invocation.args),
         }
 
     async def run(self, name: str, invocation: Invocation, respond: AsyncRespond) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.slack.blocks import Block, Message, RenderContext, escape_mrkdwn, format_when
+from bot.slack.blocks import Block, Message, RenderContext, button, escape_mrkdwn, format_when
 from bot.slack.rendering import context, section
 from bot.store.incidents import KINDS
 from bot.store.models import Incident
@@ -53,3 +53,29 @@ def canary(check_id: str) -> Message:
     """The canary's test notification: plain words, no mention, deleted once seen."""
     text = f"qtslack canary {check_id}: checking that notifications reach this channel."
     return Message(text=text, blocks=[context(f"canary-{check_id}", escape_mrkdwn(text))])
+
+
+FORGET_CONFIRMED = "forget_number"
+"""The confirmation button of `/qtvoice forget NUMBER`; its value is {"n": number}."""
+
+
+def forget_confirmation(number: str, shown: str) -> Message:
+    """The ephemeral question `/qtvoice forget` asks before erasing anything."""
+    text = (
+        f"Erase everything stored about {escape_mrkdwn(shown)} (events, messages, follow-ups,"
+        " contact cache) and delete the bot's Slack messages about it? Its opt-out, if any,"
+        " is kept. This cannot be undone."
+    )
+    return Message(
+        text=text,
+        blocks=[
+            section("forget-question", text),
+            {
+                "type": "actions",
+                "block_id": "forget-actions",
+                "elements": [
+                    button("Erase it", FORGET_CONFIRMED, {"n": number}, style="danger"),
+                ],
+            },
+        ],
+    )
