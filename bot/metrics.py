@@ -104,9 +104,19 @@ def observe_delivery(received_at_unix: float) -> None:
     DELIVERY_SECONDS.observe(max(0.0, time.time() - received_at_unix))
 
 
+#: Slack's answers that mean the bot token itself is refused (not one call's trouble).
+TOKEN_REFUSALS = frozenset({"invalid_auth", "token_revoked", "account_inactive", "not_authed"})
+
+
 class MeteredSlackClient(AsyncWebClient):
     """slack_sdk's client, counting every Web API call by method and outcome
-    (`ok`, `rate_limited`, `error`). Every method of the client goes through `api_call`."""
+    (`ok`, `rate_limited`, `error`). Every method of the client goes through `api_call`.
+
+    It also remembers whether Slack refused the bot token at the last call (`token_refused`,
+    Slack's error code), so `/readyz` knows at once, not only at its next `auth.test`.
+    """
+
+    token_refused: str | None = None
 
     async def api_call(self, api_method: str, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -114,9 +124,13 @@ class MeteredSlackClient(AsyncWebClient):
         except SlackApiError as error:
             status = getattr(error.response, "status_code", None)
             SLACK_CALLS.labels(api_method, "rate_limited" if status == 429 else "error").inc()
+            code = error.response.get("error") if isinstance(error.response.data, dict) else None
+            if code in TOKEN_REFUSALS:
+                self.token_refused = str(code)
             raise
         except Exception:
             SLACK_CALLS.labels(api_method, "error").inc()
             raise
         SLACK_CALLS.labels(api_method, "ok").inc()
+        self.token_refused = None
         return response

@@ -68,8 +68,13 @@ class Readiness:
         return problem or OK
 
     async def slack(self) -> str:
+        """`auth.test`'s answer of the last minute; asked again at once when a call of this
+        process has seen Slack refuse the token since (`MeteredSlackClient.token_refused`)."""
         now = time.monotonic()
-        if self._slack is None or now - self._slack.at > SLACK_CACHE_SECONDS:
+        refused_since = self.runtime.slack.token_refused is not None and (
+            self._slack is None or self._slack.problem is None
+        )
+        if self._slack is None or refused_since or now - self._slack.at > SLACK_CACHE_SECONDS:
             self._slack = _Answer(now, await self._ask_slack())
         return self._slack.problem or OK
 
