@@ -103,17 +103,20 @@ async def forget(
     `NotANumber` before touching anything when `number` is not one."""
     forms = spellings(number, default_region)
     counts: dict[str, int] = {}
+    posted = await _messages_about(session, forms)
     if slack is not None:
-        refs = _mentions(PostedMessage.__table__, forms)  # type: ignore[arg-type]
-        posted = (
-            await session.execute(select(PostedMessage.channel_id, PostedMessage.ts).where(refs))
-        ).all()
+        # Thread replies before their roots: Slack keeps the replies of a deleted root.
         deleted = 0
-        for channel, ts in posted:
-            if ts:
-                deleted += await _delete_message(slack, channel, ts)
+        for ref in sorted(posted, key=lambda ref: ref.thread_ts is None):
+            if ref.ts:
+                deleted += await _delete_message(slack, ref.channel_id, ref.ts)
         if deleted:
             counts[SLACK_DELETED] = deleted
+    if posted:
+        await session.execute(
+            delete(PostedMessage).where(PostedMessage.id.in_([ref.id for ref in posted]))
+        )
+        counts[KIND_OF_TABLE["slack_messages"]] = len(posted)
     items = _mentions(OpenItem.__table__, forms)  # type: ignore[arg-type]
     item_ids = select(OpenItem.id).where(items)
     reminders = await session.execute(delete(Reminder).where(Reminder.item_id.in_(item_ids)))
@@ -126,6 +129,27 @@ async def forget(
             counts[kind] = counts.get(kind, 0) + erased
     await session.commit()
     return counts
+
+
+async def _messages_about(session: AsyncSession, forms: Sequence[str]) -> list[PostedMessage]:
+    """The bot's messages that mention the number, and the replies in their threads (a text
+    conversation's thread holds the caller's words under the texts' own ids)."""
+    about = list(
+        await session.scalars(
+            select(PostedMessage).where(_mentions(PostedMessage.__table__, forms))  # type: ignore[arg-type]
+        )
+    )
+    roots = {(ref.channel_id, ref.ts) for ref in about if ref.ts and ref.thread_ts is None}
+    replies = [
+        ref
+        for channel, ts in roots
+        for ref in await session.scalars(
+            select(PostedMessage).where(
+                PostedMessage.channel_id == channel, PostedMessage.thread_ts == ts
+            )
+        )
+    ]
+    return list({ref.id: ref for ref in [*about, *replies]}.values())
 
 
 async def _delete_message(slack: AsyncWebClient, channel: str, ts: str) -> int:
