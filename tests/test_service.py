@@ -26,6 +26,7 @@ from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.slack import DEFAULT_USERS, SlackRecorder, SlackUser
 from bot.store.models import utcnow
 from tests.conftest import ADMIN, BOT_TOKEN, RunningBot, start_bot
+from tests.slack.test_actions import answer, click, posted_message
 from tests.slack.test_home import home_blocks
 from tests.test_refusals import send_with_wrong_secret
 
@@ -255,3 +256,22 @@ async def test_a_parked_delivery_and_refused_signatures_are_incidents(
     assert len(told) == 2
     assert any("parked" in text for text in told)
     assert any("signature" in text for text in told)
+
+
+def test_taking_and_calling_back_feed_the_business_histograms(
+    watched: RunningBot, slack: SlackRecorder
+) -> None:
+    watched.link("U0ALICE")
+    before = scrape(watched)
+    assert watched.send("call.missed", id=f"call_{uuid.uuid4().hex[:8]}").status_code == 200
+    posted = posted_message(slack, watched)
+
+    answer(slack, click(watched, posted, "take_it"))
+    answer(slack, click(watched, posted, "call_back"))
+    answer(slack, click(watched, posted, "call_back"))  # a second call back is no first one
+
+    after = scrape(watched)
+    taken = 'qtslack_time_to_take_seconds_count{kind="missed_call"}'
+    called = 'qtslack_time_to_callback_seconds_count{kind="missed_call"}'
+    assert moved(before, after, taken) == 1
+    assert moved(before, after, called) == 1
