@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -51,27 +54,44 @@ def run(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProce
     )
 
 
-def test_serve_migrates_a_fresh_sqlite_file_and_delivers(
-    environment: dict[str, str], slack: SlackRecorder, tmp_path: Path
-) -> None:
+@contextlib.contextmanager
+def serving(environment: dict[str, str], cwd: Path) -> Iterator[Served]:
+    """`python -m bot serve` on a free port, answering `/healthz`; stopped with SIGTERM on
+    leaving, its output (stdout and stderr) then in `Served.output`."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=environment,
-        cwd=tmp_path,
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    served = Served(f"http://127.0.0.1:{port}")
     try:
-        health = wait_for_health(f"http://127.0.0.1:{port}/healthz")
-        response = send_webhook(
-            f"http://127.0.0.1:{port}/qtvoice/webhooks", sample_event("call.missed"), WEBHOOK_SECRET
-        )
-        posted = slack.wait_for(lambda: slack.calls("chat.postMessage", ok=True))
+        served.health = wait_for_health(f"{served.url}/healthz")
+        yield served
     finally:
         server.send_signal(signal.SIGTERM)
-        output, _ = server.communicate(timeout=30)
+        served.output, _ = server.communicate(timeout=30)
+
+
+@dataclass
+class Served:
+    url: str
+    health: dict[str, object] = field(default_factory=dict)
+    output: str = ""
+
+
+def test_serve_migrates_a_fresh_sqlite_file_and_delivers(
+    environment: dict[str, str], slack: SlackRecorder, tmp_path: Path
+) -> None:
+    with serving(environment, tmp_path) as served:
+        response = send_webhook(
+            f"{served.url}/qtvoice/webhooks", sample_event("call.missed"), WEBHOOK_SECRET
+        )
+        posted = slack.wait_for(lambda: slack.calls("chat.postMessage", ok=True))
+    health, output = served.health, served.output
 
     assert health["status"] == "ok"
     assert response.status_code == 200

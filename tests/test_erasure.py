@@ -8,22 +8,19 @@ the database, with no knowledge of what `forget` looks at, for the number in any
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, inspect, select, text
+from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.samples import MAIN_LINE
-from bot.sandbox.slack import DEFAULT_USERS, SlackRecorder, SlackUser
-from bot.store.db import sync_url
+from bot.sandbox.slack import SlackRecorder
 from bot.store.models import OptOut
-from tests.conftest import ADMIN, BOT_TOKEN, NOTIFY_CHANNEL, RunningBot, process_environment
+from tests.conftest import ADMIN, NOTIFY_CHANNEL, RunningBot, process_environment
+from tests.test_cli import run
 
 CALLER = "+12675550188"
 DIGITS = "2675550188"
@@ -31,17 +28,9 @@ TYPED = "(267) 555-0188"
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackRecorder]:
-    users = [*DEFAULT_USERS, SlackUser(ADMIN, "admin", "Ada Admin", "ada@example.com")]
-    with SlackRecorder(bot_token=BOT_TOKEN, users=users) as recorder:
-        yield recorder
-
-
-@pytest.fixture
-def db(settings: Settings) -> Iterator[Engine]:
-    engine = create_engine(sync_url(settings.database_url))
-    yield engine
-    engine.dispose()
+def slack(admin_slack: SlackRecorder) -> SlackRecorder:
+    """The workspace with the admin in it."""
+    return admin_slack
 
 
 def traces(db: Engine) -> dict[str, int]:
@@ -126,15 +115,7 @@ def test_forget_command_reports_counts_per_kind(
     meet_the_caller(bot, slack, db)
     env = process_environment(settings.database_url, qtvoice, slack)
 
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "forget", CALLER],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run("forget", CALLER, env=env, cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("erased ")
@@ -148,15 +129,7 @@ def test_forget_refuses_what_is_not_a_number(
     settings: Settings, qtvoice: QTvoiceSandbox, slack: SlackRecorder, tmp_path: Path
 ) -> None:
     env = process_environment(settings.database_url, qtvoice, slack)
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "forget", "12"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run("forget", "12", env=env, cwd=tmp_path)
     assert result.returncode == 1
     assert "not a phone number" in result.stderr
     assert "Traceback" not in result.stderr

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from bot.sandbox.qtvoice import QTvoiceSandbox, send_webhook
 from bot.sandbox.samples import CUSTOMER_NUMBER, sample_event
-from bot.sandbox.server import free_port
 from bot.sandbox.slack import SlackRecorder
 from tests.conftest import BOT_TOKEN, WEBHOOK_SECRET, process_environment
-from tests.test_cli import wait_for_health
+from tests.test_cli import serving
 
 
 def test_serve_logs_one_masked_json_object_per_line_with_the_delivery_id(
@@ -27,26 +23,14 @@ def test_serve_logs_one_masked_json_object_per_line_with_the_delivery_id(
         MASK_NUMBERS="true",
         RECONCILE_INTERVAL_SECONDS="0",
     )
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=environment,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        wait_for_health(f"http://127.0.0.1:{port}/healthz")
+    with serving(environment, tmp_path) as served:
         response = send_webhook(
-            f"http://127.0.0.1:{port}/qtvoice/webhooks",
+            f"{served.url}/qtvoice/webhooks",
             sample_event("call.missed", from_=CUSTOMER_NUMBER),
             WEBHOOK_SECRET,
         )
         slack.wait_for(lambda: slack.calls("chat.postMessage", ok=True))
-    finally:
-        server.send_signal(signal.SIGTERM)
-        output, _ = server.communicate(timeout=30)
+    output = served.output
 
     assert response.status_code == 200
     delivery = response.json()["id"]

@@ -23,9 +23,9 @@ from bot.ops.incidents import Watch, reconcile_watched, tell_admins
 from bot.runtime import Runtime
 from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
-from bot.sandbox.slack import DEFAULT_USERS, SlackRecorder, SlackUser
+from bot.sandbox.slack import SlackRecorder
 from bot.store.models import utcnow
-from tests.conftest import ADMIN, BOT_TOKEN, RunningBot, start_bot
+from tests.conftest import ADMIN, RunningBot, start_bot
 from tests.slack.test_actions import answer, click, posted_message
 from tests.slack.test_home import home_blocks
 from tests.test_refusals import send_with_wrong_secret
@@ -37,11 +37,9 @@ CANARY_CHANNEL = "C0SUPPORT"
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackRecorder]:
-    """The default workspace plus the admin, whom incidents DM."""
-    users = [*DEFAULT_USERS, SlackUser(ADMIN, "admin", "Ada Admin", "ada@example.com")]
-    with SlackRecorder(bot_token=BOT_TOKEN, users=users) as recorder:
-        yield recorder
+def slack(admin_slack: SlackRecorder) -> SlackRecorder:
+    """The workspace with the admin in it."""
+    return admin_slack
 
 
 @pytest.fixture
