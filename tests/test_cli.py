@@ -59,14 +59,7 @@ def serving(environment: dict[str, str], cwd: Path) -> Iterator[Served]:
     """`python -m bot serve` on a free port, answering `/healthz`; stopped with SIGTERM on
     leaving, its output (stdout and stderr) then in `Served.output`."""
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=environment,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    server = serve_process(environment, cwd, port)
     served = Served(f"http://127.0.0.1:{port}")
     try:
         served.health = wait_for_health(f"{served.url}/healthz")
@@ -496,3 +489,35 @@ def test_serve_runs_web_concurrency_processes_behind_one_port_on_postgresql(
     assert [answer.status_code for answer in answers] == [200] * 20
     assert len(posted) == 20
     assert "Traceback" not in output
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+    reason="several web processes need PostgreSQL (TEST_DATABASE_URL=postgresql…)",
+)
+def test_metrics_of_web_concurrency_processes_are_merged_whichever_answers(
+    settings: Settings, environment: dict[str, str], slack: SlackRecorder, tmp_path: Path
+) -> None:
+    token = "metrics-token-0123456789"
+    environment = {
+        **environment,
+        "DATABASE_URL": settings.database_url,
+        "WEB_CONCURRENCY": "2",
+        "METRICS_TOKEN": token,
+    }
+    with serving(environment, tmp_path) as served:
+        for _ in range(20):
+            send_webhook(
+                f"{served.url}/qtvoice/webhooks", sample_event("call.missed"), WEBHOOK_SECRET
+            )
+        slack.wait_for(lambda: len(slack.calls("chat.postMessage", ok=True)) >= 20, timeout=30)
+        time.sleep(1)  # the last finish is counted just after its post
+        scrapes = [
+            httpx.get(f"{served.url}/metrics", headers={"Authorization": f"Bearer {token}"}).text
+            for _ in range(8)  # a new connection each: both processes answer some
+        ]
+
+    for scrape in scrapes:
+        assert 'qtslack_webhooks_total{outcome="accepted"} 20.0' in scrape
+        assert 'qtslack_deliveries_total{outcome="delivered"} 20.0' in scrape
+    assert "Traceback" not in served.output
