@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from bot.config import Settings
 from bot.ops.canary import run_canary
 from bot.ops.incidents import Watch, reconcile_watched, tell_admins
+from bot.qtvoice.errors import QTvoiceError
 from bot.runtime import Runtime
 from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
@@ -273,3 +274,41 @@ def test_taking_and_calling_back_feed_the_business_histograms(
     called = 'qtslack_time_to_callback_seconds_count{kind="missed_call"}'
     assert moved(before, after, taken) == 1
     assert moved(before, after, called) == 1
+
+
+def test_readyz_names_delivery_when_no_worker_drains_the_inbox(
+    settings: Settings, slack: SlackRecorder
+) -> None:
+    web_only = start_bot(
+        settings.model_copy(update={"ready_max_lag_seconds": 1}), slack, run_worker=False
+    )
+    try:
+        assert readiness(web_only)["delivery"] == "ok"
+        web_only.send("call.missed", id=f"call_{uuid.uuid4().hex[:8]}")
+        late = slack.wait_for(lambda: readiness(web_only)["delivery"] != "ok", timeout=5)
+        answer = httpx.get(f"{web_only.url}/readyz")
+    finally:
+        web_only.stop()
+    assert late
+    assert answer.status_code == 503
+    assert "worker" in answer.json()["checks"]["delivery"]
+
+
+async def test_a_refused_qtvoice_key_is_unready_and_an_incident(
+    settings: Settings, slack: SlackRecorder
+) -> None:
+    revoked = settings.model_copy(update={"qtvoice_api_key": SecretStr("qtv_revoked_key_0000")})
+    refusing = start_bot(revoked, slack)
+    runtime = Runtime.create(revoked)
+    try:
+        with pytest.raises(QTvoiceError):
+            await runtime.qtvoice.list_extensions()  # the leader's next use of the key
+        await Watch(runtime).run()
+        checks = await anyio.to_thread.run_sync(readiness, refusing)
+    finally:
+        await runtime.close()
+        refusing.stop()
+    assert "API key" in checks["qtvoice"]
+    told = admin_dms(slack)
+    assert len(told) == 1
+    assert "QTvoice refused the API key" in told[0]
