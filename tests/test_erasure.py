@@ -84,9 +84,15 @@ def test_forget_from_slack_leaves_no_trace_but_the_opt_out(
     assert traces(db)  # nothing erased before the confirmation
 
     message = {"type": "message", "ts": "1.000001", "blocks": asked["blocks"]}
+    [sealed] = [
+        element["value"]
+        for block in asked["blocks"]
+        for element in block.get("elements") or []
+        if element.get("action_id") == "forget_number"
+    ]
     click = bot.slack.block_action(
         "forget_number",
-        json.dumps({"n": CALLER}),
+        sealed,
         user_id=ADMIN,
         message_ts="1.000001",
         message=message,
@@ -133,3 +139,20 @@ def test_forget_refuses_what_is_not_a_number(
     assert result.returncode == 1
     assert "not a phone number" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_forget_button_the_bot_never_sealed_erases_nothing(
+    bot: RunningBot, slack: SlackRecorder, db: Engine
+) -> None:
+    meet_the_caller(bot, slack, db)
+    message = {"type": "message", "ts": "1.000001", "blocks": []}
+    forged = bot.slack.block_action(
+        "forget_number",
+        json.dumps({"n": CALLER}),
+        user_id=ADMIN,
+        message_ts="1.000001",
+        message=message,
+    )
+    told = slack.wait_for(lambda: slack.responses(forged.response_url_key))[0]["text"]
+    assert "out of date" in told
+    assert traces(db)

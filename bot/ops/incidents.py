@@ -23,7 +23,7 @@ from bot.delivery.poster import SlackPoster
 from bot.qtvoice.webhooks import BAD_SIGNATURE, NO_SIGNATURE
 from bot.reconcile import reconcile
 from bot.runtime import Runtime
-from bot.slack import service_blocks
+from bot.slack.blocks import service as service_blocks
 from bot.slack.rendering import render_context
 from bot.store import incidents, refusals
 from bot.store.deliveries import FAILED

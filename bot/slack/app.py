@@ -1,6 +1,7 @@
 """Builds the Bolt app: one signing secret, the process's Slack client, every listener.
 
-This module only wires. Each Slack surface has its own module with a `register(app, runtime)`.
+This module only wires. Each Slack surface has its own module in `bot.slack.listeners` with a
+`register(app, runtime)`.
 """
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
-from bot.slack import actions, commands, door, events, home, ownership, service, views
+from bot.slack import door
+from bot.slack.listeners import actions, commands, events, forget, home, ownership, views
 
 
 def create_bolt_app(runtime: Runtime) -> AsyncApp:
@@ -20,6 +22,6 @@ def create_bolt_app(runtime: Runtime) -> AsyncApp:
         request_verification_enabled=False,
     )
     app.logger.addFilter(door.KEEP_PAYLOADS_OUT)
-    for surface in (commands, actions, ownership, views, home, events, service):
+    for surface in (commands, actions, ownership, views, home, events, forget):
         surface.register(app, runtime)
     return app

@@ -1,4 +1,5 @@
-"""How running the service reads in Slack: incident DMs, the App Home banner, the canary.
+"""How running the service reads in Slack: incident DMs, the App Home banner, the canary, and
+`/qtvoice forget`'s question.
 
 Pure builders. An incident's words are the bot's own (`bot.store.incidents.KINDS` and its
 `detail`), escaped all the same. Nothing here mentions anyone: the canary never pings.
@@ -8,12 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.slack.blocks import Block, Message, RenderContext, button, escape_mrkdwn, format_when
-from bot.slack.rendering import context, section
+from bot.slack.blocks.kit import (
+    Block,
+    Message,
+    RenderContext,
+    actions,
+    button,
+    context,
+    divider,
+    escape_mrkdwn,
+    format_when,
+    section,
+)
+from bot.slack.buttons import ButtonValue
 from bot.store.incidents import KINDS
 from bot.store.models import Incident
 
 START, END = "start", "end"
+FORGET_CONFIRMED = "forget_number"
+"""The confirmation button of `/qtvoice forget NUMBER`; its value names the number."""
 
 
 def notice(incident: Incident, phase: str, ctx: RenderContext) -> Message:
@@ -46,7 +60,7 @@ def banner(open_incidents: Sequence[Incident], ctx: RenderContext) -> list[Block
             f" {escape_mrkdwn(KINDS[incident.kind])}",
         )
         for incident in open_incidents
-    ] + ([{"type": "divider"}] if open_incidents else [])
+    ] + ([divider()] if open_incidents else [])
 
 
 def canary(check_id: str) -> Message:
@@ -55,27 +69,14 @@ def canary(check_id: str) -> Message:
     return Message(text=text, blocks=[context(f"canary-{check_id}", escape_mrkdwn(text))])
 
 
-FORGET_CONFIRMED = "forget_number"
-"""The confirmation button of `/qtvoice forget NUMBER`; its value is {"n": number}."""
-
-
-def forget_confirmation(number: str, shown: str) -> Message:
+def forget_confirmation(number: str, shown: str, ctx: RenderContext) -> Message:
     """The ephemeral question `/qtvoice forget` asks before erasing anything."""
     text = (
         f"Erase everything stored about {escape_mrkdwn(shown)} (events, messages, follow-ups,"
         " contact cache) and delete the bot's Slack messages about it? Its opt-out, if any,"
         " is kept. This cannot be undone."
     )
+    erase = button("Erase it", FORGET_CONFIRMED, ButtonValue(number=number), ctx, style="danger")
     return Message(
-        text=text,
-        blocks=[
-            section("forget-question", text),
-            {
-                "type": "actions",
-                "block_id": "forget-actions",
-                "elements": [
-                    button("Erase it", FORGET_CONFIRMED, {"n": number}, style="danger"),
-                ],
-            },
-        ],
+        text=text, blocks=[section("forget-question", text), actions("forget-actions", [erase])]
     )
