@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import anyio
@@ -24,7 +25,7 @@ from bot.qtvoice.errors import QTvoiceError
 from bot.runtime import Runtime
 from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
-from bot.sandbox.slack import SlackRecorder
+from bot.sandbox.slack import DEFAULT_APP_TOKEN, SlackRecorder
 from bot.store.models import utcnow
 from tests.conftest import ADMIN, RunningBot, start_bot
 from tests.slack.test_actions import answer, click, posted_message
@@ -312,3 +313,46 @@ async def test_a_refused_qtvoice_key_is_unready_and_an_incident(
     told = admin_dms(slack)
     assert len(told) == 1
     assert "QTvoice refused the API key" in told[0]
+
+
+def test_readyz_names_socket_mode_once_the_connection_is_gone(
+    settings: Settings, slack: SlackRecorder
+) -> None:
+    socket = settings.model_copy(update={"slack_app_token": SecretStr(DEFAULT_APP_TOKEN)})
+    running = start_bot(socket, slack)
+    try:
+        assert slack.wait_for(lambda: readiness(running)["socket_mode"] == "ok")
+        slack.socket_mode.stop()  # Slack's end goes away; reconnecting fails
+        gone = slack.wait_for(lambda: readiness(running)["socket_mode"] != "ok", timeout=15)
+    finally:
+        running.stop()
+    assert gone
+
+
+async def test_socket_mode_down_over_five_minutes_is_one_incident_and_its_end(
+    settings: Settings, slack: SlackRecorder
+) -> None:
+    socket = settings.model_copy(update={"slack_app_token": SecretStr(DEFAULT_APP_TOKEN)})
+    runtime = Runtime.create(socket)
+    connected = False
+
+    async def holds_socket() -> bool:  # this process's socket, as the web app reports it
+        return connected
+
+    runtime.socket_connected = holds_socket
+    watch, start = Watch(runtime), utcnow()
+    try:
+        await watch.run(start)
+        await watch.run(start + timedelta(minutes=4))
+        assert admin_dms(slack) == []  # not yet five minutes
+        await watch.run(start + timedelta(minutes=6))
+        await watch.run(start + timedelta(minutes=7))
+        connected = True
+        await watch.run(start + timedelta(minutes=8))
+        await watch.run(start + timedelta(minutes=9))
+    finally:
+        await runtime.close()
+    told = admin_dms(slack)
+    assert len(told) == 2
+    assert "Incident: Socket Mode" in told[0]
+    assert "Resolved: Socket Mode" in told[1]
