@@ -156,7 +156,8 @@ async def _delete_message(slack: AsyncWebClient, channel: str, ts: str) -> int:
     try:
         await slack.chat_delete(channel=channel, ts=ts)
     except SlackApiError as error:
-        code = error.response.get("error")
+        data = getattr(error.response, "data", None)  # none when Slack's answer was not JSON
+        code = data.get("error") if isinstance(data, dict) else None
         if code not in ALREADY_GONE:
             logger.warning("forget: a Slack message was not deleted (%s)", code)
             return 0

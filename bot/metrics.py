@@ -124,7 +124,9 @@ class MeteredSlackClient(AsyncWebClient):
         except SlackApiError as error:
             status = getattr(error.response, "status_code", None)
             SLACK_CALLS.labels(api_method, "rate_limited" if status == 429 else "error").inc()
-            code = error.response.get("error") if isinstance(error.response.data, dict) else None
+            # A body slack_sdk could not parse leaves aiohttp's own response here, with no data.
+            data = getattr(error.response, "data", None)
+            code = data.get("error") if isinstance(data, dict) else None
             if code in TOKEN_REFUSALS:
                 self.token_refused = str(code)
             raise

@@ -30,6 +30,7 @@ from bot.qtvoice.events import CANARY_EVENT
 from bot.qtvoice.signing import sign
 from bot.qtvoice.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookError, read_webhook
 from bot.runtime import Runtime
+from bot.slack.api_errors import error_code
 from bot.store import incidents, job_runs
 from bot.store.deliveries import DONE, FAILED, IGNORED
 from bot.store.models import InboxEvent, PostedMessage, utcnow
@@ -107,7 +108,7 @@ async def _send_and_confirm(
             raise CanaryFailed("posted, but not in the channel's history")
         await runtime.slack.chat_delete(channel=channel, ts=ts)
     except SlackApiError as error:
-        raise CanaryFailed(f"Slack: {error.response.get('error')}") from None
+        raise CanaryFailed(f"Slack: {error_code(error) or 'unreadable answer'}") from None
     return ts
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.checks import SLACK_TOKEN_FIXES
 from bot.connectivity import network_failure
 from bot.runtime import Runtime
+from bot.slack.api_errors import error_code, error_status
 from bot.store import incidents, job_runs
 from bot.store.deliveries import PENDING
 from bot.store.migrate import database_problem
@@ -83,7 +84,7 @@ class Readiness:
         try:
             await self.runtime.slack.auth_test()
         except SlackApiError as error:
-            code = str(error.response.get("error"))
+            code = error_code(error) or f"HTTP {error_status(error)}"
             fix = SLACK_TOKEN_FIXES.get(code, f"Slack refused SLACK_BOT_TOKEN ({code})")
             logger.error("Slack refused the bot token (%s): %s", code, fix)
             return f"Slack refused the bot token ({code}): {fix}"
