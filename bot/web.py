@@ -119,6 +119,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        runtime.reuse_slack_connections()
         if services is not None:
             await services.start()
         socket_mode = None
