@@ -378,6 +378,12 @@ class SlackRecorder:
             )
             return copy.deepcopy(message)
 
+    def delete_message(self, channel: str, ts: str) -> None:
+        """Someone deleted the message at `ts` in `channel` (a person, or an admin's tool)."""
+        with self._lock:
+            channel_id = self._workspace.conversation(channel, allow_user=True)
+            self._workspace.remove(channel_id, self._workspace.find(channel_id, ts))
+
     # -- reading back
 
     def calls(self, method: str | None = None, *, ok: bool | None = None) -> list[RecordedCall]:
