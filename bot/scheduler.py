@@ -17,7 +17,6 @@ nothing when today's is done (`bot.delivery.digest`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -25,9 +24,8 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import delete, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.digest import send_digests
 from bot.delivery.extensions import INTERVAL_SECONDS as EXTENSION_CHECK_SECONDS
@@ -37,7 +35,7 @@ from bot.directory import sync_contacts
 from bot.reconcile import reconcile
 from bot.runtime import Runtime
 from bot.store import refusals
-from bot.store.db import async_url
+from bot.store.advisory import Lease, while_holding
 from bot.store.deliveries import DONE, IGNORED
 from bot.store.models import (
     ChannelCooldown,
@@ -190,71 +188,23 @@ async def lead(
     if runtime.engine.dialect.name != "postgresql":
         await _run_scheduler(runtime, stop, None, retry_seconds, tick_seconds)
         return
-    # Unpooled: closing the lock's connection must really close it, releasing the lock.
-    engine = create_async_engine(async_url(runtime.settings.database_url), poolclass=NullPool)
-    try:
-        while not stop.is_set():
-            try:
-                async with engine.connect() as connection:
-                    if await _try_lock(connection):
-                        logger.info("this process leads the scheduled jobs")
-                        lease = _Lease(connection)
-                        await _run_scheduler(runtime, stop, lease, retry_seconds, tick_seconds)
-            except Exception as error:
-                if not is_outage(error):
-                    logger.exception("scheduler leadership lost; standing by")
-                else:
-                    logger.warning(
-                        "scheduler: database unreachable, standing by (retry in %g s): %s",
-                        retry_seconds,
-                        describe(error),
-                    )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), retry_seconds)
-    finally:
-        await engine.dispose()
 
+    async def run(lease: Lease, key: int) -> None:
+        logger.info("this process leads the scheduled jobs")
+        await _run_scheduler(runtime, stop, lease, retry_seconds, tick_seconds)
 
-async def _try_lock(connection: AsyncConnection) -> bool:
-    locked = await connection.scalar(
-        text("SELECT pg_try_advisory_lock(:key)"), {"key": LEADER_LOCK_KEY}
+    await while_holding(
+        runtime.settings.database_url,
+        (LEADER_LOCK_KEY,),
+        stop,
+        retry_seconds=retry_seconds,
+        what="scheduler",
+        run=run,
     )
-    await connection.commit()
-    return bool(locked)
-
-
-class _Lease:
-    """The leader lock's connection: alive means the lock is still ours.
-
-    PostgreSQL releases a session's advisory lock when its connection ends (a restart, a
-    network cut), and a standby may take it at once; the leader only learns so when it next
-    uses the connection. So every job run first checks the connection, and after the first
-    failed check the lease is lost for good: SQLAlchemy would quietly open a new connection,
-    one without the lock.
-    """
-
-    def __init__(self, connection: AsyncConnection) -> None:
-        self.connection = connection
-        self.lost = asyncio.Event()
-        self.error: Exception | None = None
-        self._checking = asyncio.Lock()  # one statement at a time on the connection
-
-    async def held(self) -> bool:
-        async with self._checking:
-            if self.lost.is_set():
-                return False
-            try:
-                await self.connection.execute(text("SELECT 1"))
-                await self.connection.commit()
-            except Exception as error:
-                self.error = error
-                self.lost.set()
-                return False
-            return True
 
 
 def _as_leader(
-    job: Callable[..., Awaitable[Any]], lease: _Lease | None
+    job: Callable[..., Awaitable[Any]], lease: Lease | None
 ) -> Callable[..., Awaitable[Any]]:
     """`job`, run only while `lease` is held (always, without one), and stopped quietly.
 
@@ -289,7 +239,7 @@ def _as_leader(
 async def _run_scheduler(
     runtime: Runtime,
     stop: asyncio.Event,
-    lease: _Lease | None,
+    lease: Lease | None,
     retry_seconds: float,
     tick_seconds: float,
 ) -> None:
@@ -300,18 +250,9 @@ async def _run_scheduler(
         job.modify(func=_as_leader(job.func, lease))
     scheduler.start()
     try:
-        while not stop.is_set():
-            waits = [asyncio.ensure_future(stop.wait())]
-            if lease is not None:
-                waits.append(asyncio.ensure_future(lease.lost.wait()))
-            try:
-                await asyncio.wait(
-                    waits, timeout=retry_seconds, return_when=asyncio.FIRST_COMPLETED
-                )
-            finally:
-                for wait in waits:
-                    wait.cancel()
-            if lease is not None and not stop.is_set() and not await lease.held():
-                raise lease.error or RuntimeError("leader lock lost")
+        if lease is None:
+            await stop.wait()
+        else:
+            await lease.hold(stop, retry_seconds)
     finally:
         scheduler.shutdown(wait=False)

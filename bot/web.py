@@ -7,6 +7,7 @@ So a slow or failing Slack never slows or fails QTvoice's delivery.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -31,6 +32,7 @@ from bot.delivery.writer import InboxWriter
 from bot.logs import Scrubber, configure_logging
 from bot.qtvoice.webhooks import MAX_BODY_BYTES, WebhookError, read_webhook, too_large
 from bot.runtime import Runtime
+from bot.seats import hold_a_seat
 from bot.services import BackgroundServices
 from bot.slack import door
 from bot.slack.app import create_bolt_app
@@ -122,16 +124,24 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         runtime.reuse_slack_connections()
         if services is not None:
             await services.start()
-        socket_mode = None
+        seat: asyncio.Task[None] | None = None
+        leave_seat = asyncio.Event()
         app_token = runtime.settings.slack_app_token
         if app_token is not None:
-            socket_mode = socket_mode_handler(bolt_app, runtime, app_token.get_secret_value())
-            await connect_socket_mode(socket_mode)
+            token = app_token.get_secret_value()
+
+            async def open_socket() -> AsyncSocketModeHandler:
+                handler = socket_mode_handler(bolt_app, runtime, token)
+                await connect_socket_mode(handler)
+                return handler
+
+            seat = asyncio.create_task(hold_a_seat(runtime, open_socket, leave_seat))
         try:
             yield
         finally:
-            if socket_mode is not None:
-                await socket_mode.close_async()
+            if seat is not None:
+                leave_seat.set()
+                await seat
             if services is not None:
                 await services.stop()
             await writer.close()
