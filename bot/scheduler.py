@@ -17,6 +17,8 @@ nothing when today's is done (`bot.delivery.digest`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -30,7 +32,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.delivery.digest import send_digests
 from bot.delivery.extensions import INTERVAL_SECONDS as EXTENSION_CHECK_SECONDS
 from bot.delivery.extensions import check_extensions
-from bot.delivery.followup import TICK_SECONDS, escalate, send_reminders
+from bot.delivery.followup import (
+    RECHECK_SECONDS,
+    TICK_SECONDS,
+    escalate,
+    next_due,
+    send_reminders,
+)
 from bot.directory import sync_contacts
 from bot.reconcile import reconcile
 from bot.runtime import Runtime
@@ -67,9 +75,11 @@ FOLLOWUP_RETENTION = timedelta(days=30)
 PLACED_CALL_RETENTION = timedelta(days=7)
 
 
-def build_scheduler(runtime: Runtime, *, tick_seconds: float = TICK_SECONDS) -> AsyncIOScheduler:
-    """Every scheduled job of `runtime`'s settings; escalation and reminders every
-    `tick_seconds`. Not started."""
+def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
+    """Every job of `runtime`'s settings that runs at fixed times or intervals. Not started.
+
+    Escalation and reminders are not among them: `follow_up` runs them when they fall due.
+    """
     scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1})
     interval = runtime.settings.reconcile_interval_seconds
     if interval:
@@ -84,10 +94,6 @@ def build_scheduler(runtime: Runtime, *, tick_seconds: float = TICK_SECONDS) -> 
     scheduler.add_job(
         prune, "interval", seconds=RETENTION_INTERVAL_SECONDS, args=(runtime,), id="retention"
     )
-    # Each job reads the clock itself and claims its work in the database, so a tick that
-    # comes late or twice (a new leader taking over) neither skips nor repeats anything.
-    for job in (escalate, send_reminders):
-        scheduler.add_job(job, "interval", seconds=tick_seconds, args=(runtime,), id=job.__name__)
     scheduler.add_job(
         check_extensions,
         "interval",
@@ -213,6 +219,7 @@ def _as_leader(
     database outage, which the next run outlives: both are one line.
     """
 
+    @functools.wraps(job)
     async def run_as_leader(*args: Any, **kwargs: Any) -> Any:
         if lease is not None and not await lease.held():
             logger.info("scheduled job %s skipped: this process no longer leads", job.__name__)
@@ -245,14 +252,57 @@ async def _run_scheduler(
 ) -> None:
     """Run the jobs until `stop`; with a lease, only while it is held (else raise its error),
     checked at least every `retry_seconds`."""
-    scheduler = build_scheduler(runtime, tick_seconds=tick_seconds)
+    scheduler = build_scheduler(runtime)
     for job in scheduler.get_jobs():
         job.modify(func=_as_leader(job.func, lease))
     scheduler.start()
+    follow_ups = asyncio.create_task(follow_up(runtime, stop, lease, tick_seconds))
     try:
         if lease is None:
             await stop.wait()
         else:
             await lease.hold(stop, retry_seconds)
     finally:
+        follow_ups.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follow_ups
         scheduler.shutdown(wait=False)
+
+
+async def follow_up(
+    runtime: Runtime, stop: asyncio.Event, lease: Lease | None, tick_seconds: float
+) -> None:
+    """Escalate and remind as each falls due, and every `tick_seconds` besides, until `stop`.
+
+    A one-minute poll would escalate a one-minute item up to a minute late. Here the next due
+    time is read from the database (`next_due`) and the jobs run the moment it comes; it is
+    read again every RECHECK_SECONDS, so an item made meanwhile by any process is on time
+    too. The tick retries what was due and failed (its claim given back). Each job claims its
+    work in the database, so a run that comes late or twice (a new leader taking over)
+    neither skips nor repeats anything.
+    """
+    jobs = [_as_leader(escalate, lease), _as_leader(send_reminders, lease)]
+    tick = timedelta(seconds=tick_seconds)
+    next_run = utcnow()
+    while not stop.is_set():
+        now = utcnow()
+        if now >= next_run:
+            for job in jobs:
+                try:
+                    await job(runtime)
+                except Exception:
+                    logger.exception("scheduled job %s failed; it runs again", job.__name__)
+            next_run = now + tick
+        try:
+            due = await next_due(runtime, now)
+        except Exception as error:
+            if is_outage(error):
+                logger.warning("follow-ups: database unreachable: %s", describe(error))
+            else:
+                logger.exception("follow-ups: next due time not read; the tick runs them")
+            due = None
+        if due is not None:
+            next_run = min(next_run, due)
+        wait = min((next_run - utcnow()).total_seconds(), RECHECK_SECONDS)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), max(wait, 0.0))
