@@ -27,7 +27,7 @@ from bot.slack import blocks, health_blocks
 from bot.slack.api_errors import answer_ephemeral, describe
 from bot.slack.blocks import Block
 from bot.slack.health import DeliveryHealth
-from bot.slack.home import AppHome
+from bot.slack.home import AppHome, view_hash
 from bot.slack.ownership import Ownership
 from bot.slack.rendering import render_context, shown_number
 from bot.slack.sentences import FAILURES, sentence, warning
@@ -288,7 +288,7 @@ class Buttons:
         said = await self.health.replay(click.user, click.value.get("d"))
         await self._tell(click, client, respond, said)
         if self.health.is_admin(click.user):
-            await self.home.publish(client, click.user)
+            await self.home.publish(client, click.user, seen=view_hash(body.get("view")))
 
     # -- telling the user
 

@@ -24,7 +24,7 @@ from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Call, Voicemail
 from bot.runtime import Runtime
 from bot.slack import blocks, health_blocks, ownership_blocks
-from bot.slack.api_errors import describe
+from bot.slack.api_errors import describe, error_code
 from bot.slack.blocks import Block, Caller, Line, RenderContext, escape_mrkdwn
 from bot.slack.health import DeliveryHealth
 from bot.slack.rendering import context, lookup_caller, render_context, same_number, section
@@ -67,16 +67,33 @@ class AppHome:
     async def opened(self, event: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") != "home":
             return
-        await self.publish(client, event["user"])
+        await self.publish(client, event["user"], seen=view_hash(event.get("view")))
 
-    async def publish(self, client: AsyncWebClient, user: str) -> None:
+    async def publish(self, client: AsyncWebClient, user: str, *, seen: str | None = None) -> None:
+        """Render `user`'s App Home from what is stored now and publish it.
+
+        `seen` is the hash of the view the user has (Slack sends it with app_home_opened and
+        with a click in the Home tab). Slack then publishes only over that view (views.publish
+        `hash`), so a process that rendered older data never overwrites a newer view another
+        published meanwhile; told `hash_conflict`, it reads and renders again, and what it
+        publishes is at least as new as the view there.
+        """
+        try:
+            await self._publish(client, user, seen)
+        except SlackApiError as error:
+            if seen is None or error_code(error) != "hash_conflict":
+                raise
+            await self._publish(client, user, None)
+
+    async def _publish(self, client: AsyncWebClient, user: str, seen: str | None) -> None:
         link = await self.telephony.link_of(user)
         view_blocks = await self.linked_blocks(client, link) if link else unlinked_blocks()
         if self.health.is_admin(user):
             room = health_blocks.HOME_BLOCK_LIMIT - len(view_blocks)
             health = await self.health.read()
             view_blocks += health_blocks.panel(health, utcnow(), self.ctx, room=room)
-        await client.views_publish(user_id=user, view={"type": "home", "blocks": view_blocks})
+        view = {"type": "home", "blocks": view_blocks}
+        await client.views_publish(user_id=user, view=view, hash=seen)
 
     async def linked_blocks(self, client: AsyncWebClient, link: ExtensionLink) -> list[Block]:
         missed, voicemails = await asyncio.gather(
@@ -263,3 +280,9 @@ async def _permalink(client: AsyncWebClient, item: OpenConversation) -> str | No
 def register(app: AsyncApp, runtime: Runtime) -> None:
     """The App Home, published whenever its tab is opened."""
     app.event("app_home_opened")(AppHome(runtime).opened)
+
+
+def view_hash(view: object) -> str | None:
+    """The `hash` of a view as Slack sends it in an event or a click; None when absent."""
+    found = view.get("hash") if isinstance(view, dict) else None
+    return found if isinstance(found, str) else None
