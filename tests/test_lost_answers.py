@@ -24,7 +24,7 @@ from bot.sandbox.slack.recorder import LostAnswer
 from bot.store.db import sync_url
 from bot.store.deliveries import DONE
 from bot.store.models import InboxEvent, PostedMessage
-from tests.conftest import BOT_TOKEN, NOTIFY_CHANNEL, RunningBot, start_bot
+from tests.conftest import BOT_TOKEN, NOTIFY_CHANNEL, start_bot
 
 #: The bot's clock three minutes ahead of Slack's (issue 20, item 13).
 BOT_AHEAD_SECONDS = 180
@@ -52,9 +52,14 @@ def posts_in(slack: SlackRecorder, channel: str) -> list[str]:
     ]
 
 
-def deliver(bot: RunningBot, slack: SlackRecorder, db: Engine, call_id: str) -> None:
-    assert bot.send("call.missed", id=call_id).status_code == 200
-    slack.wait_for(lambda: delivered(db), timeout=20)
+def deliver(settings: Settings, slack: SlackRecorder, db: Engine, call_id: str) -> None:
+    """Start the bot, send it one missed call, and stop it once it is delivered."""
+    bot = start_bot(settings, slack)
+    try:
+        assert bot.send("call.missed", id=call_id).status_code == 200
+        slack.wait_for(lambda: delivered(db), timeout=20)
+    finally:
+        bot.stop()
 
 
 @pytest.mark.parametrize("how", get_args(LostAnswer))
@@ -62,11 +67,7 @@ def test_a_post_whose_answer_is_lost_shows_once(
     settings: Settings, slack: SlackRecorder, db: Engine, how: LostAnswer
 ) -> None:
     slack.lose_next_answer("chat.postMessage", how)
-    bot = start_bot(settings, slack)
-    try:
-        deliver(bot, slack, db, f"call_lost_{how}")
-    finally:
-        bot.stop()
+    deliver(settings, slack, db, f"call_lost_{how}")
 
     assert posts_in(slack, NOTIFY_CHANNEL) == [f"missed_call:call_lost_{how}"]
     [message] = slack.messages(NOTIFY_CHANNEL)
@@ -84,11 +85,7 @@ def test_a_lost_answer_with_the_bots_clock_minutes_ahead_of_slacks_still_shows_o
 ) -> None:
     slack.set_clock(-BOT_AHEAD_SECONDS)
     slack.lose_next_answer("chat.postMessage", "reset")
-    bot = start_bot(settings, slack)
-    try:
-        deliver(bot, slack, db, "call_skewed")
-    finally:
-        bot.stop()
+    deliver(settings, slack, db, "call_skewed")
 
     assert posts_in(slack, NOTIFY_CHANNEL) == ["missed_call:call_skewed"]
     [read] = slack.calls("conversations.history")
@@ -101,11 +98,7 @@ def test_a_rate_limited_read_back_is_asked_again_never_taken_for_not_posted(
 ) -> None:
     slack.lose_next_answer("chat.postMessage", "eof")
     slack.fail_next("conversations.history", status=429, retry_after=1)
-    bot = start_bot(settings, slack)
-    try:
-        deliver(bot, slack, db, "call_limited")
-    finally:
-        bot.stop()
+    deliver(settings, slack, db, "call_limited")
 
     assert posts_in(slack, NOTIFY_CHANNEL) == ["missed_call:call_limited"]
     assert [call.status for call in slack.calls("conversations.history")] == [429, 200]
@@ -150,11 +143,7 @@ def test_the_read_back_reads_one_narrow_window_of_a_busy_channel(
     for number in range(3 * READ_BACK_PAGE_SIZE):
         slack.post_as_user(NOTIFY_CHANNEL, f"later {number}", user_id="U0BOB")
 
-    bot = start_bot(settings, slack)
-    try:
-        deliver(bot, slack, db, "call_buried")
-    finally:
-        bot.stop()
+    deliver(settings, slack, db, "call_buried")
 
     assert posts_in(slack, NOTIFY_CHANNEL).count("missed_call:call_buried") == 1
     with Session(db) as session:
