@@ -595,6 +595,14 @@ class SlackPoster:
             finally:
                 pace.answered = utcnow()
 
+    async def _not_cooling(self, session: AsyncSession, limited: str, now: datetime) -> None:
+        """Raise `ChannelCoolingDown` while Slack's wait for `limited` lasts; commits `session`,
+        so no connection is held while Slack answers."""
+        not_before = await self._stored_cooldown(session, limited, now)
+        await session.commit()
+        if not_before is not None and not_before > now:
+            raise ChannelCoolingDown(limited, not_before)
+
     async def _stored_cooldown(
         self, session: AsyncSession, limited: str, now: datetime
     ) -> datetime | None:
@@ -628,6 +636,8 @@ class SlackPoster:
         metadata. Slack rate-limiting it raises `ChannelCoolingDown`: not known yet, never
         "not posted"; asked again, it goes on where it stopped.
         """
+        # While Slack has the channel wait, the post is not retried: nor is it read back.
+        await self._not_cooling(session, ref.channel_id, utcnow())
         where: dict[str, Any] = {"channel": ref.channel_id}
         if ref.thread_ts:
             method, where["ts"] = "conversations_replies", ref.thread_ts
@@ -675,10 +685,7 @@ class SlackPoster:
         """One Web API call, within the stored rate limit of the `limited` channel, user or
         method (a read-back's, whose limit is the app's); Slack's answer teaches `clock`."""
         now = utcnow()
-        not_before = await self._stored_cooldown(session, limited, now)
-        await session.commit()  # hold no connection while Slack answers
-        if not_before is not None and not_before > now:
-            raise ChannelCoolingDown(limited, not_before)
+        await self._not_cooling(session, limited, now)
         try:
             response = await getattr(self.slack, method)(**args)
         except SlackApiError as error:
