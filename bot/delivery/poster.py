@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import weakref
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -114,6 +115,11 @@ class SlackClock:
             return None
         slack, local = self._heard
         return slack + time.monotonic() - local
+
+
+#: One clock per Web API client (per process): every poster on it knows Slack's time once one
+#: answer brought it, not only the worker's (the scheduler's jobs make a poster per run).
+_CLOCKS: weakref.WeakKeyDictionary[AsyncWebClient, SlackClock] = weakref.WeakKeyDictionary()
 
 
 class ChannelCoolingDown(NotYet):
@@ -290,7 +296,7 @@ class SlackPoster:
         self._pace: dict[str, ChannelPace] = {}
         #: Each channel's stored cooldown end (None: none) and when it was read.
         self._cooldowns: dict[str, tuple[datetime, datetime | None]] = {}
-        self.clock = SlackClock()
+        self.clock = _CLOCKS.setdefault(slack, SlackClock())
         #: Where a read-back that Slack rate-limited got to, by PostedMessage id: the window
         #: still to read, so asking again goes on from there.
         self._reading: dict[int, tuple[str, str | None]] = {}
