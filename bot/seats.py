@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 SEATS = (LEADER_LOCK_KEY + 1, LEADER_LOCK_KEY + 2)
 #: How often a process without a seat looks for a free one, and a holder checks its lock.
 RETRY_SECONDS = 2.0
+#: How long start-up waits for the first try for a seat (a database that does not answer).
+FIRST_TRY_SECONDS = 5.0
 
 OpenSocket = Callable[[], Awaitable[AsyncSocketModeHandler]]
 
@@ -42,11 +44,14 @@ async def hold_a_seat(
     open_socket: OpenSocket,
     stop: asyncio.Event,
     *,
+    tried: asyncio.Event | None = None,
     retry_seconds: float = RETRY_SECONDS,
 ) -> None:
     """Hold a Socket Mode connection (`open_socket` opens it) while this process has a seat,
-    until `stop` is set; then close it."""
+    until `stop` is set; then close it. `tried` is set once the first try is over: the
+    socket is open, or every seat was found held."""
     handler: AsyncSocketModeHandler | None = None
+    tried = tried or asyncio.Event()
 
     async def close() -> None:
         nonlocal handler
@@ -64,16 +69,19 @@ async def hold_a_seat(
         )
         if handler is None:
             handler = await open_socket()
+        tried.set()
         await lease.hold(stop, retry_seconds)
 
     async def standing_by() -> None:
         if handler is not None:
             logger.info("Socket Mode: both seats are held by other processes; closing this socket")
         await close()
+        tried.set()
 
     try:
         if runtime.engine.dialect.name != "postgresql":
             handler = await open_socket()
+            tried.set()
             await stop.wait()
             return
         await while_holding(

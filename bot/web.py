@@ -32,7 +32,7 @@ from bot.delivery.writer import InboxWriter
 from bot.logs import Scrubber, configure_logging
 from bot.qtvoice.webhooks import MAX_BODY_BYTES, WebhookError, read_webhook, too_large
 from bot.runtime import Runtime
-from bot.seats import hold_a_seat
+from bot.seats import FIRST_TRY_SECONDS, hold_a_seat
 from bot.services import BackgroundServices
 from bot.slack import door
 from bot.slack.app import create_bolt_app
@@ -135,7 +135,12 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
                 await connect_socket_mode(handler)
                 return handler
 
-            seat = asyncio.create_task(hold_a_seat(runtime, open_socket, leave_seat))
+            tried = asyncio.Event()
+            seat = asyncio.create_task(hold_a_seat(runtime, open_socket, leave_seat, tried=tried))
+            # Served with its socket open when it has a seat, as without seats; never held up
+            # for long by a database that does not answer.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(tried.wait(), FIRST_TRY_SECONDS)
         try:
             yield
         finally:
