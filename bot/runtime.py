@@ -7,6 +7,7 @@ Slack Web API client and the QTvoice client. Nothing deep in the code builds its
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import socket
 import uuid
@@ -14,6 +15,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -21,8 +27,40 @@ from bot.metrics import MeteredSlackClient
 from bot.qtvoice.client import QTvoiceClient
 from bot.store.db import create_engine, create_sessionmaker
 
-#: Slack answers in well under a second; a call stuck longer than this is retried by the worker.
-SLACK_TIMEOUT_SECONDS = 15
+#: Web API methods that each make a new message: sent twice, they show it twice.
+POSTING_METHODS = frozenset(
+    {"chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage", "chat.meMessage"}
+)
+
+
+class ResendSafely(AsyncConnectionErrorRetryHandler):
+    """slack_sdk's one retry after a dropped connection, never for a method that posts.
+
+    slack_sdk's default handler sends any call once more after a reset, an EOF or a refused
+    connection (`slack_sdk.http_retry.builtin_async_handlers`). A reset can come after Slack
+    posted the message and before its answer arrived: resent, the message shows twice. Such
+    a post is "maybe posted", and the poster's read-back decides (`bot.delivery.poster`).
+    Reading, updating or reacting again is harmless, so those keep the retry.
+    """
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if request.url.rstrip("/").rsplit("/", 1)[-1] in POSTING_METHODS:
+            return False
+        return await super()._can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
+
+
+def slack_retry_handlers() -> list[AsyncRetryHandler]:
+    """The Web API client's retry handlers: `ResendSafely` only (429s are the poster's)."""
+    return [ResendSafely()]
 
 
 @dataclass
@@ -51,7 +89,8 @@ class Runtime:
             slack=MeteredSlackClient(
                 token=settings.slack_bot_token.get_secret_value(),
                 base_url=settings.slack_api_url,
-                timeout=SLACK_TIMEOUT_SECONDS,
+                timeout=math.ceil(settings.slack_timeout_seconds),
+                retry_handlers=slack_retry_handlers(),
             ),
             qtvoice=QTvoiceClient(
                 settings.qtvoice_api_url, settings.qtvoice_api_key.get_secret_value()
@@ -61,10 +100,13 @@ class Runtime:
     def reuse_slack_connections(self) -> None:
         """Keep HTTP connections to Slack open between calls; call inside the event loop.
 
-        Without a session slack_sdk opens (and closes) a connection for every call.
+        Without a session slack_sdk opens (and closes) a connection for every call. With one it
+        passes no timeout of its own (`slack_sdk.web.async_internal_utils`), so the session's
+        is the only one: SLACK_TIMEOUT_SECONDS, not aiohttp's default of five minutes.
         """
         if self.slack.session is None:
-            self.slack.session = aiohttp.ClientSession()
+            timeout = aiohttp.ClientTimeout(total=self.settings.slack_timeout_seconds)
+            self.slack.session = aiohttp.ClientSession(timeout=timeout)
 
     async def close(self) -> None:
         if self.slack.session is not None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -25,20 +26,25 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import delete, or_, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy import delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.digest import send_digests
 from bot.delivery.extensions import INTERVAL_SECONDS as EXTENSION_CHECK_SECONDS
 from bot.delivery.extensions import check_extensions
-from bot.delivery.followup import TICK_SECONDS, escalate, send_reminders
+from bot.delivery.followup import (
+    RECHECK_SECONDS,
+    TICK_SECONDS,
+    escalate,
+    next_due,
+    send_reminders,
+)
 from bot.directory import sync_contacts
 from bot.ops.canary import run_canary
 from bot.ops.incidents import WATCH_SECONDS, Watch, reconcile_watched
 from bot.runtime import Runtime
 from bot.store import refusals
-from bot.store.db import async_url
+from bot.store.advisory import Lease, while_holding
 from bot.store.deliveries import DONE, IGNORED
 from bot.store.models import (
     CachedContact,
@@ -67,9 +73,11 @@ RETENTION_INTERVAL_SECONDS = 3600
 PLACED_CALL_RETENTION = timedelta(days=7)
 
 
-def build_scheduler(runtime: Runtime, *, tick_seconds: float = TICK_SECONDS) -> AsyncIOScheduler:
-    """Every scheduled job of `runtime`'s settings; escalation and reminders every
-    `tick_seconds`. Not started."""
+def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
+    """Every job of `runtime`'s settings that runs at fixed times or intervals. Not started.
+
+    Escalation and reminders are not among them: `follow_up` runs them when they fall due.
+    """
     scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1})
     interval = runtime.settings.reconcile_interval_seconds
     if interval:
@@ -94,10 +102,6 @@ def build_scheduler(runtime: Runtime, *, tick_seconds: float = TICK_SECONDS) -> 
     scheduler.add_job(
         prune, "interval", seconds=RETENTION_INTERVAL_SECONDS, args=(runtime,), id="retention"
     )
-    # Each job reads the clock itself and claims its work in the database, so a tick that
-    # comes late or twice (a new leader taking over) neither skips nor repeats anything.
-    for job in (escalate, send_reminders):
-        scheduler.add_job(job, "interval", seconds=tick_seconds, args=(runtime,), id=job.__name__)
     scheduler.add_job(
         check_extensions,
         "interval",
@@ -199,71 +203,23 @@ async def lead(
     if runtime.engine.dialect.name != "postgresql":
         await _run_scheduler(runtime, stop, None, retry_seconds, tick_seconds)
         return
-    # Unpooled: closing the lock's connection must really close it, releasing the lock.
-    engine = create_async_engine(async_url(runtime.settings.database_url), poolclass=NullPool)
-    try:
-        while not stop.is_set():
-            try:
-                async with engine.connect() as connection:
-                    if await _try_lock(connection):
-                        logger.info("this process leads the scheduled jobs")
-                        lease = _Lease(connection)
-                        await _run_scheduler(runtime, stop, lease, retry_seconds, tick_seconds)
-            except Exception as error:
-                if not is_outage(error):
-                    logger.exception("scheduler leadership lost; standing by")
-                else:
-                    logger.warning(
-                        "scheduler: database unreachable, standing by (retry in %g s): %s",
-                        retry_seconds,
-                        describe(error),
-                    )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), retry_seconds)
-    finally:
-        await engine.dispose()
 
+    async def run(lease: Lease, key: int) -> None:
+        logger.info("this process leads the scheduled jobs")
+        await _run_scheduler(runtime, stop, lease, retry_seconds, tick_seconds)
 
-async def _try_lock(connection: AsyncConnection) -> bool:
-    locked = await connection.scalar(
-        text("SELECT pg_try_advisory_lock(:key)"), {"key": LEADER_LOCK_KEY}
+    await while_holding(
+        runtime.settings.database_url,
+        (LEADER_LOCK_KEY,),
+        stop,
+        retry_seconds=retry_seconds,
+        what="scheduler",
+        run=run,
     )
-    await connection.commit()
-    return bool(locked)
-
-
-class _Lease:
-    """The leader lock's connection: alive means the lock is still ours.
-
-    PostgreSQL releases a session's advisory lock when its connection ends (a restart, a
-    network cut), and a standby may take it at once; the leader only learns so when it next
-    uses the connection. So every job run first checks the connection, and after the first
-    failed check the lease is lost for good: SQLAlchemy would quietly open a new connection,
-    one without the lock.
-    """
-
-    def __init__(self, connection: AsyncConnection) -> None:
-        self.connection = connection
-        self.lost = asyncio.Event()
-        self.error: Exception | None = None
-        self._checking = asyncio.Lock()  # one statement at a time on the connection
-
-    async def held(self) -> bool:
-        async with self._checking:
-            if self.lost.is_set():
-                return False
-            try:
-                await self.connection.execute(text("SELECT 1"))
-                await self.connection.commit()
-            except Exception as error:
-                self.error = error
-                self.lost.set()
-                return False
-            return True
 
 
 def _as_leader(
-    job: Callable[..., Awaitable[Any]], lease: _Lease | None
+    job: Callable[..., Awaitable[Any]], lease: Lease | None
 ) -> Callable[..., Awaitable[Any]]:
     """`job`, run only while `lease` is held (always, without one), and stopped quietly.
 
@@ -272,6 +228,7 @@ def _as_leader(
     database outage, which the next run outlives: both are one line.
     """
 
+    @functools.wraps(job)
     async def run_as_leader(*args: Any, **kwargs: Any) -> Any:
         if lease is not None and not await lease.held():
             logger.info("scheduled job %s skipped: this process no longer leads", job.__name__)
@@ -298,29 +255,63 @@ def _as_leader(
 async def _run_scheduler(
     runtime: Runtime,
     stop: asyncio.Event,
-    lease: _Lease | None,
+    lease: Lease | None,
     retry_seconds: float,
     tick_seconds: float,
 ) -> None:
     """Run the jobs until `stop`; with a lease, only while it is held (else raise its error),
     checked at least every `retry_seconds`."""
-    scheduler = build_scheduler(runtime, tick_seconds=tick_seconds)
+    scheduler = build_scheduler(runtime)
     for job in scheduler.get_jobs():
         job.modify(func=_as_leader(job.func, lease))
     scheduler.start()
+    follow_ups = asyncio.create_task(follow_up(runtime, stop, lease, tick_seconds))
     try:
-        while not stop.is_set():
-            waits = [asyncio.ensure_future(stop.wait())]
-            if lease is not None:
-                waits.append(asyncio.ensure_future(lease.lost.wait()))
-            try:
-                await asyncio.wait(
-                    waits, timeout=retry_seconds, return_when=asyncio.FIRST_COMPLETED
-                )
-            finally:
-                for wait in waits:
-                    wait.cancel()
-            if lease is not None and not stop.is_set() and not await lease.held():
-                raise lease.error or RuntimeError("leader lock lost")
+        if lease is None:
+            await stop.wait()
+        else:
+            await lease.hold(stop, retry_seconds)
     finally:
+        follow_ups.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follow_ups
         scheduler.shutdown(wait=False)
+
+
+async def follow_up(
+    runtime: Runtime, stop: asyncio.Event, lease: Lease | None, tick_seconds: float
+) -> None:
+    """Escalate and remind as each falls due, and every `tick_seconds` besides, until `stop`.
+
+    A one-minute poll would escalate a one-minute item up to a minute late. Here the next due
+    time is read from the database (`next_due`) and the jobs run the moment it comes; it is
+    read again every RECHECK_SECONDS, so an item made meanwhile by any process is on time
+    too. The tick retries what was due and failed (its claim given back). Each job claims its
+    work in the database, so a run that comes late or twice (a new leader taking over)
+    neither skips nor repeats anything.
+    """
+    jobs = [_as_leader(escalate, lease), _as_leader(send_reminders, lease)]
+    tick = timedelta(seconds=tick_seconds)
+    next_run = utcnow()
+    while not stop.is_set():
+        now = utcnow()
+        if now >= next_run:
+            for job in jobs:
+                try:
+                    await job(runtime)
+                except Exception:
+                    logger.exception("scheduled job %s failed; it runs again", job.__name__)
+            next_run = now + tick
+        try:
+            due = await next_due(runtime, now)
+        except Exception as error:
+            if is_outage(error):
+                logger.warning("follow-ups: database unreachable: %s", describe(error))
+            else:
+                logger.exception("follow-ups: next due time not read; the tick runs them")
+            due = None
+        if due is not None:
+            next_run = min(next_run, due)
+        wait = min((next_run - utcnow()).total_seconds(), RECHECK_SECONDS)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), max(wait, 0.0))

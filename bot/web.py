@@ -7,6 +7,7 @@ So a slow or failing Slack never slows or fails QTvoice's delivery.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -32,6 +33,7 @@ from bot.logs import Scrubber, configure_logging
 from bot.ops.routes import routes as ops_routes
 from bot.qtvoice.webhooks import MAX_BODY_BYTES, WebhookError, read_webhook, too_large
 from bot.runtime import Runtime
+from bot.seats import FIRST_TRY_SECONDS, hold_a_seat, seated_elsewhere
 from bot.services import BackgroundServices
 from bot.slack import door
 from bot.slack.app import create_bolt_app
@@ -123,7 +125,10 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
     socket_mode: AsyncSocketModeHandler | None = None
 
     async def socket_connected() -> bool:
+        """This deployment holds a Socket Mode connection: this process's own, or a seat held
+        by another process (`bot.seats`)."""
         connected = socket_mode is not None and await socket_mode.client.is_connected()
+        connected = connected or await seated_elsewhere(runtime)
         metrics.SOCKET_MODE_CONNECTED.set(connected)
         return connected
 
@@ -131,17 +136,33 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         nonlocal socket_mode
         runtime.socket_connected = socket_connected
+        runtime.reuse_slack_connections()
         if services is not None:
             await services.start()
+        seat: asyncio.Task[None] | None = None
+        leave_seat = asyncio.Event()
         app_token = runtime.settings.slack_app_token
         if app_token is not None:
-            socket_mode = socket_mode_handler(bolt_app, runtime, app_token.get_secret_value())
-            await connect_socket_mode(socket_mode)
+            token = app_token.get_secret_value()
+
+            async def open_socket() -> AsyncSocketModeHandler:
+                nonlocal socket_mode
+                socket_mode = socket_mode_handler(bolt_app, runtime, token)
+                await connect_socket_mode(socket_mode)
+                return socket_mode
+
+            tried = asyncio.Event()
+            seat = asyncio.create_task(hold_a_seat(runtime, open_socket, leave_seat, tried=tried))
+            # Served with its socket open when it has a seat, as without seats; never held up
+            # for long by a database that does not answer.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(tried.wait(), FIRST_TRY_SECONDS)
         try:
             yield
         finally:
-            if socket_mode is not None:
-                await socket_mode.close_async()
+            if seat is not None:
+                leave_seat.set()
+                await seat
             if services is not None:
                 await services.stop()
             await writer.close()

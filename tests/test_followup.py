@@ -94,6 +94,33 @@ async def test_an_untaken_missed_call_is_escalated_once_mentioning_the_lines_peo
     assert reply["text"].startswith("🚨 <@U0ALICE>: nobody has taken this in 15 open minutes.")
 
 
+#: How long before its due time the on-time test's item is made: the call is posted by then.
+AHEAD_OF_DUE = timedelta(seconds=30)
+#: Generous, for two busy cores: a one-minute poll would be up to 60 s late (30 s here).
+ON_TIME_SECONDS = 10
+
+
+async def test_an_escalation_lands_within_moments_of_its_due_time(
+    settings: Settings, slack: SlackRecorder
+) -> None:
+    bot = start_bot(settings.model_copy(update={"escalate_after_minutes": 1}), slack)
+    try:
+        due = utcnow() + AHEAD_OF_DUE
+        message = missed_call(bot, slack, due - timedelta(minutes=1))
+        assert utcnow() < due, "the call was posted after its escalation was due"
+        slack.wait_for(lambda: replies(slack, message), timeout=60)
+    finally:
+        bot.stop()
+
+    [escalation] = [
+        call
+        for call in slack.calls("chat.postMessage", ok=True)
+        if call.args.get("thread_ts") == message["ts"]
+    ]
+    # createdAt is given in whole seconds: the item may have arrived up to a second earlier.
+    assert -1 < escalation.received_at - due.timestamp() < ON_TIME_SECONDS
+
+
 async def test_nobody_linked_to_the_line_means_here(
     bot: RunningBot, slack: SlackRecorder, settings: Settings
 ) -> None:

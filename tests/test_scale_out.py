@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -40,14 +41,16 @@ from bot.runtime import Runtime
 from bot.sandbox.qtvoice import QTvoiceSandbox, send_webhook
 from bot.sandbox.samples import fresh_id, sample_event
 from bot.sandbox.server import free_port
-from bot.sandbox.slack import RecordedCall, SlackRecorder
+from bot.sandbox.slack import DEFAULT_APP_TOKEN, RecordedCall, SlackDriver, SlackRecorder
 from bot.scheduler import lead
+from bot.seats import RETRY_SECONDS as SEAT_RETRY_SECONDS
 from bot.store.db import sync_url
 from bot.store.deliveries import DONE
 from bot.store.migrate import upgrade
 from bot.store.models import InboxEvent
 from tests.conftest import (
     NOTIFY_CHANNEL,
+    SIGNING_SECRET,
     WEBHOOK_SECRET,
     process_environment,
     start_bot,
@@ -601,3 +604,77 @@ def restart_postgres(
         "down_seconds": round(back_at - down_at, 1),
         "back_at": back_at,
     }
+
+
+# Socket Mode seats
+
+#: Slash commands sent before and after a seat's holder is killed.
+COMMANDS = 8
+STARTUP_SECONDS = 120
+SEAT_LINE = re.compile(r"Socket Mode: this process \(pid (\d+)\) holds seat")
+
+
+def answered_once(driver: SlackDriver, slack: SlackRecorder) -> None:
+    """`/qtvoice help` COMMANDS times over the sockets: each acked in time and answered once
+    (in its ack or through its response_url)."""
+    deliveries = [driver.slash_command("/qtvoice", "help") for _ in range(COMMANDS)]
+    assert all(delivery.ack is not None for delivery in deliveries), "not acked within 3 s"
+
+    def answers() -> list[int]:
+        return [
+            (1 if delivery.ack and delivery.ack.payload else 0)
+            + len(slack.responses(delivery.response_url_key))
+            for delivery in deliveries
+        ]
+
+    slack.wait_for(lambda: all(answers()))
+    time.sleep(SEAT_RETRY_SECONDS)  # room for a second answer, were one coming
+    assert answers() == [1] * COMMANDS
+
+
+def seat_holders(serve: BotProcess) -> list[int]:
+    """The pids that have said they hold a seat, in the order they said so."""
+    return [int(pid) for pid in SEAT_LINE.findall(serve.output())]
+
+
+def test_four_web_processes_and_two_workers_hold_at_most_two_sockets_and_one_is_taken_over(
+    settings: Settings, slack: SlackRecorder, qtvoice: QTvoiceSandbox, tmp_path: Path
+) -> None:
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("seats are PostgreSQL advisory locks; on SQLite `serve` is one process")
+    port = free_port()
+    env = environment(settings.database_url, slack, qtvoice) | {
+        "SLACK_APP_TOKEN": DEFAULT_APP_TOKEN,
+        "WEB_CONCURRENCY": "4",
+    }
+    serve = BotProcess(
+        "serve", ["serve", "--host", "127.0.0.1", "--port", str(port)], env, tmp_path
+    )
+    workers = [BotProcess(f"worker{n}", ["worker"], env, tmp_path) for n in range(2)]
+    driver = SlackDriver(f"http://127.0.0.1:{port}", SIGNING_SECRET, slack, socket_mode=True)
+    socket = slack.socket_mode
+    try:
+        for process in [serve, *workers]:
+            process.start()
+        # Generous: six processes start on two cores shared with other busy work.
+        wait_for_health(f"http://127.0.0.1:{port}/healthz", timeout=STARTUP_SECONDS)
+        slack.wait_for(lambda: socket.connections == 2, timeout=STARTUP_SECONDS)
+        # Long enough for every standby to have tried for a seat a few times.
+        time.sleep(3 * SEAT_RETRY_SECONDS)
+        answered_once(driver, slack)
+        assert socket.peak_connections == 2
+        [first, second] = seat_holders(serve)
+
+        os.kill(first, signal.SIGKILL)
+        killed_at = time.monotonic()
+        slack.wait_for(lambda: len(seat_holders(serve)) == 3, timeout=10)
+        slack.wait_for(lambda: socket.connections == 2, timeout=10 - (time.monotonic() - killed_at))
+        answered_once(driver, slack)
+    finally:
+        driver.close()
+        for process in [serve, *workers]:
+            process.stop()
+
+    assert socket.peak_connections == 2
+    assert seat_holders(serve)[2] not in (first, second)
+    assert "Traceback" not in serve.output()

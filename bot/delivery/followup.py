@@ -4,8 +4,9 @@
 text conversation and returns the message with its ownership (who took it, the buttons).
 `reopen` is its hook for a text that comes after its conversation was handled: the caller
 wrote again, so that text is a new item, told in the thread and in the channel.
-`escalate` and `send_reminders` are the scheduler's jobs. Each takes `now`, so the clock is
-whoever calls it (APScheduler in production, the tests in tests), and each claims its work
+`escalate` and `send_reminders` are the scheduler's jobs, run as each falls due (`next_due`)
+and every `TICK_SECONDS` besides. Each takes `now`, so the clock is whoever calls it (the
+scheduler's leader in production, the tests in tests), and each claims its work
 with a conditional UPDATE before it talks to Slack, so two workers or a restart never send
 the same thing twice. A claim is a lease (`DELIVERY_LEASE_SECONDS`) marked done only once
 the post is: a claim whose post fails is given back, to be tried next tick, and one whose
@@ -38,8 +39,11 @@ logger = logging.getLogger(__name__)
 
 #: An item older than this is never escalated, e.g. when escalation is first turned on.
 ESCALATION_HORIZON = timedelta(days=7)
-#: How often the jobs look at the clock.
+#: How often the jobs run whatever is due: what failed (given back) is tried again then.
 TICK_SECONDS = 60
+#: How often the leader reads the next due time again: items and reminders made by any
+#: process are then seen, so each still fires within moments of its due time.
+RECHECK_SECONDS = 2.0
 #: Failures no retry can mend (Slack refuses the message, or a DM with the user): the work
 #: is given up with a warning. Any other failure gives the claim back for the next tick.
 NEVER_POSTED = (Refused, DmRefused)
@@ -173,6 +177,27 @@ async def escalate(runtime: Runtime, now: datetime | None = None) -> int:
             await ownership.escalated(session, item.id, now)
             escalated += 1
     return escalated
+
+
+async def next_due(runtime: Runtime, now: datetime) -> datetime | None:
+    """The first moment after `now` an escalation or a reminder falls due; None when nothing
+    waiting will (what is due already and failed is the next tick's)."""
+    settings = runtime.settings
+    minutes = settings.escalate_after_minutes
+    due: list[datetime] = []
+    async with runtime.sessions() as session:
+        if minutes:
+            waiting = await ownership.waiting(session, now - ESCALATION_HORIZON, now, now)
+            # Oldest first, and a later arrival never falls due sooner: the first one ahead.
+            for item in waiting:
+                escalates_at = settings.hours.add_business_minutes(item.arrived_at, minutes)
+                if escalates_at > now:
+                    due.append(escalates_at)
+                    break
+        reminder = await ownership.next_reminder_at(session, now)
+        if reminder is not None:
+            due.append(reminder)
+    return min(due, default=None)
 
 
 async def _post_escalation(

@@ -2,9 +2,11 @@
 
 A post is recorded as intended (a `PostedMessage` row with no `ts`) before it is sent and as done
 after. The message carries its identity in Slack message metadata. So when a worker finds an
-intended post with no `ts`, because the process died or Slack's answer never came back, it
-looks for the message in the channel before posting: a post that did land is adopted, not
-repeated. Slack's `Retry-After` is stored per channel and honoured by every worker; each
+intended post with no `ts`, because the process died or Slack's answer never came back (a
+reset, an EOF, a proxy's 502, a timeout: every lost answer is "maybe posted"), it looks for the
+message in the channel before posting: a post that did land is adopted, not repeated. It looks
+in a narrow window of the channel, placed by Slack's clock (`SlackClock`), never ours: the
+intent records Slack's time just before each attempt. Slack's `Retry-After` is stored per channel and honoured by every worker; each
 process also paces the channels Slack has limited, so Slack rarely has to say no twice.
 """
 
@@ -13,9 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+import weakref
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -43,8 +48,14 @@ from bot.store.models import ChannelCooldown, PostedMessage, utcnow
 logger = logging.getLogger(__name__)
 
 METADATA_EVENT = "qtslack_message"
-#: How far back to look for a post that may have landed: clocks differ a little.
+#: How far back to look for a post intended before intents recorded Slack's time (0011).
 LOOKBACK = timedelta(minutes=2)
+#: How much earlier than the Slack time recorded for an attempt its message may be stamped:
+#: `SlackClock` lags Slack by its `Date` header's rounding (under a second) and the latency.
+WINDOW_BEFORE = 3.0
+#: How long after the Slack time recorded for it an attempt may still be sent: more than this
+#: after, Slack's time is recorded again before sending (see `_send`).
+SEND_WITHIN = 3.0
 DEFAULT_RETRY_AFTER_SECONDS = 30
 #: Slack "will generally allow an app to post 1 message per second to a specific channel",
 #: granting "generous burst behavior" (https://api.slack.com/methods/chat.postMessage, Rate
@@ -63,11 +74,52 @@ CLAIM_AHEAD = NEAR / 2
 #: posts there at most once per delivery in flight (Slack then answers 429, which it honours).
 #: Without it every post would read the table, to find it empty nearly always.
 COOLDOWN_READ_EVERY = timedelta(seconds=1)
-#: Messages per page of history read while looking for a post that landed (Slack suggests 200).
-HISTORY_PAGE_SIZE = 200
+#: Messages per page of history read while looking for a post that landed: since 2025 Slack
+#: gives apps that are not internal 15 messages a call, one call a minute
+#: (https://docs.slack.dev/reference/methods/conversations.history, Rate limiting).
+READ_BACK_PAGE_SIZE = 15
+#: A post's answer can be lost for good, and Slack can still act on it, this many of the
+#: client's timeouts after sending: the post, its plain-text stand-in, and a join in between.
+WRITES_PER_POST = 3
+#: chat.update's answers for a message that is no longer there (deleted by someone), or that
+#: cannot be the bot's: such a message is posted anew.
+GONE = frozenset({"message_not_found", "cant_update_message"})
 #: The plain-text stand-in for a refused message is cut to Slack's recommended 4,000 characters
 #: (chat.postMessage: "limit the number of characters in the text field to 4,000").
 FALLBACK_TEXT_LIMIT = 4000
+
+
+class SlackClock:
+    """Slack's time as this process last heard it (a response's `Date` header), carried forward
+    on the local monotonic clock: never the local wall clock, which may disagree with Slack's
+    by minutes. It lags Slack by at most the header's rounding and the answer's latency.
+    """
+
+    def __init__(self) -> None:
+        self._heard: tuple[float, float] | None = None
+
+    def heard(self, headers: Mapping[str, Any]) -> None:
+        """Learn Slack's time from an answer's headers (one without `Date` teaches nothing)."""
+        date = next((value for name, value in headers.items() if name.lower() == "date"), None)
+        if date is None:
+            return
+        try:
+            when = parsedate_to_datetime(str(date)).timestamp()
+        except (TypeError, ValueError):
+            return
+        self._heard = (when, time.monotonic())
+
+    def now(self) -> float | None:
+        """Slack's time now, in Unix seconds; None until an answer brought it."""
+        if self._heard is None:
+            return None
+        slack, local = self._heard
+        return slack + time.monotonic() - local
+
+
+#: One clock per Web API client (per process): every poster on it knows Slack's time once one
+#: answer brought it, not only the worker's (the scheduler's jobs make a poster per run).
+_CLOCKS: weakref.WeakKeyDictionary[AsyncWebClient, SlackClock] = weakref.WeakKeyDictionary()
 
 
 class ChannelCoolingDown(NotYet):
@@ -160,6 +212,8 @@ class Intent:
     channel_id: str
     thread_ts: str | None
     state: dict[str, Any]
+    #: Slack's time just before the attempt, a ts (`PostedMessage.attempted_ts`).
+    attempted_ts: str
 
 
 async def intend(connection: AsyncConnection, intents: list[Intent]) -> list[PostedMessage | None]:
@@ -177,6 +231,7 @@ async def intend(connection: AsyncConnection, intents: list[Intent]) -> list[Pos
                 "channel_id": intent.channel_id,
                 "thread_ts": intent.thread_ts,
                 "state": intent.state,
+                "attempted_ts": intent.attempted_ts,
             }
             for intent in intents
         ],
@@ -203,6 +258,22 @@ async def landed(connection: AsyncConnection, posts: list[tuple[int, str]]) -> l
     return [None] * len(posts)
 
 
+async def attempted(
+    connection: AsyncConnection, attempts: list[tuple[int, str, bool]]
+) -> list[None]:
+    """Record Slack's time before another attempt at posts, `(PostedMessage id, Slack ts,
+    forget the old ts)` each, in the caller's transaction; a ts is forgotten when the message
+    was deleted from Slack and is posted anew."""
+    for posted_id, slack_ts, forget in attempts:
+        values: dict[str, Any] = {"attempted_ts": slack_ts}
+        if forget:
+            values["ts"] = None
+        await connection.execute(
+            update(PostedMessage).where(PostedMessage.id == posted_id).values(**values)
+        )
+    return [None] * len(attempts)
+
+
 async def cooldowns(connection: AsyncConnection, limited: list[str]) -> list[datetime | None]:
     """When the stored cooldown of each channel (or user) ends; None where there is none."""
     rows = await connection.execute(
@@ -225,6 +296,10 @@ class SlackPoster:
         self._pace: dict[str, ChannelPace] = {}
         #: Each channel's stored cooldown end (None: none) and when it was read.
         self._cooldowns: dict[str, tuple[datetime, datetime | None]] = {}
+        self.clock = _CLOCKS.setdefault(slack, SlackClock())
+        #: Where a read-back that Slack rate-limited got to, by PostedMessage id: the window
+        #: still to read, so asking again goes on from there.
+        self._reading: dict[int, tuple[str, str | None]] = {}
 
     async def dm_channel(self, session: AsyncSession, user_id: str) -> str:
         """The IM channel with a user, opened once per process.
@@ -289,7 +364,8 @@ class SlackPoster:
         other in that channel).
         """
         slot = await self._slot(session, channel)
-        intent = Intent(kind, key, channel, thread_ts, dict(state or {}))
+        now = await self._slack_now(session)
+        intent = Intent(kind, key, channel, thread_ts, dict(state or {}), now)
         ref = await self._commit(session, intend, intent)
         if ref is not None:
             session.add(ref)
@@ -305,12 +381,54 @@ class SlackPoster:
                 # What landed may predate what we know now (a transcript that came since).
                 await self.update(session, ref, message)
                 return ref
-        async with self._turn(channel, slot):
+            await self._attempt(session, ref)
+        await self._send(session, ref, slot, message, broadcast)
+        return ref
+
+    async def _send(
+        self,
+        session: AsyncSession,
+        ref: PostedMessage,
+        slot: datetime,
+        message: Message,
+        broadcast: bool,
+    ) -> None:
+        """Post `ref`'s message at `slot` and record where it landed. Its Slack time is
+        recorded again first if waiting for the slot took longer than SEND_WITHIN, so the
+        read-back's window always holds the post."""
+        async with self._turn(ref.channel_id, slot):
+            now = self.clock.now()
+            if (
+                ref.attempted_ts is None
+                or now is None
+                or now - float(ref.attempted_ts) > SEND_WITHIN
+            ):
+                await self._attempt(session, ref)
             response = await self._post(
-                session, channel, thread_ts, broadcast, f"{kind}:{key}", message
+                session, ref.channel_id, ref.thread_ts, broadcast, f"{ref.kind}:{ref.key}", message
             )
         await self._landed(session, ref, str(response["ts"]))
-        return ref
+
+    async def _attempt(
+        self, session: AsyncSession, ref: PostedMessage, *, forget: bool = False
+    ) -> None:
+        """Record durably Slack's time before another attempt at `ref`'s post (forgetting its
+        ts when `forget`: the message is gone from Slack)."""
+        now = await self._slack_now(session)
+        await self._commit(session, attempted, (ref.id, now, forget))
+        set_committed_value(ref, "attempted_ts", now)
+        if forget:
+            set_committed_value(ref, "ts", None)
+
+    async def _slack_now(self, session: AsyncSession) -> str:
+        """Slack's time now as a ts; asked of Slack (auth.test) when no answer brought it yet.
+
+        Slack always sends `Date`; a stand-in that does not gets the local clock.
+        """
+        if self.clock.now() is None:
+            await self._call(session, "auth.test", "auth_test")
+        now = self.clock.now()
+        return f"{time.time() if now is None else now:.6f}"
 
     async def _post(
         self,
@@ -359,7 +477,11 @@ class SlackPoster:
         message: Message,
         state: Mapping[str, Any] | None = None,
     ) -> None:
-        """Show `message` in place of a posted one (chat.update is idempotent)."""
+        """Show `message` in place of a posted one (chat.update is idempotent).
+
+        When the message is no longer there (someone deleted it: `GONE`), it is posted anew,
+        once, like any post (`post_once`), and its new ts remembered.
+        """
         target = {
             "channel": ref.channel_id,
             "ts": ref.ts,
@@ -368,7 +490,22 @@ class SlackPoster:
                 "event_payload": {"ref": f"{ref.kind}:{ref.key}"},
             },
         }
-        await self._write(session, "chat_update", target, message)
+        try:
+            await self._write(session, "chat_update", target, message)
+        except SlackApiError as error:
+            code = error_code(error)
+            if code not in GONE:
+                raise
+            logger.info(
+                "%s %s is gone from %s (%s); posting it anew",
+                ref.kind,
+                ref.key,
+                ref.channel_id,
+                code,
+            )
+            slot = await self._slot(session, ref.channel_id)
+            await self._attempt(session, ref, forget=True)
+            await self._send(session, ref, slot, message, broadcast=False)
         if state is not None:
             ref.state = dict(state)
         ref.updated_at = utcnow()
@@ -464,6 +601,14 @@ class SlackPoster:
             finally:
                 pace.answered = utcnow()
 
+    async def _not_cooling(self, session: AsyncSession, limited: str, now: datetime) -> None:
+        """Raise `ChannelCoolingDown` while Slack's wait for `limited` lasts; commits `session`,
+        so no connection is held while Slack answers."""
+        not_before = await self._stored_cooldown(session, limited, now)
+        await session.commit()
+        if not_before is not None and not_before > now:
+            raise ChannelCoolingDown(limited, not_before)
+
     async def _stored_cooldown(
         self, session: AsyncSession, limited: str, now: datetime
     ) -> datetime | None:
@@ -492,45 +637,65 @@ class SlackPoster:
     async def _find_landed(self, session: AsyncSession, ref: PostedMessage) -> str | None:
         """The ts of this ref's message if an earlier attempt did post it, else None.
 
-        Reads every page of the channel (or thread) back to the attempt's time, however busy
-        it was since: a post that landed must be found, or it is posted twice.
+        Reads one narrow window of the channel (or thread), placed by Slack's own time
+        recorded before the attempt, READ_BACK_PAGE_SIZE messages a call, matched on
+        metadata. Slack rate-limiting it raises `ChannelCoolingDown`: not known yet, never
+        "not posted"; asked again, it goes on where it stopped.
         """
+        # While Slack has the channel wait, the post is not retried: nor is it read back.
+        await self._not_cooling(session, ref.channel_id, utcnow())
         where: dict[str, Any] = {"channel": ref.channel_id}
         if ref.thread_ts:
             method, where["ts"] = "conversations_replies", ref.thread_ts
         else:
             method = "conversations_history"
-        oldest = f"{(ref.created_at - LOOKBACK).timestamp():.6f}"
+        oldest, latest = self._reading.get(ref.id) or self._window(ref)
         wanted = f"{ref.kind}:{ref.key}"
-        cursor: str | None = None
         while True:
+            self._reading[ref.id] = (oldest, latest)
             response = await self._call(
                 session,
-                ref.channel_id,
+                method,
                 method,
                 **where,
                 oldest=oldest,
+                latest=latest,
                 include_all_metadata=True,
-                limit=HISTORY_PAGE_SIZE,
-                cursor=cursor,
+                limit=READ_BACK_PAGE_SIZE,
             )
-            for message in response.get("messages", []):
-                if landed_ref(message) == wanted:
-                    return str(message["ts"])
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
+            messages: list[dict[str, Any]] = response.get("messages") or []
+            found = next((m["ts"] for m in messages if landed_ref(m) == wanted), None)
+            if found is not None or not messages or not response.get("has_more"):
+                del self._reading[ref.id]
+                return None if found is None else str(found)
+            # The rest of the window: history pages go back in time, replies forward.
+            if method == "conversations_history":
+                latest = min((str(m["ts"]) for m in messages), key=float)
+            else:
+                oldest = max((str(m["ts"]) for m in messages), key=float)
+
+    def _window(self, ref: PostedMessage) -> tuple[str, str | None]:
+        """Where `ref`'s message is if it landed: `(oldest, latest)` ts, by Slack's clock.
+
+        From WINDOW_BEFORE before the Slack time recorded for the attempt to as long after as
+        the post may have taken (SEND_WITHIN, then WRITES_PER_POST of the client's timeouts).
+        A post intended before Slack's time was recorded looks back LOOKBACK from its intent.
+        """
+        if ref.attempted_ts is None:
+            return f"{(ref.created_at - LOOKBACK).timestamp():.6f}", None
+        at = float(ref.attempted_ts)
+        after = SEND_WITHIN + WRITES_PER_POST * self.slack.timeout + WINDOW_BEFORE
+        return f"{at - WINDOW_BEFORE:.6f}", f"{at + after:.6f}"
 
     async def _call(self, session: AsyncSession, limited: str, method: str, /, **args: Any) -> Any:
-        """One Web API call, within the stored rate limit of the `limited` channel or user."""
+        """One Web API call, within the stored rate limit of the `limited` channel, user or
+        method (a read-back's, whose limit is the app's); Slack's answer teaches `clock`."""
         now = utcnow()
-        not_before = await self._stored_cooldown(session, limited, now)
-        await session.commit()  # hold no connection while Slack answers
-        if not_before is not None and not_before > now:
-            raise ChannelCoolingDown(limited, not_before)
+        await self._not_cooling(session, limited, now)
         try:
-            return await getattr(self.slack, method)(**args)
+            response = await getattr(self.slack, method)(**args)
         except SlackApiError as error:
+            self.clock.heard(error_headers(error))
             if error_status(error) == 429:
                 until = now + timedelta(seconds=_retry_after(error_headers(error)))
                 self._pace.setdefault(limited, ChannelPace(now)).empty_until(until, now)
@@ -540,6 +705,8 @@ class SlackPoster:
             if error_code(error) is None:
                 raise Unreadable(describe(error)) from None
             raise
+        self.clock.heard(response.headers)
+        return response
 
 
 def mask_user(user_id: str) -> str:

@@ -26,12 +26,23 @@ class BackgroundServer:
     """One uvicorn server in a daemon thread; `url` is where it answers once started."""
 
     def __init__(
-        self, app: Any, port: int | None = None, *, lifespan: Literal["auto", "on", "off"] = "on"
+        self,
+        app: Any,
+        port: int | None = None,
+        *,
+        lifespan: Literal["auto", "on", "off"] = "on",
+        date_header: bool = True,
     ) -> None:
+        """`date_header=False` leaves the `Date` header to `app` (a sandbox with its own clock)."""
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, lifespan=lifespan, log_level="warning"
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            lifespan=lifespan,
+            log_level="warning",
+            date_header=date_header,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)

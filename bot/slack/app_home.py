@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased
 from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Call, Voicemail
 from bot.runtime import Runtime
-from bot.slack.api_errors import describe
+from bot.slack.api_errors import describe, error_code
 from bot.slack.blocks import health as health_blocks
 from bot.slack.blocks import ownership as ownership_blocks
 from bot.slack.blocks.kit import (
@@ -81,16 +81,32 @@ class AppHome:
         self.health = DeliveryHealth(runtime)
         self.ctx = render_context(runtime.settings)
 
-    async def publish(self, client: AsyncWebClient, user: str) -> None:
+    async def publish(self, client: AsyncWebClient, user: str, *, seen: str | None = None) -> None:
+        """Render `user`'s App Home from what is stored now and publish it.
+
+        `seen` is the hash of the view the user has (Slack sends it with app_home_opened and
+        with a click in the Home tab). Slack then publishes only over that view (views.publish
+        `hash`), so a process that rendered older data never overwrites a newer view another
+        published meanwhile; told `hash_conflict`, it reads and renders again, and what it
+        publishes is at least as new as the view there.
+        """
+        try:
+            await self._publish(client, user, seen)
+        except SlackApiError as error:
+            if seen is None or error_code(error) != "hash_conflict":
+                raise
+            await self._publish(client, user, None)
+
+    async def _publish(self, client: AsyncWebClient, user: str, seen: str | None) -> None:
         link = await self.telephony.link_of(user)
-        """Publish `user`'s App Home as it is now."""
         view_blocks = await self.linked_blocks(client, link) if link else unlinked_blocks()
         if self.health.is_admin(user):
             view_blocks = await incident_banner(self.runtime, self.ctx) + view_blocks
             room = health_blocks.HOME_BLOCK_LIMIT - len(view_blocks)
             health = await self.health.read()
             view_blocks += health_blocks.panel(health, utcnow(), self.ctx, room=room)
-        await client.views_publish(user_id=user, view={"type": "home", "blocks": view_blocks})
+        view = {"type": "home", "blocks": view_blocks}
+        await client.views_publish(user_id=user, view=view, hash=seen)
 
     async def linked_blocks(self, client: AsyncWebClient, link: ExtensionLink) -> list[Block]:
         missed, voicemails = await asyncio.gather(

@@ -53,6 +53,13 @@ class _Container(SlackRequest):
     channel_id: str | None = None
 
 
+class _SeenView(SlackRequest):
+    """The view a person has in front of them; its `hash` lets views.publish refuse to
+    overwrite a newer one (https://docs.slack.dev/reference/methods/views.publish)."""
+
+    hash: str | None = None
+
+
 class _ClickedMessage(SlackRequest):
     ts: str | None = None
     thread_ts: str | None = None
@@ -77,6 +84,7 @@ class Click(SlackRequest):
     container: _Container | None = None
     message: _ClickedMessage | None = None
     response_url: str | None = None
+    view: _SeenView | None = None
 
     @property
     def user_id(self) -> str:
@@ -101,6 +109,11 @@ class Click(SlackRequest):
     @property
     def message_ts(self) -> str | None:
         return self.message.ts if self.message is not None else None
+
+    @property
+    def view_hash(self) -> str | None:
+        """The hash of the App Home the click came from; None for a click on a message."""
+        return self.view.hash if self.view is not None else None
 
     @property
     def thread_ts(self) -> str | None:
@@ -168,6 +181,12 @@ class MessageEvent(SlackRequest):
 class _HomeEvent(SlackRequest):
     user: str
     tab: str = "home"
+    view: _SeenView | None = None
+
+    @property
+    def view_hash(self) -> str | None:
+        """The hash of the Home view Slack shows the person now; None on a first opening."""
+        return self.view.hash if self.view is not None else None
 
 
 class HomeOpened(SlackRequest):

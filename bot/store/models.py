@@ -175,6 +175,9 @@ class PostedMessage(Base):
     thread_ts: Mapped[str | None] = mapped_column(String(32))
     #: What the message shows, merged across events, so it can be rendered again on update.
     state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Slack's time (a ts, by Slack's clock, not ours) just before the last attempt to post:
+    #: the read-back looks for the message in a narrow window after it.
+    attempted_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -260,6 +260,14 @@ async def due_reminders(session: AsyncSession, now: datetime) -> list[Reminder]:
         .order_by(Reminder.due_at)
     )
     return list(found)
+
+
+async def next_reminder_at(session: AsyncSession, now: datetime) -> datetime | None:
+    """When the first reminder not sent yet falls due after `now`; None when none does."""
+    due: datetime | None = await session.scalar(
+        select(func.min(Reminder.due_at)).where(Reminder.sent_at.is_(None), Reminder.due_at > now)
+    )
+    return due
 
 
 async def claim_reminder(

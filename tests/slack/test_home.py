@@ -10,13 +10,14 @@ import json
 import time
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.sandbox.qtvoice import ALICE_LINE, JANE_ROE, STRANGER, QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.slack import SlackRecorder
 from bot.slack.buttons import ButtonCodec, ButtonValue
-from tests.conftest import NOTIFY_CHANNEL, SIGNING_SECRET, RunningBot
+from tests.conftest import BOT_TOKEN, NOTIFY_CHANNEL, SIGNING_SECRET, RunningBot
 from tests.slack.test_actions import answer, click
 
 CODEC = ButtonCodec.for_signing_secret(SIGNING_SECRET)
@@ -189,3 +190,27 @@ def test_home_says_how_to_take_and_be_reminded_when_there_is_nothing(
 
     assert "I'll take it" in shown["home_taken"]["text"]["text"]
     assert "Remind me" in shown["home_reminders"]["text"]["text"]
+
+
+def test_a_home_published_meanwhile_is_not_overwritten_by_an_older_render(
+    bot: RunningBot, slack: SlackRecorder, linked: None
+) -> None:
+    home_blocks(bot, slack)
+    seen = slack.views_published("U0ALICE")[-1]
+    # Another process publishes a newer Home between this opening and the bot's answer.
+    newer = httpx.post(
+        f"{slack.api_url}views.publish",
+        headers={"Authorization": f"Bearer {BOT_TOKEN}"},
+        json={"user_id": "U0ALICE", "view": {"type": "home", "blocks": []}},
+    ).json()["view"]
+    before = len(slack.calls("views.publish"))
+    opened = {"type": "app_home_opened", "user": "U0ALICE", "channel": "DU0ALICE", "tab": "home"}
+    assert bot.slack.event({**opened, "view": seen}).status_code == 200
+
+    slack.wait_for(lambda: len(slack.calls("views.publish")) >= before + 2)
+    *_, refused, again = slack.calls("views.publish")
+    assert refused.args["hash"] == seen["hash"] != newer["hash"]
+    assert refused.error == "hash_conflict"
+    assert again.ok
+    assert "hash" not in again.args  # rendered again from what is stored now
+    assert slack.views_published("U0ALICE")[-1]["blocks"]  # the Home, read afresh, is shown

@@ -11,6 +11,9 @@ from bot.sandbox.slack.errors import SlackError, missing
 
 DEFAULT_PAGE_LIMIT = 100
 MAX_PAGE_LIMIT = 999
+#: Since 2025, conversations.history and conversations.replies give an app that is not internal
+#: (nor in the Marketplace) at most 15 messages a call, whatever its `limit` asks.
+MAX_READ_LIMIT = 15
 
 _JSON_ARGS = {
     "blocks": "invalid_blocks_format",
@@ -39,12 +42,13 @@ def flag(args: Mapping[str, Any], name: str) -> bool:
     return str(args.get(name, "")).lower() in {"1", "true"}
 
 
-def page_limit(args: Mapping[str, Any]) -> int:
+def page_limit(args: Mapping[str, Any], *, most: int = MAX_PAGE_LIMIT) -> int:
+    """The page size a call asks for, within 1 and `most`."""
     try:
         limit = int(args.get("limit") or DEFAULT_PAGE_LIMIT)
     except (TypeError, ValueError):
         raise SlackError("invalid_limit") from None
-    return min(max(limit, 1), MAX_PAGE_LIMIT)
+    return min(max(limit, 1), most)
 
 
 def ts_bound(args: Mapping[str, Any], name: str) -> Decimal | None:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bot.sandbox.slack.arguments import flag, optional, page_limit, ts_bound
+from bot.sandbox.slack.arguments import MAX_READ_LIMIT, flag, optional, page_limit, ts_bound
 from bot.sandbox.slack.errors import SlackError
 
 
@@ -66,6 +66,6 @@ def paginate(
                 else Decimal(message["ts"]) >= start_ts
             )
         ]
-    limit = page_limit(args)
+    limit = page_limit(args, most=MAX_READ_LIMIT)
     page, rest = messages[:limit], messages[limit:]
     return page, _cursor(rest[0]["ts"]) if rest else ""

@@ -335,6 +335,9 @@ def views_publish(workspace: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     if view["type"] != "home":
         raise SlackError("invalid_arguments", [problem("must be home", "/view/type")])
     earlier = workspace.published.get(user)
+    expected_hash = optional(args, "hash")
+    if expected_hash is not None and earlier and expected_hash != earlier[-1]["hash"]:
+        raise SlackError("hash_conflict")
     rendered = render_view(view, earlier[-1]["id"] if earlier else workspace.new_view_id())
     workspace.published.setdefault(user, []).append(rendered)
     return {"ok": True, "view": copy.deepcopy(rendered)}

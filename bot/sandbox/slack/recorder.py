@@ -12,19 +12,23 @@ import copy
 import hmac
 import json
 import math
+import socket
+import struct
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.sandbox.server import BackgroundServer
 from bot.sandbox.slack.arguments import decode_json_args
@@ -44,8 +48,18 @@ from bot.sandbox.slack.workspace import ResponseUrl, Workspace
 
 T = TypeVar("T")
 
+#: A black-holed call is dropped, unanswered, at the latest this long after it came.
+BLACK_HOLE_MAX_SECONDS = 60.0
+
 RESPONSE_URL_MAX_USES = 5
 """Slack accepts at most five posts to one response_url."""
+
+LostAnswer = Literal["reset", "eof", "502"]
+"""How an answer is lost after Slack acted on the call: the connection reset (RST) or closed
+(EOF) before any byte of the answer, or a proxy's 502 page in its place."""
+
+#: Where `_handle_api` tells `_HangUp` to lose the answer it is about to send.
+_LOSE = "sandbox.lose_answer"
 
 
 @dataclass(frozen=True)
@@ -93,6 +107,8 @@ class _Fault:
     error: str | None
     raw_body: str | None = None
     raw_type: str = "text/plain"
+    #: The call is carried out, then its answer lost this way (see `lose_next_answer`).
+    lose: LostAnswer | None = None
 
     def answer(self) -> _Answer:
         headers = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
@@ -172,6 +188,8 @@ class SlackRecorder:
         self._calls: list[RecordedCall] = []
         self._faults: list[_Fault] = []
         self._delays: dict[str, float] = {}
+        #: Black-holed methods, each with the event that lets its held calls go.
+        self._black_holes: dict[str, threading.Event] = {}
         self._channel_limits: dict[str, float] = {}
         self._last_write: dict[tuple[str, str], float] = {}
         self._blocks_refused: set[str] = set()
@@ -179,7 +197,7 @@ class SlackRecorder:
         self._token_revoked = False
         self._response_urls: dict[str, ResponseUrl] = {}
         self._scopes = BOT_SCOPES
-        self._server = BackgroundServer(self._asgi_app())
+        self._server = BackgroundServer(_HangUp(self._asgi_app()), date_header=False)
         self.url = self._server.url
         self.api_url = f"{self.url}/api/"
         self.socket_mode = SocketModeServer()
@@ -213,6 +231,9 @@ class SlackRecorder:
             self._calls.clear()
             self._faults.clear()
             self._delays.clear()
+            for hole in self._black_holes.values():
+                hole.set()
+            self._black_holes.clear()
             self._channel_limits.clear()
             self._last_write.clear()
             self._blocks_refused.clear()
@@ -251,6 +272,24 @@ class SlackRecorder:
                 _Fault(method, status, count, retry_after, error, raw_body, raw_type)
             )
 
+    def lose_next_answer(self, method: str, how: LostAnswer, *, count: int = 1) -> None:
+        """Carry out the next `count` calls of `method`, then lose each answer `how`.
+
+        Slack posted the message, then the connection was reset or closed before its answer
+        arrived, or a proxy answered 502 after forwarding: the client cannot tell whether the
+        call was made. The calls are recorded (`injected=True`) with what Slack did.
+        """
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        with self._lock:
+            self._faults.append(_Fault(method, 0, count, None, None, lose=how))
+
+    def set_clock(self, offset_seconds: float) -> None:
+        """Run this Slack's clock `offset_seconds` off the machine's (its message ts and its
+        `Date` header), as real Slack's differs from a server's whose clock drifted."""
+        with self._lock:
+            self._workspace.clock_offset = offset_seconds
+
     def refuse_blocks(self, channel: str) -> None:
         """From now on, chat.postMessage and chat.update with blocks in `channel` answer
         `invalid_blocks`, as Slack does for content it will never accept; plain text passes."""
@@ -276,6 +315,16 @@ class SlackRecorder:
                 self._delays[method] = seconds
             else:
                 self._delays.pop(method, None)
+
+    def black_hole(self, method: str, *, on: bool = True) -> None:
+        """Swallow every later call of `method` until `on=False` (or `reset`): each is held
+        unanswered (at most BLACK_HOLE_MAX_SECONDS), never carried out, never recorded, and
+        its connection then closed without an answer, as behind a dead network path."""
+        with self._lock:
+            if on:
+                self._black_holes.setdefault(method, threading.Event())
+            elif method in self._black_holes:
+                self._black_holes.pop(method).set()
 
     def limit_per_channel(self, method: str, seconds: float) -> None:
         """Allow `method` once per `seconds` in each channel, as Slack limits chat.postMessage.
@@ -336,6 +385,12 @@ class SlackRecorder:
                 channel_id, {"text": text}, user=user_id, from_bot=False, thread_ts=thread_ts
             )
             return copy.deepcopy(message)
+
+    def delete_message(self, channel: str, ts: str) -> None:
+        """Someone deleted the message at `ts` in `channel` (a person, or an admin's tool)."""
+        with self._lock:
+            channel_id = self._workspace.conversation(channel, allow_user=True)
+            self._workspace.remove(channel_id, self._workspace.find(channel_id, ts))
 
     # -- reading back
 
@@ -538,13 +593,25 @@ class SlackRecorder:
             args, unreadable = {}, error
         token = _presented_token(request.headers, args)
         with self._lock:
+            hole = self._black_holes.get(method)
+        if hole is not None:
+            await asyncio.to_thread(hole.wait, BLACK_HOLE_MAX_SECONDS)
+            request.scope[_LOSE] = "eof"
+            return Response(status_code=504)
+        with self._lock:
             delay = self._delays.get(method, self._delays.get("*", 0.0))
         if delay:
             await asyncio.sleep(delay)
         with self._lock:
             fault = self._take_fault(method)
             limited = None if fault else self._channel_limited(method, args, time.monotonic())
-            if fault is not None:
+            if fault is not None and fault.lose is not None:
+                answer = self._answer(method, args, token)
+                if fault.lose == "502":
+                    lost = _Answer(502, {"raw": PROXY_502, "type": "text/html"}, raw=True)
+                else:
+                    request.scope[_LOSE] = fault.lose
+            elif fault is not None:
                 answer = fault.answer()
             elif limited is not None:
                 answer = limited
@@ -563,10 +630,14 @@ class SlackRecorder:
                     received_at,
                 )
             )
+            date = formatdate(self._workspace.now(), usegmt=True)
+        if fault is not None and fault.lose == "502":
+            answer = lost
+        headers = {"Date": date, **answer.headers}
         if answer.raw:
             raw, media_type = answer.body["raw"], answer.body["type"]
-            return Response(raw, answer.status, headers=answer.headers, media_type=media_type)
-        return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
+            return Response(raw, answer.status, headers=headers, media_type=media_type)
+        return JSONResponse(answer.body, status_code=answer.status, headers=headers)
 
     async def _handle_response_url(self, request: Request) -> JSONResponse:
         try:
@@ -587,6 +658,36 @@ class SlackRecorder:
                 return JSONResponse(error.body(), status_code=400)
             target.posts.append(payload)
         return JSONResponse({"ok": True})
+
+
+PROXY_502 = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+
+
+class _HangUp:
+    """ASGI middleware that loses an answer as `_handle_api` asked (`_LOSE` in the scope):
+    it closes the connection instead of sending the answer, with a reset (RST) or an EOF."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_or_hang_up(message: Message) -> None:
+            how = scope.get(_LOSE)
+            if how is not None and message["type"] == "http.response.start":
+                # uvicorn's send is its request cycle's; the cycle holds the connection.
+                transport = send.__self__.transport  # type: ignore[attr-defined]
+                if how == "reset":
+                    transport.get_extra_info("socket").setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
+                    transport.abort()
+                else:
+                    transport.close()
+                # Once uvicorn has heard of the hang-up, what the app sends goes nowhere.
+                await asyncio.sleep(0.01)
+            await send(message)
+
+        await self.app(scope, receive, send_or_hang_up)
 
 
 def _describe(call: RecordedCall) -> str:

@@ -87,6 +87,8 @@ class SocketModeServer:
         self._unmatched: list[str] = []
         self._refused = 0
         self._opened = 0
+        self._peak = 0
+        self._pushed = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
@@ -130,6 +132,7 @@ class SocketModeServer:
             self._acks.clear()
             self._unmatched.clear()
             self._refused = 0
+            self._peak = sum(1 for ws in self._sockets if not ws.closed)
 
     # -- what apps.connections.open and the tests use
 
@@ -153,6 +156,12 @@ class SocketModeServer:
             return self._opened
 
     @property
+    def peak_connections(self) -> int:
+        """The most apps ever connected at once."""
+        with self._lock:
+            return self._peak
+
+    @property
     def refused_connections(self) -> int:
         """Connection attempts without a valid ticket (Slack refuses them too)."""
         with self._lock:
@@ -167,7 +176,8 @@ class SocketModeServer:
         retry_reason: str | None = None,
         timeout: float = 10.0,
     ) -> Ack | None:
-        """Send one envelope to the newest connection and wait for its ack.
+        """Send one envelope to one connection, each in turn as Slack spreads an app's
+        envelopes over its connections, and wait for its ack.
 
         Returns the ack if one came within `ACK_DEADLINE_SECONDS`, else None (an ack that comes
         later is still recorded, with `on_time` false). Raises TimeoutError when no app is
@@ -259,6 +269,7 @@ class SocketModeServer:
             self._sockets.append(socket)
             self._opened += 1
             count = sum(1 for ws in self._sockets if not ws.closed)
+            self._peak = max(self._peak, count)
         await socket.send_json(
             {
                 "type": "hello",
@@ -304,7 +315,9 @@ class SocketModeServer:
             with self._lock:
                 open_sockets = [ws for ws in self._sockets if not ws.closed]
             if open_sockets:
-                return open_sockets[-1]
+                with self._lock:
+                    self._pushed += 1
+                    return open_sockets[self._pushed % len(open_sockets)]
             if time.monotonic() > deadline:
                 raise TimeoutError("no app connected over Socket Mode")
             time.sleep(0.01)

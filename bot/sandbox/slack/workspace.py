@@ -91,14 +91,20 @@ class Workspace:
         self.published: dict[str, list[dict[str, Any]]] = {}
         self.triggers: dict[str, Trigger] = {}
         self._last_micros = 0
+        #: How far this Slack's clock is from the machine's, in seconds (see `now`).
+        self.clock_offset = 0.0
         self._view_count = 0
         self._trigger_count = 0
 
     # -- identifiers
 
+    def now(self) -> float:
+        """This Slack's time, in Unix seconds: the machine's, moved by `clock_offset`."""
+        return time.time() + self.clock_offset
+
     def next_ts(self) -> str:
-        """A message timestamp: the current unix time, strictly later than the last one."""
-        micros = max(time.time_ns() // 1000, self._last_micros + 1)
+        """A message timestamp: Slack's time now, strictly later than the last one."""
+        micros = max(int(self.now() * 1_000_000), self._last_micros + 1)
         self._last_micros = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 

@@ -220,7 +220,7 @@ class Buttons:
         said = await self.health.replay(click.user_id, value.delivery_id() if value else None)
         await tell(said)
         if self.health.is_admin(click.user_id):
-            await self.home.publish(tell.client, click.user_id)
+            await self.home.publish(tell.client, click.user_id, seen=click.view_hash)
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:

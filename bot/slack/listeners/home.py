@@ -16,6 +16,6 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
 
     async def opened(event: HomeOpened, client: AsyncWebClient) -> None:
         if event.event.tab == "home":
-            await home.publish(client, event.event.user)
+            await home.publish(client, event.event.user, seen=event.event.view_hash)
 
     app.event("app_home_opened")(on_event(HomeOpened, opened))
