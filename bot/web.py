@@ -32,6 +32,7 @@ from bot.logs import Scrubber, configure_logging
 from bot.qtvoice.webhooks import MAX_BODY_BYTES, WebhookError, read_webhook, too_large
 from bot.runtime import Runtime
 from bot.services import BackgroundServices
+from bot.setup_page import setup_routes
 from bot.slack import door
 from bot.slack.app import create_bolt_app
 from bot.slack.socket_mode import CheckedSocketModeHandler
@@ -142,6 +143,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/qtvoice/webhooks", qtvoice_webhooks, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            *setup_routes(runtime.settings),
         ],
         lifespan=lifespan,
         exception_handlers=dict.fromkeys(OUTAGE_CANDIDATES, database_unavailable),

@@ -18,6 +18,8 @@ from typing import Any
 APP_NAME = "QTvoice"
 BOT_DISPLAY_NAME = "qtvoice"
 SLACK_PATH = "/slack/events"
+#: Where QTvoice posts webhooks (the contract's route), given to QTvoice by the operator.
+WEBHOOK_PATH = "/qtvoice/webhooks"
 
 
 @dataclass(frozen=True)
