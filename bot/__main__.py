@@ -161,6 +161,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from bot.logs import Scrubber, configure_logging
     from bot.runtime import Runtime
     from bot.services import BackgroundServices
+    from bot.startup import SchemaGate, announce
 
     settings = load_settings(Settings)
     configure_logging(settings.log_level, Scrubber.for_settings(settings))
@@ -172,7 +173,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
             loop.add_signal_handler(signum, stop.set)
         runtime = Runtime.create(settings)
         try:
-            await BackgroundServices(runtime).run_until(stop)
+            await announce(runtime)
+            if await SchemaGate(runtime).wait_open(stop):
+                await BackgroundServices(runtime).run_until(stop)
         finally:
             await runtime.close()
 

@@ -30,6 +30,7 @@ from bot.connectivity import network_failure
 from bot.qtvoice.errors import QTvoiceError
 from bot.runtime import Runtime
 from bot.slack.manifest import BOT_SCOPES, SLACK_PATH, WEBHOOK_PATH
+from bot.startup import token_fix
 from bot.store.db import safe_url
 from bot.store.migrate import database_problem, head_revision
 from bot.store.models import Route
@@ -42,13 +43,6 @@ REINSTALL = (
     "(https://api.slack.com/apps), reinstall the app (OAuth & Permissions → Reinstall), "
     "and copy the Bot User OAuth Token into SLACK_BOT_TOKEN again if it changed"
 )
-#: What to do about auth.test's refusals of the bot token.
-SLACK_TOKEN_FIXES = {
-    "invalid_auth": "Slack does not know SLACK_BOT_TOKEN; copy the Bot User OAuth Token (xoxb-…) again from OAuth & Permissions at https://api.slack.com/apps",
-    "token_revoked": "SLACK_BOT_TOKEN was revoked (the app was uninstalled?); reinstall the app (OAuth & Permissions → Install) and set the new xoxb- token",
-    "account_inactive": "SLACK_BOT_TOKEN belongs to a deactivated app or workspace; reinstall the app and set the new xoxb- token",
-    "not_authed": "Slack got no token; set SLACK_BOT_TOKEN",
-}
 
 
 @dataclass(frozen=True)
@@ -139,7 +133,7 @@ async def _check_slack(runtime: Runtime, report: Report) -> tuple[str, set[str]]
         response = await runtime.slack.auth_test()
     except SlackApiError as error:
         code = str(error.response.get("error"))
-        report.fail("slack", SLACK_TOKEN_FIXES.get(code, f"Slack refused the token ({code})"))
+        report.fail("slack", token_fix(code))
         return None
     except Exception as error:  # aiohttp's and the OS's errors alike: report, never a traceback
         reason = network_failure(error, url) or _first_line(error)

@@ -7,6 +7,7 @@ So a slow or failing Slack never slows or fails QTvoice's delivery.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -36,6 +37,7 @@ from bot.setup_page import setup_routes
 from bot.slack import door
 from bot.slack.app import create_bolt_app
 from bot.slack.socket_mode import CheckedSocketModeHandler
+from bot.startup import SchemaGate, announce
 from bot.store.deliveries import PENDING
 from bot.store.models import InboxEvent
 from bot.store.outage import OUTAGE_CANDIDATES, describe, is_outage
@@ -48,6 +50,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
     bolt_app = create_bolt_app(runtime)
     verifier = SignatureVerifier(runtime.settings.slack_signing_secret.get_secret_value())
     services = BackgroundServices(runtime) if run_worker else None
+    gate = SchemaGate(runtime)
     writer = InboxWriter(
         runtime.engine,
         cast(Table, InboxEvent.__table__),
@@ -66,6 +69,8 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         return to_starlette_response(await bolt_app.async_dispatch(bolt_request))
 
     async def qtvoice_webhooks(request: Request) -> Response:
+        if gate.problem is not None:
+            return not_ready(gate)
         try:
             body = await read_limited_body(request, MAX_BODY_BYTES)
             webhook = read_webhook(
@@ -104,6 +109,8 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         return JSONResponse({"status": "accepted", "id": row_id})
 
     async def healthz(request: Request) -> Response:
+        if gate.unmigrated:
+            return JSONResponse({"status": "unavailable", "database": NOT_MIGRATED}, 503)
         try:
             async with runtime.sessions() as session:
                 await session.execute(text("SELECT 1"))
@@ -120,8 +127,11 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if services is not None:
-            await services.start()
+        await announce(runtime)
+        stopping = asyncio.Event()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(gate.look(), GATE_FIRST_LOOK_SECONDS)
+        opening = asyncio.create_task(open_then_start(gate, services, stopping))
         socket_mode = None
         app_token = runtime.settings.slack_app_token
         if app_token is not None:
@@ -130,6 +140,8 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         try:
             yield
         finally:
+            stopping.set()
+            await opening
             if socket_mode is not None:
                 await socket_mode.close_async()
             if services is not None:
@@ -172,6 +184,30 @@ def _app_from_environment(*, run_worker: bool) -> Starlette:
 
 #: How long QTvoice is asked to wait before retrying a webhook while the database is away.
 DATABASE_RETRY_AFTER_SECONDS = 5
+#: How long start-up waits for its first look at the database before serving anyway.
+GATE_FIRST_LOOK_SECONDS = 10
+NOT_MIGRATED = "not migrated: run `python -m bot migrate`"
+
+
+async def open_then_start(
+    gate: SchemaGate, services: BackgroundServices | None, stopping: asyncio.Event
+) -> None:
+    """Start the worker and scheduler once the database is ready (never, if stopped first)."""
+    if await gate.wait_open(stopping) and services is not None:
+        await services.start()
+
+
+def not_ready(gate: SchemaGate) -> Response:
+    """503 with Retry-After to a webhook while the database is not ready: QTvoice retries."""
+    reason = NOT_MIGRATED if gate.unmigrated else "unreachable"
+    return JSONResponse(
+        {
+            "error": f"The bot's database is not ready ({reason}); retry later",
+            "code": "UNAVAILABLE",
+        },
+        503,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
 
 
 async def database_unavailable(request: Request, error: Exception) -> Response:
