@@ -21,6 +21,7 @@ from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.server import BackgroundServer
 
 BOB = "U0BOB"
+ALICE = "U0ALICE"
 
 
 @pytest.fixture(scope="module")
@@ -166,6 +167,70 @@ def test_a_thread_reply_typed_on_the_page_is_texted_to_the_caller(
         ]
     )
     assert any(m["text"] == reply and m["thread_ts"] == parent["ts"] for m in listed(page, CHANNEL))
+
+
+def buttons(message: dict[str, Any]) -> dict[str, str]:
+    """A message's buttons: action_id → value (the first of each)."""
+    found: dict[str, str] = {}
+    for block in message.get("blocks") or []:
+        for element in [*(block.get("elements") or []), block.get("accessory") or {}]:
+            if element.get("action_id"):
+                found.setdefault(element["action_id"], element.get("value") or "")
+    return found
+
+
+def press_on_ephemeral(
+    demo: tuple[Demo, list[Flow]], page: httpx.Client, user: str, action_id: str
+) -> tuple[httpx.Response, list[dict[str, Any]]]:
+    """Press `action_id` on `user`'s newest ephemeral with it; the answer and what came after."""
+    slack = demo[0].slack
+    shown = next(e for e in reversed(slack.ephemerals(user)) if action_id in buttons(e))
+    seen = len(slack.ephemerals(user))
+    pressed = page.post(
+        "/click",
+        json={
+            "channel": shown["channel"],
+            "ts": shown["ts"],
+            "user": user,
+            "action_id": action_id,
+            "value": buttons(shown)[action_id],
+        },
+    )
+    return pressed, slack.wait_for(lambda: slack.ephemerals(user)[seen:])
+
+
+def test_an_ephemerals_buttons_work_on_the_page_for_the_person_who_sees_it(
+    demo: tuple[Demo, list[Flow]], page: httpx.Client
+) -> None:
+    # Alice is linked to extension 101 in the demo, so her Call rings it.
+    slack, qtvoice = demo[0].slack, demo[0].qtvoice
+    seen = len(slack.ephemerals(ALICE))
+    page.post("/say", json={"channel": COMMAND_CHANNEL, "user": ALICE, "text": "/contact John"})
+    picker = slack.wait_for(lambda: slack.ephemerals(ALICE)[seen:])[0]
+    stranger = page.post(
+        "/click",
+        json={
+            "channel": COMMAND_CHANNEL,
+            "ts": picker["ts"],
+            "user": BOB,
+            "action_id": "pick_contact",
+            "value": buttons(picker)["pick_contact"],
+        },
+    )
+
+    picked, card = press_on_ephemeral(demo, page, ALICE, "pick_contact")
+    calls = len(qtvoice.state.requests("POST", "/calls"))
+    dialled, answer = press_on_ephemeral(
+        demo, page, ALICE, next(a for a in buttons(card[0]) if "call" in a)
+    )
+
+    assert stranger.status_code == 400
+    assert "that U0BOB can see" in stranger.json()["error"]
+    assert picked.json() == {"ok": True, "status": 200}
+    assert card[0]["text"].startswith("Contact: John Doe")
+    assert dialled.json() == {"ok": True, "status": 200}
+    assert slack.wait_for(lambda: qtvoice.state.requests("POST", "/calls")[calls:])
+    assert "Calling" in answer[0]["text"]
 
 
 def test_a_modal_the_bot_opens_is_drawn_and_its_submission_sends_the_text(

@@ -6,8 +6,9 @@
   to redraw when something changes.
 - `GET /state` is JSON: `version` (changes whenever the drawing does), `panes` (the HTML)
   and `conversations`, each `{id, name, messages: [{ts, thread_ts, user, text, ephemeral}]}`.
-- `POST /click` `{channel, ts, action_id, value, user}` presses a button of a message: the
-  driver sends the bot the signed `block_actions` Slack would.
+- `POST /click` `{channel, ts, action_id, value, user}` presses a button of a message, or of
+  an ephemeral shown to `user`: the driver sends the bot the signed `block_actions` Slack
+  would (for an ephemeral, `container.is_ephemeral` and no `message`).
 - `POST /say` `{channel, user, text, thread_ts?}` sends a slash command when `text` starts
   with "/", else a reply in the thread `thread_ts`, signed, as that user.
 
@@ -290,15 +291,32 @@ class SlackPage:
         user, action_id = str(body.get("user", "")), str(body.get("action_id", ""))
         if not CHANNEL_ID.fullmatch(channel) or not USER_ID.fullmatch(user) or not action_id:
             return _refused("a click needs channel, ts, user and action_id")
-        if self.recorder.message(channel, ts) is None:
-            return _refused(f"no message {ts} in {channel}")
+        message = self.recorder.message(channel, ts)
+        if message is None:
+            # An ephemeral: only the person it was shown to can press its buttons.
+            message = next(
+                (
+                    e
+                    for e in self.recorder.ephemerals(user)
+                    if (e["channel"], e["ts"]) == (channel, ts)
+                ),
+                None,
+            )
+            if message is None:
+                return _refused(f"no message {ts} in {channel} that {user} can see")
+            ephemeral = True
+        else:
+            ephemeral = False
         delivery = await run_in_threadpool(
-            self.driver.block_action,
-            action_id,
-            str(body.get("value", "")),
-            user_id=user,
-            channel_id=channel,
-            message_ts=ts,
+            lambda: self.driver.block_action(
+                action_id,
+                str(body.get("value", "")),
+                user_id=user,
+                channel_id=channel,
+                message_ts=ts,
+                message=message,
+                ephemeral=ephemeral,
+            )
         )
         return JSONResponse({"ok": True, "status": delivery.status_code})
 
