@@ -19,6 +19,7 @@ from bot.demo import CHANNEL, COMMAND_CHANNEL, Demo, Flow
 from bot.sandbox.chromium import ChromiumError, DevTools, ensure_chromium
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.server import BackgroundServer
+from bot.slack.health_blocks import REPLAY_DELIVERY
 
 BOB = "U0BOB"
 ALICE = "U0ALICE"
@@ -279,6 +280,90 @@ def test_a_modal_the_bot_opens_is_drawn_and_its_submission_sends_the_text(
     )
     assert page.get("/state").json()["modal"] == ""
     assert page.post("/close", json={"view_id": view_id}).status_code == 400
+
+
+def test_the_home_tab_opens_on_the_page_and_an_admins_replay_delivers_a_failed_event(
+    demo: tuple[Demo, list[Flow]], page: httpx.Client
+) -> None:
+    played, slack = demo[0], demo[0].slack
+    # Slack refuses the message and its plain-text stand-in: parked as failed at once.
+    slack.fail_next("chat.postMessage", error="invalid_blocks", count=2)
+    failed = played.send("call.missed", from_="+12675550123", to=MAIN_LINE)
+
+    def the_failure_in_the_admins_home() -> dict[str, Any] | None:
+        page.post("/home", json={"user": ALICE})
+        home = (slack.views_published(ALICE) or [{}])[-1]
+        return home if REPLAY_DELIVERY in str(home) else None
+
+    home = slack.wait_for(the_failure_in_the_admins_home)
+    drawn = page.get("/").text
+    replay = next(
+        element
+        for block in home["blocks"]
+        for element in [*(block.get("elements") or []), block.get("accessory") or {}]
+        if element.get("action_id") == REPLAY_DELIVERY
+    )
+    pressed = page.post(
+        "/home/click",
+        json={"user": ALICE, "action_id": REPLAY_DELIVERY, "value": replay["value"]},
+    )
+    stranger = page.post(
+        "/home/click", json={"user": "U0NOBODY", "action_id": REPLAY_DELIVERY, "value": "1"}
+    )
+
+    assert 'id="pane-home-U0ALICE"' in drawn
+    assert "Delivery health" in drawn
+    assert pressed.json() == {"ok": True, "status": 200}
+    assert slack.wait_for(lambda: played._find(failed["id"]))
+    assert stranger.status_code == 400
+
+
+def test_the_caller_texts_stop_and_start_from_the_page(
+    demo: tuple[Demo, list[Flow]], page: httpx.Client
+) -> None:
+    slack = demo[0].slack
+    seen = len(slack.calls("chat.postMessage", ok=True))
+
+    stopped = page.post("/text", json={"text": "STOP"})
+    opted_out = slack.wait_for(
+        lambda: [
+            call
+            for call in slack.calls("chat.postMessage", ok=True)[seen:]
+            if "texted STOP" in str(call.args) or "opted out" in str(call.args)
+        ]
+    )
+    started = page.post("/text", json={"text": "START"})
+    opted_in = slack.wait_for(
+        lambda: [
+            call
+            for call in slack.calls("chat.postMessage", ok=True)[seen:]
+            if "START" in str(call.args) and call not in opted_out
+        ]
+    )
+
+    assert stopped.json() == {"ok": True, "status": 200}
+    assert started.json() == {"ok": True, "status": 200}
+    assert opted_out
+    assert opted_in
+    assert page.post("/text", json={"text": "  "}).status_code == 400
+
+
+def test_the_demos_voicemail_and_calls_agree_with_what_qtvoice_lists(
+    demo: tuple[Demo, list[Flow]], page: httpx.Client
+) -> None:
+    played = demo[0]
+    voicemails = played.qtvoice.state.voicemails()
+    answer = played.driver.slash_command(
+        "/qtvoice", "voicemails", user_id=ALICE, channel_id=COMMAND_CHANNEL
+    )
+    listed = played.slack.wait_for(lambda: played.slack.responses(answer.response_url_key))
+
+    assert any("call me back" in str(v.get("transcription")) for v in voicemails)
+    assert "call me back" in str(listed[-1])
+    # The demo's /call (and the page's): answered and ended, never "initiated" for ever.
+    calls = played.qtvoice.state.calls()
+    assert [c for c in calls if c["to"] == CUSTOMER_NUMBER and c["status"] == "completed"]
+    assert "initiated" not in {call["status"] for call in calls}
 
 
 @pytest.fixture(scope="module")
