@@ -49,7 +49,7 @@ from bot.store.models import (
     VoicemailAlias,
     utcnow,
 )
-from bot.store.outage import describe, is_outage
+from bot.store.outage import Backoff, describe, is_outage
 from bot.store.ownership import SMS_THREAD
 
 logger = logging.getLogger(__name__)
@@ -192,10 +192,13 @@ async def lead(
         return
     # Unpooled: closing the lock's connection must really close it, releasing the lock.
     engine = create_async_engine(async_url(runtime.settings.database_url), poolclass=NullPool)
+    # Only its lines: a standby asks for the lock every `retry_seconds` whatever happens.
+    outage = Backoff(first=retry_seconds, longest=retry_seconds)
     try:
         while not stop.is_set():
             try:
                 async with engine.connect() as connection:
+                    outage.recovered()
                     if await _try_lock(connection):
                         logger.info("this process leads the scheduled jobs")
                         lease = _Lease(connection)
@@ -204,11 +207,16 @@ async def lead(
                 if not is_outage(error):
                     logger.exception("scheduler leadership lost; standing by")
                 else:
-                    logger.warning(
-                        "scheduler: database unreachable, standing by (retry in %g s): %s",
-                        retry_seconds,
-                        describe(error),
-                    )
+                    _, say = outage.failed()
+                    if say is not None:
+                        logger.warning(
+                            "scheduler: database %s, standing by (retry every %g s): %s",
+                            "unreachable"
+                            if say == "first"
+                            else f"still unreachable after {outage.lasted / 60:.0f} min",
+                            retry_seconds,
+                            describe(error),
+                        )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), retry_seconds)
     finally:
