@@ -10,9 +10,11 @@ what to do, which `__main__` prints instead of a traceback.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.config import DatabaseSettings
 from bot.errors import OperatorError
@@ -22,6 +24,8 @@ from bot.store.db import create_engine, create_sessionmaker
 from bot.store.migrate import database_problem
 from bot.store.models import InboxEvent
 
+T = TypeVar("T")
+
 
 async def _ready(engine: AsyncEngine, url: str) -> None:
     problem = await database_problem(engine, url)
@@ -29,21 +33,34 @@ async def _ready(engine: AsyncEngine, url: str) -> None:
         raise OperatorError(problem)
 
 
-async def list_deliveries(settings: DatabaseSettings, *, failed: bool, limit: int) -> int:
-    """Print the newest `limit` stored events (only failed ones if `failed`) and a summary."""
+async def _in_session(
+    settings: DatabaseSettings, work: Callable[[AsyncSession], Awaitable[T]]
+) -> T:
+    """`work` in a session of a database known to be ready; the engine disposed after."""
     engine = create_engine(settings.database_url)
     try:
         await _ready(engine, settings.database_url)
         async with create_sessionmaker(engine)() as session:
-            query = select(InboxEvent).order_by(InboxEvent.id.desc()).limit(limit)
-            if failed:
-                query = query.where(InboxEvent.state == deliveries.FAILED)
-            rows = list(await session.scalars(query))
-            totals = await deliveries.counts(session)
-            last_webhook = await deliveries.last_webhook_at(session)
-            refused = await refusals.recent(session)
+            return await work(session)
     finally:
         await engine.dispose()
+
+
+async def list_deliveries(settings: DatabaseSettings, *, failed: bool, limit: int) -> int:
+    """Print the newest `limit` stored events (only failed ones if `failed`) and a summary."""
+    query = select(InboxEvent).order_by(InboxEvent.id.desc()).limit(limit)
+    if failed:
+        query = query.where(InboxEvent.state == deliveries.FAILED)
+
+    async def read(session: AsyncSession) -> tuple[Any, ...]:
+        return (
+            list(await session.scalars(query)),
+            await deliveries.counts(session),
+            await deliveries.last_webhook_at(session),
+            await refusals.recent(session),
+        )
+
+    rows, totals, last_webhook, refused = await _in_session(settings, read)
     print(f"{'ID':>6}  {'STATE':8} {'EVENT':22} {'TRIES':>5}  {'RECEIVED (UTC)':19}  LAST ERROR")
     for row in rows:
         error = headline(row.last_error)[:ERROR_WIDTH]
@@ -85,13 +102,7 @@ def headline(error: str | None) -> str:
 
 async def show_delivery(settings: DatabaseSettings, row_id: int) -> int:
     """Print one stored event's delivery state and its whole stored error; 1 if none."""
-    engine = create_engine(settings.database_url)
-    try:
-        await _ready(engine, settings.database_url)
-        async with create_sessionmaker(engine)() as session:
-            row = await session.get(InboxEvent, row_id)
-    finally:
-        await engine.dispose()
+    row = await _in_session(settings, lambda session: session.get(InboxEvent, row_id))
     if row is None:
         print(f"no stored event {row_id}; `deliveries` lists them")
         return 1
@@ -113,13 +124,7 @@ async def show_delivery(settings: DatabaseSettings, row_id: int) -> int:
 
 async def replay_delivery(settings: DatabaseSettings, row_id: int) -> int:
     """Queue stored event `row_id` for delivery again; 1 (and a line saying so) if none."""
-    engine = create_engine(settings.database_url)
-    try:
-        await _ready(engine, settings.database_url)
-        async with create_sessionmaker(engine)() as session:
-            found = await deliveries.replay(session, row_id)
-    finally:
-        await engine.dispose()
+    found = await _in_session(settings, lambda session: deliveries.replay(session, row_id))
     if found is None:
         print(f"no stored event {row_id}; `deliveries` lists them")
         return 1
