@@ -69,8 +69,6 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         return to_starlette_response(await bolt_app.async_dispatch(bolt_request))
 
     async def qtvoice_webhooks(request: Request) -> Response:
-        if gate.problem is not None:
-            return not_ready(gate)
         try:
             body = await read_limited_body(request, MAX_BODY_BYTES)
             webhook = read_webhook(
@@ -85,6 +83,8 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             logger.warning("webhook refused: %s %s", error.status, error.message)
             refusals.note(error.kind, error.detail)
             return JSONResponse({"error": error.message, "code": error.code}, error.status)
+        if gate.problem is not None:  # refused or not, junk is told so first
+            return not_ready(gate)
         row = inbox.new_row(
             webhook.event, body_sha256=webhook.body_sha256, delivery_id=webhook.delivery_id
         )
