@@ -9,6 +9,7 @@ redraws as a webhook's message arrives, and its button and composer work.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +20,7 @@ from bot.demo import CHANNEL, COMMAND_CHANNEL, Demo, Flow
 from bot.sandbox.chromium import ChromiumError, DevTools, ensure_chromium
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.server import BackgroundServer
-from bot.slack.health_blocks import REPLAY_DELIVERY
+from bot.slack.blocks.health import REPLAY_DELIVERY
 
 BOB = "U0BOB"
 ALICE = "U0ALICE"
@@ -290,12 +291,20 @@ def test_the_home_tab_opens_on_the_page_and_an_admins_replay_delivers_a_failed_e
     slack.fail_next("chat.postMessage", error="invalid_blocks", count=2)
     failed = played.send("call.missed", from_="+12675550123", to=MAIN_LINE)
 
+    refused = slack.wait_for(
+        lambda: len([c for c in slack.calls("chat.postMessage") if c.injected]) >= 2, timeout=30
+    )
+
     def the_failure_in_the_admins_home() -> dict[str, Any] | None:
+        # Opening the tab again until the parked delivery shows (it is parked just after).
         page.post("/home", json={"user": ALICE})
         home = (slack.views_published(ALICE) or [{}])[-1]
-        return home if REPLAY_DELIVERY in str(home) else None
+        if REPLAY_DELIVERY in str(home):
+            return home
+        time.sleep(0.3)
+        return None
 
-    home = slack.wait_for(the_failure_in_the_admins_home)
+    home = slack.wait_for(the_failure_in_the_admins_home, timeout=30)
     drawn = page.get("/").text
     replay = next(
         element
@@ -311,6 +320,7 @@ def test_the_home_tab_opens_on_the_page_and_an_admins_replay_delivers_a_failed_e
         "/home/click", json={"user": "U0NOBODY", "action_id": REPLAY_DELIVERY, "value": "1"}
     )
 
+    assert refused
     assert 'id="pane-home-U0ALICE"' in drawn
     assert "Delivery health" in drawn
     assert pressed.json() == {"ok": True, "status": 200}

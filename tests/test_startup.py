@@ -22,12 +22,14 @@ from bot.store.db import sync_url
 from bot.store.migrate import upgrade
 from bot.store.outage import Backoff
 from tests.conftest import process_environment, start_bot
+from tests.helpers.database import worker_database_url
 
 
 @pytest.fixture
 def empty_database(tmp_path: Path) -> str:
     """A database that answers but was never migrated (PostgreSQL: an empty schema)."""
-    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'empty.db'}"
+    configured = os.environ.get("TEST_DATABASE_URL")
+    url = worker_database_url(configured) if configured else f"sqlite:///{tmp_path / 'empty.db'}"
     if url.startswith("postgresql"):
         engine = create_engine(sync_url(url), isolation_level="AUTOCOMMIT")
         with engine.connect() as connection:
@@ -113,9 +115,16 @@ def test_worker_on_an_unmigrated_database_waits_saying_so_once(
         stderr=subprocess.STDOUT,
         text=True,
     )
-    time.sleep(4)
+    assert worker.stdout is not None
+    said: list[str] = []
+    deadline = time.monotonic() + 60
+    while not any("database not ready" in line for line in said):
+        assert time.monotonic() < deadline, said
+        said.append(worker.stdout.readline())
+    time.sleep(3)  # long enough for a second and third look (1 s, then 2 s later)
     worker.send_signal(signal.SIGTERM)
-    output, _ = worker.communicate(timeout=30)
+    rest, _ = worker.communicate(timeout=30)
+    output = "".join(said) + rest
 
     assert "Traceback" not in output
     assert output.count("database not ready") == 1, output
