@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from bot.demo import CHANNEL, COMMAND_CHANNEL, Demo, Flow
-from bot.sandbox.chromium import ChromiumError, DevTools, ensure_chromium
+from bot.sandbox.chromium import DevTools
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.server import BackgroundServer
 from bot.slack.blocks.health import REPLAY_DELIVERY
@@ -374,14 +374,6 @@ def test_the_demos_voicemail_and_calls_agree_with_what_qtvoice_lists(
     calls = played.qtvoice.state.calls()
     assert [c for c in calls if c["to"] == CUSTOMER_NUMBER and c["status"] == "completed"]
     assert "initiated" not in {call["status"] for call in calls}
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    try:
-        return ensure_chromium()
-    except ChromiumError as error:
-        pytest.skip(str(error))
 
 
 def test_in_a_browser_the_page_redraws_and_its_button_and_composer_reach_the_bot(

@@ -12,7 +12,7 @@ import pytest
 
 from bot.config import Settings
 from bot.runtime import Runtime
-from bot.sandbox.chromium import ChromiumError, dump_dom, ensure_chromium, screenshot
+from bot.sandbox.chromium import dump_dom, screenshot
 from bot.sandbox.qtvoice import DEFAULT_READ_ONLY_KEY, QTvoiceSandbox
 from bot.sandbox.server import BackgroundServer, free_port
 from bot.setup_page import NEW_APP_URL
@@ -44,14 +44,6 @@ def read_only_key(settings: Settings, qtvoice: QTvoiceSandbox) -> Iterator[str]:
     from pydantic import SecretStr
 
     yield from serve_at_public_url(settings, qtvoice_api_key=SecretStr(DEFAULT_READ_ONLY_KEY))
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    try:
-        return ensure_chromium()
-    except ChromiumError as error:
-        pytest.skip(str(error))
 
 
 def secrets_of(settings: Settings, qtvoice: QTvoiceSandbox) -> list[str]:

@@ -1,4 +1,5 @@
-"""Start-up tells the truth: who the bot acts as, and a database that is not migrated yet."""
+"""Start-up and `check` tell the truth: who the bot acts as, a database that is not migrated
+yet, a Socket Mode connection that does not open."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 
+from bot.checks import _socket_says_hello
 from bot.config import Settings
 from bot.sandbox.qtvoice import QTvoiceSandbox
+from bot.sandbox.server import free_port
 from bot.sandbox.slack import SlackRecorder
 from bot.store.db import sync_url
 from bot.store.migrate import upgrade
@@ -142,3 +145,11 @@ def test_backoff_doubles_to_its_longest_and_speaks_twice() -> None:
     assert backoff.recovered() is not None
     assert backoff.recovered() is None
     assert backoff.failed() == (1, "first")
+
+
+@pytest.mark.anyio
+async def test_a_socket_that_does_not_open_is_named_with_its_reason() -> None:
+    nobody = f"ws://127.0.0.1:{free_port()}/link/?ticket=x"
+
+    assert "connection refused" in str(await _socket_says_hello(nobody))
+    assert await _socket_says_hello("") == "Slack returned no URL"
