@@ -19,7 +19,13 @@ $(STAMP): FORCE
 endif
 endif
 
-.PHONY: demo test serve worker migrate check lint format requirements bench clean
+.PHONY: help demo test serve worker migrate check lint format requirements bench clean
+# `make` alone lists the targets below, each with what it does (the text after its ##).
+.DEFAULT_GOAL := help
+
+help: ## list these targets
+	@echo "make TARGET, where TARGET is one of:"
+	@sed -n 's/^\([a-z]*\):.*## \(.*\)/\1|\2/p' $(MAKEFILE_LIST) | awk -F'|' '{ printf "  %-13s %s\n", $$1, $$2 }'
 
 # Progress goes to stderr, so `make manifest > manifest.json` stays pure JSON on a fresh clone.
 $(STAMP): pyproject.toml
@@ -54,38 +60,38 @@ test: $(STAMP) ## the whole suite on every core (set TEST_DATABASE_URL to run it
 serve: $(STAMP) ## run the bot with your .env
 	$(BIN)/python -m bot serve
 
-worker: $(STAMP)
+worker: $(STAMP) ## the delivery worker and scheduled jobs alone, beside `serve --no-worker` (PostgreSQL)
 	$(BIN)/python -m bot worker
 
-migrate: $(STAMP)
+migrate: $(STAMP) ## upgrade the database (DATABASE_URL) to this version's schema
 	$(BIN)/python -m bot migrate
 
-check: $(STAMP)
+check: $(STAMP) ## is this deployment live? a line per check (settings, database, Slack, QTvoice), each failure with its fix
 	$(BIN)/python -m bot check
 
 .PHONY: manifest
 manifest: $(STAMP) ## the Slack app manifest (JSON): Socket Mode, or HTTP with URL=https://your-app…
 	@$(BIN)/python -m bot manifest $(if $(URL),--url $(URL),--socket-mode)
 
-lint: $(STAMP)
+lint: $(STAMP) ## ruff, ruff format --check and mypy --strict, as CI runs them
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy bot
 
-format: $(STAMP)
+format: $(STAMP) ## ruff format and ruff's fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 requirements: $(STAMP) ## pin what Heroku installs (requirements.txt) to what pyproject resolves to
 	$(BIN)/python scripts/pin_requirements.py > requirements.txt
 
-bench: $(STAMP)
+bench: $(STAMP) ## the benchmarks under bench/ (figures, never pass/fail)
 	$(BIN)/python bench/ack.py
 	$(BIN)/python bench/drain.py
 
-clean:
+clean: ## remove .venv, caches and demo.html
 	rm -rf $(VENV) .pytest_cache .ruff_cache demo.html
 
 .PHONY: screenshots
-screenshots: $(STAMP) ## the README's pictures (docs/screenshots/*.png) from the demo; needs chromium
+screenshots: $(STAMP) ## the README's pictures (docs/screenshots/*.png) from the demo; needs chromium and a colour emoji font
 	$(BIN)/python scripts/screenshots.py docs/screenshots

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -19,7 +21,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.run(args) or 0)
+        status = int(args.run(args) or 0)
+        sys.stdout.flush()  # inside the try: a closed pipe shows here, not at exit
+        return status
     except SettingsError as error:
         print("qtslack cannot start; fix these settings (environment or .env):", file=sys.stderr)
         for problem in error.problems:
@@ -30,6 +34,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `deliveries | head` closed the pipe: what was wanted was printed. Python's advice
+        # (signal module docs, "Note on SIGPIPE"): point stdout at devnull so the flush at
+        # exit does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,7 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_serve,
         "the web app (Slack, QTvoice webhooks, health) and, unless --no-worker, the delivery worker",
     )
-    serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server listens on every interface
+    serve.add_argument(
+        "--host",
+        default="0.0.0.0",  # noqa: S104 - a server listens on every interface
+        help="address to listen on (default: %(default)s, every interface)",
+    )
     serve.add_argument("--port", type=int, default=None, help="default: PORT, else 3000")
     serve.add_argument("--no-worker", action="store_true", help="serve HTTP only (scale-out)")
     command("worker", cmd_worker, "the delivery worker and scheduled jobs alone (scale-out)")
@@ -77,12 +91,21 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--url", required=True, help="the bot's webhook URL, …/qtvoice/webhooks")
     send.add_argument("--secret", help="signing secret (default: QTVOICE_WEBHOOK_SECRET)")
     deliveries = command(
-        "deliveries", cmd_deliveries, "list stored events and their delivery state"
+        "deliveries",
+        cmd_deliveries,
+        "list stored events and their delivery state, newest first; `deliveries show ID`: "
+        "one event with its whole last error",
+    )
+    deliveries.add_argument("show", nargs="?", choices=["show"], help="show one event whole")
+    deliveries.add_argument(
+        "id", nargs="?", type=int, help="the event's ID: the first column of `deliveries`"
     )
     deliveries.add_argument("--failed", action="store_true", help="only the failed ones")
-    deliveries.add_argument("--limit", type=int, default=50)
+    deliveries.add_argument(
+        "--limit", type=int, default=50, help="how many to list (default: %(default)s)"
+    )
     replay = command("replay", cmd_replay, "queue a stored event for delivery again")
-    replay.add_argument("id", type=int)
+    replay.add_argument("id", type=int, help="the event's ID: the first column of `deliveries`")
     forget = command(
         "forget", cmd_forget, "erase everything stored about a phone number (its opt-out kept)"
     )
@@ -116,6 +139,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bot.runtime import Runtime
     from bot.store.db import SQLITE_GIL_SWITCH_SECONDS, is_sqlite
     from bot.store.migrate import upgrade
+    from bot.store.sole_worker import sole_worker
     from bot.web import create_app
 
     settings = load_settings(Settings)
@@ -132,19 +156,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         app = "bot.web:app_without_worker" if args.no_worker else "bot.web:app_with_worker"
         # Each process then counts into files /metrics merges (prometheus_client multiprocess).
         prepare_multiprocess(processes)
-    uvicorn.run(
-        app,
-        factory=processes > 1,
-        workers=processes,
-        host=args.host,
-        port=args.port or settings.port,
-        log_level=settings.log_level.lower(),
-        # Above Heroku's router idle timeout (90 s), so the router never reuses a closed socket.
-        timeout_keep_alive=95,
-        access_log=False,
-        # uvicorn's own handlers would write around the scrubbing root handler (bot/logs.py).
-        log_config=None,
-    )
+    delivering = contextlib.nullcontext() if args.no_worker else sole_worker(settings.database_url)
+    with delivering:
+        uvicorn.run(
+            app,
+            factory=processes > 1,
+            workers=processes,
+            host=args.host,
+            port=args.port or settings.port,
+            log_level=settings.log_level.lower(),
+            # Above Heroku's router idle timeout (90 s), so the router never reuses a closed socket.
+            timeout_keep_alive=95,
+            access_log=False,
+            # uvicorn's own handlers would write around the scrubbing root handler (bot/logs.py).
+            log_config=None,
+        )
     return 0
 
 
@@ -175,6 +201,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from bot.logs import Scrubber, configure_logging
     from bot.runtime import Runtime
     from bot.services import BackgroundServices
+    from bot.startup import SchemaGate, announce
+    from bot.store.sole_worker import sole_worker
 
     settings = load_settings(Settings)
     configure_logging(settings.log_level, Scrubber.for_settings(settings), settings.log_format)
@@ -186,11 +214,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
             loop.add_signal_handler(signum, stop.set)
         runtime = Runtime.create(settings)
         try:
-            await BackgroundServices(runtime).run_until(stop)
+            await announce(runtime)
+            if await SchemaGate(runtime).wait_open(stop):
+                await BackgroundServices(runtime).run_until(stop)
         finally:
             await runtime.close()
 
-    asyncio.run(run())
+    with sole_worker(settings.database_url):
+        asyncio.run(run())
     return 0
 
 
@@ -264,12 +295,32 @@ def cmd_send_webhook(args: argparse.Namespace) -> int:
     print(
         f"{args.event} {envelope['data'].get('id')} -> HTTP {response.status_code} {response.text}"
     )
+    hint = SEND_WEBHOOK_HINTS.get(response.status_code)
+    if hint is not None:
+        print(f"hint: {hint}", file=sys.stderr)
     return 0 if response.is_success else 1
 
 
-def cmd_deliveries(args: argparse.Namespace) -> int:
-    from bot.operations import list_deliveries
+#: What to do when the bot refuses `send-webhook`'s sample, by HTTP status.
+SEND_WEBHOOK_HINTS = {
+    401: "the bot refused the signature: sign with the bot's own QTVOICE_WEBHOOK_SECRET "
+    "(--secret, or QTVOICE_WEBHOOK_SECRET here); if the answer says the bot has none, set it "
+    "on the bot (Heroku: Settings → Config Vars) and try again",
+    404: "nothing answers webhooks at that URL: give the bot's address followed by "
+    "/qtvoice/webhooks, e.g. https://your-app.herokuapp.com/qtvoice/webhooks",
+    405: "that URL does not take webhooks: give the bot's address followed by /qtvoice/webhooks",
+    503: "the bot's database is not ready (its /healthz says why; `python -m bot migrate`?); "
+    "QTvoice retries such webhooks by itself",
+}
 
+
+def cmd_deliveries(args: argparse.Namespace) -> int:
+    from bot.operations import list_deliveries, show_delivery
+
+    if args.show:
+        if args.id is None:
+            raise OperatorError("which event? `deliveries show ID`, the ID from `deliveries`")
+        return asyncio.run(show_delivery(load_settings(DatabaseSettings), args.id))
     return asyncio.run(
         list_deliveries(load_settings(DatabaseSettings), failed=args.failed, limit=args.limit)
     )

@@ -12,55 +12,86 @@ before any of this runs. `run_checks` returns the exit code: 1 when anything fai
 
 from __future__ import annotations
 
+import json
+import secrets
+import time
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
+import httpx
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import select
 
 from bot.config import Settings
 from bot.connectivity import network_failure
 from bot.qtvoice.errors import QTvoiceError
 from bot.runtime import Runtime
-from bot.slack.manifest import BOT_SCOPES
+from bot.slack.manifest import BOT_SCOPES, SLACK_PATH, WEBHOOK_PATH
+from bot.startup import token_fix
 from bot.store.db import safe_url
 from bot.store.migrate import database_problem, head_revision
 from bot.store.models import Route
+
+#: How long `check` waits for the bot's own public URL, or Slack's websocket, to answer.
+REACH_TIMEOUT_SECONDS = 10
 
 REINSTALL = (
     "paste the output of `make manifest` into your app's App Manifest page "
     "(https://api.slack.com/apps), reinstall the app (OAuth & Permissions → Reinstall), "
     "and copy the Bot User OAuth Token into SLACK_BOT_TOKEN again if it changed"
 )
-#: What to do about auth.test's refusals of the bot token.
-SLACK_TOKEN_FIXES = {
-    "invalid_auth": "Slack does not know SLACK_BOT_TOKEN; copy the Bot User OAuth Token (xoxb-…) again from OAuth & Permissions at https://api.slack.com/apps",
-    "token_revoked": "SLACK_BOT_TOKEN was revoked (the app was uninstalled?); reinstall the app (OAuth & Permissions → Install) and set the new xoxb- token",
-    "account_inactive": "SLACK_BOT_TOKEN belongs to a deactivated app or workspace; reinstall the app and set the new xoxb- token",
-    "not_authed": "Slack got no token; set SLACK_BOT_TOKEN",
-}
+
+
+@dataclass(frozen=True)
+class Line:
+    """One check's verdict ("ok", "FAIL" or "skip"), its name, and what was found or what to do."""
+
+    verdict: str
+    name: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.verdict:<5} {self.name}: {self.text}"
 
 
 class Report:
-    """Prints each result as it comes and counts the failures."""
+    """Collects each result, printing it as it comes when `echo` (the `check` command)."""
 
-    def __init__(self) -> None:
-        self.failures = 0
+    def __init__(self, *, echo: bool = True) -> None:
+        self.echo = echo
+        self.lines: list[Line] = []
+
+    @property
+    def failures(self) -> int:
+        return sum(1 for line in self.lines if line.verdict == "FAIL")
 
     def ok(self, name: str, found: str) -> None:
-        print(f"ok    {name}: {found}", flush=True)
+        self._add(Line("ok", name, found))
 
     def fail(self, name: str, problem_and_fix: str) -> None:
-        self.failures += 1
-        print(f"FAIL  {name}: {problem_and_fix}", flush=True)
+        self._add(Line("FAIL", name, problem_and_fix))
 
     def skip(self, name: str, why: str) -> None:
-        print(f"skip  {name}: {why}", flush=True)
+        self._add(Line("skip", name, why))
+
+    def _add(self, line: Line) -> None:
+        self.lines.append(line)
+        if self.echo:
+            print(line, flush=True)
 
 
 async def run_checks(settings: Settings) -> int:
     """Run every check against the real services, print a line each; 1 if any failed, else 0."""
     report = Report()
+    await gather_checks(settings, report)
+    return 1 if report.failures else 0
+
+
+async def gather_checks(settings: Settings, report: Report) -> None:
+    """Every check of `check`, in order, into `report` (the set-up page shows the same lines)."""
     report.ok("settings", "every required setting is set, and none is a template placeholder")
     runtime = Runtime.create(settings)
     try:
@@ -72,13 +103,11 @@ async def run_checks(settings: Settings) -> int:
             bot_name, scopes = granted
             await _check_channels(runtime, report, bot_name, scopes, routed)
         await _check_socket_mode(runtime, report)
+        await _check_public_url(runtime, report)
         await _check_qtvoice(runtime, report)
-        secrets = settings.webhook_secrets
-        rotating = f" ({len(secrets)}, any one verifies)" if len(secrets) > 1 else ""
-        report.ok("webhook secret", f"QTVOICE_WEBHOOK_SECRET is set{rotating}")
+        _check_webhook_secret(settings, report)
     finally:
         await runtime.close()
-    return 1 if report.failures else 0
 
 
 async def _check_database(runtime: Runtime, report: Report) -> dict[str, list[str]]:
@@ -104,7 +133,7 @@ async def _check_slack(runtime: Runtime, report: Report) -> tuple[str, set[str]]
         response = await runtime.slack.auth_test()
     except SlackApiError as error:
         code = str(error.response.get("error"))
-        report.fail("slack", SLACK_TOKEN_FIXES.get(code, f"Slack refused the token ({code})"))
+        report.fail("slack", token_fix(code))
         return None
     except Exception as error:  # aiohttp's and the OS's errors alike: report, never a traceback
         reason = network_failure(error, url) or _first_line(error)
@@ -184,17 +213,17 @@ async def _check_channels(
 
 
 async def _check_socket_mode(runtime: Runtime, report: Report) -> None:
-    """With SLACK_APP_TOKEN set, Slack opens a Socket Mode connection for it."""
+    """With SLACK_APP_TOKEN set, a Socket Mode connection really opens: Slack says hello.
+
+    `apps.connections.open` alone only proves the token; the websocket it names must open
+    and greet (Slack's Socket Mode docs: the first message is `{"type": "hello"}`). The
+    connection is closed at once, before Slack sends it any request.
+    """
     app_token = runtime.settings.slack_app_token
     if app_token is None:
-        report.ok(
-            "socket mode",
-            "off (SLACK_APP_TOKEN is unset): Slack must reach this bot at the request URLs of "
-            "`make manifest URL=https://…`",
-        )
         return
     try:
-        await runtime.slack.apps_connections_open(app_token=app_token.get_secret_value())
+        opened = await runtime.slack.apps_connections_open(app_token=app_token.get_secret_value())
     except SlackApiError as error:
         report.fail(
             "socket mode",
@@ -206,20 +235,150 @@ async def _check_socket_mode(runtime: Runtime, report: Report) -> None:
     except Exception as error:  # the network: already named on the slack line
         report.fail("socket mode", f"not checked: {_first_line(error)}")
         return
-    report.ok("socket mode", "SLACK_APP_TOKEN opens a connection: Slack needs no public URL")
+    problem = await _socket_says_hello(str(opened.get("url") or ""))
+    if problem is not None:
+        report.fail(
+            "socket mode",
+            f"Slack accepted SLACK_APP_TOKEN but the connection did not open ({problem}); "
+            "turn Socket Mode on in your app (Settings → Socket Mode), and let this machine "
+            "open outgoing websockets to wss-primary.slack.com",
+        )
+        return
+    report.ok("socket mode", "a Socket Mode connection opened: Slack reaches the bot over it")
+
+
+async def _socket_says_hello(url: str) -> str | None:
+    """None when the websocket at `url` opens and its first message is a hello; else why not."""
+    if not url:
+        return "Slack returned no URL"
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(url, timeout=aiohttp.ClientWSTimeout(ws_close=5)) as socket,
+        ):
+            message = await socket.receive(timeout=REACH_TIMEOUT_SECONDS)
+    except Exception as error:
+        return network_failure(error, url) or _first_line(error)
+    if message.type != aiohttp.WSMsgType.TEXT or '"hello"' not in str(message.data):
+        return f"no hello, got {message.type.name}"
+    return None
+
+
+async def _check_public_url(runtime: Runtime, report: Report) -> None:
+    """Slack (and QTvoice) can reach this deployment at PUBLIC_URL.
+
+    `PUBLIC_URL/livez` must answer 200, and `PUBLIC_URL/slack/events` must answer a
+    `url_verification` challenge signed with SLACK_SIGNING_SECRET, the one Slack sends when a
+    request URL is saved: only a bot holding this deployment's signing secret can answer it.
+    """
+    settings = runtime.settings
+    base = settings.public_url
+    if base is None:
+        if settings.slack_app_token is None:
+            report.fail(
+                "public url",
+                "Slack cannot reach the bot: SLACK_APP_TOKEN and PUBLIC_URL are both unset. Set "
+                "SLACK_APP_TOKEN (your app → Basic Information → App-Level Tokens, scope "
+                "connections:write), or set PUBLIC_URL to the bot's https:// address and paste "
+                "`make manifest URL=that-address` into your app's App Manifest page",
+            )
+        else:
+            report.skip(
+                "public url",
+                "unset: QTvoice's webhooks cannot reach the bot; the poller fetches missed "
+                f"events every {settings.reconcile_interval_seconds} s",
+            )
+        return
+    problem = await _answers_as_this_bot(base, settings.slack_signing_secret.get_secret_value())
+    if problem is not None:
+        report.fail("public url", f"{base} {problem}")
+        return
+    report.ok(
+        "public url",
+        f"{base} reaches this bot: Slack may send to {base}{SLACK_PATH}, QTvoice to "
+        f"{base}{WEBHOOK_PATH}",
+    )
+
+
+async def _answers_as_this_bot(base: str, signing_secret: str) -> str | None:
+    """None when `base` is this deployment; else what went wrong and what to do, one phrase."""
+    challenge = secrets.token_urlsafe(16)
+    body = json.dumps({"type": "url_verification", "challenge": challenge, "token": "check"})
+    timestamp = str(int(time.time()))
+    signature = SignatureVerifier(signing_secret).generate_signature(timestamp=timestamp, body=body)
+    headers = {
+        "Content-Type": "application/json",
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature or "",
+    }
+    try:
+        async with httpx.AsyncClient(timeout=REACH_TIMEOUT_SECONDS) as client:
+            alive = await client.get(f"{base}/livez")
+            if alive.status_code != 200:
+                return (
+                    f"/livez answered {alive.status_code}, not 200: is PUBLIC_URL this bot's "
+                    "address (Heroku: Settings → Domains)?"
+                )
+            answer = await client.post(f"{base}{SLACK_PATH}", content=body, headers=headers)
+    except httpx.HTTPError as error:
+        reason = network_failure(error, base) or _first_line(error)
+        return f"cannot be reached ({reason}); is the bot running there, and PUBLIC_URL right?"
+    if answer.status_code == 401:
+        return (
+            "is a bot with another SLACK_SIGNING_SECRET (a signed challenge was refused): is "
+            "PUBLIC_URL this deployment's address?"
+        )
+    if answer.status_code != 200 or challenge not in answer.text:
+        return (
+            f"answered the Slack challenge with {answer.status_code}, not this bot's answer: is "
+            "PUBLIC_URL the bot's own address, with nothing in front that rewrites requests?"
+        )
+    return None
 
 
 async def _check_qtvoice(runtime: Runtime, report: Report) -> None:
-    """QTVOICE_API_KEY works: `GET /extensions` answers."""
+    """QTVOICE_API_KEY works (`GET /extensions`), and what it may do: call, text."""
     url = runtime.settings.qtvoice_api_url
     try:
         extensions = await runtime.qtvoice.list_extensions()
+        may_call = await runtime.qtvoice.may_write("/calls")
+        may_text = await runtime.qtvoice.may_write("/sms")
     except QTvoiceError as error:
         report.fail("qtvoice", _qtvoice_fix(error, url))
         return
     budget = runtime.qtvoice.rate_limit
     room = f", {budget.remaining}/{budget.limit} requests left this hour" if budget else ""
-    report.ok("qtvoice", f"the API key works: {len(extensions)} extensions{room}")
+    cannot = [
+        what for what, may in (("place calls", may_call), ("send texts", may_text)) if not may
+    ]
+    if cannot:
+        report.fail(
+            "qtvoice",
+            f"the API key reads ({len(extensions)} extensions) but may not {' or '.join(cannot)} "
+            "(403 FORBIDDEN): /call, /sms, Call back and thread replies would fail; create a key "
+            "with calls and SMS permissions (QTvoice dashboard → Settings → API Keys) and set it",
+        )
+        return
+    report.ok(
+        "qtvoice",
+        f"the API key reads ({len(extensions)} extensions), may place calls and send texts "
+        f"(asked with empty requests, nothing sent){room}",
+    )
+
+
+def _check_webhook_secret(settings: Settings, report: Report) -> None:
+    """QTVOICE_WEBHOOK_SECRET is set: optional at deploy, but every webhook is refused without it."""
+    known = settings.webhook_secrets
+    if not known:
+        report.fail(
+            "webhook secret",
+            "QTVOICE_WEBHOOK_SECRET is unset: every webhook is refused (401) until it is set; "
+            "set it to the signing secret in QTvoice → Settings → Webhooks (meanwhile the "
+            f"poller fetches missed events every {settings.reconcile_interval_seconds} s)",
+        )
+        return
+    rotating = f" ({len(known)}, any one verifies)" if len(known) > 1 else ""
+    report.ok("webhook secret", f"QTVOICE_WEBHOOK_SECRET is set{rotating}")
 
 
 def _qtvoice_fix(error: QTvoiceError, url: str) -> str:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from pydantic import Field, PlainValidator, SecretStr, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.hours import BusinessHours, WeeklyHours, parse_weekly_hours
@@ -55,10 +56,13 @@ SETTING_HELP: dict[str, str] = {
     "CANARY_MINUTES": "how often (minutes) the canary sends its test notification",
     "RETENTION_DAYS": "how many days caller content (texts, transcripts, numbers, names) is kept",
     "LOG_FORMAT": "text, or json for one JSON object per line",
+    "PUBLIC_URL": "the bot's public https:// base URL (Heroku: https://YOUR-APP.herokuapp.com); it fills the manifest and the set-up page, and lets `check` confirm Slack can reach the bot",
 }
 
 SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+#: A plain-http base the bot may be reached at on this machine only (the demo, tests).
+LOCAL_URL = re.compile(r"^http://(?:localhost|127\.0\.0\.1)(?::\d+)?$")
 CommaList = Annotated[list[str], NoDecode]
 _CLOCK = re.compile(r"^(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)$")
 
@@ -146,8 +150,11 @@ class Settings(DatabaseSettings):
     slack_bot_token: SecretStr
     slack_signing_secret: SecretStr
     qtvoice_api_key: SecretStr
-    qtvoice_webhook_secret: SecretStr
+    #: Optional at deploy: until it is set, webhooks are refused saying so, and the reconcile
+    #: poller fetches what they would have brought.
+    qtvoice_webhook_secret: SecretStr | None = None
     notify_channel: str
+    public_url: str | None = None
 
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
@@ -194,15 +201,35 @@ class Settings(DatabaseSettings):
             raise ValueError("must be an app-level token starting with xapp-")
         return None if value is None else _real_secret(value)
 
-    @field_validator("slack_signing_secret", "qtvoice_api_key", "qtvoice_webhook_secret")
+    @field_validator("slack_signing_secret", "qtvoice_api_key")
     @classmethod
     def _real(cls, value: SecretStr) -> SecretStr:
         return _real_secret(value)
+
+    @field_validator("qtvoice_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        return _real_secret(value)
+
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _public_url(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().rstrip("/")
+            if not value:
+                return None
+            if not value.startswith("https://") and not LOCAL_URL.match(value):
+                raise ValueError("must be the https:// address the bot is served at")
+        return value
 
     @field_validator("notify_channel")
     @classmethod
     def _channel_id(cls, value: str) -> str:
         value = value.strip()
+        if not value:
+            raise PydanticCustomError("missing", "is missing")
         if not SLACK_CHANNEL_ID.match(value):
             raise ValueError("must be a channel ID like C0123ABCD, not a #name")
         return value
@@ -277,7 +304,10 @@ class Settings(DatabaseSettings):
 
     @property
     def webhook_secrets(self) -> list[str]:
-        """Every secret that may have signed a webhook (several while one is being rotated)."""
+        """Every secret that may have signed a webhook (several while one is being rotated);
+        empty while `QTVOICE_WEBHOOK_SECRET` is unset."""
+        if self.qtvoice_webhook_secret is None:
+            return []
         return _split_commas(self.qtvoice_webhook_secret.get_secret_value())
 
     @property
@@ -306,9 +336,25 @@ def describe_errors(error: ValidationError) -> list[str]:
     problems = []
     for item in error.errors(include_input=False, include_url=False):
         name = str(item["loc"][0]).upper() if item["loc"] else "SETTINGS"
-        what = "is missing" if item["type"] == "missing" else _reason(item["msg"])
+        what = PLAIN_REASONS.get(item["type"], "").format(**item.get("ctx", {}))
+        what = what or ("is missing" if item["type"] == "missing" else _reason(item["msg"]))
         problems.append(f"{name} {what}: {SETTING_HELP.get(name, 'see README.md')}")
     return problems
+
+
+#: pydantic's error types in an operator's words (its own say "Input should be a valid …").
+PLAIN_REASONS = {
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "int_type": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "bool_parsing": "must be true or false",
+    "greater_than_equal": "must be {ge} or more",
+    "greater_than": "must be more than {gt}",
+    "less_than_equal": "must be {le} or less",
+    "literal_error": "must be one of {expected}",
+}
 
 
 def _reason(message: str) -> str:

@@ -115,10 +115,20 @@ class Demo:
 
     def send(self, event: str, **data: Any) -> dict[str, Any]:
         envelope = sample_event(event, **data)
-        response = send_webhook(self.webhook_url, envelope, WEBHOOK_SECRET)
-        response.raise_for_status()
+        self._as_qtvoice(envelope).raise_for_status()
         sent: dict[str, Any] = envelope["data"]
         return sent
+
+    def _as_qtvoice(self, envelope: dict[str, Any]) -> httpx.Response:
+        """Send a webhook as QTvoice does, which also holds the object it tells of: the
+        demo's voicemail is then in `/qtvoice voicemails`, its calls in the history."""
+        self.qtvoice.state.record_event(envelope["event"], envelope["data"])
+        return send_webhook(self.webhook_url, envelope, WEBHOOK_SECRET)
+
+    def caller_texts(self, text: str) -> int:
+        """The demo's customer texts the main line `text` (STOP, START, …): the bot's status."""
+        envelope = sample_event("sms.received", from_=CUSTOMER_NUMBER, to=MAIN_LINE, message=text)
+        return self._as_qtvoice(envelope).status_code
 
     def wait(self, what: str, predicate: Callable[[], Any]) -> Any:
         try:
@@ -161,6 +171,8 @@ class Demo:
             self.driver,
             zone=self.settings.zone,
             pinned=[CHANNEL, COMMAND_CHANNEL],
+            caller="John Doe, (215) 555-1234",
+            caller_texts=self.caller_texts,
         )
         return BackgroundServer(page.app(), lifespan="off").start()
 

@@ -35,9 +35,11 @@ from bot.qtvoice.webhooks import MAX_BODY_BYTES, WebhookError, read_webhook, too
 from bot.runtime import Runtime
 from bot.seats import FIRST_TRY_SECONDS, hold_a_seat, seated_elsewhere
 from bot.services import BackgroundServices
+from bot.setup_page import setup_routes
 from bot.slack import door
 from bot.slack.app import create_bolt_app
 from bot.slack.socket_mode import CheckedSocketModeHandler
+from bot.startup import SchemaGate, announce
 from bot.store.deliveries import PENDING
 from bot.store.models import InboxEvent
 from bot.store.outage import OUTAGE_CANDIDATES, describe, is_outage
@@ -50,6 +52,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
     bolt_app = create_bolt_app(runtime)
     verifier = SignatureVerifier(runtime.settings.slack_signing_secret.get_secret_value())
     services = BackgroundServices(runtime) if run_worker else None
+    gate = SchemaGate(runtime)
     writer = InboxWriter(
         runtime.engine,
         cast(Table, InboxEvent.__table__),
@@ -83,6 +86,8 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             refusals.note(error.kind, error.detail)
             metrics.WEBHOOKS.labels("refused").inc()
             return JSONResponse({"error": error.message, "code": error.code}, error.status)
+        if gate.problem is not None:  # refused or not, junk is told so first
+            return not_ready(gate)
         row = inbox.new_row(
             webhook.event, body_sha256=webhook.body_sha256, delivery_id=webhook.delivery_id
         )
@@ -108,6 +113,8 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         return JSONResponse({"status": "accepted", "id": row_id})
 
     async def healthz(request: Request) -> Response:
+        if gate.unmigrated:
+            return JSONResponse({"status": "unavailable", "database": NOT_MIGRATED}, 503)
         try:
             async with runtime.sessions() as session:
                 await session.execute(text("SELECT 1"))
@@ -137,8 +144,11 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         nonlocal socket_mode
         runtime.socket_connected = socket_connected
         runtime.reuse_slack_connections()
-        if services is not None:
-            await services.start()
+        await announce(runtime)
+        stopping = asyncio.Event()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(gate.look(), GATE_FIRST_LOOK_SECONDS)
+        opening = asyncio.create_task(open_then_start(gate, services, stopping))
         seat: asyncio.Task[None] | None = None
         leave_seat = asyncio.Event()
         app_token = runtime.settings.slack_app_token
@@ -160,6 +170,8 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         try:
             yield
         finally:
+            stopping.set()
+            await opening
             if seat is not None:
                 leave_seat.set()
                 await seat
@@ -175,6 +187,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             Route("/qtvoice/webhooks", qtvoice_webhooks, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             *ops_routes(runtime),
+            *setup_routes(runtime.settings),
         ],
         lifespan=lifespan,
         exception_handlers=dict.fromkeys(OUTAGE_CANDIDATES, database_unavailable),
@@ -203,6 +216,30 @@ def _app_from_environment(*, run_worker: bool) -> Starlette:
 
 #: How long QTvoice is asked to wait before retrying a webhook while the database is away.
 DATABASE_RETRY_AFTER_SECONDS = 5
+#: How long start-up waits for its first look at the database before serving anyway.
+GATE_FIRST_LOOK_SECONDS = 10
+NOT_MIGRATED = "not migrated: run `python -m bot migrate`"
+
+
+async def open_then_start(
+    gate: SchemaGate, services: BackgroundServices | None, stopping: asyncio.Event
+) -> None:
+    """Start the worker and scheduler once the database is ready (never, if stopped first)."""
+    if await gate.wait_open(stopping) and services is not None:
+        await services.start()
+
+
+def not_ready(gate: SchemaGate) -> Response:
+    """503 with Retry-After to a webhook while the database is not ready: QTvoice retries."""
+    reason = NOT_MIGRATED if gate.unmigrated else "unreachable"
+    return JSONResponse(
+        {
+            "error": f"The bot's database is not ready ({reason}); retry later",
+            "code": "UNAVAILABLE",
+        },
+        503,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
 
 
 async def database_unavailable(request: Request, error: Exception) -> Response:

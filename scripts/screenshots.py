@@ -9,6 +9,8 @@ small and never drift from the code. Writes docs/screenshots/<flow>.png (or the 
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -19,7 +21,26 @@ from bot.sandbox.chromium import ChromiumError, dump_dom, find_chromium, screens
 _HEIGHT = re.compile(r'data-shot-height="(\d+)"')
 
 
+def has_emoji_font() -> bool:
+    """Whether fontconfig knows a font with the emoji the bot posts (✅ and 📞: Noto Color Emoji,
+    Twemoji; DejaVu has a few black-and-white ones, not these)."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return sys.platform == "darwin"
+    fonts = subprocess.run(  # noqa: S603 - fontconfig's own lister, found on the PATH
+        [fc_list, ":charset=2705 1f4de", "family"], capture_output=True, text=True, check=False
+    ).stdout
+    return bool(fonts.strip())
+
+
 def main(folder: Path) -> int:
+    if not has_emoji_font():
+        print(
+            "screenshots need a colour emoji font, or every emoji is drawn as an empty box: "
+            "apt-get install fonts-noto-color-emoji (Debian/Ubuntu; macOS has one)",
+            file=sys.stderr,
+        )
+        return 1
     chromium = find_chromium()
     if chromium is None:
         print(

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, create_engine
 
 from bot.config import Settings
 from bot.runtime import Runtime
+from bot.sandbox.chromium import ChromiumError, ensure_chromium
 from bot.sandbox.qtvoice import QTvoiceSandbox, send_webhook
 from bot.sandbox.samples import sample_event
 from bot.sandbox.server import BackgroundServer
@@ -182,3 +183,13 @@ def bot(settings: Settings, slack: SlackRecorder) -> Iterator[RunningBot]:
     running = start_bot(settings, slack)
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium, for the browser tests; installed with apt-get where it is missing
+    and we may, else those tests are skipped saying why."""
+    try:
+        return ensure_chromium()
+    except ChromiumError as error:
+        pytest.skip(str(error))

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from bot.config import Settings
-from bot.sandbox.qtvoice import QTvoiceSandbox, send_webhook
+from bot.sandbox.qtvoice import DEFAULT_READ_ONLY_KEY, QTvoiceSandbox, send_webhook
 from bot.sandbox.samples import sample_event
 from bot.sandbox.server import free_port
 from bot.sandbox.slack import DEFAULT_APP_TOKEN, SlackRecorder
@@ -145,14 +145,18 @@ def add_route(environment: dict[str, str], target: str, channel: str) -> None:
 
 @pytest.mark.parametrize("app_token", [DEFAULT_APP_TOKEN, ""])
 def test_check_passes_a_good_setup_line_by_line(
-    migrated: dict[str, str], tmp_path: Path, app_token: str
+    migrated: dict[str, str], tmp_path: Path, app_token: str, request: pytest.FixtureRequest
 ) -> None:
     add_route(migrated, "101", "C0SUPPORT")
     migrated["SLACK_APP_TOKEN"] = app_token
+    if not app_token:
+        # Over HTTP, Slack reaches the bot at PUBLIC_URL: a bot holding the same signing secret.
+        migrated["PUBLIC_URL"] = request.getfixturevalue("bot").url
 
     status, lines = check(migrated, tmp_path)
 
     assert status == 0, lines
+    reach = ["socket mode", "public url"] if app_token else ["public url"]
     assert list(lines) == [
         "settings",
         "database",
@@ -160,14 +164,89 @@ def test_check_passes_a_good_setup_line_by_line(
         "scopes",
         f"channel {NOTIFY_CHANNEL}",
         "channel C0SUPPORT",
-        "socket mode",
+        *reach,
         "qtvoice",
         "webhook secret",
     ]
-    assert all(line.startswith("ok ") for line in lines.values())
+    assert not [line for line in lines.values() if line.startswith("FAIL")]
     assert "#support (the route for 101)" in lines["channel C0SUPPORT"]
-    expected = "opens a connection" if app_token else "off (SLACK_APP_TOKEN is unset)"
-    assert expected in lines["socket mode"]
+    if app_token:
+        assert "a Socket Mode connection opened" in lines["socket mode"]
+        assert lines["public url"].startswith("skip unset: QTvoice's webhooks cannot reach")
+    else:
+        assert lines["public url"].startswith(f"ok {migrated['PUBLIC_URL']} reaches this bot")
+    assert "may place calls and send texts" in lines["qtvoice"]
+
+
+def test_check_fails_when_slack_cannot_reach_the_bot(
+    migrated: dict[str, str], tmp_path: Path
+) -> None:
+    migrated["SLACK_APP_TOKEN"] = ""
+
+    status, lines = check(migrated, tmp_path)
+
+    assert status == 1
+    assert lines["public url"].startswith("FAIL Slack cannot reach the bot")
+    assert "SLACK_APP_TOKEN" in lines["public url"]
+    assert "make manifest URL=" in lines["public url"]
+
+
+def test_check_fails_on_a_public_url_that_is_not_this_deployment(
+    migrated: dict[str, str], tmp_path: Path, bot: RunningBot
+) -> None:
+    migrated |= {"PUBLIC_URL": bot.url, "SLACK_SIGNING_SECRET": "another_apps_signing_secret"}
+
+    status, lines = check(migrated, tmp_path)
+
+    assert status == 1
+    assert lines["public url"].startswith(f"FAIL {bot.url} is a bot with another SLACK_SIGNING")
+
+
+def test_check_fails_on_a_public_url_nobody_answers(
+    migrated: dict[str, str], tmp_path: Path
+) -> None:
+    nobody = f"http://127.0.0.1:{free_port()}"
+    migrated["PUBLIC_URL"] = nobody
+
+    status, lines = check(migrated, tmp_path)
+
+    assert status == 1
+    assert "connection refused" in lines["public url"]
+    assert "PUBLIC_URL" in lines["public url"]
+
+
+def test_check_reports_a_read_only_qtvoice_key_without_calling_or_texting(
+    migrated: dict[str, str], qtvoice: QTvoiceSandbox, tmp_path: Path
+) -> None:
+    migrated["QTVOICE_API_KEY"] = DEFAULT_READ_ONLY_KEY
+    calls, texts = len(qtvoice.state.calls()), len(qtvoice.state.sms())
+
+    status, lines = check(migrated, tmp_path)
+
+    assert status == 1
+    assert lines["qtvoice"].startswith("FAIL the API key reads (3 extensions) but may not place")
+    assert "calls and SMS permissions" in lines["qtvoice"]
+    assert (len(qtvoice.state.calls()), len(qtvoice.state.sms())) == (calls, texts)
+    assert DEFAULT_READ_ONLY_KEY not in str(lines)
+
+
+def test_check_fails_while_the_webhook_secret_is_unset_and_webhooks_say_why(
+    migrated: dict[str, str], tmp_path: Path, settings: Settings, slack: SlackRecorder
+) -> None:
+    migrated["QTVOICE_WEBHOOK_SECRET"] = ""
+    unset = settings.model_copy(update={"qtvoice_webhook_secret": None})
+    running = start_bot(unset, slack)
+    try:
+        refused = running.send("call.missed")
+    finally:
+        running.stop()
+
+    status, lines = check(migrated, tmp_path)
+
+    assert status == 1
+    assert lines["webhook secret"].startswith("FAIL QTVOICE_WEBHOOK_SECRET is unset")
+    assert refused.status_code == 401
+    assert "no QTVOICE_WEBHOOK_SECRET" in refused.json()["error"]
 
 
 def test_check_fails_on_an_app_token_slack_refuses(
@@ -187,6 +266,7 @@ def test_check_fails_on_an_app_token_slack_refuses(
 def test_check_fails_on_an_unmigrated_database_saying_to_migrate(
     environment: dict[str, str], tmp_path: Path
 ) -> None:
+    environment["SLACK_APP_TOKEN"] = DEFAULT_APP_TOKEN
     status, lines = check(environment, tmp_path)
 
     assert status == 1
@@ -257,7 +337,11 @@ def test_check_fails_on_a_placeholder_token_without_echoing_it(
 def test_check_fails_with_one_line_per_failing_service(
     migrated: dict[str, str], tmp_path: Path
 ) -> None:
-    migrated |= {"SLACK_BOT_TOKEN": "xoxb-revoked", "QTVOICE_API_KEY": "qtv_wrong"}
+    migrated |= {
+        "SLACK_BOT_TOKEN": "xoxb-revoked",
+        "QTVOICE_API_KEY": "qtv_wrong",
+        "SLACK_APP_TOKEN": DEFAULT_APP_TOKEN,
+    }
 
     status, lines = check(migrated, tmp_path)
 

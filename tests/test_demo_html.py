@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.demo import Demo, Flow, write_flow_page, write_html
-from bot.sandbox.chromium import ChromiumError, dump_dom, ensure_chromium
+from bot.sandbox.chromium import dump_dom
 from bot.sandbox.slack import html as slack_html
 from bot.slack.blocks.kit import escape_mrkdwn
 
@@ -287,15 +287,6 @@ def test_ephemerals_say_who_sees_them() -> None:
 
 
 # The real demo in a real browser
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    """Debian's chromium; installed with apt-get where it is missing and we may."""
-    try:
-        return ensure_chromium()
-    except ChromiumError as error:
-        pytest.skip(str(error))
 
 
 @pytest.fixture(scope="module")

@@ -100,3 +100,41 @@ def test_a_venv_made_by_an_old_python_is_rebuilt(
     result = make(work, env, "--question", ".venv/.installed")
 
     assert result.returncode == (1 if rebuilt else 0), result.stderr
+
+
+def test_make_alone_lists_every_target_with_what_it_does(tmp_path: Path) -> None:
+    work, env = project(tmp_path, {"python3": GOOD})
+    env["PATH"] = f"{env['PATH']}:{os.environ['PATH']}"
+
+    listed = make(work, env)
+
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0] == "make TARGET, where TARGET is one of:"
+    described = {line.split()[0]: line.split(None, 1)[1] for line in lines[1:]}
+    for target in ("demo", "test", "serve", "worker", "migrate", "check", "manifest", "lint"):
+        assert described.get(target), target
+    assert "emoji font" in described["screenshots"]
+    assert not (work / ".venv").exists()
+
+
+def test_screenshots_refuse_to_draw_without_an_emoji_font(tmp_path: Path) -> None:
+    import sys
+
+    fonts = tmp_path / "fonts"
+    write_script(fonts / "fc-list", "#!/bin/sh\nexit 0\n")  # fontconfig knows no such font
+    env = {"PATH": f"{fonts}:{os.environ['PATH']}", "HOME": str(tmp_path)}
+
+    drawn = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "screenshots.py"), str(tmp_path / "shots")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert drawn.returncode == 1
+    assert "fonts-noto-color-emoji" in drawn.stderr
+    assert not (tmp_path / "shots").exists()

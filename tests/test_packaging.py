@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from bot.config import Settings
+from bot.setup_page import new_app_link
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,7 +59,6 @@ def test_app_json_asks_for_every_required_setting() -> None:
         "SLACK_BOT_TOKEN",
         "SLACK_SIGNING_SECRET",
         "QTVOICE_API_KEY",
-        "QTVOICE_WEBHOOK_SECRET",
         "NOTIFY_CHANNEL",
     }
     assert not any("generator" in app["env"][name] for name in required)
@@ -114,6 +116,34 @@ def test_readme_documents_every_setting() -> None:
     readme = (ROOT / "README.md").read_text()
     documented = set(re.findall(r"^\| `([A-Z_]+)` \|", readme, flags=re.MULTILINE))
     assert every_setting() <= documented
+
+
+def test_after_the_deploy_button_heroku_opens_the_set_up_page() -> None:
+    app = json.loads((ROOT / "app.json").read_text())
+    readme = (ROOT / "README.md").read_text()
+
+    assert app["success_url"] == "/"
+    assert app["logo"].endswith("/docs/logo.svg")
+    assert (ROOT / "docs" / "logo.svg").read_text().startswith("<svg")
+    assert f"https://www.heroku.com/deploy?template={app['repository']})" in readme
+
+
+def test_the_committed_manifest_is_what_manifest_prints() -> None:
+    printed = subprocess.run(
+        [sys.executable, "-m", "bot", "manifest", "--socket-mode"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+    assert (ROOT / "manifest.json").read_text() == printed
+
+
+def test_the_readmes_create_the_slack_app_link_carries_that_manifest() -> None:
+    readme = (ROOT / "README.md").read_text()
+    manifest = json.loads((ROOT / "manifest.json").read_text())
+
+    assert f"\n[create-app]: {new_app_link(manifest)}\n" in readme
 
 
 def test_license_is_the_mit_licence_pyproject_declares() -> None:

@@ -15,6 +15,7 @@ passes, which is when events stored by other processes are seen.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import heapq
 import logging
@@ -32,7 +33,7 @@ from bot.qtvoice.events import load_stored
 from bot.runtime import Runtime
 from bot.store.groupcommit import GroupCommit
 from bot.store.models import InboxEvent, utcnow
-from bot.store.outage import describe, is_outage
+from bot.store.outage import Backoff, describe, is_outage
 from bot.store.routes import routes_and_links
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ class Worker:
         self._lost: set[int] = set()
         #: When the events this process postponed become due again (a heap).
         self._due: list[datetime] = []
+        #: How long to wait, and when to say so, while the database is unreachable.
+        self.outage = Backoff()
 
     async def run(self, stop: asyncio.Event) -> None:
         logger.info("delivery worker %s started", self.runtime.process_id)
@@ -85,16 +88,16 @@ class Worker:
                 try:
                     claimed = await self.run_once(room)
                 except Exception as error:
-                    claimed = 0
                     if not is_outage(error):
                         logger.exception("delivery worker: claiming failed; retrying shortly")
+                        claimed = 0
                     else:
                         # Its claimed events come back when their leases run out.
-                        logger.warning(
-                            "delivery worker: database unreachable, retrying in %s s: %s",
-                            POLL_SECONDS,
-                            describe(error),
-                        )
+                        await self._wait_out_outage(stop, error)
+                        continue
+                lasted = self.outage.recovered()
+                if lasted is not None:
+                    logger.info("delivery worker: database back after %.0f s", lasted)
                 if claimed == 0 or claimed == room:
                     await self._wait_for_work(stop, full=claimed == room)
         finally:
@@ -102,6 +105,24 @@ class Worker:
                 await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
             leases.cancel()
             await self.group.close()
+
+    async def _wait_out_outage(self, stop: asyncio.Event, error: Exception) -> None:
+        """Back off while the database is unreachable: a line at first, one more after 5 min."""
+        wait, say = self.outage.failed()
+        if say == "first":
+            logger.warning(
+                "delivery worker: database unreachable, retrying every %g s at most: %s",
+                self.outage.longest,
+                describe(error),
+            )
+        elif say == "reminder":
+            logger.error(
+                "delivery worker: database still unreachable after %.0f min: %s",
+                self.outage.lasted / 60,
+                describe(error),
+            )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), wait)
 
     async def run_once(self, limit: int = CONCURRENCY) -> int:
         """Claim up to `limit` due events and start delivering them; how many were claimed."""

@@ -17,10 +17,10 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.checks import SLACK_TOKEN_FIXES
 from bot.connectivity import network_failure
 from bot.runtime import Runtime
 from bot.slack.api_errors import error_code, error_status
+from bot.startup import token_fix
 from bot.store import incidents, job_runs
 from bot.store.deliveries import PENDING
 from bot.store.migrate import database_problem
@@ -85,7 +85,7 @@ class Readiness:
             await self.runtime.slack.auth_test()
         except SlackApiError as error:
             code = error_code(error) or f"HTTP {error_status(error)}"
-            fix = SLACK_TOKEN_FIXES.get(code, f"Slack refused SLACK_BOT_TOKEN ({code})")
+            fix = token_fix(code)
             logger.error("Slack refused the bot token (%s): %s", code, fix)
             return f"Slack refused the bot token ({code}): {fix}"
         except Exception as error:

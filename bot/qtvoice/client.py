@@ -437,6 +437,23 @@ class QTvoiceClient:
 
         return [extension async for extension in _walk_pages(fetch)]
 
+    async def may_write(self, path: str) -> bool:
+        """Whether the key may `POST` to `path` ("/calls", "/sms"), asked without a side effect.
+
+        The body is empty, so nothing is created: QTvoice answers 403 FORBIDDEN to a key
+        without the permission ("Missing required permission", the seed's error table) and
+        400 BAD_REQUEST to one that has it. Any other error is raised as `QTvoiceError`.
+        """
+        try:
+            await self._request("POST", path, json={}, background=False)
+        except QTvoiceError as error:
+            if error.status == 403:
+                return False
+            if error.status == 400:
+                return True
+            raise
+        raise QTvoiceError(200, "UNEXPECTED", f"POST {path} with an empty body was accepted")
+
     # The request loop
 
     async def _request(

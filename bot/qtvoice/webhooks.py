@@ -34,12 +34,14 @@ NO_SIGNATURE = "no X-QTvoice-Signature"
 BAD_SIGNATURE = "signature does not match any QTVOICE_WEBHOOK_SECRET"
 STALE_TIMESTAMP = "X-QTvoice-Timestamp not within WEBHOOK_TOLERANCE_SECONDS"
 TOO_LARGE = "body over 256 KiB"
+UNSET_SECRET = "QTVOICE_WEBHOOK_SECRET is not set"  # noqa: S105 - a refusal kind, not a secret
 
 _FIXES = {
     NO_SIGNATURE: "not QTvoice, or a proxy in between drops the header",
     BAD_SIGNATURE: "check the secret in QTvoice's webhook settings",
     STALE_TIMESTAMP: "check this server's clock (NTP); an old webhook sent again is refused so too",
     TOO_LARGE: "QTvoice's webhooks are far smaller: something else posts to this URL",
+    UNSET_SECRET: "set it to the signing secret in QTvoice → Settings → Webhooks; until then the poller fetches missed events every RECONCILE_INTERVAL_SECONDS",
 }
 #: For the kinds of `EventRefused`: signed, so from QTvoice, yet beyond the bot's reading.
 _UNREADABLE_FIX = "QTvoice signed it but the bot cannot read it; the log has each one's reason"
@@ -110,11 +112,20 @@ def read_webhook(
 ) -> Webhook:
     """Check a webhook in the contract's order: size, signature, freshness, then its meaning.
 
-    Nothing of the body is read before its signature is checked. `default_region` reads
+    Nothing of the body is read before its signature is checked; with no `secrets` (the
+    setting is not filled in yet) every webhook is refused, saying so. `default_region` reads
     phone numbers written without a country code.
     """
     if len(body) > MAX_BODY_BYTES:
         raise too_large()
+    if not secrets:
+        raise WebhookError(
+            401,
+            "UNAUTHORIZED",
+            "The bot has no QTVOICE_WEBHOOK_SECRET yet, so it cannot verify webhooks; set it to "
+            "the signing secret in QTvoice → Settings → Webhooks",
+            kind=UNSET_SECRET,
+        )
     signature = headers.get(SIGNATURE_HEADER, "")
     if not signature or not signature_matches(body, signature, secrets):
         kind = BAD_SIGNATURE if signature.strip() else NO_SIGNATURE

@@ -68,11 +68,13 @@ def ensure_chromium() -> str:
     raise ChromiumError("apt-get install -y chromium did not install a browser")
 
 
-def _run(binary: str, page: Path, *extra: str) -> str:
+def _run(binary: str, page: Path | str, *extra: str) -> str:
+    """Run Chromium on `page`: a local file, or (a `str`) a URL."""
+    address = page if isinstance(page, str) else page.resolve().as_uri()
     with tempfile.TemporaryDirectory(prefix="qtslack-chromium-") as profile:
         try:
             done = subprocess.run(  # noqa: S603 (a browser found on the PATH, our own flags)
-                [binary, *FLAGS, f"--user-data-dir={profile}", *extra, page.resolve().as_uri()],
+                [binary, *FLAGS, f"--user-data-dir={profile}", *extra, address],
                 capture_output=True,
                 text=True,
                 timeout=TIMEOUT_SECONDS,
@@ -85,13 +87,13 @@ def _run(binary: str, page: Path, *extra: str) -> str:
     return done.stdout
 
 
-def dump_dom(binary: str, page: Path, *, width: int = 1200, height: int = 900) -> str:
-    """The DOM of `page` (a local file) once loaded and its scripts ran, as HTML text."""
+def dump_dom(binary: str, page: Path | str, *, width: int = 1200, height: int = 900) -> str:
+    """The DOM of `page` (a local file or a URL) once loaded and its scripts ran, as HTML."""
     return _run(binary, page, f"--window-size={width},{height}", "--dump-dom")
 
 
-def screenshot(binary: str, page: Path, png: Path, *, width: int, height: int) -> None:
-    """A PNG of the top `width` by `height` CSS pixels of `page`, written to `png`.
+def screenshot(binary: str, page: Path | str, png: Path, *, width: int, height: int) -> None:
+    """A PNG of the top `width` by `height` CSS pixels of `page` (a file or a URL), to `png`.
 
     Raises ChromiumError when Chromium fails or writes no file.
     """

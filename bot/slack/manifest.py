@@ -18,6 +18,8 @@ from typing import Any
 APP_NAME = "QTvoice"
 BOT_DISPLAY_NAME = "qtvoice"
 SLACK_PATH = "/slack/events"
+#: Where QTvoice posts webhooks (the contract's route), given to QTvoice by the operator.
+WEBHOOK_PATH = "/qtvoice/webhooks"
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,20 @@ BOT_SCOPES = (
 )
 
 
+#: The app's page in Slack (App Directory style: 175 to 4,000 characters, Slack's schema).
+LONG_DESCRIPTION = (
+    "*Your QTvoice business phones, in Slack.* Every missed call, voicemail (with its "
+    "transcript) and text message lands in the right channel the moment it happens, and your "
+    "own missed calls and voicemails reach you by DM.\n"
+    "• *Call or text back in one click*, or with `/call` and `/sms`; answer a customer's text "
+    "by replying in its Slack thread.\n"
+    "• *Nobody forgets a caller*: take a missed call with _I'll take it_; an untaken one is "
+    "escalated after a while, and a daily digest sums up the day.\n"
+    "• *Look people up* with `/contact`; your Home tab lists what waits for you.\n"
+    "Nothing is lost and nothing is posted twice: events are stored before they are answered "
+    "and delivered through Slack outages and rate limits."
+)
+
 #: What an operator must do by hand for Socket Mode: a manifest cannot make app-level tokens.
 SOCKET_MODE_SETUP = (
     "Socket Mode needs an app-level token, which a manifest cannot create: after creating the app, "
@@ -101,6 +117,7 @@ def build_manifest(url: str | None) -> dict[str, Any]:
         "display_information": {
             "name": APP_NAME,
             "description": "QTvoice business phones in Slack: missed calls, voicemail and SMS.",
+            "long_description": LONG_DESCRIPTION,
             "background_color": "#1d3557",
         },
         "features": {

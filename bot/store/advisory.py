@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from bot.store.db import async_url
-from bot.store.outage import describe, is_outage
+from bot.store.outage import Backoff, describe, is_outage
 
 logger = logging.getLogger(__name__)
 
@@ -110,10 +110,13 @@ async def while_holding(
     """
     # Unpooled: closing the lock's connection must really close it, releasing the lock.
     engine = create_async_engine(async_url(database_url), poolclass=NullPool)
+    # Only its lines: a standby asks for the lock every `retry_seconds` whatever happens.
+    outage = Backoff(first=retry_seconds, longest=retry_seconds)
     try:
         while not stop.is_set():
             try:
                 async with engine.connect() as connection:
+                    outage.recovered()
                     key = await take_one(connection, keys)
                     if key is not None:
                         await run(Lease(connection), key)
@@ -122,10 +125,13 @@ async def while_holding(
             except Exception as error:
                 if not is_outage(error):
                     logger.exception("%s: lock lost; standing by", what)
-                else:
+                elif (say := outage.failed()[1]) is not None:
                     logger.warning(
-                        "%s: database unreachable, standing by (retry in %g s): %s",
+                        "%s: database %s, standing by (retry every %g s): %s",
                         what,
+                        "unreachable"
+                        if say == "first"
+                        else f"still unreachable after {outage.lasted / 60:.0f} min",
                         retry_seconds,
                         describe(error),
                     )

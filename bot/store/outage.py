@@ -12,6 +12,7 @@ itself, so the caller should wait and try again. A value the database refuses (`
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -60,3 +61,46 @@ async def once_more_if_dropped(attempt: Callable[[], Awaitable[T]], holder: str)
             raise
         logger.info("%s: the database connection was lost; reconnecting", holder)
     return await attempt()
+
+
+class Backoff:
+    """How long to wait while a failure lasts, and when to tell the operator about it.
+
+    Waits double from `first` up to `longest` seconds, so an outage costs a line and a few
+    attempts a minute, not a traceback a second. `failed()` returns the next wait and
+    whether this failure should be logged: the first one, and once more (a reminder) when it
+    has lasted `remind_after` seconds. `recovered()` returns how long it lasted (None if
+    nothing had failed) and starts over.
+    """
+
+    def __init__(
+        self, *, first: float = 1.0, longest: float = 30.0, remind_after: float = 300.0
+    ) -> None:
+        self.first = first
+        self.longest = longest
+        self.remind_after = remind_after
+        self._since: float | None = None
+        self._wait = first
+        self._reminded = False
+
+    def failed(self) -> tuple[float, str | None]:
+        """The seconds to wait now, and "first", "reminder" or None (say nothing)."""
+        now = time.monotonic()
+        if self._since is None:
+            self._since, self._wait, self._reminded = now, self.first, False
+            return self._wait, "first"
+        self._wait = min(self._wait * 2, self.longest)
+        if not self._reminded and now - self._since >= self.remind_after:
+            self._reminded = True
+            return self._wait, "reminder"
+        return self._wait, None
+
+    @property
+    def lasted(self) -> float:
+        """Seconds since the first failure of this run of failures (0 when none)."""
+        return 0.0 if self._since is None else time.monotonic() - self._since
+
+    def recovered(self) -> float | None:
+        lasted = None if self._since is None else self.lasted
+        self._since = None
+        return lasted

@@ -311,7 +311,8 @@ def test_an_unsigned_request_is_a_401_and_reaches_no_listener(
     response = post(http, door, body, headers)
 
     assert response.status_code == 401
-    assert slack.calls() == []
+    # auth.test is start-up's own (naming the workspace and bot user), not the request's.
+    assert [call for call in slack.calls() if call.method != "auth.test"] == []
     assert slack.responses("door") == []
     assert_nothing_logged_of_the_body(caplog)
 

@@ -46,7 +46,7 @@ from bot.sandbox.qtvoice.queries import (
     select,
 )
 from bot.sandbox.qtvoice.state import QTvoiceState, RecordedRequest
-from bot.sandbox.qtvoice.webhooks import report_carrier_updates
+from bot.sandbox.qtvoice.webhooks import report_call_end, report_carrier_updates
 from bot.sandbox.samples import iso_timestamp
 
 MAX_SMS_LENGTH = 1600
@@ -224,7 +224,10 @@ class QTvoiceApi:
             "to": to,
             "message": "Call initiation requested",
         }
-        return JSONResponse(initiated, status_code=201)
+        call_ends = None
+        if self.state.webhook_url and self.state.webhook_secret:
+            call_ends = BackgroundTask(report_call_end, self.state, call["id"])
+        return JSONResponse(initiated, status_code=201, background=call_ends)
 
     def get_call(self, request: ApiRequest) -> Response:
         return JSONResponse(self._get(self.state.data.calls, request.params["call_id"], "Call"))

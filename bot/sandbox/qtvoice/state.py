@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -274,6 +275,54 @@ class QTvoiceState:
             "createdAt": iso_timestamp(created_at),
         }
         return self._store(self.data.sms, sms)
+
+    def record_event(self, event: str, data: Mapping[str, Any]) -> None:
+        """Keep the object a webhook of `event` describes, as QTvoice holds it: a webhook sent
+        by hand (the demo's) then agrees with what the API lists (history, voicemails).
+
+        Later events about the same id update it (a transcript, a call's end); a voicemail
+        also records the call that left it, as `add_voicemail` does.
+        """
+        collections = {
+            "call": self.data.calls,
+            "voicemail": self.data.voicemails,
+            "sms": self.data.sms,
+            "contact": self.data.contacts,
+        }
+        collection = collections.get(event.split(".", 1)[0])
+        if collection is None or not isinstance(data.get("id"), str):
+            return
+        with self.lock:
+            known = collection.get(data["id"], {})
+            collection[data["id"]] = known | {k: v for k, v in data.items() if v is not None}
+            call_id = data.get("callId")
+            if event == "voicemail.new" and isinstance(call_id, str):
+                call = {
+                    "id": call_id,
+                    "from": data.get("from"),
+                    "to": data.get("to"),
+                    "direction": "inbound",
+                    "status": "voicemail",
+                    "duration": data.get("duration") or 0,
+                    "createdAt": data.get("createdAt"),
+                    "voicemailId": data["id"],
+                }
+                self.data.calls[call_id] = self.data.calls.get(call_id, {}) | call
+
+    def finish_call(self, call_id: str, duration: int) -> dict[str, Any] | None:
+        """A placed call answered and ended after `duration` seconds, as it is once over."""
+        with self.lock:
+            call = self.data.calls.get(call_id)
+            if call is None:
+                return None
+            ended = datetime.now(UTC).replace(microsecond=0)
+            call |= {
+                "status": "completed",
+                "duration": duration,
+                "answeredAt": iso_timestamp(ended - timedelta(seconds=duration)),
+                "endedAt": iso_timestamp(ended),
+            }
+            return dict(call)
 
     def set_sms_status(self, sms_id: str, status: str) -> dict[str, Any] | None:
         """The text with its new status, or None when it no longer exists."""

@@ -65,3 +65,24 @@ def report_carrier_updates(state: QTvoiceState, sms_id: str) -> None:
         else:
             delivery = WebhookDelivery(event, url, response.status_code, None)
         state.record_webhook_delivery(delivery)
+
+
+#: How long the sandbox's placed calls last once the extension picks up (seconds).
+PLACED_CALL_SECONDS = 42
+
+
+def report_call_end(state: QTvoiceState, call_id: str) -> None:
+    """Play the phones' part after a click-to-call: the call is answered, talked through and
+    ends (`call.completed`), so a placed call is never "initiated" for ever."""
+    url, secret = state.webhook_url, state.webhook_secret
+    call = state.finish_call(call_id, PLACED_CALL_SECONDS)
+    if call is None or not url or not secret:
+        return
+    envelope = {"event": "call.completed", "timestamp": iso_timestamp(), "data": call}
+    try:
+        response = send_webhook(url, envelope, secret)
+    except httpx.HTTPError as error:
+        delivery = WebhookDelivery("call.completed", url, None, f"{type(error).__name__}: {error}")
+    else:
+        delivery = WebhookDelivery("call.completed", url, response.status_code, None)
+    state.record_webhook_delivery(delivery)

@@ -320,14 +320,20 @@ class SlackDriver:
         channel_id: str = "C0GENERAL",
         message_ts: str,
         message: Mapping[str, Any] | None = None,
+        ephemeral: bool = False,
     ) -> Delivery:
-        """A click on the button `action_id` of a message (by default the one the bot posted)."""
+        """A click on the button `action_id` of a message (by default the one the bot posted).
+
+        `ephemeral`: the message is one only `user_id` sees (`message` its content). Slack
+        then says so in `container.is_ephemeral` and sends no `message`, since it keeps none;
+        the app can change that message only through the click's response_url.
+        """
         message = message or self._recorder.message(channel_id, message_ts)
         message = message or {"type": "message", "ts": message_ts, "text": ""}
         block_id, label = _button_in(message, action_id)
         key = f"act_{uuid.uuid4().hex[:12]}"
         response_url = self._recorder.response_url(
-            key, channel=channel_id, message_ts=message_ts, user_id=user_id
+            key, channel=channel_id, message_ts=message_ts, user_id=user_id, ephemeral=ephemeral
         )
         trigger_id = self._recorder.new_trigger_id(user_id)
         action = _clicked(action_id, block_id, label, value)
@@ -340,18 +346,19 @@ class SlackDriver:
                 "type": "message",
                 "message_ts": message_ts,
                 "channel_id": channel_id,
-                "is_ephemeral": False,
+                "is_ephemeral": ephemeral,
             },
             "trigger_id": trigger_id,
             "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
             "enterprise": None,
             "is_enterprise_install": False,
             "channel": {"id": channel_id, "name": self._recorder.channel_name(channel_id)},
-            "message": dict(message),
             "state": {"values": {}},
             "response_url": response_url,
             "actions": [action],
         }
+        if not ephemeral:
+            payload["message"] = dict(message)
         return self._interaction(
             payload, response_url_key=key, response_url=response_url, trigger_id=trigger_id
         )

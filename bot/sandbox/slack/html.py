@@ -350,6 +350,17 @@ def modal(view: Mapping[str, Any], names: Names, *, errors: Mapping[str, str] | 
     )
 
 
+def home_tab(view: Mapping[str, Any], names: Names, user_id: str) -> str:
+    """The App Home tab the bot last published for `user_id`, as a pane of its own."""
+    drawn = "".join(block(item, names) for item in view.get("blocks") or [])
+    return (
+        f'<section class="pane home" id="pane-home-{_attr(user_id)}" data-user="{_attr(user_id)}">'
+        f'<header class="pane-head">Home · {html.escape(names.user(user_id))} '
+        f'<span class="only">(the app\'s Home tab, as this person sees it)</span></header>'
+        f'<div class="messages home-view">{drawn}</div></section>'
+    )
+
+
 def clock(ts: str, zone: ZoneInfo) -> str:
     """A message ts ("1764500000.000100") as Slack's time of day, e.g. "3:52 PM"."""
     moment = datetime.fromtimestamp(float(Decimal(ts)), UTC).astimezone(zone)
@@ -517,6 +528,7 @@ main{flex:1;min-width:0}
 time{color:#616061;font-size:12px}
 .only{color:#616061;font-size:12px;font-style:italic}
 .msg.ephemeral{background:#f8f8f8}
+.home-view{padding:8px 20px}
 .block{margin:4px 0}
 .section{display:flex;gap:12px;align-items:flex-start}
 .section .main{flex:1;min-width:0}
@@ -587,9 +599,11 @@ def workspace(
     *,
     intro: str = "",
     after: str = "",
+    homes: str = "",
 ) -> str:
-    """The sidebar and every pane, as the body of a page (see `page`)."""
-    panes = "".join(conversation(c, names, zone) for c in conversations)
+    """The sidebar and every pane, as the body of a page (see `page`); `homes` (drawn Home
+    tabs, `home_tab`) come first."""
+    panes = homes + "".join(conversation(c, names, zone) for c in conversations)
     return (
         f'<div class="workspace">{sidebar(team, conversations)}'
         f'<main>{intro}<div id="panes">{panes}</div>{after}</main></div>'

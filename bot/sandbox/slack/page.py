@@ -6,10 +6,17 @@
   to redraw when something changes.
 - `GET /state` is JSON: `version` (changes whenever the drawing does), `panes` (the HTML)
   and `conversations`, each `{id, name, messages: [{ts, thread_ts, user, text, ephemeral}]}`.
-- `POST /click` `{channel, ts, action_id, value, user}` presses a button of a message: the
-  driver sends the bot the signed `block_actions` Slack would.
+- `POST /click` `{channel, ts, action_id, value, user}` presses a button of a message, or of
+  an ephemeral shown to `user`: the driver sends the bot the signed `block_actions` Slack
+  would (for an ephemeral, `container.is_ephemeral` and no `message`).
 - `POST /say` `{channel, user, text, thread_ts?}` sends a slash command when `text` starts
   with "/", else a reply in the thread `thread_ts`, signed, as that user.
+
+- `POST /home` `{user}` opens the app's Home tab as that person (Slack's `app_home_opened`);
+  what the bot publishes is drawn as a pane of its own, and `POST /home/click` `{user,
+  action_id, value}` presses one of its buttons (the admins' Replay).
+- `POST /text` `{text}` texts the business as the caller (`caller`): STOP, START or anything,
+  through QTvoice's signed `sms.received` webhook.
 
 - A modal the bot opens (views.open) is drawn over the page; `POST /submit`
   `{view_id, values: {block_id: {action_id: text}}}` sends Slack's signed `view_submission`
@@ -24,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -136,7 +143,21 @@ document.addEventListener("click", (event) => {
     }
     return;
   }
+  if (event.target.closest("#open-home")) {
+    post("home", {user: $("user").value});
+    return;
+  }
+  if (event.target.closest("#send-text")) {
+    textAsCaller();
+    return;
+  }
   const button = event.target.closest("button[data-action-id]");
+  const home = event.target.closest(".home");
+  if (button && home) {
+    post("home/click", {user: home.dataset.user, action_id: button.dataset.actionId,
+                        value: button.dataset.value});
+    return;
+  }
   const msg = event.target.closest(".msg");
   if (button && msg) {
     post("click", {channel: msg.dataset.channel, ts: msg.dataset.ts, user: $("user").value,
@@ -148,8 +169,17 @@ document.addEventListener("click", (event) => {
 $("clear").addEventListener("click", () => {
   thread = null; $("thread").textContent = ""; $("clear").hidden = true;
 });
+function textAsCaller() {
+  const text = $("caller-text").value;
+  if (text.trim()) post("text", {text: text});
+  $("caller-text").value = "";
+}
 $("composer").addEventListener("submit", (event) => {
   event.preventDefault();
+  if ($("caller-text") && document.activeElement === $("caller-text")) {
+    textAsCaller();
+    return;
+  }
   const text = $("text").value;
   if (!text.trim()) return;
   post("say", {channel: $("channel").value, user: $("user").value, text: text,
@@ -169,12 +199,15 @@ main{padding-bottom:150px}
 #composer select{font:14px Lato,Helvetica,Arial,sans-serif;padding:6px}
 #composer .hint{color:#616061;font-size:12px;margin-top:4px}
 #thread{color:#1264a3;font-size:13px}
+#composer .caller{margin-top:6px;font-size:13px}
 [hidden]{display:none !important}
 .overlay{position:fixed;inset:0;background:rgba(0,0,0,.45);display:flex;align-items:center;justify-content:center;z-index:10}
 </style>"""
 
 
-def _composer(users: Sequence[tuple[str, str]], channels: Sequence[tuple[str, str]]) -> str:
+def _composer(
+    users: Sequence[tuple[str, str]], channels: Sequence[tuple[str, str]], caller: str | None
+) -> str:
     def options(items: Sequence[tuple[str, str]]) -> str:
         return "".join(
             f'<option value="{html.escape(value)}">{html.escape(label)}</option>'
@@ -187,8 +220,18 @@ def _composer(users: Sequence[tuple[str, str]], channels: Sequence[tuple[str, st
         f'<label>in <select id="channel">{options(channels)}</select></label>'
         '<input type="text" id="text" autocomplete="off" '
         'placeholder="/qtvoice help · /call (215) 555-1234 · or a thread reply">'
-        '<button class="btn primary" type="submit">Send</button></div>'
-        '<div class="hint"><span id="thread"></span> <button type="button" id="clear" '
+        '<button class="btn primary" type="submit">Send</button>'
+        '<button class="btn" type="button" id="open-home">Open Home tab</button></div>'
+        + (
+            '<div class="row caller"><label>Text the business as the caller '
+            f"{html.escape(caller)}</label>"
+            '<input type="text" id="caller-text" autocomplete="off" '
+            'placeholder="STOP · START · any text">'
+            '<button class="btn" type="button" id="send-text">Text</button></div>'
+            if caller
+            else ""
+        )
+        + '<div class="hint"><span id="thread"></span> <button type="button" id="clear" '
         'class="btn" hidden>✕</button> Click a message to reply in its thread; click its '
         'buttons to press them. <span id="status"></span></div></form>'
     )
@@ -207,11 +250,17 @@ class SlackPage:
         *,
         zone: ZoneInfo,
         pinned: Sequence[str] = (),
+        caller: str | None = None,
+        caller_texts: Callable[[str], int] | None = None,
     ) -> None:
         self.recorder = recorder
         self.driver = driver
         self.zone = zone
         self.pinned = tuple(pinned)
+        #: Who the caller is (shown as it is), and how to text the business as them
+        #: (QTvoice's webhook; the bot's HTTP status). None: the page offers no caller.
+        self.caller = caller
+        self.caller_texts = caller_texts
         #: Modals already submitted or closed here (or open before the page started).
         self._dismissed = {view["id"] for view in recorder.views_opened()}
         self._errors: dict[str, dict[str, str]] = {}
@@ -225,19 +274,32 @@ class SlackPage:
                 Route("/say", self._say, methods=["POST"]),
                 Route("/submit", self._submit, methods=["POST"]),
                 Route("/close", self._close, methods=["POST"]),
+                Route("/home", self._home, methods=["POST"]),
+                Route("/home/click", self._home_click, methods=["POST"]),
+                Route("/text", self._text, methods=["POST"]),
             ]
         )
 
     def _drawn(self) -> tuple[slack_html.Names, list[slack_html.Conversation], str, str]:
-        """The panes and the open modal (or ""), drawn."""
+        """The panes (each person's Home tab once opened first) and the open modal (or "")."""
         names, conversations = workspace_state(self.recorder, self.pinned)
-        panes = "".join(slack_html.conversation(c, names, self.zone) for c in conversations)
+        panes = self._homes(names) + "".join(
+            slack_html.conversation(c, names, self.zone) for c in conversations
+        )
         opened = self._open_modal()
         modal = ""
         if opened is not None:
             view = opened[1]
             modal = slack_html.modal(view, names, errors=self._errors.get(view["id"]))
         return names, conversations, panes, modal
+
+    def _homes(self, names: slack_html.Names) -> str:
+        """The Home tab of each person who opened it, as the bot last published it."""
+        return "".join(
+            slack_html.home_tab(published[-1], names, user.id)
+            for user in self.recorder.users()
+            if (published := self.recorder.views_published(user.id))
+        )
 
     def _open_modal(self) -> tuple[str, dict[str, Any]] | None:
         """The person and the view of the latest modal the bot opened and nobody closed."""
@@ -258,7 +320,8 @@ class SlackPage:
             conversations,
             names,
             self.zone,
-            after=_composer(people, channels)
+            homes=self._homes(names),
+            after=_composer(people, channels, self.caller)
             + f'<div id="modal" class="overlay"{"" if modal else " hidden"}>{modal}</div>'
             + _SCRIPT,
         )
@@ -290,15 +353,32 @@ class SlackPage:
         user, action_id = str(body.get("user", "")), str(body.get("action_id", ""))
         if not CHANNEL_ID.fullmatch(channel) or not USER_ID.fullmatch(user) or not action_id:
             return _refused("a click needs channel, ts, user and action_id")
-        if self.recorder.message(channel, ts) is None:
-            return _refused(f"no message {ts} in {channel}")
+        message = self.recorder.message(channel, ts)
+        if message is None:
+            # An ephemeral: only the person it was shown to can press its buttons.
+            message = next(
+                (
+                    e
+                    for e in self.recorder.ephemerals(user)
+                    if (e["channel"], e["ts"]) == (channel, ts)
+                ),
+                None,
+            )
+            if message is None:
+                return _refused(f"no message {ts} in {channel} that {user} can see")
+            ephemeral = True
+        else:
+            ephemeral = False
         delivery = await run_in_threadpool(
-            self.driver.block_action,
-            action_id,
-            str(body.get("value", "")),
-            user_id=user,
-            channel_id=channel,
-            message_ts=ts,
+            lambda: self.driver.block_action(
+                action_id,
+                str(body.get("value", "")),
+                user_id=user,
+                channel_id=channel,
+                message_ts=ts,
+                message=message,
+                ephemeral=ephemeral,
+            )
         )
         return JSONResponse({"ok": True, "status": delivery.status_code})
 
@@ -357,6 +437,34 @@ class SlackPage:
             return _refused("no such modal is open")
         self._dismissed.add(opened[1]["id"])
         return JSONResponse({"ok": True})
+
+    async def _home(self, request: Request) -> Response:
+        body = await _json(request)
+        user = str((body or {}).get("user", ""))
+        if self.recorder.user(user) is None:
+            return _refused("open the Home tab as a person of the workspace")
+        delivery = await run_in_threadpool(self.driver.app_home_opened, user)
+        return JSONResponse({"ok": True, "status": delivery.status_code})
+
+    async def _home_click(self, request: Request) -> Response:
+        body = await _json(request)
+        if body is None:
+            return _refused("send a JSON object")
+        user, action_id = str(body.get("user", "")), str(body.get("action_id", ""))
+        if not self.recorder.views_published(user) or not action_id:
+            return _refused(f"{user or 'nobody'} has no Home tab open; open it first")
+        delivery = await run_in_threadpool(
+            lambda: self.driver.home_action(action_id, str(body.get("value", "")), user_id=user)
+        )
+        return JSONResponse({"ok": True, "status": delivery.status_code})
+
+    async def _text(self, request: Request) -> Response:
+        body = await _json(request)
+        text = str((body or {}).get("text", "")).strip()
+        if self.caller_texts is None or not text:
+            return _refused("type what the caller texts (STOP, START, or anything)")
+        status = await run_in_threadpool(self.caller_texts, text)
+        return JSONResponse({"ok": True, "status": status})
 
 
 def _listed(message: Mapping[str, Any], *, ephemeral: bool) -> dict[str, Any]:

@@ -358,16 +358,19 @@ class SlackRecorder:
         channel: str | None = None,
         message_ts: str | None = None,
         user_id: str | None = None,
+        ephemeral: bool = False,
     ) -> str:
         """A response_url on this server; posts to it are kept under `key` (see `responses`).
 
         With `channel` (and `message_ts`, for a message's buttons) the posts act on Slack as
         they would: `replace_original` updates that message, `delete_original` deletes it,
         `response_type: in_channel` posts to the channel, anything else is an ephemeral.
+        `ephemeral`: the message at `message_ts` is `user_id`'s ephemeral, not a posted one.
         """
         key = key or uuid.uuid4().hex
+        target = ResponseUrl(channel, message_ts, user_id, ephemeral=ephemeral)
         with self._lock:
-            self._response_urls.setdefault(key, ResponseUrl(channel, message_ts, user_id))
+            self._response_urls.setdefault(key, target)
         return f"{self.url}/response/{key}"
 
     def new_trigger_id(self, user_id: str | None = None) -> str:

@@ -38,6 +38,9 @@ class ResponseUrl:
     message_ts: str | None
     user_id: str | None
     posts: list[dict[str, Any]] = field(default_factory=list)
+    #: The message at `message_ts` is an ephemeral (only `user_id` sees it): Slack lets a
+    #: response_url replace or delete it, the only way an app can change one.
+    ephemeral: bool = False
 
 
 def channel_type(channel: str) -> str:
@@ -253,6 +256,11 @@ class Workspace:
 
     def respond(self, target: ResponseUrl, payload: dict[str, Any]) -> None:
         """What Slack does with a post to a response_url: replace, delete, post or whisper."""
+        if target.ephemeral and (
+            flag(payload, "delete_original") or flag(payload, "replace_original")
+        ):
+            self._respond_to_ephemeral(target, payload)
+            return
         if flag(payload, "delete_original"):
             if target.channel is not None and target.message_ts is not None:
                 self.remove(target.channel, self.find(target.channel, target.message_ts))
@@ -268,3 +276,23 @@ class Workspace:
         else:
             ephemeral = {"channel": target.channel, "user": target.user_id, "ts": self.next_ts()}
             self.ephemerals.append(ephemeral | content)
+
+    def _respond_to_ephemeral(self, target: ResponseUrl, payload: dict[str, Any]) -> None:
+        """Replace or delete the ephemeral a response_url came from (gone: nothing happens,
+        as in Slack, where a reload drops ephemerals)."""
+        shown = next(
+            (
+                e
+                for e in self.ephemerals
+                if e["ts"] == target.message_ts and e["channel"] == target.channel
+            ),
+            None,
+        )
+        if shown is None:
+            return
+        if flag(payload, "delete_original"):
+            self.ephemerals.remove(shown)
+            return
+        kept = {key: shown[key] for key in ("channel", "user", "ts")}
+        shown.clear()
+        shown.update(kept | message_content(decode_json_args(dict(payload))))
