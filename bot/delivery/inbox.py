@@ -131,7 +131,10 @@ async def claim(
 
     An event waits while an older one with its ordering key is still pending, so a voicemail's
     transcript never overtakes the voicemail, and a conversation's first two texts never open
-    two threads.
+    two threads; but not behind one that failed and waits out its backoff (`retry_later`):
+    one event that cannot be delivered never holds back the rest of its conversation. An
+    older event that is due, leased, or waiting without having failed (a rate-limited post)
+    still holds the later ones back, so two deliveries of one key never run at once.
     """
     now = utcnow()
     older = aliased(InboxEvent)
@@ -139,6 +142,11 @@ async def claim(
         older.ordering_key == InboxEvent.ordering_key,
         older.id < InboxEvent.id,
         older.state == PENDING,
+        or_(
+            older.attempts == 0,
+            older.next_attempt_at <= now,
+            older.locked_until > now,
+        ),
     )
     due = (
         select(InboxEvent.id)

@@ -11,7 +11,8 @@ camelCase or snake_case, every field but `id` optional, unknown fields kept (cle
 field of the wrong type (a list where a number belongs, `true` in a text field) read as
 absent, never a reason to refuse the event or fail it later. Text is made valid Unicode (a
 lone UTF-16 surrogate becomes U+FFFD, NUL is removed) and bounded. Timestamps are ISO 8601
-with or without a zone (naive means UTC) or unix seconds. Phone parties are `Party`.
+with or without a zone (naive means UTC) or unix seconds, in a range every calendar holds
+(`bot.qtvoice.models.read_moment`). Phone parties are `Party`.
 
 Identity is defined here, once, per class: `object_id`, `dedupe_key` (the same event about the
 same object is delivered once), `ordering_key` (events with one key are delivered one at a
@@ -49,7 +50,7 @@ from pydantic import (
 from pydantic_core import CoreSchema, core_schema
 
 from bot import phone
-from bot.qtvoice.models import Call, Contact, QTvoiceModel, Sms, Voicemail
+from bot.qtvoice.models import Call, Contact, Moment, QTvoiceModel, Sms, Voicemail
 
 CALL_LIVE = ("call.incoming", "call.answered", "call.completed")
 CALL_EVENTS = (*CALL_LIVE, "call.missed")
@@ -74,8 +75,6 @@ URL_LIMIT = 2000
 LONG_TEXT_LIMIT = 8000
 #: Durations and counts beyond this (about 31 years in seconds) are nonsense, read as absent.
 COUNT_LIMIT = 10**9
-#: Unix seconds up to the year 9999.
-LATEST_UNIX_SECONDS = 253_402_300_799
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SENDER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9 &.'_-]{0,19}")
@@ -176,25 +175,6 @@ def _flag(value: object) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-def _moment(value: object) -> datetime | None:
-    """ISO 8601 with or without a zone (naive is UTC), or unix seconds; else absent."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        if text.isdecimal() and len(text) < 12:
-            value = int(text)
-        else:
-            try:
-                moment = datetime.fromisoformat(text)
-            except ValueError:
-                return None
-            return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-    if isinstance(value, int | float) and math.isfinite(value) and value >= 0:
-        return datetime.fromtimestamp(value, UTC) if value <= LATEST_UNIX_SECONDS else None
-    return None
-
-
 # Parties
 
 
@@ -268,7 +248,6 @@ Url = Annotated[str | None, BeforeValidator(_text(URL_LIMIT))]
 LongText = Annotated[str | None, BeforeValidator(_text(LONG_TEXT_LIMIT))]
 Count = Annotated[int | None, BeforeValidator(_count)]
 Flag = Annotated[bool | None, BeforeValidator(_flag)]
-Moment = Annotated[datetime | None, BeforeValidator(_moment)]
 RequiredId = Annotated[str, BeforeValidator(clean_id)]
 
 
