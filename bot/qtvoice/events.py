@@ -29,7 +29,6 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
