@@ -83,9 +83,10 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             webhook.event, body_sha256=webhook.body_sha256, delivery_id=webhook.delivery_id
         )
         # A database outage raises through to the app's handler: 503 with Retry-After.
-        if row is not None:
-            row_id = await writer.store(row)
-        else:
+        row_id = await writer.store(row) if row is not None else None
+        if row_id is None:
+            # A key of it was taken (a repeat, or a redelivery that tells more, which
+            # `inbox.store` tells apart), or it is one `inbox.store` must take itself.
             async with runtime.sessions() as session:
                 stored = await inbox.store(
                     session,

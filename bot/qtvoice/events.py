@@ -364,6 +364,20 @@ class _Event(BaseModel):
         """The JSON the inbox stores; `load_stored()` reads it back into an equal event."""
         return self.model_dump(mode="json", by_alias=True)
 
+    @property
+    def filled(self) -> frozenset[str]:
+        """The keys of `data` this event gives a value (a blank text, an empty list or object
+        gives none): what it tells. Another event with the same `dedupe_key` that fills a key
+        none of the stored ones did tells more (a voicemail sent again, now with its
+        transcript) and is delivered too; one that fills no new key is a repeat."""
+        data = self.canonical().get("data") or {}
+        return frozenset(
+            key
+            for key, value in data.items()
+            if value not in (None, "", [], {})
+            and not (isinstance(value, str) and not value.strip())
+        )
+
     def _content_hash(self) -> str:
         data = self.canonical().get("data", {})
         encoded = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
@@ -417,7 +431,11 @@ class VoicemailEvent(_Event):
 
     @property
     def dedupe_key(self) -> str:
-        return f"{self.event}:{self.data.id}"
+        """By the voicemail's own id when the event names it, else by its call's: two
+        voicemails that name one call id (`0`, a phone number) are two."""
+        if self.voicemail_id:
+            return f"{self.event}:{self.voicemail_id}"
+        return f"{self.event}:call:{self.call_id}"
 
     @property
     def call_id(self) -> str | None:
@@ -428,19 +446,24 @@ class VoicemailEvent(_Event):
         return self.data.voicemail_id if self.event == "call.voicemail" else self.data.id
 
     @property
+    def own_alias(self) -> str | None:
+        """The name the voicemail's own id gives it (`vm:<id>`), when this event knows it."""
+        return f"vm:{self.voicemail_id}" if self.voicemail_id else None
+
+    @property
+    def call_alias(self) -> str | None:
+        """The name its call's id gives it (`call:<id>`), when this event knows it."""
+        return f"call:{self.call_id}" if self.call_id else None
+
+    @property
     def voicemail_aliases(self) -> tuple[str, ...]:
-        """Every name this event gives its voicemail, preferred first (see `identity`)."""
-        names = []
-        if self.call_id:
-            names.append(f"call:{self.call_id}")
-        if self.voicemail_id:
-            names.append(f"vm:{self.voicemail_id}")
-        return tuple(names)
+        """Every name this event gives its voicemail, its own first (see `identity`)."""
+        return tuple(name for name in (self.own_alias, self.call_alias) if name)
 
     @property
     def own_voicemail_key(self) -> str:
-        """The voicemail's key from this event alone: its call's id, else `vm:` its own."""
-        return self.call_id or f"vm:{self.voicemail_id}"
+        """The voicemail's key from this event alone: `vm:` its own id, else its call's id."""
+        return self.own_alias or self.call_id or ""
 
     @property
     def our_line(self) -> Party | None:
