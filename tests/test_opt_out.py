@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, create_engine, delete, select
 from sqlalchemy.orm import Session
 
-from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot import consent
+from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, iso_timestamp, sample_event
 from bot.sandbox.slack import SlackRecorder
 from bot.store.db import sync_url
