@@ -18,7 +18,7 @@ from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Table, func, select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -37,7 +37,7 @@ from bot.slack.app import create_bolt_app
 from bot.slack.socket_mode import CheckedSocketModeHandler
 from bot.store.deliveries import PENDING
 from bot.store.models import InboxEvent
-from bot.store.outage import OUTAGE_CANDIDATES, describe, is_outage
+from bot.store.outage import OUTAGE_CANDIDATES, describe, is_outage, refuses_writes
 from bot.store.refusals import RefusalCounter
 
 logger = logging.getLogger(__name__)
@@ -106,7 +106,9 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
     async def healthz(request: Request) -> Response:
         try:
             async with runtime.sessions() as session:
-                await session.execute(text("SELECT 1"))
+                if await refuses_writes(await session.connection()):
+                    logger.warning("health check: the database is read-only")
+                    return JSONResponse({"status": "unavailable", "database": "read-only"}, 503)
                 pending = await session.scalar(
                     select(func.count()).where(InboxEvent.state == PENDING)
                 )
