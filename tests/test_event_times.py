@@ -9,23 +9,21 @@ does not hold back the later ones: they are posted while it waits for its retry.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.qtvoice.events import KNOWN_EVENTS
-from bot.qtvoice.signing import sign
 from bot.sandbox.samples import CUSTOMER_NUMBER, EVENT_TYPES, sample_event
 from bot.sandbox.slack import SlackRecorder
 from bot.store.db import sync_url
 from bot.store.deliveries import DONE, IGNORED
 from bot.store.models import InboxEvent
-from tests.conftest import NOTIFY_CHANNEL, WEBHOOK_SECRET, RunningBot, start_bot
+from tests.conftest import NOTIFY_CHANNEL, RunningBot, start_bot
+from tests.test_webhooks import post_raw
 
 #: Raw JSON values that name no time any calendar holds (or no instant every zone can show).
 UNCALENDARED = {
@@ -42,15 +40,6 @@ UNCALENDARED = {
 TIME_FIELDS = ("createdAt", "answeredAt", "endedAt", "updatedAt", "created_at")
 #: Where `TIMEZONE` is west of UTC, the empty date shown in local time is before year 1.
 WEST = "America/Los_Angeles"
-
-
-def signed_post(bot: RunningBot, body: bytes) -> httpx.Response:
-    headers = {
-        "Content-Type": "application/json",
-        "X-QTvoice-Signature": sign(body, WEBHOOK_SECRET),
-        "X-QTvoice-Timestamp": str(int(time.time())),
-    }
-    return httpx.post(bot.webhook_url, content=body, headers=headers, timeout=30)
 
 
 def with_raw_times(event: str, raw: str) -> bytes:
@@ -90,7 +79,7 @@ def test_a_time_no_calendar_holds_is_absent_in_every_time_field_of_every_event(
     accepted: dict[int, str] = {}
     for event in (*EVENT_TYPES, "fax.received"):
         for label, raw in UNCALENDARED.items():
-            response = signed_post(west_bot, with_raw_times(event, raw))
+            response = post_raw(west_bot, with_raw_times(event, raw))
 
             assert response.status_code == 200, (event, label, response.status_code)
             accepted[response.json()["id"]] = f"{event} with {label}"

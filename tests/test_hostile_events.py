@@ -5,10 +5,8 @@ west of UTC (where the empty date of Go and .NET is before year 1)."""
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
-import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, select
@@ -16,13 +14,13 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.qtvoice.events import DEFAULT_ON, KNOWN_EVENTS
-from bot.qtvoice.signing import sign
 from bot.sandbox.samples import EVENT_TYPES, sample_event
 from bot.sandbox.slack import SlackRecorder
 from bot.store.db import sync_url
 from bot.store.deliveries import DONE
 from bot.store.models import InboxEvent
-from tests.conftest import WEBHOOK_SECRET, RunningBot, start_bot
+from tests.conftest import RunningBot, start_bot
+from tests.test_webhooks import json_values, post_raw
 
 #: Raw JSON no Python value dumps to: numbers beyond any column, times beyond any calendar.
 RAW = [
@@ -59,14 +57,6 @@ EXTRA_KEYS = [
     "first_name",
     "name",
 ]
-SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
-VALUES = st.recursive(
-    SCALARS,
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3)
-    ),
-    max_leaves=6,
-)
 PLACEHOLDER = "__RAW_{}__"
 
 
@@ -80,7 +70,7 @@ def hostile_bodies(draw: st.DrawFn) -> tuple[str, bytes]:
     raws: list[str] = []
     for key in draw(st.lists(keys, min_size=1, max_size=4, unique=True)):
         if draw(st.booleans()):
-            value: Any = draw(VALUES)
+            value: Any = draw(json_values)
         else:
             value = PLACEHOLDER.format(len(raws))
             raws.append(draw(st.sampled_from(RAW)))
@@ -89,15 +79,6 @@ def hostile_bodies(draw: st.DrawFn) -> tuple[str, bytes]:
     for number, raw in enumerate(raws):
         body = body.replace(f'"{PLACEHOLDER.format(number)}"', raw)
     return event, body.encode()
-
-
-def signed_post(bot: RunningBot, body: bytes) -> httpx.Response:
-    headers = {
-        "Content-Type": "application/json",
-        "X-QTvoice-Signature": sign(body, WEBHOOK_SECRET),
-        "X-QTvoice-Timestamp": str(int(time.time())),
-    }
-    return httpx.post(bot.webhook_url, content=body, headers=headers, timeout=30)
 
 
 @settings(
@@ -110,7 +91,7 @@ def signed_post(bot: RunningBot, body: bytes) -> httpx.Response:
 @given(examples=st.lists(hostile_bodies(), min_size=1, max_size=4))
 def _post_all(bot: RunningBot, accepted: dict[int, tuple[str, bytes]], examples: Any) -> None:
     for event, body in examples:
-        response = signed_post(bot, body)
+        response = post_raw(bot, body)
 
         assert response.status_code < 500, (response.status_code, body[:300])
         if response.status_code >= 400:
