@@ -4,9 +4,11 @@ Pure: a `WeeklyHours` (parsed once from `BUSINESS_HOURS`, e.g. `Mon-Fri 08:00-18
 09:00-13:00`) and a time zone in, aware datetimes out. Opening hours are wall-clock times in
 the zone, so an office opening at 08:00 opens at 08:00 on both sides of a DST change; each
 day's window is turned into a pair of UTC instants and minutes are counted on the UTC line,
-so a day that loses or gains an hour counts the minutes that really pass. A wall time that
-does not exist (inside the spring-forward gap) is read with zoneinfo's `fold=0` rule, which
-lands just after the gap.
+so a day that loses or gains an hour counts the minutes that really pass. A wall time is the
+first instant the wall clock shows it (or later): one that does not exist (inside the
+spring-forward gap) is the instant the gap ends, so an office opening at 02:30 on the night
+the clocks jump from 02:00 to 03:00 opens at 03:00; one that happens twice (the autumn
+repeat) is its first time.
 """
 
 from __future__ import annotations
@@ -174,9 +176,24 @@ class BusinessHours:
 
 
 def _instant(day: date, minutes: int, zone: ZoneInfo) -> datetime:
-    """The UTC instant of a local wall time (`minutes` after that day's midnight; 1440 is the
-    next midnight)."""
+    """The UTC instant the wall clock of `zone` first shows `minutes` after `day`'s midnight
+    (1440 is the next midnight), or later: inside a gap, the instant the gap ends."""
     if minutes >= MINUTES_PER_DAY:
         day, minutes = day + timedelta(days=1), minutes - MINUTES_PER_DAY
     local = datetime.combine(day, time(minutes // 60, minutes % 60), tzinfo=zone)
-    return local.astimezone(UTC)
+    instant = local.astimezone(UTC)
+    if instant.astimezone(zone).replace(tzinfo=None) == local.replace(tzinfo=None):
+        return instant
+    # Skipped: `fold=0` read it with the offset before the gap, as far past the gap's end as
+    # it is past its start; `fold=1`, with the offset after, as far before the gap's start.
+    # The gap ends between the two, at the first second with the offset after.
+    before = int(local.replace(fold=1).timestamp())
+    after = int(instant.timestamp())
+    offset_after = instant.astimezone(zone).utcoffset()
+    while after - before > 1:
+        middle = (before + after) // 2
+        if datetime.fromtimestamp(middle, zone).utcoffset() == offset_after:
+            after = middle
+        else:
+            before = middle
+    return datetime.fromtimestamp(after, UTC)

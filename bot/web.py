@@ -19,7 +19,7 @@ from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Table, func, select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -42,7 +42,7 @@ from bot.slack.socket_mode import CheckedSocketModeHandler
 from bot.startup import SchemaGate, announce
 from bot.store.deliveries import PENDING
 from bot.store.models import InboxEvent
-from bot.store.outage import OUTAGE_CANDIDATES, describe, is_outage
+from bot.store.outage import OUTAGE_CANDIDATES, describe, is_outage, refuses_writes
 from bot.store.refusals import RefusalCounter
 
 logger = logging.getLogger(__name__)
@@ -92,9 +92,10 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             webhook.event, body_sha256=webhook.body_sha256, delivery_id=webhook.delivery_id
         )
         # A database outage raises through to the app's handler: 503 with Retry-After.
-        if row is not None:
-            row_id = await writer.store(row)
-        else:
+        row_id = await writer.store(row) if row is not None else None
+        if row_id is None:
+            # A key of it was taken (a repeat, or a redelivery that tells more, which
+            # `inbox.store` tells apart), or it is one `inbox.store` must take itself.
             async with runtime.sessions() as session:
                 stored = await inbox.store(
                     session,
@@ -117,7 +118,9 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             return JSONResponse({"status": "unavailable", "database": NOT_MIGRATED}, 503)
         try:
             async with runtime.sessions() as session:
-                await session.execute(text("SELECT 1"))
+                if await refuses_writes(await session.connection()):
+                    logger.warning("health check: the database is read-only")
+                    return JSONResponse({"status": "unavailable", "database": "read-only"}, 503)
                 pending = await session.scalar(
                     select(func.count()).where(InboxEvent.state == PENDING)
                 )

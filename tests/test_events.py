@@ -272,9 +272,9 @@ def test_texts_from_two_customers_have_different_ordering_keys() -> None:
 @pytest.mark.parametrize(
     ("event", "data", "aliases"),
     [
-        ("call.voicemail", {"id": "call_1", "voicemailId": "vm_1"}, ("call:call_1", "vm:vm_1")),
+        ("call.voicemail", {"id": "call_1", "voicemailId": "vm_1"}, ("vm:vm_1", "call:call_1")),
         ("call.voicemail", {"id": "call_1"}, ("call:call_1",)),
-        ("voicemail.new", {"id": "vm_1", "call_id": "call_1"}, ("call:call_1", "vm:vm_1")),
+        ("voicemail.new", {"id": "vm_1", "call_id": "call_1"}, ("vm:vm_1", "call:call_1")),
         ("voicemail.transcribed", {"id": "vm_1"}, ("vm:vm_1",)),
     ],
 )

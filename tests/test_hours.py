@@ -182,3 +182,61 @@ def test_always_open_counts_every_minute(zone: ZoneInfo, start: datetime, minute
 
     assert hours.is_open(start)
     assert hours.add_business_minutes(start, minutes) == start + timedelta(minutes=minutes)
+
+
+def _days_the_offset_changes(zone: ZoneInfo) -> list[datetime]:
+    """Local midnights (as UTC instants) of the days in 2024-2030 whose UTC offset changes."""
+    days = []
+    day = datetime(2024, 1, 1).date()
+    while day.year < 2031:
+        midnight = datetime.combine(day, datetime.min.time(), zone)
+        tomorrow = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone)
+        if midnight.utcoffset() != tomorrow.utcoffset():
+            days.append(midnight.astimezone(UTC))
+        day += timedelta(days=1)
+    return days
+
+
+CHANGING = [
+    (zone, midnight)
+    for zone in map(ZoneInfo, ["America/New_York", "Australia/Lord_Howe", "Europe/London"])
+    for midnight in _days_the_offset_changes(zone)
+]
+
+
+def first_showing(zone: ZoneInfo, day: datetime, minute: int) -> datetime:
+    """The first whole minute at which the wall clock of `zone` on `day`'s local date (or
+    the next, for 24:00) shows `minute` after midnight or later: found by watching the clock."""
+    date = day.astimezone(zone).date()
+    wanted = datetime.combine(date, datetime.min.time()) + timedelta(minutes=minute)
+    at = day - timedelta(hours=3)
+    for _ in range(36 * 60):
+        if at.astimezone(zone).replace(tzinfo=None) >= wanted:
+            return at
+        at += timedelta(minutes=1)
+    raise AssertionError("the clock never showed it")  # pragma: no cover
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(CHANGING),
+    st.integers(0, 95).flatmap(lambda start: st.tuples(st.just(start), st.integers(start + 1, 96))),
+    st.integers(-90, 90),
+    st.booleans(),
+)
+@example((ZoneInfo("America/New_York"), datetime(2026, 3, 8, 5, tzinfo=UTC)), (10, 24), -20, True)
+def test_a_window_opens_when_the_wall_clock_first_shows_its_start_even_past_a_gap(
+    day: tuple[ZoneInfo, datetime], window: tuple[int, int], minutes: int, near_start: bool
+) -> None:
+    # bot/hours.py: a wall time inside the spring-forward gap opens right after the gap
+    # (02:30 on the day New York skips 02:00-03:00 opens at 03:00, not 03:30).
+    zone, midnight = day
+    start, end = window[0] * 15, window[1] * 15
+    weekday = DAYS[midnight.astimezone(zone).weekday()].title()
+    hours = BusinessHours(parse_weekly_hours(f"{weekday} {clock(start)}-{clock(end)}"), zone)
+    opens, closes = first_showing(zone, midnight, start), first_showing(zone, midnight, end)
+    at = (opens if near_start else closes) + timedelta(minutes=minutes)
+
+    assert hours.is_open(at) == (opens <= at < closes)
+    if opens < closes and at < opens:
+        assert hours.next_opening(at) == opens

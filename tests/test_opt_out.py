@@ -8,20 +8,26 @@ anything, so whatever `/sms` refuses was decided at the door.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, create_engine, delete, select
 from sqlalchemy.orm import Session
 
+from bot import consent
 from bot.sandbox.qtvoice import QTvoiceSandbox
-from bot.sandbox.samples import CUSTOMER_NUMBER
+from bot.sandbox.samples import CUSTOMER_NUMBER, iso_timestamp, sample_event
 from bot.sandbox.slack import SlackRecorder
 from bot.store.db import sync_url
-from bot.store.models import OptOut
+from bot.store.deliveries import DONE
+from bot.store.models import InboxEvent, OptOut
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
 
 #: Long enough for a refused text to have reached QTvoice had it been sent.
@@ -111,6 +117,78 @@ def test_stop_is_still_told_in_the_thread_once_slack_is_back(
     parent = slack.messages(NOTIFY_CHANNEL)[0]
     notice = slack.thread(NOTIFY_CHANNEL, parent["ts"])[-1]
     assert "opted out" in notice["text"]
+
+
+# The newest word decides, whatever the order of arrival
+
+
+def said(bot: RunningBot, party: str, message: str, at: datetime) -> dict[str, Any]:
+    """`message` from `party` written at `at`, as QTvoice signs it; the envelope sent."""
+    envelope = sample_event("sms.received", from_=party, message=message)
+    envelope["data"]["createdAt"] = iso_timestamp(at)
+    assert bot.send_envelope(envelope).json()["status"] == "accepted"
+    return envelope
+
+
+def test_a_captured_start_replayed_after_retention_does_not_undo_a_later_stop(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, db: Engine
+) -> None:
+    bot.link()
+    month_ago = datetime.now(UTC) - timedelta(days=31)
+    captured = said(bot, CUSTOMER_NUMBER, "START", month_ago)
+    said(bot, CUSTOMER_NUMBER, "STOP", month_ago + timedelta(days=1))
+    with Session(db) as session:  # the 30-day retention forgets both deliveries
+        session.execute(delete(InboxEvent))
+        session.commit()
+
+    replayed = bot.send_envelope(captured)
+    said(bot, CUSTOMER_NUMBER, "YES", month_ago + timedelta(hours=1))  # delayed a month
+
+    assert replayed.json()["status"] == "accepted"
+    assert opted_out(db, CUSTOMER_NUMBER)
+    assert "opted out" in sms(bot, f"{CUSTOMER_NUMBER} Welcome back!")
+    time.sleep(SETTLE_SECONDS)
+    assert texts_to(qtvoice, CUSTOMER_NUMBER) == []
+    # The late YES is shown as the text it is, never as opting back in: only START was.
+    slack.wait_for(lambda: delivered(db) == 2)
+    opted_in = [m for m in slack.messages(NOTIFY_CHANNEL) if "opted back in" in m["text"]]
+    assert [m["text"].split(" texted ")[1][:5] for m in opted_in] == ["START"]
+
+
+def delivered(db: Engine) -> int:
+    with Session(db) as session:
+        done = select(InboxEvent.id).where(InboxEvent.state == DONE)
+        return len(session.scalars(done).all())
+
+
+WORDS = st.sampled_from(["STOP", "Start", "opt out", "UNSTOP", "quit", "yes"])
+_parties = itertools.count(1000)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    database=None,
+    # Each example speaks as a party of its own, so one bot serves them all.
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    words=st.lists(st.tuples(WORDS, st.integers(0, 10_000)), min_size=1, max_size=5),
+    order=st.randoms(use_true_random=False),
+)
+def test_the_newest_word_decides_whatever_the_order_of_arrival(
+    bot: RunningBot, db: Engine, words: list[tuple[str, int]], order: Any
+) -> None:
+    party = f"+1215555{next(_parties):04d}"
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    arrivals = list(enumerate(words))
+    order.shuffle(arrivals)
+    for _, (word, seconds) in arrivals:
+        said(bot, party, word, start + timedelta(seconds=seconds))
+
+    # Of words said in the same second, the one that arrived last counts.
+    newest = max(arrivals, key=lambda arrival: (arrival[1][1], arrivals.index(arrival)))
+    assert opted_out(db, party) == consent.opts_out(consent.opt_keyword(newest[1][0]) or "")
 
 
 # Parties that are not phone numbers

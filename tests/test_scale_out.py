@@ -337,14 +337,15 @@ def scenario() -> tuple[list[list[Webhook]], dict[str, Any]]:
     transcripts = {}
     for n in range(VOICEMAILS):
         call_id, voicemail_id = fresh_id("call"), fresh_id("vm")
-        transcripts[call_id] = f"Voicemail number {n}: please call me back."
+        # Every event names the voicemail's own id, which decides its message.
+        transcripts[f"vm:{voicemail_id}"] = f"Voicemail number {n}: please call me back."
         call = sample_event("call.voicemail", id=call_id, voicemailId=voicemail_id)
         new = sample_event("voicemail.new", id=voicemail_id, callId=call_id, transcription=None)
         transcribed = sample_event(
             "voicemail.transcribed",
             id=voicemail_id,
             callId=call_id,
-            transcription=transcripts[call_id],
+            transcription=transcripts[f"vm:{voicemail_id}"],
         )
         # Half the transcripts come before the voicemail itself.
         order = [call, new, transcribed] if n % 2 else [transcribed, new, call]
@@ -536,8 +537,8 @@ def test_two_web_and_three_worker_processes_deliver_everything_once_through_kill
     messages = slack.messages(NOTIFY_CHANNEL)
     voicemails = {ref_of(m): m for m in messages if ref_of(m).startswith("voicemail:")}
     assert len(voicemails) == VOICEMAILS
-    for call_id, transcript in expected["transcripts"].items():
-        assert transcript in shown(voicemails[f"voicemail:{call_id}"])
+    for key, transcript in expected["transcripts"].items():
+        assert transcript in shown(voicemails[f"voicemail:{key}"])
 
     # Each conversation is one thread, holding all of its texts and nothing else.
     replies = [m for m in messages if m["thread_ts"] not in (None, m["ts"])]

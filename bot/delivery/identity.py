@@ -6,8 +6,10 @@ voicemail's is not: `call.voicemail` names the call (and maybe `voicemailId`),
 voicemail. So each name an event gives (`call:<id>`, `vm:<id>`) is remembered in
 `voicemail_aliases`, at the door, in the transaction that stores the event:
 
-- the event's key is the key already remembered for its most preferred known name (the call
-  first), else its own (`VoicemailEvent.own_voicemail_key`);
+- the event's key is the key already remembered for its own voicemail id; else the key of its
+  call's id, unless another voicemail id already names that voicemail (ids are not unique:
+  two voicemails may name one call id, `0` or a phone number, and a voicemail's own id
+  decides which it is); else its own (`VoicemailEvent.own_voicemail_key`);
 - its names not yet remembered are remembered under that key; a name is never re-pointed.
 
 So reading the key back at delivery gives what the door decided, and every event of one
@@ -60,5 +62,25 @@ async def _resolve(session: AsyncSession, event: VoicemailEvent) -> tuple[str, l
         )
     )
     known: dict[str, str] = dict(rows.all())
-    key = next((known[alias] for alias in aliases if alias in known), event.own_voicemail_key)
+    key = known.get(event.own_alias or "")
+    if key is None and event.call_alias in known:
+        by_call = known[event.call_alias]
+        if event.own_alias is None or not await _has_another_voicemail(session, by_call, event):
+            key = by_call
+    if key is None:
+        key = event.own_voicemail_key
     return key, [alias for alias in aliases if alias not in known]
+
+
+async def _has_another_voicemail(session: AsyncSession, key: str, event: VoicemailEvent) -> bool:
+    """Whether a voicemail id other than `event`'s already names the voicemail of `key`."""
+    other = await session.scalar(
+        select(VoicemailAlias.alias)
+        .where(
+            VoicemailAlias.voicemail_key == key,
+            VoicemailAlias.alias.startswith("vm:"),
+            VoicemailAlias.alias != event.own_alias,
+        )
+        .limit(1)
+    )
+    return other is not None

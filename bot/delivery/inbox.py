@@ -10,6 +10,7 @@ delivering (`renew`), so a slow delivery is never claimed a second time while it
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from sqlalchemy.orm import aliased
 
 from bot import consent
 from bot.delivery import identity
-from bot.qtvoice.events import KnownEvent, UnknownEvent, VoicemailEvent
+from bot.qtvoice.events import KnownEvent, UnknownEvent, VoicemailEvent, load_stored
 from bot.store.deliveries import DONE, FAILED, IGNORED, PENDING
 from bot.store.models import InboxEvent, utcnow
 
@@ -78,20 +79,23 @@ async def store(
 ) -> InboxEvent | None:
     """Store a typed event unless it is already here; None when it was (by any of its keys).
 
-    Its keys: `event.dedupe_key` (the same event about the same object), the signed body's
-    hash and QTvoice's delivery id. What identifies the event beyond itself (a voicemail's
+    Its keys: `event.dedupe_key` (the same event about the same object, unless it tells
+    more: `_dedupe_key`), the signed body's hash and QTvoice's delivery id. What identifies the event beyond itself (a voicemail's
     aliases) and what it decides at once (an inbound STOP or START: `consent.record`) are
     written in the same transaction. Unknown event types are recorded as
     `ignored`: kept for `deliveries`, never posted. Raises IntegrityError only when the
     store keeps refusing the row after STORE_ATTEMPTS tries.
     """
     for attempt in range(1, STORE_ATTEMPTS + 1):
-        if await _already_stored(session, event.dedupe_key, body_sha256, delivery_id):
+        dedupe_key = await _dedupe_key(session, event)
+        if dedupe_key is None or await _already_stored(
+            session, dedupe_key, body_sha256, delivery_id
+        ):
             return None
         row = InboxEvent(
             event=event.event,
             object_id=event.object_id,
-            dedupe_key=event.dedupe_key,
+            dedupe_key=dedupe_key,
             body_sha256=body_sha256,
             delivery_id=delivery_id,
             ordering_key=await identity.remember(session, event),
@@ -114,6 +118,24 @@ async def store(
     return None
 
 
+async def _dedupe_key(session: AsyncSession, event: KnownEvent | UnknownEvent) -> str | None:
+    """The key to store `event` under: its `dedupe_key`, or when that is taken and the event
+    fills a key of `data` the stored one did not (`filled`: a voicemail sent again, now with
+    its transcript), that key marked with what it fills; None when it tells nothing new.
+
+    A repeat of such a fuller event finds its marked key taken (`_already_stored`).
+    """
+    stored = await session.scalar(
+        select(InboxEvent.payload).where(InboxEvent.dedupe_key == event.dedupe_key)
+    )
+    if stored is None:
+        return event.dedupe_key
+    if event.filled <= load_stored(stored).filled:
+        return None
+    filled = ",".join(sorted(event.filled))
+    return f"{event.dedupe_key}+{hashlib.sha256(filled.encode()).hexdigest()[:16]}"
+
+
 async def _already_stored(
     session: AsyncSession, dedupe_key: str, body_sha256: str, delivery_id: str | None
 ) -> bool:
@@ -131,7 +153,10 @@ async def claim(
 
     An event waits while an older one with its ordering key is still pending, so a voicemail's
     transcript never overtakes the voicemail, and a conversation's first two texts never open
-    two threads.
+    two threads; but not behind one that failed and waits out its backoff (`retry_later`):
+    one event that cannot be delivered never holds back the rest of its conversation. An
+    older event that is due, leased, or waiting without having failed (a rate-limited post)
+    still holds the later ones back, so two deliveries of one key never run at once.
     """
     now = utcnow()
     older = aliased(InboxEvent)
@@ -139,6 +164,11 @@ async def claim(
         older.ordering_key == InboxEvent.ordering_key,
         older.id < InboxEvent.id,
         older.state == PENDING,
+        or_(
+            older.attempts == 0,
+            older.next_attempt_at <= now,
+            older.locked_until > now,
+        ),
     )
     due = (
         select(InboxEvent.id)

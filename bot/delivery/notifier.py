@@ -204,6 +204,8 @@ class Notifier:
         """
         line, customer = event.our_line or "", event.customer or ""
         keyword = consent.opt_keyword(event.data.message) if event.inbound and customer else None
+        # A word said before the party's newest (late, or replayed) is shown as a text only.
+        holds = bool(keyword) and not await consent.superseded(session, event)
         opted_out = bool(customer) and await consent.is_opted_out(session, customer)
         caller = await self._caller(session, event.customer)
         parent_message = blocks.sms_thread_parent(
@@ -263,7 +265,7 @@ class Notifier:
                     )
             else:
                 await self._outbound_state(session, event, channel, parent.ts)
-            if keyword:
+            if keyword and holds:
                 await self.poster.post_once(
                     session,
                     kind="sms_opt",

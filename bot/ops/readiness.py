@@ -25,6 +25,7 @@ from bot.store import incidents, job_runs
 from bot.store.deliveries import PENDING
 from bot.store.migrate import database_problem
 from bot.store.models import InboxEvent, utcnow
+from bot.store.outage import describe, refuses_writes
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +66,21 @@ class Readiness:
         return results
 
     async def database(self) -> str:
+        """Answers, is migrated to head, and takes writes (not a standby after a failover)."""
         problem = await database_problem(self.runtime.engine, self.runtime.settings.database_url)
-        return problem or OK
+        if problem is not None:
+            return problem
+        try:
+            async with self.runtime.engine.connect() as connection:
+                read_only = await refuses_writes(connection)
+        except Exception as error:
+            return f"database unreachable: {describe(error)}; check DATABASE_URL"
+        if read_only:
+            return (
+                "database is read-only (a standby after a failover, or a full disk); "
+                "point DATABASE_URL at the primary"
+            )
+        return OK
 
     async def slack(self) -> str:
         """`auth.test`'s answer of the last minute; asked again at once when a call of this

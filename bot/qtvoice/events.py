@@ -11,7 +11,8 @@ camelCase or snake_case, every field but `id` optional, unknown fields kept (cle
 field of the wrong type (a list where a number belongs, `true` in a text field) read as
 absent, never a reason to refuse the event or fail it later. Text is made valid Unicode (a
 lone UTF-16 surrogate becomes U+FFFD, NUL is removed) and bounded. Timestamps are ISO 8601
-with or without a zone (naive means UTC) or unix seconds. Phone parties are `Party`.
+with or without a zone (naive means UTC) or unix seconds, in a range every calendar holds
+(`bot.qtvoice.models.read_moment`). Phone parties are `Party`.
 
 Identity is defined here, once, per class: `object_id`, `dedupe_key` (the same event about the
 same object is delivered once), `ordering_key` (events with one key are delivered one at a
@@ -28,7 +29,6 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -49,7 +49,7 @@ from pydantic import (
 from pydantic_core import CoreSchema, core_schema
 
 from bot import phone
-from bot.qtvoice.models import Call, Contact, QTvoiceModel, Sms, Voicemail
+from bot.qtvoice.models import Call, Contact, Moment, QTvoiceModel, Sms, Voicemail
 
 CALL_LIVE = ("call.incoming", "call.answered", "call.completed")
 CALL_EVENTS = (*CALL_LIVE, "call.missed")
@@ -77,8 +77,6 @@ URL_LIMIT = 2000
 LONG_TEXT_LIMIT = 8000
 #: Durations and counts beyond this (about 31 years in seconds) are nonsense, read as absent.
 COUNT_LIMIT = 10**9
-#: Unix seconds up to the year 9999.
-LATEST_UNIX_SECONDS = 253_402_300_799
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SENDER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9 &.'_-]{0,19}")
@@ -179,25 +177,6 @@ def _flag(value: object) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-def _moment(value: object) -> datetime | None:
-    """ISO 8601 with or without a zone (naive is UTC), or unix seconds; else absent."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        if text.isdecimal() and len(text) < 12:
-            value = int(text)
-        else:
-            try:
-                moment = datetime.fromisoformat(text)
-            except ValueError:
-                return None
-            return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-    if isinstance(value, int | float) and math.isfinite(value) and value >= 0:
-        return datetime.fromtimestamp(value, UTC) if value <= LATEST_UNIX_SECONDS else None
-    return None
-
-
 # Parties
 
 
@@ -271,7 +250,6 @@ Url = Annotated[str | None, BeforeValidator(_text(URL_LIMIT))]
 LongText = Annotated[str | None, BeforeValidator(_text(LONG_TEXT_LIMIT))]
 Count = Annotated[int | None, BeforeValidator(_count)]
 Flag = Annotated[bool | None, BeforeValidator(_flag)]
-Moment = Annotated[datetime | None, BeforeValidator(_moment)]
 RequiredId = Annotated[str, BeforeValidator(clean_id)]
 
 
@@ -389,6 +367,20 @@ class _Event(BaseModel):
         """The JSON the inbox stores; `load_stored()` reads it back into an equal event."""
         return self.model_dump(mode="json", by_alias=True)
 
+    @property
+    def filled(self) -> frozenset[str]:
+        """The keys of `data` this event gives a value (a blank text, an empty list or object
+        gives none): what it tells. Another event with the same `dedupe_key` that fills a key
+        none of the stored ones did tells more (a voicemail sent again, now with its
+        transcript) and is delivered too; one that fills no new key is a repeat."""
+        data = self.canonical().get("data") or {}
+        return frozenset(
+            key
+            for key, value in data.items()
+            if value not in (None, "", [], {})
+            and not (isinstance(value, str) and not value.strip())
+        )
+
     def _content_hash(self) -> str:
         data = self.canonical().get("data", {})
         encoded = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
@@ -442,7 +434,11 @@ class VoicemailEvent(_Event):
 
     @property
     def dedupe_key(self) -> str:
-        return f"{self.event}:{self.data.id}"
+        """By the voicemail's own id when the event names it, else by its call's: two
+        voicemails that name one call id (`0`, a phone number) are two."""
+        if self.voicemail_id:
+            return f"{self.event}:{self.voicemail_id}"
+        return f"{self.event}:call:{self.call_id}"
 
     @property
     def call_id(self) -> str | None:
@@ -453,19 +449,24 @@ class VoicemailEvent(_Event):
         return self.data.voicemail_id if self.event == "call.voicemail" else self.data.id
 
     @property
+    def own_alias(self) -> str | None:
+        """The name the voicemail's own id gives it (`vm:<id>`), when this event knows it."""
+        return f"vm:{self.voicemail_id}" if self.voicemail_id else None
+
+    @property
+    def call_alias(self) -> str | None:
+        """The name its call's id gives it (`call:<id>`), when this event knows it."""
+        return f"call:{self.call_id}" if self.call_id else None
+
+    @property
     def voicemail_aliases(self) -> tuple[str, ...]:
-        """Every name this event gives its voicemail, preferred first (see `identity`)."""
-        names = []
-        if self.call_id:
-            names.append(f"call:{self.call_id}")
-        if self.voicemail_id:
-            names.append(f"vm:{self.voicemail_id}")
-        return tuple(names)
+        """Every name this event gives its voicemail, its own first (see `identity`)."""
+        return tuple(name for name in (self.own_alias, self.call_alias) if name)
 
     @property
     def own_voicemail_key(self) -> str:
-        """The voicemail's key from this event alone: its call's id, else `vm:` its own."""
-        return self.call_id or f"vm:{self.voicemail_id}"
+        """The voicemail's key from this event alone: `vm:` its own id, else its call's id."""
+        return self.own_alias or self.call_id or ""
 
     @property
     def our_line(self) -> Party | None:

@@ -13,12 +13,13 @@ better than none.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
     AliasChoices,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -39,7 +40,41 @@ def _none_when_invalid(value: Any, handler: ValidatorFunctionWrapHandler) -> Any
 
 
 Lenient = WrapValidator(_none_when_invalid)
-LenientDatetime = Annotated[datetime | None, Lenient]
+
+
+#: The times an event may carry: from the unix epoch (QTvoice is younger) to the start of the
+#: year 9999, so that every time zone can show one and a deadline counted from one is a date
+#: too. A time outside (`0001-01-01T00:00:00Z`, Go's and .NET's empty date, is before year 1
+#: west of UTC; `9999-12-31T23:59:59-01:00` after 9999 in UTC) is read as absent.
+EARLIEST_MOMENT = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_MOMENT = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def read_moment(value: object) -> datetime | None:
+    """ISO 8601 with or without a zone (naive is UTC), or unix seconds, between
+    EARLIEST_MOMENT and LATEST_MOMENT; anything else (no calendar holds it) is absent."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not (text.isdecimal() and len(text) < 12):
+            try:
+                moment = datetime.fromisoformat(text)
+                moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+            except (ValueError, OverflowError):
+                return None
+            return moment if EARLIEST_MOMENT <= moment < LATEST_MOMENT else None
+        value = int(text)
+    # An int compares exactly with a float of any size; only a float can be NaN.
+    if not isinstance(value, int | float) or value != value:
+        return None
+    if EARLIEST_MOMENT.timestamp() <= value < LATEST_MOMENT.timestamp():
+        return datetime.fromtimestamp(value, UTC)
+    return None
+
+
+#: A time as QTvoice sends it, or None (see `read_moment`).
+Moment = Annotated[datetime | None, BeforeValidator(read_moment)]
 LenientInt = Annotated[int | None, Lenient]
 LenientBool = Annotated[bool | None, Lenient]
 
@@ -69,9 +104,9 @@ class Call(QTvoiceModel):
     status: str | None = None
     duration: LenientInt = None
     recording_url: str | None = None
-    created_at: LenientDatetime = None
-    answered_at: LenientDatetime = None
-    ended_at: LenientDatetime = None
+    created_at: Moment = None
+    answered_at: Moment = None
+    ended_at: Moment = None
     extension_id: str | None = None
     voicemail_id: str | None = None
 
@@ -87,7 +122,7 @@ class Voicemail(QTvoiceModel):
         default=None, validation_alias=AliasChoices("transcription", "transcript")
     )
     is_read: LenientBool = None
-    created_at: LenientDatetime = None
+    created_at: Moment = None
     extension_id: str | None = None
 
 
@@ -100,7 +135,7 @@ class Sms(QTvoiceModel):
     )
     direction: str | None = None
     status: str | None = None
-    created_at: LenientDatetime = None
+    created_at: Moment = None
 
 
 SmsSent = Sms

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
 from bot.config import normalize_database_url
+from bot.store import outage
 
 #: How long SQLite waits for another connection's write lock before "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -83,12 +84,14 @@ def configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """The app's engine: a pool of `POOL_SIZE`, PostgreSQL connections pinged when idle."""
+    """The app's engine: a pool of `POOL_SIZE`, PostgreSQL connections pinged when idle and
+    dropped when found read-only (`outage.watch`)."""
     engine = create_async_engine(async_url(url), pool_size=POOL_SIZE, max_overflow=0)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", configure_sqlite)
     else:
         ping_when_idle(engine.sync_engine)
+        outage.watch(engine.sync_engine)
     return engine
 
 

@@ -144,7 +144,8 @@ class VoicemailAlias(Base):
     __tablename__ = "voicemail_aliases"
 
     alias: Mapped[str] = mapped_column(String(160), primary_key=True)
-    voicemail_key: Mapped[str] = mapped_column(String(160))
+    #: Looked up by key too: which voicemail ids already name a voicemail (`identity`).
+    voicemail_key: Mapped[str] = mapped_column(String(160), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
@@ -202,6 +203,18 @@ class OptOut(Base):
     phone: Mapped[str] = mapped_column(String(32), primary_key=True)
     keyword: Mapped[str] = mapped_column(String(16))
     opted_out_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConsentWord(Base):
+    """The newest opt-out or opt-in word each party said (`keyword`), and when (`said_at`,
+    QTvoice's time for the text): a word said before it changes nothing, however late it
+    arrives (a delayed delivery, a captured webhook replayed). See `bot.consent.record`."""
+
+    __tablename__ = "consent_words"
+
+    party: Mapped[str] = mapped_column(String(32), primary_key=True)
+    keyword: Mapped[str] = mapped_column(String(16))
+    said_at: Mapped[datetime]
 
 
 class CachedContact(Base):

@@ -5,8 +5,12 @@ While PostgreSQL restarts, fails over or is out of reach, SQLAlchemy raises `Ope
 and SQLite's "database is locked"), `InterfaceError` (a connection already closed), or another
 `DBAPIError` flagged `connection_invalidated`; a pool that cannot hand out a connection in time
 raises `sqlalchemy.exc.TimeoutError`, and the socket layer `OSError`. Each of these passes by
-itself, so the caller should wait and try again. A value the database refuses (`IntegrityError`,
-`DataError`) is not one of them: trying again changes nothing.
+itself, so the caller should wait and try again. So is a database that answers but refuses every
+write (a PostgreSQL standby after a failover, `default_transaction_read_only`: SQLSTATE 25006,
+which psycopg raises as an `InternalError`): `watch` makes the engine drop such a connection, so
+the pool opens a fresh one, writable once the database is, and `refuses_writes` tells a health
+check. A value the database refuses (`IntegrityError`, `DataError`) is not one of them: trying
+again changes nothing.
 """
 
 from __future__ import annotations
@@ -16,8 +20,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from sqlalchemy import Engine, event, text
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +34,49 @@ T = TypeVar("T")
 OUTAGE_CANDIDATES: tuple[type[Exception], ...] = (DBAPIError, PoolTimeoutError, OSError)
 
 
+#: SQLSTATEs of a database that answers but takes no writes for now: read_only_sql_transaction.
+READ_ONLY_STATES = frozenset({"25006"})
+
+
 def is_outage(error: BaseException) -> bool:
     """True when `error` says the database could not be reached (see the module docstring)."""
     if isinstance(error, DBAPIError):
-        return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
+        return (
+            error.connection_invalidated
+            or isinstance(error, OperationalError | InterfaceError)
+            or _sqlstate(error.orig) in READ_ONLY_STATES
+        )
     return isinstance(error, PoolTimeoutError | OSError)
+
+
+def _sqlstate(error: BaseException | None) -> str | None:
+    state = getattr(error, "sqlstate", None)
+    return state if isinstance(state, str) else None
+
+
+def watch(engine: Engine) -> None:
+    """Make `engine` drop a connection whose write was refused as read-only, as it drops one
+    the server closed: a session keeps the read-only default it started with, so only a new
+    connection sees the database take writes again. The error is then raised flagged
+    `connection_invalidated` (an outage)."""
+
+    @event.listens_for(engine, "handle_error")
+    def _read_only(context: ExceptionContext) -> None:
+        if _sqlstate(context.original_exception) in READ_ONLY_STATES:
+            context.is_disconnect = True
+
+
+async def refuses_writes(connection: AsyncConnection) -> bool:
+    """Whether the database behind `connection` answers but refuses writes (PostgreSQL's
+    `transaction_read_only`: a standby, or a database or session set read-only). The
+    connection is then invalidated, so the pool opens a fresh one next time. For a health
+    check (`/healthz`, `/readyz`); SQLite is never read-only this way (False)."""
+    if connection.dialect.name != "postgresql":
+        return False
+    if await connection.scalar(text("SHOW transaction_read_only")) != "on":
+        return False
+    await connection.invalidate()
+    return True
 
 
 def describe(error: BaseException) -> str:
