@@ -117,7 +117,7 @@ def button_value(body: dict[str, Any]) -> dict[str, Any]:
 
 def find_extension(extensions: Sequence[Extension], typed: str, region: str) -> Extension | None:
     """The extension a person named by id ("ext_101"), number ("101") or phone line."""
-    wanted = typed.strip().casefold()
+    wanted = phone.typed(typed).strip().casefold()
     for extension in extensions:
         if extension.id.casefold() == wanted:
             return extension
@@ -154,4 +154,4 @@ def _after_words(text: str, count: int) -> str:
 
 
 def _digits(text: str) -> str:
-    return "".join(char for char in text if char.isdigit())
+    return "".join(char for char in phone.typed(text) if char.isdigit())

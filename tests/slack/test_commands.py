@@ -123,6 +123,20 @@ def test_call_alias_dials(slash: Slash, qtvoice: QTvoiceSandbox) -> None:
     assert sent(qtvoice, "/calls") == [{"to": JANE_ROE, "extension_id": "ext_101"}]
 
 
+@pytest.mark.parametrize(
+    "typed",
+    ["215\u2011555\u20111234", "215\u2013555\u20131234", "２１５ ５５５ １２３４", "tel:215-555-1234"],
+)
+def test_call_to_a_pasted_number_dials_it_rather_than_searching_names(
+    slash: Slash, qtvoice: QTvoiceSandbox, typed: str
+) -> None:
+    slash("link １０１")
+
+    slash(typed, command="/call")
+
+    assert sent(qtvoice, "/calls") == [{"to": JOHN_DOE, "extension_id": "ext_101"}]
+
+
 def test_call_by_a_unique_name_dials_the_contact(slash: Slash, qtvoice: QTvoiceSandbox) -> None:
     slash("link 101")
 
