@@ -42,8 +42,8 @@ def typed(text: str) -> str:
     Unicode is normalised first (NFKC: fullwidth digits and plus signs, no-break and thin
     spaces), then every decimal digit of any script becomes its ASCII digit, every dash
     (Unicode's dash punctuation, and the other dashes libphonenumber accepts) a hyphen-minus,
-    and every space separator a space: "215‑555‑0612" with non-breaking hyphens, "２１５…" and
-    "215–555–0612" all read as "215-555-0612". Every other character is kept.
+    and every space separator a space: 215-555-0612 typed with non-breaking hyphens (U+2011),
+    en dashes or fullwidth digits reads as "215-555-0612". Every other character is kept.
     """
     return "".join(_typed_char(char) for char in unicodedata.normalize("NFKC", text))
 

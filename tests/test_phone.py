@@ -151,6 +151,12 @@ def test_a_pasted_number_in_any_dash_and_digit_form_is_read_as_that_number(
     assert phone.normalize(typed, "US") == e164
 
 
-@pytest.mark.parametrize("typed", ["215\u2011555\u20110612", "２１５－５５５－０６１２"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "215\u2011555\u20110612",
+        "\uff12\uff11\uff15\uff0d\uff15\uff15\uff15\uff0d\uff10\uff16\uff11\uff12",
+    ],
+)
 def test_a_pasted_extension_number_reads_as_digits(typed: str) -> None:
     assert phone.typed(typed) == "215-555-0612"

@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot import phone
 from bot.qtvoice.models import Extension
 from bot.slack import blocks
 from bot.slack.blocks import Block, Message, escape_mrkdwn
@@ -96,6 +97,47 @@ def picker_carrying_text(picker: Message, text: str) -> Message:
                 "That text is too long to send by picking a contact; send it to their number."
             )
     return picker
+
+
+def number_readings(readings: Sequence[tuple[str, str]], region: str) -> Message:
+    """The digits after a number could belong to it or to the text: a Text button per
+    reading (`bot.slack.parsing.ambiguous_readings`), each carrying its own number and text.
+
+    The buttons are the contact picker's (`blocks.PICK_CONTACT`, purpose "sms"), answered by
+    `bot.slack.actions`. Raises `Refusal` when a text is too long to ride in a button value.
+    """
+    content: list[Block] = [
+        SectionBlock(
+            block_id="reading_intro",
+            text=MarkdownTextObject(
+                text="The digits after the number could be part of it or of the text."
+                " Which did you mean?"
+            ),
+        ).to_dict()
+    ]
+    for index, (typed, text) in enumerate(readings):
+        e164 = phone.parse(typed, region)
+        if e164 is None:
+            continue
+        if len(text) > PICKED_TEXT_LIMIT:
+            raise Refusal(
+                f"I can't tell where the number ends, and a text sent by picking is limited to"
+                f" {PICKED_TEXT_LIMIT} characters; send it again with the number in quotes."
+            )
+        button = ButtonElement(
+            action_id=blocks.PICK_CONTACT,
+            text="Text this",
+            value=json.dumps(
+                {"n": e164, "p": "sms", "t": text}, separators=(",", ":"), ensure_ascii=False
+            ),
+        )
+        section = SectionBlock(
+            block_id=f"reading_{index}",
+            text=MarkdownTextObject(text=f"*{phone.display(e164, region)}*\n{quoted(text)}"),
+            accessory=button,
+        )
+        content.append(section.to_dict())
+    return Message(text="Which number did you mean? Pick one to send the text.", blocks=content)
 
 
 def link_offer(extensions: Sequence[Extension]) -> Message:

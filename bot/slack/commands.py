@@ -39,6 +39,7 @@ from bot.slack.blocks import Line, Message, escape_mrkdwn
 from bot.slack.health import DeliveryHealth
 from bot.slack.history import History
 from bot.slack.parsing import (
+    ambiguous_readings,
     around_channel,
     button_value,
     extension_phone,
@@ -198,7 +199,11 @@ class SlashCommands:
         )
 
     async def sms(self, invocation: Invocation) -> Message:
-        target, text = target_and_text(plain_text(invocation.args), self.settings.default_region)
+        typed, region = plain_text(invocation.args), self.settings.default_region
+        if readings := ambiguous_readings(typed, region):
+            await self.telephony.require_link(invocation.user_id)
+            return cards.number_readings(readings, region)
+        target, text = target_and_text(typed, region)
         if not target:
             raise Refusal("Who should I text? Try `/sms 215-555-1234 On my way`.")
         if not text.strip():

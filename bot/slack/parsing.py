@@ -92,17 +92,45 @@ def target_and_text(typed: str, region: str) -> tuple[str, str]:
     quoted = _QUOTED_NAME.match(typed)
     if quoted:
         return quoted.group(1).strip(), quoted.group(2)
-    words = typed.split()
-    numbers = [" ".join(words[:end]) for end in range(len(words), 0, -1)]
-    phone_like = [candidate for candidate in numbers if phone.is_phone_like(candidate)]
+    readings = number_readings(typed, region)
+    if readings:
+        return readings[0]
+    phone_like = [candidate for candidate in _leading_runs(typed) if phone.is_phone_like(candidate)]
     if phone_like:
-        valid = [candidate for candidate in phone_like if phone.parse(candidate, region)]
-        number = (valid or phone_like)[0]
-        return number, _after_words(typed, len(number.split()))
+        return phone_like[0], _after_words(typed, len(phone_like[0].split()))
     named = _NAME_THEN_COLON.match(typed)
     if named and not phone.is_phone_like(named.group(1)):
         return named.group(1), named.group(2)
     return split_first(typed)
+
+
+def number_readings(typed: str, region: str) -> list[tuple[str, str]]:
+    """Each way `<number> <text>` reads with a valid number in `region`: (the number as typed,
+    the text after it), the longest number first, one reading per distinct number.
+
+    In variable-length numbering plans (Germany's, Austria's) a group of digits after a
+    number can be its end or the text's start: "+49 30 1234567 20 Minuten" reads as
+    +4930123456720 "Minuten" and as +49301234567 "20 Minuten", and only the person who typed
+    it knows which (see `ambiguous_readings`). [] when no leading words make a valid number.
+    """
+    readings: dict[str, tuple[str, str]] = {}
+    for candidate in _leading_runs(typed):
+        if phone.is_phone_like(candidate) and (e164 := phone.parse(candidate, region)):
+            readings.setdefault(e164, (candidate, _after_words(typed, len(candidate.split()))))
+    return list(readings.values())
+
+
+def ambiguous_readings(typed: str, region: str) -> list[tuple[str, str]]:
+    """The readings of `<number> <text>` to ask about: those with words to send, when more
+    than one number can be read (see `number_readings`); [] when there is nothing to ask."""
+    with_text = [reading for reading in number_readings(typed, region) if reading[1].strip()]
+    return with_text if len(with_text) > 1 else []
+
+
+def _leading_runs(typed: str) -> list[str]:
+    """The text's leading words, every run of them, the longest first."""
+    words = typed.split()
+    return [" ".join(words[:end]) for end in range(len(words), 0, -1)]
 
 
 def button_value(body: dict[str, Any]) -> dict[str, Any]:

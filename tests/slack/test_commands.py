@@ -125,12 +125,17 @@ def test_call_alias_dials(slash: Slash, qtvoice: QTvoiceSandbox) -> None:
 
 @pytest.mark.parametrize(
     "typed",
-    ["215\u2011555\u20111234", "215\u2013555\u20131234", "２１５ ５５５ １２３４", "tel:215-555-1234"],
+    [
+        "215\u2011555\u20111234",
+        "215\u2013555\u20131234",
+        "\uff12\uff11\uff15 \uff15\uff15\uff15 \uff11\uff12\uff13\uff14",
+        "tel:215-555-1234",
+    ],
 )
 def test_call_to_a_pasted_number_dials_it_rather_than_searching_names(
     slash: Slash, qtvoice: QTvoiceSandbox, typed: str
 ) -> None:
-    slash("link １０１")
+    slash("link \uff11\uff10\uff11")
 
     slash(typed, command="/call")
 
@@ -267,6 +272,45 @@ def test_sms_to_a_shared_name_carries_the_text_in_the_picker(
     values = [json.loads(button["value"]) for button in buttons(picker, "pick_contact")]
     assert {"n": JOHN_DOE, "p": "sms", "t": "running late"} in values
     assert sent(qtvoice, "/sms") == []
+
+
+def test_sms_whose_trailing_digits_could_belong_to_the_number_asks_which_reading(
+    bot: RunningBot, slack: SlackRecorder, slash: Slash, qtvoice: QTvoiceSandbox
+) -> None:
+    """In variable-length plans "+49 30 1234567 20" is a number too: both readings are offered."""
+    slash("link 101")
+
+    question = slash.reply("+49 30 1234567 20 Minuten später", command="/sms")
+
+    values = [json.loads(button["value"]) for button in buttons(question, "pick_contact")]
+    assert {"n": "+4930123456720", "p": "sms", "t": "Minuten später"} in values
+    assert {"n": "+49301234567", "p": "sms", "t": "20 Minuten später"} in values
+    assert sent(qtvoice, "/sms") == []
+    [choice] = [
+        button for button in buttons(question, "pick_contact") if '+49301234567"' in button["value"]
+    ]
+
+    click = bot.slack.block_action(
+        "pick_contact", choice["value"], message_ts="1.0", message=question
+    )
+
+    assert click.status_code == 200
+    slack.wait_for(lambda: sent(qtvoice, "/sms"))
+    assert [(text["to"], text["message"]) for text in sent(qtvoice, "/sms")] == [
+        ("+49301234567", "20 Minuten später")
+    ]
+
+
+def test_sms_whose_number_reads_one_way_only_is_sent_without_asking(
+    slash: Slash, qtvoice: QTvoiceSandbox
+) -> None:
+    slash("link 101")
+
+    slash("215 555 1234 20 minutes late", command="/sms")
+
+    assert [(text["to"], text["message"]) for text in sent(qtvoice, "/sms")] == [
+        (JOHN_DOE, "20 minutes late")
+    ]
 
 
 def test_sms_without_text_says_what_to_type(slash: Slash, qtvoice: QTvoiceSandbox) -> None:
