@@ -38,6 +38,7 @@ from bot.slack.api_errors import answer_ephemeral
 from bot.slack.blocks import Line, Message, escape_mrkdwn
 from bot.slack.health import DeliveryHealth
 from bot.slack.history import History
+from bot.slack.markup import plain_text, readable
 from bot.slack.parsing import (
     ambiguous_readings,
     around_channel,
@@ -46,7 +47,6 @@ from bot.slack.parsing import (
     find_extension,
     is_user_id,
     leading_mention,
-    plain_text,
     split_first,
     target_and_text,
 )
@@ -199,11 +199,13 @@ class SlashCommands:
         )
 
     async def sms(self, invocation: Invocation) -> Message:
-        typed, region = plain_text(invocation.args), self.settings.default_region
-        if readings := ambiguous_readings(typed, region):
+        region, people = self.settings.default_region, self.runtime.people
+        if readings := ambiguous_readings(invocation.args, region):
             await self.telephony.require_link(invocation.user_id)
-            return cards.number_readings(readings, region)
-        target, text = target_and_text(typed, region)
+            texts = [(number, await readable(text, people)) for number, text in readings]
+            return cards.number_readings(texts, region)
+        target, typed = target_and_text(invocation.args, region)
+        target, text = plain_text(target), await readable(typed, people)
         if not target:
             raise Refusal("Who should I text? Try `/sms 215-555-1234 On my way`.")
         if not text.strip():

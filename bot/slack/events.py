@@ -27,7 +27,7 @@ from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Sms
 from bot.runtime import Runtime
 from bot.slack.api_errors import describe, error_code
-from bot.slack.parsing import plain_text
+from bot.slack.markup import readable
 from bot.slack.sentences import sentence
 from bot.store.landing import when_landed
 from bot.store.models import SENDING_REPLY, PostedMessage, SlackEventSeen
@@ -83,7 +83,7 @@ class ThreadReplies:
         if not await self._first_delivery(event_id):
             logger.info("Slack retried event %s; already handled", event_id)
             return
-        text = plain_text(event.get("text") or "")
+        text = await readable(event.get("text") or "", self.runtime.people)
         if is_note(text):
             await self._react(client, event, NOTE_REACTION)
             return

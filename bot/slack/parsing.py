@@ -1,10 +1,6 @@
-"""Reading what people type into Slack: message markup back to plain text, and the parts of a
-slash command's text. Pure functions of their input; no I/O.
-
-Slack sends typed text with `&`, `<` and `>` escaped as entities, links as `<https://…|label>`,
-mentions as `<@U123|name>`, channels as `<#C123|name>` and broadcasts as `<!here>` (slash
-commands do so because the manifest sets `should_escape`). See
-https://api.slack.com/reference/surfaces/formatting#escaping.
+"""Reading what people type into Slack: the parts of a slash command's text. Pure functions
+of their input; no I/O. Slack's markup in them (`<@U123|name>`, entities) is read here where a
+part is a mention or a channel, and undone by `bot.slack.markup` everywhere else.
 """
 
 from __future__ import annotations
@@ -22,31 +18,12 @@ from bot.qtvoice.models import Extension
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
 _USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _CHANNEL_MENTION = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>")
-_SLACK_MARKUP = re.compile(r"<([^<>]*)>")
 #: A name in straight or curly double quotes (Slack's clients often curl them), then the text.
 _QUOTED_NAME = re.compile(
     r'^\s*["\u201c\u201d]([^"\u201c\u201d]+)["\u201c\u201d]\s*(.*)$', re.DOTALL
 )
 #: A name (not blank) ended by a colon, then the text.
 _NAME_THEN_COLON = re.compile(r"^\s*([^:\n]*?[^:\s])\s*:\s*(.*)$", re.DOTALL)
-
-
-def plain_text(slack_text: str) -> str:
-    """Slack's markup as the person saw it: the link, the label or the name, and the characters
-    that were typed. `&amp;` is decoded last, so a typed "&lt;" stays "&lt;"."""
-
-    def readable(match: re.Match[str]) -> str:
-        target, _, label = match.group(1).partition("|")
-        if target.startswith(("@", "#")):
-            return target[0] + label if label else target
-        if target.startswith("!"):
-            return label or "@" + target[1:].split("^")[0]
-        if label:
-            return label
-        return target.removeprefix("mailto:")
-
-    unlinked = _SLACK_MARKUP.sub(readable, slack_text)
-    return unlinked.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def split_first(text: str) -> tuple[str, str]:
@@ -82,7 +59,8 @@ def around_channel(slack_text: str) -> tuple[str, str | None, str]:
 
 
 def target_and_text(typed: str, region: str) -> tuple[str, str]:
-    """Who to text and what, from `<number or name> <text>` (plain text, see `plain_text`).
+    """Who to text and what, from `<number or name> <text>` as Slack sent it: the text keeps
+    its markup, for `bot.slack.markup` to read once.
 
     A number may be typed with spaces ("215 555 1234 hi"), so the longest run of leading words
     that reads as a valid number in `region` is taken, else the longest that looks like one (to

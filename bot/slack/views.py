@@ -26,6 +26,7 @@ from bot.runtime import Runtime
 from bot.slack import blocks
 from bot.slack.api_errors import describe
 from bot.slack.blocks import Block, Caller, Line, RenderContext, escape_mrkdwn
+from bot.slack.markup import escaped, plain_text
 from bot.slack.rendering import (
     context,
     lookup_caller,
@@ -281,8 +282,11 @@ class SmsModal:
 
 
 def _typed_text(view: dict[str, Any]) -> str:
+    """The text typed in the form, as it is to be sent (its emoji shortcodes as emoji)."""
     values = view.get("state", {}).get("values", {})
-    return str(values.get(MESSAGE_BLOCK, {}).get(MESSAGE_ACTION, {}).get("value") or "")
+    typed = str(values.get(MESSAGE_BLOCK, {}).get(MESSAGE_ACTION, {}).get("value") or "")
+    # A form's input arrives as typed, not escaped as a message is.
+    return plain_text(escaped(typed))
 
 
 async def _refuse(ack: Callable[..., Awaitable[Any]], message: str) -> None:

@@ -313,6 +313,14 @@ def test_sms_whose_number_reads_one_way_only_is_sent_without_asking(
     ]
 
 
+def test_sms_text_in_slack_markup_is_sent_as_typed(slash: Slash, qtvoice: QTvoiceSandbox) -> None:
+    slash("link 101")
+
+    slash("215 555 1234 :+1: <@U0BOB> has it &lt;3", command="/sms")
+
+    assert [text["message"] for text in sent(qtvoice, "/sms")] == ["\U0001f44d bob has it <3"]
+
+
 def test_sms_without_text_says_what_to_type(slash: Slash, qtvoice: QTvoiceSandbox) -> None:
     slash("link 101")
 

@@ -15,40 +15,9 @@ from bot.slack.parsing import (
     find_extension,
     leading_mention,
     number_readings,
-    plain_text,
     split_first,
     target_and_text,
 )
-
-
-def slack_escaped(text: str) -> str:
-    """What Slack sends for `text` typed by a person (no links or mentions in it)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-# plain_text
-
-
-@given(st.text())
-def test_plain_text_gives_back_exactly_what_was_typed(typed: str) -> None:
-    assert plain_text(slack_escaped(typed)) == typed
-
-
-def test_plain_text_keeps_a_typed_entity_as_typed() -> None:
-    assert plain_text(slack_escaped("a &lt; b")) == "a &lt; b"
-
-
-def test_plain_text_shows_links_by_label_else_by_address() -> None:
-    assert plain_text("see <https://example.com|our site>") == "see our site"
-    assert plain_text("see <https://example.com>") == "see https://example.com"
-    assert plain_text("mail <mailto:jo@example.com>") == "mail jo@example.com"
-
-
-def test_plain_text_shows_mentions_and_broadcasts_by_name() -> None:
-    assert plain_text("<@U123|jane> in <#C123|sales>") == "@jane in #sales"
-    assert plain_text("<@U123>") == "@U123"
-    assert plain_text("<!here> and <!subteam^S1|@support>") == "@here and @support"
-
 
 # split_first, leading_mention, around_channel
 
