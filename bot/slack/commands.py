@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_sdk.errors import SlackApiError
 
 from bot import phone
 from bot.qtvoice.errors import QTvoiceError
@@ -52,7 +51,8 @@ from bot.slack.parsing import (
 )
 from bot.slack.rendering import lookup_caller, render_context, shown_number
 from bot.slack.sentences import ADMINS_ONLY, SORRY, sentence
-from bot.store import routes
+from bot.slack.views import whisper
+from bot.store import links, routes
 from bot.store.models import ExtensionLink, utcnow
 from bot.store.routes import KIND_ALIASES, parse_kinds
 from bot.telephony import HOW_TO_LINK, Refusal, Telephony
@@ -309,7 +309,8 @@ class SlashCommands:
         return await self._link(user_id, extension, linked_by=user_id)
 
     async def _offer_by_email(self, user_id: str) -> Message:
-        email = await self._slack_email(user_id)
+        person = await self.runtime.people.get(user_id)
+        email = person.email.casefold() if person is not None and person.email else None
         if email is None:
             raise Refusal(
                 "I couldn't read your Slack email to find your extension; run"
@@ -324,16 +325,10 @@ class SlashCommands:
             )
         return cards.link_offer(matches[:EXTENSION_OFFERS_SHOWN])
 
-    async def _slack_email(self, user_id: str) -> str | None:
-        try:
-            answer = await self.runtime.slack.users_info(user=user_id)
-        except SlackApiError as error:
-            logger.warning("users.info failed: %s", error.response.get("error"))
-            return None
-        email = ((answer.get("user") or {}).get("profile") or {}).get("email")
-        return email.casefold() if isinstance(email, str) and email else None
-
     async def _link(self, user_id: str, extension: Extension, *, linked_by: str) -> Message:
+        """Link `user_id` as `linked_by` may (`bot.store.links.verdict`); everyone else who
+        holds the extension, and the person linked by someone else, hear of it by DM."""
+        person = await self.runtime.people.get(user_id)
         link = ExtensionLink(
             slack_user_id=user_id,
             extension_id=extension.id,
@@ -343,22 +338,66 @@ class SlashCommands:
             linked_by=linked_by,
             linked_at=utcnow(),
         )
-        async with self.runtime.sessions() as session, session.begin():
-            await session.merge(link)
         label = cards.extension_label(link)
+        async with self.runtime.sessions() as session, session.begin():
+            holders = await links.holders(session, extension.id)
+            allowed = links.verdict(
+                subject=user_id,
+                by_admin=self._is_admin(linked_by),
+                holders=holders,
+                extension_email=extension.email,
+                slack_email=person.email if person is not None else None,
+            )
+            if allowed is not links.Verdict.ALLOWED:
+                raise Refusal(self._link_refused(allowed, label, holders))
+            await links.save(session, link)
+        for holder in holders:
+            if holder not in (user_id, linked_by):
+                await self._tell(
+                    holder,
+                    f"🔗 <@{linked_by}> linked <@{user_id}> to extension {label}, which you hold"
+                    " too: they now also get its missed calls and voicemails.",
+                )
         if user_id == linked_by:
             return cards.say(
                 f"✅ You're linked to extension {label}. `/call` now rings it first,"
                 " and its missed calls and voicemails reach you by direct message."
             )
+        await self._tell(
+            user_id,
+            f"🔗 <@{linked_by}> linked you to extension {label}: `/call` rings it first, and"
+            " its missed calls and voicemails reach you here.",
+        )
         return cards.say(f"✅ <@{user_id}> is now linked to extension {label}.")
+
+    def _link_refused(self, verdict: links.Verdict, label: str, holders: list[str]) -> str:
+        admins = self._admins()
+        if verdict is links.Verdict.HELD:
+            held_by = ", ".join(f"<@{holder}>" for holder in holders)
+            return (
+                f"Extension {label} is linked to {held_by}. Ask them to run `/qtvoice unlink`"
+                f" first, or ask {admins} to link you to it as well."
+            )
+        return (
+            f"Extension {label} has another email in QTvoice than your Slack email, so only"
+            f" an admin can link you to it: ask {admins}."
+        )
+
+    def _admins(self) -> str:
+        """Whom to ask for what only admins may do."""
+        admins = self.settings.admin_user_ids
+        if not admins:
+            return "whoever runs this app (no admin is set: `ADMIN_USER_IDS`)"
+        return "an admin (" + ", ".join(f"<@{admin}>" for admin in admins) + ")"
+
+    async def _tell(self, user_id: str, text: str) -> None:
+        """A direct message to `user_id` about a change to their link."""
+        await whisper(self.runtime.slack, user_id, text)
 
     async def unlink(self, invocation: Invocation) -> Message:
         subject, _ = self._subject(invocation, "unlink someone else")
         async with self.runtime.sessions() as session, session.begin():
-            link = await session.get(ExtensionLink, subject)
-            if link is not None:
-                await session.delete(link)
+            link = await links.remove(session, subject)
         yourself = subject == invocation.user_id
         if link is None:
             return cards.say(
@@ -369,6 +408,11 @@ class SlashCommands:
         label = cards.extension_label(link)
         if yourself:
             return cards.say(f"Done: you're no longer linked to extension {label}.")
+        await self._tell(
+            subject,
+            f"🔗 <@{invocation.user_id}> unlinked you from extension {label}: you're no longer"
+            " linked to it, and its calls no longer reach you here.",
+        )
         return cards.say(f"Done: <@{subject}> is no longer linked to extension {label}.")
 
     async def whoami(self, invocation: Invocation) -> Message:

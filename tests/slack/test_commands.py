@@ -407,14 +407,83 @@ def test_contact_for_a_number_nobody_has_says_so(slash: Slash) -> None:
 
 
 def test_link_by_extension_id(slash: Slash) -> None:
-    assert "You're linked to extension *102* (Bob Smith)" in slash("link ext_102")
-    assert "*102* (Bob Smith), line (215) 555-0102" in slash("whoami")
+    assert "You're linked to extension *102* (Bob Smith)" in slash("link ext_102", user="U0BOB")
+    assert "*102* (Bob Smith), line (215) 555-0102" in slash("whoami", user="U0BOB")
 
 
 def test_link_by_extension_number_then_dial(slash: Slash, qtvoice: QTvoiceSandbox) -> None:
-    slash("link 100")
+    slash("link <@U0ALICE> 100", user=ADMIN)
     slash("2155551234", command="/call")
     assert sent(qtvoice, "/calls")[0]["extension_id"] == "ext_100"
+
+
+def dms(slack: SlackRecorder, user: str) -> list[str]:
+    """The texts of the direct messages the bot sent `user`."""
+    return [message["text"] for message in slack.messages(slack.im_channel(user))]
+
+
+def test_linking_yourself_to_an_extension_someone_holds_is_refused_naming_them(
+    slash: Slash, slack: SlackRecorder
+) -> None:
+    slash("link 102", user="U0BOB")
+
+    answer = slash("link 102")
+
+    assert "<@U0BOB>" in answer
+    assert "haven't linked" in slash("whoami")
+    assert "*102*" in slash("whoami", user="U0BOB")
+
+
+def test_linking_yourself_to_an_extension_that_is_not_yours_is_refused_naming_an_admin(
+    slash: Slash,
+) -> None:
+    """Extension 102's email is Bob's, not Alice's: only an admin may give it to her."""
+    answer = slash("link 102")
+
+    assert f"<@{ADMIN}>" in answer
+    assert "haven't linked" in slash("whoami")
+
+
+def test_an_admin_linking_someone_to_a_held_extension_tells_its_holder(
+    slash: Slash, slack: SlackRecorder
+) -> None:
+    slash("link 102", user="U0BOB")
+
+    assert "is now linked" in slash("link <@U0ALICE> 102", user=ADMIN)
+
+    told = slack.wait_for(lambda: dms(slack, "U0BOB"))
+    assert "<@U0ALICE>" in told[0]
+    assert "*102*" in told[0]
+    assert f"<@{ADMIN}>" in told[0]
+    assert "*102*" in slack.wait_for(lambda: dms(slack, "U0ALICE"))[0]
+
+
+def test_an_admin_unlinking_someone_tells_them(slash: Slash, slack: SlackRecorder) -> None:
+    slash("link 102", user="U0BOB")
+
+    slash("unlink <@U0BOB>", user=ADMIN)
+
+    told = slack.wait_for(lambda: dms(slack, "U0BOB"))
+    assert "no longer linked" in told[0]
+    assert f"<@{ADMIN}>" in told[0]
+
+
+def test_the_link_offer_is_refused_once_someone_else_holds_the_extension(
+    bot: RunningBot, slack: SlackRecorder, slash: Slash
+) -> None:
+    slash.reply("link")
+    offer = slack.ephemerals("U0ALICE")[-1]
+    [button] = buttons(offer, "link_extension")
+    slash("link <@U0BOB> 101", user=ADMIN)
+
+    click = bot.slack.block_action(
+        "link_extension", button["value"], message_ts=offer["ts"], message=offer
+    )
+
+    key = click.response_url_key
+    assert key is not None
+    assert "<@U0BOB>" in slack.wait_for(lambda: slack.responses(key))[0]["text"]
+    assert "haven't linked" in slash("whoami")
 
 
 def test_link_to_an_unknown_extension_is_refused(slash: Slash) -> None:
