@@ -123,11 +123,20 @@ async def item_in_message(session: AsyncSession, channel: str, ts: str) -> OpenI
     posted = await session.scalar(
         select(PostedMessage).where(PostedMessage.channel_id == channel, PostedMessage.ts == ts)
     )
-    if posted is None:
-        return None
+    return await item_of(session, posted) if posted is not None else None
+
+
+async def item_of(session: AsyncSession, posted: PostedMessage) -> OpenItem | None:
+    """The item a posted copy (a notification or a reminder DM) is about, as stored now: read
+    again from the database even when `session` holds it, since a click may have changed it
+    since; None when the message is about no item."""
     if posted.kind == REMINDER:
-        return await session.get(OpenItem, int(posted.key.split(":")[0]))
-    return await _find(session, posted.kind, posted.key)
+        wanted = OpenItem.id == int(posted.key.split(":")[0])
+    else:
+        wanted = (OpenItem.kind == posted.kind) & (OpenItem.key == posted.key)
+    return await session.scalar(
+        select(OpenItem).where(wanted).execution_options(populate_existing=True)
+    )
 
 
 async def take(session: AsyncSession, item_id: int, user: str, now: datetime) -> Taken | None:
