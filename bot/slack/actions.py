@@ -26,6 +26,7 @@ from bot.runtime import Runtime
 from bot.slack import blocks, health_blocks
 from bot.slack.api_errors import answer_ephemeral, describe
 from bot.slack.blocks import Block
+from bot.slack.copies import ItemCopies
 from bot.slack.health import DeliveryHealth
 from bot.slack.home import AppHome
 from bot.slack.ownership import Ownership
@@ -96,7 +97,7 @@ def _button_value(raw: Any) -> dict[str, str]:
 class Buttons:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.telephony = Telephony(runtime)
+        self.telephony = Telephony(runtime, on_taken=ItemCopies(runtime).show)
         self.ctx = render_context(runtime.settings)
         self.ownership = Ownership(runtime)
         self.health = DeliveryHealth(runtime)

@@ -35,6 +35,7 @@ from bot.runtime import Runtime
 from bot.slack import blocks, cards, health_blocks
 from bot.slack.api_errors import answer_ephemeral
 from bot.slack.blocks import Line, Message, escape_mrkdwn
+from bot.slack.copies import ItemCopies
 from bot.slack.health import DeliveryHealth
 from bot.slack.history import History
 from bot.slack.markup import plain_text, readable
@@ -140,7 +141,7 @@ class SlashCommands:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
-        self.telephony = Telephony(runtime)
+        self.telephony = Telephony(runtime, on_taken=ItemCopies(runtime).show)
         self.ctx = render_context(self.settings)
         self.subcommands: dict[str, Subcommand] = {
             "call": self.call,

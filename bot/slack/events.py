@@ -27,6 +27,7 @@ from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Sms
 from bot.runtime import Runtime
 from bot.slack.api_errors import describe, error_code
+from bot.slack.copies import ItemCopies
 from bot.slack.markup import readable
 from bot.slack.sentences import sentence
 from bot.store.landing import when_landed
@@ -69,7 +70,7 @@ def is_note(text: str) -> bool:
 class ThreadReplies:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.telephony = Telephony(runtime)
+        self.telephony = Telephony(runtime, on_taken=ItemCopies(runtime).show)
 
     async def message(
         self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient

@@ -1,8 +1,8 @@
 """The ownership buttons: I'll take it, Remind me (in an hour, tomorrow at opening time).
 
 A click names only the item (`i`); what it did is written to the store and every copy of
-the item (its notifications and reminder DMs) is rebuilt from what is stored, so everyone
-sees the same owner whichever copy was clicked. Mark handled (`actions.py`) closes the item
+the item (its notifications and reminder DMs) is rebuilt from what is stored
+(`bot.slack.copies`), so everyone sees the same owner whichever copy was clicked. Mark handled (`actions.py`) closes the item
 through `close`.
 """
 
@@ -14,12 +14,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.runtime import Runtime
-from bot.slack import ownership_blocks
+from bot.slack import copies, ownership_blocks
 from bot.slack.blocks import format_when
 from bot.slack.ownership_blocks import REMIND_HOUR, REMIND_MORNING, TAKE_IT
 from bot.slack.rendering import render_context
@@ -58,7 +56,7 @@ class Ownership:
                 item = await session.get(OpenItem, item_id) if item_id is not None else None
                 await _tell(body, client, respond, ALREADY_HANDLED if item else GONE)
                 return
-            await self.refresh(session, client, taken.item)
+            await copies.refresh(session, client, taken.item, self.ctx)
         if taken.previous:
             told = f"🙋 It's yours now; <@{taken.previous}> had it before."
         else:
@@ -85,26 +83,6 @@ class Ownership:
             await ownership.remind(session, item, user, due)
         await _tell(body, client, respond, f"⏰ I'll remind you {format_when(due, self.ctx)}.")
 
-    async def refresh(self, session: AsyncSession, client: AsyncWebClient, item: OpenItem) -> bool:
-        """Show the stored state in every posted copy of the item; whether Slack took them all."""
-        updated = True
-        for posted in await ownership.messages_of(session, item):
-            if posted.ts is None:
-                continue
-            message = ownership_blocks.rendered(
-                item, self.ctx, as_reminder=posted.kind == ownership.REMINDER
-            )
-            try:
-                await client.chat_update(
-                    channel=posted.channel_id, ts=posted.ts, **message.as_kwargs()
-                )
-            except SlackApiError as error:
-                logger.warning(
-                    "item %s not updated in Slack: %s", item.id, error.response.get("error")
-                )
-                updated = False
-        return updated
-
     async def close(
         self, client: AsyncWebClient, channel: str, ts: str, user: str, when: datetime
     ) -> bool | None:
@@ -118,7 +96,7 @@ class Ownership:
             if item is None:
                 return None
             await ownership.handle(session, item, user, when)
-            return await self.refresh(session, client, item)
+            return await copies.refresh(session, client, item, self.ctx)
 
 
 def _clicked(body: dict[str, Any]) -> tuple[str, int | None]:

@@ -26,6 +26,7 @@ from bot.runtime import Runtime
 from bot.slack import blocks
 from bot.slack.api_errors import describe
 from bot.slack.blocks import Block, Caller, Line, RenderContext, escape_mrkdwn
+from bot.slack.copies import ItemCopies
 from bot.slack.markup import escaped, plain_text
 from bot.slack.rendering import (
     context,
@@ -220,7 +221,7 @@ class SmsModal:
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.telephony = Telephony(runtime)
+        self.telephony = Telephony(runtime, on_taken=ItemCopies(runtime).show)
         self.ctx = render_context(runtime.settings)
 
     async def submit(

@@ -152,6 +152,53 @@ async def take(session: AsyncSession, item_id: int, user: str, now: datetime) ->
     return Taken(item, previous)
 
 
+#: Items one call or text back takes at most: a caller's waiting calls, voicemails and texts.
+TAKEN_AT_ONCE = 50
+
+
+async def take_waiting(
+    session: AsyncSession, party: str, user: str, now: datetime
+) -> list[OpenItem]:
+    """`user` called or texted `party` (E.164) back: every item about `party` that nobody
+    has taken or handled is theirs, as if they had clicked I'll take it (so it is not
+    escalated). An item someone took stays theirs. Commits; the items taken.
+    """
+    waiting = await session.scalars(
+        select(OpenItem.id)
+        .where(
+            OpenItem.party == party,
+            OpenItem.taken_at.is_(None),
+            OpenItem.handled_at.is_(None),
+        )
+        .order_by(OpenItem.id)
+        .limit(TAKEN_AT_ONCE)
+    )
+    taken: list[int] = []
+    for item_id in list(waiting):
+        # Only an item still free is taken: a click at the same moment keeps its own.
+        result = await session.execute(
+            update(OpenItem)
+            .where(
+                OpenItem.id == item_id,
+                OpenItem.taken_at.is_(None),
+                OpenItem.handled_at.is_(None),
+            )
+            .values(taken_by=user, taken_at=now)
+        )
+        if result.rowcount:  # type: ignore[attr-defined]
+            taken.append(item_id)
+    await session.commit()
+    if not taken:
+        return []
+    found = await session.scalars(
+        select(OpenItem)
+        .where(OpenItem.id.in_(taken))
+        .order_by(OpenItem.id)
+        .execution_options(populate_existing=True)
+    )
+    return list(found)
+
+
 async def handle(session: AsyncSession, item: OpenItem, user: str, now: datetime) -> None:
     """Close the item for good (Mark handled); marking it again names the latest. Commits."""
     item.handled_by, item.handled_at = user, now
