@@ -144,6 +144,21 @@ def test_reply_in_slack_markup_is_texted_as_the_person_would_have_typed_it(
     )
 
 
+def test_a_person_mentioned_again_is_not_looked_up_again(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
+) -> None:
+    bot.link()
+
+    reply(bot, thread, "<@U0ADMIN> will call")
+    slack.wait_for(lambda: len(texts(qtvoice)) == 1)
+    reply(bot, thread, "<@U0ADMIN> is on the way")
+    slack.wait_for(lambda: len(texts(qtvoice)) == 2)
+
+    assert [text["message"] for text in texts(qtvoice)] == ["Ada will call", "Ada is on the way"]
+    looked_up = [call for call in slack.calls("users.info") if call.args.get("user") == ADMIN]
+    assert len(looked_up) == 1
+
+
 def test_retried_reply_event_is_texted_once(
     bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
 ) -> None:
