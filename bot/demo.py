@@ -31,7 +31,7 @@ from bot.sandbox.server import BackgroundServer
 from bot.sandbox.slack import DEFAULT_CHANNELS, TEAM_NAME, SlackDriver, SlackRecorder
 from bot.sandbox.slack import html as slack_html
 from bot.sandbox.slack.page import SlackPage, workspace_state
-from bot.slack.ownership_blocks import TAKE_IT
+from bot.slack.blocks.ownership import TAKE_IT
 from bot.store.migrate import upgrade
 from bot.store.models import utcnow
 from bot.web import create_app

@@ -44,7 +44,7 @@ class Refusal(Exception):
         self.message = message
 
 
-#: Told of the items a call or text back took (`bot.slack.copies.ItemCopies.show`).
+#: Told of the items a call or text back took (`bot.slack.items.ItemCopies.show`).
 TakenHook = Callable[[Sequence[OpenItem]], Awaitable[None]]
 
 

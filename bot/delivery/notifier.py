@@ -38,8 +38,10 @@ from bot.qtvoice.events import (
     VoicemailData,
     VoicemailEvent,
 )
-from bot.slack import blocks
-from bot.slack.blocks import Caller, Line, RenderContext
+from bot.slack.blocks import notifications as blocks
+from bot.slack.blocks.kit import Message
+from bot.slack.blocks.notifications import Caller, Line
+from bot.slack.rendering import render_context
 from bot.store.groupcommit import GroupCommit
 from bot.store.models import SENDING_REPLY, PostedMessage, utcnow
 from bot.store.ownership import SMS_REOPENED
@@ -67,11 +69,7 @@ class Notifier:
         self.poster = poster
         self.directory = directory
         self.group = group
-        self.ctx = RenderContext(
-            timezone=settings.zone,
-            default_region=settings.default_region,
-            mask_numbers=settings.mask_numbers,
-        )
+        self.ctx = render_context(settings)
 
     async def deliver(
         self, session: AsyncSession, event: KnownEvent | UnknownEvent, routing: Routing
@@ -164,7 +162,7 @@ class Notifier:
             )
             if merged.get("handled_by"):
                 # Someone already closed it out; a late transcript must not bring the buttons back.
-                message = blocks.Message(
+                message = Message(
                     message.text,
                     blocks.handled(
                         message.blocks,

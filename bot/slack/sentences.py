@@ -11,7 +11,7 @@ failures into words through this module and nowhere else.
 from __future__ import annotations
 
 from bot.qtvoice.errors import QTvoiceError
-from bot.slack.blocks import escape_mrkdwn
+from bot.slack.blocks.kit import escape_mrkdwn
 from bot.telephony import Refusal
 
 Failure = Refusal | QTvoiceError

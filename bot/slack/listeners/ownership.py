@@ -1,0 +1,80 @@
+"""The ownership buttons: I'll take it, Remind me (in an hour, tomorrow at opening time).
+
+A click names only the item (`bot.slack.buttons`); what it did is written to the store and
+every copy of the item is rebuilt from what is stored (`bot.slack.items`). Mark handled
+(`bot.slack.listeners.actions`) closes an item through the same copies.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.runtime import Runtime
+from bot.slack.blocks.kit import format_when, mention
+from bot.slack.blocks.ownership import REMIND_HOUR, REMIND_MORNING, TAKE_IT
+from bot.slack.items import ItemCopies
+from bot.slack.rendering import render_context
+from bot.slack.requests import Click, on_click
+from bot.slack.tell import Tell
+from bot.store import ownership
+from bot.store.models import OpenItem
+
+GONE = "That one isn't in my records any more; it may have been closed long ago."
+ALREADY_HANDLED = "That one is already handled. ✅"
+REMIND_IN = timedelta(hours=1)
+
+
+class Ownership:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.ctx = render_context(runtime.settings)
+        self.copies = ItemCopies(runtime)
+
+    def _item_id(self, click: Click) -> int | None:
+        value = self.ctx.buttons.decode(click.value)
+        return value.item_id() if value is not None else None
+
+    async def take(self, click: Click, tell: Tell) -> None:
+        """I'll take it: the clicking user owns the item, for everyone to see."""
+        item_id = self._item_id(click)
+        async with self.runtime.sessions() as session:
+            taken = (
+                await ownership.take(session, item_id, click.user_id, datetime.now(UTC))
+                if item_id is not None
+                else None
+            )
+            if taken is None:
+                item = await session.get(OpenItem, item_id) if item_id is not None else None
+                await tell(ALREADY_HANDLED if item else GONE)
+                return
+            await self.copies.refresh(session, tell.client, taken.item)
+        if taken.previous:
+            await tell(f"🙋 It's yours now; {mention(taken.previous) or 'someone'} had it before.")
+        else:
+            await tell("🙋 It's yours: everyone can see you're on it.")
+
+    async def remind(self, click: Click, tell: Tell) -> None:
+        """Remind me: a DM to the clicking user in an hour, or tomorrow at opening time."""
+        item_id = self._item_id(click)
+        now = datetime.now(UTC)
+        if click.action_id == REMIND_MORNING:
+            due = self.runtime.settings.hours.morning_after(now)
+        else:
+            due = now + REMIND_IN
+        async with self.runtime.sessions() as session:
+            item = await session.get(OpenItem, item_id) if item_id is not None else None
+            if item is None or item.handled_at is not None:
+                await tell(ALREADY_HANDLED if item else GONE)
+                return
+            await ownership.remind(session, item, click.user_id, due)
+        await tell(f"⏰ I'll remind you {format_when(due, self.ctx)}.")
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    """The take and remind buttons (Mark handled, in `actions`, closes through `items`)."""
+    handlers = Ownership(runtime)
+    app.action(TAKE_IT)(on_click(handlers.take))
+    for remind in (REMIND_HOUR, REMIND_MORNING):
+        app.action(remind)(on_click(handlers.remind))
