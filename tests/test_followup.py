@@ -35,6 +35,7 @@ from bot.store.deliveries import FAILED
 from bot.store.models import InboxEvent, OpenItem, PostedMessage, Reminder, utcnow
 from tests.conftest import ADMIN, BOT_TOKEN, NOTIFY_CHANNEL, RunningBot, start_bot
 from tests.slack.test_actions import answer, button, click, posted_message
+from tests.slack.test_ownership import stored_items
 
 pytestmark = pytest.mark.anyio
 
@@ -189,17 +190,8 @@ async def test_calling_back_leaves_an_item_someone_else_took_with_them(
 
     reach_out(bot, slack, parent, "/call")
 
-    [item] = await stored_open_items(settings)
+    [item] = await stored_items(settings)
     assert item.taken_by == "U0BOB"
-
-
-async def stored_open_items(settings: Settings) -> list[OpenItem]:
-    runtime = Runtime.create(settings)
-    try:
-        async with runtime.sessions() as session:
-            return list(await session.scalars(select(OpenItem)))
-    finally:
-        await runtime.close()
 
 
 async def test_escalation_off_never_escalates(
