@@ -111,10 +111,13 @@ async def settle(
     handled on another copy) updated every copy Slack had then, and this one was not there
     yet. The click commits before it looks for copies and this looks after the copy's `ts`
     is stored, so one of the two always sees the other: no copy is left showing an owner
-    that is not the item's.
+    that is not the item's. Taking and handling are never undone: while nobody is on the
+    item, the copy shows it as it is, and only two columns are read.
     """
+    if posted.ts is None or not await ownership.anyone_on(session, posted):
+        return
     item = await ownership.item_of(session, posted)
-    if item is None or posted.ts is None:
+    if item is None:
         return
     now = ownership_blocks.rendered(item, ctx, as_reminder=posted.kind == ownership.REMINDER)
     if now != shown:

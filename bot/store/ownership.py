@@ -130,13 +130,25 @@ async def item_of(session: AsyncSession, posted: PostedMessage) -> OpenItem | No
     """The item a posted copy (a notification or a reminder DM) is about, as stored now: read
     again from the database even when `session` holds it, since a click may have changed it
     since; None when the message is about no item."""
-    if posted.kind == REMINDER:
-        wanted = OpenItem.id == int(posted.key.split(":")[0])
-    else:
-        wanted = (OpenItem.kind == posted.kind) & (OpenItem.key == posted.key)
     return await session.scalar(
-        select(OpenItem).where(wanted).execution_options(populate_existing=True)
+        select(OpenItem).where(_about(posted)).execution_options(populate_existing=True)
     )
+
+
+async def anyone_on(session: AsyncSession, posted: PostedMessage) -> bool:
+    """Whether anybody took or handled the item a posted copy is about, as stored now: a
+    read of two columns, for the worker to ask after every post (`followup.settle`)."""
+    row = (
+        await session.execute(select(OpenItem.taken_at, OpenItem.handled_at).where(_about(posted)))
+    ).first()
+    return row is not None and (row.taken_at is not None or row.handled_at is not None)
+
+
+def _about(posted: PostedMessage) -> ColumnElement[bool]:
+    """The item a posted copy is about: a reminder's key starts with its item's id."""
+    if posted.kind == REMINDER:
+        return OpenItem.id == int(posted.key.split(":")[0])
+    return (OpenItem.kind == posted.kind) & (OpenItem.key == posted.key)
 
 
 async def take(session: AsyncSession, item_id: int, user: str, now: datetime) -> Taken | None:
