@@ -49,6 +49,12 @@ SETTING_HELP: dict[str, str] = {
     "AFTER_HOURS_CHANNEL": "the ID (C…) of the channel that gets what arrives while closed; leave empty to use the usual channels",
     "DIGEST_AT": "the time of day (HH:MM, 24-hour, in TIMEZONE) of the daily digest; leave empty for none",
     "CONTACT_SYNC_MINUTES": "how often (minutes) to copy QTvoice's contact directory; 0 turns it off",
+    "READY_MAX_LAG_SECONDS": "how old (seconds) the oldest due delivery may be before /readyz says unready",
+    "METRICS_TOKEN": "a long random string; /metrics then answers to `Authorization: Bearer <it>` (unset: /metrics is off)",
+    "CANARY_CHANNEL": "the ID (C…) of a quiet channel for the canary's test notification; leave empty to turn the canary off",
+    "CANARY_MINUTES": "how often (minutes) the canary sends its test notification",
+    "RETENTION_DAYS": "how many days caller content (texts, transcripts, numbers, names) is kept",
+    "LOG_FORMAT": "text, or json for one JSON object per line",
 }
 
 SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
@@ -164,6 +170,12 @@ class Settings(DatabaseSettings):
     after_hours_channel: str | None = None
     digest_at: time | None = None
     contact_sync_minutes: int = Field(default=60, ge=0)
+    ready_max_lag_seconds: int = Field(default=300, ge=1)
+    metrics_token: SecretStr | None = None
+    canary_channel: str | None = None
+    canary_minutes: int = Field(default=60, ge=1)
+    retention_days: int = Field(default=30, ge=1)
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -194,7 +206,14 @@ class Settings(DatabaseSettings):
             raise ValueError("must be a channel ID like C0123ABCD, not a #name")
         return value
 
-    @field_validator("after_hours_channel", mode="before")
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        return _real_secret(value)
+
+    @field_validator("after_hours_channel", "canary_channel", mode="before")
     @classmethod
     def _after_hours_channel(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
 from bot.slack import door
-from bot.slack.listeners import actions, commands, events, home, ownership, views
+from bot.slack.listeners import actions, commands, events, forget, home, ownership, views
 
 
 def create_bolt_app(runtime: Runtime) -> AsyncApp:
@@ -22,6 +22,6 @@ def create_bolt_app(runtime: Runtime) -> AsyncApp:
         request_verification_enabled=False,
     )
     app.logger.addFilter(door.KEEP_PAYLOADS_OUT)
-    for surface in (commands, actions, ownership, views, home, events):
+    for surface in (commands, actions, ownership, views, home, events, forget):
         surface.register(app, runtime)
     return app

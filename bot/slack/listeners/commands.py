@@ -48,6 +48,7 @@ from bot.slack.parsing import (
 from bot.slack.rendering import lookup_caller, render_context
 from bot.slack.requests import Click, SlashCommand, on_click, on_command
 from bot.slack.sentences import ADMINS_ONLY, SORRY, sentence
+from bot.slack.service import Forget
 from bot.slack.tell import Tell
 from bot.store import links, routes
 from bot.store.models import ExtensionLink, utcnow
@@ -81,7 +82,8 @@ ADMIN_HELP = """
   (kinds: {kinds}, or event names such as `call.missed`)
 • `/qtvoice routes` · `/qtvoice unroute <number or extension> [#channel]`
 • `/qtvoice status`: deliveries waiting and failed, last webhook, webhooks refused,
-  QTvoice API budget"""
+  QTvoice API budget
+• `/qtvoice forget <number>`: erase everything stored about a caller (asks first)"""
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,7 @@ class SlashCommands:
         self.settings = runtime.settings
         self.telephony = Telephony(runtime, on_taken=ItemCopies(runtime).show)
         self.ctx = render_context(self.settings)
+        self.forget = Forget(runtime)
         self.subcommands: dict[str, Subcommand] = {
             "call": self.call,
             "sms": self.sms,
@@ -152,6 +155,7 @@ class SlashCommands:
             "status": self.status,
             "history": self.history,
             "help": self.help,
+            "forget": lambda invocation: self.forget.ask(invocation.user_id, invocation.args),
         }
 
     async def run(self, name: str, invocation: Invocation, tell: Tell) -> None:
