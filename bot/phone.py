@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat
@@ -23,6 +24,9 @@ MASK_CHAR = "•"
 PARSE_CACHE_SIZE = 4096
 VISIBLE_TAIL_DIGITS = 4
 
+#: Dashes that are not Unicode dash punctuation (category Pd) but that libphonenumber reads as
+#: one (its `_VALID_PUNCTUATION`): the minus sign and the katakana long vowel mark.
+_OTHER_DASHES = "\u2212\u30fc"
 _TEL_PREFIX = re.compile(r"^\s*tel:", re.IGNORECASE)
 _PHONE_LIKE = re.compile(r"[\d\s+\-().]+")
 #: An extension typed after a number: "x45", "ext. 45", "extension 45", or dialing pauses
@@ -32,14 +36,40 @@ _EXTENSION_SUFFIX = re.compile(
 )
 
 
+def typed(text: str) -> str:
+    """What a person typed or pasted, in the characters a number is read in.
+
+    Unicode is normalised first (NFKC: fullwidth digits and plus signs, no-break and thin
+    spaces), then every decimal digit of any script becomes its ASCII digit, every dash
+    (Unicode's dash punctuation, and the other dashes libphonenumber accepts) a hyphen-minus,
+    and every space separator a space: 215-555-0612 typed with non-breaking hyphens (U+2011),
+    en dashes or fullwidth digits reads as "215-555-0612". Every other character is kept.
+    """
+    return "".join(_typed_char(char) for char in unicodedata.normalize("NFKC", text))
+
+
+def _typed_char(char: str) -> str:
+    if char.isascii():
+        return char
+    category = unicodedata.category(char)
+    if category == "Nd":
+        return str(unicodedata.digit(char))
+    if category == "Pd" or char in _OTHER_DASHES:
+        return "-"
+    if category == "Zs":
+        return " "
+    return char
+
+
 @functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
 def parse(text: str, default_region: str) -> str | None:
     """The E.164 form of a number a person typed, or None when it is not a valid number.
 
     An extension typed after it is dropped (see `extension`). A number without a country code is read as a number of `default_region` (ISO 3166
-    alpha-2, e.g. "US"); "tel:" URIs and a trunk prefix ("12155551234") are understood.
+    alpha-2, e.g. "US"); "tel:" URIs and a trunk prefix ("12155551234") are understood, and so
+    is any dash, space or digit a person pastes (see `typed`).
     """
-    number = _parse_number(text, default_region)
+    number = _parse_number(typed(text), default_region)
     if number is None or not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
@@ -53,7 +83,7 @@ def is_phone_like(text: str) -> bool:
     or short one such as an extension "101", or one with an extension: "215-555-1234 x45",
     "215-555-1234,,45#") is.
     """
-    candidate = _EXTENSION_SUFFIX.sub("", _TEL_PREFIX.sub("", text)).strip()
+    candidate = _EXTENSION_SUFFIX.sub("", _TEL_PREFIX.sub("", typed(text))).strip()
     return bool(_PHONE_LIKE.fullmatch(candidate)) and any(char.isdigit() for char in candidate)
 
 
@@ -64,7 +94,7 @@ def extension(text: str, default_region: str) -> str | None:
     `parse` and `normalize` keep only the main number: QTvoice's calls and texts have no
     field for an extension, so whoever typed one must be told it is not dialled.
     """
-    number = _parse_number(text, default_region)
+    number = _parse_number(typed(text), default_region)
     if number is None or not phonenumbers.is_valid_number(number):
         return None
     return number.extension or None
@@ -112,7 +142,7 @@ def normalize(text: str, default_region: str) -> str:
     e164 = parse(text, default_region)
     if e164 is not None:
         return e164
-    return "".join(char for char in text if char.isdigit())
+    return "".join(char for char in typed(text) if char.isdigit())
 
 
 def _parse_number(text: str, default_region: str | None) -> PhoneNumber | None:

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.metrics import MeteredSlackClient
+from bot.people import People
 from bot.qtvoice.client import QTvoiceClient
 from bot.store.db import create_engine, create_sessionmaker
 
@@ -78,6 +79,11 @@ class Runtime:
     process_id: str = field(
         default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     )
+    #: Slack users by id (names for mentions, emails for linking), remembered for a while.
+    people: People = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.people = People(self.slack)
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:

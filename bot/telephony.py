@@ -10,6 +10,7 @@ itself propagate as `QTvoiceError`; `bot.slack.sentences` words both for the use
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select, update
@@ -20,7 +21,7 @@ from bot.qtvoice.events import Party, PartyKind
 from bot.qtvoice.models import CallInitiated, Contact, Sms
 from bot.runtime import Runtime
 from bot.store import ownership
-from bot.store.models import ExtensionLink, OutboundText, utcnow
+from bot.store.models import ExtensionLink, OpenItem, OutboundText, utcnow
 
 MAX_SMS_LENGTH = 1600
 """Ten concatenated segments: the usual carrier ceiling for one message."""
@@ -43,12 +44,21 @@ class Refusal(Exception):
         self.message = message
 
 
-class Telephony:
-    """The rules and the QTvoice requests behind every call and text started from Slack."""
+#: Told of the items a call or text back took (`bot.slack.items.ItemCopies.show`).
+TakenHook = Callable[[Sequence[OpenItem]], Awaitable[None]]
 
-    def __init__(self, runtime: Runtime) -> None:
+
+class Telephony:
+    """The rules and the QTvoice requests behind every call and text started from Slack.
+
+    Calling or texting a number back takes every item about it nobody took yet, by the person
+    who did (`bot.store.ownership.take_waiting`), and `on_taken` shows that in Slack.
+    """
+
+    def __init__(self, runtime: Runtime, *, on_taken: TakenHook | None = None) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
+        self.on_taken = on_taken
 
     async def link_of(self, user_id: str) -> ExtensionLink | None:
         async with self.runtime.sessions() as session:
@@ -102,6 +112,7 @@ class Telephony:
         call = await self.runtime.qtvoice.create_call(number, extension_id=link.extension_id)
         async with self.runtime.sessions() as session:
             await ownership.record_placed_call(session, user_id, number, call.id)
+        await self._reached(user_id, number)
         return call
 
     async def send_text(
@@ -132,7 +143,15 @@ class Telephony:
                 await self._release_text(reservation)
             raise
         await self._confirm_text(reservation, sms)
+        await self._reached(user_id, number)
         return sms
+
+    async def _reached(self, user_id: str, number: str) -> None:
+        """`user_id` called or texted `number` back: what waited for it is theirs now."""
+        async with self.runtime.sessions() as session:
+            taken = await ownership.take_waiting(session, number, user_id, utcnow())
+        if taken and self.on_taken is not None:
+            await self.on_taken(taken)
 
     async def find_contacts(self, words: str) -> list[Contact]:
         """Contacts matching a name, company or email, best first."""

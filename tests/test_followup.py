@@ -35,6 +35,7 @@ from bot.store.deliveries import FAILED
 from bot.store.models import InboxEvent, OpenItem, PostedMessage, Reminder, utcnow
 from tests.conftest import ADMIN, BOT_TOKEN, NOTIFY_CHANNEL, RunningBot, start_bot
 from tests.slack.test_actions import answer, button, click, posted_message
+from tests.slack.test_ownership import stored_items
 
 pytestmark = pytest.mark.anyio
 
@@ -155,6 +156,69 @@ async def test_taking_or_handling_it_first_cancels_the_escalation(
 
     assert await run(settings, escalate, utcnow()) == 0
     assert replies(slack, parent) == []
+
+
+def reach_out(bot: RunningBot, slack: SlackRecorder, parent: dict[str, Any], way: str) -> None:
+    """Alice (linked) calls or texts the caller back, `way`, and QTvoice takes it."""
+    if way == "call_back":
+        answer(slack, click(bot, parent, "call_back"))
+    elif way == "/call":
+        bot.command("/call", "(215) 555-1234")
+    elif way == "/sms":
+        bot.command("/sms", "215-555-1234 Sorry we missed you, calling you shortly")
+    elif way == "text_back":
+        click(bot, parent, "text_back")
+        slack.wait_for(lambda: slack.views_opened("U0ALICE"))
+        bot.slack.view_submission("sms_send", {"sms_message": {"message": "Call you soon"}})
+    else:  # a reply in the thread of the conversation
+        bot.slack.message_in_thread(NOTIFY_CHANNEL, parent["ts"], "On it, calling you now")
+
+
+def taken_by_note(slack: SlackRecorder, parent: dict[str, Any]) -> str:
+    message = slack.message(NOTIFY_CHANNEL, parent["ts"]) or {}
+    return json.dumps([b for b in message.get("blocks") or [] if b.get("block_id") == "ownership"])
+
+
+@pytest.mark.parametrize("way", ["call_back", "/call", "/sms", "text_back"])
+async def test_calling_or_texting_the_caller_back_takes_the_missed_call(
+    bot: RunningBot, slack: SlackRecorder, settings: Settings, way: str
+) -> None:
+    """Whoever calls or texts back is on it, for everyone to see, and nobody is paged."""
+    bot.link("U0ALICE", "101")
+    parent = missed_call(bot, slack, utcnow() - timedelta(minutes=20))
+
+    reach_out(bot, slack, parent, way)
+
+    slack.wait_for(lambda: "<@U0ALICE>" in taken_by_note(slack, parent))
+    assert await run(settings, escalate, utcnow()) == 0
+    assert replies(slack, parent) == []
+
+
+async def test_replying_in_its_thread_takes_the_conversation(
+    bot: RunningBot, slack: SlackRecorder, settings: Settings, qtvoice: QTvoiceSandbox
+) -> None:
+    bot.link("U0ALICE", "101")
+    assert bot.send("sms.received", message="Are you open Saturday?").status_code == 200
+    slack.wait_for(lambda: len(slack.messages(NOTIFY_CHANNEL)) >= 2)
+    parent = slack.messages(NOTIFY_CHANNEL)[0]
+
+    reach_out(bot, slack, parent, "reply")
+
+    slack.wait_for(lambda: "<@U0ALICE>" in taken_by_note(slack, parent))
+    assert await run(settings, escalate, utcnow() + timedelta(hours=1)) == 0
+
+
+async def test_calling_back_leaves_an_item_someone_else_took_with_them(
+    bot: RunningBot, slack: SlackRecorder, settings: Settings
+) -> None:
+    bot.link("U0ALICE", "101")
+    parent = missed_call(bot, slack, utcnow() - timedelta(minutes=20))
+    answer(slack, click(bot, parent, "take_it", user="U0BOB"))
+
+    reach_out(bot, slack, parent, "/call")
+
+    [item] = await stored_items(settings)
+    assert item.taken_by == "U0BOB"
 
 
 async def test_escalation_off_never_escalates(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot import phone
 
@@ -99,3 +103,60 @@ def test_normalize_gives_e164_for_a_valid_number() -> None:
 
 def test_normalize_falls_back_to_the_digits() -> None:
     assert phone.normalize("12-345", "US") == "12345"
+
+
+# Numbers as people paste them (issue 20, item 2): every dash and digit libphonenumber reads.
+
+#: The dashes libphonenumber accepts between digits (its `_VALID_PUNCTUATION`: U+2010 to U+2015,
+#: the minus sign, the katakana long vowel mark, fullwidth and ASCII hyphen-minus), and the
+#: spaces people paste (no-break, narrow and thin spaces, the ideographic space).
+PASTED_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff0d"
+PASTED_SPACES = " \u00a0\u2009\u202f\u3000"
+#: Every decimal digit Unicode has: libphonenumber reads each as the digit it stands for.
+UNICODE_DIGITS = [chr(code) for code in range(0x110000) if unicodedata.category(chr(code)) == "Nd"]
+
+
+@st.composite
+def pasted_numbers(draw: st.DrawFn) -> tuple[str, str]:
+    """A US number as someone might paste it, and its E.164 form."""
+    area = draw(st.sampled_from(["215", "312", "415", "646"]))
+    national = area + "555" + draw(st.from_regex(r"01[0-9]{2}", fullmatch=True))
+    digit_forms = draw(st.sampled_from(["0123456789", *_scripts()]))
+    spelled = "".join(digit_forms[int(digit)] for digit in national)
+    separator = draw(st.sampled_from(list(PASTED_DASHES + PASTED_SPACES)))
+    groups = [spelled[:3], spelled[3:6], spelled[6:]]
+    typed = separator.join(groups)
+    prefix = draw(st.sampled_from(["", "tel:", "TEL:", "+1 ", "\uff0b1 ", "tel:+1-"]))
+    return prefix + typed, "+1" + national
+
+
+def _scripts() -> list[str]:
+    """Each run of ten Unicode digits zero to nine (Arabic-Indic, Devanagari, fullwidth, …)."""
+    return [
+        "".join(UNICODE_DIGITS[start : start + 10])
+        for start in range(0, len(UNICODE_DIGITS), 10)
+        if [unicodedata.digit(char) for char in UNICODE_DIGITS[start : start + 10]]
+        == list(range(10))
+    ]
+
+
+@given(pasted_numbers())
+def test_a_pasted_number_in_any_dash_and_digit_form_is_read_as_that_number(
+    pasted: tuple[str, str],
+) -> None:
+    typed, e164 = pasted
+
+    assert phone.is_phone_like(typed)
+    assert phone.parse(typed, "US") == e164
+    assert phone.normalize(typed, "US") == e164
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "215\u2011555\u20110612",
+        "\uff12\uff11\uff15\uff0d\uff15\uff15\uff15\uff0d\uff10\uff16\uff11\uff12",
+    ],
+)
+def test_a_pasted_extension_number_reads_as_digits(typed: str) -> None:
+    assert phone.typed(typed) == "215-555-0612"

@@ -101,6 +101,33 @@ async def track(
     return ownership_blocks.rendered(item, ctx)
 
 
+async def settle(
+    session: AsyncSession,
+    poster: SlackPoster,
+    ctx: RenderContext,
+    posted: PostedMessage,
+    shown: Message,
+) -> None:
+    """Make a copy of an item that was just posted (`shown` in `posted`) show the item as it
+    stands now.
+
+    The copy was rendered before it was posted; a click in between (I'll take it, Mark
+    handled on another copy) updated every copy Slack had then, and this one was not there
+    yet. The click commits before it looks for copies and this looks after the copy's `ts`
+    is stored, so one of the two always sees the other: no copy is left showing an owner
+    that is not the item's. Taking and handling are never undone: while nobody is on the
+    item, the copy shows it as it is, and only two columns are read.
+    """
+    if posted.ts is None or not await ownership.anyone_on(session, posted):
+        return
+    item = await ownership.item_of(session, posted)
+    if item is None:
+        return
+    now = ownership_blocks.rendered(item, ctx, as_reminder=posted.kind == ownership.REMINDER)
+    if now != shown:
+        await poster.update(session, posted, now)
+
+
 async def reopen(
     session: AsyncSession,
     group: GroupCommit,
@@ -254,13 +281,15 @@ async def send_reminders(runtime: Runtime, now: datetime | None = None) -> int:
                 continue
             try:
                 channel = await poster.dm_channel(session, reminder.slack_user_id)
-                await poster.post_once(
+                message = ownership_blocks.rendered(item, ctx, as_reminder=True)
+                posted = await poster.post_once(
                     session,
                     kind=ownership.REMINDER,
                     key=f"{item.id}:{reminder.id}",
                     channel=channel,
-                    message=ownership_blocks.rendered(item, ctx, as_reminder=True),
+                    message=message,
                 )
+                await settle(session, poster, ctx, posted, message)
             except NEVER_POSTED as error:
                 logger.warning("reminder %s cannot be sent: %s", reminder.id, error)
                 await session.rollback()

@@ -112,7 +112,7 @@ class Notifier:
         # The call's data is kept so a button can render the message again (slack/stored.py).
         kept = event.data.model_dump(mode="json", by_alias=True, exclude_none=True)
         async for channel in self._channels(session, event, routing):
-            await self.poster.post_once(
+            posted = await self.poster.post_once(
                 session,
                 kind="missed_call",
                 key=event.object_id,
@@ -120,6 +120,7 @@ class Notifier:
                 message=message,
                 state=kept,
             )
+            await followup.settle(session, self.poster, self.ctx, posted, message)
         await self._live_card(session, event, routing, post_new=False)
 
     async def live_call(self, session: AsyncSession, event: CallEvent, routing: Routing) -> None:
@@ -185,7 +186,7 @@ class Notifier:
             if existing is not None and existing.ts is not None:
                 await self.poster.update(session, existing, message, state=merged)
             else:
-                await self.poster.post_once(
+                landed = await self.poster.post_once(
                     session,
                     kind="voicemail",
                     key=key,
@@ -193,6 +194,8 @@ class Notifier:
                     message=message,
                     state=merged,
                 )
+                if not merged.get("handled_by"):
+                    await followup.settle(session, self.poster, self.ctx, landed, message)
 
     # Texts
 
@@ -245,6 +248,7 @@ class Notifier:
                 state={"line": line, "customer": customer},
             )
             if event.inbound:
+                await followup.settle(session, self.poster, self.ctx, parent, parent_message)
                 await self.poster.post_once(
                     session,
                     kind="sms",
@@ -254,7 +258,7 @@ class Notifier:
                     thread_ts=parent.ts,
                 )
                 if reopened is not None:
-                    await self.poster.post_once(
+                    posted = await self.poster.post_once(
                         session,
                         kind=SMS_REOPENED,
                         key=event.object_id,
@@ -263,6 +267,7 @@ class Notifier:
                         thread_ts=parent.ts,
                         broadcast=True,
                     )
+                    await followup.settle(session, self.poster, self.ctx, posted, reopened)
             else:
                 await self._outbound_state(session, event, channel, parent.ts)
             if keyword and holds:

@@ -2,12 +2,15 @@
 it was handled): the ownership buttons and Mark handled change the store, then this.
 
 A click names only the item; every copy of it (its notifications and reminder DMs) is rebuilt
-from what is stored, so everyone sees the same owner whichever copy was clicked.
+from what is stored, so everyone sees the same owner whichever copy was clicked, or whichever
+way it was taken (calling or texting the caller back: `show`). A copy still on its way is
+settled by the worker once it lands (`bot.delivery.followup.settle`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 from slack_sdk.errors import SlackApiError
@@ -48,6 +51,13 @@ class ItemCopies:
                 logger.warning("item %s not updated in Slack: %s", item.id, describe(error))
                 updated = False
         return updated
+
+    async def show(self, items: Sequence[OpenItem]) -> None:
+        """Show items changed outside a click on them in every copy: `bot.telephony`'s
+        `on_taken`, when someone called or texted the caller back."""
+        async with self.runtime.sessions() as session:
+            for item in items:
+                await self.refresh(session, self.runtime.slack, item)
 
     async def close(
         self, client: AsyncWebClient, channel: str, ts: str, user: str, when: datetime

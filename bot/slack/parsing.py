@@ -1,10 +1,6 @@
-"""Reading what people type into Slack: message markup back to plain text, and the parts of a
-slash command's text. Pure functions of their input; no I/O.
-
-Slack sends typed text with `&`, `<` and `>` escaped as entities, links as `<https://…|label>`,
-mentions as `<@U123|name>`, channels as `<#C123|name>` and broadcasts as `<!here>` (slash
-commands do so because the manifest sets `should_escape`). See
-https://api.slack.com/reference/surfaces/formatting#escaping.
+"""Reading what people type into Slack: the parts of a slash command's text. Pure functions
+of their input; no I/O. Slack's markup in them (`<@U123|name>`, entities) is read here where a
+part is a mention or a channel, and undone by `bot.slack.markup` everywhere else.
 """
 
 from __future__ import annotations
@@ -17,31 +13,12 @@ from bot.qtvoice.models import Extension
 
 _USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _CHANNEL_MENTION = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>")
-_SLACK_MARKUP = re.compile(r"<([^<>]*)>")
 #: A name in straight or curly double quotes (Slack's clients often curl them), then the text.
 _QUOTED_NAME = re.compile(
     r'^\s*["\u201c\u201d]([^"\u201c\u201d]+)["\u201c\u201d]\s*(.*)$', re.DOTALL
 )
 #: A name (not blank) ended by a colon, then the text.
 _NAME_THEN_COLON = re.compile(r"^\s*([^:\n]*?[^:\s])\s*:\s*(.*)$", re.DOTALL)
-
-
-def plain_text(slack_text: str) -> str:
-    """Slack's markup as the person saw it: the link, the label or the name, and the characters
-    that were typed. `&amp;` is decoded last, so a typed "&lt;" stays "&lt;"."""
-
-    def readable(match: re.Match[str]) -> str:
-        target, _, label = match.group(1).partition("|")
-        if target.startswith(("@", "#")):
-            return target[0] + label if label else target
-        if target.startswith("!"):
-            return label or "@" + target[1:].split("^")[0]
-        if label:
-            return label
-        return target.removeprefix("mailto:")
-
-    unlinked = _SLACK_MARKUP.sub(readable, slack_text)
-    return unlinked.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def split_first(text: str) -> tuple[str, str]:
@@ -71,7 +48,8 @@ def around_channel(slack_text: str) -> tuple[str, str | None, str]:
 
 
 def target_and_text(typed: str, region: str) -> tuple[str, str]:
-    """Who to text and what, from `<number or name> <text>` (plain text, see `plain_text`).
+    """Who to text and what, from `<number or name> <text>` as Slack sent it: the text keeps
+    its markup, for `bot.slack.markup` to read once.
 
     A number may be typed with spaces ("215 555 1234 hi"), so the longest run of leading words
     that reads as a valid number in `region` is taken, else the longest that looks like one (to
@@ -81,22 +59,50 @@ def target_and_text(typed: str, region: str) -> tuple[str, str]:
     quoted = _QUOTED_NAME.match(typed)
     if quoted:
         return quoted.group(1).strip(), quoted.group(2)
-    words = typed.split()
-    numbers = [" ".join(words[:end]) for end in range(len(words), 0, -1)]
-    phone_like = [candidate for candidate in numbers if phone.is_phone_like(candidate)]
+    readings = number_readings(typed, region)
+    if readings:
+        return readings[0]
+    phone_like = [candidate for candidate in _leading_runs(typed) if phone.is_phone_like(candidate)]
     if phone_like:
-        valid = [candidate for candidate in phone_like if phone.parse(candidate, region)]
-        number = (valid or phone_like)[0]
-        return number, _after_words(typed, len(number.split()))
+        return phone_like[0], _after_words(typed, len(phone_like[0].split()))
     named = _NAME_THEN_COLON.match(typed)
     if named and not phone.is_phone_like(named.group(1)):
         return named.group(1), named.group(2)
     return split_first(typed)
 
 
+def number_readings(typed: str, region: str) -> list[tuple[str, str]]:
+    """Each way `<number> <text>` reads with a valid number in `region`: (the number as typed,
+    the text after it), the longest number first, one reading per distinct number.
+
+    In variable-length numbering plans (Germany's, Austria's) a group of digits after a
+    number can be its end or the text's start: "+49 30 1234567 20 Minuten" reads as
+    +4930123456720 "Minuten" and as +49301234567 "20 Minuten", and only the person who typed
+    it knows which (see `ambiguous_readings`). [] when no leading words make a valid number.
+    """
+    readings: dict[str, tuple[str, str]] = {}
+    for candidate in _leading_runs(typed):
+        if phone.is_phone_like(candidate) and (e164 := phone.parse(candidate, region)):
+            readings.setdefault(e164, (candidate, _after_words(typed, len(candidate.split()))))
+    return list(readings.values())
+
+
+def ambiguous_readings(typed: str, region: str) -> list[tuple[str, str]]:
+    """The readings of `<number> <text>` to ask about: those with words to send, when more
+    than one number can be read (see `number_readings`); [] when there is nothing to ask."""
+    with_text = [reading for reading in number_readings(typed, region) if reading[1].strip()]
+    return with_text if len(with_text) > 1 else []
+
+
+def _leading_runs(typed: str) -> list[str]:
+    """The text's leading words, every run of them, the longest first."""
+    words = typed.split()
+    return [" ".join(words[:end]) for end in range(len(words), 0, -1)]
+
+
 def find_extension(extensions: Sequence[Extension], typed: str, region: str) -> Extension | None:
     """The extension a person named by id ("ext_101"), number ("101") or phone line."""
-    wanted = typed.strip().casefold()
+    wanted = phone.typed(typed).strip().casefold()
     for extension in extensions:
         if extension.id.casefold() == wanted:
             return extension
@@ -133,4 +139,4 @@ def _after_words(text: str, count: int) -> str:
 
 
 def _digits(text: str) -> str:
-    return "".join(char for char in text if char.isdigit())
+    return "".join(char for char in phone.typed(text) if char.isdigit())

@@ -12,7 +12,7 @@ from bot.slack.blocks import replies
 from bot.slack.blocks import service as service_blocks
 from bot.slack.blocks.kit import Block, Message, RenderContext
 from bot.slack.buttons import ButtonValue
-from bot.slack.parsing import plain_text
+from bot.slack.markup import plain_text
 from bot.slack.rendering import render_context
 from bot.slack.sentences import ADMINS_ONLY
 from bot.store import incidents

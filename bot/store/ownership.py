@@ -124,11 +124,32 @@ async def item_in_message(session: AsyncSession, channel: str, ts: str) -> OpenI
     posted = await session.scalar(
         select(PostedMessage).where(PostedMessage.channel_id == channel, PostedMessage.ts == ts)
     )
-    if posted is None:
-        return None
+    return await item_of(session, posted) if posted is not None else None
+
+
+async def item_of(session: AsyncSession, posted: PostedMessage) -> OpenItem | None:
+    """The item a posted copy (a notification or a reminder DM) is about, as stored now: read
+    again from the database even when `session` holds it, since a click may have changed it
+    since; None when the message is about no item."""
+    return await session.scalar(
+        select(OpenItem).where(_about(posted)).execution_options(populate_existing=True)
+    )
+
+
+async def anyone_on(session: AsyncSession, posted: PostedMessage) -> bool:
+    """Whether anybody took or handled the item a posted copy is about, as stored now: a
+    read of two columns, for the worker to ask after every post (`followup.settle`)."""
+    row = (
+        await session.execute(select(OpenItem.taken_at, OpenItem.handled_at).where(_about(posted)))
+    ).first()
+    return row is not None and (row.taken_at is not None or row.handled_at is not None)
+
+
+def _about(posted: PostedMessage) -> ColumnElement[bool]:
+    """The item a posted copy is about: a reminder's key starts with its item's id."""
     if posted.kind == REMINDER:
-        return await session.get(OpenItem, int(posted.key.split(":")[0]))
-    return await _find(session, posted.kind, posted.key)
+        return OpenItem.id == int(posted.key.split(":")[0])
+    return (OpenItem.kind == posted.kind) & (OpenItem.key == posted.key)
 
 
 async def take(session: AsyncSession, item_id: int, user: str, now: datetime) -> Taken | None:
@@ -145,6 +166,53 @@ async def take(session: AsyncSession, item_id: int, user: str, now: datetime) ->
     if first:
         metrics.TIME_TO_TAKE.labels(item.kind).observe((now - item.arrived_at).total_seconds())
     return Taken(item, previous)
+
+
+#: Items one call or text back takes at most: a caller's waiting calls, voicemails and texts.
+TAKEN_AT_ONCE = 50
+
+
+async def take_waiting(
+    session: AsyncSession, party: str, user: str, now: datetime
+) -> list[OpenItem]:
+    """`user` called or texted `party` (E.164) back: every item about `party` that nobody
+    has taken or handled is theirs, as if they had clicked I'll take it (so it is not
+    escalated). An item someone took stays theirs. Commits; the items taken.
+    """
+    waiting = await session.scalars(
+        select(OpenItem.id)
+        .where(
+            OpenItem.party == party,
+            OpenItem.taken_at.is_(None),
+            OpenItem.handled_at.is_(None),
+        )
+        .order_by(OpenItem.id)
+        .limit(TAKEN_AT_ONCE)
+    )
+    taken: list[int] = []
+    for item_id in list(waiting):
+        # Only an item still free is taken: a click at the same moment keeps its own.
+        result = await session.execute(
+            update(OpenItem)
+            .where(
+                OpenItem.id == item_id,
+                OpenItem.taken_at.is_(None),
+                OpenItem.handled_at.is_(None),
+            )
+            .values(taken_by=user, taken_at=now)
+        )
+        if result.rowcount:  # type: ignore[attr-defined]
+            taken.append(item_id)
+    await session.commit()
+    if not taken:
+        return []
+    found = await session.scalars(
+        select(OpenItem)
+        .where(OpenItem.id.in_(taken))
+        .order_by(OpenItem.id)
+        .execution_options(populate_existing=True)
+    )
+    return list(found)
 
 
 async def handle(session: AsyncSession, item: OpenItem, user: str, now: datetime) -> None:

@@ -147,14 +147,35 @@ def test_call_back_qtvoice_error_is_one_friendly_sentence(
     )
 
 
-def test_call_back_leaves_the_message_as_it_was(
+def test_call_back_shows_who_is_on_it_and_keeps_the_buttons(
     bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any]
 ) -> None:
+    """Calling back is taking it (issue 20): the message says by whom, and can still be
+    called back, texted back or handled."""
     bot.link()
 
     answer(slack, click(bot, missed_call, "call_back"))
 
-    assert slack.messages(NOTIFY_CHANNEL)[-1]["blocks"] == missed_call["blocks"]
+    def ownership(message: dict[str, Any]) -> str:
+        notes = [b for b in message["blocks"] if b.get("block_id") == "ownership"]
+        return json.dumps(notes)
+
+    def buttons(message: dict[str, Any]) -> list[str]:
+        return [
+            element["action_id"]
+            for block in message["blocks"]
+            for element in block.get("elements") or []
+            if element.get("type") == "button"
+        ]
+
+    now = slack.wait_for(lambda: slack.message(NOTIFY_CHANNEL, missed_call["ts"]))
+    slack.wait_for(
+        lambda: "<@U0ALICE>" in ownership(slack.message(NOTIFY_CHANNEL, missed_call["ts"]) or now)
+    )
+    assert {"call_back", "text_back", "mark_handled"} <= set(
+        buttons(slack.message(NOTIFY_CHANNEL, missed_call["ts"]) or now)
+    )
+    assert len(slack.messages(NOTIFY_CHANNEL)) == 1
 
 
 # Text back and Reply

@@ -127,6 +127,25 @@ def test_call_alias_dials(slash: Slash, qtvoice: QTvoiceSandbox) -> None:
     assert sent(qtvoice, "/calls") == [{"to": JANE_ROE, "extension_id": "ext_101"}]
 
 
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "215\u2011555\u20111234",
+        "215\u2013555\u20131234",
+        "\uff12\uff11\uff15 \uff15\uff15\uff15 \uff11\uff12\uff13\uff14",
+        "tel:215-555-1234",
+    ],
+)
+def test_call_to_a_pasted_number_dials_it_rather_than_searching_names(
+    slash: Slash, qtvoice: QTvoiceSandbox, typed: str
+) -> None:
+    slash("link \uff11\uff10\uff11")
+
+    slash(typed, command="/call")
+
+    assert sent(qtvoice, "/calls") == [{"to": JOHN_DOE, "extension_id": "ext_101"}]
+
+
 def test_call_by_a_unique_name_dials_the_contact(slash: Slash, qtvoice: QTvoiceSandbox) -> None:
     slash("link 101")
 
@@ -259,6 +278,53 @@ def test_sms_to_a_shared_name_carries_the_text_in_the_picker(
     assert sent(qtvoice, "/sms") == []
 
 
+def test_sms_whose_trailing_digits_could_belong_to_the_number_asks_which_reading(
+    bot: RunningBot, slack: SlackRecorder, slash: Slash, qtvoice: QTvoiceSandbox
+) -> None:
+    """In variable-length plans "+49 30 1234567 20" is a number too: both readings are offered."""
+    slash("link 101")
+
+    question = slash.reply("+49 30 1234567 20 Minuten später", command="/sms")
+
+    choices = {
+        CODEC.decode(button["value"]): button for button in buttons(question, "pick_contact")
+    }
+    longer = ButtonValue(number="+4930123456720", purpose="sms", text="Minuten später")
+    shorter = ButtonValue(number="+49301234567", purpose="sms", text="20 Minuten später")
+    assert set(choices) == {longer, shorter}
+    assert sent(qtvoice, "/sms") == []
+
+    click = bot.slack.block_action(
+        "pick_contact", choices[shorter]["value"], message_ts="1.0", message=question
+    )
+
+    assert click.status_code == 200
+    slack.wait_for(lambda: sent(qtvoice, "/sms"))
+    assert [(text["to"], text["message"]) for text in sent(qtvoice, "/sms")] == [
+        ("+49301234567", "20 Minuten später")
+    ]
+
+
+def test_sms_whose_number_reads_one_way_only_is_sent_without_asking(
+    slash: Slash, qtvoice: QTvoiceSandbox
+) -> None:
+    slash("link 101")
+
+    slash("215 555 1234 20 minutes late", command="/sms")
+
+    assert [(text["to"], text["message"]) for text in sent(qtvoice, "/sms")] == [
+        (JOHN_DOE, "20 minutes late")
+    ]
+
+
+def test_sms_text_in_slack_markup_is_sent_as_typed(slash: Slash, qtvoice: QTvoiceSandbox) -> None:
+    slash("link 101")
+
+    slash("215 555 1234 :+1: <@U0BOB> has it &lt;3", command="/sms")
+
+    assert [text["message"] for text in sent(qtvoice, "/sms")] == ["\U0001f44d bob has it <3"]
+
+
 def test_sms_without_text_says_what_to_type(slash: Slash, qtvoice: QTvoiceSandbox) -> None:
     slash("link 101")
 
@@ -345,14 +411,83 @@ def test_contact_for_a_number_nobody_has_says_so(slash: Slash) -> None:
 
 
 def test_link_by_extension_id(slash: Slash) -> None:
-    assert "You're linked to extension *102* (Bob Smith)" in slash("link ext_102")
-    assert "*102* (Bob Smith), line (215) 555-0102" in slash("whoami")
+    assert "You're linked to extension *102* (Bob Smith)" in slash("link ext_102", user="U0BOB")
+    assert "*102* (Bob Smith), line (215) 555-0102" in slash("whoami", user="U0BOB")
 
 
 def test_link_by_extension_number_then_dial(slash: Slash, qtvoice: QTvoiceSandbox) -> None:
-    slash("link 100")
+    slash("link <@U0ALICE> 100", user=ADMIN)
     slash("2155551234", command="/call")
     assert sent(qtvoice, "/calls")[0]["extension_id"] == "ext_100"
+
+
+def dms(slack: SlackRecorder, user: str) -> list[str]:
+    """The texts of the direct messages the bot sent `user`."""
+    return [message["text"] for message in slack.messages(slack.im_channel(user))]
+
+
+def test_linking_yourself_to_an_extension_someone_holds_is_refused_naming_them(
+    slash: Slash, slack: SlackRecorder
+) -> None:
+    slash("link 102", user="U0BOB")
+
+    answer = slash("link 102")
+
+    assert "<@U0BOB>" in answer
+    assert "haven't linked" in slash("whoami")
+    assert "*102*" in slash("whoami", user="U0BOB")
+
+
+def test_linking_yourself_to_an_extension_that_is_not_yours_is_refused_naming_an_admin(
+    slash: Slash,
+) -> None:
+    """Extension 102's email is Bob's, not Alice's: only an admin may give it to her."""
+    answer = slash("link 102")
+
+    assert f"<@{ADMIN}>" in answer
+    assert "haven't linked" in slash("whoami")
+
+
+def test_an_admin_linking_someone_to_a_held_extension_tells_its_holder(
+    slash: Slash, slack: SlackRecorder
+) -> None:
+    slash("link 102", user="U0BOB")
+
+    assert "is now linked" in slash("link <@U0ALICE> 102", user=ADMIN)
+
+    told = slack.wait_for(lambda: dms(slack, "U0BOB"))
+    assert "<@U0ALICE>" in told[0]
+    assert "*102*" in told[0]
+    assert f"<@{ADMIN}>" in told[0]
+    assert "*102*" in slack.wait_for(lambda: dms(slack, "U0ALICE"))[0]
+
+
+def test_an_admin_unlinking_someone_tells_them(slash: Slash, slack: SlackRecorder) -> None:
+    slash("link 102", user="U0BOB")
+
+    slash("unlink <@U0BOB>", user=ADMIN)
+
+    told = slack.wait_for(lambda: dms(slack, "U0BOB"))
+    assert "no longer linked" in told[0]
+    assert f"<@{ADMIN}>" in told[0]
+
+
+def test_the_link_offer_is_refused_once_someone_else_holds_the_extension(
+    bot: RunningBot, slack: SlackRecorder, slash: Slash
+) -> None:
+    slash.reply("link")
+    offer = slack.ephemerals("U0ALICE")[-1]
+    [button] = buttons(offer, "link_extension")
+    slash("link <@U0BOB> 101", user=ADMIN)
+
+    click = bot.slack.block_action(
+        "link_extension", button["value"], message_ts=offer["ts"], message=offer
+    )
+
+    key = click.response_url_key
+    assert key is not None
+    assert "<@U0BOB>" in slack.wait_for(lambda: slack.responses(key))[0]["text"]
+    assert "haven't linked" in slash("whoami")
 
 
 def test_link_to_an_unknown_extension_is_refused(slash: Slash) -> None:

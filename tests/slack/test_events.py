@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
-from bot.sandbox.slack import Delivery, SlackRecorder
+from bot.sandbox.slack import DEFAULT_USERS, Delivery, SlackRecorder, SlackUser
 from bot.store.db import sync_url
 from bot.store.models import SENDING_REPLY, PostedMessage, utcnow
-from tests.conftest import NOTIFY_CHANNEL, RunningBot
+from tests.conftest import ADMIN, BOT_TOKEN, NOTIFY_CHANNEL, RunningBot
 
 SETTLE_SECONDS = 0.5
 """Events are handled after Slack's request is answered; long enough for a stray one to act."""
@@ -114,6 +115,48 @@ def test_reply_is_texted_as_typed_not_as_slack_escapes_it(
 
     slack.wait_for(lambda: texts(qtvoice))
     assert texts(qtvoice)[0]["message"] == "Tom & Jerry <3, see example.com"
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackRecorder]:
+    """The default workspace, and an admin whose Slack display name is not their handle."""
+    users = [*DEFAULT_USERS, SlackUser(ADMIN, "Ada", "Ada Admin", "ada@example.com")]
+    with SlackRecorder(bot_token=BOT_TOKEN, users=users) as recorder:
+        yield recorder
+
+
+def test_reply_in_slack_markup_is_texted_as_the_person_would_have_typed_it(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
+) -> None:
+    """Emoji as emoji (skin tone kept, a custom one by name), a mention by display name."""
+    bot.link()
+
+    reply(
+        bot,
+        thread,
+        "Thanks :slightly_smiling_face: <@U0ADMIN> will call you back :wave::skin-tone-3:"
+        " :partyparrot: &amp; see <#C0SUPPORT|support>",
+    )
+
+    slack.wait_for(lambda: texts(qtvoice))
+    assert texts(qtvoice)[0]["message"] == (
+        "Thanks \U0001f642 Ada will call you back \U0001f44b\U0001f3fc partyparrot & see #support"
+    )
+
+
+def test_a_person_mentioned_again_is_not_looked_up_again(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
+) -> None:
+    bot.link()
+
+    reply(bot, thread, "<@U0ADMIN> will call")
+    slack.wait_for(lambda: len(texts(qtvoice)) == 1)
+    reply(bot, thread, "<@U0ADMIN> is on the way")
+    slack.wait_for(lambda: len(texts(qtvoice)) == 2)
+
+    assert [text["message"] for text in texts(qtvoice)] == ["Ada will call", "Ada is on the way"]
+    looked_up = [call for call in slack.calls("users.info") if call.args.get("user") == ADMIN]
+    assert len(looked_up) == 1
 
 
 def test_retried_reply_event_is_texted_once(

@@ -157,6 +157,28 @@ def test_handling_one_copy_closes_the_others(bot: RunningBot, slack: SlackRecord
     assert slack.messages("U0ALICE")[-1]["ts"] == dm["ts"]
 
 
+#: Long enough for a click on the channel copy to land while the DM copy is on its way.
+DM_OPENS_AFTER_SECONDS = 1.5
+
+
+def test_a_copy_still_on_its_way_at_the_click_shows_the_owner_once_it_lands(
+    bot: RunningBot, slack: SlackRecorder
+) -> None:
+    """The worker rendered the DM copy before the click and posts it after: it must not stay
+    "untaken" while the channel copy shows the owner."""
+    bot.link("U0ALICE", "101")  # the sample call is for ext_101: Alice also gets a DM
+    slack.delay("conversations.open", DM_OPENS_AFTER_SECONDS)
+    bot.send("call.missed")
+    posted = slack.wait_for(lambda: slack.messages(NOTIFY_CHANNEL))[-1]
+
+    answer(slack, click(bot, posted, "take_it", user="U0BOB"))
+
+    assert "<@U0BOB>" in (ownership_note(current(slack, posted)) or "")
+    slack.wait_for(lambda: slack.messages("U0ALICE"))
+    slack.wait_for(lambda: "<@U0BOB>" in (ownership_note(slack.messages("U0ALICE")[-1]) or ""))
+    assert len(slack.messages("U0ALICE")) == 1
+
+
 @pytest.mark.anyio
 async def test_remind_me_in_an_hour_is_stored_for_the_clicking_user(
     bot: RunningBot, slack: SlackRecorder, settings: Settings

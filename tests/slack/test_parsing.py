@@ -5,46 +5,18 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot import phone
 from bot.qtvoice.models import Extension
 from bot.slack.parsing import (
+    ambiguous_readings,
     around_channel,
     extension_phone,
     find_extension,
     leading_mention,
-    plain_text,
+    number_readings,
     split_first,
     target_and_text,
 )
-
-
-def slack_escaped(text: str) -> str:
-    """What Slack sends for `text` typed by a person (no links or mentions in it)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-# plain_text
-
-
-@given(st.text())
-def test_plain_text_gives_back_exactly_what_was_typed(typed: str) -> None:
-    assert plain_text(slack_escaped(typed)) == typed
-
-
-def test_plain_text_keeps_a_typed_entity_as_typed() -> None:
-    assert plain_text(slack_escaped("a &lt; b")) == "a &lt; b"
-
-
-def test_plain_text_shows_links_by_label_else_by_address() -> None:
-    assert plain_text("see <https://example.com|our site>") == "see our site"
-    assert plain_text("see <https://example.com>") == "see https://example.com"
-    assert plain_text("mail <mailto:jo@example.com>") == "mail jo@example.com"
-
-
-def test_plain_text_shows_mentions_and_broadcasts_by_name() -> None:
-    assert plain_text("<@U123|jane> in <#C123|sales>") == "@jane in #sales"
-    assert plain_text("<@U123>") == "@U123"
-    assert plain_text("<!here> and <!subteam^S1|@support>") == "@here and @support"
-
 
 # split_first, leading_mention, around_channel
 
@@ -124,3 +96,40 @@ def test_find_extension_is_none_for_an_unknown_one() -> None:
 def test_extension_phone_reads_either_key_style_in_e164() -> None:
     assert extension_phone(ALICE, "US") == "+12155550101"
     assert extension_phone(BOB, "US") is None
+
+
+# number_readings, ambiguous_readings: a number and the words after it (issue 20, item 3)
+
+
+def test_trailing_digits_that_extend_a_german_number_give_two_readings() -> None:
+    assert ambiguous_readings("+49 30 1234567 20 Minuten später", "US") == [
+        ("+49 30 1234567 20", "Minuten später"),
+        ("+49 30 1234567", "20 Minuten später"),
+    ]
+
+
+def test_a_number_that_reads_one_way_only_is_not_asked_about() -> None:
+    assert ambiguous_readings("215 555 1234 20 minutes late", "US") == []
+
+
+@given(
+    country=st.sampled_from(["+49", "+43", "+1", "+44", "+39"]),
+    groups=st.lists(st.from_regex(r"[0-9]{1,4}", fullmatch=True), min_size=2, max_size=6),
+    words=st.sampled_from(["Minuten später", "ok", "20 min", "bis 5"]),
+)
+def test_leading_digits_are_never_guessed_when_they_read_as_two_numbers(
+    country: str, groups: list[str], words: str
+) -> None:
+    typed = " ".join([country, *groups, words])
+
+    readings = number_readings(typed, "US")
+    with_text = [(number, text) for number, text in readings if text.strip()]
+    asked = ambiguous_readings(typed, "US")
+
+    for number, text in readings:
+        assert phone.parse(number, "US") is not None
+        assert f"{number} {text}".strip() == typed
+    assert len({phone.parse(number, "US") for number, _ in readings}) == len(readings)
+    assert asked == (with_text if len(with_text) > 1 else [])
+    if not asked and with_text:
+        assert target_and_text(typed, "US") in (readings[0], *with_text)

@@ -143,6 +143,17 @@ def test_empty_text_is_refused_on_the_form(
     assert texts_sent(qtvoice) == []
 
 
+def test_modal_text_is_sent_with_its_emoji_shortcodes_as_emoji(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, text_back_modal: dict[str, Any]
+) -> None:
+    submit(bot, "Sorry we missed you :pray: call us back at <noon> & ask for Ada")
+
+    slack.wait_for(lambda: texts_sent(qtvoice))
+    assert texts_sent(qtvoice)[0]["message"] == (
+        "Sorry we missed you \U0001f64f call us back at <noon> & ask for Ada"
+    )
+
+
 def test_opted_out_number_is_refused_on_the_form(
     bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, text_back_modal: dict[str, Any]
 ) -> None:

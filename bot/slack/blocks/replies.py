@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot import phone
 from bot.qtvoice.models import Contact, Extension
 from bot.slack.blocks import notifications
 from bot.slack.blocks.kit import (
@@ -20,6 +21,7 @@ from bot.slack.blocks.kit import (
     divider,
     escape_mrkdwn,
     section,
+    shown_number,
 )
 from bot.slack.buttons import TEXT_LIMIT, ButtonValue
 from bot.store.models import ExtensionLink
@@ -80,6 +82,37 @@ def picker_carrying_text(contacts: list[Contact], ctx: RenderContext, text: str)
         return notifications.contact_picker(contacts, "sms", ctx, text=text)
     except ValueError:
         raise too_long from None
+
+
+def number_readings(readings: Sequence[tuple[str, str]], ctx: RenderContext) -> Message:
+    """The digits after a number could belong to it or to the text: a Text button per
+    reading (`bot.slack.parsing.ambiguous_readings`: the number as typed, the text), each
+    carrying its own number and text.
+
+    The buttons are the contact picker's (`notifications.PICK_CONTACT`, purpose "sms").
+    Raises `Refusal` when a text is too long to ride in a button value.
+    """
+    content: list[Block] = [
+        section(
+            "reading_intro",
+            "The digits after the number could be part of it or of the text. Which did you mean?",
+        )
+    ]
+    for index, (typed, text) in enumerate(readings):
+        e164 = phone.parse(typed, ctx.default_region)
+        if e164 is None:
+            continue
+        value = ButtonValue(number=e164, purpose="sms", text=text)
+        try:
+            choice = button("Text this", notifications.PICK_CONTACT, value, ctx)
+        except ValueError:
+            raise Refusal(
+                f"I can't tell where the number ends, and a text sent by picking is limited to"
+                f" {TEXT_LIMIT} characters; send it again with the number in quotes."
+            ) from None
+        shown_as = f"*{shown_number(e164, ctx)}*\n{quoted(text)}"
+        content.append(section(f"reading_{index}", shown_as, accessory=choice))
+    return Message(text="Which number did you mean? Pick one to send the text.", blocks=content)
 
 
 def link_offer(extensions: Sequence[Extension], ctx: RenderContext) -> Message:

@@ -45,9 +45,9 @@ MODAL_NOT_OPENED = "Slack couldn't open the form in time; please press the butto
 class Buttons:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.telephony = Telephony(runtime)
-        self.ctx = render_context(runtime.settings)
         self.copies = ItemCopies(runtime)
+        self.telephony = Telephony(runtime, on_taken=self.copies.show)
+        self.ctx = render_context(runtime.settings)
         self.health = DeliveryHealth(runtime)
         self.home = AppHome(runtime)
 

@@ -22,7 +22,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
 
 from bot import phone
 from bot.qtvoice.errors import QTvoiceError
@@ -35,12 +34,14 @@ from bot.slack.blocks.kit import Message, escape_mrkdwn, is_user_id, shown_numbe
 from bot.slack.blocks.notifications import Line
 from bot.slack.health import DeliveryHealth
 from bot.slack.history import History
+from bot.slack.items import ItemCopies
+from bot.slack.markup import plain_text, readable
 from bot.slack.parsing import (
+    ambiguous_readings,
     around_channel,
     extension_phone,
     find_extension,
     leading_mention,
-    plain_text,
     split_first,
     target_and_text,
 )
@@ -49,7 +50,7 @@ from bot.slack.requests import Click, SlashCommand, on_click, on_command
 from bot.slack.sentences import ADMINS_ONLY, SORRY, sentence
 from bot.slack.service import Forget
 from bot.slack.tell import Tell
-from bot.store import routes
+from bot.store import links, routes
 from bot.store.models import ExtensionLink, utcnow
 from bot.store.routes import KIND_ALIASES, parse_kinds
 from bot.telephony import HOW_TO_LINK, Refusal, Telephony
@@ -136,7 +137,7 @@ class SlashCommands:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
-        self.telephony = Telephony(runtime)
+        self.telephony = Telephony(runtime, on_taken=ItemCopies(runtime).show)
         self.ctx = render_context(self.settings)
         self.forget = Forget(runtime)
         self.subcommands: dict[str, Subcommand] = {
@@ -197,7 +198,13 @@ class SlashCommands:
         )
 
     async def sms(self, invocation: Invocation) -> Message:
-        target, text = target_and_text(plain_text(invocation.args), self.settings.default_region)
+        region, people = self.settings.default_region, self.runtime.people
+        if readings := ambiguous_readings(invocation.args, region):
+            await self.telephony.require_link(invocation.user_id)
+            texts = [(number, await readable(text, people)) for number, text in readings]
+            return cards.number_readings(texts, self.ctx)
+        target, typed = target_and_text(invocation.args, region)
+        target, text = plain_text(target), await readable(typed, people)
         if not target:
             raise Refusal("Who should I text? Try `/sms 215-555-1234 On my way`.")
         if not text.strip():
@@ -303,7 +310,8 @@ class SlashCommands:
         return await self._link(user_id, extension, linked_by=user_id)
 
     async def _offer_by_email(self, user_id: str) -> Message:
-        email = await self._slack_email(user_id)
+        person = await self.runtime.people.get(user_id)
+        email = person.email.casefold() if person is not None and person.email else None
         if email is None:
             raise Refusal(
                 "I couldn't read your Slack email to find your extension; run"
@@ -318,16 +326,10 @@ class SlashCommands:
             )
         return cards.link_offer(matches[:EXTENSION_OFFERS_SHOWN], self.ctx)
 
-    async def _slack_email(self, user_id: str) -> str | None:
-        try:
-            answer = await self.runtime.slack.users_info(user=user_id)
-        except SlackApiError as error:
-            logger.warning("users.info failed: %s", error.response.get("error"))
-            return None
-        email = ((answer.get("user") or {}).get("profile") or {}).get("email")
-        return email.casefold() if isinstance(email, str) and email else None
-
     async def _link(self, user_id: str, extension: Extension, *, linked_by: str) -> Message:
+        """Link `user_id` as `linked_by` may (`bot.store.links.verdict`); everyone else who
+        holds the extension, and the person linked by someone else, hear of it by DM."""
+        person = await self.runtime.people.get(user_id)
         link = ExtensionLink(
             slack_user_id=user_id,
             extension_id=extension.id,
@@ -337,22 +339,66 @@ class SlashCommands:
             linked_by=linked_by,
             linked_at=utcnow(),
         )
-        async with self.runtime.sessions() as session, session.begin():
-            await session.merge(link)
         label = cards.extension_label(link)
+        async with self.runtime.sessions() as session, session.begin():
+            holders = await links.holders(session, extension.id)
+            allowed = links.verdict(
+                subject=user_id,
+                by_admin=self._is_admin(linked_by),
+                holders=holders,
+                extension_email=extension.email,
+                slack_email=person.email if person is not None else None,
+            )
+            if allowed is not links.Verdict.ALLOWED:
+                raise Refusal(self._link_refused(allowed, label, holders))
+            await links.save(session, link)
+        for holder in holders:
+            if holder not in (user_id, linked_by):
+                await self._tell(
+                    holder,
+                    f"🔗 <@{linked_by}> linked <@{user_id}> to extension {label}, which you hold"
+                    " too: they now also get its missed calls and voicemails.",
+                )
         if user_id == linked_by:
             return cards.say(
                 f"✅ You're linked to extension {label}. `/call` now rings it first,"
                 " and its missed calls and voicemails reach you by direct message."
             )
+        await self._tell(
+            user_id,
+            f"🔗 <@{linked_by}> linked you to extension {label}: `/call` rings it first, and"
+            " its missed calls and voicemails reach you here.",
+        )
         return cards.say(f"✅ <@{user_id}> is now linked to extension {label}.")
+
+    def _link_refused(self, verdict: links.Verdict, label: str, holders: list[str]) -> str:
+        admins = self._admins()
+        if verdict is links.Verdict.HELD:
+            held_by = ", ".join(f"<@{holder}>" for holder in holders)
+            return (
+                f"Extension {label} is linked to {held_by}. Ask them to run `/qtvoice unlink`"
+                f" first, or ask {admins} to link you to it as well."
+            )
+        return (
+            f"Extension {label} has another email in QTvoice than your Slack email, so only"
+            f" an admin can link you to it: ask {admins}."
+        )
+
+    def _admins(self) -> str:
+        """Whom to ask for what only admins may do."""
+        admins = self.settings.admin_user_ids
+        if not admins:
+            return "whoever runs this app (no admin is set: `ADMIN_USER_IDS`)"
+        return "an admin (" + ", ".join(f"<@{admin}>" for admin in admins) + ")"
+
+    async def _tell(self, user_id: str, text: str) -> None:
+        """A direct message to `user_id` about a change to their link."""
+        await Tell(self.runtime.slack, user_id)(text)
 
     async def unlink(self, invocation: Invocation) -> Message:
         subject, _ = self._subject(invocation, "unlink someone else")
         async with self.runtime.sessions() as session, session.begin():
-            link = await session.get(ExtensionLink, subject)
-            if link is not None:
-                await session.delete(link)
+            link = await links.remove(session, subject)
         yourself = subject == invocation.user_id
         if link is None:
             return cards.say(
@@ -363,6 +409,11 @@ class SlashCommands:
         label = cards.extension_label(link)
         if yourself:
             return cards.say(f"Done: you're no longer linked to extension {label}.")
+        await self._tell(
+            subject,
+            f"🔗 <@{invocation.user_id}> unlinked you from extension {label}: you're no longer"
+            " linked to it, and its calls no longer reach you here.",
+        )
         return cards.say(f"Done: <@{subject}> is no longer linked to extension {label}.")
 
     async def whoami(self, invocation: Invocation) -> Message:

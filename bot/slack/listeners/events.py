@@ -27,7 +27,8 @@ from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Sms
 from bot.runtime import Runtime
 from bot.slack.api_errors import describe, error_code
-from bot.slack.parsing import plain_text
+from bot.slack.items import ItemCopies
+from bot.slack.markup import readable
 from bot.slack.requests import MessageEvent, on_event
 from bot.slack.sentences import sentence
 from bot.slack.tell import Tell
@@ -54,7 +55,8 @@ FILES_ONLY = "QTvoice texts carry words only, so a file cannot be texted. Type t
 
 @dataclass(frozen=True)
 class ThreadReply:
-    """A person's new message inside a thread: where, who, what, and Slack's id for it."""
+    """A person's new message inside a thread: where, who, what (`text` as Slack sent it,
+    its markup read once, when it is texted: `bot.slack.markup.readable`), and Slack's id."""
 
     event_id: str
     channel: str
@@ -84,7 +86,7 @@ class ThreadReply:
             ts=message.ts,
             thread_ts=thread_ts,
             user=user,
-            text=plain_text(message.text),
+            text=message.text,
             has_files=bool(message.files),
         )
 
@@ -100,7 +102,7 @@ def is_note(text: str) -> bool:
 class ThreadReplies:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.telephony = Telephony(runtime)
+        self.telephony = Telephony(runtime, on_taken=ItemCopies(runtime).show)
 
     async def message(self, request: MessageEvent, client: AsyncWebClient) -> None:
         reply = ThreadReply.of(request)
@@ -126,12 +128,13 @@ class ThreadReplies:
         self, client: AsyncWebClient, reply: ThreadReply, thread: PostedMessage
     ) -> bool:
         """Text the reply's words; True when QTvoice took them, else the author was told why."""
+        text = await readable(reply.text, self.runtime.people)
         await self._mark_sending(reply)
         try:
             sms = await self.telephony.send_text(
                 reply.user,
                 thread.state["customer"],
-                reply.text,
+                text,
                 line=thread.state.get("line") or None,
             )
         except Refusal as refusal:

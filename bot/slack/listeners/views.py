@@ -19,6 +19,8 @@ from bot.qtvoice.models import Sms
 from bot.runtime import Runtime
 from bot.slack.blocks.kit import shown_number
 from bot.slack.blocks.sms_modal import MESSAGE_ACTION, MESSAGE_BLOCK, SMS_MODAL
+from bot.slack.items import ItemCopies
+from bot.slack.markup import escaped, plain_text
 from bot.slack.modal import SmsTarget
 from bot.slack.rendering import render_context
 from bot.slack.requests import ViewSubmission, on_view
@@ -40,7 +42,7 @@ class SmsModal:
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.telephony = Telephony(runtime)
+        self.telephony = Telephony(runtime, on_taken=ItemCopies(runtime).show)
         self.ctx = render_context(runtime.settings)
 
     async def submit(
@@ -50,7 +52,8 @@ class SmsModal:
         if target is None:
             await _refuse(ack, EXPIRED)
             return
-        text = submission.typed(MESSAGE_BLOCK, MESSAGE_ACTION)
+        # A form's input arrives as typed, not escaped as a message is.
+        text = plain_text(escaped(submission.typed(MESSAGE_BLOCK, MESSAGE_ACTION)))
         if not text.strip():
             await _refuse(ack, "Type the text to send.")
             return
