@@ -7,6 +7,7 @@ setting and where to get it, and never echoes a value: a mistyped token must not
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import time
 from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,7 +16,7 @@ import phonenumbers
 from pydantic import Field, PlainValidator, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.hours import BusinessHours, WeeklyHours, parse_weekly_hours
+from bot.hours import DAYS, BusinessHours, WeeklyHours, parse_weekly_hours
 
 SLACK_APP_PAGE = "your Slack app's settings at https://api.slack.com/apps"
 QTVOICE_DASHBOARD = "the QTvoice dashboard"
@@ -49,12 +50,44 @@ SETTING_HELP: dict[str, str] = {
     "AFTER_HOURS_CHANNEL": "the ID (C…) of the channel that gets what arrives while closed; leave empty to use the usual channels",
     "DIGEST_AT": "the time of day (HH:MM, 24-hour, in TIMEZONE) of the daily digest; leave empty for none",
     "CONTACT_SYNC_MINUTES": "how often (minutes) to copy QTvoice's contact directory; 0 turns it off",
+    "UPLOAD_RECORDINGS": "true to post each voicemail's recording as an audio file in its thread (the Slack app then needs the files:write scope)",
+    "RECORDING_MAX_MB": "the largest recording (megabytes, 1 or more) uploaded to Slack; a larger one keeps its link",
+    "REPLY_MODE": "thread (a linked person's thread reply is texted unless it starts with note:) or explicit (only replies starting with send: are texted)",
+    "REPORT_AT": "the weekday and time (in TIMEZONE) of the weekly report, like Mon 09:00; leave empty for none",
 }
 
 SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 CommaList = Annotated[list[str], NoDecode]
 _CLOCK = re.compile(r"^(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)$")
+_WEEKLY = re.compile(r"^(?P<day>[a-z]{3})[a-z]*\s+(?P<clock>\S+)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class WeeklyTime:
+    """A moment of every week in `TIMEZONE` (`REPORT_AT`): `weekday` 0 = Monday, and a time."""
+
+    weekday: int
+    at: time
+
+
+def _clock(value: str) -> time:
+    match = _CLOCK.match(value)
+    if match is None:
+        raise ValueError("must be a time of day like 08:30 (24-hour HH:MM)")
+    return time(int(match["hour"]), int(match["minute"]))
+
+
+def parse_weekly_time(value: str) -> WeeklyTime:
+    """`Mon 09:00` (any case, day names of three letters or more) → `WeeklyTime`.
+
+    Raises ValueError saying what to write, never echoing the value.
+    """
+    match = _WEEKLY.match(" ".join(value.split()))
+    day = match["day"].lower() if match else ""
+    if match is None or day not in DAYS:
+        raise ValueError("must be a weekday and a time like Mon 09:00")
+    return WeeklyTime(DAYS.index(day), _clock(match["clock"]))
 
 
 def _weekly_hours(value: Any) -> WeeklyHours:
@@ -164,6 +197,10 @@ class Settings(DatabaseSettings):
     after_hours_channel: str | None = None
     digest_at: time | None = None
     contact_sync_minutes: int = Field(default=60, ge=0)
+    upload_recordings: bool = False
+    recording_max_mb: int = Field(default=20, ge=1, le=1000)
+    reply_mode: Literal["thread", "explicit"] = "thread"
+    report_at: Annotated[WeeklyTime | None, NoDecode] = None
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -212,11 +249,20 @@ class Settings(DatabaseSettings):
             value = value.strip()
             if not value:
                 return None
-            match = _CLOCK.match(value)
-            if match is None:
-                raise ValueError("must be a time of day like 08:30 (24-hour HH:MM)")
-            return time(int(match["hour"]), int(match["minute"]))
+            return _clock(value)
         return value
+
+    @field_validator("report_at", mode="before")
+    @classmethod
+    def _report_at(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return parse_weekly_time(value) if value.strip() else None
+        return value
+
+    @field_validator("reply_mode", mode="before")
+    @classmethod
+    def _reply_mode(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("admin_user_ids", mode="before")
     @classmethod
