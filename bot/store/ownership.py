@@ -130,8 +130,17 @@ async def item_in_message(session: AsyncSession, channel: str, ts: str) -> OpenI
     return await _find(session, posted.kind, posted.key)
 
 
-async def take(session: AsyncSession, item_id: int, user: str, now: datetime) -> Taken | None:
-    """`user` takes the item; None when there is no such item or it is handled. Commits."""
+async def take(
+    session: AsyncSession,
+    item_id: int,
+    user: str,
+    now: datetime,
+    *,
+    assigned_by: str | None = None,
+) -> Taken | None:
+    """`user` takes the item, or is given it by `assigned_by` (Assign…: owning it all the
+    same, so its escalation is cancelled the same way); None when there is no such item or
+    it is handled. Commits."""
     item = await session.get(OpenItem, item_id)
     if item is None or item.handled_at is not None:
         return None
@@ -139,6 +148,7 @@ async def take(session: AsyncSession, item_id: int, user: str, now: datetime) ->
     if item.taken_by != user:
         item.taken_from = item.taken_by
         item.taken_by, item.taken_at = user, now
+    item.assigned_by = assigned_by if assigned_by != user else None
     await session.commit()
     return Taken(item, previous)
 
