@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.delivery import followup, identity
 from bot.delivery.inbox import NotYet
 from bot.delivery.poster import DmRefused, SlackPoster
+from bot.delivery.recordings import RECORDING_TITLE, RecordingUploader
 from bot.delivery.router import Routing, destinations, live_card_channels
 from bot.directory import ContactDirectory
 from bot.qtvoice.events import (
@@ -71,6 +72,11 @@ class Notifier:
             timezone=settings.zone,
             default_region=settings.default_region,
             mask_numbers=settings.mask_numbers,
+        )
+        self.recordings = (
+            RecordingUploader(directory.qtvoice, poster.slack, poster, settings.recording_max_mb)
+            if settings.upload_recordings
+            else None
         )
 
     async def deliver(
@@ -174,14 +180,24 @@ class Notifier:
                 )
             if existing is not None and existing.ts is not None:
                 await self.poster.update(session, existing, message, state=merged)
+                shown = existing
             else:
-                await self.poster.post_once(
+                shown = await self.poster.post_once(
                     session,
                     kind="voicemail",
                     key=key,
                     channel=channel,
                     message=message,
                     state=merged,
+                )
+            if self.recordings is not None and voicemail.recording_url and shown.ts:
+                await self.recordings.upload_once(
+                    session,
+                    key=key,
+                    channel=channel,
+                    thread_ts=shown.ts,
+                    url=voicemail.recording_url,
+                    title=RECORDING_TITLE,
                 )
 
     # Texts

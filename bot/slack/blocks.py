@@ -680,8 +680,12 @@ def _section(
     return block
 
 
-def _context(block_id: str, text: str) -> Block:
+def context(block_id: str, text: str) -> Block:
+    """A context line of mrkdwn `text` (already escaped by its builder)."""
     return {"type": "context", "block_id": block_id, "elements": [_mrkdwn(text)]}
+
+
+_context = context
 
 
 def actions(block_id: str, buttons: Iterable[Block]) -> Block:

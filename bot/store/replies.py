@@ -48,7 +48,9 @@ async def save(session: AsyncSession, name: str, text: str, by: str) -> SavedRep
     text, or one reply too many. Commits."""
     name, text = reply_name(name), text.strip()
     if not text:
-        raise ReplyRefused("Give the reply's words after its name: `replies add hours We open at 9`.")
+        raise ReplyRefused(
+            "Give the reply's words after its name: `replies add hours We open at 9`."
+        )
     if len(text) > LONGEST_TEXT:
         raise ReplyRefused(f"A saved reply is at most {LONGEST_TEXT} characters.")
     existing = await session.get(SavedReply, name)
@@ -65,6 +67,8 @@ async def save(session: AsyncSession, name: str, text: str, by: str) -> SavedRep
 
 async def remove(session: AsyncSession, name: str) -> bool:
     """Forget the reply `name`; whether there was one. Commits."""
-    result = await session.execute(delete(SavedReply).where(SavedReply.name == name.strip().lower()))
+    result = await session.execute(
+        delete(SavedReply).where(SavedReply.name == name.strip().lower())
+    )
     await session.commit()
     return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -29,6 +29,7 @@ from starlette.routing import Route
 from bot.sandbox.server import BackgroundServer
 from bot.sandbox.slack.arguments import decode_json_args
 from bot.sandbox.slack.errors import SlackError
+from bot.sandbox.slack.files import receive_upload
 from bot.sandbox.slack.messages import public
 from bot.sandbox.slack.methods import METHODS
 from bot.sandbox.slack.socket_mode import SocketModeServer
@@ -176,10 +177,12 @@ class SlackRecorder:
         self._last_write: dict[tuple[str, str], float] = {}
         self._blocks_refused: set[str] = set()
         self._dms_refused: set[str] = set()
+        self._answers_lost: dict[str, int] = {}
         self._response_urls: dict[str, ResponseUrl] = {}
         self._scopes = BOT_SCOPES
         self._server = BackgroundServer(self._asgi_app())
         self.url = self._server.url
+        self._workspace.upload_base = f"{self.url}/upload"
         self.api_url = f"{self.url}/api/"
         self.socket_mode = SocketModeServer()
         """Where `apps.connections.open` sends the app; push envelopes and read acks here."""
@@ -216,6 +219,7 @@ class SlackRecorder:
             self._last_write.clear()
             self._blocks_refused.clear()
             self._dms_refused.clear()
+            self._answers_lost.clear()
             self._response_urls.clear()
             self._scopes = BOT_SCOPES
             self._workspace.reset()
@@ -248,6 +252,18 @@ class SlackRecorder:
             self._faults.append(
                 _Fault(method, status, count, retry_after, error, raw_body, raw_type)
             )
+
+    def lose_answer(self, method: str, *, count: int = 1) -> None:
+        """The next `count` calls of `method` do what they ask, but their answer is lost on
+        the way back: the caller gets an HTTP 500 although the call went through."""
+        with self._lock:
+            self._answers_lost[method] = self._answers_lost.get(method, 0) + count
+
+    def uploaded(self, file_id: str) -> bytes | None:
+        """The bytes uploaded for a file (`files.getUploadURLExternal`); None before."""
+        with self._lock:
+            file = self._workspace.files.get(file_id)
+            return None if file is None else file["content"]
 
     def refuse_blocks(self, channel: str) -> None:
         """From now on, chat.postMessage and chat.update with blocks in `channel` answer
@@ -474,6 +490,7 @@ class SlackRecorder:
             routes=[
                 Route("/api/{method}", self._handle_api, methods=["GET", "POST"]),
                 Route("/response/{key}", self._handle_response_url, methods=["POST"]),
+                Route("/upload/{file_id}", self._handle_upload, methods=["POST"]),
             ]
         )
 
@@ -542,6 +559,9 @@ class SlackRecorder:
                 answer = _Answer(200, unreadable.body())
             else:
                 answer = self._answer(method, args, token)
+                if answer.body.get("ok") and self._answers_lost.get(method):
+                    self._answers_lost[method] -= 1
+                    answer = _Answer(500, {"ok": False, "error": "answer_lost"})
             self._calls.append(
                 RecordedCall(
                     method,
@@ -557,6 +577,22 @@ class SlackRecorder:
             raw, media_type = answer.body["raw"], answer.body["type"]
             return Response(raw, answer.status, headers=answer.headers, media_type=media_type)
         return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
+
+    async def _handle_upload(self, request: Request) -> Response:
+        """A file's bytes, raw or as the `file` field of a multipart form (as slack_sdk sends)."""
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            form = await request.form()
+            field = form.get("file")
+            content = (
+                field.encode() if isinstance(field, str) else await field.read() if field else b""
+            )
+        else:
+            content = await request.body()
+        with self._lock:
+            accepted = receive_upload(self._workspace, request.path_params["file_id"], content)
+        if not accepted:
+            return Response("no upload expected at this URL", 404, media_type="text/plain")
+        return Response(f"OK - {len(content)}", 200, media_type="text/plain")
 
     async def _handle_response_url(self, request: Request) -> JSONResponse:
         try:
