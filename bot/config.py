@@ -155,6 +155,14 @@ class DatabaseSettings(BaseSettings):
         return url
 
 
+class ManifestSettings(BaseSettings):
+    """What `manifest` needs besides its arguments: whether the app uploads recordings."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
+
+    upload_recordings: bool = False
+
+
 class WebhookSecretSettings(BaseSettings):
     """What `send-webhook` needs to sign a sample like QTvoice would."""
 

@@ -48,7 +48,8 @@ def test_a_recording_lands_once_as_a_file_in_the_thread_even_when_the_answer_is_
     assert [file["title"] for file in files] == ["Voicemail recording.mp3"]
     assert slack.uploaded(files[0]["id"]) == AUDIO
     fetched = qtvoice.state.requests("GET", "/recordings/vm_lost.mp3")
-    assert fetched and fetched[0].headers["authorization"] == f"Bearer {qtvoice.api_key}"
+    assert fetched
+    assert fetched[0].headers["authorization"] == f"Bearer {qtvoice.api_key}"
 
 
 def test_a_recording_over_the_limit_keeps_its_link_and_the_thread_says_why(
