@@ -219,9 +219,7 @@ def cmd_manifest(args: argparse.Namespace) -> int:
         for problem in error.problems:
             print(problem, file=sys.stderr)
         return 2
-    manifest = build_manifest(
-        None if args.socket_mode else args.url, upload_recordings=recordings
-    )
+    manifest = build_manifest(None if args.socket_mode else args.url, upload_recordings=recordings)
     print(json.dumps(manifest, indent=2))
     if args.socket_mode:
         # stderr, so `manifest --socket-mode > manifest.json` stays pure JSON.

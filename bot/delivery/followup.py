@@ -78,7 +78,36 @@ async def track(
 
     `conversation` names a text conversation's first item (`SmsEvent.conversation_key`).
     """
-    item = await group.run(
+    item = await tracked(
+        session,
+        group,
+        ctx,
+        kind=kind,
+        key=key,
+        message=message,
+        caller=caller,
+        line=line,
+        arrived_at=arrived_at,
+        conversation=conversation,
+    )
+    return ownership_blocks.rendered(item, ctx)
+
+
+async def tracked(
+    session: AsyncSession,
+    group: GroupCommit,
+    ctx: RenderContext,
+    *,
+    kind: str,
+    key: str,
+    message: Message,
+    caller: Caller,
+    line: Line,
+    arrived_at: datetime | None,
+    conversation: str | None = None,
+) -> OpenItem:
+    """`track`'s record: the item itself, as stored with `message` as its notification."""
+    return await group.run(
         ownership.record,
         ownership.Sighting(
             kind=kind,
@@ -92,7 +121,6 @@ async def track(
         ),
         session=session,
     )
-    return ownership_blocks.rendered(item, ctx)
 
 
 async def reopen(

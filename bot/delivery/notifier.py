@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import consent
 from bot.config import Settings
-from bot.delivery import followup, identity
+from bot.delivery import followup, identity, renaming
 from bot.delivery.inbox import NotYet
 from bot.delivery.poster import DmRefused, SlackPoster
 from bot.delivery.recordings import RECORDING_TITLE, RecordingUploader
@@ -333,10 +333,14 @@ class Notifier:
     # Contacts
 
     async def contact(self, session: AsyncSession, event: ContactEvent, routing: Routing) -> None:
-        """Refresh the cached contact of its number; post only where a route asks."""
+        """Refresh the cached contact of its number and show the name in every open message
+        about it (`renaming`); post only where a route asks."""
         contact = event.data
         if contact.phone is not None and contact.phone.is_phone:
             await self.directory.remember(session, contact.phone, contact)
+            await renaming.show_new_name(
+                session, self.group, self.poster, self.ctx, str(contact.phone), self._caller_of
+            )
         message = blocks.contact_event(contact, event.event, self.ctx)
         async for channel in self._channels(session, event, routing):
             await self.poster.post_once(
@@ -345,13 +349,16 @@ class Notifier:
 
     # Shared
 
+    async def _caller_of(self, session: AsyncSession, number: str) -> Caller:
+        return Caller.of(number, await self.directory.contact(session, number))
+
     async def _caller(self, session: AsyncSession, party: Party | None) -> Caller:
         """Who `party` is: a phone number's contact, else the party shown by its id."""
         if party is None:
             return Caller(number=None)
         if not party.is_phone:
             return Caller(number=str(party))
-        return Caller.of(str(party), await self.directory.contact(session, str(party)))
+        return await self._caller_of(session, str(party))
 
     def _line(self, event: CallEvent | VoicemailEvent) -> Line:
         return Line(number=event.our_line, extension_id=event.extension_id)
