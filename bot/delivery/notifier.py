@@ -42,7 +42,7 @@ from bot.qtvoice.events import (
 from bot.slack import blocks
 from bot.slack.blocks import Caller, Line, RenderContext
 from bot.store.groupcommit import GroupCommit
-from bot.store.models import SENDING_REPLY, PostedMessage, utcnow
+from bot.store.models import SENDING_REPLY, OutboundText, PostedMessage, utcnow
 from bot.store.ownership import SMS_REOPENED
 
 logger = logging.getLogger(__name__)
@@ -306,14 +306,21 @@ class Notifier:
             # Probably this very text, sent by a thread reply not recorded yet: once it is,
             # the reply gets a reaction instead of a copy of itself beside it.
             raise NotYet("a Slack reply in this thread is being texted", utcnow() + REPLY_WAIT)
+        # Sent by: a text sent from Slack (a modal, /sms) names who sent it in its thread.
+        sent_by = await session.scalar(
+            select(OutboundText.slack_user_id).where(OutboundText.sms_id == sms.id).limit(1)
+        )
+        if sent_by is None and await self._text_being_recorded(session, sms.to):
+            # QTvoice's receipt overtook the bot writing down who sent it, a moment ago.
+            raise NotYet("a text sent from Slack is being recorded", utcnow() + REPLY_WAIT)
         await self.poster.post_once(
             session,
             kind="sms",
             key=sms.id,
             channel=channel,
-            message=blocks.sms_outbound(sms, status, self.ctx),
+            message=blocks.sms_outbound(sms, status, self.ctx, sent_by=sent_by),
             thread_ts=thread_ts,
-            state={"status": status},
+            state={"status": status, "sent_by": sent_by},
         )
 
     async def _reply_being_sent(
@@ -329,6 +336,17 @@ class Notifier:
             )
         )
         return marker is not None
+
+    async def _text_being_recorded(self, session: AsyncSession, to: str | None) -> bool:
+        """A person's text to `to` is with QTvoice right now (`Telephony.send_text`)."""
+        pending = await session.scalar(
+            select(OutboundText.id).where(
+                OutboundText.to == (to or ""),
+                OutboundText.sms_id.is_(None),
+                OutboundText.sent_at > utcnow() - SENDING_REPLY_EXPIRES,
+            )
+        )
+        return pending is not None
 
     # Contacts
 

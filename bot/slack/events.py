@@ -2,7 +2,8 @@
 
 A reply by a linked user in a thread the worker opened for a conversation is sent from the
 line that conversation is on. It is marked in Slack with a reaction (📤 sent, ⚠️ refused,
-with the reason told to its author alone); a reply starting with `note:` stays internal.
+with the reason told to its author alone); which replies stay internal (`note:`, or all but
+`send:` ones) is `REPLY_MODE`'s (`reply_mode`).
 Slack retries an event it thinks we missed (same `event_id`), so each event id is recorded
 before anything is sent: a retry finds it and sends nothing.
 
@@ -28,6 +29,7 @@ from bot.qtvoice.models import Sms
 from bot.runtime import Runtime
 from bot.slack.api_errors import describe, error_code
 from bot.slack.parsing import plain_text
+from bot.slack.reply_mode import texted_words
 from bot.slack.sentences import sentence
 from bot.store.landing import when_landed
 from bot.store.models import SENDING_REPLY, PostedMessage, SlackEventSeen
@@ -38,7 +40,6 @@ logger = logging.getLogger(__name__)
 SENT_REACTION = "outbox_tray"
 REFUSED_REACTION = "warning"
 NOTE_REACTION = "memo"
-NOTE_PREFIX = "note:"
 
 #: Subtypes that are still a person typing a reply ("also send to channel" is one, a reply
 #: with files attached another).
@@ -62,10 +63,6 @@ def is_person_reply(event: dict[str, Any]) -> bool:
     )
 
 
-def is_note(text: str) -> bool:
-    return text.lstrip().lower().startswith(NOTE_PREFIX)
-
-
 class ThreadReplies:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -83,10 +80,11 @@ class ThreadReplies:
         if not await self._first_delivery(event_id):
             logger.info("Slack retried event %s; already handled", event_id)
             return
-        text = plain_text(event.get("text") or "")
-        if is_note(text):
+        words = texted_words(plain_text(event.get("text") or ""), self.runtime.settings.reply_mode)
+        if words is None:
             await self._react(client, event, NOTE_REACTION)
             return
+        text = words
         if not event.get("files"):
             await self._send(client, event, thread, text)
         elif not text.strip():
