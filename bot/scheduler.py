@@ -33,6 +33,7 @@ from bot.delivery.digest import send_digests
 from bot.delivery.extensions import INTERVAL_SECONDS as EXTENSION_CHECK_SECONDS
 from bot.delivery.extensions import check_extensions
 from bot.delivery.followup import TICK_SECONDS, escalate, send_reminders
+from bot.delivery.report import send_reports
 from bot.directory import sync_contacts
 from bot.reconcile import reconcile
 from bot.runtime import Runtime
@@ -65,8 +66,9 @@ RETENTION_INTERVAL_SECONDS = 3600
 #: Handled items, fired reminders: a month of history. Escalation and "still open" look back a
 #: week (`ESCALATION_HORIZON`), the digest at yesterday, App Home at what is not handled.
 FOLLOWUP_RETENTION = timedelta(days=30)
-#: The digest reads the calls placed since the start of yesterday; a week spares a late run.
-PLACED_CALL_RETENTION = timedelta(days=7)
+#: The weekly report reads the calls placed since the Monday before last (up to 14 days back);
+#: a day more spares a late run.
+PLACED_CALL_RETENTION = timedelta(days=15)
 
 
 def build_scheduler(runtime: Runtime, *, tick_seconds: float = TICK_SECONDS) -> AsyncIOScheduler:
@@ -123,6 +125,20 @@ def build_scheduler(runtime: Runtime, *, tick_seconds: float = TICK_SECONDS) -> 
             id="digest",
             misfire_grace_time=3600,
             **catch_up,
+        )
+    report_at = runtime.settings.report_at
+    if report_at is not None:
+        scheduler.add_job(
+            send_reports,
+            CronTrigger(
+                day_of_week=report_at.weekday,
+                hour=report_at.at.hour,
+                minute=report_at.at.minute,
+                timezone=runtime.settings.zone,
+            ),
+            args=(runtime,),
+            id="weekly_report",
+            misfire_grace_time=3600,
         )
     return scheduler
 

@@ -1,9 +1,8 @@
 """The daily digest job: yesterday's callers, per notified channel, once a day at `DIGEST_AT`.
 
-A caller counts as called back by the first call to their number after they arrived: one
-placed through the bot (`/call`, Call back; the `placed_calls` table) or any outbound call
-in QTvoice's call list (someone dialled from a desk phone). QTvoice is asked once per run,
-for the outbound calls since the start of the day. Each channel's digest is posted with
+A caller counts as called back by the first call to their number after they arrived
+(`bot.delivery.callbacks`); QTvoice is asked once per run, for the outbound calls since the
+start of the day. Each channel's digest is posted with
 `post_once` under the day's date, so a restart or a second worker never posts it twice, and
 a run that posted them all is recorded (`job_runs`): a new leader that runs the job again
 that day, to catch up on one its predecessor may have missed, does nothing and asks nothing.
@@ -21,18 +20,17 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import phone
+from bot.delivery.callbacks import callbacks_since
 from bot.delivery.followup import ESCALATION_HORIZON, channel_messages, is_direct_message
 from bot.delivery.inbox import NotYet
 from bot.delivery.poster import SlackPoster
-from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Sms
 from bot.runtime import Runtime
 from bot.slack import digest_blocks
 from bot.slack.digest_blocks import Digest, DigestItem
 from bot.slack.rendering import render_context
 from bot.store import job_runs
-from bot.store.models import InboxEvent, OpenItem, PlacedCall, PostedMessage, utcnow
+from bot.store.models import InboxEvent, OpenItem, PostedMessage, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -151,22 +149,10 @@ def _created_at(payload: dict[str, Any]) -> datetime | None:
 
 async def _returns(runtime: Runtime, session: AsyncSession, since: datetime) -> Returns:
     """When each number was called since `since`: through the bot, or as QTvoice recorded."""
-    region = runtime.settings.default_region
-    calls: Returns = defaultdict(list)
-    placed = await session.execute(
-        select(PlacedCall.to, PlacedCall.placed_at).where(PlacedCall.placed_at >= since)
-    )
-    for number, placed_at in placed:
-        calls[phone.normalize(number, region)].append(placed_at)
-    try:
-        async for call in runtime.qtvoice.iter_calls(
-            direction="outbound", start_date=since, background=True
-        ):
-            if call.to and call.created_at is not None:
-                calls[phone.normalize(call.to, region)].append(call.created_at)
-    except QTvoiceError as error:
-        logger.warning("digest counts only calls placed from Slack: %s", error)
-    return calls
+    return {
+        number: [call.at for call in calls]
+        for number, calls in (await callbacks_since(runtime, session, since)).items()
+    }
 
 
 def _returned_after(item: OpenItem, returns: Returns) -> timedelta | None:

@@ -390,7 +390,7 @@ class SlackPoster:
         """chat.postMessage or chat.update of `message` at `target` (channel, ts, metadata…).
 
         When Slack refuses the content itself (`CONTENT_REFUSALS`: bad blocks, too long, …)
-        the message goes once more as its plain fallback text, escaped and cut to
+        the message goes again in its simpler layout when it has one, else as its plain fallback text, escaped and cut to
         `FALLBACK_TEXT_LIMIT`; if Slack refuses that too, `Refused` is raised.
         """
         channel = str(target["channel"])
@@ -400,6 +400,11 @@ class SlackPoster:
             code = error_code(error)
             if code not in CONTENT_REFUSALS:
                 raise
+            if message.simpler is not None:
+                logger.warning(
+                    "Slack refused a message in %s (%s); sending its simpler layout", channel, code
+                )
+                return await self._write(session, method, target, message.simpler)
             logger.warning(
                 "Slack refused a message in %s (%s); sending it as plain text", channel, code
             )

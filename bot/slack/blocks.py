@@ -179,6 +179,9 @@ class Message:
 
     text: str
     blocks: list[Block]
+    #: A plainer layout to send when Slack refuses these blocks (`invalid_blocks`), before
+    #: falling back to the text alone: a table some workspaces do not accept yet, say.
+    simpler: Message | None = None
 
     def as_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for the Web API call (slack_sdk reads the blocks, never changes

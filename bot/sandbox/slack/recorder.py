@@ -178,6 +178,7 @@ class SlackRecorder:
         self._blocks_refused: set[str] = set()
         self._dms_refused: set[str] = set()
         self._answers_lost: dict[str, int] = {}
+        self._block_types_refused: set[str] = set()
         self._response_urls: dict[str, ResponseUrl] = {}
         self._scopes = BOT_SCOPES
         self._server = BackgroundServer(self._asgi_app())
@@ -220,6 +221,7 @@ class SlackRecorder:
             self._blocks_refused.clear()
             self._dms_refused.clear()
             self._answers_lost.clear()
+            self._block_types_refused.clear()
             self._response_urls.clear()
             self._scopes = BOT_SCOPES
             self._workspace.reset()
@@ -264,6 +266,12 @@ class SlackRecorder:
         with self._lock:
             file = self._workspace.files.get(file_id)
             return None if file is None else file["content"]
+
+    def refuse_block_type(self, block_type: str) -> None:
+        """From now on, a post or update with a block of `block_type` answers `invalid_blocks`,
+        as a workspace does for a block Slack does not accept there (yet)."""
+        with self._lock:
+            self._block_types_refused.add(block_type)
 
     def refuse_blocks(self, channel: str) -> None:
         """From now on, chat.postMessage and chat.update with blocks in `channel` answer
@@ -516,6 +524,11 @@ class SlackRecorder:
             return _Answer(200, SlackError("invalid_auth").body())
         refusing = method in ("chat.postMessage", "chat.update") and bool(args.get("blocks"))
         if refusing and args.get("channel") in self._blocks_refused:
+            return _Answer(200, SlackError("invalid_blocks").body())
+        if refusing and any(
+            isinstance(block, Mapping) and block.get("type") in self._block_types_refused
+            for block in args["blocks"]
+        ):
             return _Answer(200, SlackError("invalid_blocks").body())
         if method == "conversations.open" and args.get("users") in self._dms_refused:
             return _Answer(200, SlackError("user_disabled").body())
