@@ -40,7 +40,7 @@ async def callbacks_since(runtime: Runtime, session: AsyncSession, since: dateti
         key = phone.normalize(number, region)
         calls[key].append(Callback(key, placed_at, user))
     links = await session.execute(select(ExtensionLink.extension_id, ExtensionLink.slack_user_id))
-    linked = {extension: user for extension, user in links}
+    linked = {row.extension_id: row.slack_user_id for row in links}
     try:
         async for call in runtime.qtvoice.iter_calls(
             direction="outbound", start_date=since, background=True

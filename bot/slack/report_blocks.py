@@ -15,17 +15,17 @@ from datetime import date, timedelta
 from bot import phone
 from bot.report_figures import LineFigures, Speed, WeeklyFigures
 from bot.slack.blocks import Block, Line, Message, RenderContext, context, escape_mrkdwn
-from bot.slack.parsing import is_user_id
 from bot.slack.digest_blocks import span
+from bot.slack.parsing import is_user_id
 
 HEADER = ("Line", "Missed", "Voicemails", "Returned", "Median", "90th pct")
-NO_TIME = "–"
+NO_TIME = "-"
 
 
 def weekly(figures: WeeklyFigures, first_day: date, ctx: RenderContext) -> Message:
     """The report of the week starting on `first_day` (a Monday in `TIMEZONE`)."""
     last_day = first_day + timedelta(days=6)
-    title = f"Weekly report, {first_day:%a %b} {first_day.day} – {last_day:%a %b} {last_day.day}"
+    title = f"Weekly report, {first_day:%a %b} {first_day.day} to {last_day:%a %b} {last_day.day}"
     heading: Block = {
         "type": "header",
         "block_id": "report_title",
