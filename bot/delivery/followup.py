@@ -260,7 +260,7 @@ async def send_reminders(runtime: Runtime, now: datetime | None = None) -> int:
                     kind=ownership.REMINDER,
                     key=f"{item.id}:{reminder.id}",
                     channel=channel,
-                    message=ownership_blocks.rendered(item, ctx, as_reminder=True),
+                    message=ownership_blocks.rendered(item, ctx, copy=ownership.REMINDER),
                 )
             except NEVER_POSTED as error:
                 logger.warning("reminder %s cannot be sent: %s", reminder.id, error)

@@ -254,7 +254,9 @@ class Notifier:
                     kind="sms",
                     key=event.object_id,
                     channel=channel,
-                    message=blocks.sms_inbound(event.data, caller, self.ctx),
+                    message=blocks.sms_inbound(
+                        event.data, caller, self.ctx, Line(number=line or None)
+                    ),
                     thread_ts=parent.ts,
                 )
                 if reopened is not None:

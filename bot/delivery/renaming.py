@@ -88,7 +88,7 @@ async def show_new_name(
         for ref in copies:
             if ref.ts is None:
                 continue
-            shown = ownership_blocks.rendered(item, ctx, as_reminder=ref.kind == ownership.REMINDER)
+            shown = ownership_blocks.rendered(item, ctx, copy=ref.kind)
             await poster.update(session, ref, shown)
         renamed += 1
     return renamed

@@ -24,7 +24,7 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from bot import phone
+from bot import phone, phone_text
 from bot.qtvoice.models import Call, Contact, ContactLookup, Sms, Voicemail
 from bot.slack.parsing import is_user_id
 
@@ -37,8 +37,11 @@ SMS_REPLY = "sms_reply"
 CONTACT_CALL = "contact_call"
 CONTACT_TEXT = "contact_text"
 PICK_CONTACT = "pick_contact"
+SAVE_CONTACT = "save_contact"
+EDIT_CONTACT = "edit_contact"
 
 CALL_ACTIONS_BLOCK = "call_actions"
+NUMBER_ACTIONS_BLOCK = "number_actions"
 HANDLED_BLOCK = "handled"
 
 SECTION_TEXT_LIMIT = 3000
@@ -254,13 +257,14 @@ def voicemail(vm: Voicemail, caller: Caller, line: Line, ctx: RenderContext) -> 
         fields.append(_field("Recording", recording))
     blocks = [
         _section("voicemail_summary", f"📬 Voicemail from {caller.mrkdwn(ctx)}", fields),
-        _section("voicemail_transcript", _transcript_text(vm.transcription)),
+        _section("voicemail_transcript", _transcript_text(vm.transcription, ctx)),
+        *number_actions(vm.transcription, caller, line, ctx),
         _call_actions(caller, line, ctx),
     ]
     text = f"Voicemail from {caller.label(ctx)}"
     if vm.duration is not None:
         text += f" ({format_duration(vm.duration)})"
-    snippet = _one_line(vm.transcription, SNIPPET_LIMIT)
+    snippet = _one_line(callers_words(vm.transcription or "", ctx), SNIPPET_LIMIT)
     if snippet:
         text += f": {snippet}"
     return Message(text=text, blocks=blocks)
@@ -311,7 +315,7 @@ def sms_thread_parent(
     else:
         blocks.append(_context("sms_hint", _THREAD_HINT))
         if number:
-            blocks.append(_reply_actions(number, line))
+            blocks.append(_reply_actions(caller, number, line))
     return Message(
         text=f"Text conversation with {caller.label(ctx)} on line {line.mrkdwn(ctx)}",
         blocks=blocks,
@@ -328,28 +332,63 @@ def sms_reopened(
     after = f"after {who} handled it" if who else "after it was handled"
     blocks = [
         _section("sms_reopened", f"💬 {caller.mrkdwn(ctx)} wrote again, {after}"),
-        _section("sms_body", _message_text(sms.message)),
+        _section("sms_body", _message_text(sms.message, ctx)),
+        *number_actions(sms.message, caller, line, ctx),
     ]
     number = caller.dialable(ctx)
     if number:
-        blocks.append(_reply_actions(number, line))
-    snippet = _one_line(sms.message, SNIPPET_LIMIT) or "(empty message)"
+        blocks.append(_reply_actions(caller, number, line))
+    snippet = _one_line(callers_words(sms.message or "", ctx), SNIPPET_LIMIT) or "(empty message)"
     return Message(text=f"{caller.label(ctx)} wrote again: {snippet}", blocks=blocks)
 
 
-def _reply_actions(number: str, line: Line) -> Block:
-    """Reply (a modal that texts `number` from the line) for a text conversation."""
+def _reply_actions(caller: Caller, number: str, line: Line) -> Block:
+    """Reply (a modal that texts `number` from the line) for a text conversation, and Save
+    contact while the number has no contact."""
     target = {"n": number, "l": line.number, "x": line.extension_id}
-    return actions("sms_actions", [button("Reply", SMS_REPLY, target, style="primary")])
+    buttons = [button("Reply", SMS_REPLY, target, style="primary")]
+    if caller.contact_id is None:
+        buttons.append(button("Save contact", SAVE_CONTACT, {"n": number}))
+    return actions("sms_actions", buttons)
 
 
-def sms_inbound(sms: Sms, caller: Caller, ctx: RenderContext) -> Message:
-    """An incoming text, posted in its conversation's thread."""
+def number_actions(
+    words: str | None, caller: Caller, line: Line, ctx: RenderContext
+) -> list[Block]:
+    """Call and Text buttons for the numbers written in a text or spoken in a transcript
+    (`phone_text.offered`: at most three, never the caller's own), one actions block each,
+    so the buttons are Call back's and Text back's and dial exactly that number. The label
+    shows the number as the message does (masked under `MASK_NUMBERS`)."""
+    found = phone_text.offered(words, ctx.default_region, besides=caller.dialable(ctx))
+    rows = []
+    for index, number in enumerate(found):
+        target = {"n": number, "l": line.number, "x": line.extension_id}
+        shown = _plain_number(number, ctx)
+        rows.append(
+            actions(
+                f"{NUMBER_ACTIONS_BLOCK}_{index}",
+                [
+                    button(f"📞 Call {shown}", CALL_BACK, target),
+                    button(f"💬 Text {shown}", TEXT_BACK, target),
+                ],
+            )
+        )
+    return rows
+
+
+def sms_inbound(sms: Sms, caller: Caller, ctx: RenderContext, line: Line | None = None) -> Message:
+    """An incoming text, posted in its conversation's thread (on `line`: the numbers written
+    in it are called and texted from there)."""
+    line = line or Line(number=None)
     meta = f"📥 {_short_name(caller, ctx)}"
     if sms.created_at:
         meta += f" · {format_when(sms.created_at, ctx)}"
-    blocks = [_section("sms_body", _message_text(sms.message)), _context("sms_meta", meta)]
-    snippet = _one_line(sms.message, SNIPPET_LIMIT) or "(empty message)"
+    blocks = [
+        _section("sms_body", _message_text(sms.message, ctx)),
+        _context("sms_meta", meta),
+        *number_actions(sms.message, caller, line, ctx),
+    ]
+    snippet = _one_line(callers_words(sms.message or "", ctx), SNIPPET_LIMIT) or "(empty message)"
     return Message(text=f"{caller.label(ctx)}: {snippet}", blocks=blocks)
 
 
@@ -379,10 +418,10 @@ def sms_outbound(
     if sms.created_at:
         parts.append(format_when(sms.created_at, ctx))
     blocks = [
-        _section("sms_body", _message_text(sms.message)),
+        _section("sms_body", _message_text(sms.message, ctx)),
         _context("sms_status", " · ".join(parts)),
     ]
-    snippet = _one_line(sms.message, SNIPPET_LIMIT) or "(empty message)"
+    snippet = _one_line(callers_words(sms.message or "", ctx), SNIPPET_LIMIT) or "(empty message)"
     return Message(text=f"Text {state.lower()}: {snippet}", blocks=blocks)
 
 
@@ -498,6 +537,8 @@ def _call_actions(caller: Caller, line: Line, ctx: RenderContext) -> Block:
         buttons.append(button("Call back", CALL_BACK, target, style="primary"))
         buttons.append(button("Text back", TEXT_BACK, target))
     buttons.append(button("Mark handled", MARK_HANDLED, target))
+    if number and caller.contact_id is None:
+        buttons.append(button("Save contact", SAVE_CONTACT, {"n": number}))
     return actions(CALL_ACTIONS_BLOCK, buttons)
 
 
@@ -552,19 +593,27 @@ def _recent_call_line(call: Call, ctx: RenderContext) -> str:
     return " · ".join(parts)
 
 
-def _transcript_text(transcription: str | None) -> str:
+def _transcript_text(transcription: str | None, ctx: RenderContext) -> str:
     header = "*Transcript*\n"
     if transcription is None:
         return header + "_Transcribing…_"
     if not transcription.strip():
         return header + "_No words were recognised._"
-    return header + _quote(transcription, SECTION_TEXT_LIMIT - len(header))
+    return header + _quote(callers_words(transcription, ctx), SECTION_TEXT_LIMIT - len(header))
 
 
-def _message_text(message: str | None) -> str:
+def _message_text(message: str | None, ctx: RenderContext) -> str:
     if not message or not message.strip():
         return "_(empty message)_"
-    return _quote(message, SECTION_TEXT_LIMIT)
+    return _quote(callers_words(message, ctx), SECTION_TEXT_LIMIT)
+
+
+def callers_words(words: str, ctx: RenderContext) -> str:
+    """A text or transcript as shown: with `MASK_NUMBERS`, the numbers in it masked too (a
+    caller who says their number in a voicemail is not shown whole). Escaped later."""
+    if not ctx.mask_numbers:
+        return words
+    return phone_text.masked(words, ctx.default_region)
 
 
 def _quote(text: str, limit: int) -> str:
@@ -609,8 +658,12 @@ def _number_text(number: str | None, ctx: RenderContext) -> str | None:
     can carry anything ("anonymous", or worse) where a number should be."""
     if not number:
         return None
-    shown = phone.mask(number) if ctx.mask_numbers else phone.display(number, ctx.default_region)
-    return _one_line(shown, NUMBER_LIMIT)
+    return _one_line(_plain_number(number, ctx), NUMBER_LIMIT)
+
+
+def _plain_number(number: str, ctx: RenderContext) -> str:
+    """A customer's number masked or formatted, not escaped (for plain_text)."""
+    return phone.mask(number) if ctx.mask_numbers else phone.display(number, ctx.default_region)
 
 
 def _short_name(caller: Caller, ctx: RenderContext) -> str:

@@ -17,8 +17,10 @@ from typing import Any
 from bot.slack import blocks
 from bot.slack.blocks import Block, Message, RenderContext, actions, button, format_when
 from bot.store.models import OpenItem, Reminder
+from bot.store.ownership import ASSIGNED, REMINDER
 
 TAKE_IT = "take_it"
+ASSIGN_TO = "assign_to"
 REMIND_HOUR = "remind_hour"
 REMIND_MORNING = "remind_morning"
 REMIND_ACTIONS = (REMIND_HOUR, REMIND_MORNING)
@@ -26,6 +28,7 @@ REMIND_ACTIONS = (REMIND_HOUR, REMIND_MORNING)
 OWNERSHIP_BLOCK = "ownership"
 OWNERSHIP_ACTIONS_BLOCK = "ownership_actions"
 REMINDER_BLOCK = "reminder"
+ASSIGNED_BLOCK = "assigned"
 
 _SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
 
@@ -40,6 +43,8 @@ class Ownership:
     taken_at: datetime | None = None
     handled_by: str | None = None
     handled_at: datetime | None = None
+    #: Who gave it to `taken_by` with Assign… (None when they took it themselves).
+    assigned_by: str | None = None
 
     @classmethod
     def of(cls, item: OpenItem) -> Ownership:
@@ -50,6 +55,7 @@ class Ownership:
             taken_at=item.taken_at,
             handled_by=item.handled_by,
             handled_at=item.handled_at,
+            assigned_by=item.assigned_by,
         )
 
 
@@ -65,11 +71,16 @@ def item_of_value(raw: Any) -> int | None:
     return None
 
 
-def rendered(item: OpenItem, ctx: RenderContext, *, as_reminder: bool = False) -> Message:
-    """What every copy of a stored item shows now (a reminder DM when `as_reminder`)."""
+def rendered(item: OpenItem, ctx: RenderContext, *, copy: str | None = None) -> Message:
+    """What every copy of a stored item shows now; `copy` is the copy's `PostedMessage.kind`:
+    a reminder or assignment DM (`ownership.ITEM_COPIES`) says first why it came."""
     base = Message(str(item.message.get("text") or ""), list(item.message.get("blocks") or []))
-    build = reminder if as_reminder else owned
-    return build(base, Ownership.of(item), ctx)
+    state = Ownership.of(item)
+    if copy == REMINDER:
+        return reminder(base, state, ctx)
+    if copy == ASSIGNED:
+        return assignment(base, state, ctx)
+    return owned(base, state, ctx)
 
 
 def owned(base: Message, state: Ownership, ctx: RenderContext) -> Message:
@@ -87,6 +98,7 @@ def owned(base: Message, state: Ownership, ctx: RenderContext) -> Message:
     value = {"i": str(state.item_id)}
     buttons = [
         button("🙋 I'll take it", TAKE_IT, value),
+        _assign_menu(),
         button("⏰ Remind me in an hour", REMIND_HOUR, value),
         button("🌅 Remind me tomorrow", REMIND_MORNING, value),
     ]
@@ -95,6 +107,16 @@ def owned(base: Message, state: Ownership, ctx: RenderContext) -> Message:
         buttons.append(button("Mark handled", blocks.MARK_HANDLED, value))
     shown.append(actions(OWNERSHIP_ACTIONS_BLOCK, buttons))
     return Message(base.text, shown)
+
+
+def _assign_menu() -> Block:
+    """Assign…: a person picker. It carries no value: the item is the message's (read from
+    the store by channel and ts), as for every ownership control."""
+    return {
+        "type": "users_select",
+        "action_id": ASSIGN_TO,
+        "placeholder": {"type": "plain_text", "text": "Assign…", "emoji": True},
+    }
 
 
 def _has_button(shown: Sequence[Block], action_id: str) -> bool:
@@ -110,6 +132,14 @@ def reminder(base: Message, state: Ownership, ctx: RenderContext) -> Message:
     item = owned(base, state, ctx)
     note = _context(REMINDER_BLOCK, "⏰ *Reminder:* you asked me to bring this back to you.")
     return Message(f"Reminder: {base.text}", [note, *item.blocks])
+
+
+def assignment(base: Message, state: Ownership, ctx: RenderContext) -> Message:
+    """The DM an assignee gets: who gave it to them, then the item as everyone sees it."""
+    item = owned(base, state, ctx)
+    by = _mention(state.assigned_by)
+    note = f"🙋 {by} assigned this to you." if by else "🙋 This was assigned to you."
+    return Message(f"Assigned to you: {base.text}", [_context(ASSIGNED_BLOCK, note), *item.blocks])
 
 
 def escalation(mentions: Sequence[str], minutes: int) -> Message:
@@ -150,7 +180,8 @@ def _taken_note(state: Ownership, ctx: RenderContext) -> str | None:
     owner = _mention(state.taken_by)
     if owner is None:
         return None
-    note = f"🙋 Taken by {owner}"
+    assigner = _mention(state.assigned_by)
+    note = f"🙋 Assigned to {owner} by {assigner}" if assigner else f"🙋 Taken by {owner}"
     previous = _mention(state.taken_from)
     if previous is not None:
         note += f" (from {previous})"

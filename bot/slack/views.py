@@ -163,7 +163,7 @@ def _history_line(sms: Sms, caller: Caller, ctx: RenderContext) -> str:
     )
     who = f"📥 {_short(caller, ctx)}" if inbound else "📤 Sent"
     when = f" · {blocks.format_when(sms.created_at, ctx)}" if sms.created_at else ""
-    body = " ".join((sms.message or "").split()) or "(empty message)"
+    body = " ".join(blocks.callers_words(sms.message or "", ctx).split()) or "(empty message)"
     if len(body) > HISTORY_TEXT_LIMIT:
         body = body[: HISTORY_TEXT_LIMIT - 1].rstrip() + "…"
     return f"{who}{when}\n> {escape_mrkdwn(body)}"

@@ -29,6 +29,11 @@ MISSED_CALL, VOICEMAIL, SMS_THREAD = "missed_call", "voicemail", "sms_thread"
 SMS_REOPENED = "sms_reopened"
 #: The `PostedMessage.kind` of a reminder DM; its key is "<item id>:<reminder id>".
 REMINDER = "reminder"
+#: The `PostedMessage.kind` of the DM an assignee gets (Assign…); its key is
+#: "<item id>:<assignee's user id>".
+ASSIGNED = "assigned"
+#: DM copies of an item, keyed by the item's id first: they show it as everyone sees it.
+ITEM_COPIES = (REMINDER, ASSIGNED)
 
 
 @dataclass(frozen=True)
@@ -125,7 +130,7 @@ async def item_in_message(session: AsyncSession, channel: str, ts: str) -> OpenI
     )
     if posted is None:
         return None
-    if posted.kind == REMINDER:
+    if posted.kind in ITEM_COPIES:
         return await session.get(OpenItem, int(posted.key.split(":")[0]))
     return await _find(session, posted.kind, posted.key)
 
@@ -168,14 +173,15 @@ async def remind(session: AsyncSession, item: OpenItem, user: str, due_at: datet
 
 
 async def messages_of(session: AsyncSession, item: OpenItem) -> list[PostedMessage]:
-    """Every posted copy of the item: its notifications and the reminder DMs about it."""
+    """Every posted copy of the item: its notifications, and the reminder and assignment DMs
+    about it."""
     found = await session.scalars(
         select(PostedMessage)
         .where(
             PostedMessage.ts.is_not(None),
             or_(
                 (PostedMessage.kind == item.kind) & (PostedMessage.key == item.key),
-                (PostedMessage.kind == REMINDER) & PostedMessage.key.startswith(f"{item.id}:"),
+                PostedMessage.kind.in_(ITEM_COPIES) & PostedMessage.key.startswith(f"{item.id}:"),
             ),
         )
         .order_by(PostedMessage.id)
