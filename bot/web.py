@@ -8,6 +8,7 @@ So a slow or failing Slack never slows or fails QTvoice's delivery.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -44,7 +45,9 @@ logger = logging.getLogger(__name__)
 
 
 def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
-    bolt_app = create_bolt_app(runtime)
+    bolt_app = create_bolt_app(
+        runtime, functools.partial(inbox.store_own, runtime.sessions, source="slack")
+    )
     verifier = SignatureVerifier(runtime.settings.slack_signing_secret.get_secret_value())
     services = BackgroundServices(runtime) if run_worker else None
     writer = InboxWriter(

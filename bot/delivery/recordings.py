@@ -34,8 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.delivery.poster import SlackPoster
 from bot.qtvoice.client import QTvoiceClient
 from bot.qtvoice.errors import NOT_QTVOICE, TOO_LARGE, QTvoiceError
-from bot.slack import blocks
 from bot.slack.blocks import Message
+from bot.slack.rendering import context
 from bot.store.models import PostedMessage
 
 logger = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ class RecordingUploader:
             kind=RECORDING_NOTE,
             key=key,
             channel=channel,
-            message=Message(text, [blocks.context(RECORDING_NOTE, text)]),
+            message=Message(text, [context(RECORDING_NOTE, text)]),
             thread_ts=thread_ts,
         )
         await self._done(session, ref, file_id=None)

@@ -438,7 +438,8 @@ def opt_out_notice(caller: Caller, opted_out: bool, keyword: str, ctx: RenderCon
 
 
 def contact_card(lookup: ContactLookup, number: str | None, ctx: RenderContext) -> Message:
-    """The answer to /contact: who it is, how to reach them, their last calls, Call and Text."""
+    """The answer to /contact: who it is, how to reach them, their last calls, Call and Text,
+    and Edit (Save contact when the number has none)."""
     contact = lookup.contact if lookup.found else None
     number = number or (contact.phone if contact else None)
     shown_number = _number_text(number, ctx)
@@ -457,6 +458,10 @@ def contact_card(lookup: ContactLookup, number: str | None, ctx: RenderContext) 
             button("Call", CONTACT_CALL, target, style="primary"),
             button("Text", CONTACT_TEXT, target),
         ]
+        if contact is not None:
+            buttons.append(button("Edit", EDIT_CONTACT, {"n": dialable, "c": contact.id}))
+        else:
+            buttons.append(button("Save contact", SAVE_CONTACT, target))
         blocks.append(actions("contact_actions", buttons))
     return Message(text=text, blocks=blocks)
 
@@ -736,12 +741,8 @@ def _section(
     return block
 
 
-def context(block_id: str, text: str) -> Block:
-    """A context line of mrkdwn `text` (already escaped by its builder)."""
+def _context(block_id: str, text: str) -> Block:
     return {"type": "context", "block_id": block_id, "elements": [_mrkdwn(text)]}
-
-
-_context = context
 
 
 def actions(block_id: str, buttons: Iterable[Block]) -> Block:

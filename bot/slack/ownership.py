@@ -28,7 +28,8 @@ from bot.slack.parsing import is_user_id
 from bot.slack.rendering import render_context
 from bot.slack.views import whisper
 from bot.store import ownership
-from bot.store.models import ExtensionLink, OpenItem, PostedMessage
+from bot.store.models import OpenItem, PostedMessage
+from bot.telephony import Telephony
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class Ownership:
         assignee = action.get("selected_user")
         container = body.get("container") or {}
         channel, ts = container.get("channel_id"), container.get("message_ts")
-        if not await self._may_assign(user):
+        if not await Telephony(self.runtime).acts_for_the_office(user):
             await _tell(body, client, respond, NOT_LINKED_TO_ASSIGN)
             return
         if not isinstance(assignee, str) or not is_user_id(assignee) or not channel or not ts:
@@ -112,12 +113,6 @@ class Ownership:
             await _tell(
                 body, client, respond, f"🙋 Assigned to <@{assignee}>, but I couldn't DM them."
             )
-
-    async def _may_assign(self, user: str) -> bool:
-        if user in self.runtime.settings.admin_user_ids:
-            return True
-        async with self.runtime.sessions() as session:
-            return await session.get(ExtensionLink, user) is not None
 
     async def _hand_over(
         self, session: AsyncSession, client: AsyncWebClient, item: OpenItem, assignee: str

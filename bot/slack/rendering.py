@@ -9,6 +9,7 @@ from __future__ import annotations
 from bot import phone
 from bot.config import Settings
 from bot.directory import ContactDirectory
+from bot.qtvoice.models import Contact
 from bot.runtime import Runtime
 from bot.slack.blocks import Block, Caller, RenderContext, escape_mrkdwn
 
@@ -39,10 +40,14 @@ async def lookup_caller(runtime: Runtime, number: str | None) -> Caller:
     if not number:
         return Caller(number=None)
     normalized = phone.normalize(number, runtime.settings.default_region)
+    return Caller.of(normalized, await lookup_contact(runtime, normalized))
+
+
+async def lookup_contact(runtime: Runtime, number: str) -> Contact | None:
+    """The contact of `number` (normalized), from the contact directory (and its cache)."""
     async with runtime.sessions() as session:
         directory = ContactDirectory(runtime.qtvoice, runtime.settings.contact_sync_minutes)
-        contact = await directory.contact(session, normalized)
-    return Caller.of(normalized, contact)
+        return await directory.contact(session, number)
 
 
 def section(block_id: str, text: str) -> Block:

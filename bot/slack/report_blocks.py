@@ -14,9 +14,10 @@ from datetime import date, timedelta
 
 from bot import phone
 from bot.report_figures import LineFigures, Speed, WeeklyFigures
-from bot.slack.blocks import Block, Line, Message, RenderContext, context, escape_mrkdwn
+from bot.slack.blocks import Block, Line, Message, RenderContext, escape_mrkdwn
 from bot.slack.digest_blocks import span
 from bot.slack.parsing import is_user_id
+from bot.slack.rendering import context, section
 
 HEADER = ("Line", "Missed", "Voicemails", "Returned", "Median", "90th pct")
 NO_TIME = "-"
@@ -31,9 +32,9 @@ def weekly(figures: WeeklyFigures, first_day: date, ctx: RenderContext) -> Messa
         "block_id": "report_title",
         "text": {"type": "plain_text", "text": f"📊 {title}", "emoji": True},
     }
-    people = _people_section(figures.people)
+    people = _peoplesection(figures.people)
     if not figures.lines:
-        quiet = _section("report_quiet", "No missed calls or voicemails last week. 🎉")
+        quiet = section("report_quiet", "No missed calls or voicemails last week. 🎉")
         return Message(f"{title}: no missed calls or voicemails", [heading, quiet])
     missed = sum(line.missed for line in figures.lines)
     voicemails = sum(line.voicemails for line in figures.lines)
@@ -50,7 +51,7 @@ def weekly(figures: WeeklyFigures, first_day: date, ctx: RenderContext) -> Messa
         + [[_cell(value) for value in _line_row(line, ctx)] for line in figures.lines],
     }
     sections = [
-        _section(f"report_line_{n}", _line_text(line, ctx)) for n, line in enumerate(figures.lines)
+        section(f"report_line_{n}", _line_text(line, ctx)) for n, line in enumerate(figures.lines)
     ]
     simpler = Message(text, [heading, *sections, people, note])
     return Message(text, [heading, table, people, note], simpler=simpler)
@@ -76,14 +77,14 @@ def _line_text(line: LineFigures, ctx: RenderContext) -> str:
     )
 
 
-def _people_section(people: Sequence[tuple[str, Speed]]) -> Block:
+def _peoplesection(people: Sequence[tuple[str, Speed]]) -> Block:
     if not people:
-        return _section("report_people", "👤 *Per person*\nNobody called a caller back last week.")
+        return section("report_people", "👤 *Per person*\nNobody called a caller back last week.")
     rows = [
         f"• {_who(person)}: {speed.returned} returned · {_speed_text(speed)}"
         for person, speed in people
     ]
-    return _section("report_people", "👤 *Per person*\n" + "\n".join(rows))
+    return section("report_people", "👤 *Per person*\n" + "\n".join(rows))
 
 
 def _speed_text(speed: Speed) -> str:
@@ -102,7 +103,3 @@ def _time(length: timedelta | None) -> str:
 
 def _cell(text: str) -> Block:
     return {"type": "raw_text", "text": text}
-
-
-def _section(block_id: str, text: str) -> Block:
-    return {"type": "section", "block_id": block_id, "text": {"type": "mrkdwn", "text": text}}

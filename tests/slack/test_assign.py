@@ -40,8 +40,10 @@ async def test_an_assignment_shows_for_everyone_dms_the_assignee_and_cancels_esc
 
     assert "Assigned to <@U0BOB>" in told["text"]
     shown = slack.wait_for(
-        lambda: "Assigned to" in str(slack.message(NOTIFY_CHANNEL, parent["ts"]))
-        and slack.message(NOTIFY_CHANNEL, parent["ts"])
+        lambda: (
+            "Assigned to" in str(slack.message(NOTIFY_CHANNEL, parent["ts"]))
+            and slack.message(NOTIFY_CHANNEL, parent["ts"])
+        )
     )
     assert "🙋 Assigned to <@U0BOB> by <@U0ALICE>" in str(shown["blocks"])
     [dm] = slack.messages(BOB_DM)
