@@ -1,4 +1,5 @@
-"""The SMS modal: Text back, Reply, and Text on a contact card open it; submitting it texts.
+"""The SMS modal: Text back, Reply, and Text on a contact card open it; submitting it texts
+what was typed, or the saved reply picked (`/qtvoice replies`).
 
 The modal opens the moment a button is clicked, because a trigger_id is only good for three
 seconds; the conversation's last messages come from QTvoice afterwards and are filled in
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +36,9 @@ from bot.slack.rendering import (
     shown_number,
 )
 from bot.slack.sentences import FAILURES, plain_sentence, sentence
+from bot.store.models import SavedReply
+from bot.store.replies import MOST_REPLIES, all_replies
+from bot.store.replies import reply as reply_named
 from bot.telephony import MAX_SMS_LENGTH, Telephony
 
 logger = logging.getLogger(__name__)
@@ -42,6 +46,10 @@ logger = logging.getLogger(__name__)
 SMS_MODAL = "sms_send"
 MESSAGE_BLOCK = "sms_message"
 MESSAGE_ACTION = "message"
+SAVED_BLOCK = "sms_saved"
+SAVED_ACTION = "saved"
+#: A static_select option's text: Slack shows at most 75 characters.
+OPTION_TEXT_LIMIT = 75
 HISTORY_SHOWN = 10
 HISTORY_FETCHED = 25
 HISTORY_TEXT_LIMIT = 600
@@ -113,8 +121,10 @@ def sms_modal(
     history: list[Sms] | None,
     *,
     history_error: str | None = None,
+    replies: Sequence[SavedReply] = (),
 ) -> dict[str, Any]:
-    """The modal; `history` None means it is still being fetched."""
+    """The modal; `history` None means it is still being fetched. The saved `replies`, if
+    any, are offered in a menu under the text field."""
     line = Line(number=target.line).mrkdwn(ctx) if target.line else "your line"
     view_blocks: list[Block] = [
         section("sms_to", f"💬 To {caller.mrkdwn(ctx)}\nFrom {line}"),
@@ -133,6 +143,8 @@ def sms_modal(
             },
         },
     ]
+    if replies:
+        view_blocks.append(_saved_replies_block(replies))
     return {
         "type": "modal",
         "callback_id": SMS_MODAL,
@@ -141,6 +153,29 @@ def sms_modal(
         "close": {"type": "plain_text", "text": "Cancel"},
         "private_metadata": target.to_metadata(),
         "blocks": view_blocks,
+    }
+
+
+def _saved_replies_block(replies: Sequence[SavedReply]) -> Block:
+    """A menu of the saved replies (`/qtvoice replies`): the one picked is sent when the
+    message is left empty."""
+    options = []
+    for reply in replies[:MOST_REPLIES]:
+        preview = " ".join(f"{reply.name}: {reply.text}".split())
+        if len(preview) > OPTION_TEXT_LIMIT:
+            preview = preview[: OPTION_TEXT_LIMIT - 1] + "…"
+        options.append({"text": {"type": "plain_text", "text": preview}, "value": reply.name})
+    return {
+        "type": "input",
+        "block_id": SAVED_BLOCK,
+        "optional": True,
+        "label": {"type": "plain_text", "text": "Or send a saved reply"},
+        "element": {
+            "type": "static_select",
+            "action_id": SAVED_ACTION,
+            "placeholder": {"type": "plain_text", "text": "Pick a saved reply"},
+            "options": options,
+        },
     }
 
 
@@ -174,15 +209,19 @@ async def open_sms_modal(
 ) -> None:
     """Open the modal at once (the trigger expires in 3 s), then fill in the conversation."""
     ctx = render_context(runtime.settings)
-    loading = sms_modal(target, Caller(number=target.customer), ctx, None)
+    async with runtime.sessions() as session:
+        saved = await all_replies(session)
+    loading = sms_modal(target, Caller(number=target.customer), ctx, None, replies=saved)
     opened = await client.views_open(trigger_id=trigger_id, view=loading)
     caller = await lookup_caller(runtime, target.customer)
     try:
         history = await conversation(runtime, target.customer, target.line)
-        view = sms_modal(target, caller, ctx, history)
+        view = sms_modal(target, caller, ctx, history, replies=saved)
     except QTvoiceError as error:
         logger.warning("could not load the SMS history for the modal: %s", error)
-        view = sms_modal(target, caller, ctx, None, history_error=plain_sentence(error))
+        view = sms_modal(
+            target, caller, ctx, None, history_error=plain_sentence(error), replies=saved
+        )
     try:
         await client.views_update(
             view_id=opened["view"]["id"], hash=opened["view"]["hash"], view=view
@@ -235,8 +274,19 @@ class SmsModal:
             await _refuse(ack, "This form has expired; close it and press the button again.")
             return
         text = _typed_text(view)
+        chosen = _chosen_reply(view)
+        if chosen and text.strip():
+            await _refuse(ack, "Either type a message or pick a saved reply, not both.")
+            return
+        if chosen:
+            async with self.runtime.sessions() as session:
+                saved = await reply_named(session, chosen)
+            if saved is None:
+                await _refuse(ack, "That saved reply was just removed; type the text instead.")
+                return
+            text = saved.text
         if not text.strip():
-            await _refuse(ack, "Type the text to send.")
+            await _refuse(ack, "Type the text to send, or pick a saved reply.")
             return
         sending = asyncio.ensure_future(
             self.telephony.send_text(user, target.customer, text, line=target.line)
@@ -283,6 +333,14 @@ class SmsModal:
 def _typed_text(view: dict[str, Any]) -> str:
     values = view.get("state", {}).get("values", {})
     return str(values.get(MESSAGE_BLOCK, {}).get(MESSAGE_ACTION, {}).get("value") or "")
+
+
+def _chosen_reply(view: dict[str, Any]) -> str | None:
+    """The name of the saved reply picked in the menu, if any."""
+    values = view.get("state", {}).get("values", {})
+    option = values.get(SAVED_BLOCK, {}).get(SAVED_ACTION, {}).get("selected_option") or {}
+    name = option.get("value") if isinstance(option, dict) else None
+    return name if isinstance(name, str) and name else None
 
 
 async def _refuse(ack: Callable[..., Awaitable[Any]], message: str) -> None:
