@@ -286,7 +286,7 @@ class SmsModal:
                 return
             text = saved.text
         if not text.strip():
-            await _refuse(ack, "Type the text to send, or pick a saved reply.")
+            await _refuse(ack, "Type the text to send.")
             return
         sending = asyncio.ensure_future(
             self.telephony.send_text(user, target.customer, text, line=target.line)
