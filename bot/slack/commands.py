@@ -539,8 +539,7 @@ class SlashCommands:
         if not saved_replies:
             return cards.say("No saved replies yet. " + REPLIES_USAGE)
         lines = [
-            f"• `{cards.shown(saved.name)}`: {cards.shown(saved.text)}"
-            for saved in saved_replies
+            f"• `{cards.shown(saved.name)}`: {cards.shown(saved.text)}" for saved in saved_replies
         ]
         return cards.say("*Saved replies* (offered when you text back)\n" + "\n".join(lines))
 
