@@ -263,15 +263,7 @@ class Demo:
         flow = Flow("Nobody forgets a caller: taken, escalated, the digest", "follow-up")
         taken = self.send("call.missed", from_="+12675550142", to=MAIN_LINE)
         posted = self.wait("the missed call is posted", lambda: self._find(taken["id"]))
-        value = next(
-            element["value"]
-            for block in posted["blocks"]
-            for element in block.get("elements") or []
-            if element.get("action_id") == TAKE_IT
-        )
-        self.driver.block_action(
-            TAKE_IT, value, user_id=DEMO_USER, channel_id=CHANNEL, message_ts=posted["ts"]
-        )
+        self._press(posted, TAKE_IT)
         flow.messages.append(
             self.wait("it shows who took it", partial(self._updated, posted["ts"], "Taken by"))
         )

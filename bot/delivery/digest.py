@@ -16,13 +16,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.callbacks import callbacks_since
 from bot.delivery.followup import ESCALATION_HORIZON, channel_messages, is_direct_message
-from bot.delivery.inbox import NotYet
 from bot.delivery.poster import SlackPoster
 from bot.qtvoice.models import Sms
 from bot.runtime import Runtime
@@ -52,7 +50,6 @@ async def send_digests(runtime: Runtime, now: datetime | None = None) -> int:
     end = datetime.combine(day + timedelta(days=1), time(0), zone)
     ctx = render_context(settings)
     poster = SlackPoster(runtime.slack)
-    posted = 0
     async with runtime.sessions() as session:
         done = await job_runs.last_finished(session, JOB)
         if done is not None and done.astimezone(zone).date() - timedelta(days=1) == day:
@@ -60,20 +57,15 @@ async def send_digests(runtime: Runtime, now: datetime | None = None) -> int:
         returns = await _returns(runtime, session, start)
         per_channel = await _digests(session, day, start, end, now, returns)
         per_channel.setdefault(settings.notify_channel, Digest(day))
-        for channel, summary in per_channel.items():
-            try:
-                await poster.post_once(
-                    session,
-                    kind="digest",
-                    key=day.isoformat(),
-                    channel=channel,
-                    message=digest_blocks.digest(summary, ctx),
-                )
-            except (SlackApiError, NotYet) as error:
-                logger.warning("digest for %s not posted: %s", channel, error)
-                await session.rollback()
-                continue
-            posted += 1
+        posted = await poster.post_each(
+            session,
+            kind="digest",
+            key=day.isoformat(),
+            messages={
+                channel: digest_blocks.digest(summary, ctx)
+                for channel, summary in per_channel.items()
+            },
+        )
         if posted == len(per_channel):
             await job_runs.finished(session, JOB, now)
     return posted

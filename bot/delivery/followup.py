@@ -72,41 +72,13 @@ async def track(
     line: Line,
     arrived_at: datetime | None,
     conversation: str | None = None,
-) -> Message:
+) -> OpenItem:
     """Record the item a notification is about (committed with other deliveries' writes,
-    after `session`'s); the message with its ownership to post.
+    after `session`'s): the item as stored, `message` as its notification without ownership
+    (`ownership_blocks.rendered` gives the message to post).
 
     `conversation` names a text conversation's first item (`SmsEvent.conversation_key`).
     """
-    item = await tracked(
-        session,
-        group,
-        ctx,
-        kind=kind,
-        key=key,
-        message=message,
-        caller=caller,
-        line=line,
-        arrived_at=arrived_at,
-        conversation=conversation,
-    )
-    return ownership_blocks.rendered(item, ctx)
-
-
-async def tracked(
-    session: AsyncSession,
-    group: GroupCommit,
-    ctx: RenderContext,
-    *,
-    kind: str,
-    key: str,
-    message: Message,
-    caller: Caller,
-    line: Line,
-    arrived_at: datetime | None,
-    conversation: str | None = None,
-) -> OpenItem:
-    """`track`'s record: the item itself, as stored with `message` as its notification."""
     return await group.run(
         ownership.record,
         ownership.Sighting(
@@ -142,7 +114,7 @@ async def reopen(
     before = await ownership.reopened_after(session, conversation, sms.id)
     if before is None:
         return None
-    return await track(
+    item = await track(
         session,
         group,
         ctx,
@@ -154,6 +126,7 @@ async def reopen(
         arrived_at=sms.created_at,
         conversation=conversation,
     )
+    return ownership_blocks.rendered(item, ctx)
 
 
 async def escalate(runtime: Runtime, now: datetime | None = None) -> int:

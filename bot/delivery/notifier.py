@@ -39,7 +39,7 @@ from bot.qtvoice.events import (
     VoicemailData,
     VoicemailEvent,
 )
-from bot.slack import blocks
+from bot.slack import blocks, ownership_blocks
 from bot.slack.blocks import Caller, Line, RenderContext
 from bot.store.groupcommit import GroupCommit
 from bot.store.models import SENDING_REPLY, OutboundText, PostedMessage, utcnow
@@ -94,7 +94,7 @@ class Notifier:
         """A message per missed call, and the call's live card (if any) marked missed."""
         caller = await self._caller(session, event.customer)
         message = blocks.missed_call(event.data, caller, self._line(event), self.ctx)
-        message = await followup.track(
+        item = await followup.track(
             session,
             self.group,
             self.ctx,
@@ -105,6 +105,7 @@ class Notifier:
             line=self._line(event),
             arrived_at=event.data.created_at,
         )
+        message = ownership_blocks.rendered(item, self.ctx)
         # The call's data is kept so a button can render the message again (slack/stored.py).
         kept = event.data.model_dump(mode="json", by_alias=True, exclude_none=True)
         async for channel in self._channels(session, event, routing):
@@ -156,7 +157,7 @@ class Notifier:
             caller = await self._caller(session, voicemail.from_)
             line = Line(number=voicemail.to, extension_id=voicemail.extension_id)
             message = blocks.voicemail(voicemail, caller, line, self.ctx)
-            message = await followup.track(
+            item = await followup.track(
                 session,
                 self.group,
                 self.ctx,
@@ -167,6 +168,7 @@ class Notifier:
                 line=line,
                 arrived_at=voicemail.created_at,
             )
+            message = ownership_blocks.rendered(item, self.ctx)
             if merged.get("handled_by"):
                 # Someone already closed it out; a late transcript must not bring the buttons back.
                 message = blocks.Message(
@@ -217,7 +219,7 @@ class Notifier:
         )
         reopened = None
         if event.inbound:
-            parent_message = await followup.track(
+            item = await followup.track(
                 session,
                 self.group,
                 self.ctx,
@@ -229,6 +231,7 @@ class Notifier:
                 arrived_at=event.data.created_at,
                 conversation=event.conversation_key,
             )
+            parent_message = ownership_blocks.rendered(item, self.ctx)
             if keyword is None:  # STOP and START are noted in the thread, not someone's to-do
                 reopened = await followup.reopen(
                     session,

@@ -352,6 +352,23 @@ class SlackPoster:
         await session.commit()
         return result
 
+    async def post_each(
+        self, session: AsyncSession, *, kind: str, key: str, messages: Mapping[str, Message]
+    ) -> int:
+        """A scheduled job's messages, one per channel, each posted once (`post_once`); how
+        many are in Slack. One that Slack refuses or makes wait is logged and left for the
+        job's next run."""
+        posted = 0
+        for channel, message in messages.items():
+            try:
+                await self.post_once(session, kind=kind, key=key, channel=channel, message=message)
+            except (SlackApiError, NotYet) as error:
+                logger.warning("%s for %s not posted: %s", kind, channel, error)
+                await session.rollback()
+                continue
+            posted += 1
+        return posted
+
     async def update(
         self,
         session: AsyncSession,

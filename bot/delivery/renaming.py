@@ -73,7 +73,7 @@ async def show_new_name(
         if again is None:
             continue
         message, line = again
-        item = await followup.tracked(
+        item = await followup.track(
             session,
             group,
             ctx,

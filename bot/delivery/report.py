@@ -15,12 +15,10 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
 from bot.delivery.callbacks import callbacks_since
 from bot.delivery.followup import channel_messages
-from bot.delivery.inbox import NotYet
 from bot.delivery.poster import SlackPoster
 from bot.report_figures import KINDS, Caller, weekly_figures
 from bot.runtime import Runtime
@@ -51,7 +49,6 @@ async def send_reports(runtime: Runtime, now: datetime | None = None) -> int:
     end = datetime.combine(first_day + timedelta(days=7), time(0), zone)
     ctx = render_context(settings)
     poster = SlackPoster(runtime.slack)
-    posted = 0
     async with runtime.sessions() as session:
         done = await job_runs.last_finished(session, JOB)
         if done is not None and report_week(done, zone) == first_day:
@@ -70,17 +67,15 @@ async def send_reports(runtime: Runtime, now: datetime | None = None) -> int:
             caller = Caller(item.kind, item.line, item.party, item.arrived_at)
             for message in await channel_messages(session, item):
                 per_channel[message.channel_id].append(caller)
-        for channel, callers in per_channel.items():
-            report = report_blocks.weekly(weekly_figures(callers, callbacks), first_day, ctx)
-            try:
-                await poster.post_once(
-                    session, kind=JOB, key=first_day.isoformat(), channel=channel, message=report
-                )
-            except (SlackApiError, NotYet) as error:
-                logger.warning("weekly report for %s not posted: %s", channel, error)
-                await session.rollback()
-                continue
-            posted += 1
+        posted = await poster.post_each(
+            session,
+            kind=JOB,
+            key=first_day.isoformat(),
+            messages={
+                channel: report_blocks.weekly(weekly_figures(callers, callbacks), first_day, ctx)
+                for channel, callers in per_channel.items()
+            },
+        )
         if posted == len(per_channel):
             await job_runs.finished(session, JOB, now)
     return posted

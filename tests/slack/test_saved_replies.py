@@ -26,6 +26,14 @@ def send_saved(bot: RunningBot, name: str) -> Delivery:
     )
 
 
+def linked_missed_call(bot: RunningBot, slack: SlackRecorder) -> dict[str, Any]:
+    """A saved reply `hours`, Alice linked, and a missed call from John Doe."""
+    add_hours_reply(bot)
+    bot.link()
+    bot.send("call.missed")
+    return slack.wait_for(lambda: slack.messages(NOTIFY_CHANNEL))[-1]
+
+
 def test_admins_manage_saved_replies_and_everyone_lists_them(bot: RunningBot) -> None:
     assert "Saved reply `hours`" in add_hours_reply(bot)["text"]
     refused = bot.command("/qtvoice", "replies add spam Buy now")
@@ -42,10 +50,7 @@ def test_admins_manage_saved_replies_and_everyone_lists_them(bot: RunningBot) ->
 def test_the_text_back_modal_offers_saved_replies_and_sends_the_one_picked(
     bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox
 ) -> None:
-    add_hours_reply(bot)
-    bot.link()
-    bot.send("call.missed")
-    missed = slack.wait_for(lambda: slack.messages(NOTIFY_CHANNEL))[-1]
+    missed = linked_missed_call(bot, slack)
 
     view = open_modal_on(bot, slack, missed, "text_back")
     menu = next(block for block in view["blocks"] if block["block_id"] == "sms_saved")
@@ -61,10 +66,7 @@ def test_the_text_back_modal_offers_saved_replies_and_sends_the_one_picked(
 def test_an_opted_out_number_is_refused_a_saved_reply(
     bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox
 ) -> None:
-    add_hours_reply(bot)
-    bot.link()
-    bot.send("call.missed")
-    missed = slack.wait_for(lambda: slack.messages(NOTIFY_CHANNEL))[-1]
+    missed = linked_missed_call(bot, slack)
     open_modal_on(bot, slack, missed, "text_back")
     inbound(bot, CUSTOMER_NUMBER, "STOP")
 

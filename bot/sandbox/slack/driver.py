@@ -322,8 +322,7 @@ class SlackDriver:
         message: Mapping[str, Any] | None = None,
     ) -> Delivery:
         """A click on the button `action_id` of a message (by default the one the bot posted)."""
-        message = message or self._recorder.message(channel_id, message_ts)
-        message = message or {"type": "message", "ts": message_ts, "text": ""}
+        message = self._message(channel_id, message_ts, message)
         block_id, label = _button_in(message, action_id)
         action = _clicked(action_id, block_id, label, value)
         return self._message_action(action, message, user_id, channel_id, message_ts)
@@ -338,8 +337,7 @@ class SlackDriver:
         message_ts: str,
     ) -> Delivery:
         """A person chosen in the `users_select` menu `action_id` of a message the bot posted."""
-        message = self._recorder.message(channel_id, message_ts)
-        message = message or {"type": "message", "ts": message_ts, "text": ""}
+        message = self._message(channel_id, message_ts)
         block_id, _ = _button_in(message, action_id)
         action = {
             "action_id": action_id,
@@ -349,6 +347,13 @@ class SlackDriver:
             "action_ts": f"{time.time():.6f}",
         }
         return self._message_action(action, message, user_id, channel_id, message_ts)
+
+    def _message(
+        self, channel_id: str, message_ts: str, given: Mapping[str, Any] | None = None
+    ) -> Mapping[str, Any]:
+        """The message acted on: the one given, else the bot's post there, else a stand-in."""
+        found = given or self._recorder.message(channel_id, message_ts)
+        return found or {"type": "message", "ts": message_ts, "text": ""}
 
     def _message_action(
         self,
