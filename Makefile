@@ -48,8 +48,8 @@ FORCE:
 demo: $(STAMP) ## play the demo scenarios against the bundled QTvoice and Slack stand-ins
 	$(BIN)/python -m bot demo
 
-test: $(STAMP) ## the whole suite (set TEST_DATABASE_URL to run it on PostgreSQL)
-	$(BIN)/python -m pytest
+test: $(STAMP) ## the whole suite on every core (set TEST_DATABASE_URL to run it on PostgreSQL)
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 serve: $(STAMP) ## run the bot with your .env
 	$(BIN)/python -m bot serve

@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
 from bot.config import Settings
 from bot.runtime import Runtime
@@ -23,9 +22,8 @@ from bot.sandbox.qtvoice import QTvoiceSandbox, send_webhook
 from bot.sandbox.samples import sample_event
 from bot.sandbox.server import BackgroundServer
 from bot.sandbox.slack import SlackDriver, SlackRecorder
-from bot.store.db import sync_url
-from bot.store.migrate import upgrade
 from bot.web import create_app
+from tests.helpers.database import empty_database, worker_database_url
 
 WEBHOOK_SECRET = "whsec_test_secret"
 SIGNING_SECRET = "slack_signing_secret_for_tests"
@@ -60,21 +58,11 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def reset_database(url: str) -> None:
-    """An empty database at the latest schema."""
-    if url.startswith("postgresql"):
-        engine = create_engine(sync_url(url), isolation_level="AUTOCOMMIT")
-        with engine.connect() as connection:
-            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    upgrade(url)
-
-
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
-    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'qtslack.db'}"
-    reset_database(url)
+    configured = os.environ.get("TEST_DATABASE_URL")
+    url = worker_database_url(configured) if configured else f"sqlite:///{tmp_path / 'qtslack.db'}"
+    empty_database(url)
     return url
 
 
