@@ -74,3 +74,18 @@ def test_the_api_key_never_goes_to_a_link_outside_qtvoice(
     parent = slack.wait_for(lambda: slack.messages(NOTIFY_CHANNEL))[0]
     note = slack.wait_for(lambda: slack.thread(NOTIFY_CHANNEL, parent["ts"])[1:])
     assert "not on QTvoice" in note[0]["text"]
+
+
+def test_a_recording_qtvoice_keeps_failing_to_hand_over_keeps_its_link_and_says_why(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox
+) -> None:
+    url = recording_url(qtvoice, "vm_flaky.mp3")
+    qtvoice.state.fail_next("GET", "/recordings/vm_flaky.mp3", 503, count=50)
+
+    bot.send("voicemail.new", id="vm_flaky", recordingUrl=url)
+
+    parent = slack.wait_for(lambda: slack.messages(NOTIFY_CHANNEL))[0]
+    note = slack.wait_for(lambda: slack.thread(NOTIFY_CHANNEL, parent["ts"])[1:])
+    assert "QTvoice did not hand it over" in note[0]["text"]
+    assert len(qtvoice.state.requests("GET", "/recordings/vm_flaky.mp3")) == 4
+    assert not slack.calls("files.getUploadURLExternal")

@@ -15,8 +15,9 @@ the channel, and completes it only if not. The recording is thus in the thread e
 and a failure on the way (QTvoice or Slack unreachable, a 429) raises, so the voicemail's
 delivery is retried like any other.
 
-A recording that can never be uploaded (too large, not found, a link outside QTvoice) keeps
-its link in the message and gets one line in the thread saying why.
+A recording that can never be uploaded (too large, not found, a link outside QTvoice), or
+that QTvoice did not hand over in `FETCH_TRIES` deliveries, keeps its link in the message and
+gets one line in the thread saying why.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ MEGABYTE = 1024 * 1024
 #: The file's name and title in Slack: nothing of the caller's, so it needs no masking.
 RECORDING_TITLE = "Voicemail recording.mp3"
 
+#: Deliveries of the voicemail that try to fetch its recording before the thread says it
+#: could not be had (fewer than `DELIVERY_MAX_ATTEMPTS`, so the voicemail is never parked
+#: for its recording's sake).
+FETCH_TRIES = 4
 #: QTvoice answers that no retry can mend: the recording stays a link, the thread says why.
 _PERMANENT = {TOO_LARGE, NOT_QTVOICE, "NOT_FOUND", "FORBIDDEN", "BAD_REQUEST"}
 
@@ -86,7 +91,10 @@ class RecordingUploader:
             try:
                 size = await self.qtvoice.download_recording(url, audio, max_bytes=self.max_bytes)
             except QTvoiceError as error:
-                if error.code not in _PERMANENT:
+                tries = int(ref.state.get("tries") or 0) + 1
+                if error.code not in _PERMANENT and tries < FETCH_TRIES:
+                    ref.state = {**ref.state, "tries": tries}
+                    await session.commit()
                     raise
                 await self._cannot(session, ref, key, channel, thread_ts, error)
                 return
@@ -155,7 +163,7 @@ class RecordingUploader:
         elif error.code == NOT_QTVOICE:
             why = "its link is not on QTvoice"
         else:
-            why = "QTvoice would not hand it over"
+            why = "QTvoice did not hand it over"
         text = f"🔊 The recording was not attached ({why}); use the Listen link above."
         await self.poster.post_once(
             session,
