@@ -32,9 +32,9 @@ from bot.sandbox.server import BackgroundServer
 from bot.sandbox.slack import DEFAULT_CHANNELS, TEAM_NAME, SlackDriver, SlackRecorder
 from bot.sandbox.slack import html as slack_html
 from bot.sandbox.slack.page import SlackPage, workspace_state
-from bot.slack.blocks import SAVE_CONTACT, TEXT_BACK
-from bot.slack.contact_form import CONTACT_MODAL
-from bot.slack.ownership_blocks import ASSIGN_TO, TAKE_IT
+from bot.slack.blocks.contact_form import CONTACT_MODAL
+from bot.slack.blocks.notifications import SAVE_CONTACT, TEXT_BACK
+from bot.slack.blocks.ownership import ASSIGN_TO, TAKE_IT
 from bot.store.migrate import upgrade
 from bot.store.models import utcnow
 from bot.web import create_app

@@ -86,8 +86,8 @@ def imports() -> dict[str, set[str]]:
 
 
 def test_the_walk_sees_the_bots_imports(imports: dict[str, set[str]]) -> None:
-    assert "bot.slack.blocks" in imports["bot.delivery.notifier"]
-    assert "bot.phone" in imports["bot.slack.blocks"]
+    assert "bot.slack.blocks.notifications" in imports["bot.delivery.notifier"]
+    assert "bot.phone" in imports["bot.slack.blocks.kit"]
 
 
 def test_no_two_parts_of_the_bot_import_each_other_even_through_others(
@@ -139,3 +139,37 @@ def test_only_the_demo_and_the_cli_import_the_sandbox(imports: dict[str, set[str
         if part(target) == "sandbox"
     }
     assert outside == set()
+
+
+LISTENERS = "bot.slack.listeners"
+
+
+def is_listener(module: str) -> bool:
+    """A listener module, or their package (`from bot.slack.listeners import home`)."""
+    return module == LISTENERS or module.startswith(LISTENERS + ".")
+
+
+def listener_imports(imports: dict[str, set[str]]) -> set[str]:
+    """`a → b` for each listener module `a` importing another listener module `b`."""
+    return {
+        f"{module} → {target}"
+        for module, targets in imports.items()
+        if module.startswith(LISTENERS + ".")
+        for target in targets
+        if is_listener(target) and target != module
+    }
+
+
+def test_no_listener_imports_another_listener(imports: dict[str, set[str]]) -> None:
+    """What two surfaces share lives below them in `bot.slack`, never in one of them."""
+    assert any(module.startswith(LISTENERS + ".") for module in imports)
+    assert listener_imports(imports) == set()
+
+
+def test_a_listener_importing_another_is_caught() -> None:
+    """The control: the check above can fail."""
+    imports = {
+        "bot.slack.listeners.actions": {"bot.slack.listeners.home", "bot.slack.tell"},
+        "bot.slack.listeners.home": {"bot.slack.app_home"},
+    }
+    assert listener_imports(imports) == {"bot.slack.listeners.actions → bot.slack.listeners.home"}

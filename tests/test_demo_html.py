@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from bot.demo import Demo, Flow, write_flow_page, write_html
 from bot.sandbox.chromium import ChromiumError, dump_dom, ensure_chromium
 from bot.sandbox.slack import html as slack_html
-from bot.slack.blocks import escape_mrkdwn
+from bot.slack.blocks.kit import escape_mrkdwn
 
 NAMES = slack_html.Names(
     users={"U0ALICE": "Alice Anderson", "U0QTSLACK": "QTslack"},

@@ -34,7 +34,7 @@ from bot.delivery.notifier import DISPATCH
 from bot.qtvoice.events import KNOWN_EVENTS
 from bot.sandbox.samples import EVENT_TYPES, MAIN_LINE
 from bot.sandbox.slack import SlackRecorder
-from bot.slack.blocks import Message
+from bot.slack.blocks.kit import Message
 from bot.store.db import sync_url
 from bot.store.deliveries import DONE
 from bot.store.models import InboxEvent, Route

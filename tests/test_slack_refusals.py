@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.delivery.poster import FALLBACK_TEXT_LIMIT, plain_fallback
 from bot.sandbox.slack import SlackRecorder
-from bot.slack.blocks import escape_mrkdwn
+from bot.slack.blocks.kit import escape_mrkdwn
 from bot.store.db import sync_url
 from bot.store.deliveries import DONE, FAILED
 from bot.store.models import InboxEvent

@@ -88,7 +88,7 @@ async def test_the_weekly_reports_medians_and_90th_percentiles_match_a_hand_comp
     # Main line: 10, 20, 40 -> median 20 min; nearest rank ceil(0.9 * 3) = 3rd -> 40 min.
     assert ["(215) 555-0100", "4", "0", "3 (75%)", "20 min", "40 min"] in rows
     assert ["(215) 555-0101", "0", "1", "1 (100%)", "1 h 30 min", "1 h 30 min"] in rows
-    people = next(block for block in report["blocks"] if block["block_id"] == "report_people")
+    people = next(block for block in report["blocks"] if block.get("block_id") == "report_people")
     assert "<@U0ALICE>: 3 returned · median 20 min, 90th percentile 40 min" in str(people)
     assert "ext_102: 1 returned" in str(people)
 

@@ -24,8 +24,8 @@ from bot.delivery.followup import ESCALATION_HORIZON, channel_messages, is_direc
 from bot.delivery.poster import SlackPoster
 from bot.qtvoice.models import Sms
 from bot.runtime import Runtime
-from bot.slack import digest_blocks
-from bot.slack.digest_blocks import Digest, DigestItem
+from bot.slack.blocks import digest as digest_blocks
+from bot.slack.blocks.digest import Digest, DigestItem
 from bot.slack.rendering import render_context
 from bot.store import job_runs
 from bot.store.models import InboxEvent, OpenItem, PostedMessage, utcnow

@@ -17,7 +17,7 @@ from bot.delivery.inbox import NotYet
 from bot.delivery.poster import SlackPoster
 from bot.qtvoice.errors import QTvoiceError
 from bot.runtime import Runtime
-from bot.slack import extension_blocks
+from bot.slack.blocks import extensions as extension_blocks
 from bot.store.models import ExtensionLink
 
 logger = logging.getLogger(__name__)

@@ -25,8 +25,10 @@ from bot.config import Settings
 from bot.delivery.poster import DmRefused, Refused, SlackPoster
 from bot.qtvoice.models import Sms
 from bot.runtime import Runtime
-from bot.slack import blocks, ownership_blocks
-from bot.slack.blocks import Caller, Line, Message, RenderContext
+from bot.slack.blocks import notifications as blocks
+from bot.slack.blocks import ownership as ownership_blocks
+from bot.slack.blocks.kit import Message, RenderContext
+from bot.slack.blocks.notifications import Caller, Line
 from bot.slack.rendering import render_context
 from bot.store import ownership
 from bot.store.groupcommit import GroupCommit

@@ -39,8 +39,11 @@ from bot.qtvoice.events import (
     VoicemailData,
     VoicemailEvent,
 )
-from bot.slack import blocks, ownership_blocks
-from bot.slack.blocks import Caller, Line, RenderContext
+from bot.slack.blocks import notifications as blocks
+from bot.slack.blocks import ownership as ownership_blocks
+from bot.slack.blocks.kit import Message
+from bot.slack.blocks.notifications import Caller, Line
+from bot.slack.rendering import render_context
 from bot.store.groupcommit import GroupCommit
 from bot.store.models import SENDING_REPLY, OutboundText, PostedMessage, utcnow
 from bot.store.ownership import SMS_REOPENED
@@ -68,11 +71,7 @@ class Notifier:
         self.poster = poster
         self.directory = directory
         self.group = group
-        self.ctx = RenderContext(
-            timezone=settings.zone,
-            default_region=settings.default_region,
-            mask_numbers=settings.mask_numbers,
-        )
+        self.ctx = render_context(settings)
         self.recordings = (
             RecordingUploader(directory.qtvoice, poster.slack, poster, settings.recording_max_mb)
             if settings.upload_recordings
@@ -171,7 +170,7 @@ class Notifier:
             message = ownership_blocks.rendered(item, self.ctx)
             if merged.get("handled_by"):
                 # Someone already closed it out; a late transcript must not bring the buttons back.
-                message = blocks.Message(
+                message = Message(
                     message.text,
                     blocks.handled(
                         message.blocks,

@@ -34,7 +34,7 @@ from bot.slack.api_errors import (
     error_headers,
     error_status,
 )
-from bot.slack.blocks import Message, escape_mrkdwn
+from bot.slack.blocks.kit import Message, escape_mrkdwn
 from bot.slack.stored import landed_ref
 from bot.store.db import dialect_insert
 from bot.store.groupcommit import GroupCommit, R, V, Write

@@ -35,8 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.delivery.poster import SlackPoster
 from bot.qtvoice.client import QTvoiceClient
 from bot.qtvoice.errors import NOT_QTVOICE, TOO_LARGE, QTvoiceError
-from bot.slack.blocks import Message
-from bot.slack.rendering import context
+from bot.slack.blocks.kit import Message, context
 from bot.store.models import PostedMessage
 
 logger = logging.getLogger(__name__)

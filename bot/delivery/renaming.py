@@ -25,8 +25,10 @@ from bot.delivery import followup
 from bot.delivery.poster import SlackPoster
 from bot.qtvoice.events import VoicemailData
 from bot.qtvoice.models import Call
-from bot.slack import blocks, ownership_blocks
-from bot.slack.blocks import Caller, Line, Message, RenderContext
+from bot.slack.blocks import notifications as blocks
+from bot.slack.blocks import ownership as ownership_blocks
+from bot.slack.blocks.kit import Message, RenderContext
+from bot.slack.blocks.notifications import Caller, Line
 from bot.store import ownership
 from bot.store.groupcommit import GroupCommit
 from bot.store.models import OpenItem, PostedMessage, utcnow

@@ -22,7 +22,7 @@ from bot.delivery.followup import channel_messages
 from bot.delivery.poster import SlackPoster
 from bot.report_figures import KINDS, Caller, weekly_figures
 from bot.runtime import Runtime
-from bot.slack import report_blocks
+from bot.slack.blocks import report as report_blocks
 from bot.slack.rendering import render_context
 from bot.store import job_runs
 from bot.store.models import OpenItem, utcnow

@@ -10,7 +10,7 @@ a transient failure like a 5xx.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -83,21 +83,3 @@ def describe(error: SlackApiError) -> str:
     if code is not None:
         return code
     return f"unreadable answer (HTTP {error_status(error) or 'unknown'})"
-
-
-async def answer_ephemeral(
-    respond: Callable[..., Awaitable[Any]], text: str, blocks: Sequence[Any] | None
-) -> None:
-    """Answer through a response URL, or log one line when it cannot be reached.
-
-    A response URL lasts 30 minutes and five uses (Slack's "Handling user interaction"
-    docs); a dead or malformed one leaves nobody else to tell, so it is a warning that names
-    the failure, never a traceback.
-    """
-    try:
-        await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
-    except Exception as error:
-        logger.warning(
-            "could not answer through the response URL (%s): it may have expired (30 min)",
-            type(error).__name__,
-        )

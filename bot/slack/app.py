@@ -1,6 +1,7 @@
 """Builds the Bolt app: one signing secret, the process's Slack client, every listener.
 
-This module only wires. Each Slack surface has its own module with a `register(app, runtime)`.
+This module only wires. Each Slack surface has its own module in `bot.slack.listeners` with a
+`register(app, runtime)`.
 """
 
 from __future__ import annotations
@@ -8,8 +9,9 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
-from bot.slack import actions, commands, contact_form, door, events, home, ownership, views
-from bot.slack.contact_form import Accept
+from bot.slack import door
+from bot.slack.listeners import actions, commands, contact_form, events, home, ownership, views
+from bot.slack.listeners.contact_form import Accept
 
 
 def create_bolt_app(runtime: Runtime, accept: Accept) -> AsyncApp:

@@ -2,7 +2,7 @@
 the App Home's Replay button, which queues a failed delivery again.
 
 Only users in `ADMIN_USER_IDS` see it or may replay; the check is made on the click itself,
-server-side, since anyone can forge a click's payload. `bot.slack.health_blocks` renders it.
+server-side, since anyone can forge a click's payload. `bot.slack.blocks.health` renders it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from bot.runtime import Runtime
-from bot.slack.health_blocks import FAILED_SHOWN, Health
+from bot.slack.blocks.health import FAILED_SHOWN, Health
 from bot.slack.sentences import ADMINS_ONLY
 from bot.store import deliveries, refusals
 
@@ -47,18 +47,18 @@ class DeliveryHealth:
             refused=refused,
         )
 
-    async def replay(self, user_id: str, row_id: str | None) -> str:
+    async def replay(self, user_id: str, row_id: int | None) -> str:
         """Queue failed delivery `row_id` again for admin `user_id`; the sentence to tell them.
 
-        Anyone else, an id that is not one, or a delivery no longer failed changes nothing.
+        Anyone else, no id (None), or a delivery no longer failed changes nothing.
         """
         if not self.is_admin(user_id):
             logger.warning("replay refused: %s is not in ADMIN_USER_IDS", user_id)
             return ADMINS_ONLY.format(what="replay deliveries")
-        if row_id is None or not row_id.isdecimal() or len(row_id) > 18:
+        if row_id is None:
             return NO_SUCH_DELIVERY
         async with self.runtime.sessions() as session:
-            before = await deliveries.replay(session, int(row_id), only_failed=True)
+            before = await deliveries.replay(session, row_id, only_failed=True)
         if before is None:
             return NO_SUCH_DELIVERY
         if before == deliveries.PENDING:

@@ -9,17 +9,12 @@ https://api.slack.com/reference/surfaces/formatting#escaping.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from bot import phone
 from bot.qtvoice.models import Extension
 
-#: A Slack user id: "U" (or "W" on Enterprise Grid) then capitals and digits, as in
-#: https://api.slack.com/changelog/2016-08-11-user-id-format-changes ("U024BE7LH").
-_USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
 _USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _CHANNEL_MENTION = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>")
 _SLACK_MARKUP = re.compile(r"<([^<>]*)>")
@@ -55,12 +50,6 @@ def split_first(text: str) -> tuple[str, str]:
     if not parts:
         return "", ""
     return parts[0], parts[1] if len(parts) > 1 else ""
-
-
-def is_user_id(text: str) -> bool:
-    """Whether `text` is shaped like a Slack user id (`U024BE7LH`); says nothing of whether
-    that user exists."""
-    return _USER_ID.fullmatch(text) is not None
 
 
 def leading_mention(slack_text: str) -> tuple[str | None, str]:
@@ -103,16 +92,6 @@ def target_and_text(typed: str, region: str) -> tuple[str, str]:
     if named and not phone.is_phone_like(named.group(1)):
         return named.group(1), named.group(2)
     return split_first(typed)
-
-
-def button_value(body: dict[str, Any]) -> dict[str, Any]:
-    """The JSON object in a block_actions payload's first button value; {} when it is not one."""
-    actions = body.get("actions") or [{}]
-    try:
-        value = json.loads(actions[0].get("value") or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def find_extension(extensions: Sequence[Extension], typed: str, region: str) -> Extension | None:

@@ -11,7 +11,7 @@ failures into words through this module and nowhere else.
 from __future__ import annotations
 
 from bot.qtvoice.errors import QTvoiceError
-from bot.slack.blocks import escape_mrkdwn
+from bot.slack.blocks.kit import escape_mrkdwn
 from bot.telephony import Refusal
 
 Failure = Refusal | QTvoiceError
@@ -21,6 +21,12 @@ FAILURES = (Refusal, QTvoiceError)
 """`Failure` as a tuple, for `except FAILURES as failure:`."""
 
 SORRY = "Sorry, something went wrong on our side; please try again in a moment."
+
+STALE_BUTTON = "This button is out of date; please run the command again."
+"""For a click on a button whose value the bot did not write (or no longer reads)."""
+
+MODAL_NOT_OPENED = "Slack couldn't open the form in time; please press the button again."
+"""For a button whose modal Slack would not open (its trigger expired)."""
 
 ADMINS_ONLY = "Only QTvoice admins can {what}; please ask one of them."
 """For a non-admin asking for an admin's thing; `what` completes "Only QTvoice admins can"."""

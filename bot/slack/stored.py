@@ -22,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.qtvoice.models import Call, Voicemail
 from bot.runtime import Runtime
-from bot.slack import blocks
 from bot.slack.api_errors import describe
-from bot.slack.blocks import Line, Message
+from bot.slack.blocks import notifications
+from bot.slack.blocks.kit import Message
+from bot.slack.blocks.notifications import Line
 from bot.slack.rendering import lookup_caller, render_context
 from bot.store.models import InboxEvent, PostedMessage
 
@@ -125,9 +126,9 @@ async def _render(runtime: Runtime, kind: str, data: dict[str, Any]) -> Message:
         voicemail = Voicemail.model_validate(data)
         caller = await lookup_caller(runtime, voicemail.from_)
         line = Line(number=voicemail.to, extension_id=voicemail.extension_id)
-        return blocks.voicemail(voicemail, caller, line, ctx)
+        return notifications.voicemail(voicemail, caller, line, ctx)
     call = Call.model_validate(data)
     caller = await lookup_caller(runtime, call.from_)
-    return blocks.missed_call(
+    return notifications.missed_call(
         call, caller, Line(number=call.to, extension_id=call.extension_id), ctx
     )

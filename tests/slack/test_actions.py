@@ -18,10 +18,13 @@ from sqlalchemy import create_engine, update
 from bot.sandbox.qtvoice import JANE_ROE, QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.slack import Delivery, SlackRecorder
+from bot.slack.buttons import ButtonCodec, ButtonValue
 from bot.store.db import sync_url
 from bot.store.deliveries import PENDING
 from bot.store.models import InboxEvent, PostedMessage, utcnow
-from tests.conftest import NOTIFY_CHANNEL, RunningBot
+from tests.conftest import NOTIFY_CHANNEL, SIGNING_SECRET, RunningBot
+
+CODEC = ButtonCodec.for_signing_secret(SIGNING_SECRET)
 
 
 def button(message: dict[str, Any], action_id: str, index: int = 0) -> dict[str, Any]:
@@ -101,7 +104,10 @@ def modal(slack: SlackRecorder) -> dict[str, Any]:
 
 
 def private_metadata(view: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(view["private_metadata"])
+    """The fields of a modal's metadata, once its seal is known to hold."""
+    raw = view["private_metadata"]
+    assert CODEC.decode(raw) is not None
+    return {key: item for key, item in json.loads(raw).items() if key not in ("v", "s")}
 
 
 # Call back
@@ -313,12 +319,13 @@ def test_picking_a_contact_to_call_dials_them(
 ) -> None:
     bot.link()
     picker = bot.command("/call", "John")
-    chosen = json.loads(button(picker, "pick_contact")["value"])
+    chosen = CODEC.decode(button(picker, "pick_contact")["value"])
+    assert chosen is not None
 
     click(bot, picker, "pick_contact", channel="C0GENERAL")
 
     slack.wait_for(lambda: calls_placed(qtvoice))
-    assert calls_placed(qtvoice) == [{"to": chosen["n"], "extension_id": "ext_101"}]
+    assert calls_placed(qtvoice) == [{"to": chosen.number, "extension_id": "ext_101"}]
 
 
 def test_picking_a_contact_to_text_sends_the_typed_text(
@@ -353,6 +360,85 @@ def test_a_button_with_an_unreadable_value_says_it_is_out_of_date(
     )
 
     assert "out of date" in answer(slack, delivery)["text"]
+
+
+PREMIUM = "+19005550123"
+"""A +1 900 number: premium rate, and never one the bot put on a button."""
+
+
+def forged_values(message: dict[str, Any], action_id: str) -> list[str]:
+    """Values naming `PREMIUM` for the `action_id` button of `message`, every way a client
+    could forge one: the old unsealed JSON, the bot's own sealed value with the number
+    swapped, and a value sealed under another key."""
+    sealed = json.loads(button(message, action_id)["value"])
+    other = ButtonCodec.for_signing_secret("not our signing secret")
+    return [
+        json.dumps({"n": PREMIUM, "l": MAIN_LINE}),
+        json.dumps({**sealed, "n": PREMIUM}),
+        other.encode(ButtonValue(number=PREMIUM, line=MAIN_LINE)),
+    ]
+
+
+@pytest.mark.parametrize("action_id", ["call_back", "text_back"])
+def test_a_forged_click_naming_a_number_the_bot_never_wrote_dials_nothing(
+    bot: RunningBot,
+    slack: SlackRecorder,
+    qtvoice: QTvoiceSandbox,
+    missed_call: dict[str, Any],
+    action_id: str,
+) -> None:
+    bot.link()
+
+    for forged in forged_values(missed_call, action_id):
+        delivery = bot.slack.block_action(
+            action_id,
+            forged,
+            channel_id=NOTIFY_CHANNEL,
+            message_ts=missed_call["ts"],
+            message=missed_call,
+        )
+        assert delivery.status_code == 200
+        assert "out of date" in answer(slack, delivery)["text"]
+
+    assert calls_placed(qtvoice) == []
+    assert slack.views_opened("U0ALICE") == []
+
+
+def test_a_forged_pick_naming_a_number_the_bot_never_wrote_dials_or_texts_nothing(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox
+) -> None:
+    bot.link()
+    picker = bot.command("/sms", "John on my way")
+    sealed = json.loads(button(picker, "pick_contact")["value"])
+    forged = [
+        json.dumps({"n": PREMIUM, "p": "call"}),
+        json.dumps({**sealed, "n": PREMIUM, "p": "call"}),
+        json.dumps({**sealed, "n": PREMIUM}),
+    ]
+
+    for value in forged:
+        delivery = bot.slack.block_action(
+            "pick_contact",
+            value,
+            channel_id="C0GENERAL",
+            message_ts="1700000000.000200",
+            message=picker,
+        )
+        assert "out of date" in answer(slack, delivery)["text"]
+
+    assert calls_placed(qtvoice) == []
+    assert texts_sent(qtvoice) == []
+
+
+def test_the_same_click_with_the_value_the_bot_wrote_does_dial(
+    bot: RunningBot, qtvoice: QTvoiceSandbox, slack: SlackRecorder, missed_call: dict[str, Any]
+) -> None:
+    """The control for the forged clicks above: the unchanged value is dialed."""
+    bot.link()
+
+    answer(slack, click(bot, missed_call, "call_back"))
+
+    assert calls_placed(qtvoice) == [{"to": CUSTOMER_NUMBER, "extension_id": "ext_101"}]
 
 
 FORGED_BLOCKS = [

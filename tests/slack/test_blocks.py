@@ -27,18 +27,20 @@ from slack_sdk.models.blocks import Block
 
 from bot.qtvoice.events import VoicemailData, VoicemailEvent, parse_envelope
 from bot.qtvoice.models import Call, Contact, ContactLookup, Sms, Voicemail
-from bot.slack.blocks import (
-    Caller,
-    Line,
+from bot.slack.blocks.kit import (
     Message,
     RenderContext,
+    escape_mrkdwn,
+    format_duration,
+    format_when,
+)
+from bot.slack.blocks.notifications import (
+    Caller,
+    Line,
     caller_from_lookup,
     contact_card,
     contact_event,
     contact_picker,
-    escape_mrkdwn,
-    format_duration,
-    format_when,
     handled,
     live_call,
     missed_call,
@@ -48,15 +50,20 @@ from bot.slack.blocks import (
     sms_thread_parent,
     voicemail,
 )
+from bot.slack.buttons import ButtonCodec
+from tests.conftest import SIGNING_SECRET
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 WEBHOOKS = FIXTURES / "qtvoice"
 GOLDEN = FIXTURES / "slack"
 
 
-CTX = RenderContext(timezone=ZoneInfo("America/New_York"), default_region="US", mask_numbers=False)
+CODEC = ButtonCodec.for_signing_secret(SIGNING_SECRET)
+CTX = RenderContext(
+    timezone=ZoneInfo("America/New_York"), default_region="US", mask_numbers=False, buttons=CODEC
+)
 MASKED = RenderContext(
-    timezone=ZoneInfo("America/New_York"), default_region="US", mask_numbers=True
+    timezone=ZoneInfo("America/New_York"), default_region="US", mask_numbers=True, buttons=CODEC
 )
 JOHN = Caller("+12155551234", name="John Doe", company="Acme Inc", contact_id="contact_123")
 SALES = Line("+12155550100", extension_id="ext_101", extension_name="Sales")
@@ -160,7 +167,10 @@ def buttons(message: Message) -> dict[str, dict[str, Any]]:
 
 
 def button_value(message: Message, action_id: str) -> dict[str, str]:
-    return json.loads(buttons(message)[action_id]["value"])
+    """The fields of a button's value, once its seal is known to hold."""
+    raw = buttons(message)[action_id]["value"]
+    assert CODEC.decode(raw) is not None
+    return {key: item for key, item in json.loads(raw).items() if key not in ("v", "s")}
 
 
 def everything(message: Message) -> str:

@@ -1,26 +1,31 @@
-"""Slash command replies (`bot.slack.cards`): pure builders, pinned without a server."""
+"""Slash command replies (`bot.slack.blocks.replies`): pure builders, pinned without a server."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.qtvoice.models import Contact, Extension, Voicemail
-from bot.slack import blocks, cards
-from bot.slack.blocks import Caller, Line, RenderContext
+from bot.slack.blocks import notifications as blocks
+from bot.slack.blocks import replies as cards
+from bot.slack.blocks.kit import Message, RenderContext
+from bot.slack.blocks.notifications import Caller, Line
+from bot.slack.buttons import TEXT_LIMIT, ButtonCodec, ButtonValue
 from bot.telephony import Refusal
 
-CTX = RenderContext(timezone=ZoneInfo("UTC"), default_region="US", mask_numbers=False)
+CODEC = ButtonCodec(b"test key")
+CTX = RenderContext(
+    timezone=ZoneInfo("UTC"), default_region="US", mask_numbers=False, buttons=CODEC
+)
 
 
 def extension(number: str, name: str) -> Extension:
     return Extension.model_validate({"id": f"ext_{number}", "number": number, "name": name})
 
 
-def voicemail(index: int) -> blocks.Message:
+def voicemail(index: int) -> Message:
     vm = Voicemail.model_validate(
         {
             "id": f"vm_{index}",
@@ -34,12 +39,12 @@ def voicemail(index: int) -> blocks.Message:
 
 
 def test_link_offer_has_one_link_button_per_extension_naming_it() -> None:
-    offer = cards.link_offer([extension("101", "Alice"), extension("102", "Bob <b>")])
+    offer = cards.link_offer([extension("101", "Alice"), extension("102", "Bob <b>")], CTX)
 
     buttons = [block["accessory"] for block in offer.blocks if "accessory" in block]
-    assert [json.loads(button["value"]) for button in buttons] == [
-        {"x": "ext_101"},
-        {"x": "ext_102"},
+    assert [CODEC.decode(button["value"]) for button in buttons] == [
+        ButtonValue(extension="ext_101"),
+        ButtonValue(extension="ext_102"),
     ]
     assert {button["action_id"] for button in buttons} == {cards.LINK_EXTENSION}
     assert "Bob &lt;b&gt;" in offer.blocks[2]["text"]["text"]
@@ -72,17 +77,16 @@ def test_a_picked_text_rides_in_every_picker_button() -> None:
         Contact.model_validate({"id": f"c{i}", "firstName": f"Jo{i}", "phone": f"+1215555010{i}"})
         for i in range(2)
     ]
-    picker = cards.picker_carrying_text(blocks.contact_picker(contacts, "sms", CTX), "On my way")
+    picker = cards.picker_carrying_text(contacts, CTX, "On my way")
 
     values = [
-        json.loads(block["accessory"]["value"]) for block in picker.blocks if "accessory" in block
+        CODEC.decode(block["accessory"]["value"]) for block in picker.blocks if "accessory" in block
     ]
-    assert [value["t"] for value in values] == ["On my way", "On my way"]
+    assert [value.text if value else None for value in values] == ["On my way", "On my way"]
 
 
 def test_a_text_too_long_to_ride_in_a_button_is_refused() -> None:
     contacts = [Contact.model_validate({"id": "c1", "firstName": "Jo", "phone": "+12155550101"})]
-    picker = blocks.contact_picker(contacts, "sms", CTX)
 
     with pytest.raises(Refusal, match="limited to 1000 characters"):
-        cards.picker_carrying_text(picker, "x" * (cards.PICKED_TEXT_LIMIT + 1))
+        cards.picker_carrying_text(contacts, CTX, "x" * (TEXT_LIMIT + 1))

@@ -19,7 +19,11 @@ from bot.sandbox.qtvoice import ALICE_LINE, JANE_ROE, JOHN_DOE, STRANGER, QTvoic
 from bot.sandbox.slack import DEFAULT_USERS, SlackRecorder, SlackUser
 from bot.sandbox.slack.driver import SlackRequest
 from bot.sandbox.slack.team import APP_ID, TEAM_ID
-from tests.conftest import ADMIN, BOT_TOKEN, NOTIFY_CHANNEL, RunningBot, start_bot
+from bot.slack.buttons import ButtonCodec, ButtonValue
+from tests.conftest import ADMIN, BOT_TOKEN, NOTIFY_CHANNEL, SIGNING_SECRET, RunningBot, start_bot
+
+CODEC = ButtonCodec.for_signing_secret(SIGNING_SECRET)
+
 
 ACK_DEADLINE_SECONDS = 3.0
 
@@ -137,8 +141,8 @@ def test_call_by_a_shared_name_offers_a_picker(slash: Slash, qtvoice: QTvoiceSan
 
     picker = slash.reply("John", command="/call")
 
-    values = [json.loads(button["value"]) for button in buttons(picker, "pick_contact")]
-    assert {"n": JOHN_DOE, "p": "call"} in values
+    values = [CODEC.decode(button["value"]) for button in buttons(picker, "pick_contact")]
+    assert ButtonValue(number=JOHN_DOE, purpose="call") in values
     assert len(values) == 2
     assert sent(qtvoice, "/calls") == []
 
@@ -250,8 +254,8 @@ def test_sms_to_a_shared_name_carries_the_text_in_the_picker(
 
     picker = slash.reply("John: running late", command="/sms")
 
-    values = [json.loads(button["value"]) for button in buttons(picker, "pick_contact")]
-    assert {"n": JOHN_DOE, "p": "sms", "t": "running late"} in values
+    values = [CODEC.decode(button["value"]) for button in buttons(picker, "pick_contact")]
+    assert ButtonValue(number=JOHN_DOE, purpose="sms", text="running late") in values
     assert sent(qtvoice, "/sms") == []
 
 
@@ -314,7 +318,7 @@ def test_contact_by_number_shows_the_card_with_call_and_text(slash: Slash) -> No
     card = slash.reply("contact 215-555-1234")
 
     assert "John Doe" in card["text"]
-    assert json.loads(buttons(card, "contact_call")[0]["value"]) == {"n": JOHN_DOE}
+    assert CODEC.decode(buttons(card, "contact_call")[0]["value"]) == ButtonValue(number=JOHN_DOE)
     assert buttons(card, "contact_text")
 
 
@@ -328,8 +332,8 @@ def test_contact_alias_by_name_shows_the_card(slash: Slash, qtvoice: QTvoiceSand
 def test_contact_by_a_shared_name_offers_a_picker(slash: Slash) -> None:
     picker = slash.reply("John", command="/contact")
 
-    values = [json.loads(button["value"]) for button in buttons(picker, "pick_contact")]
-    assert all(value["p"] == "contact" for value in values)
+    values = [CODEC.decode(button["value"]) for button in buttons(picker, "pick_contact")]
+    assert all(value is not None and value.purpose == "contact" for value in values)
     assert len(values) == 2
 
 
@@ -362,7 +366,7 @@ def test_link_without_argument_offers_the_extension_matching_the_email(
     slash.reply("link")
     offer = slack.ephemerals("U0ALICE")[-1]
     [button] = buttons(offer, "link_extension")
-    assert json.loads(button["value"]) == {"x": "ext_101"}
+    assert CODEC.decode(button["value"]) == ButtonValue(extension="ext_101")
 
     click = bot.slack.block_action(
         "link_extension", button["value"], message_ts=offer["ts"], message=offer

@@ -16,13 +16,17 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.sandbox.slack import DEFAULT_USERS, SlackRecorder, SlackUser
+from bot.slack.buttons import ButtonCodec, ButtonValue
 from bot.store.db import sync_url
 from bot.store.deliveries import DONE, FAILED
 from bot.store.models import InboxEvent, utcnow
-from tests.conftest import ADMIN, BOT_TOKEN, NOTIFY_CHANNEL, RunningBot, start_bot
+from tests.conftest import ADMIN, BOT_TOKEN, NOTIFY_CHANNEL, SIGNING_SECRET, RunningBot, start_bot
 from tests.slack.test_home import home_blocks
 from tests.test_delivery import settle
 from tests.test_refusals import SIGNATURE_FIX, TIMES, send_with_wrong_secret
+
+CODEC = ButtonCodec.for_signing_secret(SIGNING_SECRET)
+
 
 REPLAY = "replay_delivery"
 
@@ -74,10 +78,10 @@ def park_one_failed(bot: RunningBot, slack: SlackRecorder, db: Engine) -> int:
     return row_id
 
 
-def replay_values(blocks: list[Any]) -> list[dict[str, str]]:
-    """The values of the Replay buttons on the Home, top to bottom."""
+def replay_values(blocks: list[Any]) -> list[str]:
+    """The values (as sent, sealed) of the Replay buttons on the Home, top to bottom."""
     return [
-        json.loads(block["accessory"]["value"])
+        block["accessory"]["value"]
         for block in blocks
         if (block.get("accessory") or {}).get("action_id") == REPLAY
     ]
@@ -107,7 +111,8 @@ def test_admin_home_shows_failed_deliveries_and_refused_webhooks(
     assert "SlackApiError" in home  # its last error, as the worker stored it
     assert "status: 500" in home
     assert SIGNATURE_FIX in home
-    assert replay_values(home_blocks(impatient, slack, ADMIN)) == [{"d": str(row_id)}]
+    [value] = replay_values(home_blocks(impatient, slack, ADMIN))
+    assert CODEC.decode(value) == ButtonValue(delivery=str(row_id))
 
 
 def test_a_non_admin_home_has_no_health_panel(
@@ -130,14 +135,14 @@ def test_replay_queues_a_failed_delivery_which_reaches_slack_once(
     [value] = replay_values(home_blocks(impatient, slack, ADMIN))
     homes_before = len(slack.views_published(ADMIN))
 
-    assert impatient.slack.home_action(REPLAY, json.dumps(value), user_id=ADMIN).status_code == 200
+    assert impatient.slack.home_action(REPLAY, value, user_id=ADMIN).status_code == 200
 
     slack.wait_for(lambda: states(db)[row_id] == DONE)
     dm = slack.wait_for(lambda: slack.messages(slack.im_channel(ADMIN)))
     assert f"Delivery #{row_id} is queued again" in dm[-1]["text"]
     assert len(slack.wait_for(lambda: slack.views_published(ADMIN)[homes_before:])) >= 1
     # A second click (or one on a stale Home) after it was delivered posts nothing more.
-    impatient.slack.home_action(REPLAY, json.dumps(value), user_id=ADMIN)
+    impatient.slack.home_action(REPLAY, value, user_id=ADMIN)
     slack.wait_for(lambda: len(slack.messages(slack.im_channel(ADMIN))) == 2)
     settle()
     assert "isn't failed any more" in slack.messages(slack.im_channel(ADMIN))[-1]["text"]

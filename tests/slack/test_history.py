@@ -11,11 +11,14 @@ from hypothesis import strategies as st
 from bot.qtvoice.models import Call, Sms, Voicemail
 from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
-from bot.slack.blocks import RenderContext
-from bot.slack.history import history_card
+from bot.slack.blocks.history import history_card
+from bot.slack.blocks.kit import RenderContext
+from bot.slack.buttons import ButtonCodec
 from tests.conftest import RunningBot
 
-CTX = RenderContext(timezone=ZoneInfo("UTC"), default_region="US", mask_numbers=False)
+CTX = RenderContext(
+    timezone=ZoneInfo("UTC"), default_region="US", mask_numbers=False, buttons=ButtonCodec(b"k")
+)
 
 
 def lines(answer: dict[str, object]) -> list[str]:

@@ -15,8 +15,11 @@ import pytest
 from bot.sandbox.qtvoice import ALICE_LINE, JANE_ROE, STRANGER, QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.slack import SlackRecorder
-from tests.conftest import NOTIFY_CHANNEL, RunningBot
+from bot.slack.buttons import ButtonCodec, ButtonValue
+from tests.conftest import NOTIFY_CHANNEL, SIGNING_SECRET, RunningBot
 from tests.slack.test_actions import answer, click
+
+CODEC = ButtonCodec.for_signing_secret(SIGNING_SECRET)
 
 
 @pytest.fixture
@@ -37,9 +40,10 @@ def home_of(bot: RunningBot, slack: SlackRecorder, user: str = "U0ALICE") -> str
     return json.dumps(home_blocks(bot, slack, user), ensure_ascii=False)
 
 
-def button_values(blocks: list[Any], action_id: str) -> list[dict[str, str]]:
+def button_values(blocks: list[Any], action_id: str) -> list[str]:
+    """The values (as sent, sealed) of the `action_id` buttons, top to bottom."""
     return [
-        json.loads(element["value"])
+        element["value"]
         for block in blocks
         for element in block.get("elements") or []
         if element.get("action_id") == action_id
@@ -74,8 +78,9 @@ def test_home_lists_the_users_missed_calls_with_buttons(
     blocks = home_blocks(bot, slack)
 
     assert "*Jane Roe* (Globex)" in json.dumps(blocks)
-    assert {"n": JANE_ROE, "l": ALICE_LINE} in button_values(blocks, "call_back")
-    assert {"n": JANE_ROE, "l": ALICE_LINE} in button_values(blocks, "text_back")
+    alice = ButtonValue(number=JANE_ROE, line=ALICE_LINE)
+    assert alice in map(CODEC.decode, button_values(blocks, "call_back"))
+    assert alice in map(CODEC.decode, button_values(blocks, "text_back"))
 
 
 def test_home_lists_unread_voicemails_escaped(
@@ -106,7 +111,9 @@ def test_home_lists_open_text_conversations_with_a_reply_button(
 
     home = json.dumps(blocks)
     assert "*John Doe* (Acme Inc)" in home
-    assert button_values(blocks, "sms_reply") == [{"n": CUSTOMER_NUMBER, "l": MAIN_LINE}]
+    assert [CODEC.decode(value) for value in button_values(blocks, "sms_reply")] == [
+        ButtonValue(number=CUSTOMER_NUMBER, line=MAIN_LINE)
+    ]
     assert f"archives/{NOTIFY_CHANNEL}/p{parent['ts'].replace('.', '')}" in home
 
 
@@ -135,11 +142,11 @@ def test_call_back_from_the_home_tab_dials_and_answers_by_dm(
 ) -> None:
     value = button_values(home_blocks(bot, slack), "call_back")[0]
 
-    delivery = bot.slack.home_action("call_back", json.dumps(value))
+    delivery = bot.slack.home_action("call_back", value)
 
     assert delivery.status_code == 200
     placed = slack.wait_for(lambda: qtvoice.state.requests("POST", "/calls"))
-    assert placed[0].json["to"] == value["n"]
+    assert placed[0].json["to"] == JANE_ROE
     assert placed[0].json["extension_id"] == "ext_101"
     dm = slack.wait_for(lambda: slack.messages(slack.im_channel("U0ALICE")))
     assert "Calling" in dm[-1]["text"]
@@ -150,7 +157,7 @@ def test_text_back_from_the_home_tab_opens_the_sms_modal(
 ) -> None:
     value = button_values(home_blocks(bot, slack), "text_back")[0]
 
-    bot.slack.home_action("text_back", json.dumps(value))
+    bot.slack.home_action("text_back", value)
 
     opened = slack.wait_for(lambda: slack.views_opened("U0ALICE"))
     assert opened[-1]["callback_id"] == "sms_send"

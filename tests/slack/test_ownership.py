@@ -10,14 +10,11 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.config import Settings
 from bot.runtime import Runtime
 from bot.sandbox.slack import SlackRecorder
-from bot.slack.ownership_blocks import item_of_value
 from bot.store.models import OpenItem, Reminder
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
 from tests.slack.test_actions import answer, button, click, posted_message
@@ -186,17 +183,6 @@ def test_a_button_naming_no_item_gets_a_friendly_word(
     told = answer(slack, delivery)
 
     assert "isn't in my records" in told["text"]
-
-
-@given(st.one_of(st.text(), st.from_type(object).map(repr), st.none()))
-def test_any_button_value_names_an_item_or_nothing(raw: str | None) -> None:
-    item = item_of_value(raw)
-    assert item is None or (isinstance(item, int) and 0 <= item < 10**18)
-
-
-@given(st.integers(0, 10**18 - 1))
-def test_an_item_id_survives_its_button(item_id: int) -> None:
-    assert item_of_value(json.dumps({"i": str(item_id)})) == item_id
 
 
 def test_a_text_conversation_can_be_marked_handled(bot: RunningBot, slack: SlackRecorder) -> None:

@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 from bot.qtvoice.models import Extension
 from bot.slack.parsing import (
     around_channel,
-    button_value,
     extension_phone,
     find_extension,
     leading_mention,
@@ -101,19 +100,6 @@ def test_target_and_text_reads_any_text_without_failing(typed: str) -> None:
     target, text = target_and_text(typed, "US")
     assert target.strip() == target
     assert len(target) + len(text) <= len(typed)
-
-
-# button_value
-
-
-def test_button_value_is_the_json_object_of_the_first_button() -> None:
-    assert button_value({"actions": [{"value": '{"x":"ext_101"}'}]}) == {"x": "ext_101"}
-
-
-def test_button_value_is_empty_for_anything_but_a_json_object() -> None:
-    for value in ("not json", "[1, 2]", "", None):
-        assert button_value({"actions": [{"value": value}]}) == {}
-    assert button_value({}) == {}
 
 
 # find_extension, extension_phone

@@ -218,3 +218,17 @@ def test_modal_with_unreadable_metadata_asks_to_start_again(
     )
 
     assert "expired" in form_errors(delivery)["sms_message"]
+
+
+def test_modal_whose_metadata_names_a_number_the_bot_never_wrote_texts_nothing(
+    bot: RunningBot, qtvoice: QTvoiceSandbox, text_back_modal: dict[str, Any]
+) -> None:
+    sealed = json.loads(text_back_modal["private_metadata"])
+
+    for forged in ('{"n":"+19005550123"}', json.dumps({**sealed, "n": "+19005550123"})):
+        delivery = bot.slack.view_submission(
+            "sms_send", {"sms_message": {"message": "Hi"}}, private_metadata=forged
+        )
+        assert "expired" in form_errors(delivery)["sms_message"]
+
+    assert texts_sent(qtvoice) == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.slack.blocks import Message, escape_mrkdwn
+from bot.slack.blocks.kit import Message, escape_mrkdwn, mention, section
 from bot.store.models import ExtensionLink
 
 
@@ -17,7 +17,7 @@ def link_gone(link: ExtensionLink, *, to_admin: bool) -> Message:
     )
     if to_admin:
         text = (
-            f"⚠️ <@{link.slack_user_id}> is linked to QTvoice extension {extension}, which is no"
+            f"⚠️ {mention(link.slack_user_id) or 'Someone'} is linked to QTvoice extension {extension}, which is no"
             " longer in QTvoice: their calls from Slack fail until they (or you) run"
             " `/qtvoice link <extension>` again."
         )
@@ -26,8 +26,7 @@ def link_gone(link: ExtensionLink, *, to_admin: bool) -> Message:
             f"⚠️ Your QTvoice extension {extension} is no longer in QTvoice, so calls from Slack"
             " can't ring it. Run `/qtvoice link <extension>` to link the one you use now."
         )
-    block = {"type": "section", "block_id": "link_gone", "text": {"type": "mrkdwn", "text": text}}
-    return Message(text, [block])
+    return Message(text, [section("link_gone", text)])
 
 
 def _named(name: str | None) -> str | None:

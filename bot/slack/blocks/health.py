@@ -4,7 +4,7 @@ Pure builders, no I/O: what `bot.slack.health` read goes in, mrkdwn and Block Ki
 Everything that came from outside (a stored error, an event name) is escaped, and each text is
 cut to what its block holds (3000 characters in a section), so Slack never refuses the view.
 
-The Replay button's value is compact JSON {"d": "<inbox row id>"}.
+The Replay button's value names the inbox row (`bot.slack.buttons`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.qtvoice.webhooks import refusal_line
-from bot.slack.blocks import Block, RenderContext, button, escape_mrkdwn, format_when
-from bot.slack.rendering import context, section
+from bot.slack.blocks.kit import (
+    Block,
+    RenderContext,
+    button,
+    context,
+    divider,
+    escape_mrkdwn,
+    format_when,
+    header,
+    section,
+)
+from bot.slack.buttons import ButtonValue
 from bot.store.models import InboxEvent
 from bot.store.refusals import RefusedKind
 
@@ -93,8 +103,8 @@ def panel(health: Health, now: datetime, ctx: RenderContext, *, room: int) -> li
     (at most FAILED_SHOWN); a line says how many more there are and where to see them all.
     """
     head: list[Block] = [
-        {"type": "divider"},
-        {"type": "header", "text": {"type": "plain_text", "text": "🩺 Delivery health (admins)"}},
+        divider(),
+        header("🩺 Delivery health (admins)"),
         section(
             "health_summary",
             f"Deliveries waiting: *{health.waiting}* · failed: *{health.failed_count}*\n"
@@ -107,10 +117,8 @@ def panel(health: Health, now: datetime, ctx: RenderContext, *, room: int) -> li
     shown = list(health.failed)[:fits]
     rows: list[Block] = []
     for row in shown:
-        replay = button("Replay", REPLAY_DELIVERY, {"d": str(row.id)})
-        rows.append(
-            {**section(f"health_failed_{row.id}", failed_line(row, ctx)), "accessory": replay}
-        )
+        replay = button("Replay", REPLAY_DELIVERY, ButtonValue(delivery=str(row.id)), ctx)
+        rows.append(section(f"health_failed_{row.id}", failed_line(row, ctx), accessory=replay))
     if health.failed_count > len(shown):
         rows.append(
             context(

@@ -1,4 +1,4 @@
-"""Block Kit builders: domain objects in, Slack messages out.
+"""Notifications and cards: domain objects in, Slack messages out (on `bot.slack.blocks.kit`).
 
 Pure functions with no I/O and no clock (every time shown comes from the event itself), so
 each message is pinned by a golden test. Two rules hold everywhere:
@@ -16,19 +16,37 @@ section with fields for the details, context blocks for secondary information.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, cast
+from datetime import datetime
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import ButtonElement
 
 from bot import phone, phone_text
 from bot.qtvoice.models import Call, Contact, ContactLookup, Sms, Voicemail
-from bot.slack.parsing import is_user_id
-
-Block = dict[str, Any]
+from bot.slack.blocks.kit import (
+    ELLIPSIS,
+    NUMBER_LIMIT,
+    Block,
+    Message,
+    RenderContext,
+    actions,
+    button,
+    clock,
+    context,
+    copied,
+    display_number,
+    escape_mrkdwn,
+    field,
+    format_duration,
+    format_when,
+    local_time,
+    mention,
+    one_line,
+    section,
+    shown_number,
+)
+from bot.slack.buttons import ButtonValue
 
 CALL_BACK = "call_back"
 TEXT_BACK = "text_back"
@@ -46,14 +64,11 @@ HANDLED_BLOCK = "handled"
 
 SECTION_TEXT_LIMIT = 3000
 NAME_LIMIT = 80
-NUMBER_LIMIT = 40
 NOTES_LIMIT = 300
 SNIPPET_LIMIT = 150
 URL_LIMIT = 2000
-BUTTON_ITEM_LIMIT = 64
 RECENT_CALLS_SHOWN = 5
 PICKER_CHOICES_SHOWN = 10
-ELLIPSIS = "…"
 
 
 _LIVE_STATES = {
@@ -94,23 +109,6 @@ _OPTED_OUT_HINT = (
 )
 
 
-def escape_mrkdwn(text: str) -> str:
-    """Escapes the three characters Slack's mrkdwn treats as control characters.
-
-    `&` first, so the entities produced for `<` and `>` are not escaped twice.
-    """
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-@dataclass(frozen=True)
-class RenderContext:
-    """How this deployment shows things: `TIMEZONE`, `DEFAULT_REGION` and `MASK_NUMBERS`."""
-
-    timezone: ZoneInfo
-    default_region: str
-    mask_numbers: bool
-
-
 @dataclass(frozen=True)
 class Caller:
     """The person on the other end: a number, and the contact it belongs to when known."""
@@ -142,9 +140,9 @@ class Caller:
         return phone.parse(self.number, ctx.default_region) if self.number else None
 
     def _render(self, ctx: RenderContext, *, bold: bool) -> str:
-        name = _one_line(self.name, NAME_LIMIT)
-        company = _one_line(self.company, NAME_LIMIT)
-        number = _number_text(self.number, ctx)
+        name = one_line(self.name, NAME_LIMIT)
+        company = one_line(self.company, NAME_LIMIT)
+        number = display_number(self.number, ctx)
         headline = name or company
         if headline is None:
             return _emphasis(number or "Unknown caller", bold=bold)
@@ -168,42 +166,12 @@ class Line:
     def mrkdwn(self, ctx: RenderContext) -> str:
         """'(215) 555-0100 · Sales', escaped; also fine as plain text."""
         number = (
-            _one_line(phone.display(self.number, ctx.default_region), NUMBER_LIMIT)
+            one_line(phone.display(self.number, ctx.default_region), NUMBER_LIMIT)
             if self.number
             else None
         )
-        parts = [part for part in (number, _one_line(self.extension_name, NAME_LIMIT)) if part]
+        parts = [part for part in (number, one_line(self.extension_name, NAME_LIMIT)) if part]
         return " · ".join(parts) or "Unknown line"
-
-
-@dataclass(frozen=True)
-class Message:
-    """A message ready for `chat.postMessage`/`chat.update`: fallback `text` plus `blocks`."""
-
-    text: str
-    blocks: list[Block]
-    #: A plainer layout to send when Slack refuses these blocks (`invalid_blocks`), before
-    #: falling back to the text alone: a table some workspaces do not accept yet, say.
-    simpler: Message | None = None
-
-    def as_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for the Web API call (slack_sdk reads the blocks, never changes
-        them); a new dict and list, so the caller may add to them."""
-        return {"text": self.text, "blocks": list(self.blocks)}
-
-
-def copied(block: Block) -> Block:
-    """A deep copy of a block (JSON-shaped: dicts, lists and scalars), four times as fast as
-    `copy.deepcopy`, which every delivery would otherwise pay a few times over."""
-    return cast(Block, _copied(block))
-
-
-def _copied(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _copied(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_copied(item) for item in value]
-    return value
 
 
 def caller_from_lookup(number: str | None, lookup: ContactLookup | None) -> Caller:
@@ -219,24 +187,9 @@ def caller_from_lookup(number: str | None, lookup: ContactLookup | None) -> Call
     )
 
 
-def format_when(moment: datetime, ctx: RenderContext) -> str:
-    """'Fri, Nov 27 at 3:52 PM EST' in the deployment's timezone (naive times are UTC)."""
-    local = _local(moment, ctx)
-    return f"{local:%a, %b} {local.day} at {_clock(local)} {local:%Z}"
-
-
-def format_duration(seconds: int) -> str:
-    """'2:25' (m:ss), or '1:02:05' past the hour."""
-    minutes, secs = divmod(max(seconds, 0), 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours}:{minutes:02d}:{secs:02d}"
-    return f"{minutes}:{secs:02d}"
-
-
 def missed_call(call: Call, caller: Caller, line: Line, ctx: RenderContext) -> Message:
     """A missed call: who, which line, when; Call back, Text back and Mark handled."""
-    summary = _section(
+    summary = section(
         "call_summary",
         f"📵 Missed call from {caller.mrkdwn(ctx)}",
         _call_fields(line, call.created_at, ctx),
@@ -251,20 +204,20 @@ def voicemail(vm: Voicemail, caller: Caller, line: Line, ctx: RenderContext) -> 
     """One voicemail: who, length, recording link, transcript (or that it is on its way)."""
     fields = _call_fields(line, vm.created_at, ctx)
     if vm.duration is not None:
-        fields.append(_field("Length", format_duration(vm.duration)))
+        fields.append(field("Length", format_duration(vm.duration)))
     recording = _link(vm.recording_url, "▶ Listen")
     if recording:
-        fields.append(_field("Recording", recording))
+        fields.append(field("Recording", recording))
     blocks = [
-        _section("voicemail_summary", f"📬 Voicemail from {caller.mrkdwn(ctx)}", fields),
-        _section("voicemail_transcript", _transcript_text(vm.transcription, ctx)),
+        section("voicemail_summary", f"📬 Voicemail from {caller.mrkdwn(ctx)}", fields),
+        section("voicemail_transcript", _transcript_text(vm.transcription, ctx)),
         *number_actions(vm.transcription, caller, line, ctx),
         _call_actions(caller, line, ctx),
     ]
     text = f"Voicemail from {caller.label(ctx)}"
     if vm.duration is not None:
         text += f" ({format_duration(vm.duration)})"
-    snippet = _one_line(callers_words(vm.transcription or "", ctx), SNIPPET_LIMIT)
+    snippet = one_line(callers_words(vm.transcription or "", ctx), SNIPPET_LIMIT)
     if snippet:
         text += f": {snippet}"
     return Message(text=text, blocks=blocks)
@@ -279,14 +232,14 @@ def live_call(call: Call, event: str, caller: Caller, line: Line, ctx: RenderCon
         raise ValueError(f"not a live call event: {event!r}")
     icon, state = _LIVE_STATES[event]
     if event == "call.answered":
-        answered_by = _one_line(line.extension_name or line.extension_id or call.extension_id, 40)
+        answered_by = one_line(line.extension_name or line.extension_id or call.extension_id, 40)
         if answered_by:
             state += f" with {answered_by}"
     elif event == "call.completed" and call.duration:
         state += f" · {format_duration(call.duration)}"
     direction = "Call to" if call.direction == "outbound" else "Call from"
     blocks = [
-        _section(
+        section(
             "call_summary",
             f"{icon} *{state}*\n{direction} {caller.mrkdwn(ctx)}",
             _call_fields(line, call.created_at, ctx),
@@ -302,20 +255,20 @@ def sms_thread_parent(
 ) -> Message:
     """The message that opens the thread of one text conversation (a number and a line)."""
     blocks = [
-        _section(
+        section(
             "sms_thread",
             f"💬 Text conversation with {caller.mrkdwn(ctx)}\non line {line.mrkdwn(ctx)}",
         )
     ]
     number = caller.dialable(ctx)
     if opted_out:
-        blocks.append(_context("sms_hint", _OPTED_OUT_HINT))
+        blocks.append(context("sms_hint", _OPTED_OUT_HINT))
     elif caller.number and not number:
-        blocks.append(_context("sms_hint", _CANNOT_TEXT_HINT))
+        blocks.append(context("sms_hint", _CANNOT_TEXT_HINT))
     else:
-        blocks.append(_context("sms_hint", _THREAD_HINT))
+        blocks.append(context("sms_hint", _THREAD_HINT))
         if number:
-            blocks.append(_reply_actions(caller, number, line))
+            blocks.append(_reply_actions(caller, number, line, ctx))
     return Message(
         text=f"Text conversation with {caller.label(ctx)} on line {line.mrkdwn(ctx)}",
         blocks=blocks,
@@ -328,27 +281,27 @@ def sms_reopened(
     """A text that came after its conversation was handled (by `handled_by`): posted in the
     thread and to the channel, as a caller to take again; the ownership buttons are added
     by `ownership_blocks` like on any item."""
-    who = _mention(handled_by)
+    who = mention(handled_by)
     after = f"after {who} handled it" if who else "after it was handled"
     blocks = [
-        _section("sms_reopened", f"💬 {caller.mrkdwn(ctx)} wrote again, {after}"),
-        _section("sms_body", _message_text(sms.message, ctx)),
+        section("sms_reopened", f"💬 {caller.mrkdwn(ctx)} wrote again, {after}"),
+        section("sms_body", _message_text(sms.message, ctx)),
         *number_actions(sms.message, caller, line, ctx),
     ]
     number = caller.dialable(ctx)
     if number:
-        blocks.append(_reply_actions(caller, number, line))
-    snippet = _one_line(callers_words(sms.message or "", ctx), SNIPPET_LIMIT) or "(empty message)"
+        blocks.append(_reply_actions(caller, number, line, ctx))
+    snippet = one_line(callers_words(sms.message or "", ctx), SNIPPET_LIMIT) or "(empty message)"
     return Message(text=f"{caller.label(ctx)} wrote again: {snippet}", blocks=blocks)
 
 
-def _reply_actions(caller: Caller, number: str, line: Line) -> Block:
+def _reply_actions(caller: Caller, number: str, line: Line, ctx: RenderContext) -> Block:
     """Reply (a modal that texts `number` from the line) for a text conversation, and Save
     contact while the number has no contact."""
-    target = {"n": number, "l": line.number, "x": line.extension_id}
-    buttons = [button("Reply", SMS_REPLY, target, style="primary")]
+    target = ButtonValue(number=number, line=line.number, extension=line.extension_id)
+    buttons = [button("Reply", SMS_REPLY, target, ctx, style="primary")]
     if caller.contact_id is None:
-        buttons.append(button("Save contact", SAVE_CONTACT, {"n": number}))
+        buttons.append(button("Save contact", SAVE_CONTACT, ButtonValue(number=number), ctx))
     return actions("sms_actions", buttons)
 
 
@@ -362,14 +315,14 @@ def number_actions(
     found = phone_text.offered(words, ctx.default_region, besides=caller.dialable(ctx))
     rows = []
     for index, number in enumerate(found):
-        target = {"n": number, "l": line.number, "x": line.extension_id}
-        shown = _plain_number(number, ctx)
+        target = ButtonValue(number=number, line=line.number, extension=line.extension_id)
+        shown = shown_number(number, ctx)
         rows.append(
             actions(
                 f"{NUMBER_ACTIONS_BLOCK}_{index}",
                 [
-                    button(f"📞 Call {shown}", CALL_BACK, target),
-                    button(f"💬 Text {shown}", TEXT_BACK, target),
+                    button(f"📞 Call {shown}", CALL_BACK, target, ctx),
+                    button(f"💬 Text {shown}", TEXT_BACK, target, ctx),
                 ],
             )
         )
@@ -380,15 +333,15 @@ def sms_inbound(sms: Sms, caller: Caller, ctx: RenderContext, line: Line | None 
     """An incoming text, posted in its conversation's thread (on `line`: the numbers written
     in it are called and texted from there)."""
     line = line or Line(number=None)
-    meta = f"📥 {_short_name(caller, ctx)}"
+    meta = f"📥 {short_name(caller, ctx)}"
     if sms.created_at:
         meta += f" · {format_when(sms.created_at, ctx)}"
     blocks = [
-        _section("sms_body", _message_text(sms.message, ctx)),
-        _context("sms_meta", meta),
+        section("sms_body", _message_text(sms.message, ctx)),
+        context("sms_meta", meta),
         *number_actions(sms.message, caller, line, ctx),
     ]
-    snippet = _one_line(callers_words(sms.message or "", ctx), SNIPPET_LIMIT) or "(empty message)"
+    snippet = one_line(callers_words(sms.message or "", ctx), SNIPPET_LIMIT) or "(empty message)"
     return Message(text=f"{caller.label(ctx)}: {snippet}", blocks=blocks)
 
 
@@ -407,34 +360,34 @@ def sms_outbound(
     `sent_by` is a Slack user id, shown as a mention only when it has the shape of one,
     so a stored value can never smuggle in `<!channel>`.
     """
-    icon, state = _DELIVERY_STATES.get(status.lower(), ("•", _one_line(status, 30) or "Unknown"))
+    icon, state = _DELIVERY_STATES.get(status.lower(), ("•", one_line(status, 30) or "Unknown"))
     status_text = f"{icon} {state}"
     if reason:
-        status_text += f": {_one_line(reason, NOTES_LIMIT)}"
+        status_text += f": {one_line(reason, NOTES_LIMIT)}"
     parts = [f"📤 {status_text}"]
-    mention = _mention(sent_by)
-    if mention:
-        parts.append(f"by {mention}" if status.lower() == "refused" else f"sent by {mention}")
+    sender = mention(sent_by)
+    if sender:
+        parts.append(f"by {sender}" if status.lower() == "refused" else f"sent by {sender}")
     if sms.created_at:
         parts.append(format_when(sms.created_at, ctx))
     blocks = [
-        _section("sms_body", _message_text(sms.message, ctx)),
-        _context("sms_status", " · ".join(parts)),
+        section("sms_body", _message_text(sms.message, ctx)),
+        context("sms_status", " · ".join(parts)),
     ]
-    snippet = _one_line(callers_words(sms.message or "", ctx), SNIPPET_LIMIT) or "(empty message)"
+    snippet = one_line(callers_words(sms.message or "", ctx), SNIPPET_LIMIT) or "(empty message)"
     return Message(text=f"Text {state.lower()}: {snippet}", blocks=blocks)
 
 
 def opt_out_notice(caller: Caller, opted_out: bool, keyword: str, ctx: RenderContext) -> Message:
     """Says a number opted out of texts (STOP and friends) or back in (START, YES, UNSTOP)."""
-    word = _one_line(keyword.upper(), 20) or ("STOP" if opted_out else "START")
+    word = one_line(keyword.upper(), 20) or ("STOP" if opted_out else "START")
     if opted_out:
         icon, outcome = "🚫", "is opted out: texts to this number are refused until it texts START."
     else:
         icon, outcome = "✅", "opted back in: texting this number works again."
     body = f"{icon} {caller.mrkdwn(ctx)} texted *{word}* and {outcome}"
     text = f"{caller.label(ctx)} texted {word} and {outcome}"
-    return Message(text=text, blocks=[_section("opt_out", body)])
+    return Message(text=text, blocks=[section("opt_out", body)])
 
 
 def contact_card(lookup: ContactLookup, number: str | None, ctx: RenderContext) -> Message:
@@ -442,26 +395,27 @@ def contact_card(lookup: ContactLookup, number: str | None, ctx: RenderContext) 
     and Edit (Save contact when the number has none)."""
     contact = lookup.contact if lookup.found else None
     number = number or (contact.phone if contact else None)
-    shown_number = _number_text(number, ctx)
+    shown_number = display_number(number, ctx)
     if contact is None:
         text = f"No contact found for {shown_number}" if shown_number else "No contact found"
-        blocks = [_section("contact_summary", f"👤 {text}")]
+        blocks = [section("contact_summary", f"👤 {text}")]
     else:
         blocks = _contact_summary(contact, shown_number)
         text = f"Contact: {_contact_as_caller(contact, number).label(ctx)}"
     if contact is not None or lookup.recent_calls:
-        blocks.append(_section("contact_calls", _recent_calls_text(lookup.recent_calls, ctx)))
+        blocks.append(section("contact_calls", _recent_calls_text(lookup.recent_calls, ctx)))
     dialable = phone.parse(number, ctx.default_region) if number else None
     if dialable:
-        target = {"n": dialable}
+        target = ButtonValue(number=dialable)
         buttons = [
-            button("Call", CONTACT_CALL, target, style="primary"),
-            button("Text", CONTACT_TEXT, target),
+            button("Call", CONTACT_CALL, target, ctx, style="primary"),
+            button("Text", CONTACT_TEXT, target, ctx),
         ]
         if contact is not None:
-            buttons.append(button("Edit", EDIT_CONTACT, {"n": dialable, "c": contact.id}))
+            edit = ButtonValue(number=dialable, contact=contact.id)
+            buttons.append(button("Edit", EDIT_CONTACT, edit, ctx))
         else:
-            buttons.append(button("Save contact", SAVE_CONTACT, target))
+            buttons.append(button("Save contact", SAVE_CONTACT, target, ctx))
         blocks.append(actions("contact_actions", buttons))
     return Message(text=text, blocks=blocks)
 
@@ -475,19 +429,22 @@ def contact_event(contact: Contact, event: str, ctx: RenderContext) -> Message:
         raise ValueError(f"not a contact event: {event!r}")
     title = _CONTACT_EVENT_TITLES[event]
     who = _contact_as_caller(contact, contact.phone)
-    blocks = [_section("contact_event", f"👤 {title}: {who.mrkdwn(ctx)}")]
-    email = _one_line(contact.email, NAME_LIMIT)
+    blocks = [section("contact_event", f"👤 {title}: {who.mrkdwn(ctx)}")]
+    email = one_line(contact.email, NAME_LIMIT)
     if email:
-        blocks.append(_context("contact_email", f"✉️ {email}"))
+        blocks.append(context("contact_email", f"✉️ {email}"))
     return Message(text=f"{title}: {who.label(ctx)}", blocks=blocks)
 
 
-def contact_picker(contacts: list[Contact], purpose: str, ctx: RenderContext) -> Message:
+def contact_picker(
+    contacts: list[Contact], purpose: str, ctx: RenderContext, *, text: str | None = None
+) -> Message:
     """Several contacts matched a name: one Call/Text/Show button per contact with a number.
 
     Each choice is its own section with the button as accessory, because action_ids must be
     unique within a block and every button here shares "pick_contact". Shows at most ten;
-    raises ValueError for a purpose other than "call", "sms" or "contact".
+    raises ValueError for a purpose other than "call", "sms" or "contact". For "sms", `text`
+    is the text each button sends (at most `buttons.TEXT_LIMIT` characters).
     """
     if purpose not in _PICKER_QUESTIONS:
         raise ValueError(f"unknown purpose {purpose!r}; expected one of {PICK_PURPOSES}")
@@ -498,25 +455,24 @@ def contact_picker(contacts: list[Contact], purpose: str, ctx: RenderContext) ->
         if contact.phone and (e164 := phone.parse(contact.phone, ctx.default_region))
     ]
     if not choices:
-        text = "No matching contact has a phone number."
-        return Message(text=text, blocks=[_section("pick_intro", text)])
-    blocks = [_section("pick_intro", question)]
+        nobody = "No matching contact has a phone number."
+        return Message(text=nobody, blocks=[section("pick_intro", nobody)])
+    blocks = [section("pick_intro", question)]
     for index, (contact, e164) in enumerate(choices[:PICKER_CHOICES_SHOWN]):
-        choice = button(button_label, PICK_CONTACT, {"n": e164, "p": purpose})
+        value = ButtonValue(number=e164, purpose=purpose, text=text)
+        choice = button(button_label, PICK_CONTACT, value, ctx)
         who = _contact_as_caller(contact, e164).mrkdwn(ctx)
-        blocks.append(_section(f"pick_{index}", who, accessory=choice))
+        blocks.append(section(f"pick_{index}", who, accessory=choice))
     if len(choices) > PICKER_CHOICES_SHOWN:
         more = (
             f"Showing {PICKER_CHOICES_SHOWN} of {len(choices)} matches: "
             "type more of the name to narrow it down."
         )
-        blocks.append(_context("pick_more", more))
+        blocks.append(context("pick_more", more))
     return Message(text=f"{len(choices)} contacts match: pick one", blocks=blocks)
 
 
-def handled(
-    blocks: list[dict[str, Any]], user_id: str, when: datetime, ctx: RenderContext
-) -> list[dict[str, Any]]:
+def handled(blocks: list[Block], user_id: str, when: datetime, ctx: RenderContext) -> list[Block]:
     """The message's blocks closed out: buttons gone, '✅ Handled by <@U…> at 3:52 PM' added.
 
     Returns new blocks and leaves the given ones alone. Handling twice replaces the
@@ -527,45 +483,45 @@ def handled(
         for block in blocks
         if block.get("type") != "actions" and block.get("block_id") != HANDLED_BLOCK
     ]
-    mention = _mention(user_id)
-    who = f" by {mention}" if mention else ""
-    kept.append(_context(HANDLED_BLOCK, f"✅ Handled{who} at {_clock(_local(when, ctx))}"))
+    handler = mention(user_id)
+    who = f" by {handler}" if handler else ""
+    kept.append(context(HANDLED_BLOCK, f"✅ Handled{who} at {clock(local_time(when, ctx))}"))
     return kept
 
 
 def _call_actions(caller: Caller, line: Line, ctx: RenderContext) -> Block:
     """Call back, Text back (when the number can be dialled) and Mark handled."""
     number = caller.dialable(ctx)
-    target = {"n": number, "l": line.number, "x": line.extension_id}
-    buttons = []
+    target = ButtonValue(number=number, line=line.number, extension=line.extension_id)
+    buttons: list[ButtonElement] = []
     if number:
-        buttons.append(button("Call back", CALL_BACK, target, style="primary"))
-        buttons.append(button("Text back", TEXT_BACK, target))
-    buttons.append(button("Mark handled", MARK_HANDLED, target))
+        buttons.append(button("Call back", CALL_BACK, target, ctx, style="primary"))
+        buttons.append(button("Text back", TEXT_BACK, target, ctx))
+    buttons.append(button("Mark handled", MARK_HANDLED, target, ctx))
     if number and caller.contact_id is None:
-        buttons.append(button("Save contact", SAVE_CONTACT, {"n": number}))
+        buttons.append(button("Save contact", SAVE_CONTACT, ButtonValue(number=number), ctx))
     return actions(CALL_ACTIONS_BLOCK, buttons)
 
 
 def _call_fields(line: Line, when: datetime | None, ctx: RenderContext) -> list[str]:
-    fields = [_field("Line", line.mrkdwn(ctx))]
+    fields = [field("Line", line.mrkdwn(ctx))]
     if when is not None:
-        fields.append(_field("When", format_when(when, ctx)))
+        fields.append(field("When", format_when(when, ctx)))
     return fields
 
 
 def _contact_summary(contact: Contact, shown_number: str | None) -> list[Block]:
-    name = _one_line(contact.full_name, NAME_LIMIT) or "Unnamed contact"
-    company = _one_line(contact.company, NAME_LIMIT)
+    name = one_line(contact.full_name, NAME_LIMIT) or "Unnamed contact"
+    company = one_line(contact.company, NAME_LIMIT)
     headline = f"👤 *{name}*" + (f"\n{company}" if company else "")
-    fields = [_field("Phone", shown_number)] if shown_number else []
-    email = _one_line(contact.email, NAME_LIMIT)
+    fields = [field("Phone", shown_number)] if shown_number else []
+    email = one_line(contact.email, NAME_LIMIT)
     if email:
-        fields.append(_field("Email", email))
-    blocks = [_section("contact_summary", headline, fields)]
-    notes = _one_line(contact.notes, NOTES_LIMIT)
+        fields.append(field("Email", email))
+    blocks = [section("contact_summary", headline, fields)]
+    notes = one_line(contact.notes, NOTES_LIMIT)
     if notes:
-        blocks.append(_context("contact_notes", f"📝 {notes}"))
+        blocks.append(context("contact_notes", f"📝 {notes}"))
     return blocks
 
 
@@ -589,7 +545,7 @@ def _recent_calls_text(calls: list[Call], ctx: RenderContext) -> str:
 def _recent_call_line(call: Call, ctx: RenderContext) -> str:
     """'↙ Completed · 2:00 · Mon, Jan 15 at 10:30 AM EST' (↙ inbound, ↗ outbound)."""
     arrow = {"inbound": "↙", "outbound": "↗"}.get(call.direction or "", "•")
-    status = _one_line((call.status or "").strip().capitalize(), 30) or "Call"
+    status = one_line((call.status or "").strip().capitalize(), 30) or "Call"
     parts = [f"{arrow} {status}"]
     if call.duration:
         parts.append(format_duration(call.duration))
@@ -646,34 +602,9 @@ def _quote_lines(raw: str) -> str:
     return "\n".join(f"> {escape_mrkdwn(line)}" for line in raw.splitlines())
 
 
-def _one_line(text: str | None, limit: int) -> str | None:
-    """`text` on one line, cut to `limit` characters before escaping; None when blank."""
-    if text is None:
-        return None
-    collapsed = " ".join(text.split())
-    if not collapsed:
-        return None
-    if len(collapsed) > limit:
-        collapsed = collapsed[: limit - len(ELLIPSIS)].rstrip() + ELLIPSIS
-    return escape_mrkdwn(collapsed)
-
-
-def _number_text(number: str | None, ctx: RenderContext) -> str | None:
-    """A customer's number as shown: masked or formatted, and escaped because a webhook
-    can carry anything ("anonymous", or worse) where a number should be."""
-    if not number:
-        return None
-    return _one_line(_plain_number(number, ctx), NUMBER_LIMIT)
-
-
-def _plain_number(number: str, ctx: RenderContext) -> str:
-    """A customer's number masked or formatted, not escaped (for plain_text)."""
-    return phone.mask(number) if ctx.mask_numbers else phone.display(number, ctx.default_region)
-
-
-def _short_name(caller: Caller, ctx: RenderContext) -> str:
+def short_name(caller: Caller, ctx: RenderContext) -> str:
     """Just the name (or the number): inside a thread the parent already says the rest."""
-    short = _one_line(caller.name, NAME_LIMIT) or _number_text(caller.number, ctx)
+    short = one_line(caller.name, NAME_LIMIT) or display_number(caller.number, ctx)
     return f"*{short}*" if short else "*Unknown caller*"
 
 
@@ -696,75 +627,5 @@ def _link(url: str | None, label: str) -> str | None:
     return f"<{escape_mrkdwn(url).replace('|', '%7C')}|{label}>"
 
 
-def _mention(user_id: str | None) -> str | None:
-    if user_id and is_user_id(user_id):
-        return f"<@{user_id}>"
-    return None
-
-
-def _local(moment: datetime, ctx: RenderContext) -> datetime:
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return aware.astimezone(ctx.timezone)
-
-
-def _clock(local: datetime) -> str:
-    """'3:52 PM', spelled out by hand because strftime's %p and %-I follow the locale/libc."""
-    hour = local.hour % 12 or 12
-    meridiem = "AM" if local.hour < 12 else "PM"
-    return f"{hour}:{local:%M} {meridiem}"
-
-
 def _emphasis(text: str, *, bold: bool) -> str:
     return f"*{text}*" if bold else text
-
-
-def _field(label: str, value: str) -> str:
-    return f"*{label}*\n{value}"
-
-
-def _mrkdwn(text: str) -> dict[str, str]:
-    return {"type": "mrkdwn", "text": text}
-
-
-def _section(
-    block_id: str,
-    text: str,
-    fields: list[str] | None = None,
-    *,
-    accessory: Block | None = None,
-) -> Block:
-    block: Block = {"type": "section", "block_id": block_id, "text": _mrkdwn(text)}
-    if fields:
-        block["fields"] = [_mrkdwn(field) for field in fields]
-    if accessory is not None:
-        block["accessory"] = accessory
-    return block
-
-
-def _context(block_id: str, text: str) -> Block:
-    return {"type": "context", "block_id": block_id, "elements": [_mrkdwn(text)]}
-
-
-def actions(block_id: str, buttons: Iterable[Block]) -> Block:
-    return {"type": "actions", "block_id": block_id, "elements": list(buttons)}
-
-
-def button(
-    text: str, action_id: str, value: Mapping[str, str | None], *, style: str | None = None
-) -> Block:
-    """A button whose value is compact JSON of the entries given (domain.md's n/l/x/p).
-
-    Empty entries are left out, and so is any too long to be a number or an id: a
-    malformed webhook field must not push the value past Slack's 2000 characters and
-    get the whole message refused.
-    """
-    payload = {key: item for key, item in value.items() if item and len(item) <= BUTTON_ITEM_LIMIT}
-    element: Block = {
-        "type": "button",
-        "action_id": action_id,
-        "text": {"type": "plain_text", "text": text, "emoji": True},
-        "value": json.dumps(payload, separators=(",", ":")),
-    }
-    if style is not None:
-        element["style"] = style
-    return element

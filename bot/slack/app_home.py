@@ -1,9 +1,10 @@
-"""The App Home: what a person sees on the bot's Home tab.
+"""The App Home: what a person sees on the bot's Home tab, built and published.
 
 A linked user sees their extension, their missed calls and unread voicemails, and the team's
 open text conversations, each with the same buttons as in channels; an unlinked one is told
 how to link. Admins also see delivery health (`bot.slack.health`), with a Replay button on
-each failed delivery. It is published afresh each time the tab is opened.
+each failed delivery. It is published afresh each time the tab is opened
+(`bot.slack.listeners.home`) and after an admin's Replay (`bot.slack.listeners.actions`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, select
@@ -23,11 +23,27 @@ from sqlalchemy.orm import aliased
 from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Call, Voicemail
 from bot.runtime import Runtime
-from bot.slack import blocks, health_blocks, ownership_blocks
 from bot.slack.api_errors import describe
-from bot.slack.blocks import Block, Caller, Line, RenderContext, escape_mrkdwn
+from bot.slack.blocks import health as health_blocks
+from bot.slack.blocks import ownership as ownership_blocks
+from bot.slack.blocks.kit import (
+    Block,
+    RenderContext,
+    actions,
+    button,
+    context,
+    divider,
+    escape_mrkdwn,
+    format_duration,
+    format_when,
+    header,
+    same_number,
+    section,
+)
+from bot.slack.blocks.notifications import CALL_BACK, SMS_REPLY, TEXT_BACK, Caller, Line
+from bot.slack.buttons import ButtonValue
 from bot.slack.health import DeliveryHealth
-from bot.slack.rendering import context, lookup_caller, render_context, same_number, section
+from bot.slack.rendering import lookup_caller, render_context
 from bot.slack.sentences import sentence
 from bot.store import ownership
 from bot.store.models import ExtensionLink, PostedMessage, utcnow
@@ -64,13 +80,9 @@ class AppHome:
         self.health = DeliveryHealth(runtime)
         self.ctx = render_context(runtime.settings)
 
-    async def opened(self, event: dict[str, Any], client: AsyncWebClient) -> None:
-        if event.get("tab", "home") != "home":
-            return
-        await self.publish(client, event["user"])
-
     async def publish(self, client: AsyncWebClient, user: str) -> None:
         link = await self.telephony.link_of(user)
+        """Publish `user`'s App Home as it is now."""
         view_blocks = await self.linked_blocks(client, link) if link else unlinked_blocks()
         if self.health.is_admin(user):
             room = health_blocks.HOME_BLOCK_LIMIT - len(view_blocks)
@@ -87,9 +99,9 @@ class AppHome:
             taken = await ownership.taken_by(session, link.slack_user_id, HOME_ITEMS_SHOWN)
             reminders = await ownership.reminders_of(session, link.slack_user_id, HOME_ITEMS_SHOWN)
         return [
-            {"type": "header", "text": {"type": "plain_text", "text": "📞 QTvoice"}},
+            header("📞 QTvoice"),
             section("home_extension", _extension_text(link, self.ctx)),
-            {"type": "divider"},
+            divider(),
             *ownership_blocks.home_blocks(taken, reminders, self.ctx),
             *await self._list_blocks("missed", "📵 Missed calls", missed, self._missed_items),
             *await self._list_blocks(
@@ -167,7 +179,7 @@ class AppHome:
         rendered: list[Block] = []
         for index, call in enumerate(calls):
             caller = await lookup_caller(self.runtime, call.from_)
-            when = f" · {blocks.format_when(call.created_at, self.ctx)}" if call.created_at else ""
+            when = f" · {format_when(call.created_at, self.ctx)}" if call.created_at else ""
             rendered.append(section(f"missed_{index}", f"{caller.mrkdwn(self.ctx)}{when}"))
             rendered.extend(self._call_buttons(f"missed_{index}_actions", caller, call.to))
         return rendered
@@ -178,9 +190,9 @@ class AppHome:
             caller = await lookup_caller(self.runtime, vm.from_)
             parts = [caller.mrkdwn(self.ctx)]
             if vm.duration is not None:
-                parts.append(blocks.format_duration(vm.duration))
+                parts.append(format_duration(vm.duration))
             if vm.created_at:
-                parts.append(blocks.format_when(vm.created_at, self.ctx))
+                parts.append(format_when(vm.created_at, self.ctx))
             text = " · ".join(parts)
             transcript = " ".join((vm.transcription or "").split())
             if transcript:
@@ -197,30 +209,31 @@ class AppHome:
             if item.permalink:
                 text += f" · <{item.permalink}|Open the thread>"
             rendered.append(section(f"conversation_{index}", text))
-            value = {"n": item.customer, "l": item.line}
-            reply = blocks.button("Reply", blocks.SMS_REPLY, value, style="primary")
-            rendered.append(blocks.actions(f"conversation_{index}_actions", [reply]))
+            value = ButtonValue(number=item.customer, line=item.line)
+            reply = button("Reply", SMS_REPLY, value, self.ctx, style="primary")
+            rendered.append(actions(f"conversation_{index}_actions", [reply]))
         return rendered
 
     def _call_buttons(self, block_id: str, caller: Caller, line: str | None) -> list[Block]:
         number = caller.dialable(self.ctx)
         if not number:
             return []
-        value = {"n": number, "l": line}
+        value = ButtonValue(number=number, line=line)
         return [
-            blocks.actions(
+            actions(
                 block_id,
                 [
-                    blocks.button("Call back", blocks.CALL_BACK, value, style="primary"),
-                    blocks.button("Text back", blocks.TEXT_BACK, value),
+                    button("Call back", CALL_BACK, value, self.ctx, style="primary"),
+                    button("Text back", TEXT_BACK, value, self.ctx),
                 ],
             )
         ]
 
 
 def unlinked_blocks() -> list[Block]:
+    """The Home of a user not linked to an extension: how to link."""
     return [
-        {"type": "header", "text": {"type": "plain_text", "text": "📞 QTvoice"}},
+        header("📞 QTvoice"),
         section(
             "home_link",
             "Link your QTvoice extension to see your missed calls, voicemails and text"
@@ -258,8 +271,3 @@ async def _permalink(client: AsyncWebClient, item: OpenConversation) -> str | No
     if isinstance(link, str) and link.startswith("https://") and not set("<>| ") & set(link):
         return escape_mrkdwn(link)
     return None
-
-
-def register(app: AsyncApp, runtime: Runtime) -> None:
-    """The App Home, published whenever its tab is opened."""
-    app.event("app_home_opened")(AppHome(runtime).opened)

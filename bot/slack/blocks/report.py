@@ -14,10 +14,18 @@ from datetime import date, timedelta
 
 from bot import phone
 from bot.report_figures import LineFigures, Speed, WeeklyFigures
-from bot.slack.blocks import Block, Line, Message, RenderContext, escape_mrkdwn
-from bot.slack.digest_blocks import span
-from bot.slack.parsing import is_user_id
-from bot.slack.rendering import context, section
+from bot.slack.blocks.digest import span
+from bot.slack.blocks.kit import (
+    Block,
+    Message,
+    RenderContext,
+    context,
+    escape_mrkdwn,
+    header,
+    mention,
+    section,
+)
+from bot.slack.blocks.notifications import Line
 
 HEADER = ("Line", "Missed", "Voicemails", "Returned", "Median", "90th pct")
 NO_TIME = "-"
@@ -27,12 +35,8 @@ def weekly(figures: WeeklyFigures, first_day: date, ctx: RenderContext) -> Messa
     """The report of the week starting on `first_day` (a Monday in `TIMEZONE`)."""
     last_day = first_day + timedelta(days=6)
     title = f"Weekly report, {first_day:%a %b} {first_day.day} to {last_day:%a %b} {last_day.day}"
-    heading: Block = {
-        "type": "header",
-        "block_id": "report_title",
-        "text": {"type": "plain_text", "text": f"📊 {title}", "emoji": True},
-    }
-    people = _peoplesection(figures.people)
+    heading = header(f"📊 {title}")
+    people = _people_section(figures.people)
     if not figures.lines:
         quiet = section("report_quiet", "No missed calls or voicemails last week. 🎉")
         return Message(f"{title}: no missed calls or voicemails", [heading, quiet])
@@ -77,7 +81,7 @@ def _line_text(line: LineFigures, ctx: RenderContext) -> str:
     )
 
 
-def _peoplesection(people: Sequence[tuple[str, Speed]]) -> Block:
+def _people_section(people: Sequence[tuple[str, Speed]]) -> Block:
     if not people:
         return section("report_people", "👤 *Per person*\nNobody called a caller back last week.")
     rows = [
@@ -94,7 +98,7 @@ def _speed_text(speed: Speed) -> str:
 
 
 def _who(person: str) -> str:
-    return f"<@{person}>" if is_user_id(person) else escape_mrkdwn(person[:40])
+    return mention(person) or escape_mrkdwn(person[:40])
 
 
 def _time(length: timedelta | None) -> str:

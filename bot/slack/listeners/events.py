@@ -16,7 +16,7 @@ ignored without a word.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from dataclasses import dataclass, replace
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -30,7 +30,9 @@ from bot.runtime import Runtime
 from bot.slack.api_errors import describe, error_code
 from bot.slack.parsing import plain_text
 from bot.slack.reply_mode import texted_words
+from bot.slack.requests import MessageEvent, on_event
 from bot.slack.sentences import sentence
+from bot.slack.tell import Tell
 from bot.store.landing import when_landed
 from bot.store.models import SENDING_REPLY, PostedMessage, SlackEventSeen
 from bot.telephony import Refusal, Telephony
@@ -51,16 +53,45 @@ FILES_NOT_SENT = (
 FILES_ONLY = "QTvoice texts carry words only, so a file cannot be texted. Type the words instead."
 
 
-def is_person_reply(event: dict[str, Any]) -> bool:
-    """A person's new message inside a thread (not the parent, an edit, or a bot)."""
-    thread_ts = event.get("thread_ts")
-    return (
-        bool(thread_ts)
-        and event.get("ts") != thread_ts
-        and event.get("subtype") in _REPLY_SUBTYPES
-        and not event.get("bot_id")
-        and bool(event.get("user"))
-    )
+@dataclass(frozen=True)
+class ThreadReply:
+    """A person's new message inside a thread: where, who, what, and Slack's id for it."""
+
+    event_id: str
+    channel: str
+    ts: str
+    thread_ts: str
+    user: str
+    text: str
+    has_files: bool
+
+    @classmethod
+    def of(cls, request: MessageEvent) -> ThreadReply | None:
+        """The reply `request` is; None for a parent, an edit, a bot's message, a top-level
+        post."""
+        message = request.event
+        thread_ts, user = message.thread_ts, message.user
+        if (
+            not thread_ts
+            or message.ts == thread_ts
+            or message.subtype not in _REPLY_SUBTYPES
+            or message.bot_id
+            or not user
+        ):
+            return None
+        return cls(
+            event_id=request.event_id or f"{message.channel}:{message.ts}",
+            channel=message.channel,
+            ts=message.ts,
+            thread_ts=thread_ts,
+            user=user,
+            text=plain_text(message.text),
+            has_files=bool(message.files),
+        )
+
+    def tell(self, client: AsyncWebClient) -> Tell:
+        """Its author alone, in its thread."""
+        return Tell(client, self.user, self.channel, self.thread_ts)
 
 
 class ThreadReplies:
@@ -68,76 +99,76 @@ class ThreadReplies:
         self.runtime = runtime
         self.telephony = Telephony(runtime)
 
-    async def message(
-        self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        if not is_person_reply(event):
+    async def message(self, request: MessageEvent, client: AsyncWebClient) -> None:
+        reply = ThreadReply.of(request)
+        if reply is None:
             return
-        thread = await self._sms_thread(event["channel"], event["thread_ts"])
+        thread = await self._sms_thread(reply.channel, reply.thread_ts)
         if thread is None:
             return
-        event_id = body.get("event_id") or f"{event['channel']}:{event['ts']}"
-        if not await self._first_delivery(event_id):
-            logger.info("Slack retried event %s; already handled", event_id)
+        if not await self._first_delivery(reply.event_id):
+            logger.info("Slack retried event %s; already handled", reply.event_id)
             return
-        words = texted_words(plain_text(event.get("text") or ""), self.runtime.settings.reply_mode)
+        words = texted_words(reply.text, self.runtime.settings.reply_mode)
         if words is None:
-            await self._react(client, event, NOTE_REACTION)
+            await self._react(client, reply, NOTE_REACTION)
             return
-        text = words
-        if not event.get("files"):
-            await self._send(client, event, thread, text)
-        elif not text.strip():
-            await self._refused(client, event, FILES_ONLY)
-        elif await self._send(client, event, thread, text):
-            await self._whisper(client, event, FILES_NOT_SENT)
+        reply = replace(reply, text=words)
+        if not reply.has_files:
+            await self._send(client, reply, thread)
+        elif not reply.text.strip():
+            await self._refused(client, reply, FILES_ONLY)
+        elif await self._send(client, reply, thread):
+            await reply.tell(client)(FILES_NOT_SENT)
 
     async def _send(
-        self, client: AsyncWebClient, event: dict[str, Any], thread: PostedMessage, text: str
+        self, client: AsyncWebClient, reply: ThreadReply, thread: PostedMessage
     ) -> bool:
         """Text the reply's words; True when QTvoice took them, else the author was told why."""
-        user = event["user"]
-        await self._mark_sending(event)
+        await self._mark_sending(reply)
         try:
             sms = await self.telephony.send_text(
-                user, thread.state["customer"], text, line=thread.state.get("line") or None
+                reply.user,
+                thread.state["customer"],
+                reply.text,
+                line=thread.state.get("line") or None,
             )
         except Refusal as refusal:
-            await self._refused(client, event, sentence(refusal))
+            await self._refused(client, reply, sentence(refusal))
             return False
         except QTvoiceError as error:
             logger.warning("thread reply not texted: %s", error)
-            await self._refused(client, event, sentence(error))
+            await self._refused(client, reply, sentence(error))
             return False
         else:
-            await self._remember_sent(event, sms)
+            await self._remember_sent(reply, sms)
         finally:
-            await self._unmark_sending(event)
-        await self._react(client, event, SENT_REACTION)
+            await self._unmark_sending(reply)
+        await self._react(client, reply, SENT_REACTION)
         return True
 
-    async def _mark_sending(self, event: dict[str, Any]) -> None:
+    async def _mark_sending(self, reply: ThreadReply) -> None:
         """Tell the worker a text is on its way from this thread, so that QTvoice's receipt
         for it, should it overtake `_remember_sent`, waits instead of posting a copy."""
         async with self.runtime.sessions() as session:
             session.add(
                 PostedMessage(
                     kind=SENDING_REPLY,
-                    key=event["ts"],
-                    channel_id=event["channel"],
-                    ts=event["ts"],
-                    thread_ts=event["thread_ts"],
+                    key=reply.ts,
+                    channel_id=reply.channel,
+                    ts=reply.ts,
+                    thread_ts=reply.thread_ts,
                 )
             )
             await session.commit()
 
-    async def _unmark_sending(self, event: dict[str, Any]) -> None:
+    async def _unmark_sending(self, reply: ThreadReply) -> None:
         async with self.runtime.sessions() as session:
             await session.execute(
                 delete(PostedMessage).where(
                     PostedMessage.kind == SENDING_REPLY,
-                    PostedMessage.key == event["ts"],
-                    PostedMessage.channel_id == event["channel"],
+                    PostedMessage.key == reply.ts,
+                    PostedMessage.channel_id == reply.channel,
                 )
             )
             await session.commit()
@@ -169,15 +200,15 @@ class ThreadReplies:
                 return False
         return True
 
-    async def _remember_sent(self, event: dict[str, Any], sms: Sms) -> None:
+    async def _remember_sent(self, reply: ThreadReply, sms: Sms) -> None:
         """The reply stands for the text, so the worker marks it instead of posting a copy."""
         ref = PostedMessage(
             kind="sms",
             key=sms.id,
-            channel_id=event["channel"],
-            ts=event["ts"],
-            thread_ts=event["thread_ts"],
-            state={"origin": "slack", "sent_by": event["user"]},
+            channel_id=reply.channel,
+            ts=reply.ts,
+            thread_ts=reply.thread_ts,
+            state={"origin": "slack", "sent_by": reply.user},
         )
         async with self.runtime.sessions() as session:
             session.add(ref)
@@ -187,25 +218,13 @@ class ThreadReplies:
                 # The worker saw QTvoice's sms.sent first and posted its own line for it.
                 logger.info("text %s was already shown in Slack", sms.id)
 
-    async def _refused(self, client: AsyncWebClient, event: dict[str, Any], reason: str) -> None:
-        await self._react(client, event, REFUSED_REACTION)
-        await self._whisper(client, event, f"⚠️ Your reply was not texted: {reason}")
+    async def _refused(self, client: AsyncWebClient, reply: ThreadReply, reason: str) -> None:
+        await self._react(client, reply, REFUSED_REACTION)
+        await reply.tell(client)(f"⚠️ Your reply was not texted: {reason}")
 
-    async def _whisper(self, client: AsyncWebClient, event: dict[str, Any], text: str) -> None:
-        """Tell the reply's author alone, in its thread."""
+    async def _react(self, client: AsyncWebClient, reply: ThreadReply, name: str) -> None:
         try:
-            await client.chat_postEphemeral(
-                channel=event["channel"],
-                user=event["user"],
-                thread_ts=event["thread_ts"],
-                text=text,
-            )
-        except SlackApiError as error:
-            logger.warning("could not tell the author of a reply: %s", describe(error))
-
-    async def _react(self, client: AsyncWebClient, event: dict[str, Any], name: str) -> None:
-        try:
-            await client.reactions_add(channel=event["channel"], timestamp=event["ts"], name=name)
+            await client.reactions_add(channel=reply.channel, timestamp=reply.ts, name=name)
         except SlackApiError as error:
             if error_code(error) != "already_reacted":
                 logger.warning("could not react to a reply: %s", describe(error))
@@ -213,4 +232,4 @@ class ThreadReplies:
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
     """Message events (message.channels, message.groups): replies in SMS threads."""
-    app.event("message")(ThreadReplies(runtime).message)
+    app.event("message")(on_event(MessageEvent, ThreadReplies(runtime).message))

@@ -7,19 +7,24 @@ only when their stored id has the shape of a Slack user id.
 
 from __future__ import annotations
 
-import re
 import statistics
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from bot import phone
-from bot.slack.blocks import Block, Message, RenderContext, escape_mrkdwn, format_when
+from bot.slack.blocks.kit import (
+    Block,
+    Message,
+    RenderContext,
+    display_number,
+    format_when,
+    is_user_id,
+    section,
+)
 from bot.store.ownership import MISSED_CALL, SMS_REOPENED, SMS_THREAD, VOICEMAIL
 
 OPEN_SHOWN = 10
-_SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
 _KIND_NAMES = {
     MISSED_CALL: ("missed call", "missed calls"),
     VOICEMAIL: ("voicemail", "voicemails"),
@@ -78,21 +83,23 @@ def digest(summary: Digest, ctx: RenderContext) -> Message:
         ]
     )
     heading = f"📊 *Daily digest for {summary.day:%a, %b} {summary.day.day}*\n{tally}"
-    blocks: list[Block] = [_section("digest_counts", heading)]
+    blocks: list[Block] = [section("digest_counts", heading)]
 
     callers = sum(counts[kind] for kind in CALLBACK_KINDS)
     if callers:
         returned = f"📞 Called back: *{len(summary.return_times)} of {callers}*"
         if summary.median_return is not None:
             returned += f" · median time to call back *{span(summary.median_return)}*"
-        blocks.append(_section("digest_returned", returned))
+        blocks.append(section("digest_returned", returned))
 
     handlers = Counter(
-        item.handled_by for item in summary.arrived if _is_user(item.handled_by)
+        item.handled_by
+        for item in summary.arrived
+        if item.handled_by and is_user_id(item.handled_by)
     ).most_common()
     if handlers:
         who = " · ".join(f"<@{user}> {count}" for user, count in handlers)
-        blocks.append(_section("digest_handled", f"✅ Handled: {who}"))
+        blocks.append(section("digest_handled", f"✅ Handled: {who}"))
 
     if summary.still_open:
         lines = [_open_line(item, ctx) for item in summary.still_open[:OPEN_SHOWN]]
@@ -101,7 +108,7 @@ def digest(summary: Digest, ctx: RenderContext) -> Message:
         text = f"📭 *Still open ({len(summary.still_open)})*\n" + "\n".join(lines)
     else:
         text = "📭 Nothing is still open. 🎉"
-    blocks.append(_section("digest_open", text))
+    blocks.append(section("digest_open", text))
     return Message(f"Daily digest for {summary.day:%a, %b} {summary.day.day}: {tally}", blocks)
 
 
@@ -126,20 +133,5 @@ def span(length: timedelta) -> str:
 
 def _open_line(item: DigestItem, ctx: RenderContext) -> str:
     one, _ = _KIND_NAMES.get(item.kind, ("item", "items"))
-    who = _number(item.party, ctx) or "an unknown caller"
+    who = display_number(item.party, ctx) or "an unknown caller"
     return f"• {one.capitalize()} from {who}, {format_when(item.arrived_at, ctx)}"
-
-
-def _number(number: str | None, ctx: RenderContext) -> str | None:
-    if not number:
-        return None
-    shown = phone.mask(number) if ctx.mask_numbers else phone.display(number, ctx.default_region)
-    return escape_mrkdwn(" ".join(shown.split())[:40])
-
-
-def _is_user(user_id: str | None) -> bool:
-    return bool(user_id and _SLACK_USER_ID.fullmatch(user_id))
-
-
-def _section(block_id: str, text: str) -> Block:
-    return {"type": "section", "block_id": block_id, "text": {"type": "mrkdwn", "text": text}}

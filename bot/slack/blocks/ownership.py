@@ -1,21 +1,33 @@
 """Block Kit for ownership: who took a caller, the take and remind buttons, escalations.
 
-Pure, like `blocks`: a notification as first rendered plus the stored `Ownership` in, the
-message every copy shows out. Buttons carry only the item's id (`i`), so a click anywhere
+Pure, like `notifications`: a notification as first rendered plus the stored `Ownership` in, the
+message every copy shows out. Buttons name only the item (`bot.slack.buttons`), so a click anywhere
 (the channel, a DM, a reminder) is read against the stored item, never the clicked payload.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from bot.slack import blocks
-from bot.slack.blocks import Block, Message, RenderContext, actions, button, format_when
+from slack_sdk.models.blocks import PlainTextObject, UserSelectElement
+
+from bot.slack.blocks.kit import (
+    Block,
+    Message,
+    RenderContext,
+    actions,
+    button,
+    context,
+    copied,
+    divider,
+    format_when,
+    mention,
+    section,
+)
+from bot.slack.blocks.notifications import MARK_HANDLED, handled
+from bot.slack.buttons import ButtonValue
 from bot.store.models import OpenItem, Reminder
 from bot.store.ownership import ASSIGNED, REMINDER
 
@@ -29,8 +41,6 @@ OWNERSHIP_BLOCK = "ownership"
 OWNERSHIP_ACTIONS_BLOCK = "ownership_actions"
 REMINDER_BLOCK = "reminder"
 ASSIGNED_BLOCK = "assigned"
-
-_SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
 
 
 @dataclass(frozen=True)
@@ -59,18 +69,6 @@ class Ownership:
         )
 
 
-def item_of_value(raw: Any) -> int | None:
-    """The item id an ownership button's value names; None for anything else."""
-    try:
-        value = json.loads(raw) if isinstance(raw, str) else None
-    except ValueError:
-        return None
-    item = value.get("i") if isinstance(value, dict) else None
-    if isinstance(item, str) and item.isascii() and item.isdigit() and len(item) < 19:
-        return int(item)
-    return None
-
-
 def rendered(item: OpenItem, ctx: RenderContext, *, copy: str | None = None) -> Message:
     """What every copy of a stored item shows now; `copy` is the copy's `PostedMessage.kind`:
     a reminder or assignment DM (`ownership.ITEM_COPIES`) says first why it came."""
@@ -86,37 +84,35 @@ def rendered(item: OpenItem, ctx: RenderContext, *, copy: str | None = None) -> 
 def owned(base: Message, state: Ownership, ctx: RenderContext) -> Message:
     """The notification with who took it and the take/remind buttons; closed once handled."""
     shown = [
-        blocks.copied(block)
+        copied(block)
         for block in base.blocks
         if block.get("block_id") not in (OWNERSHIP_BLOCK, OWNERSHIP_ACTIONS_BLOCK)
     ]
     taken = _taken_note(state, ctx)
     if taken is not None:
-        shown.append(_context(OWNERSHIP_BLOCK, taken))
+        shown.append(context(OWNERSHIP_BLOCK, taken))
     if state.handled_by is not None and state.handled_at is not None:
-        return Message(base.text, blocks.handled(shown, state.handled_by, state.handled_at, ctx))
-    value = {"i": str(state.item_id)}
+        return Message(base.text, handled(shown, state.handled_by, state.handled_at, ctx))
+    value = ButtonValue(item=str(state.item_id))
     buttons = [
-        button("🙋 I'll take it", TAKE_IT, value),
+        button("🙋 I'll take it", TAKE_IT, value, ctx),
         _assign_menu(),
-        button("⏰ Remind me in an hour", REMIND_HOUR, value),
-        button("🌅 Remind me tomorrow", REMIND_MORNING, value),
+        button("⏰ Remind me in an hour", REMIND_HOUR, value, ctx),
+        button("🌅 Remind me tomorrow", REMIND_MORNING, value, ctx),
     ]
-    if not _has_button(shown, blocks.MARK_HANDLED):
+    if not _has_button(shown, MARK_HANDLED):
         # A text conversation's parent has only Reply: it needs a way to be closed too.
-        buttons.append(button("Mark handled", blocks.MARK_HANDLED, value))
+        buttons.append(button("Mark handled", MARK_HANDLED, value, ctx))
     shown.append(actions(OWNERSHIP_ACTIONS_BLOCK, buttons))
     return Message(base.text, shown)
 
 
-def _assign_menu() -> Block:
+def _assign_menu() -> UserSelectElement:
     """Assign…: a person picker. It carries no value: the item is the message's (read from
-    the store by channel and ts), as for every ownership control."""
-    return {
-        "type": "users_select",
-        "action_id": ASSIGN_TO,
-        "placeholder": {"type": "plain_text", "text": "Assign…", "emoji": True},
-    }
+    the store by channel and ts, as Mark handled reads it)."""
+    return UserSelectElement(
+        action_id=ASSIGN_TO, placeholder=PlainTextObject(text="Assign…", emoji=True)
+    )
 
 
 def _has_button(shown: Sequence[Block], action_id: str) -> bool:
@@ -130,27 +126,27 @@ def _has_button(shown: Sequence[Block], action_id: str) -> bool:
 def reminder(base: Message, state: Ownership, ctx: RenderContext) -> Message:
     """The DM a 'Remind me' sends: a line saying why, then the item as everyone sees it."""
     item = owned(base, state, ctx)
-    note = _context(REMINDER_BLOCK, "⏰ *Reminder:* you asked me to bring this back to you.")
+    note = context(REMINDER_BLOCK, "⏰ *Reminder:* you asked me to bring this back to you.")
     return Message(f"Reminder: {base.text}", [note, *item.blocks])
 
 
 def assignment(base: Message, state: Ownership, ctx: RenderContext) -> Message:
     """The DM an assignee gets: who gave it to them, then the item as everyone sees it."""
     item = owned(base, state, ctx)
-    by = _mention(state.assigned_by)
+    by = mention(state.assigned_by)
     note = f"🙋 {by} assigned this to you." if by else "🙋 This was assigned to you."
-    return Message(f"Assigned to you: {base.text}", [_context(ASSIGNED_BLOCK, note), *item.blocks])
+    return Message(f"Assigned to you: {base.text}", [context(ASSIGNED_BLOCK, note), *item.blocks])
 
 
 def escalation(mentions: Sequence[str], minutes: int) -> Message:
     """The one thread reply of an item nobody took: mentions the Slack users `mentions`
     (ids of any other shape are dropped), or `<!here>` when the line has nobody linked."""
-    who = " ".join(filter(None, map(_mention, mentions))) or "<!here>"
+    who = " ".join(filter(None, map(mention, mentions))) or "<!here>"
     text = (
         f"🚨 {who}: nobody has taken this in {minutes} open minutes."
         " Press *I'll take it* so everyone knows it's in hand."
     )
-    return Message(text, [_section("escalation", text)])
+    return Message(text, [section("escalation", text)])
 
 
 def home_blocks(
@@ -164,9 +160,9 @@ def home_blocks(
         f"• {format_when(reminder.due_at, ctx)}: {_summary(item)}" for reminder, item in reminders
     ] or ["_None: press *Remind me* on a message to get it back later._"]
     return [
-        _section("home_taken", "*🙋 Taken by me*\n" + "\n".join(mine)),
-        _section("home_reminders", "*⏰ My reminders*\n" + "\n".join(upcoming)),
-        {"type": "divider"},
+        section("home_taken", "*🙋 Taken by me*\n" + "\n".join(mine)),
+        section("home_reminders", "*⏰ My reminders*\n" + "\n".join(upcoming)),
+        divider(),
     ]
 
 
@@ -177,27 +173,14 @@ def _summary(item: OpenItem) -> str:
 
 
 def _taken_note(state: Ownership, ctx: RenderContext) -> str | None:
-    owner = _mention(state.taken_by)
+    owner = mention(state.taken_by)
     if owner is None:
         return None
-    assigner = _mention(state.assigned_by)
+    assigner = mention(state.assigned_by)
     note = f"🙋 Assigned to {owner} by {assigner}" if assigner else f"🙋 Taken by {owner}"
-    previous = _mention(state.taken_from)
+    previous = mention(state.taken_from)
     if previous is not None:
         note += f" (from {previous})"
     if state.taken_at is not None:
         note += f" · {format_when(state.taken_at, ctx)}"
     return note
-
-
-def _mention(user_id: str | None) -> str | None:
-    """`<@U…>` for a stored user id, only when it has that shape: nothing else can ping."""
-    return f"<@{user_id}>" if user_id and _SLACK_USER_ID.fullmatch(user_id) else None
-
-
-def _context(block_id: str, text: str) -> Block:
-    return {"type": "context", "block_id": block_id, "elements": [{"type": "mrkdwn", "text": text}]}
-
-
-def _section(block_id: str, text: str) -> Block:
-    return {"type": "section", "block_id": block_id, "text": {"type": "mrkdwn", "text": text}}

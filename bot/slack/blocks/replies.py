@@ -1,47 +1,37 @@
 """Slash command replies: the messages `/qtvoice` answers with, built from what they show.
 
-Pure builders, no I/O. Replies are ephemeral and for the person who typed the command. New
-blocks are built with `slack_sdk.models.blocks`, whose `to_dict()` raises
-`SlackObjectFormationError` when a block breaks one of Slack's limits (3000 characters in a
-section, 2000 in a button value), so a limit is met where the block is made, not found out
-when Slack refuses the message. Event notifications and the contact card are `bot.slack.blocks`.
+Pure builders, no I/O, on `bot.slack.blocks.kit`. Replies are ephemeral and for the person
+who typed the command. Event notifications and the contact card are
+`bot.slack.blocks.notifications`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
-from slack_sdk.models.blocks import (
-    ButtonElement,
-    ContextBlock,
-    DividerBlock,
-    MarkdownTextObject,
-    SectionBlock,
+from bot.qtvoice.models import Contact, Extension
+from bot.slack.blocks import notifications
+from bot.slack.blocks.kit import (
+    Block,
+    Message,
+    RenderContext,
+    button,
+    context,
+    divider,
+    escape_mrkdwn,
+    section,
 )
-
-from bot.qtvoice.models import Extension
-from bot.slack import blocks
-from bot.slack.blocks import Block, Message, escape_mrkdwn
+from bot.slack.buttons import TEXT_LIMIT, ButtonValue
 from bot.store.models import ExtensionLink
 from bot.telephony import Refusal
 
 LINK_EXTENSION = "link_extension"
-"""The link offer's button; its value is {"x": "<extension id>"} (compact JSON)."""
-
-PICKED_TEXT_LIMIT = 1000
-"""Longest text carried in a picker button: Slack allows 2000 characters per button value."""
-BUTTON_VALUE_LIMIT = 2000
+"""The link offer's button; its value names the extension (`bot.slack.buttons`)."""
 
 
 def say(text: str) -> Message:
     """A plain reply: text alone renders mrkdwn and has no block limits to mind."""
     return Message(text=text, blocks=[])
-
-
-def _small_print(text: str) -> Block:
-    """A line of small print (mrkdwn)."""
-    return ContextBlock(elements=[MarkdownTextObject(text=text)]).to_dict()
 
 
 def shown(text: str | None) -> str:
@@ -75,51 +65,42 @@ def kinds_label(event_kinds: str | None) -> str:
     return ", ".join(f"`{kind}`" for kind in event_kinds.split(","))
 
 
-def picker_carrying_text(picker: Message, text: str) -> Message:
-    """`blocks.contact_picker` for "sms", each button also carrying the text to send ("t").
+def picker_carrying_text(contacts: list[Contact], ctx: RenderContext, text: str) -> Message:
+    """`notifications.contact_picker` for "sms", each button also carrying the text to send.
 
     Raises `Refusal` when the text is too long to ride in a button value.
     """
-    if len(text) > PICKED_TEXT_LIMIT:
-        raise Refusal(
-            f"Several contacts match and a text sent by picking one is limited to"
-            f" {PICKED_TEXT_LIMIT} characters; send it to their number instead."
-        )
-    for block in picker.blocks:
-        button = block.get("accessory")
-        if button is None or button.get("action_id") != blocks.PICK_CONTACT:
-            continue
-        value = {**json.loads(button["value"]), "t": text}
-        button["value"] = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-        if len(button["value"]) > BUTTON_VALUE_LIMIT:
-            raise Refusal(
-                "That text is too long to send by picking a contact; send it to their number."
-            )
-    return picker
+    too_long = Refusal(
+        f"Several contacts match and a text sent by picking one is limited to"
+        f" {TEXT_LIMIT} characters; send it to their number instead."
+    )
+    if len(text) > TEXT_LIMIT:
+        raise too_long
+    try:
+        return notifications.contact_picker(contacts, "sms", ctx, text=text)
+    except ValueError:
+        raise too_long from None
 
 
-def link_offer(extensions: Sequence[Extension]) -> Message:
+def link_offer(extensions: Sequence[Extension], ctx: RenderContext) -> Message:
     """A "Link it to me" button per extension whose email matches the user's Slack email."""
     content: list[Block] = [
-        SectionBlock(
-            block_id="link_intro",
-            text=MarkdownTextObject(text="Your Slack email matches this QTvoice extension:"),
-        ).to_dict()
+        section("link_intro", "Your Slack email matches this QTvoice extension:")
     ]
     for index, extension in enumerate(extensions):
-        button = ButtonElement(
-            action_id=LINK_EXTENSION,
+        offer = button(
+            "Link it to me",
+            LINK_EXTENSION,
+            ButtonValue(extension=extension.id),
+            ctx,
             style="primary",
-            text="Link it to me",
-            value=json.dumps({"x": extension.id}, separators=(",", ":")),
         )
-        section = SectionBlock(
-            block_id=f"link_{index}",
-            text=MarkdownTextObject(text=f"Extension {extension_label(extension)}"),
-            accessory=button,
+        content.append(
+            section(f"link_{index}", f"Extension {extension_label(extension)}", accessory=offer)
         )
-        content.append(section.to_dict())
-    content.append(_small_print("Not yours? Run `/qtvoice link <extension>` with your number."))
+    content.append(
+        context("link_not_yours", "Not yours? Run `/qtvoice link <extension>` with your number.")
+    )
     return Message(
         text=f"Your Slack email matches extension {extension_label(extensions[0])}.",
         blocks=content,
@@ -131,10 +112,10 @@ def voicemail_list(voicemails: Sequence[Message], unread: int) -> Message:
     (this list is private), divided; a footer when `unread` is more than those shown."""
     content: list[Block] = []
     for index, voicemail in enumerate(voicemails):
-        content += [*_without_mark_handled(voicemail.blocks, index), DividerBlock().to_dict()]
+        content += [*_without_mark_handled(voicemail.blocks, index), divider()]
     count = f"{unread} unread voicemail" + ("" if unread == 1 else "s")
     if unread > len(voicemails):
-        content.append(_small_print(f"The newest {len(voicemails)} of {count}."))
+        content.append(context("voicemails_more", f"The newest {len(voicemails)} of {count}."))
     return Message(text=f"📬 You have {count}.", blocks=content)
 
 
@@ -143,7 +124,9 @@ def _without_mark_handled(rendered: list[Block], index: int) -> list[Block]:
     kept: list[Block] = []
     for block in rendered:
         if block.get("type") == "actions":
-            buttons = [b for b in block["elements"] if b.get("action_id") != blocks.MARK_HANDLED]
+            buttons = [
+                b for b in block["elements"] if b.get("action_id") != notifications.MARK_HANDLED
+            ]
             if not buttons:
                 continue
             block = {**block, "elements": buttons}

@@ -8,15 +8,11 @@ to do instead (`bot.slack.sentences`).
 Each subcommand reads its text with `bot.slack.parsing` (mentions are read where a subcommand
 takes one: link, unlink, route, unroute; everywhere else they are turned back into plain text,
 so a text typed as "a < b @ AT&T" is sent exactly so), keeps routes with `bot.store.routes`,
-and answers with a message from `bot.slack.cards`.
+and answers with a message from `bot.slack.blocks.replies`.
 
-Button values this module puts in messages (compact JSON):
-
-- `pick_contact` (several contacts match a name; answered by `bot.slack.actions`):
-  {"n": "<the contact's E.164 number>", "p": "call" | "sms" | "contact"}, and for "sms" also
-  "t": the text to send, at most 1000 characters.
-- `link_extension` (the extension whose email matches the user's Slack email; answered here,
-  as part of the link flow): {"x": "<extension id>"}.
+Buttons this module's answers carry (values in `bot.slack.buttons`): the contact picker's
+`pick_contact` (answered by `bot.slack.listeners.actions`) and the link offer's
+`link_extension` (answered here, as part of the link flow).
 """
 
 from __future__ import annotations
@@ -24,34 +20,36 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot import phone
 from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Contact, Extension
 from bot.runtime import Runtime
-from bot.slack import blocks, cards, health_blocks
-from bot.slack.api_errors import answer_ephemeral
-from bot.slack.blocks import Line, Message, escape_mrkdwn
+from bot.slack.blocks import health as health_blocks
+from bot.slack.blocks import notifications
+from bot.slack.blocks import replies as cards
+from bot.slack.blocks.kit import Message, escape_mrkdwn, is_user_id, shown_number
+from bot.slack.blocks.notifications import Line
 from bot.slack.health import DeliveryHealth
 from bot.slack.history import History
 from bot.slack.parsing import (
     around_channel,
-    button_value,
     extension_phone,
     find_extension,
-    is_user_id,
     leading_mention,
     plain_text,
     split_first,
     target_and_text,
 )
-from bot.slack.rendering import lookup_caller, render_context, shown_number
+from bot.slack.rendering import lookup_caller, render_context
+from bot.slack.requests import Click, SlashCommand, on_click, on_command
 from bot.slack.sentences import ADMINS_ONLY, SORRY, sentence
-from bot.store import replies, routes
+from bot.slack.tell import Tell
+from bot.store import replies as saved_replies
+from bot.store import routes
 from bot.store.models import ExtensionLink, utcnow
 from bot.store.routes import KIND_ALIASES, parse_kinds
 from bot.telephony import HOW_TO_LINK, Refusal, Telephony
@@ -116,27 +114,25 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     """Attach /qtvoice, its aliases and the link offer's button to the Bolt app."""
     commands = SlashCommands(runtime)
 
-    async def qtvoice(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        name, args = split_first(command.get("text") or "")
-        await commands.run(name.lower(), _invocation(command, args), respond)
+    async def command(typed: SlashCommand, tell: Tell) -> None:
+        subcommand = ALIASES.get(typed.command)
+        if subcommand is None:
+            subcommand, args = split_first(typed.text)
+        else:
+            args = typed.text
+        invocation = Invocation(typed.user_id, typed.channel_id, args)
+        await commands.run(subcommand.lower(), invocation, tell)
 
-    async def alias(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        subcommand = ALIASES[command["command"]]
-        await commands.run(subcommand, _invocation(command, command.get("text") or ""), respond)
+    async def link_extension(click: Click, tell: Tell) -> None:
+        value = commands.ctx.buttons.decode(click.value)
+        extension_id = value.extension if value is not None else None
+        await tell.message(
+            await commands.answer(lambda: commands.link_offered(click.user_id, extension_id))
+        )
 
-    async def link_extension(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        value = button_value(body)
-        user_id = str(body["user"]["id"])
-        reply = await commands.answer(lambda: commands.link_offered(user_id, value))
-        await _send(respond, reply)
-
-    app.command(COMMAND)(qtvoice)
-    for name in ALIASES:
-        app.command(name)(alias)
-    app.action(cards.LINK_EXTENSION)(link_extension)
+    for name in (COMMAND, *ALIASES):
+        app.command(name)(on_command(command))
+    app.action(cards.LINK_EXTENSION)(on_click(link_extension))
 
 
 class SlashCommands:
@@ -165,13 +161,13 @@ class SlashCommands:
             "help": self.help,
         }
 
-    async def run(self, name: str, invocation: Invocation, respond: AsyncRespond) -> None:
+    async def run(self, name: str, invocation: Invocation, tell: Tell) -> None:
         handler = self.subcommands.get(name or "help")
         if handler is None:
             reply = self._unknown(name, invocation)
         else:
             reply = await self.answer(lambda: handler(invocation))
-        await _send(respond, reply)
+        await tell.message(reply)
 
     async def answer(self, work: Callable[[], Awaitable[Message]]) -> Message:
         """The reply to show: the work's own, or one friendly sentence when it failed."""
@@ -230,12 +226,12 @@ class SlashCommands:
         if phone.is_phone_like(target):
             number = self.telephony.parse_number(target)
             lookup = await self.runtime.qtvoice.lookup_contact(number)
-            return blocks.contact_card(lookup, number, self.ctx)
+            return notifications.contact_card(lookup, number, self.ctx)
         party = await self._resolve(target, "contact")
         if isinstance(party, Message):
             return party
         lookup = await self.runtime.qtvoice.lookup_contact(party.number)
-        return blocks.contact_card(lookup, party.number, self.ctx)
+        return notifications.contact_card(lookup, party.number, self.ctx)
 
     async def _resolve(
         self, target: str, purpose: str, *, text: str | None = None
@@ -256,8 +252,10 @@ class SlashCommands:
         if len(reachable) == 1:
             contact, number = reachable[0]
             return Party(number, contact.full_name or contact.company)
-        picker = blocks.contact_picker([contact for contact, _ in reachable], purpose, self.ctx)
-        return picker if text is None else cards.picker_carrying_text(picker, text)
+        choices = [contact for contact, _ in reachable]
+        if text is not None:
+            return cards.picker_carrying_text(choices, self.ctx, text)
+        return notifications.contact_picker(choices, purpose, self.ctx)
 
     def _main_number_only(self, typed: str, verb: str) -> str:
         """A plain word when the number was typed with an extension QTvoice cannot reach."""
@@ -296,10 +294,10 @@ class SlashCommands:
             )
         return await self._link(subject, extension, linked_by=invocation.user_id)
 
-    async def link_offered(self, user_id: str, value: dict[str, Any]) -> Message:
-        """The link offer's button was clicked: link the extension it names, if it still exists."""
+    async def link_offered(self, user_id: str, extension_id: str | None) -> Message:
+        """The link offer's button was clicked: link the extension it names, if it still exists
+        (None: a button the bot did not write, which names none)."""
         _require_user_id(user_id)
-        extension_id = str(value.get("x") or "")
         extensions = await self.runtime.qtvoice.list_extensions()
         extension = next((ext for ext in extensions if ext.id == extension_id), None)
         if extension is None:
@@ -322,7 +320,7 @@ class SlashCommands:
                 f"No QTvoice extension has your email ({cards.shown(email)}); run"
                 " `/qtvoice link <extension>` with your extension number, like `/qtvoice link 101`."
             )
-        return cards.link_offer(matches[:EXTENSION_OFFERS_SHOWN])
+        return cards.link_offer(matches[:EXTENSION_OFFERS_SHOWN], self.ctx)
 
     async def _slack_email(self, user_id: str) -> str | None:
         try:
@@ -481,7 +479,7 @@ class SlashCommands:
         for vm in mine[:VOICEMAILS_SHOWN]:
             caller = await lookup_caller(self.runtime, vm.from_)
             line = Line(number=vm.to, extension_id=vm.extension_id)
-            shown.append(blocks.voicemail(vm, caller, line, self.ctx))
+            shown.append(notifications.voicemail(vm, caller, line, self.ctx))
         return cards.voicemail_list(shown, unread=len(mine))
 
     async def status(self, invocation: Invocation) -> Message:
@@ -521,12 +519,12 @@ class SlashCommands:
             try:
                 async with self.runtime.sessions() as session:
                     if action == "add":
-                        saved = await replies.save(
+                        saved = await saved_replies.save(
                             session, name, plain_text(text), invocation.user_id
                         )
                         return cards.say(f"✅ Saved reply `{cards.shown(saved.name)}`.")
-                    removed = await replies.remove(session, replies.reply_name(name))
-            except replies.ReplyRefused as refused:
+                    removed = await saved_replies.remove(session, saved_replies.reply_name(name))
+            except saved_replies.ReplyRefused as refused:
                 raise Refusal(str(refused)) from None
             shown = cards.shown(plain_text(name))
             return cards.say(
@@ -535,12 +533,10 @@ class SlashCommands:
         if action:
             raise Refusal(REPLIES_USAGE)
         async with self.runtime.sessions() as session:
-            saved_replies = await replies.all_replies(session)
-        if not saved_replies:
+            listed = await saved_replies.all_replies(session)
+        if not listed:
             return cards.say("No saved replies yet. " + REPLIES_USAGE)
-        lines = [
-            f"• `{cards.shown(saved.name)}`: {cards.shown(saved.text)}" for saved in saved_replies
-        ]
+        lines = [f"• `{cards.shown(saved.name)}`: {cards.shown(saved.text)}" for saved in listed]
         return cards.say("*Saved replies* (offered when you text back)\n" + "\n".join(lines))
 
     async def history(self, invocation: Invocation) -> Message:
@@ -568,14 +564,6 @@ class SlashCommands:
             raise Refusal(ADMINS_ONLY.format(what=what))
 
 
-# Replies
-
-
-async def _send(respond: AsyncRespond, reply: Message) -> None:
-    """Answer through the response URL; a dead URL is logged, there is nobody else to tell."""
-    await answer_ephemeral(respond, reply.text, reply.blocks or None)
-
-
 # Reading what was typed
 
 
@@ -584,12 +572,6 @@ def _require_user_id(user_id: str) -> None:
     cannot open a DM with anything else."""
     if not is_user_id(user_id):
         raise Refusal("That isn't a Slack user I can link; mention them, like `@someone`.")
-
-
-def _invocation(command: dict[str, Any], args: str) -> Invocation:
-    return Invocation(
-        user_id=str(command["user_id"]), channel_id=str(command.get("channel_id") or ""), args=args
-    )
 
 
 def _known_kinds() -> str:
