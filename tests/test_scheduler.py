@@ -18,7 +18,7 @@ from bot.runtime import Runtime
 from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.samples import MAIN_LINE, iso_timestamp
 from bot.sandbox.slack import SlackRecorder
-from bot.scheduler import _try_lock, build_scheduler, lead, prune
+from bot.scheduler import PLACED_CALL_RETENTION, _try_lock, build_scheduler, lead, prune
 from bot.store import deliveries
 from bot.store.db import sync_url
 from bot.store.models import (
@@ -140,7 +140,7 @@ async def test_prune_forgets_old_follow_up_history_and_keeps_what_is_still_read(
                     PlacedCall(
                         slack_user_id="U0OLD",
                         to="+12155550001",
-                        placed_at=utcnow() - timedelta(days=8),
+                        placed_at=utcnow() - PLACED_CALL_RETENTION - day,
                     ),
                     PlacedCall(slack_user_id="U0NEW", to="+12155550002", placed_at=utcnow() - day),
                     VoicemailAlias(
