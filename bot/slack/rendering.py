@@ -15,16 +15,18 @@ from bot.runtime import Runtime
 from bot.slack.blocks.kit import RenderContext
 from bot.slack.blocks.notifications import Caller
 from bot.slack.buttons import ButtonCodec
+from bot.slack.reply_mode import EXPLICIT
 
 
 def render_context(settings: Settings) -> RenderContext:
-    """`TIMEZONE`, `DEFAULT_REGION`, `MASK_NUMBERS`, and the button codec keyed by
-    `SLACK_SIGNING_SECRET`."""
+    """`TIMEZONE`, `DEFAULT_REGION`, `MASK_NUMBERS`, the button codec keyed by
+    `SLACK_SIGNING_SECRET`, and `REPLY_MODE`."""
     return RenderContext(
         timezone=settings.zone,
         default_region=settings.default_region,
         mask_numbers=settings.mask_numbers,
         buttons=ButtonCodec.for_signing_secret(settings.slack_signing_secret.get_secret_value()),
+        explicit_replies=settings.reply_mode == EXPLICIT,
     )
 
 

@@ -14,7 +14,7 @@ from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.slack import SlackRecorder
 from bot.slack.reply_mode import EXPLICIT, THREAD, texted_words
-from tests.conftest import RunningBot
+from tests.conftest import NOTIFY_CHANNEL, RunningBot
 from tests.slack.test_events import SETTLE_SECONDS, open_sms_thread, reactions, reply, texts
 
 
@@ -28,6 +28,9 @@ def test_explicit_mode_texts_nothing_without_send(
 ) -> None:
     thread = open_sms_thread(bot, slack)
     bot.link()
+    parent = slack.message(NOTIFY_CHANNEL, thread)
+    assert parent is not None
+    assert "start with `send:`" in str(parent["blocks"])
 
     internal = reply(bot, thread, "I think he wants a refund, <!channel>")
     slack.wait_for(lambda: "memo" in reactions(slack, internal))

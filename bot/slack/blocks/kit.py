@@ -84,6 +84,8 @@ class RenderContext:
     default_region: str
     mask_numbers: bool
     buttons: ButtonCodec
+    #: `REPLY_MODE=explicit`: a text's thread says replies stay internal unless `send:`.
+    explicit_replies: bool = False
 
 
 @dataclass(frozen=True)

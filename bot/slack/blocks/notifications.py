@@ -99,6 +99,9 @@ _PICKER_QUESTIONS = {
 PICK_PURPOSES = tuple(_PICKER_QUESTIONS)
 
 _THREAD_HINT = "Reply in this thread to text back · start with `note:` to keep it internal"
+_EXPLICIT_HINT = (
+    "Replies in this thread stay internal · start with `send:` (or press Reply) to text back"
+)
 _CANNOT_TEXT_HINT = (
     "📵 This sender can't receive texts (a short code or a sender name), so replies here stay"
     " internal."
@@ -266,7 +269,7 @@ def sms_thread_parent(
     elif caller.number and not number:
         blocks.append(context("sms_hint", _CANNOT_TEXT_HINT))
     else:
-        blocks.append(context("sms_hint", _THREAD_HINT))
+        blocks.append(context("sms_hint", _EXPLICIT_HINT if ctx.explicit_replies else _THREAD_HINT))
         if number:
             blocks.append(_reply_actions(caller, number, line, ctx))
     return Message(
