@@ -13,6 +13,7 @@ Pure, like `bot.phone`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import phonenumbers
@@ -40,22 +41,20 @@ class FoundNumber:
     e164: str
 
 
-def numbers_in(text: str, default_region: str) -> list[FoundNumber]:
-    """Every valid phone number written in `text`, in order; dates, times and amounts skipped.
+def numbers_in(text: str, default_region: str) -> Iterator[FoundNumber]:
+    """Every valid phone number written in `text`, in order, read as it is consumed (so a
+    caller who needs only the first few stops there); dates, times and amounts skipped.
 
     A number without a country code is read as one of `default_region` (`DEFAULT_REGION`).
     """
     text = text[:LONGEST_TEXT]
-    found = []
     matcher = phonenumbers.PhoneNumberMatcher(
         text, default_region, leniency=Leniency.VALID, max_tries=MAX_TRIES
     )
     for match in matcher:
-        if _is_amount(text, match.start, match.end):
-            continue
-        e164 = phonenumbers.format_number(match.number, PhoneNumberFormat.E164)
-        found.append(FoundNumber(match.start, match.end, e164))
-    return found
+        if not _is_amount(text, match.start, match.end):
+            e164 = phonenumbers.format_number(match.number, PhoneNumberFormat.E164)
+            yield FoundNumber(match.start, match.end, e164)
 
 
 def offered(text: str | None, default_region: str, *, besides: str | None = None) -> list[str]:
