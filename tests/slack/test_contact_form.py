@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bot.sandbox.qtvoice import STRANGER, QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER
 from bot.sandbox.slack import Delivery, SlackRecorder
+from bot.slack.listeners.contact_form import form_errors
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
 from tests.slack.test_actions import click, posted_message
 
@@ -116,3 +120,10 @@ def test_edit_on_a_contact_card_fills_the_form_and_updates_the_contact(
     assert update.json["first_name"] == "Johnny"
     assert update.json["email"] == ""  # emptied on the form: cleared in QTvoice
     assert qtvoice.state.contacts()[0]["first_name"] == "Johnny"
+
+
+@given(st.text(max_size=60))
+def test_an_email_with_a_space_or_without_an_at_is_never_accepted(email: str) -> None:
+    errors = form_errors({"first_name": "Sam", "email": email})
+    if any(char.isspace() for char in email) or "@" not in email:
+        assert "email" in errors
