@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from bot.store.replies import ReplyRefused, reply_name
 
-
 SAFE = set(string.ascii_lowercase + string.digits + "-_")
 
 
