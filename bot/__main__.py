@@ -83,6 +83,17 @@ def build_parser() -> argparse.ArgumentParser:
     deliveries.add_argument("--limit", type=int, default=50)
     replay = command("replay", cmd_replay, "queue a stored event for delivery again")
     replay.add_argument("id", type=int)
+    forget = command(
+        "forget", cmd_forget, "erase everything stored about a phone number (its opt-out kept)"
+    )
+    forget.add_argument("number", help="the caller's number, e.g. +12155551234")
+    forget.add_argument(
+        "--slack", action="store_true", help="also delete the bot's Slack messages about it"
+    )
+    backup = command(
+        "backup", cmd_backup, "copy the SQLite database while the bot runs (PostgreSQL: pg_dump)"
+    )
+    backup.add_argument("file", help="where to write the copy")
     return parser
 
 
@@ -101,13 +112,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from starlette.applications import Starlette
 
     from bot.logs import Scrubber, configure_logging
+    from bot.metrics import prepare_multiprocess
     from bot.runtime import Runtime
     from bot.store.db import SQLITE_GIL_SWITCH_SECONDS, is_sqlite
     from bot.store.migrate import upgrade
     from bot.web import create_app
 
     settings = load_settings(Settings)
-    configure_logging(settings.log_level, Scrubber.for_settings(settings))
+    configure_logging(settings.log_level, Scrubber.for_settings(settings), settings.log_format)
     processes = web_processes(settings)
     if is_sqlite(settings.database_url):
         upgrade(settings.database_url)
@@ -118,6 +130,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     else:
         # uvicorn starts each process afresh and needs the app by name to build it there.
         app = "bot.web:app_without_worker" if args.no_worker else "bot.web:app_with_worker"
+        # Each process then counts into files /metrics merges (prometheus_client multiprocess).
+        prepare_multiprocess(processes)
     uvicorn.run(
         app,
         factory=processes > 1,
@@ -163,7 +177,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from bot.services import BackgroundServices
 
     settings = load_settings(Settings)
-    configure_logging(settings.log_level, Scrubber.for_settings(settings))
+    configure_logging(settings.log_level, Scrubber.for_settings(settings), settings.log_format)
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -272,6 +286,38 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from bot.operations import replay_delivery
 
     return asyncio.run(replay_delivery(load_settings(DatabaseSettings), args.id))
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from bot.erasure import NotANumber, forget, report
+    from bot.operations import ready
+    from bot.runtime import Runtime
+
+    settings = load_settings(Settings)
+
+    async def run() -> dict[str, int]:
+        runtime = Runtime.create(settings)
+        try:
+            await ready(runtime.engine, settings.database_url)
+            async with runtime.sessions() as session:
+                slack = runtime.slack if args.slack else None
+                return await forget(session, args.number, settings.default_region, slack=slack)
+        finally:
+            await runtime.close()
+
+    try:
+        counts = asyncio.run(run())
+    except NotANumber as error:
+        raise OperatorError(str(error)) from None
+    print(report(counts))
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from bot.ops.backup import backup
+
+    print(backup(load_settings(DatabaseSettings).database_url, args.file))
+    return 0
 
 
 if __name__ == "__main__":

@@ -54,6 +54,12 @@ SETTING_HELP: dict[str, str] = {
     "RECORDING_MAX_MB": "the largest recording (megabytes, 1 or more) uploaded to Slack; a larger one keeps its link",
     "REPLY_MODE": "thread (a linked person's thread reply is texted unless it starts with note:) or explicit (only replies starting with send: are texted)",
     "REPORT_AT": "the weekday and time (in TIMEZONE) of the weekly report, like Mon 09:00; leave empty for none",
+    "READY_MAX_LAG_SECONDS": "how old (seconds) the oldest due delivery may be before /readyz says unready",
+    "METRICS_TOKEN": "a long random string; /metrics then answers to `Authorization: Bearer <it>` (unset: /metrics is off)",
+    "CANARY_CHANNEL": "the ID (C…) of a quiet channel for the canary's test notification; leave empty to turn the canary off",
+    "CANARY_MINUTES": "how often (minutes) the canary sends its test notification",
+    "RETENTION_DAYS": "how many days caller content (texts, transcripts, numbers, names) is kept",
+    "LOG_FORMAT": "text, or json for one JSON object per line",
 }
 
 SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
@@ -209,6 +215,12 @@ class Settings(DatabaseSettings):
     recording_max_mb: int = Field(default=20, ge=1, le=1000)
     reply_mode: Literal["thread", "explicit"] = "thread"
     report_at: Annotated[WeeklyTime | None, NoDecode] = None
+    ready_max_lag_seconds: int = Field(default=300, ge=1)
+    metrics_token: SecretStr | None = None
+    canary_channel: str | None = None
+    canary_minutes: int = Field(default=60, ge=1)
+    retention_days: int = Field(default=30, ge=1)
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -239,7 +251,14 @@ class Settings(DatabaseSettings):
             raise ValueError("must be a channel ID like C0123ABCD, not a #name")
         return value
 
-    @field_validator("after_hours_channel", mode="before")
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        return _real_secret(value)
+
+    @field_validator("after_hours_channel", "canary_channel", mode="before")
     @classmethod
     def _after_hours_channel(cls, value: Any) -> Any:
         if isinstance(value, str):

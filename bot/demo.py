@@ -21,10 +21,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from bot.config import Settings
 from bot.delivery.digest import send_digests
 from bot.delivery.followup import escalate
 from bot.delivery.report import send_reports
+from bot.ops.incidents import reconcile_watched
 from bot.runtime import Runtime
 from bot.sandbox.qtvoice import QTvoiceSandbox, send_webhook
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE, iso_timestamp, sample_event
@@ -52,6 +55,17 @@ NEW_CALLER = "+12675550177"
 HOURS = "We're open 9-5, Mon-Fri."
 #: A few KB standing in for an MP3, served by the QTvoice sandbox with the API key.
 DEMO_AUDIO = b"ID3\x03" + bytes(range(256)) * 24
+METRICS_TOKEN = "demo-metrics-token"
+#: The /metrics lines the demo quotes (those not zero).
+METRICS_SHOWN = (
+    "qtslack_webhooks_total",
+    "qtslack_deliveries_total",
+    "qtslack_delivery_seconds_count",
+    "qtslack_deliveries_pending",
+    'qtslack_slack_calls_total{method="chat.postMessage"',
+    "qtslack_qtvoice_calls_total",
+    "qtslack_time_to_take_seconds_count",
+)
 
 
 @dataclass
@@ -90,7 +104,10 @@ class Demo:
             reconcile_interval_seconds=0,
             admin_user_ids=[DEMO_USER],
             upload_recordings=True,
+            metrics_token=METRICS_TOKEN,
         )
+        #: The admin's App Home as last published (the incident flow opens it).
+        self.admin_home: list[dict[str, Any]] = []
         self.bot = BackgroundServer(create_app(Runtime.create(self.settings))).start()
         self.driver = SlackDriver(self.bot.url, SIGNING_SECRET, self.slack)
         self.webhook_url = f"{self.bot.url}/qtvoice/webhooks"
@@ -131,6 +148,7 @@ class Demo:
             self.live_call_card,
             self.nobody_forgets_a_caller,
             self.at_hand_in_slack,
+            self.an_incident_told_once,
         ):
             try:
                 flow = scenario()
@@ -385,6 +403,44 @@ class Demo:
     def _form_opened(self, callback_id: str) -> list[dict[str, Any]]:
         return [v for v in self.slack.views_opened(DEMO_USER) if v["callback_id"] == callback_id]
 
+    def an_incident_told_once(self) -> Flow:
+        """QTvoice takes a call whose webhook never comes: the reconcile poller finds it, an
+        incident opens, the admin gets one DM and sees it atop their App Home; /metrics."""
+        dm = self.slack.im_channel(DEMO_USER)
+        flow = Flow("Running it as a service: an incident, told once", "incident", channel=dm)
+        self.qtvoice.state.add_call("+12675550111", MAIN_LINE, status="missed")
+        found = asyncio.run(self._poll())
+        flow.notes.append(f"QTvoice's webhook never came; the reconcile poller found {found}")
+        flow.messages.extend(
+            self.wait(
+                "the admin is told",
+                lambda: [m for m in self.slack.messages(dm) if "Incident" in str(m.get("text"))],
+            )
+        )
+        before = len(self.slack.views_published(DEMO_USER))
+        self.driver.app_home_opened(DEMO_USER)
+        self.admin_home = self.wait(
+            "the App Home shows it", lambda: self.slack.views_published(DEMO_USER)[before:]
+        )[-1]["blocks"]
+        scrape = httpx.get(
+            f"{self.bot.url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+        )
+        flow.notes += [
+            f"`{line}`"
+            for line in scrape.text.splitlines()
+            if line.startswith(METRICS_SHOWN) and not line.endswith(" 0.0")
+        ]
+        flow.ok = scrape.status_code == 200 and "Open incident" in str(self.admin_home)
+        return flow
+
+    async def _poll(self) -> int:
+        """One run of the reconcile poller, as the scheduler's leader runs it."""
+        runtime = Runtime.create(self.settings)
+        try:
+            return await reconcile_watched(runtime, 300)
+        finally:
+            await runtime.close()
+
     async def _tick(self, job: Callable[[Runtime, datetime], Awaitable[int]], now: datetime) -> int:
         """One run of a scheduled job at `now`, in a runtime of its own like the leader's."""
         runtime = Runtime.create(self.settings)
@@ -491,7 +547,12 @@ def write_html(demo: Demo, flows: list[Flow], path: Path) -> None:
         f"<br>{'<br>'.join(slack_html.mrkdwn(note, names) for note in flow.notes)}</li>"
         for flow in flows
     )
-    intro = f"<div class='demo-notes'><h1>qtslack demo</h1><ol>{items}</ol></div>"
+    home = "".join(slack_html.block(block, names) for block in demo.admin_home)
+    intro = (
+        f"<div class='demo-notes'><h1>qtslack demo</h1><ol>{items}</ol>"
+        + (f"<h2>App Home of an admin</h2><div class='app-home'>{home}</div>" if home else "")
+        + "</div>"
+    )
     body = slack_html.workspace(TEAM_NAME, conversations, names, demo.settings.zone, intro=intro)
     path.write_text(slack_html.page("qtslack demo", body), encoding="utf-8")
 
@@ -513,6 +574,19 @@ def write_flow_page(demo: Demo, flow: Flow, path: Path) -> None:
         "document.querySelector('.shot').getBoundingClientRect().bottom)</script>"
     )
     path.write_text(slack_html.page(flow.title, body), encoding="utf-8")
+
+
+def write_home_page(demo: Demo, path: Path) -> None:
+    """The admin's App Home as the incident flow left it, `SHOT_WIDTH` wide: a README picture."""
+    names, _ = demo.workspace()
+    home = "".join(slack_html.block(block, names) for block in demo.admin_home)
+    body = (
+        f"<div class='shot app-home' style='width:{SHOT_WIDTH}px;padding:16px'>"
+        f"<h2>Home</h2>{home}</div>"
+        "<script>document.body.dataset.shotHeight = Math.ceil("
+        "document.querySelector('.shot').getBoundingClientRect().bottom)</script>"
+    )
+    path.write_text(slack_html.page("App Home", body), encoding="utf-8")
 
 
 def reactions_label(message: dict[str, Any]) -> str:

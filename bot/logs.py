@@ -10,9 +10,11 @@ failure reason through the same scrubber before `last_error` stores it.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from bot import phone
@@ -72,6 +74,7 @@ class Scrubber:
             settings.qtvoice_api_key,
             settings.qtvoice_webhook_secret,
             settings.slack_app_token,
+            settings.metrics_token,
         ]
         values = [secret.get_secret_value() for secret in secrets if secret is not None]
         return cls([*values, *settings.webhook_secrets], mask_numbers=settings.mask_numbers)
@@ -104,14 +107,44 @@ class ScrubRecords(logging.Filter):
         return True
 
 
-def configure_logging(level: str, scrub: Scrubber) -> None:
-    """One stream handler on the root logger, every record through `scrub` before it is written.
+#: The inbox row a delivery task is working on: every record logged inside it (the worker's,
+#: the poster's, a library's) carries it in `LOG_FORMAT=json` as `delivery_id`.
+DELIVERY_ID: ContextVar[int | None] = ContextVar("delivery_id", default=None)
+
+
+class JsonLines(logging.Formatter):
+    """`LOG_FORMAT=json`: one JSON object per line: time, level, logger, message, the
+    delivery id where there is one (`DELIVERY_ID`), and the traceback if any. The record
+    reaches it already scrubbed (`ScrubRecords` runs first)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        delivery = getattr(record, "delivery_id", None) or DELIVERY_ID.get()
+        if delivery is not None:
+            line["delivery_id"] = delivery
+        if record.exc_text:
+            line["traceback"] = record.exc_text
+        return json.dumps(line, ensure_ascii=False)
+
+
+def configure_logging(level: str, scrub: Scrubber, log_format: str = "text") -> None:
+    """One stream handler on the root logger, every record through `scrub` before it is written,
+    as text or (`log_format="json"`) `JsonLines`.
 
     Libraries' own handlers are not used (uvicorn is started with `log_config=None`), so
     nothing reaches the output around the scrubber.
     """
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonLines()
+        if log_format == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     handler.addFilter(ScrubRecords(scrub))
     root = logging.getLogger()
     root.handlers[:] = [handler]

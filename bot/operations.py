@@ -21,7 +21,8 @@ from bot.store.migrate import database_problem
 from bot.store.models import InboxEvent
 
 
-async def _ready(engine: AsyncEngine, url: str) -> None:
+async def ready(engine: AsyncEngine, url: str) -> None:
+    """Raise `OperatorError` (its line says what to do) unless the database is migrated."""
     problem = await database_problem(engine, url)
     if problem is not None:
         raise OperatorError(problem)
@@ -31,7 +32,7 @@ async def list_deliveries(settings: DatabaseSettings, *, failed: bool, limit: in
     """Print the newest `limit` stored events (only failed ones if `failed`) and a summary."""
     engine = create_engine(settings.database_url)
     try:
-        await _ready(engine, settings.database_url)
+        await ready(engine, settings.database_url)
         async with create_sessionmaker(engine)() as session:
             query = select(InboxEvent).order_by(InboxEvent.id.desc()).limit(limit)
             if failed:
@@ -64,7 +65,7 @@ async def replay_delivery(settings: DatabaseSettings, row_id: int) -> int:
     """Queue stored event `row_id` for delivery again; 1 (and a line saying so) if none."""
     engine = create_engine(settings.database_url)
     try:
-        await _ready(engine, settings.database_url)
+        await ready(engine, settings.database_url)
         async with create_sessionmaker(engine)() as session:
             found = await deliveries.replay(session, row_id)
     finally:

@@ -10,13 +10,14 @@ import asyncio
 import os
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.metrics import MeteredSlackClient
 from bot.qtvoice.client import QTvoiceClient
 from bot.store.db import create_engine, create_sessionmaker
 
@@ -29,10 +30,13 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
-    slack: AsyncWebClient
+    slack: MeteredSlackClient
     qtvoice: QTvoiceClient
     #: Set when this process stores an event, so its own worker picks it up at once.
     inbox_changed: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Whether this process holds a Socket Mode connection now; set by the web app that opens
+    #: one (`bot.web`), read by `/readyz` and the leader's watch. None: no socket here.
+    socket_connected: Callable[[], Awaitable[bool]] | None = None
     process_id: str = field(
         default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     )
@@ -44,7 +48,7 @@ class Runtime:
             settings=settings,
             engine=engine,
             sessions=create_sessionmaker(engine),
-            slack=AsyncWebClient(
+            slack=MeteredSlackClient(
                 token=settings.slack_bot_token.get_secret_value(),
                 base_url=settings.slack_api_url,
                 timeout=SLACK_TIMEOUT_SECONDS,

@@ -25,7 +25,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import delete, text
+from sqlalchemy import delete, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -35,37 +35,35 @@ from bot.delivery.extensions import check_extensions
 from bot.delivery.followup import TICK_SECONDS, escalate, send_reminders
 from bot.delivery.report import send_reports
 from bot.directory import sync_contacts
-from bot.reconcile import reconcile
+from bot.ops.canary import run_canary
+from bot.ops.incidents import WATCH_SECONDS, Watch, reconcile_watched
 from bot.runtime import Runtime
 from bot.store import refusals
 from bot.store.db import async_url
 from bot.store.deliveries import DONE, IGNORED
 from bot.store.models import (
+    CachedContact,
     ChannelCooldown,
     InboxEvent,
     OpenItem,
+    OutboundText,
     PlacedCall,
+    PostedMessage,
     Reminder,
     SlackEventSeen,
     VoicemailAlias,
     utcnow,
 )
 from bot.store.outage import describe, is_outage
-from bot.store.ownership import SMS_THREAD
 
 logger = logging.getLogger(__name__)
 
 #: Any fixed 64-bit number, the same in every process of this deployment.
 LEADER_LOCK_KEY = 0x71_74_73_6C_61_63_6B  # "qtslack"
 LEADER_RETRY_SECONDS = 15
-#: Kept well past any webhook retry horizon, so a late redelivery is still recognised.
-INBOX_RETENTION = timedelta(days=30)
 #: Slack retries an event for minutes, not days.
 SLACK_EVENT_RETENTION = timedelta(days=1)
 RETENTION_INTERVAL_SECONDS = 3600
-#: Handled items, fired reminders: a month of history. Escalation and "still open" look back a
-#: week (`ESCALATION_HORIZON`), the digest at yesterday, App Home at what is not handled.
-FOLLOWUP_RETENTION = timedelta(days=30)
 #: The weekly report reads the calls placed since the Monday before last (up to 14 days back);
 #: a day more spares a late run.
 PLACED_CALL_RETENTION = timedelta(days=15)
@@ -78,12 +76,22 @@ def build_scheduler(runtime: Runtime, *, tick_seconds: float = TICK_SECONDS) -> 
     interval = runtime.settings.reconcile_interval_seconds
     if interval:
         scheduler.add_job(
-            reconcile,
+            reconcile_watched,
             "interval",
             seconds=interval,
-            args=(runtime.qtvoice, runtime.sessions, interval),
-            kwargs={"default_region": runtime.settings.default_region},
+            args=(runtime, interval),
             id="reconcile",
+        )
+    scheduler.add_job(Watch(runtime).run, "interval", seconds=WATCH_SECONDS, id="watch")
+    canary_minutes = runtime.settings.canary_minutes
+    if runtime.settings.canary_channel:
+        scheduler.add_job(
+            run_canary,
+            "interval",
+            minutes=canary_minutes,
+            args=(runtime,),
+            id="canary",
+            next_run_time=utcnow(),  # a fresh leader proves the path at once
         )
     scheduler.add_job(
         prune, "interval", seconds=RETENTION_INTERVAL_SECONDS, args=(runtime,), id="retention"
@@ -143,51 +151,52 @@ def build_scheduler(runtime: Runtime, *, tick_seconds: float = TICK_SECONDS) -> 
     return scheduler
 
 
-async def prune(runtime: Runtime) -> None:
-    """Forget finished events past retention, cooldowns that have passed, old Slack event ids,
-    refused-webhook counts past their week, and follow-up history nothing reads any more (see
-    `forget_followups`)."""
+async def prune(runtime: Runtime, now: datetime | None = None) -> None:
+    """Forget what is past `RETENTION_DAYS` in every table that holds caller content (texts,
+    transcripts, numbers, names), and what nothing reads any more: cooldowns that have
+    passed, old Slack event ids, refused-webhook counts past their week. Opt-outs are kept
+    while in force; events not yet delivered are kept whatever their age."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=runtime.settings.retention_days)
     async with runtime.sessions() as session:
         await session.execute(
             delete(InboxEvent).where(
-                InboxEvent.state.in_((DONE, IGNORED)),
-                InboxEvent.received_at < utcnow() - INBOX_RETENTION,
+                InboxEvent.state.in_((DONE, IGNORED)), InboxEvent.received_at < cutoff
             )
         )
-        await session.execute(delete(ChannelCooldown).where(ChannelCooldown.not_before < utcnow()))
+        await session.execute(delete(ChannelCooldown).where(ChannelCooldown.not_before < now))
         await session.execute(
-            delete(SlackEventSeen).where(SlackEventSeen.seen_at < utcnow() - SLACK_EVENT_RETENTION)
+            delete(SlackEventSeen).where(SlackEventSeen.seen_at < now - SLACK_EVENT_RETENTION)
         )
-        await refusals.forget_before(session, utcnow() - refusals.RETENTION)
-        await forget_followups(session, utcnow())
+        await refusals.forget_before(session, now - refusals.RETENTION)
+        await forget_followups(session, cutoff, max(cutoff, now - PLACED_CALL_RETENTION))
+        await session.execute(delete(PostedMessage).where(PostedMessage.updated_at < cutoff))
+        await session.execute(delete(CachedContact).where(CachedContact.fetched_at < cutoff))
+        await session.execute(delete(OutboundText).where(OutboundText.sent_at < cutoff))
         await session.commit()
 
 
-async def forget_followups(session: AsyncSession, now: datetime) -> None:
-    """Delete (uncommitted) what no job, digest or App Home reads any more.
-
-    - voicemail aliases as old as the inbox rows they deduplicate (`INBOX_RETENTION`);
-    - reminders fired, and items handled, `FOLLOWUP_RETENTION` ago. Kept: every item not
-      handled (someone's to-do, in App Home), and each text conversation's first item, whose
-      state says whether its thread's next text reopens it;
-    - calls placed from Slack older than the digest reads (`PLACED_CALL_RETENTION`).
+async def forget_followups(session: AsyncSession, cutoff: datetime, calls_cutoff: datetime) -> None:
+    """Delete (uncommitted) the follow-up history from before `cutoff` (`RETENTION_DAYS`):
+    voicemail aliases (as old as the inbox rows they deduplicate), reminders sent, items that
+    arrived and were handled (or never were) before it, with their reminders: an item holds
+    the caller's number and words. Calls placed from Slack go at `calls_cutoff` (the digest
+    reads a day back).
 
     `job_runs` keeps only the latest finished run of each job (reconcile's cursor): nothing
     to forget there.
     """
-    await session.execute(
-        delete(VoicemailAlias).where(VoicemailAlias.created_at < now - INBOX_RETENTION)
+    await session.execute(delete(VoicemailAlias).where(VoicemailAlias.created_at < cutoff))
+    past = (OpenItem.arrived_at < cutoff) & or_(
+        OpenItem.handled_at.is_(None), OpenItem.handled_at < cutoff
     )
-    await session.execute(delete(Reminder).where(Reminder.sent_at < now - FOLLOWUP_RETENTION))
     await session.execute(
-        delete(OpenItem).where(
-            OpenItem.handled_at < now - FOLLOWUP_RETENTION,
-            OpenItem.kind != SMS_THREAD,
+        delete(Reminder).where(
+            or_(Reminder.sent_at < cutoff, Reminder.item_id.in_(select(OpenItem.id).where(past)))
         )
     )
-    await session.execute(
-        delete(PlacedCall).where(PlacedCall.placed_at < now - PLACED_CALL_RETENTION)
-    )
+    await session.execute(delete(OpenItem).where(past))
+    await session.execute(delete(PlacedCall).where(PlacedCall.placed_at < calls_cutoff))
 
 
 async def lead(

@@ -25,11 +25,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import __version__
+from bot import __version__, metrics
 from bot.config import Settings, load_settings
 from bot.delivery import inbox
 from bot.delivery.writer import InboxWriter
 from bot.logs import Scrubber, configure_logging
+from bot.ops.routes import routes as ops_routes
 from bot.qtvoice.webhooks import MAX_BODY_BYTES, WebhookError, read_webhook, too_large
 from bot.runtime import Runtime
 from bot.services import BackgroundServices
@@ -81,6 +82,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         except WebhookError as error:
             logger.warning("webhook refused: %s %s", error.status, error.message)
             refusals.note(error.kind, error.detail)
+            metrics.WEBHOOKS.labels("refused").inc()
             return JSONResponse({"error": error.message, "code": error.code}, error.status)
         row = inbox.new_row(
             webhook.event, body_sha256=webhook.body_sha256, delivery_id=webhook.delivery_id
@@ -99,6 +101,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             row_id = stored.id if stored is not None else None
             if row_id is not None:
                 runtime.inbox_changed.set()
+        metrics.WEBHOOKS.labels("accepted" if row_id is not None else "duplicate").inc()
         if row_id is None:
             logger.info("webhook %s already stored", webhook.event.event)
             return JSONResponse({"status": "duplicate"})
@@ -120,11 +123,19 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             {"status": "ok", "version": __version__, "database": "ok", "pending": pending}
         )
 
+    socket_mode: AsyncSocketModeHandler | None = None
+
+    async def socket_connected() -> bool:
+        connected = socket_mode is not None and await socket_mode.client.is_connected()
+        metrics.SOCKET_MODE_CONNECTED.set(connected)
+        return connected
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        nonlocal socket_mode
+        runtime.socket_connected = socket_connected
         if services is not None:
             await services.start()
-        socket_mode = None
         app_token = runtime.settings.slack_app_token
         if app_token is not None:
             socket_mode = socket_mode_handler(bolt_app, runtime, app_token.get_secret_value())
@@ -145,6 +156,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/qtvoice/webhooks", qtvoice_webhooks, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            *ops_routes(runtime),
         ],
         lifespan=lifespan,
         exception_handlers=dict.fromkeys(OUTAGE_CANDIDATES, database_unavailable),
@@ -167,7 +179,7 @@ def app_without_worker() -> Starlette:
 
 def _app_from_environment(*, run_worker: bool) -> Starlette:
     settings = load_settings(Settings)
-    configure_logging(settings.log_level, Scrubber.for_settings(settings))
+    configure_logging(settings.log_level, Scrubber.for_settings(settings), settings.log_format)
     return create_app(Runtime.create(settings), run_worker=run_worker)
 
 

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bot.demo import SHOT_WIDTH, Demo, write_flow_page
+from bot.demo import SHOT_WIDTH, Demo, write_flow_page, write_home_page
 from bot.sandbox.chromium import ChromiumError, dump_dom, find_chromium, screenshot
 
 _HEIGHT = re.compile(r'data-shot-height="(\d+)"')
@@ -44,12 +44,22 @@ def main(folder: Path) -> int:
                 png = folder / f"{flow.slug}.png"
                 screenshot(chromium, page, png, width=SHOT_WIDTH, height=int(found.group(1)))
                 print(f"wrote {png} ({png.stat().st_size // 1024} KiB)")
+            shoot_home(chromium, demo, Path(workdir) / "app-home.html", folder / "app-home.png")
         except ChromiumError as error:
             print(f"screenshots failed: {error}", file=sys.stderr)
             return 1
         finally:
             demo.close()
     return 0
+
+
+def shoot_home(chromium: str, demo: Demo, page: Path, png: Path) -> None:
+    """The admin's App Home with its open incidents on top (the incident flow's)."""
+    write_home_page(demo, page)
+    found = _HEIGHT.search(dump_dom(chromium, page, width=SHOT_WIDTH))
+    height = int(found.group(1)) if found else 900
+    screenshot(chromium, page, png, width=SHOT_WIDTH, height=height)
+    print(f"wrote {png} ({png.stat().st_size // 1024} KiB)")
 
 
 if __name__ == "__main__":

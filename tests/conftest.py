@@ -15,13 +15,15 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Engine, create_engine
 
 from bot.config import Settings
 from bot.runtime import Runtime
 from bot.sandbox.qtvoice import QTvoiceSandbox, send_webhook
 from bot.sandbox.samples import sample_event
 from bot.sandbox.server import BackgroundServer
-from bot.sandbox.slack import SlackDriver, SlackRecorder
+from bot.sandbox.slack import DEFAULT_USERS, SlackDriver, SlackRecorder, SlackUser
+from bot.store.db import sync_url
 from bot.web import create_app
 from tests.helpers.database import empty_database, worker_database_url
 
@@ -82,6 +84,23 @@ def qtvoice(qtvoice_server: QTvoiceSandbox) -> QTvoiceSandbox:
 @pytest.fixture(scope="session")
 def slack_server() -> Iterator[SlackRecorder]:
     with SlackRecorder(bot_token=BOT_TOKEN) as recorder:
+        yield recorder
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Engine]:
+    """A plain (synchronous) engine on the test's database, to read what the bot stored."""
+    engine = create_engine(sync_url(settings.database_url))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def admin_slack() -> Iterator[SlackRecorder]:
+    """A Slack recorder of the test's own whose workspace also has the admin (`ADMIN`), whom
+    the bot DMs and whose App Home shows the admins' panels. A module uses it as its `slack`."""
+    users = [*DEFAULT_USERS, SlackUser(ADMIN, "admin", "Ada Admin", "ada@example.com")]
+    with SlackRecorder(bot_token=BOT_TOKEN, users=users) as recorder:
         yield recorder
 
 

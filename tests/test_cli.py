@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -52,27 +55,37 @@ def run(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProce
     )
 
 
+@contextlib.contextmanager
+def serving(environment: dict[str, str], cwd: Path) -> Iterator[Served]:
+    """`python -m bot serve` on a free port, answering `/healthz`; stopped with SIGTERM on
+    leaving, its output (stdout and stderr) then in `Served.output`."""
+    port = free_port()
+    server = serve_process(environment, cwd, port)
+    served = Served(f"http://127.0.0.1:{port}")
+    try:
+        served.health = wait_for_health(f"{served.url}/healthz")
+        yield served
+    finally:
+        server.send_signal(signal.SIGTERM)
+        served.output, _ = server.communicate(timeout=30)
+
+
+@dataclass
+class Served:
+    url: str
+    health: dict[str, object] = field(default_factory=dict)
+    output: str = ""
+
+
 def test_serve_migrates_a_fresh_sqlite_file_and_delivers(
     environment: dict[str, str], slack: SlackRecorder, tmp_path: Path
 ) -> None:
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=environment,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        health = wait_for_health(f"http://127.0.0.1:{port}/healthz")
+    with serving(environment, tmp_path) as served:
         response = send_webhook(
-            f"http://127.0.0.1:{port}/qtvoice/webhooks", sample_event("call.missed"), WEBHOOK_SECRET
+            f"{served.url}/qtvoice/webhooks", sample_event("call.missed"), WEBHOOK_SECRET
         )
         posted = slack.wait_for(lambda: slack.calls("chat.postMessage", ok=True))
-    finally:
-        server.send_signal(signal.SIGTERM)
-        output, _ = server.communicate(timeout=30)
+    health, output = served.health, served.output
 
     assert health["status"] == "ok"
     assert response.status_code == 200
@@ -502,3 +515,35 @@ def test_serve_runs_web_concurrency_processes_behind_one_port_on_postgresql(
     assert [answer.status_code for answer in answers] == [200] * 20
     assert len(posted) == 20
     assert "Traceback" not in output
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+    reason="several web processes need PostgreSQL (TEST_DATABASE_URL=postgresql…)",
+)
+def test_metrics_of_web_concurrency_processes_are_merged_whichever_answers(
+    settings: Settings, environment: dict[str, str], slack: SlackRecorder, tmp_path: Path
+) -> None:
+    token = "metrics-token-0123456789"
+    environment = {
+        **environment,
+        "DATABASE_URL": settings.database_url,
+        "WEB_CONCURRENCY": "2",
+        "METRICS_TOKEN": token,
+    }
+    with serving(environment, tmp_path) as served:
+        for _ in range(20):
+            send_webhook(
+                f"{served.url}/qtvoice/webhooks", sample_event("call.missed"), WEBHOOK_SECRET
+            )
+        slack.wait_for(lambda: len(slack.calls("chat.postMessage", ok=True)) >= 20, timeout=30)
+        time.sleep(1)  # the last finish is counted just after its post
+        scrapes = [
+            httpx.get(f"{served.url}/metrics", headers={"Authorization": f"Bearer {token}"}).text
+            for _ in range(8)  # a new connection each: both processes answer some
+        ]
+
+    for scrape in scrapes:
+        assert 'qtslack_webhooks_total{outcome="accepted"} 20.0' in scrape
+        assert 'qtslack_deliveries_total{outcome="delivered"} 20.0' in scrape
+    assert "Traceback" not in served.output

@@ -22,10 +22,12 @@ from bot.scheduler import PLACED_CALL_RETENTION, _try_lock, build_scheduler, lea
 from bot.store import deliveries
 from bot.store.db import sync_url
 from bot.store.models import (
+    CachedContact,
     ChannelCooldown,
     InboxEvent,
     JobRun,
     OpenItem,
+    OutboundText,
     PlacedCall,
     PostedMessage,
     Reminder,
@@ -89,6 +91,49 @@ async def test_prune_forgets_only_what_is_old_and_finished(settings: Settings) -
     assert cooling == {"C0FUTURE"}
 
 
+async def test_prune_keeps_caller_content_retention_days_in_every_table(
+    settings: Settings,
+) -> None:
+    runtime = Runtime.create(settings.model_copy(update={"retention_days": 10}))
+    old, young = utcnow() - timedelta(days=11), utcnow() - timedelta(days=9)
+    try:
+        async with runtime.sessions() as session:
+            session.add_all(
+                [
+                    event(deliveries.DONE, timedelta(days=11), 1),
+                    event(deliveries.DONE, timedelta(days=9), 2),
+                    *(
+                        PostedMessage(
+                            kind="sms_thread", key=key, channel_id="C0X", ts="1.1", updated_at=at
+                        )
+                        for key, at in (("old", old), ("young", young))
+                    ),
+                    *(
+                        CachedContact(phone=phone, found=True, contact={}, fetched_at=at)
+                        for phone, at in (("+12155550001", old), ("+12155550002", young))
+                    ),
+                    *(
+                        OutboundText(slack_user_id="U0A", to=to, sent_at=at)
+                        for to, at in (("+12155550001", old), ("+12155550002", young))
+                    ),
+                ]
+            )
+            await session.commit()
+
+        await prune(runtime)
+
+        async with runtime.sessions() as session:
+            events = set(await session.scalars(select(InboxEvent.object_id)))
+            posts = set(await session.scalars(select(PostedMessage.key)))
+            contacts = set(await session.scalars(select(CachedContact.phone)))
+            texts = set(await session.scalars(select(OutboundText.to)))
+    finally:
+        await runtime.close()
+    assert events == {"call_2"}
+    assert posts == {"young"}
+    assert contacts == texts == {"+12155550002"}
+
+
 CONVERSATION = "+12155550100|+12155551234"
 
 
@@ -104,7 +149,7 @@ def open_item(key: str, *, kind: str = MISSED_CALL, handled: timedelta | None = 
     )
 
 
-async def test_prune_forgets_old_follow_up_history_and_keeps_what_is_still_read(
+async def test_prune_forgets_follow_up_history_past_retention_days(
     settings: Settings,
 ) -> None:
     month, day = timedelta(days=31), timedelta(days=1)
@@ -164,7 +209,9 @@ async def test_prune_forgets_old_follow_up_history_and_keeps_what_is_still_read(
             runs = set(await session.scalars(select(JobRun.name)))
     finally:
         await runtime.close()
-    assert kept == {"handled_lately", "never_handled", CONVERSATION}
+    # RETENTION_DAYS (30) bounds every item's words: handled or not, 40 days old is gone,
+    # unless handled within the window.
+    assert kept == {"handled_lately"}
     assert reminded == {"U0NEW", "U0SOON"}
     assert placed == {"U0NEW"}
     assert aliases == {"vm:new"}

@@ -65,7 +65,7 @@ def new_row(
         "ordering_key": event.ordering_key,
         "payload": event.canonical(),
         "source": source,
-        "state": IGNORED if isinstance(event, UnknownEvent) else PENDING,
+        "state": _first_state(event),
     }
 
 
@@ -98,7 +98,7 @@ async def store(
             ordering_key=await identity.remember(session, event),
             payload=event.canonical(),
             source=source,
-            state=IGNORED if isinstance(event, UnknownEvent) else PENDING,
+            state=_first_state(event),
         )
         session.add(row)
         await consent.record(session, event)
@@ -290,6 +290,11 @@ async def postpone(connection: AsyncConnection, events: list[Postponed]) -> list
         ],
     )
     return [None] * len(events)
+
+
+def _first_state(event: KnownEvent | UnknownEvent) -> str:
+    """Unknown event types are recorded, never posted; but the canary's (`CANARY_EVENT`)."""
+    return IGNORED if isinstance(event, UnknownEvent) and not event.delivered else PENDING
 
 
 def backoff(attempts: int, base_seconds: float, cap_seconds: float = 3600) -> float:

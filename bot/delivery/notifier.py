@@ -27,6 +27,7 @@ from bot.delivery.router import Routing, destinations, live_card_channels
 from bot.directory import ContactDirectory
 from bot.qtvoice.events import (
     CALL_LIVE,
+    CANARY_EVENT,
     CONTACT_EVENTS,
     SMS_EVENTS,
     VOICEMAIL_EVENTS,
@@ -41,6 +42,7 @@ from bot.qtvoice.events import (
 )
 from bot.slack.blocks import notifications as blocks
 from bot.slack.blocks import ownership as ownership_blocks
+from bot.slack.blocks import service as service_blocks
 from bot.slack.blocks.kit import Message
 from bot.slack.blocks.notifications import Caller, Line
 from bot.slack.rendering import render_context
@@ -86,6 +88,16 @@ class Notifier:
         handler = DISPATCH.get(event.event)
         if handler is not None:
             await handler(self, session, event, routing)
+
+    async def canary(self, session: AsyncSession, event: UnknownEvent, routing: Routing) -> None:
+        """The canary's test notification (`bot.ops.canary`), into `CANARY_CHANNEL`; one
+        that comes when the canary is off (a replay) has nowhere to go and is dropped."""
+        channel = self.settings.canary_channel
+        if channel and event.object_id:
+            message = service_blocks.canary(event.object_id)
+            await self.poster.post_once(
+                session, kind="canary", key=event.object_id, channel=channel, message=message
+            )
 
     # Calls
 
@@ -423,6 +435,7 @@ DISPATCH: dict[str, Handler] = {
     **dict.fromkeys(VOICEMAIL_EVENTS, Notifier.voicemail),
     **dict.fromkeys(SMS_EVENTS, Notifier.sms),
     **dict.fromkeys(CONTACT_EVENTS, Notifier.contact),
+    CANARY_EVENT: Notifier.canary,
 }
 
 

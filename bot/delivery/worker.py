@@ -21,12 +21,13 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from bot import metrics
 from bot.delivery import inbox
 from bot.delivery.notifier import Notifier
 from bot.delivery.poster import Refused, SlackPoster
 from bot.delivery.router import Routing
 from bot.directory import ContactDirectory
-from bot.logs import Scrubber
+from bot.logs import DELIVERY_ID, Scrubber
 from bot.qtvoice.events import load_stored
 from bot.runtime import Runtime
 from bot.store.groupcommit import GroupCommit
@@ -125,6 +126,7 @@ class Worker:
 
     async def _deliver_or_log(self, row: InboxEvent, routing: Routing) -> None:
         """Deliver in a task of its own: what it cannot record is logged here, in one line."""
+        DELIVERY_ID.set(row.id)  # this task's own context: its log records carry the id
         try:
             await self._deliver(row, routing)
         except Exception as error:
@@ -202,6 +204,7 @@ class Worker:
                 await self._failed(session, row, error)
                 return
         await self.group.run(inbox.finish, row.id)
+        metrics.observe_delivery(row.received_at.timestamp())
         logger.info("delivery %s (%s) done", row.id, row.event)
 
     async def _failed(self, session: Any, row: InboxEvent, error: Exception) -> None:
@@ -216,6 +219,7 @@ class Worker:
             max_attempts=row.attempts + 1 if permanent else self.settings.delivery_max_attempts,
             base_seconds=self.settings.delivery_retry_seconds,
         )
+        metrics.DELIVERIES.labels(metrics.FAILED if parked else metrics.RETRIED).inc()
         if parked:
             logger.error("delivery %s (%s) failed for good: %s", row.id, row.event, reason)
         else:

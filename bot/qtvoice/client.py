@@ -31,6 +31,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 from pydantic import SecretStr, ValidationError
 
+from bot import metrics
 from bot.qtvoice.errors import (
     BAD_RESPONSE,
     BUDGET_RESERVED,
@@ -157,6 +158,8 @@ class QTvoiceClient:
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport)
         self._rate_limit: RateLimit | None = None
+        #: Whether QTvoice refused the key (401) at its last use; None before the first.
+        self.key_refused: bool | None = None
 
     def __repr__(self) -> str:
         return f"QTvoiceClient(base_url={self._base_url!r})"
@@ -548,9 +551,14 @@ class QTvoiceClient:
             (time.monotonic() - started) * 1000,
         )
         self._note_rate_limit(response.headers)
+        status = response.status_code
+        metrics.QTVOICE_CALLS.labels(
+            "ok" if response.is_success else "rate_limited" if status == 429 else "error"
+        ).inc()
+        if status != 429:
+            self.key_refused = status == 401
         if response.is_success:
             return self._decode(response, idempotent=idempotent)
-        status = response.status_code
         error = self._error_from(response, outcome_unknown=status >= 500 and not idempotent)
         return _Failure(
             error=error,
@@ -609,6 +617,7 @@ class QTvoiceClient:
         remaining = _int_header(headers, "X-RateLimit-Remaining")
         if remaining is None:
             return
+        metrics.QTVOICE_RATELIMIT_REMAINING.set(remaining)
         now = time.monotonic()
         reset = _float_header(headers, "X-RateLimit-Reset")
         if reset is None:

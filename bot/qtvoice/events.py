@@ -56,6 +56,9 @@ CALL_EVENTS = (*CALL_LIVE, "call.missed")
 VOICEMAIL_EVENTS = ("call.voicemail", "voicemail.new", "voicemail.transcribed")
 SMS_EVENTS = ("sms.received", "sms.sent", "sms.delivered")
 CONTACT_EVENTS = ("contact.created", "contact.updated")
+#: The bot's own synthetic event (`bot.ops.canary`): no QTvoice type, so it reads as an
+#: `UnknownEvent`, yet it is delivered (to `CANARY_CHANNEL`), not merely recorded.
+CANARY_EVENT = "qtslack.canary"
 KNOWN_EVENTS = frozenset((*CALL_EVENTS, *VOICEMAIL_EVENTS, *SMS_EVENTS, *CONTACT_EVENTS))
 
 #: Kinds posted to NOTIFY_CHANNEL when no route claims them; the rest only where a route asks.
@@ -567,7 +570,8 @@ class ContactEvent(_Event):
 
 
 class UnknownEvent(_Event):
-    """A well-formed event of a type the bot does not know: recorded, never delivered."""
+    """A well-formed event of a type the bot does not know: recorded, never delivered (but
+    the canary's, `CANARY_EVENT`)."""
 
     data: Annotated[dict[str, Any], AfterValidator(clean_json)]
 
@@ -585,6 +589,10 @@ class UnknownEvent(_Event):
     @property
     def ordering_key(self) -> str:
         return f"{self.event}:{self.object_id or ''}"
+
+    @property
+    def delivered(self) -> bool:
+        return self.event == CANARY_EVENT
 
 
 def conversation_key(line: str | None, customer: str | None) -> str:

@@ -10,7 +10,16 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
 from bot.slack import door
-from bot.slack.listeners import actions, commands, contact_form, events, home, ownership, views
+from bot.slack.listeners import (
+    actions,
+    commands,
+    contact_form,
+    events,
+    forget,
+    home,
+    ownership,
+    views,
+)
 from bot.slack.listeners.contact_form import Accept
 
 
@@ -25,7 +34,7 @@ def create_bolt_app(runtime: Runtime, accept: Accept) -> AsyncApp:
         request_verification_enabled=False,
     )
     app.logger.addFilter(door.KEEP_PAYLOADS_OUT)
-    for surface in (commands, actions, ownership, views, home, events):
+    for surface in (commands, actions, ownership, views, home, events, forget):
         surface.register(app, runtime)
     contact_form.register(app, runtime, accept)
     return app

@@ -45,6 +45,7 @@ from bot.slack.buttons import ButtonValue
 from bot.slack.health import DeliveryHealth
 from bot.slack.rendering import lookup_caller, render_context
 from bot.slack.sentences import sentence
+from bot.slack.service import incident_banner
 from bot.store import ownership
 from bot.store.models import ExtensionLink, PostedMessage, utcnow
 from bot.telephony import HOW_TO_LINK, Telephony
@@ -85,6 +86,7 @@ class AppHome:
         """Publish `user`'s App Home as it is now."""
         view_blocks = await self.linked_blocks(client, link) if link else unlinked_blocks()
         if self.health.is_admin(user):
+            view_blocks = await incident_banner(self.runtime, self.ctx) + view_blocks
             room = health_blocks.HOME_BLOCK_LIMIT - len(view_blocks)
             health = await self.health.read()
             view_blocks += health_blocks.panel(health, utcnow(), self.ctx, room=room)

@@ -347,3 +347,26 @@ class SavedReply(Base):
     text: Mapped[str] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Incident(Base):
+    """Something an operator must hear about (`bot.store.incidents.KINDS`), from start to end.
+
+    `open_kind` is the kind while the incident is open and NULL once it ended: its unique
+    index lets one incident of a kind be open at a time, whichever leader (or two, for a
+    moment, at a takeover) sees the trouble. The admins' DMs about it are `PostedMessage`
+    rows (`incident_start`/`incident_end`, key the incident id), posted exactly once.
+    """
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    open_kind: Mapped[str | None] = mapped_column(String(32), unique=True)
+    #: The bot's own words ("3 deliveries parked"), never caller content.
+    detail: Mapped[str] = mapped_column(String(255))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    closed_at: Mapped[datetime | None]
+    #: When every admin had the start (and end) DM: the notifier stops looking at it then.
+    start_told_at: Mapped[datetime | None]
+    end_told_at: Mapped[datetime | None]

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from bot import metrics
 from bot.store.db import dialect_insert
 from bot.store.models import OpenItem, PlacedCall, PostedMessage, Reminder, utcnow
 
@@ -150,11 +151,14 @@ async def take(
     if item is None or item.handled_at is not None:
         return None
     previous = item.taken_by if item.taken_by != user else None
+    first = item.taken_by is None
     if item.taken_by != user:
         item.taken_from = item.taken_by
         item.taken_by, item.taken_at = user, now
     item.assigned_by = assigned_by if assigned_by != user else None
     await session.commit()
+    if first:
+        metrics.TIME_TO_TAKE.labels(item.kind).observe((now - item.arrived_at).total_seconds())
     return Taken(item, previous)
 
 
@@ -314,9 +318,24 @@ async def release_reminder(session: AsyncSession, reminder_id: int, by: str) -> 
 async def record_placed_call(
     session: AsyncSession, user: str, to: str, call_id: str | None
 ) -> None:
-    """A call placed from Slack to `to` (E.164): the digest counts it as a caller called back."""
-    session.add(PlacedCall(slack_user_id=user, to=to, call_id=call_id))
+    """A call placed from Slack to `to` (E.164): the digest counts it as a caller called back.
+
+    The items from `to` that no call from Slack had answered yet count it in
+    `qtslack_time_to_callback_seconds`, as the digest counts their time to call back.
+    """
+    now = utcnow()
+    called_since = select(PlacedCall.id).where(
+        PlacedCall.to == to, PlacedCall.placed_at >= OpenItem.arrived_at
+    )
+    waiting = await session.execute(
+        select(OpenItem.kind, OpenItem.arrived_at).where(
+            OpenItem.party == to, OpenItem.arrived_at <= now, ~called_since.exists()
+        )
+    )
+    session.add(PlacedCall(slack_user_id=user, to=to, call_id=call_id, placed_at=now))
     await session.commit()
+    for kind, arrived_at in waiting:
+        metrics.TIME_TO_CALLBACK.labels(kind).observe((now - arrived_at).total_seconds())
 
 
 async def taken_by(session: AsyncSession, user: str, limit: int) -> list[OpenItem]:

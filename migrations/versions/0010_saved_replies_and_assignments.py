@@ -1,7 +1,7 @@
 """Saved replies; who assigned an item to its owner.
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-06 16:50:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import bot.store.models
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -11,16 +11,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.sandbox.slack import DEFAULT_USERS, SlackRecorder, SlackUser
+from bot.sandbox.slack import SlackRecorder
 from bot.slack.buttons import ButtonCodec, ButtonValue
-from bot.store.db import sync_url
 from bot.store.deliveries import DONE, FAILED
 from bot.store.models import InboxEvent, utcnow
-from tests.conftest import ADMIN, BOT_TOKEN, NOTIFY_CHANNEL, SIGNING_SECRET, RunningBot, start_bot
+from tests.conftest import ADMIN, NOTIFY_CHANNEL, SIGNING_SECRET, RunningBot, start_bot
 from tests.slack.test_home import home_blocks
 from tests.test_delivery import settle
 from tests.test_refusals import SIGNATURE_FIX, TIMES, send_with_wrong_secret
@@ -32,18 +31,9 @@ REPLAY = "replay_delivery"
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackRecorder]:
-    """The default workspace plus the admin, whose Home the bot publishes too."""
-    users = [*DEFAULT_USERS, SlackUser(ADMIN, "admin", "Ada Admin", "ada@example.com")]
-    with SlackRecorder(bot_token=BOT_TOKEN, users=users) as recorder:
-        yield recorder
-
-
-@pytest.fixture
-def db(settings: Settings) -> Iterator[Engine]:
-    engine = create_engine(sync_url(settings.database_url))
-    yield engine
-    engine.dispose()
+def slack(admin_slack: SlackRecorder) -> SlackRecorder:
+    """The workspace with the admin in it."""
+    return admin_slack
 
 
 @pytest.fixture

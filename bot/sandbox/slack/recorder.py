@@ -179,6 +179,7 @@ class SlackRecorder:
         self._dms_refused: set[str] = set()
         self._answers_lost: dict[str, int] = {}
         self._block_types_refused: set[str] = set()
+        self._token_revoked = False
         self._response_urls: dict[str, ResponseUrl] = {}
         self._scopes = BOT_SCOPES
         self._server = BackgroundServer(self._asgi_app())
@@ -222,6 +223,7 @@ class SlackRecorder:
             self._dms_refused.clear()
             self._answers_lost.clear()
             self._block_types_refused.clear()
+            self._token_revoked = False
             self._response_urls.clear()
             self._scopes = BOT_SCOPES
             self._workspace.reset()
@@ -278,6 +280,12 @@ class SlackRecorder:
         `invalid_blocks`, as Slack does for content it will never accept; plain text passes."""
         with self._lock:
             self._blocks_refused.add(channel)
+
+    def revoke_bot_token(self) -> None:
+        """From now on every call with the bot token answers `token_revoked`, as Slack does
+        once the app is uninstalled; until `reset`."""
+        with self._lock:
+            self._token_revoked = True
 
     def refuse_dms(self, user_id: str) -> None:
         """From now on, conversations.open with `user_id` answers `user_disabled`, as Slack
@@ -522,6 +530,8 @@ class SlackRecorder:
             return _Answer(200, SlackError("not_authed").body())
         if not hmac.compare_digest(token.encode(), self._bot_token.encode()):
             return _Answer(200, SlackError("invalid_auth").body())
+        if self._token_revoked:
+            return _Answer(200, SlackError("token_revoked").body())
         refusing = method in ("chat.postMessage", "chat.update") and bool(args.get("blocks"))
         if refusing and args.get("channel") in self._blocks_refused:
             return _Answer(200, SlackError("invalid_blocks").body())

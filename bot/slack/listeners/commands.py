@@ -47,6 +47,7 @@ from bot.slack.parsing import (
 from bot.slack.rendering import lookup_caller, render_context
 from bot.slack.requests import Click, SlashCommand, on_click, on_command
 from bot.slack.sentences import ADMINS_ONLY, SORRY, sentence
+from bot.slack.service import Forget
 from bot.slack.tell import Tell
 from bot.store import replies as saved_replies
 from bot.store import routes
@@ -87,7 +88,8 @@ ADMIN_HELP = """
 • `/qtvoice routes` · `/qtvoice unroute <number or extension> [#channel]`
 • `/qtvoice status`: deliveries waiting and failed, last webhook, webhooks refused,
   QTvoice API budget
-• `/qtvoice replies add <name> <text>` · `/qtvoice replies remove <name>`: saved replies"""
+• `/qtvoice replies add <name> <text>` · `/qtvoice replies remove <name>`: saved replies
+• `/qtvoice forget <number>`: erase everything stored about a caller (asks first)"""
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,7 @@ class SlashCommands:
         self.settings = runtime.settings
         self.telephony = Telephony(runtime)
         self.ctx = render_context(self.settings)
+        self.forget = Forget(runtime)
         self.subcommands: dict[str, Subcommand] = {
             "call": self.call,
             "sms": self.sms,
@@ -159,6 +162,7 @@ class SlashCommands:
             "history": self.history,
             "replies": self.replies,
             "help": self.help,
+            "forget": lambda invocation: self.forget.ask(invocation.user_id, invocation.args),
         }
 
     async def run(self, name: str, invocation: Invocation, tell: Tell) -> None:

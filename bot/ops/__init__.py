@@ -1,0 +1,1 @@
+"""Running qtslack as a service: readiness, metrics, incidents, the canary, erasure, backup."""
