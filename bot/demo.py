@@ -157,7 +157,20 @@ class Demo:
                 flow = Flow(title, scenario.__name__, notes=[f"stuck at: {failed}"])
             flows.append(flow)
             on_flow(len(flows), flow)
+        self._settle()
         return flows
+
+    def _settle(self) -> None:
+        """Wait until the bot has delivered every event the flows gave it (a flow may end
+        before a post it caused lands, paced behind the channel's earlier ones), so what is
+        drawn afterwards is what Slack ends up with."""
+        try:
+            self.slack.wait_for(
+                lambda: httpx.get(f"{self.bot.url}/healthz").json().get("pending") == 0,
+                timeout=STEP_TIMEOUT,
+            )
+        except AssertionError:
+            print("(some events were still being delivered when the demo ended)")
 
     def workspace(self) -> tuple[slack_html.Names, list[slack_html.Conversation]]:
         """What the Slack stand-in holds now, as the panes `html.py` draws."""
