@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 
-from bot.config import DatabaseSettings, Settings, SettingsError, load_settings
+from bot.config import DatabaseSettings, ManifestSettings, Settings, SettingsError, load_settings
 from bot.errors import OperatorError
 
 EXIT_BAD_SETTINGS = 2
@@ -258,7 +258,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_manifest(args: argparse.Namespace) -> int:
     from bot.slack.manifest import SOCKET_MODE_SETUP, build_manifest
 
-    print(json.dumps(build_manifest(None if args.socket_mode else args.url), indent=2))
+    try:
+        recordings = load_settings(ManifestSettings).upload_recordings
+    except SettingsError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    manifest = build_manifest(None if args.socket_mode else args.url, upload_recordings=recordings)
+    print(json.dumps(manifest, indent=2))
     if args.socket_mode:
         # stderr, so `manifest --socket-mode > manifest.json` stays pure JSON.
         print(SOCKET_MODE_SETUP, file=sys.stderr)

@@ -29,7 +29,7 @@ from bot.config import Settings
 from bot.connectivity import network_failure
 from bot.qtvoice.errors import QTvoiceError
 from bot.runtime import Runtime
-from bot.slack.manifest import BOT_SCOPES, SLACK_PATH, WEBHOOK_PATH
+from bot.slack.manifest import RECORDING_SCOPE, SLACK_PATH, WEBHOOK_PATH, bot_scopes
 from bot.startup import token_fix
 from bot.store.db import safe_url
 from bot.store.migrate import database_problem, head_revision
@@ -152,14 +152,20 @@ async def _check_slack(runtime: Runtime, report: Report) -> tuple[str, set[str]]
         )
         return bot_name, set()
     granted = {scope.strip() for scope in str(header).split(",") if scope.strip()}
-    missing = [scope for scope in BOT_SCOPES if scope not in granted]
+    wanted = bot_scopes(runtime.settings.upload_recordings)
+    missing = [scope for scope in wanted if scope not in granted]
     if missing:
+        why = (
+            f" ({RECORDING_SCOPE} because UPLOAD_RECORDINGS is on)"
+            if RECORDING_SCOPE in missing
+            else ""
+        )
         report.fail(
             "scopes",
-            f"the app lacks {', '.join(missing)}, which the manifest asks for; {REINSTALL}",
+            f"the app lacks {', '.join(missing)}, which the manifest asks for{why}; {REINSTALL}",
         )
     else:
-        report.ok("scopes", f"all {len(BOT_SCOPES)} scopes the manifest asks for are granted")
+        report.ok("scopes", f"all {len(wanted)} scopes the manifest asks for are granted")
     return bot_name, granted
 
 

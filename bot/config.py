@@ -7,6 +7,7 @@ setting and where to get it, and never echoes a value: a mistyped token must not
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import time
 from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,7 +17,7 @@ from pydantic import Field, PlainValidator, SecretStr, ValidationError, field_va
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.hours import BusinessHours, WeeklyHours, parse_weekly_hours
+from bot.hours import DAYS, BusinessHours, WeeklyHours, parse_weekly_hours
 
 SLACK_APP_PAGE = "your Slack app's settings at https://api.slack.com/apps"
 QTVOICE_DASHBOARD = "the QTvoice dashboard"
@@ -50,6 +51,10 @@ SETTING_HELP: dict[str, str] = {
     "AFTER_HOURS_CHANNEL": "the ID (C…) of the channel that gets what arrives while closed; leave empty to use the usual channels",
     "DIGEST_AT": "the time of day (HH:MM, 24-hour, in TIMEZONE) of the daily digest; leave empty for none",
     "CONTACT_SYNC_MINUTES": "how often (minutes) to copy QTvoice's contact directory; 0 turns it off",
+    "UPLOAD_RECORDINGS": "true to post each voicemail's recording as an audio file in its thread (the Slack app then needs the files:write scope)",
+    "RECORDING_MAX_MB": "the largest recording (megabytes, 1 or more) uploaded to Slack; a larger one keeps its link",
+    "REPLY_MODE": "thread (a linked person's thread reply is texted unless it starts with note:) or explicit (only replies starting with send: are texted)",
+    "REPORT_AT": "the weekday and time (in TIMEZONE) of the weekly report, like Mon 09:00; leave empty for none",
     "READY_MAX_LAG_SECONDS": "how old (seconds) the oldest due delivery may be before /readyz says unready",
     "METRICS_TOKEN": "a long random string; /metrics then answers to `Authorization: Bearer <it>` (unset: /metrics is off)",
     "CANARY_CHANNEL": "the ID (C…) of a quiet channel for the canary's test notification; leave empty to turn the canary off",
@@ -65,6 +70,34 @@ SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 LOCAL_URL = re.compile(r"^http://(?:localhost|127\.0\.0\.1)(?::\d+)?$")
 CommaList = Annotated[list[str], NoDecode]
 _CLOCK = re.compile(r"^(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)$")
+_WEEKLY = re.compile(r"^(?P<day>[a-z]{3})[a-z]*\s+(?P<clock>\S+)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class WeeklyTime:
+    """A moment of every week in `TIMEZONE` (`REPORT_AT`): `weekday` 0 = Monday, and a time."""
+
+    weekday: int
+    at: time
+
+
+def _clock(value: str) -> time:
+    match = _CLOCK.match(value)
+    if match is None:
+        raise ValueError("must be a time of day like 08:30 (24-hour HH:MM)")
+    return time(int(match["hour"]), int(match["minute"]))
+
+
+def parse_weekly_time(value: str) -> WeeklyTime:
+    """`Mon 09:00` (any case, day names of three letters or more) → `WeeklyTime`.
+
+    Raises ValueError saying what to write, never echoing the value.
+    """
+    match = _WEEKLY.match(" ".join(value.split()))
+    day = match["day"].lower() if match else ""
+    if match is None or day not in DAYS:
+        raise ValueError("must be a weekday and a time like Mon 09:00")
+    return WeeklyTime(DAYS.index(day), _clock(match["clock"]))
 
 
 def _weekly_hours(value: Any) -> WeeklyHours:
@@ -132,6 +165,14 @@ class DatabaseSettings(BaseSettings):
         return url
 
 
+class ManifestSettings(BaseSettings):
+    """What `manifest` needs besides its arguments: whether the app uploads recordings."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
+
+    upload_recordings: bool = False
+
+
 class WebhookSecretSettings(BaseSettings):
     """What `send-webhook` needs to sign a sample like QTvoice would."""
 
@@ -178,6 +219,10 @@ class Settings(DatabaseSettings):
     after_hours_channel: str | None = None
     digest_at: time | None = None
     contact_sync_minutes: int = Field(default=60, ge=0)
+    upload_recordings: bool = False
+    recording_max_mb: int = Field(default=20, ge=1, le=1000)
+    reply_mode: Literal["thread", "explicit"] = "thread"
+    report_at: Annotated[WeeklyTime | None, NoDecode] = None
     ready_max_lag_seconds: int = Field(default=300, ge=1)
     metrics_token: SecretStr | None = None
     canary_channel: str | None = None
@@ -259,11 +304,20 @@ class Settings(DatabaseSettings):
             value = value.strip()
             if not value:
                 return None
-            match = _CLOCK.match(value)
-            if match is None:
-                raise ValueError("must be a time of day like 08:30 (24-hour HH:MM)")
-            return time(int(match["hour"]), int(match["minute"]))
+            return _clock(value)
         return value
+
+    @field_validator("report_at", mode="before")
+    @classmethod
+    def _report_at(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return parse_weekly_time(value) if value.strip() else None
+        return value
+
+    @field_validator("reply_mode", mode="before")
+    @classmethod
+    def _reply_mode(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("admin_user_ids", mode="before")
     @classmethod

@@ -26,6 +26,7 @@ import httpx
 from bot.config import Settings
 from bot.delivery.digest import send_digests
 from bot.delivery.followup import escalate
+from bot.delivery.report import send_reports
 from bot.ops.incidents import reconcile_watched
 from bot.runtime import Runtime
 from bot.sandbox.qtvoice import QTvoiceSandbox, send_webhook
@@ -34,7 +35,9 @@ from bot.sandbox.server import BackgroundServer
 from bot.sandbox.slack import DEFAULT_CHANNELS, TEAM_NAME, SlackDriver, SlackRecorder
 from bot.sandbox.slack import html as slack_html
 from bot.sandbox.slack.page import SlackPage, workspace_state
-from bot.slack.blocks.ownership import TAKE_IT
+from bot.slack.blocks.contact_form import CONTACT_MODAL
+from bot.slack.blocks.notifications import SAVE_CONTACT, TEXT_BACK
+from bot.slack.blocks.ownership import ASSIGN_TO, TAKE_IT
 from bot.store.migrate import upgrade
 from bot.store.models import utcnow
 from bot.web import create_app
@@ -48,6 +51,10 @@ DEMO_EXTENSION = "101"
 COMMAND_CHANNEL = "C0GENERAL"
 """Where the demo's person types their slash commands."""
 STEP_TIMEOUT = 15.0
+NEW_CALLER = "+12675550177"
+HOURS = "We're open 9-5, Mon-Fri."
+#: A few KB standing in for an MP3, served by the QTvoice sandbox with the API key.
+DEMO_AUDIO = b"ID3\x03" + bytes(range(256)) * 24
 METRICS_TOKEN = "demo-metrics-token"
 #: The /metrics lines the demo quotes (those not zero).
 METRICS_SHOWN = (
@@ -96,6 +103,7 @@ class Demo:
             timezone="America/New_York",
             reconcile_interval_seconds=0,
             admin_user_ids=[DEMO_USER],
+            upload_recordings=True,
             metrics_token=METRICS_TOKEN,
         )
         #: The admin's App Home as last published (the incident flow opens it).
@@ -149,6 +157,7 @@ class Demo:
             self.click_to_call,
             self.live_call_card,
             self.nobody_forgets_a_caller,
+            self.at_hand_in_slack,
             self.an_incident_told_once,
         ):
             try:
@@ -158,7 +167,20 @@ class Demo:
                 flow = Flow(title, scenario.__name__, notes=[f"stuck at: {failed}"])
             flows.append(flow)
             on_flow(len(flows), flow)
+        self._settle()
         return flows
+
+    def _settle(self) -> None:
+        """Wait until the bot has delivered every event the flows gave it (a flow may end
+        before a post it caused lands, paced behind the channel's earlier ones), so what is
+        drawn afterwards is what Slack ends up with."""
+        try:
+            self.slack.wait_for(
+                lambda: httpx.get(f"{self.bot.url}/healthz").json().get("pending") == 0,
+                timeout=STEP_TIMEOUT,
+            )
+        except AssertionError:
+            print("(some events were still being delivered when the demo ended)")
 
     def workspace(self) -> tuple[slack_html.Names, list[slack_html.Conversation]]:
         """What the Slack stand-in holds now, as the panes `html.py` draws."""
@@ -284,15 +306,7 @@ class Demo:
         flow = Flow("Nobody forgets a caller: taken, escalated, the digest", "follow-up")
         taken = self.send("call.missed", from_="+12675550142", to=MAIN_LINE)
         posted = self.wait("the missed call is posted", lambda: self._find(taken["id"]))
-        value = next(
-            element["value"]
-            for block in posted["blocks"]
-            for element in block.get("elements") or []
-            if element.get("action_id") == TAKE_IT
-        )
-        self.driver.block_action(
-            TAKE_IT, value, user_id=DEMO_USER, channel_id=CHANNEL, message_ts=posted["ts"]
-        )
+        self._press(posted, TAKE_IT)
         flow.messages.append(
             self.wait("it shows who took it", partial(self._updated, posted["ts"], "Taken by"))
         )
@@ -315,6 +329,104 @@ class Demo:
         flow.messages.append(self.wait("the digest", lambda: self._find_text("Daily digest")))
         flow.ok = True
         return flow
+
+    def at_hand_in_slack(self) -> Flow:
+        """Everything QTvoice knows, at hand: a caller saved as a contact from their missed
+        call, a number spoken in a voicemail with its own Call button, the recording in the
+        thread, the voicemail assigned to Bob, a saved reply sent (and who sent it), and the
+        weekly report on a clock the demo moves."""
+        flow = Flow("At hand in Slack: contacts, numbers, recordings, assign, replies", "at-hand")
+        call = self.send("call.missed", from_=NEW_CALLER, to=MAIN_LINE)
+        missed = self.wait("the unknown caller's call is posted", lambda: self._find(call["id"]))
+        self._press(missed, SAVE_CONTACT)
+        self.wait("the contact form opens", lambda: self._form_opened(CONTACT_MODAL))
+        fields = {"first_name": "Sam", "last_name": "Stone", "company": "Stone & Co"}
+        self.driver.view_submission(
+            CONTACT_MODAL,
+            {name: {name: value} for name, value in fields.items()},
+            user_id=DEMO_USER,
+        )
+        created = self.wait(
+            "QTvoice receives the contact", lambda: self.qtvoice.state.requests("POST", "/contacts")
+        )[0]
+        flow.notes.append(f"Save contact → QTvoice received POST /contacts {created.json}")
+        renamed = self.wait(
+            "the call now names Sam", partial(self._updated, missed["ts"], "Sam Stone")
+        )
+        flow.notes.append("the missed call now reads: " + message_text(renamed).splitlines()[0])
+
+        recording = self.qtvoice.state.add_recording("vm_demo.mp3", DEMO_AUDIO)
+        spoken = "Hi, it's Jane. My cell is 267 555 0123, call me there after 5 please."
+        self.send(
+            "voicemail.new",
+            from_=CUSTOMER_NUMBER,
+            to=MAIN_LINE,
+            transcription=spoken,
+            recordingUrl=self.qtvoice.url.removesuffix("/api/v1") + recording,
+        )
+        posted = self.wait("the voicemail is posted", lambda: self._find_text("My cell"))
+        flow.notes.append("the number in the transcript got its own Call and Text buttons")
+        audio = self.wait(
+            "the recording lands in the voicemail's thread",
+            lambda: [m for m in self.slack.thread(CHANNEL, posted["ts"]) if m.get("files")],
+        )
+        flow.notes.append(f"the recording is a file in the thread: {audio[0]['files'][0]['title']}")
+        self.driver.pick_user(
+            ASSIGN_TO, "U0BOB", user_id=DEMO_USER, channel_id=CHANNEL, message_ts=posted["ts"]
+        )
+        flow.messages.append(
+            self.wait("it is assigned to Bob", partial(self._updated, posted["ts"], "Assigned to"))
+        )
+        flow.messages.extend(audio)
+        flow.notes.append("Bob got the voicemail in a DM, with the same buttons")
+
+        added = self._answer("the saved reply is added", "/qtvoice", f"replies add hours {HOURS}")
+        flow.notes.append("/qtvoice replies add hours … → " + message_text(added))
+        self._press(self.slack.message(CHANNEL, missed["ts"]) or missed, TEXT_BACK)
+        self.wait("the text form opens", lambda: self._form_opened("sms_send"))
+        picked = {"type": "static_select", "selected_option": {"value": "hours"}}
+        self.driver.view_submission(
+            "sms_send",
+            {"sms_message": {"message": ""}, "sms_saved": {"saved": picked}},
+            user_id=DEMO_USER,
+        )
+        self.wait(
+            "the saved reply is sent and shows who sent it",
+            lambda: next(
+                (
+                    m
+                    for m in self.channel_messages()
+                    if "sent by" in message_text(m) and HOURS in message_text(m)
+                ),
+                None,
+            ),
+        )
+        flow.notes.append("the saved reply was texted; its thread says it was sent by Alice")
+
+        monday = datetime.now(self.settings.zone).date()
+        monday += timedelta(days=7 - monday.weekday())
+        asyncio.run(self._tick(send_reports, datetime.combine(monday, time(9), self.settings.zone)))
+        flow.notes.append(f"weekly report job at {monday:%a %b} {monday.day} 09:00")
+        flow.messages.append(
+            self.wait("the weekly report", lambda: self._find_text("Weekly report"))
+        )
+        flow.ok = True
+        return flow
+
+    def _press(self, message: dict[str, Any], action_id: str) -> None:
+        """The demo's person presses a button of a message in the channel."""
+        value = next(
+            element["value"]
+            for block in message["blocks"]
+            for element in block.get("elements") or []
+            if element.get("action_id") == action_id
+        )
+        self.driver.block_action(
+            action_id, value, user_id=DEMO_USER, channel_id=CHANNEL, message_ts=message["ts"]
+        )
+
+    def _form_opened(self, callback_id: str) -> list[dict[str, Any]]:
+        return [v for v in self.slack.views_opened(DEMO_USER) if v["callback_id"] == callback_id]
 
     def an_incident_told_once(self) -> Flow:
         """QTvoice takes a call whose webhook never comes: the reconcile poller finds it, an
@@ -407,6 +519,7 @@ def message_text(message: dict[str, Any]) -> str:
     lines: list[str] = []
     for block in message.get("blocks") or []:
         lines.extend(_block_lines(block))
+    lines.extend(f"🔊 {file.get('title')} (a file)" for file in message.get("files") or [])
     if not lines:
         lines.append(str(message.get("text", "")))
     return "\n".join(line for line in lines if line.strip())
@@ -421,10 +534,15 @@ def _block_lines(block: dict[str, Any]) -> list[str]:
     if kind == "context":
         return [" · ".join(_text(element) for element in block.get("elements") or [])]
     if kind == "actions":
-        labels = [_text(element.get("text")) for element in block.get("elements") or []]
+        labels = [
+            _text(element.get("text") or element.get("placeholder"))
+            for element in block.get("elements") or []
+        ]
         return ["[ " + " ] [ ".join(labels) + " ]"]
     if kind == "rich_text":
         return [_rich_text(block)]
+    if kind == "table":
+        return [" | ".join(_text(cell) for cell in row) for row in block.get("rows") or []]
     return []
 
 

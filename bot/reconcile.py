@@ -14,7 +14,6 @@ does not move the cursor, so the next one picks up where it stood.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -71,15 +70,7 @@ async def reconcile(
             except EventRefused as refused:
                 logger.warning("reconcile skipped a %s: %s", event_type, refused.reason)
                 continue
-            signature = f"reconcile:{event.dedupe_key}".encode()
-            async with sessions() as session:
-                row = await inbox.store(
-                    session,
-                    event,
-                    body_sha256=hashlib.sha256(signature).hexdigest(),
-                    source="reconcile",
-                )
-                stored += row is not None
+            stored += await inbox.store_own(sessions, event, source="reconcile")
     except QTvoiceError as error:
         logger.warning("reconcile stopped early; the next run starts where this one did: %s", error)
     else:

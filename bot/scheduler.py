@@ -39,6 +39,7 @@ from bot.delivery.followup import (
     next_due,
     send_reminders,
 )
+from bot.delivery.report import send_reports
 from bot.directory import sync_contacts
 from bot.ops.canary import run_canary
 from bot.ops.incidents import WATCH_SECONDS, Watch, reconcile_watched
@@ -69,8 +70,9 @@ LEADER_RETRY_SECONDS = 15
 #: Slack retries an event for minutes, not days.
 SLACK_EVENT_RETENTION = timedelta(days=1)
 RETENTION_INTERVAL_SECONDS = 3600
-#: The digest reads the calls placed since the start of yesterday; a week spares a late run.
-PLACED_CALL_RETENTION = timedelta(days=7)
+#: The weekly report reads the calls placed since the Monday before last (up to 14 days back);
+#: a day more spares a late run.
+PLACED_CALL_RETENTION = timedelta(days=15)
 
 
 def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
@@ -135,6 +137,20 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
             id="digest",
             misfire_grace_time=3600,
             **catch_up,
+        )
+    report_at = runtime.settings.report_at
+    if report_at is not None:
+        scheduler.add_job(
+            send_reports,
+            CronTrigger(
+                day_of_week=report_at.weekday,
+                hour=report_at.at.hour,
+                minute=report_at.at.minute,
+                timezone=runtime.settings.zone,
+            ),
+            args=(runtime,),
+            id="weekly_report",
+            misfire_grace_time=3600,
         )
     return scheduler
 

@@ -64,6 +64,13 @@ class Telephony:
         async with self.runtime.sessions() as session:
             return await session.get(ExtensionLink, user_id)
 
+    async def acts_for_the_office(self, user_id: str) -> bool:
+        """Whether `user_id` may act on callers for everyone (assign them, write contacts):
+        people linked to an extension, and admins."""
+        if user_id in self.settings.admin_user_ids:
+            return True
+        return await self.link_of(user_id) is not None
+
     async def require_link(self, user_id: str) -> ExtensionLink:
         link = await self.link_of(user_id)
         if link is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -49,7 +50,9 @@ logger = logging.getLogger(__name__)
 
 
 def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
-    bolt_app = create_bolt_app(runtime)
+    bolt_app = create_bolt_app(
+        runtime, functools.partial(inbox.store_own, runtime.sessions, source="slack")
+    )
     verifier = SignatureVerifier(runtime.settings.slack_signing_secret.get_secret_value())
     services = BackgroundServices(runtime) if run_worker else None
     gate = SchemaGate(runtime)

@@ -68,3 +68,9 @@ def test_refusals_floods_the_door_and_compares_writing_each(database_url: str) -
     assert re.search(r"^qtslack, SQLite\s+[\d,]+\s", out, re.MULTILINE), out
     assert "SQLite: the flood left 1 row(s), counts add up: yes" in out, out
     assert "µs per refusal" in out
+
+
+def test_numbers_in_words_prints_its_cost_per_shape() -> None:
+    out = run("numbers_in_words.py", "--texts", "20")
+
+    assert len(re.findall(r"offered +[\d.]+ µs · masked +[\d.]+ µs", out)) == 3

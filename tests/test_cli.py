@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -318,6 +319,31 @@ def test_check_names_scopes_the_manifest_asks_for_and_the_app_lacks(
     assert status == 1
     assert lines["scopes"].startswith("FAIL the app lacks channels:join, im:write")
     assert "Reinstall" in lines["scopes"]
+
+
+def test_check_says_when_recordings_are_on_and_the_app_lacks_files_write(
+    migrated: dict[str, str], slack: SlackRecorder, tmp_path: Path
+) -> None:
+    slack.grant_scopes(BOT_SCOPES)
+
+    status, lines = check({**migrated, "UPLOAD_RECORDINGS": "true"}, tmp_path)
+
+    assert status == 1
+    assert lines["scopes"].startswith("FAIL the app lacks files:write")
+    assert "because UPLOAD_RECORDINGS is on" in lines["scopes"]
+
+
+def test_the_manifest_asks_for_files_write_only_when_recordings_are_uploaded(
+    tmp_path: Path,
+) -> None:
+    def scopes(**env: str) -> list[str]:
+        result = run(
+            "manifest", "--socket-mode", env={"PATH": os.environ["PATH"], **env}, cwd=tmp_path
+        )
+        return list(json.loads(result.stdout)["oauth_config"]["scopes"]["bot"])
+
+    assert "files:write" not in scopes()
+    assert "files:write" in scopes(UPLOAD_RECORDINGS="true")
 
 
 @pytest.mark.parametrize("placeholder", ["xoxb-", "xoxb-YOUR-BOT-TOKEN"])

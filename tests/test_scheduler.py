@@ -18,7 +18,7 @@ from bot.runtime import Runtime
 from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.samples import MAIN_LINE, iso_timestamp
 from bot.sandbox.slack import SlackRecorder
-from bot.scheduler import LEADER_LOCK_KEY, build_scheduler, lead, prune
+from bot.scheduler import LEADER_LOCK_KEY, PLACED_CALL_RETENTION, build_scheduler, lead, prune
 from bot.store import deliveries
 from bot.store.advisory import take_one
 from bot.store.db import sync_url
@@ -186,7 +186,7 @@ async def test_prune_forgets_follow_up_history_past_retention_days(
                     PlacedCall(
                         slack_user_id="U0OLD",
                         to="+12155550001",
-                        placed_at=utcnow() - timedelta(days=8),
+                        placed_at=utcnow() - PLACED_CALL_RETENTION - day,
                     ),
                     PlacedCall(slack_user_id="U0NEW", to="+12155550002", placed_at=utcnow() - day),
                     VoicemailAlias(

@@ -1,9 +1,8 @@
 """The daily digest job: yesterday's callers, per notified channel, once a day at `DIGEST_AT`.
 
-A caller counts as called back by the first call to their number after they arrived: one
-placed through the bot (`/call`, Call back; the `placed_calls` table) or any outbound call
-in QTvoice's call list (someone dialled from a desk phone). QTvoice is asked once per run,
-for the outbound calls since the start of the day. Each channel's digest is posted with
+A caller counts as called back by the first call to their number after they arrived
+(`bot.delivery.callbacks`); QTvoice is asked once per run, for the outbound calls since the
+start of the day. Each channel's digest is posted with
 `post_once` under the day's date, so a restart or a second worker never posts it twice, and
 a run that posted them all is recorded (`job_runs`): a new leader that runs the job again
 that day, to catch up on one its predecessor may have missed, does nothing and asks nothing.
@@ -17,22 +16,19 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import phone
+from bot.delivery.callbacks import callbacks_since
 from bot.delivery.followup import ESCALATION_HORIZON, channel_messages, is_direct_message
-from bot.delivery.inbox import NotYet
 from bot.delivery.poster import SlackPoster
-from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Sms
 from bot.runtime import Runtime
 from bot.slack.blocks import digest as digest_blocks
 from bot.slack.blocks.digest import Digest, DigestItem
 from bot.slack.rendering import render_context
 from bot.store import job_runs
-from bot.store.models import InboxEvent, OpenItem, PlacedCall, PostedMessage, utcnow
+from bot.store.models import InboxEvent, OpenItem, PostedMessage, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +50,6 @@ async def send_digests(runtime: Runtime, now: datetime | None = None) -> int:
     end = datetime.combine(day + timedelta(days=1), time(0), zone)
     ctx = render_context(settings)
     poster = SlackPoster(runtime.slack)
-    posted = 0
     async with runtime.sessions() as session:
         done = await job_runs.last_finished(session, JOB)
         if done is not None and done.astimezone(zone).date() - timedelta(days=1) == day:
@@ -62,20 +57,15 @@ async def send_digests(runtime: Runtime, now: datetime | None = None) -> int:
         returns = await _returns(runtime, session, start)
         per_channel = await _digests(session, day, start, end, now, returns)
         per_channel.setdefault(settings.notify_channel, Digest(day))
-        for channel, summary in per_channel.items():
-            try:
-                await poster.post_once(
-                    session,
-                    kind="digest",
-                    key=day.isoformat(),
-                    channel=channel,
-                    message=digest_blocks.digest(summary, ctx),
-                )
-            except (SlackApiError, NotYet) as error:
-                logger.warning("digest for %s not posted: %s", channel, error)
-                await session.rollback()
-                continue
-            posted += 1
+        posted = await poster.post_each(
+            session,
+            kind="digest",
+            key=day.isoformat(),
+            messages={
+                channel: digest_blocks.digest(summary, ctx)
+                for channel, summary in per_channel.items()
+            },
+        )
         if posted == len(per_channel):
             await job_runs.finished(session, JOB, now)
     return posted
@@ -151,22 +141,10 @@ def _created_at(payload: dict[str, Any]) -> datetime | None:
 
 async def _returns(runtime: Runtime, session: AsyncSession, since: datetime) -> Returns:
     """When each number was called since `since`: through the bot, or as QTvoice recorded."""
-    region = runtime.settings.default_region
-    calls: Returns = defaultdict(list)
-    placed = await session.execute(
-        select(PlacedCall.to, PlacedCall.placed_at).where(PlacedCall.placed_at >= since)
-    )
-    for number, placed_at in placed:
-        calls[phone.normalize(number, region)].append(placed_at)
-    try:
-        async for call in runtime.qtvoice.iter_calls(
-            direction="outbound", start_date=since, background=True
-        ):
-            if call.to and call.created_at is not None:
-                calls[phone.normalize(call.to, region)].append(call.created_at)
-    except QTvoiceError as error:
-        logger.warning("digest counts only calls placed from Slack: %s", error)
-    return calls
+    return {
+        number: [call.at for call in calls]
+        for number, calls in (await callbacks_since(runtime, session, since)).items()
+    }
 
 
 def _returned_after(item: OpenItem, returns: Returns) -> timedelta | None:

@@ -78,13 +78,14 @@ async def track(
     line: Line,
     arrived_at: datetime | None,
     conversation: str | None = None,
-) -> Message:
+) -> OpenItem:
     """Record the item a notification is about (committed with other deliveries' writes,
-    after `session`'s); the message with its ownership to post.
+    after `session`'s): the item as stored, `message` as its notification without ownership
+    (`ownership_blocks.rendered` gives the message to post).
 
     `conversation` names a text conversation's first item (`SmsEvent.conversation_key`).
     """
-    item = await group.run(
+    return await group.run(
         ownership.record,
         ownership.Sighting(
             kind=kind,
@@ -98,7 +99,6 @@ async def track(
         ),
         session=session,
     )
-    return ownership_blocks.rendered(item, ctx)
 
 
 async def settle(
@@ -123,7 +123,8 @@ async def settle(
     item = await ownership.item_of(session, posted)
     if item is None:
         return
-    now = ownership_blocks.rendered(item, ctx, as_reminder=posted.kind == ownership.REMINDER)
+    copy = posted.kind if posted.kind in ownership.ITEM_COPIES else None
+    now = ownership_blocks.rendered(item, ctx, copy=copy)
     if now != shown:
         await poster.update(session, posted, now)
 
@@ -147,7 +148,7 @@ async def reopen(
     before = await ownership.reopened_after(session, conversation, sms.id)
     if before is None:
         return None
-    return await track(
+    item = await track(
         session,
         group,
         ctx,
@@ -159,6 +160,7 @@ async def reopen(
         arrived_at=sms.created_at,
         conversation=conversation,
     )
+    return ownership_blocks.rendered(item, ctx)
 
 
 async def escalate(runtime: Runtime, now: datetime | None = None) -> int:
@@ -281,7 +283,7 @@ async def send_reminders(runtime: Runtime, now: datetime | None = None) -> int:
                 continue
             try:
                 channel = await poster.dm_channel(session, reminder.slack_user_id)
-                message = ownership_blocks.rendered(item, ctx, as_reminder=True)
+                message = ownership_blocks.rendered(item, ctx, copy=ownership.REMINDER)
                 posted = await poster.post_once(
                     session,
                     kind=ownership.REMINDER,

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from bot import consent
@@ -134,6 +134,23 @@ async def _dedupe_key(session: AsyncSession, event: KnownEvent | UnknownEvent) -
         return None
     filled = ",".join(sorted(event.filled))
     return f"{event.dedupe_key}+{hashlib.sha256(filled.encode()).hexdigest()[:16]}"
+
+
+async def store_own(
+    sessions: async_sessionmaker[AsyncSession], event: KnownEvent | UnknownEvent, *, source: str
+) -> bool:
+    """Store an event the bot learned by itself, not from a webhook (the reconcile poller's
+    finds; the contact QTvoice answers Save contact with); whether it was new.
+
+    Nobody signed it, so its body key is its source and dedupe key: the webhook that brings
+    the same event later is a duplicate, and so is the same find stored twice.
+    """
+    signature = f"{source}:{event.dedupe_key}".encode()
+    async with sessions() as session:
+        row = await store(
+            session, event, body_sha256=hashlib.sha256(signature).hexdigest(), source=source
+        )
+    return row is not None
 
 
 async def _already_stored(

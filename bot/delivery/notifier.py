@@ -19,9 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import consent
 from bot.config import Settings
-from bot.delivery import followup, identity
+from bot.delivery import followup, identity, renaming
 from bot.delivery.inbox import NotYet
 from bot.delivery.poster import DmRefused, SlackPoster
+from bot.delivery.recordings import RECORDING_TITLE, RecordingUploader
 from bot.delivery.router import Routing, destinations, live_card_channels
 from bot.directory import ContactDirectory
 from bot.qtvoice.events import (
@@ -40,12 +41,13 @@ from bot.qtvoice.events import (
     VoicemailEvent,
 )
 from bot.slack.blocks import notifications as blocks
+from bot.slack.blocks import ownership as ownership_blocks
 from bot.slack.blocks import service as service_blocks
 from bot.slack.blocks.kit import Message
 from bot.slack.blocks.notifications import Caller, Line
 from bot.slack.rendering import render_context
 from bot.store.groupcommit import GroupCommit
-from bot.store.models import SENDING_REPLY, PostedMessage, utcnow
+from bot.store.models import SENDING_REPLY, OutboundText, PostedMessage, utcnow
 from bot.store.ownership import SMS_REOPENED
 
 logger = logging.getLogger(__name__)
@@ -72,6 +74,11 @@ class Notifier:
         self.directory = directory
         self.group = group
         self.ctx = render_context(settings)
+        self.recordings = (
+            RecordingUploader(directory.qtvoice, poster.slack, poster, settings.recording_max_mb)
+            if settings.upload_recordings
+            else None
+        )
 
     async def deliver(
         self, session: AsyncSession, event: KnownEvent | UnknownEvent, routing: Routing
@@ -98,7 +105,7 @@ class Notifier:
         """A message per missed call, and the call's live card (if any) marked missed."""
         caller = await self._caller(session, event.customer)
         message = blocks.missed_call(event.data, caller, self._line(event), self.ctx)
-        message = await followup.track(
+        item = await followup.track(
             session,
             self.group,
             self.ctx,
@@ -109,6 +116,7 @@ class Notifier:
             line=self._line(event),
             arrived_at=event.data.created_at,
         )
+        message = ownership_blocks.rendered(item, self.ctx)
         # The call's data is kept so a button can render the message again (slack/stored.py).
         kept = event.data.model_dump(mode="json", by_alias=True, exclude_none=True)
         async for channel in self._channels(session, event, routing):
@@ -161,7 +169,7 @@ class Notifier:
             caller = await self._caller(session, voicemail.from_)
             line = Line(number=voicemail.to, extension_id=voicemail.extension_id)
             message = blocks.voicemail(voicemail, caller, line, self.ctx)
-            message = await followup.track(
+            item = await followup.track(
                 session,
                 self.group,
                 self.ctx,
@@ -172,6 +180,7 @@ class Notifier:
                 line=line,
                 arrived_at=voicemail.created_at,
             )
+            message = ownership_blocks.rendered(item, self.ctx)
             if merged.get("handled_by"):
                 # Someone already closed it out; a late transcript must not bring the buttons back.
                 message = Message(
@@ -185,8 +194,9 @@ class Notifier:
                 )
             if existing is not None and existing.ts is not None:
                 await self.poster.update(session, existing, message, state=merged)
+                shown = existing
             else:
-                landed = await self.poster.post_once(
+                shown = await self.poster.post_once(
                     session,
                     kind="voicemail",
                     key=key,
@@ -195,7 +205,16 @@ class Notifier:
                     state=merged,
                 )
                 if not merged.get("handled_by"):
-                    await followup.settle(session, self.poster, self.ctx, landed, message)
+                    await followup.settle(session, self.poster, self.ctx, shown, message)
+            if self.recordings is not None and voicemail.recording_url and shown.ts:
+                await self.recordings.upload_once(
+                    session,
+                    key=key,
+                    channel=channel,
+                    thread_ts=shown.ts,
+                    url=voicemail.recording_url,
+                    title=RECORDING_TITLE,
+                )
 
     # Texts
 
@@ -216,7 +235,7 @@ class Notifier:
         )
         reopened = None
         if event.inbound:
-            parent_message = await followup.track(
+            item = await followup.track(
                 session,
                 self.group,
                 self.ctx,
@@ -228,6 +247,7 @@ class Notifier:
                 arrived_at=event.data.created_at,
                 conversation=event.conversation_key,
             )
+            parent_message = ownership_blocks.rendered(item, self.ctx)
             if keyword is None:  # STOP and START are noted in the thread, not someone's to-do
                 reopened = await followup.reopen(
                     session,
@@ -254,7 +274,9 @@ class Notifier:
                     kind="sms",
                     key=event.object_id,
                     channel=channel,
-                    message=blocks.sms_inbound(event.data, caller, self.ctx),
+                    message=blocks.sms_inbound(
+                        event.data, caller, self.ctx, Line(number=line or None)
+                    ),
                     thread_ts=parent.ts,
                 )
                 if reopened is not None:
@@ -307,14 +329,21 @@ class Notifier:
             # Probably this very text, sent by a thread reply not recorded yet: once it is,
             # the reply gets a reaction instead of a copy of itself beside it.
             raise NotYet("a Slack reply in this thread is being texted", utcnow() + REPLY_WAIT)
+        # Sent by: a text sent from Slack (a modal, /sms) names who sent it in its thread.
+        sent_by = await session.scalar(
+            select(OutboundText.slack_user_id).where(OutboundText.sms_id == sms.id).limit(1)
+        )
+        if sent_by is None and await self._text_being_recorded(session, sms.to):
+            # QTvoice's receipt overtook the bot writing down who sent it, a moment ago.
+            raise NotYet("a text sent from Slack is being recorded", utcnow() + REPLY_WAIT)
         await self.poster.post_once(
             session,
             kind="sms",
             key=sms.id,
             channel=channel,
-            message=blocks.sms_outbound(sms, status, self.ctx),
+            message=blocks.sms_outbound(sms, status, self.ctx, sent_by=sent_by),
             thread_ts=thread_ts,
-            state={"status": status},
+            state={"status": status, "sent_by": sent_by},
         )
 
     async def _reply_being_sent(
@@ -331,13 +360,28 @@ class Notifier:
         )
         return marker is not None
 
+    async def _text_being_recorded(self, session: AsyncSession, to: str | None) -> bool:
+        """A person's text to `to` is with QTvoice right now (`Telephony.send_text`)."""
+        pending = await session.scalar(
+            select(OutboundText.id).where(
+                OutboundText.to == (to or ""),
+                OutboundText.sms_id.is_(None),
+                OutboundText.sent_at > utcnow() - SENDING_REPLY_EXPIRES,
+            )
+        )
+        return pending is not None
+
     # Contacts
 
     async def contact(self, session: AsyncSession, event: ContactEvent, routing: Routing) -> None:
-        """Refresh the cached contact of its number; post only where a route asks."""
+        """Refresh the cached contact of its number and show the name in every open message
+        about it (`renaming`); post only where a route asks."""
         contact = event.data
         if contact.phone is not None and contact.phone.is_phone:
             await self.directory.remember(session, contact.phone, contact)
+            await renaming.show_new_name(
+                session, self.group, self.poster, self.ctx, str(contact.phone), self._caller_of
+            )
         message = blocks.contact_event(contact, event.event, self.ctx)
         async for channel in self._channels(session, event, routing):
             await self.poster.post_once(
@@ -346,13 +390,16 @@ class Notifier:
 
     # Shared
 
+    async def _caller_of(self, session: AsyncSession, number: str) -> Caller:
+        return Caller.of(number, await self.directory.contact(session, number))
+
     async def _caller(self, session: AsyncSession, party: Party | None) -> Caller:
         """Who `party` is: a phone number's contact, else the party shown by its id."""
         if party is None:
             return Caller(number=None)
         if not party.is_phone:
             return Caller(number=str(party))
-        return Caller.of(str(party), await self.directory.contact(session, str(party)))
+        return await self._caller_of(session, str(party))
 
     def _line(self, event: CallEvent | VoicemailEvent) -> Line:
         return Line(number=event.our_line, extension_id=event.extension_id)

@@ -470,6 +470,23 @@ class SlackPoster:
         await session.commit()
         return result
 
+    async def post_each(
+        self, session: AsyncSession, *, kind: str, key: str, messages: Mapping[str, Message]
+    ) -> int:
+        """A scheduled job's messages, one per channel, each posted once (`post_once`); how
+        many are in Slack. One that Slack refuses or makes wait is logged and left for the
+        job's next run."""
+        posted = 0
+        for channel, message in messages.items():
+            try:
+                await self.post_once(session, kind=kind, key=key, channel=channel, message=message)
+            except (SlackApiError, NotYet) as error:
+                logger.warning("%s for %s not posted: %s", kind, channel, error)
+                await session.rollback()
+                continue
+            posted += 1
+        return posted
+
     async def update(
         self,
         session: AsyncSession,
@@ -527,7 +544,7 @@ class SlackPoster:
         """chat.postMessage or chat.update of `message` at `target` (channel, ts, metadata…).
 
         When Slack refuses the content itself (`CONTENT_REFUSALS`: bad blocks, too long, …)
-        the message goes once more as its plain fallback text, escaped and cut to
+        the message goes again in its simpler layout when it has one, else as its plain fallback text, escaped and cut to
         `FALLBACK_TEXT_LIMIT`; if Slack refuses that too, `Refused` is raised.
         """
         channel = str(target["channel"])
@@ -537,6 +554,11 @@ class SlackPoster:
             code = error_code(error)
             if code not in CONTENT_REFUSALS:
                 raise
+            if message.simpler is not None:
+                logger.warning(
+                    "Slack refused a message in %s (%s); sending its simpler layout", channel, code
+                )
+                return await self._write(session, method, target, message.simpler)
             logger.warning(
                 "Slack refused a message in %s (%s); sending it as plain text", channel, code
             )

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any, TypeVar
-from urllib.parse import quote
+from typing import IO, Any, TypeVar
+from urllib.parse import quote, urlsplit
 
 import httpx
 from pydantic import SecretStr, ValidationError
@@ -35,7 +35,9 @@ from bot import metrics
 from bot.qtvoice.errors import (
     BAD_RESPONSE,
     BUDGET_RESERVED,
+    NOT_QTVOICE,
     TIMEOUT,
+    TOO_LARGE,
     UNAVAILABLE,
     QTvoiceError,
     code_for_status,
@@ -454,6 +456,41 @@ class QTvoiceClient:
             raise
         raise QTvoiceError(200, "UNEXPECTED", f"POST {path} with an empty body was accepted")
 
+    # Recordings
+
+    async def download_recording(self, url: str, into: IO[bytes], *, max_bytes: int) -> int:
+        """Stream the audio at a recording link into `into`, a chunk at a time (never the
+        whole file in memory); how many bytes.
+
+        The API key goes only to QTvoice: the API's own host or another host of its domain
+        (`recordings.qtvoice.com` beside `api.qtvoice.com`); a link anywhere else is refused
+        (`NOT_QTVOICE`) rather than handed the key. More than `max_bytes`, announced or
+        received, stops the download (`TOO_LARGE`). Not retried here: the delivery that asks
+        is retried as a whole (`bot.delivery.recordings`).
+        """
+        if not _is_qtvoice_host(url, self._base_url):
+            raise QTvoiceError(400, NOT_QTVOICE, "the recording link is not on QTvoice's host")
+        too_large = QTvoiceError(413, TOO_LARGE, f"the recording is over {max_bytes} bytes")
+        try:
+            async with self._http.stream(
+                "GET", url, headers=self._headers() | {"Accept": "audio/*"}, timeout=self._timeout
+            ) as response:
+                if not response.is_success:
+                    await response.aread()
+                    raise self._error_from(response, outcome_unknown=False)
+                announced = _int_header(response.headers, "Content-Length")
+                if announced is not None and announced > max_bytes:
+                    raise too_large
+                received = 0
+                async for chunk in response.aiter_bytes():
+                    received += len(chunk)
+                    if received > max_bytes:
+                        raise too_large
+                    into.write(chunk)
+        except httpx.TransportError as exc:
+            raise _transport_failure(exc, idempotent=True).error from exc
+        return received
+
     # The request loop
 
     async def _request(
@@ -673,6 +710,21 @@ def _float_header(headers: httpx.Headers, name: str) -> float | None:
         return float(headers[name])
     except (KeyError, ValueError):
         return None
+
+
+def _is_qtvoice_host(url: str, base_url: str) -> bool:
+    """Whether `url` is http(s) on the API's host or a sibling host of its domain."""
+    try:
+        target, base = urlsplit(url), urlsplit(base_url)
+    except ValueError:
+        return False
+    host, api_host = (target.hostname or "").lower(), (base.hostname or "").lower()
+    if target.scheme not in ("http", "https") or not host or not api_host:
+        return False
+    if host == api_host:
+        return target.scheme == base.scheme and target.port == base.port
+    domain = ".".join(api_host.split(".")[-2:])
+    return "." in domain and not domain.replace(".", "").isdigit() and host.endswith("." + domain)
 
 
 def _segment(identifier: str) -> str:

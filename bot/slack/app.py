@@ -10,10 +10,22 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
 from bot.slack import door
-from bot.slack.listeners import actions, commands, events, forget, home, ownership, views
+from bot.slack.listeners import (
+    actions,
+    commands,
+    contact_form,
+    events,
+    forget,
+    home,
+    ownership,
+    views,
+)
+from bot.slack.listeners.contact_form import Accept
 
 
-def create_bolt_app(runtime: Runtime) -> AsyncApp:
+def create_bolt_app(runtime: Runtime, accept: Accept) -> AsyncApp:
+    """`accept` stores an event the bot learned itself in the inbox (Save contact's answer),
+    for the worker to show like the webhook it stands for."""
     app = AsyncApp(
         client=runtime.slack,
         signing_secret=runtime.settings.slack_signing_secret.get_secret_value(),
@@ -24,4 +36,5 @@ def create_bolt_app(runtime: Runtime) -> AsyncApp:
     app.logger.addFilter(door.KEEP_PAYLOADS_OUT)
     for surface in (commands, actions, ownership, views, home, events, forget):
         surface.register(app, runtime)
+    contact_form.register(app, runtime, accept)
     return app

@@ -24,6 +24,8 @@ Schema, version 1 (compact JSON, at most 2000 characters, Slack's limit for a va
      "d": "<inbox row id, decimal>",         the App Home's Replay
      "c": "<channel id>",                    where the SMS modal was opened from, and the
      "h": "<thread ts>",                     thread (its private_metadata, with n and l)
+     "k": "<QTvoice contact id>",            Edit on a contact card, and the contact form's
+                                             private_metadata (with n and c)
      "v": 1,                                 this schema
      "s": "<seal>"}                          base64url HMAC-SHA256 of the rest, 128 bits
 
@@ -61,6 +63,7 @@ _KEYS = {
     "delivery": "d",
     "channel": "c",
     "thread": "h",
+    "contact": "k",
 }
 
 
@@ -77,6 +80,7 @@ class ButtonValue:
     delivery: str | None = None
     channel: str | None = None
     thread: str | None = None
+    contact: str | None = None
 
     def item_id(self) -> int | None:
         """`item` as an open item's id; None when it names none."""

@@ -81,6 +81,15 @@ BOT_SCOPES = (
     "users:read.email",
 )
 
+#: files.getUploadURLExternal and files.completeUploadExternal: voicemail recordings posted
+#: as audio files (`UPLOAD_RECORDINGS`); asked for only when that is on.
+RECORDING_SCOPE = "files:write"
+
+
+def bot_scopes(upload_recordings: bool) -> tuple[str, ...]:
+    """The scopes this deployment's manifest asks for (and `check` expects granted)."""
+    return (*BOT_SCOPES, RECORDING_SCOPE) if upload_recordings else BOT_SCOPES
+
 
 #: The app's page in Slack (App Directory style: 175 to 4,000 characters, Slack's schema).
 LONG_DESCRIPTION = (
@@ -104,8 +113,9 @@ SOCKET_MODE_SETUP = (
 )
 
 
-def build_manifest(url: str | None) -> dict[str, Any]:
-    """The manifest (as a JSON-ready dict) for a bot served at the base URL `url`.
+def build_manifest(url: str | None, *, upload_recordings: bool = False) -> dict[str, Any]:
+    """The manifest (as a JSON-ready dict) for a bot served at the base URL `url`, asking
+    for `files:write` too when it uploads recordings (`UPLOAD_RECORDINGS`).
 
     `url` None means Socket Mode: `socket_mode_enabled` is true and no request URL is named
     (Slack sends commands, clicks and events over the bot's websocket instead).
@@ -141,7 +151,7 @@ def build_manifest(url: str | None) -> dict[str, Any]:
                 for command in SLASH_COMMANDS
             ],
         },
-        "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
+        "oauth_config": {"scopes": {"bot": list(bot_scopes(upload_recordings))}},
         "settings": {
             "event_subscriptions": {**events_at, "bot_events": list(BOT_EVENTS)},
             "interactivity": {"is_enabled": True, **events_at},

@@ -26,6 +26,7 @@ from bot.slack.blocks.sms_modal import sms_modal
 from bot.slack.buttons import ButtonCodec, ButtonValue
 from bot.slack.rendering import lookup_caller, render_context
 from bot.slack.sentences import plain_sentence
+from bot.store.replies import all_replies
 
 logger = logging.getLogger(__name__)
 
@@ -67,16 +68,26 @@ async def open_sms_modal(
     """
     ctx = render_context(runtime.settings)
     metadata = target.to_metadata(ctx.buttons)
-    loading = sms_modal(metadata, target.line, Caller(number=target.customer), ctx, None)
+    async with runtime.sessions() as session:
+        saved = await all_replies(session)
+    loading = sms_modal(
+        metadata, target.line, Caller(number=target.customer), ctx, None, replies=saved
+    )
     opened = await client.views_open(trigger_id=trigger_id, view=loading)
     caller = await lookup_caller(runtime, target.customer)
     try:
         history = await conversation(runtime, target.customer, target.line)
-        view = sms_modal(metadata, target.line, caller, ctx, history)
+        view = sms_modal(metadata, target.line, caller, ctx, history, replies=saved)
     except QTvoiceError as error:
         logger.warning("could not load the SMS history for the modal: %s", error)
         view = sms_modal(
-            metadata, target.line, caller, ctx, None, history_error=plain_sentence(error)
+            metadata,
+            target.line,
+            caller,
+            ctx,
+            None,
+            history_error=plain_sentence(error),
+            replies=saved,
         )
     try:
         await client.views_update(

@@ -47,6 +47,8 @@ class _Id(SlackRequest):
 class _Action(SlackRequest):
     action_id: str
     value: str | None = None
+    #: A users_select's choice (Assign…).
+    selected_user: str | None = None
 
 
 class _Container(SlackRequest):
@@ -100,6 +102,11 @@ class Click(SlackRequest):
         return self.actions[0].value
 
     @property
+    def selected_user(self) -> str | None:
+        """The person picked in a users_select menu."""
+        return self.actions[0].selected_user
+
+    @property
     def channel_id(self) -> str | None:
         """The channel of the clicked message; None for a click in the App Home."""
         if self.channel is not None:
@@ -124,8 +131,14 @@ class Click(SlackRequest):
         return message.thread_ts
 
 
+class _Option(SlackRequest):
+    value: str
+
+
 class _InputValue(SlackRequest):
     value: str | None = None
+    #: A static_select's choice (the SMS modal's saved replies).
+    selected_option: _Option | None = None
 
 
 class _ViewState(SlackRequest):
@@ -156,6 +169,12 @@ class ViewSubmission(SlackRequest):
         """What was typed in the input `block_id`/`action_id`; "" when nothing was."""
         typed = self.view.state.values.get(block_id, {}).get(action_id)
         return (typed.value if typed is not None else None) or ""
+
+    def chosen(self, block_id: str, action_id: str) -> str | None:
+        """The value of the option picked in the menu `block_id`/`action_id`, if any."""
+        picked = self.view.state.values.get(block_id, {}).get(action_id)
+        option = picked.selected_option if picked is not None else None
+        return option.value if option is not None and option.value else None
 
 
 class SlackMessage(SlackRequest):

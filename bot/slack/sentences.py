@@ -22,6 +22,12 @@ FAILURES = (Refusal, QTvoiceError)
 
 SORRY = "Sorry, something went wrong on our side; please try again in a moment."
 
+STALE_BUTTON = "This button is out of date; please run the command again."
+"""For a click on a button whose value the bot did not write (or no longer reads)."""
+
+MODAL_NOT_OPENED = "Slack couldn't open the form in time; please press the button again."
+"""For a button whose modal Slack would not open (its trigger expired)."""
+
 ADMINS_ONLY = "Only QTvoice admins can {what}; please ask one of them."
 """For a non-admin asking for an admin's thing; `what` completes "Only QTvoice admins can"."""
 

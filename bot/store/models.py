@@ -280,6 +280,8 @@ class OpenItem(Base):
     taken_by: Mapped[str | None] = mapped_column(String(32))
     taken_from: Mapped[str | None] = mapped_column(String(32))
     taken_at: Mapped[datetime | None]
+    #: Who handed it to `taken_by` with Assign… (None when `taken_by` took it themselves).
+    assigned_by: Mapped[str | None] = mapped_column(String(32))
     handled_by: Mapped[str | None] = mapped_column(String(32))
     handled_at: Mapped[datetime | None]
     #: When its escalation was posted (or found posted).
@@ -349,6 +351,18 @@ class WebhookRefusal(Base):
     count: Mapped[int] = mapped_column(BigInteger)
     last_seen: Mapped[datetime] = mapped_column(index=True)
     last_detail: Mapped[str | None] = mapped_column(String(64))
+
+
+class SavedReply(Base):
+    """A text an admin saved under a short name (`/qtvoice replies add NAME TEXT`), offered
+    in the Text back and Reply modals."""
+
+    __tablename__ = "saved_replies"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Incident(Base):

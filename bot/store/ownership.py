@@ -30,6 +30,11 @@ MISSED_CALL, VOICEMAIL, SMS_THREAD = "missed_call", "voicemail", "sms_thread"
 SMS_REOPENED = "sms_reopened"
 #: The `PostedMessage.kind` of a reminder DM; its key is "<item id>:<reminder id>".
 REMINDER = "reminder"
+#: The `PostedMessage.kind` of the DM an assignee gets (Assign…); its key is
+#: "<item id>:<assignee's user id>".
+ASSIGNED = "assigned"
+#: DM copies of an item, keyed by the item's id first: they show it as everyone sees it.
+ITEM_COPIES = (REMINDER, ASSIGNED)
 
 
 @dataclass(frozen=True)
@@ -128,9 +133,9 @@ async def item_in_message(session: AsyncSession, channel: str, ts: str) -> OpenI
 
 
 async def item_of(session: AsyncSession, posted: PostedMessage) -> OpenItem | None:
-    """The item a posted copy (a notification or a reminder DM) is about, as stored now: read
-    again from the database even when `session` holds it, since a click may have changed it
-    since; None when the message is about no item."""
+    """The item a posted copy (a notification, a reminder or an assignment DM) is about, as
+    stored now: read again from the database even when `session` holds it, since a click may
+    have changed it since; None when the message is about no item."""
     return await session.scalar(
         select(OpenItem).where(_about(posted)).execution_options(populate_existing=True)
     )
@@ -146,14 +151,24 @@ async def anyone_on(session: AsyncSession, posted: PostedMessage) -> bool:
 
 
 def _about(posted: PostedMessage) -> ColumnElement[bool]:
-    """The item a posted copy is about: a reminder's key starts with its item's id."""
-    if posted.kind == REMINDER:
+    """The item a posted copy is about: a reminder's or an assignment DM's key starts with
+    its item's id."""
+    if posted.kind in ITEM_COPIES:
         return OpenItem.id == int(posted.key.split(":")[0])
     return (OpenItem.kind == posted.kind) & (OpenItem.key == posted.key)
 
 
-async def take(session: AsyncSession, item_id: int, user: str, now: datetime) -> Taken | None:
-    """`user` takes the item; None when there is no such item or it is handled. Commits."""
+async def take(
+    session: AsyncSession,
+    item_id: int,
+    user: str,
+    now: datetime,
+    *,
+    assigned_by: str | None = None,
+) -> Taken | None:
+    """`user` takes the item, or is given it by `assigned_by` (Assign…: owning it all the
+    same, so its escalation is cancelled the same way); None when there is no such item or
+    it is handled. Commits."""
     item = await session.get(OpenItem, item_id)
     if item is None or item.handled_at is not None:
         return None
@@ -162,6 +177,7 @@ async def take(session: AsyncSession, item_id: int, user: str, now: datetime) ->
     if item.taken_by != user:
         item.taken_from = item.taken_by
         item.taken_by, item.taken_at = user, now
+    item.assigned_by = assigned_by if assigned_by != user else None
     await session.commit()
     if first:
         metrics.TIME_TO_TAKE.labels(item.kind).observe((now - item.arrived_at).total_seconds())
@@ -230,14 +246,15 @@ async def remind(session: AsyncSession, item: OpenItem, user: str, due_at: datet
 
 
 async def messages_of(session: AsyncSession, item: OpenItem) -> list[PostedMessage]:
-    """Every posted copy of the item: its notifications and the reminder DMs about it."""
+    """Every posted copy of the item: its notifications, and the reminder and assignment DMs
+    about it."""
     found = await session.scalars(
         select(PostedMessage)
         .where(
             PostedMessage.ts.is_not(None),
             or_(
                 (PostedMessage.kind == item.kind) & (PostedMessage.key == item.key),
-                (PostedMessage.kind == REMINDER) & PostedMessage.key.startswith(f"{item.id}:"),
+                PostedMessage.kind.in_(ITEM_COPIES) & PostedMessage.key.startswith(f"{item.id}:"),
             ),
         )
         .order_by(PostedMessage.id)

@@ -623,3 +623,13 @@ def test_there_are_twelve_event_types() -> None:
 def test_unknown_sample_event_type_is_refused() -> None:
     with pytest.raises(ValueError, match=r"call\.exploded"):
         sample_event("call.exploded")
+
+
+def test_a_recording_is_served_only_with_the_key(
+    sandbox: QTvoiceSandbox, state: QTvoiceState, api: httpx.Client
+) -> None:
+    path = state.add_recording("vm_1.mp3", b"ID3 audio")
+
+    assert api.get("/recordings/vm_1.mp3").content == b"ID3 audio"
+    assert api.get("/recordings/vm_2.mp3").status_code == 404
+    assert httpx.get(sandbox.url.removesuffix("/api/v1") + path).status_code == 401

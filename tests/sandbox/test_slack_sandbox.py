@@ -1008,3 +1008,42 @@ async def test_a_socket_mode_url_admits_one_connection(recorder: SlackRecorder) 
     assert hello["type"] == "hello"
     assert refused.value.status == 401
     assert recorder.socket_mode.refused_connections == 1
+
+
+# -- files: the external upload slack_sdk's files_upload_v2 makes
+
+
+def test_files_upload_v2_lands_the_file_in_the_thread_once(
+    client: WebClient, recorder: SlackRecorder
+) -> None:
+    parent = post(client, "voicemail")
+
+    uploaded = client.files_upload_v2(
+        content=b"ID3 audio", filename="a.mp3", channel=GENERAL, thread_ts=parent["ts"]
+    )
+
+    file_id = uploaded["files"][0]["id"]
+    [reply] = recorder.thread(GENERAL, parent["ts"])[1:]
+    assert [file["id"] for file in reply["files"]] == [file_id]
+    assert recorder.uploaded(file_id) == b"ID3 audio"
+    shares = client.files_info(file=file_id)["file"]["shares"]
+    assert list(shares["public"]) == [GENERAL]
+    with pytest.raises(SlackApiError, match="file_already_completed"):
+        client.files_completeUploadExternal(files=[{"id": file_id}], channel_id=GENERAL)
+
+
+def test_a_lost_answer_still_does_the_call(client: WebClient, recorder: SlackRecorder) -> None:
+    recorder.lose_answer("chat.postMessage")
+
+    with pytest.raises(SlackApiError):
+        post(client, "landed anyway")
+
+    assert [m["text"] for m in recorder.messages(GENERAL)] == ["landed anyway"]
+
+
+def test_a_refused_block_type_is_invalid_blocks(client: WebClient, recorder: SlackRecorder) -> None:
+    recorder.refuse_block_type("table")
+
+    with pytest.raises(SlackApiError, match="invalid_blocks"):
+        post(client, blocks=[{"type": "table", "rows": []}])
+    assert post(client, blocks=[{"type": "divider"}])["ok"]

@@ -237,7 +237,11 @@ def _check_actions(actions: dict[str, Any]) -> None:
     action_ids = [element["action_id"] for element in elements]
     assert len(action_ids) == len(set(action_ids))
     for element in elements:
-        _check_button(element)
+        if element["type"] == "users_select":
+            _check_text(element["placeholder"], MAX_BUTTON_TEXT)
+            assert 0 < len(element["action_id"]) <= MAX_ACTION_ID
+        else:
+            _check_button(element)
 
 
 def _check_button(button: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ manifest entry to the running bot: Bolt answers 404 to a request no listener tak
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import json
 import re
@@ -23,6 +24,7 @@ from jsonschema import Draft7Validator
 from slack_bolt.async_app import AsyncApp
 
 from bot.config import Settings
+from bot.delivery import inbox
 from bot.runtime import Runtime
 from bot.slack.app import create_bolt_app
 from bot.slack.manifest import SOCKET_MODE_SETUP, build_manifest
@@ -44,7 +46,9 @@ def manifest() -> dict[str, Any]:
 @pytest.fixture
 def bolt_app(settings: Settings) -> Iterator[AsyncApp]:
     runtime = Runtime.create(settings)
-    yield create_bolt_app(runtime)
+    yield create_bolt_app(
+        runtime, functools.partial(inbox.store_own, runtime.sessions, source="slack")
+    )
     asyncio.run(runtime.close())
 
 

@@ -131,6 +131,7 @@ class QTvoiceApi:
             self._route("DELETE", "/contacts/(?P<contact_id>[^/]+)", self.delete_contact),
             self._route("GET", "/voicemails", self.list_voicemails),
             self._route("GET", "/extensions", self.list_extensions),
+            self._route("GET", "/recordings/(?P<name>[^/]+)", self.get_recording),
         ]
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         self.app = Starlette(routes=[Route("/{path:path}", self.handle, methods=methods)])
@@ -332,6 +333,13 @@ class QTvoiceApi:
 
     def list_extensions(self, request: ApiRequest) -> Response:
         return JSONResponse(page_of(self.state.extensions(), request.query))
+
+    def get_recording(self, request: ApiRequest) -> Response:
+        """A recording's audio, for whoever holds the API key (a recording link needs a login)."""
+        audio = self.state.recording(request.params["name"])
+        if audio is None:
+            raise ApiError(404, "Recording not found")
+        return Response(audio, media_type="audio/mpeg")
 
     # -- shared ---------------------------------------------------------------------------
 

@@ -64,11 +64,14 @@ class SandboxData:
     calls: dict[str, dict[str, Any]] = field(default_factory=dict)
     voicemails: dict[str, dict[str, Any]] = field(default_factory=dict)
     sms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Recordings' audio by file name, served at `/api/v1/recordings/<name>`.
+    recordings: dict[str, bytes] = field(default_factory=dict)
 
     def clear(self) -> None:
         # In place: handlers hold references to these dicts across a test's reset().
         for collection in (self.extensions, self.contacts, self.calls, self.voicemails, self.sms):
             collection.clear()
+        self.recordings.clear()
 
 
 def _call_times(
@@ -252,6 +255,16 @@ class QTvoiceState:
             "createdAt": iso_timestamp(created),
         }
         return self._store(self.data.voicemails, voicemail)
+
+    def add_recording(self, name: str, audio: bytes) -> str:
+        """Audio served (with the API key) at `/api/v1/recordings/<name>`; that path."""
+        with self.lock:
+            self.data.recordings[name] = audio
+        return f"{API_PREFIX}/recordings/{name}"
+
+    def recording(self, name: str) -> bytes | None:
+        with self.lock:
+            return self.data.recordings.get(name)
 
     def add_sms(
         self,

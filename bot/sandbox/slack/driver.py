@@ -328,15 +328,57 @@ class SlackDriver:
         then says so in `container.is_ephemeral` and sends no `message`, since it keeps none;
         the app can change that message only through the click's response_url.
         """
-        message = message or self._recorder.message(channel_id, message_ts)
-        message = message or {"type": "message", "ts": message_ts, "text": ""}
+        message = self._message(channel_id, message_ts, message)
         block_id, label = _button_in(message, action_id)
+        action = _clicked(action_id, block_id, label, value)
+        return self._message_action(
+            action, message, user_id, channel_id, message_ts, ephemeral=ephemeral
+        )
+
+    def pick_user(
+        self,
+        action_id: str,
+        selected_user: str,
+        *,
+        user_id: str = "U0ALICE",
+        channel_id: str = "C0GENERAL",
+        message_ts: str,
+    ) -> Delivery:
+        """A person chosen in the `users_select` menu `action_id` of a message the bot posted."""
+        message = self._message(channel_id, message_ts)
+        block_id, _ = _button_in(message, action_id)
+        action = {
+            "action_id": action_id,
+            "block_id": block_id,
+            "type": "users_select",
+            "selected_user": selected_user,
+            "action_ts": f"{time.time():.6f}",
+        }
+        return self._message_action(action, message, user_id, channel_id, message_ts)
+
+    def _message(
+        self, channel_id: str, message_ts: str, given: Mapping[str, Any] | None = None
+    ) -> Mapping[str, Any]:
+        """The message acted on: the one given, else the bot's post there, else a stand-in."""
+        found = given or self._recorder.message(channel_id, message_ts)
+        return found or {"type": "message", "ts": message_ts, "text": ""}
+
+    def _message_action(
+        self,
+        action: dict[str, Any],
+        message: Mapping[str, Any],
+        user_id: str,
+        channel_id: str,
+        message_ts: str,
+        *,
+        ephemeral: bool = False,
+    ) -> Delivery:
+        """A block_actions payload for `action` taken on `message`, as Slack sends it."""
         key = f"act_{uuid.uuid4().hex[:12]}"
         response_url = self._recorder.response_url(
             key, channel=channel_id, message_ts=message_ts, user_id=user_id, ephemeral=ephemeral
         )
         trigger_id = self._recorder.new_trigger_id(user_id)
-        action = _clicked(action_id, block_id, label, value)
         payload: dict[str, Any] = {
             "type": "block_actions",
             "user": self._user(user_id),

@@ -303,7 +303,32 @@ def block(block: Mapping[str, Any], names: Names | None = None) -> str:
         return f'<div class="block rich">{_rich_text(block, names)}</div>'
     if kind == "input":
         return _input(block, names)
+    if kind == "table":
+        return _table(block)
     return f'<div class="block unknown">[{html.escape(str(kind))}]</div>'
+
+
+def _table(block: Mapping[str, Any]) -> str:
+    """A table block: its first row as the header, raw_text cells shown as they are."""
+    rows = [
+        [html.escape(str((cell or {}).get("text", ""))) for cell in row]
+        for row in block.get("rows") or []
+        if isinstance(row, list)
+    ]
+    if not rows:
+        return '<table class="block table"></table>'
+    head = "".join(f"<th>{cell}</th>" for cell in rows[0])
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows[1:])
+    return f'<table class="block table"><tr>{head}</tr>{body}</table>'
+
+
+def _file(file: Mapping[str, Any]) -> str:
+    """A shared file as a card: an audio file shows as something to play."""
+    name = html.escape(str(file.get("title") or file.get("name") or "file"))
+    size = int(file.get("size") or 0)
+    return (
+        f'<div class="file">🔊 <b>{name}</b> <span>{max(1, size // 1024)} KB · ▶ play</span></div>'
+    )
 
 
 def _input(block: Mapping[str, Any], names: Names) -> str:
@@ -425,6 +450,7 @@ def message(
         )
         colour = _attr(attachment.get("color") or "#dddddd").lstrip("#")
         body += f'<div class="attachment" style="border-color:#{colour}">{inner}</div>'
+    body += "".join(_file(file) for file in msg.get("files") or [])
     if msg.get("edited"):
         body += '<span class="edited">(edited)</span>'
     reactions = "".join(
@@ -558,6 +584,10 @@ blockquote{margin:4px 0;padding-left:12px;border-left:4px solid #ddd}
 .reaction{display:inline-flex;align-items:center;gap:4px;background:#eaf4fb;border:1px solid #1d9bd1;border-radius:12px;padding:0 7px;height:24px;font-size:14px}
 .reaction b{font-size:11px;color:#1264a3;font-weight:700}
 .attachment{border-left:4px solid #ddd;padding-left:12px;margin:4px 0}
+.block.table{border-collapse:collapse;margin:4px 0;font-size:14px}
+.block.table th,.block.table td{border:1px solid #ddd;padding:3px 8px;text-align:right}
+.block.table th:first-child,.block.table td:first-child{text-align:left}
+.file{border:1px solid #ddd;border-radius:8px;padding:8px 12px;margin:4px 0;display:inline-block}
 .thread{margin:6px 0 0 -8px;border-left:2px solid #e8e8e8;padding-left:8px}
 .thread .msg{padding:6px 8px}
 .replies-count{color:#1264a3;font-weight:700;font-size:13px;padding:2px 8px}

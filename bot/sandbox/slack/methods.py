@@ -15,6 +15,7 @@ from typing import Any
 from bot.sandbox.slack.arguments import flag, optional, required
 from bot.sandbox.slack.blockkit import message_content, problem, view_problems
 from bot.sandbox.slack.errors import SlackError, missing
+from bot.sandbox.slack.files import FILE_METHODS
 from bot.sandbox.slack.messages import in_window, is_top_level, paginate, public
 from bot.sandbox.slack.team import (
     BOT_ID,
@@ -364,5 +365,6 @@ METHODS: dict[str, Handler] = {
     "views.push": views_push,
     "views.update": views_update,
     "views.publish": views_publish,
+    **FILE_METHODS,
 }
 """Every method the sandbox knows; any other answers `unknown_method`."""

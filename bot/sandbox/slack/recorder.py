@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.sandbox.server import BackgroundServer
 from bot.sandbox.slack.arguments import decode_json_args
 from bot.sandbox.slack.errors import SlackError
+from bot.sandbox.slack.files import receive_upload
 from bot.sandbox.slack.messages import public
 from bot.sandbox.slack.methods import METHODS
 from bot.sandbox.slack.socket_mode import SocketModeServer
@@ -194,11 +195,14 @@ class SlackRecorder:
         self._last_write: dict[tuple[str, str], float] = {}
         self._blocks_refused: set[str] = set()
         self._dms_refused: set[str] = set()
+        self._answers_lost: dict[str, int] = {}
+        self._block_types_refused: set[str] = set()
         self._token_revoked = False
         self._response_urls: dict[str, ResponseUrl] = {}
         self._scopes = BOT_SCOPES
         self._server = BackgroundServer(_HangUp(self._asgi_app()), date_header=False)
         self.url = self._server.url
+        self._workspace.upload_base = f"{self.url}/upload"
         self.api_url = f"{self.url}/api/"
         self.socket_mode = SocketModeServer()
         """Where `apps.connections.open` sends the app; push envelopes and read acks here."""
@@ -238,6 +242,8 @@ class SlackRecorder:
             self._last_write.clear()
             self._blocks_refused.clear()
             self._dms_refused.clear()
+            self._answers_lost.clear()
+            self._block_types_refused.clear()
             self._token_revoked = False
             self._response_urls.clear()
             self._scopes = BOT_SCOPES
@@ -289,6 +295,24 @@ class SlackRecorder:
         `Date` header), as real Slack's differs from a server's whose clock drifted."""
         with self._lock:
             self._workspace.clock_offset = offset_seconds
+
+    def lose_answer(self, method: str, *, count: int = 1) -> None:
+        """The next `count` calls of `method` do what they ask, but their answer is lost on
+        the way back: the caller gets an HTTP 500 although the call went through."""
+        with self._lock:
+            self._answers_lost[method] = self._answers_lost.get(method, 0) + count
+
+    def uploaded(self, file_id: str) -> bytes | None:
+        """The bytes uploaded for a file (`files.getUploadURLExternal`); None before."""
+        with self._lock:
+            file = self._workspace.files.get(file_id)
+            return None if file is None else file["content"]
+
+    def refuse_block_type(self, block_type: str) -> None:
+        """From now on, a post or update with a block of `block_type` answers `invalid_blocks`,
+        as a workspace does for a block Slack does not accept there (yet)."""
+        with self._lock:
+            self._block_types_refused.add(block_type)
 
     def refuse_blocks(self, channel: str) -> None:
         """From now on, chat.postMessage and chat.update with blocks in `channel` answer
@@ -540,6 +564,7 @@ class SlackRecorder:
             routes=[
                 Route("/api/{method}", self._handle_api, methods=["GET", "POST"]),
                 Route("/response/{key}", self._handle_response_url, methods=["POST"]),
+                Route("/upload/{file_id}", self._handle_upload, methods=["POST"]),
             ]
         )
 
@@ -567,6 +592,11 @@ class SlackRecorder:
             return _Answer(200, SlackError("token_revoked").body())
         refusing = method in ("chat.postMessage", "chat.update") and bool(args.get("blocks"))
         if refusing and args.get("channel") in self._blocks_refused:
+            return _Answer(200, SlackError("invalid_blocks").body())
+        if refusing and any(
+            isinstance(block, Mapping) and block.get("type") in self._block_types_refused
+            for block in args["blocks"]
+        ):
             return _Answer(200, SlackError("invalid_blocks").body())
         if method == "conversations.open" and args.get("users") in self._dms_refused:
             return _Answer(200, SlackError("user_disabled").body())
@@ -622,6 +652,9 @@ class SlackRecorder:
                 answer = _Answer(200, unreadable.body())
             else:
                 answer = self._answer(method, args, token)
+                if answer.body.get("ok") and self._answers_lost.get(method):
+                    self._answers_lost[method] -= 1
+                    answer = _Answer(500, {"ok": False, "error": "answer_lost"})
             self._calls.append(
                 RecordedCall(
                     method,
@@ -641,6 +674,22 @@ class SlackRecorder:
             raw, media_type = answer.body["raw"], answer.body["type"]
             return Response(raw, answer.status, headers=headers, media_type=media_type)
         return JSONResponse(answer.body, status_code=answer.status, headers=headers)
+
+    async def _handle_upload(self, request: Request) -> Response:
+        """A file's bytes, raw or as the `file` field of a multipart form (as slack_sdk sends)."""
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            form = await request.form()
+            field = form.get("file")
+            content = (
+                field.encode() if isinstance(field, str) else await field.read() if field else b""
+            )
+        else:
+            content = await request.body()
+        with self._lock:
+            accepted = receive_upload(self._workspace, request.path_params["file_id"], content)
+        if not accepted:
+            return Response("no upload expected at this URL", 404, media_type="text/plain")
+        return Response(f"OK - {len(content)}", 200, media_type="text/plain")
 
     async def _handle_response_url(self, request: Request) -> JSONResponse:
         try:

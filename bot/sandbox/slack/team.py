@@ -22,7 +22,7 @@ APP_ID = "A0QTSLACK"
 
 BOT_SCOPES = (
     "chat:write,commands,channels:join,im:write,im:history,channels:history,groups:history,"
-    "reactions:write,users:read,users:read.email,team:read,channels:read,groups:read"
+    "reactions:write,users:read,users:read.email,team:read,channels:read,groups:read,files:write"
 )
 """Sent back in X-OAuth-Scopes (Bolt and `check` read it from auth.test): what an app
 installed from the bot's manifest is granted, and team:read besides."""

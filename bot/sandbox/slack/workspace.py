@@ -78,6 +78,8 @@ class Workspace:
     def __init__(self, users: Iterable[SlackUser], channels: Mapping[str, str]) -> None:
         self.users = {user.id: user for user in (*users, BOT_USER)}
         self.channel_names = dict(channels)
+        #: Where file bytes are POSTed (`/upload/<file id>` on the recorder), once it knows.
+        self.upload_base = ""
         self.reset()
 
     def reset(self) -> None:
@@ -93,6 +95,8 @@ class Workspace:
         self.opened_view_ids: list[str] = []
         self.published: dict[str, list[dict[str, Any]]] = {}
         self.triggers: dict[str, Trigger] = {}
+        #: Uploaded files by id (`bot.sandbox.slack.files`), with their bytes.
+        self.files: dict[str, dict[str, Any]] = {}
         self._last_micros = 0
         #: How far this Slack's clock is from the machine's, in seconds (see `now`).
         self.clock_offset = 0.0

@@ -89,7 +89,7 @@ def digest(summary: Digest, ctx: RenderContext) -> Message:
     if callers:
         returned = f"📞 Called back: *{len(summary.return_times)} of {callers}*"
         if summary.median_return is not None:
-            returned += f" · median time to call back *{_span(summary.median_return)}*"
+            returned += f" · median time to call back *{span(summary.median_return)}*"
         blocks.append(section("digest_returned", returned))
 
     handlers = Counter(
@@ -117,9 +117,9 @@ def _count(number: int, kind: str) -> str:
     return f"{number} {one if number == 1 else many}"
 
 
-def _span(span: timedelta) -> str:
-    """'under a minute', '12 min', '3 h 5 min', '2 d 4 h'."""
-    minutes = int(span.total_seconds() // 60)
+def span(length: timedelta) -> str:
+    """'under a minute', '12 min', '3 h 5 min', '2 d 4 h' (the weekly report's too)."""
+    minutes = int(length.total_seconds() // 60)
     if minutes < 1:
         return "under a minute"
     hours, minutes = divmod(minutes, 60)

@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     DividerBlock,
     HeaderBlock,
+    InteractiveElement,
     MarkdownTextObject,
     PlainTextObject,
     SectionBlock,
@@ -83,6 +84,8 @@ class RenderContext:
     default_region: str
     mask_numbers: bool
     buttons: ButtonCodec
+    #: `REPLY_MODE=explicit`: a text's thread says replies stay internal unless `send:`.
+    explicit_replies: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,9 @@ class Message:
 
     text: str
     blocks: list[Block]
+    #: A plainer layout to send when Slack refuses these blocks (`invalid_blocks`), before
+    #: falling back to the text alone: a table some workspaces do not accept yet, say.
+    simpler: Message | None = None
 
     def as_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for the Web API call (slack_sdk reads the blocks, never changes
@@ -187,8 +193,8 @@ def context(block_id: str, text: str) -> Block:
     return ContextBlock(block_id=block_id, elements=[MarkdownTextObject(text=text)]).to_dict()
 
 
-def actions(block_id: str, buttons: Iterable[ButtonElement]) -> Block:
-    """A row of buttons (made by `button`)."""
+def actions(block_id: str, buttons: Iterable[InteractiveElement]) -> Block:
+    """A row of buttons (made by `button`), or menus."""
     return ActionsBlock(block_id=block_id, elements=list(buttons)).to_dict()
 
 

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from slack_sdk.models.blocks import ButtonElement
 
-from bot import phone
+from bot import phone, phone_text
 from bot.qtvoice.models import Call, Contact, ContactLookup, Sms, Voicemail
 from bot.slack.blocks.kit import (
     ELLIPSIS,
@@ -44,6 +44,7 @@ from bot.slack.blocks.kit import (
     mention,
     one_line,
     section,
+    shown_number,
 )
 from bot.slack.buttons import ButtonValue
 
@@ -54,8 +55,11 @@ SMS_REPLY = "sms_reply"
 CONTACT_CALL = "contact_call"
 CONTACT_TEXT = "contact_text"
 PICK_CONTACT = "pick_contact"
+SAVE_CONTACT = "save_contact"
+EDIT_CONTACT = "edit_contact"
 
 CALL_ACTIONS_BLOCK = "call_actions"
+NUMBER_ACTIONS_BLOCK = "number_actions"
 HANDLED_BLOCK = "handled"
 
 SECTION_TEXT_LIMIT = 3000
@@ -95,6 +99,9 @@ _PICKER_QUESTIONS = {
 PICK_PURPOSES = tuple(_PICKER_QUESTIONS)
 
 _THREAD_HINT = "Reply in this thread to text back · start with `note:` to keep it internal"
+_EXPLICIT_HINT = (
+    "Replies in this thread stay internal · start with `send:` (or press Reply) to text back"
+)
 _CANNOT_TEXT_HINT = (
     "📵 This sender can't receive texts (a short code or a sender name), so replies here stay"
     " internal."
@@ -206,13 +213,14 @@ def voicemail(vm: Voicemail, caller: Caller, line: Line, ctx: RenderContext) -> 
         fields.append(field("Recording", recording))
     blocks = [
         section("voicemail_summary", f"📬 Voicemail from {caller.mrkdwn(ctx)}", fields),
-        section("voicemail_transcript", _transcript_text(vm.transcription)),
+        section("voicemail_transcript", _transcript_text(vm.transcription, ctx)),
+        *number_actions(vm.transcription, caller, line, ctx),
         _call_actions(caller, line, ctx),
     ]
     text = f"Voicemail from {caller.label(ctx)}"
     if vm.duration is not None:
         text += f" ({format_duration(vm.duration)})"
-    snippet = one_line(vm.transcription, SNIPPET_LIMIT)
+    snippet = one_line(callers_words(vm.transcription or "", ctx), SNIPPET_LIMIT)
     if snippet:
         text += f": {snippet}"
     return Message(text=text, blocks=blocks)
@@ -261,9 +269,9 @@ def sms_thread_parent(
     elif caller.number and not number:
         blocks.append(context("sms_hint", _CANNOT_TEXT_HINT))
     else:
-        blocks.append(context("sms_hint", _THREAD_HINT))
+        blocks.append(context("sms_hint", _EXPLICIT_HINT if ctx.explicit_replies else _THREAD_HINT))
         if number:
-            blocks.append(_reply_actions(number, line, ctx))
+            blocks.append(_reply_actions(caller, number, line, ctx))
     return Message(
         text=f"Text conversation with {caller.label(ctx)} on line {line.mrkdwn(ctx)}",
         blocks=blocks,
@@ -280,28 +288,63 @@ def sms_reopened(
     after = f"after {who} handled it" if who else "after it was handled"
     blocks = [
         section("sms_reopened", f"💬 {caller.mrkdwn(ctx)} wrote again, {after}"),
-        section("sms_body", _message_text(sms.message)),
+        section("sms_body", _message_text(sms.message, ctx)),
+        *number_actions(sms.message, caller, line, ctx),
     ]
     number = caller.dialable(ctx)
     if number:
-        blocks.append(_reply_actions(number, line, ctx))
-    snippet = one_line(sms.message, SNIPPET_LIMIT) or "(empty message)"
+        blocks.append(_reply_actions(caller, number, line, ctx))
+    snippet = one_line(callers_words(sms.message or "", ctx), SNIPPET_LIMIT) or "(empty message)"
     return Message(text=f"{caller.label(ctx)} wrote again: {snippet}", blocks=blocks)
 
 
-def _reply_actions(number: str, line: Line, ctx: RenderContext) -> Block:
-    """Reply (a modal that texts `number` from the line) for a text conversation."""
+def _reply_actions(caller: Caller, number: str, line: Line, ctx: RenderContext) -> Block:
+    """Reply (a modal that texts `number` from the line) for a text conversation, and Save
+    contact while the number has no contact."""
     target = ButtonValue(number=number, line=line.number, extension=line.extension_id)
-    return actions("sms_actions", [button("Reply", SMS_REPLY, target, ctx, style="primary")])
+    buttons = [button("Reply", SMS_REPLY, target, ctx, style="primary")]
+    if caller.contact_id is None:
+        buttons.append(button("Save contact", SAVE_CONTACT, ButtonValue(number=number), ctx))
+    return actions("sms_actions", buttons)
 
 
-def sms_inbound(sms: Sms, caller: Caller, ctx: RenderContext) -> Message:
-    """An incoming text, posted in its conversation's thread."""
+def number_actions(
+    words: str | None, caller: Caller, line: Line, ctx: RenderContext
+) -> list[Block]:
+    """Call and Text buttons for the numbers written in a text or spoken in a transcript
+    (`phone_text.offered`: at most three, never the caller's own), one actions block each,
+    so the buttons are Call back's and Text back's and dial exactly that number. The label
+    shows the number as the message does (masked under `MASK_NUMBERS`)."""
+    found = phone_text.offered(words, ctx.default_region, besides=caller.dialable(ctx))
+    rows = []
+    for index, number in enumerate(found):
+        target = ButtonValue(number=number, line=line.number, extension=line.extension_id)
+        shown = shown_number(number, ctx)
+        rows.append(
+            actions(
+                f"{NUMBER_ACTIONS_BLOCK}_{index}",
+                [
+                    button(f"📞 Call {shown}", CALL_BACK, target, ctx),
+                    button(f"💬 Text {shown}", TEXT_BACK, target, ctx),
+                ],
+            )
+        )
+    return rows
+
+
+def sms_inbound(sms: Sms, caller: Caller, ctx: RenderContext, line: Line | None = None) -> Message:
+    """An incoming text, posted in its conversation's thread (on `line`: the numbers written
+    in it are called and texted from there)."""
+    line = line or Line(number=None)
     meta = f"📥 {short_name(caller, ctx)}"
     if sms.created_at:
         meta += f" · {format_when(sms.created_at, ctx)}"
-    blocks = [section("sms_body", _message_text(sms.message)), context("sms_meta", meta)]
-    snippet = one_line(sms.message, SNIPPET_LIMIT) or "(empty message)"
+    blocks = [
+        section("sms_body", _message_text(sms.message, ctx)),
+        context("sms_meta", meta),
+        *number_actions(sms.message, caller, line, ctx),
+    ]
+    snippet = one_line(callers_words(sms.message or "", ctx), SNIPPET_LIMIT) or "(empty message)"
     return Message(text=f"{caller.label(ctx)}: {snippet}", blocks=blocks)
 
 
@@ -331,10 +374,10 @@ def sms_outbound(
     if sms.created_at:
         parts.append(format_when(sms.created_at, ctx))
     blocks = [
-        section("sms_body", _message_text(sms.message)),
+        section("sms_body", _message_text(sms.message, ctx)),
         context("sms_status", " · ".join(parts)),
     ]
-    snippet = one_line(sms.message, SNIPPET_LIMIT) or "(empty message)"
+    snippet = one_line(callers_words(sms.message or "", ctx), SNIPPET_LIMIT) or "(empty message)"
     return Message(text=f"Text {state.lower()}: {snippet}", blocks=blocks)
 
 
@@ -351,7 +394,8 @@ def opt_out_notice(caller: Caller, opted_out: bool, keyword: str, ctx: RenderCon
 
 
 def contact_card(lookup: ContactLookup, number: str | None, ctx: RenderContext) -> Message:
-    """The answer to /contact: who it is, how to reach them, their last calls, Call and Text."""
+    """The answer to /contact: who it is, how to reach them, their last calls, Call and Text,
+    and Edit (Save contact when the number has none)."""
     contact = lookup.contact if lookup.found else None
     number = number or (contact.phone if contact else None)
     shown_number = display_number(number, ctx)
@@ -370,6 +414,11 @@ def contact_card(lookup: ContactLookup, number: str | None, ctx: RenderContext) 
             button("Call", CONTACT_CALL, target, ctx, style="primary"),
             button("Text", CONTACT_TEXT, target, ctx),
         ]
+        if contact is not None:
+            edit = ButtonValue(number=dialable, contact=contact.id)
+            buttons.append(button("Edit", EDIT_CONTACT, edit, ctx))
+        else:
+            buttons.append(button("Save contact", SAVE_CONTACT, target, ctx))
         blocks.append(actions("contact_actions", buttons))
     return Message(text=text, blocks=blocks)
 
@@ -452,6 +501,8 @@ def _call_actions(caller: Caller, line: Line, ctx: RenderContext) -> Block:
         buttons.append(button("Call back", CALL_BACK, target, ctx, style="primary"))
         buttons.append(button("Text back", TEXT_BACK, target, ctx))
     buttons.append(button("Mark handled", MARK_HANDLED, target, ctx))
+    if number and caller.contact_id is None:
+        buttons.append(button("Save contact", SAVE_CONTACT, ButtonValue(number=number), ctx))
     return actions(CALL_ACTIONS_BLOCK, buttons)
 
 
@@ -506,19 +557,27 @@ def _recent_call_line(call: Call, ctx: RenderContext) -> str:
     return " · ".join(parts)
 
 
-def _transcript_text(transcription: str | None) -> str:
+def _transcript_text(transcription: str | None, ctx: RenderContext) -> str:
     header = "*Transcript*\n"
     if transcription is None:
         return header + "_Transcribing…_"
     if not transcription.strip():
         return header + "_No words were recognised._"
-    return header + _quote(transcription, SECTION_TEXT_LIMIT - len(header))
+    return header + _quote(callers_words(transcription, ctx), SECTION_TEXT_LIMIT - len(header))
 
 
-def _message_text(message: str | None) -> str:
+def _message_text(message: str | None, ctx: RenderContext) -> str:
     if not message or not message.strip():
         return "_(empty message)_"
-    return _quote(message, SECTION_TEXT_LIMIT)
+    return _quote(callers_words(message, ctx), SECTION_TEXT_LIMIT)
+
+
+def callers_words(words: str, ctx: RenderContext) -> str:
+    """A text or transcript as shown: with `MASK_NUMBERS`, the numbers in it masked too (a
+    caller who says their number in a voicemail is not shown whole). Escaped later."""
+    if not ctx.mask_numbers:
+        return words
+    return phone_text.masked(words, ctx.default_region)
 
 
 def _quote(text: str, limit: int) -> str:

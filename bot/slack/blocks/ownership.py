@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from slack_sdk.models.blocks import PlainTextObject, UserSelectElement
+
 from bot.slack.blocks.kit import (
     Block,
     Message,
@@ -27,8 +29,10 @@ from bot.slack.blocks.kit import (
 from bot.slack.blocks.notifications import MARK_HANDLED, handled
 from bot.slack.buttons import ButtonValue
 from bot.store.models import OpenItem, Reminder
+from bot.store.ownership import ASSIGNED, REMINDER
 
 TAKE_IT = "take_it"
+ASSIGN_TO = "assign_to"
 REMIND_HOUR = "remind_hour"
 REMIND_MORNING = "remind_morning"
 REMIND_ACTIONS = (REMIND_HOUR, REMIND_MORNING)
@@ -36,6 +40,7 @@ REMIND_ACTIONS = (REMIND_HOUR, REMIND_MORNING)
 OWNERSHIP_BLOCK = "ownership"
 OWNERSHIP_ACTIONS_BLOCK = "ownership_actions"
 REMINDER_BLOCK = "reminder"
+ASSIGNED_BLOCK = "assigned"
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,8 @@ class Ownership:
     taken_at: datetime | None = None
     handled_by: str | None = None
     handled_at: datetime | None = None
+    #: Who gave it to `taken_by` with Assign… (None when they took it themselves).
+    assigned_by: str | None = None
 
     @classmethod
     def of(cls, item: OpenItem) -> Ownership:
@@ -58,14 +65,20 @@ class Ownership:
             taken_at=item.taken_at,
             handled_by=item.handled_by,
             handled_at=item.handled_at,
+            assigned_by=item.assigned_by,
         )
 
 
-def rendered(item: OpenItem, ctx: RenderContext, *, as_reminder: bool = False) -> Message:
-    """What every copy of a stored item shows now (a reminder DM when `as_reminder`)."""
+def rendered(item: OpenItem, ctx: RenderContext, *, copy: str | None = None) -> Message:
+    """What every copy of a stored item shows now; `copy` is the copy's `PostedMessage.kind`:
+    a reminder or assignment DM (`ownership.ITEM_COPIES`) says first why it came."""
     base = Message(str(item.message.get("text") or ""), list(item.message.get("blocks") or []))
-    build = reminder if as_reminder else owned
-    return build(base, Ownership.of(item), ctx)
+    state = Ownership.of(item)
+    if copy == REMINDER:
+        return reminder(base, state, ctx)
+    if copy == ASSIGNED:
+        return assignment(base, state, ctx)
+    return owned(base, state, ctx)
 
 
 def owned(base: Message, state: Ownership, ctx: RenderContext) -> Message:
@@ -83,6 +96,7 @@ def owned(base: Message, state: Ownership, ctx: RenderContext) -> Message:
     value = ButtonValue(item=str(state.item_id))
     buttons = [
         button("🙋 I'll take it", TAKE_IT, value, ctx),
+        _assign_menu(),
         button("⏰ Remind me in an hour", REMIND_HOUR, value, ctx),
         button("🌅 Remind me tomorrow", REMIND_MORNING, value, ctx),
     ]
@@ -91,6 +105,14 @@ def owned(base: Message, state: Ownership, ctx: RenderContext) -> Message:
         buttons.append(button("Mark handled", MARK_HANDLED, value, ctx))
     shown.append(actions(OWNERSHIP_ACTIONS_BLOCK, buttons))
     return Message(base.text, shown)
+
+
+def _assign_menu() -> UserSelectElement:
+    """Assign…: a person picker. It carries no value: the item is the message's (read from
+    the store by channel and ts, as Mark handled reads it)."""
+    return UserSelectElement(
+        action_id=ASSIGN_TO, placeholder=PlainTextObject(text="Assign…", emoji=True)
+    )
 
 
 def _has_button(shown: Sequence[Block], action_id: str) -> bool:
@@ -106,6 +128,14 @@ def reminder(base: Message, state: Ownership, ctx: RenderContext) -> Message:
     item = owned(base, state, ctx)
     note = context(REMINDER_BLOCK, "⏰ *Reminder:* you asked me to bring this back to you.")
     return Message(f"Reminder: {base.text}", [note, *item.blocks])
+
+
+def assignment(base: Message, state: Ownership, ctx: RenderContext) -> Message:
+    """The DM an assignee gets: who gave it to them, then the item as everyone sees it."""
+    item = owned(base, state, ctx)
+    by = mention(state.assigned_by)
+    note = f"🙋 {by} assigned this to you." if by else "🙋 This was assigned to you."
+    return Message(f"Assigned to you: {base.text}", [context(ASSIGNED_BLOCK, note), *item.blocks])
 
 
 def escalation(mentions: Sequence[str], minutes: int) -> Message:
@@ -146,7 +176,8 @@ def _taken_note(state: Ownership, ctx: RenderContext) -> str | None:
     owner = mention(state.taken_by)
     if owner is None:
         return None
-    note = f"🙋 Taken by {owner}"
+    assigner = mention(state.assigned_by)
+    note = f"🙋 Assigned to {owner} by {assigner}" if assigner else f"🙋 Taken by {owner}"
     previous = mention(state.taken_from)
     if previous is not None:
         note += f" (from {previous})"

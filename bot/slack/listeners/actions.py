@@ -30,16 +30,13 @@ from bot.slack.items import ItemCopies
 from bot.slack.modal import SmsTarget, open_sms_modal
 from bot.slack.rendering import render_context
 from bot.slack.requests import Click, on_click
-from bot.slack.sentences import FAILURES, sentence, warning
+from bot.slack.sentences import FAILURES, MODAL_NOT_OPENED, STALE_BUTTON, sentence, warning
 from bot.slack.stored import adopt_landed, posted_at
 from bot.slack.tell import Tell
 from bot.store.models import PostedMessage
 from bot.telephony import Refusal, Telephony
 
 logger = logging.getLogger(__name__)
-
-STALE_BUTTON = "This button is out of date; please run the command again."
-MODAL_NOT_OPENED = "Slack couldn't open the form in time; please press the button again."
 
 
 class Buttons:

@@ -51,6 +51,7 @@ from bot.slack.sentences import ADMINS_ONLY, SORRY, sentence
 from bot.slack.service import Forget
 from bot.slack.tell import Tell
 from bot.store import links, routes
+from bot.store import replies as saved_replies
 from bot.store.models import ExtensionLink, utcnow
 from bot.store.routes import KIND_ALIASES, parse_kinds
 from bot.telephony import HOW_TO_LINK, Refusal, Telephony
@@ -60,6 +61,10 @@ logger = logging.getLogger(__name__)
 COMMAND = "/qtvoice"
 #: Each alias is its subcommand of /qtvoice.
 ALIASES = {"/call": "call", "/sms": "sms", "/contact": "contact"}
+REPLIES_USAGE = (
+    "Admins add one with `/qtvoice replies add hours We're open 9-5, Mon-Fri`"
+    " and remove it with `/qtvoice replies remove hours`."
+)
 VOICEMAILS_SHOWN = 10
 """Three blocks each plus a divider stays under Slack's 50 blocks per message."""
 EXTENSION_OFFERS_SHOWN = 5
@@ -72,6 +77,7 @@ HELP = """\
 • `/qtvoice link [extension]` · `unlink` · `whoami`: connect Slack to your QTvoice extension
 • `/qtvoice voicemails`: your unread voicemails
 • `/qtvoice history <number or name>`: their calls, voicemails and texts, newest first
+• `/qtvoice replies`: the saved replies the text forms offer
 • `/qtvoice help`: this list
 Each of `call`, `sms` and `contact` also works as `/qtvoice call …`."""
 
@@ -83,6 +89,7 @@ ADMIN_HELP = """
 • `/qtvoice routes` · `/qtvoice unroute <number or extension> [#channel]`
 • `/qtvoice status`: deliveries waiting and failed, last webhook, webhooks refused,
   QTvoice API budget
+• `/qtvoice replies add <name> <text>` · `/qtvoice replies remove <name>`: saved replies
 • `/qtvoice forget <number>`: erase everything stored about a caller (asks first)"""
 
 
@@ -154,6 +161,7 @@ class SlashCommands:
             "voicemails": self.voicemails,
             "status": self.status,
             "history": self.history,
+            "replies": self.replies,
             "help": self.help,
             "forget": lambda invocation: self.forget.ask(invocation.user_id, invocation.args),
         }
@@ -554,6 +562,37 @@ class SlashCommands:
         of_limit = f" of {budget.limit}" if budget.limit is not None else ""
         resets = round(budget.resets_in() / 60)
         return f"{budget.remaining}{of_limit} requests left, resets in {resets} min"
+
+    async def replies(self, invocation: Invocation) -> Message:
+        """`replies` lists the saved replies; `replies add NAME TEXT` and `replies remove
+        NAME` (admins) manage them."""
+        action, rest = split_first(invocation.args)
+        action = action.lower()
+        if action in ("add", "remove"):
+            self._require_admin(invocation.user_id, "manage saved replies")
+            name, text = split_first(rest)
+            try:
+                async with self.runtime.sessions() as session:
+                    if action == "add":
+                        saved = await saved_replies.save(
+                            session, name, plain_text(text), invocation.user_id
+                        )
+                        return cards.say(f"✅ Saved reply `{cards.shown(saved.name)}`.")
+                    removed = await saved_replies.remove(session, saved_replies.reply_name(name))
+            except saved_replies.ReplyRefused as refused:
+                raise Refusal(str(refused)) from None
+            shown = cards.shown(plain_text(name))
+            return cards.say(
+                f"Removed the saved reply `{shown}`." if removed else f"No saved reply `{shown}`."
+            )
+        if action:
+            raise Refusal(REPLIES_USAGE)
+        async with self.runtime.sessions() as session:
+            listed = await saved_replies.all_replies(session)
+        if not listed:
+            return cards.say("No saved replies yet. " + REPLIES_USAGE)
+        lines = [f"• `{cards.shown(saved.name)}`: {cards.shown(saved.text)}" for saved in listed]
+        return cards.say("*Saved replies* (offered when you text back)\n" + "\n".join(lines))
 
     async def history(self, invocation: Invocation) -> Message:
         return await History(self.runtime, self.ctx).show(plain_text(invocation.args))

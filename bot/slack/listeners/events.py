@@ -2,7 +2,8 @@
 
 A reply by a linked user in a thread the worker opened for a conversation is sent from the
 line that conversation is on. It is marked in Slack with a reaction (📤 sent, ⚠️ refused,
-with the reason told to its author alone); a reply starting with `note:` stays internal.
+with the reason told to its author alone); which replies stay internal (`note:`, or all but
+`send:` ones) is `REPLY_MODE`'s (`reply_mode`).
 Slack retries an event it thinks we missed (same `event_id`), so each event id is recorded
 before anything is sent: a retry finds it and sends nothing.
 
@@ -15,7 +16,7 @@ ignored without a word.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -29,6 +30,7 @@ from bot.runtime import Runtime
 from bot.slack.api_errors import describe, error_code
 from bot.slack.items import ItemCopies
 from bot.slack.markup import readable
+from bot.slack.reply_mode import texted_words
 from bot.slack.requests import MessageEvent, on_event
 from bot.slack.sentences import sentence
 from bot.slack.tell import Tell
@@ -41,7 +43,6 @@ logger = logging.getLogger(__name__)
 SENT_REACTION = "outbox_tray"
 REFUSED_REACTION = "warning"
 NOTE_REACTION = "memo"
-NOTE_PREFIX = "note:"
 
 #: Subtypes that are still a person typing a reply ("also send to channel" is one, a reply
 #: with files attached another).
@@ -95,10 +96,6 @@ class ThreadReply:
         return Tell(client, self.user, self.channel, self.thread_ts)
 
 
-def is_note(text: str) -> bool:
-    return text.lstrip().lower().startswith(NOTE_PREFIX)
-
-
 class ThreadReplies:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -114,9 +111,11 @@ class ThreadReplies:
         if not await self._first_delivery(reply.event_id):
             logger.info("Slack retried event %s; already handled", reply.event_id)
             return
-        if is_note(reply.text):
+        words = texted_words(reply.text, self.runtime.settings.reply_mode)
+        if words is None:
             await self._react(client, reply, NOTE_REACTION)
             return
+        reply = replace(reply, text=words)
         if not reply.has_files:
             await self._send(client, reply, thread)
         elif not reply.text.strip():

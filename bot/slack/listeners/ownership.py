@@ -1,4 +1,4 @@
-"""The ownership buttons: I'll take it, Remind me (in an hour, tomorrow at opening time).
+"""The ownership buttons: I'll take it, Assign…, Remind me (in an hour, tomorrow at opening time).
 
 A click names only the item (`bot.slack.buttons`); what it did is written to the store and
 every copy of the item is rebuilt from what is stored (`bot.slack.items`). Mark handled
@@ -12,18 +12,23 @@ from datetime import UTC, datetime, timedelta
 from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
-from bot.slack.blocks.kit import format_when, mention
-from bot.slack.blocks.ownership import REMIND_HOUR, REMIND_MORNING, TAKE_IT
+from bot.slack.blocks.kit import format_when, is_user_id, mention
+from bot.slack.blocks.ownership import ASSIGN_TO, REMIND_HOUR, REMIND_MORNING, TAKE_IT
 from bot.slack.items import ItemCopies
 from bot.slack.rendering import render_context
 from bot.slack.requests import Click, on_click
 from bot.slack.tell import Tell
 from bot.store import ownership
 from bot.store.models import OpenItem
+from bot.telephony import Telephony
 
 GONE = "That one isn't in my records any more; it may have been closed long ago."
 ALREADY_HANDLED = "That one is already handled. ✅"
 REMIND_IN = timedelta(hours=1)
+NOT_LINKED_TO_ASSIGN = (
+    "Only people linked to a QTvoice extension can hand callers out:"
+    " link yours with `/qtvoice link <extension>`."
+)
 
 
 class Ownership:
@@ -55,6 +60,35 @@ class Ownership:
         else:
             await tell("🙋 It's yours: everyone can see you're on it.")
 
+    async def assign(self, click: Click, tell: Tell) -> None:
+        """Assign…: the picked person owns the item, for everyone to see ("assigned to @x by
+        @y"), and gets it in a DM with the same buttons; its escalation is off as if taken.
+        Only a linked person (or an admin) may hand callers out. The item is the clicked
+        message's, read from the store (a menu carries no value)."""
+        assignee, channel, ts = click.selected_user, click.channel_id, click.message_ts
+        if not await Telephony(self.runtime).acts_for_the_office(click.user_id):
+            await tell(NOT_LINKED_TO_ASSIGN)
+            return
+        if assignee is None or not is_user_id(assignee) or not channel or not ts:
+            await tell(GONE)
+            return
+        async with self.runtime.sessions() as session:
+            item = await ownership.item_in_message(session, channel, ts)
+            taken = (
+                await ownership.take(
+                    session, item.id, assignee, datetime.now(UTC), assigned_by=click.user_id
+                )
+                if item is not None
+                else None
+            )
+            if taken is None:
+                await tell(ALREADY_HANDLED if item else GONE)
+                return
+            await self.copies.refresh(session, tell.client, taken.item)
+            told = await self.copies.hand_over(session, tell.client, taken.item, assignee)
+        dm = "they have it in a DM" if told else "but I couldn't DM them"
+        await tell(f"🙋 Assigned to {mention(assignee)}; {dm}.")
+
     async def remind(self, click: Click, tell: Tell) -> None:
         """Remind me: a DM to the clicking user in an hour, or tomorrow at opening time."""
         item_id = self._item_id(click)
@@ -76,5 +110,6 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     """The take and remind buttons (Mark handled, in `actions`, closes through `items`)."""
     handlers = Ownership(runtime)
     app.action(TAKE_IT)(on_click(handlers.take))
+    app.action(ASSIGN_TO)(on_click(handlers.assign))
     for remind in (REMIND_HOUR, REMIND_MORNING):
         app.action(remind)(on_click(handlers.remind))

@@ -1,5 +1,5 @@
-"""The SMS modal's submission: text what was typed to whom the modal names, or say on the
-form why not.
+"""The SMS modal's submission: text what was typed (or the saved reply picked) to whom the
+modal names, or say on the form why not.
 
 Sending goes through `Telephony`, whose refusals (opted out, rate limit, nothing typed) are
 shown on the text field itself so the person can fix and resend. Slack gives a submission
@@ -18,7 +18,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.qtvoice.models import Sms
 from bot.runtime import Runtime
 from bot.slack.blocks.kit import shown_number
-from bot.slack.blocks.sms_modal import MESSAGE_ACTION, MESSAGE_BLOCK, SMS_MODAL
+from bot.slack.blocks.sms_modal import (
+    MESSAGE_ACTION,
+    MESSAGE_BLOCK,
+    SAVED_ACTION,
+    SAVED_BLOCK,
+    SMS_MODAL,
+)
 from bot.slack.items import ItemCopies
 from bot.slack.markup import escaped, plain_text
 from bot.slack.modal import SmsTarget
@@ -26,6 +32,7 @@ from bot.slack.rendering import render_context
 from bot.slack.requests import ViewSubmission, on_view
 from bot.slack.sentences import FAILURES, plain_sentence, sentence
 from bot.slack.tell import Tell
+from bot.store.replies import reply as saved_reply
 from bot.telephony import Telephony
 
 logger = logging.getLogger(__name__)
@@ -54,6 +61,17 @@ class SmsModal:
             return
         # A form's input arrives as typed, not escaped as a message is.
         text = plain_text(escaped(submission.typed(MESSAGE_BLOCK, MESSAGE_ACTION)))
+        chosen = submission.chosen(SAVED_BLOCK, SAVED_ACTION)
+        if chosen and text.strip():
+            await _refuse(ack, "Either type a message or pick a saved reply, not both.")
+            return
+        if chosen:
+            async with self.runtime.sessions() as session:
+                saved = await saved_reply(session, chosen)
+            if saved is None:
+                await _refuse(ack, "That saved reply was just removed; type the text instead.")
+                return
+            text = saved.text
         if not text.strip():
             await _refuse(ack, "Type the text to send.")
             return

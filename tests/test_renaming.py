@@ -1,0 +1,64 @@
+"""A number gets a name (contact.created / contact.updated): every open message about it,
+in the channel and in DMs, shows the name; handled ones are left as they were."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.sandbox.qtvoice import STRANGER, QTvoiceSandbox
+from bot.sandbox.slack import SlackRecorder
+from tests.conftest import NOTIFY_CHANNEL, RunningBot
+
+DM = "DU0ALICE"
+
+
+def latest(slack: SlackRecorder, channel: str) -> dict[str, Any]:
+    return slack.messages(channel)[-1]
+
+
+def test_a_new_contact_renames_the_channel_and_dm_copies_of_a_missed_call(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox
+) -> None:
+    bot.link()
+    bot.send("call.missed", id="call_stranger", from_=STRANGER, extensionId="ext_101")
+    slack.wait_for(lambda: slack.messages(DM))
+    assert "Sam" not in latest(slack, NOTIFY_CHANNEL)["text"]
+
+    bot.send(
+        "contact.created",
+        id="contact_sam",
+        first_name="Sam <!channel>",
+        last_name="Stone",
+        phone=STRANGER,
+    )
+
+    for channel in (NOTIFY_CHANNEL, DM):
+        renamed = slack.wait_for(
+            lambda channel=channel: (
+                "Sam" in latest(slack, channel)["text"] and latest(slack, channel)
+            )
+        )
+        assert "Sam &lt;!channel&gt; Stone" in renamed["text"]
+        assert "take_it" in str(renamed["blocks"])
+
+
+def test_a_handled_missed_call_keeps_its_number(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox
+) -> None:
+    bot.send("call.missed", id="call_done", from_=STRANGER)
+    message = slack.wait_for(lambda: slack.messages(NOTIFY_CHANNEL))[0]
+    bot.slack.block_action(
+        "mark_handled", '{"i":"1"}', channel_id=NOTIFY_CHANNEL, message_ts=message["ts"]
+    )
+    slack.wait_for(lambda: "Handled" in str(latest(slack, NOTIFY_CHANNEL)["blocks"]))
+    updates = len(slack.calls("chat.update"))
+
+    bot.send("contact.created", id="contact_late", first_name="Late", phone=STRANGER)
+    bot.send("call.missed", id="call_after", from_=STRANGER)
+
+    # The second call shows the name (posted with it, or renamed): the contact is known.
+    slack.wait_for(lambda: "Late" in latest(slack, NOTIFY_CHANNEL)["text"])
+    handled = slack.message(NOTIFY_CHANNEL, message["ts"])
+    assert handled is not None
+    assert "Late" not in handled["text"]
+    assert all(call.args["ts"] != message["ts"] for call in slack.calls("chat.update")[updates:])
