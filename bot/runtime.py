@@ -10,7 +10,10 @@ import asyncio
 import os
 import socket
 import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
 
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -22,6 +25,24 @@ from bot.store.db import create_engine, create_sessionmaker
 
 #: Slack answers in well under a second; a call stuck longer than this is retried by the worker.
 SLACK_TIMEOUT_SECONDS = 15
+
+
+class MessageUpdates(Protocol):
+    """Shows a new version of a message the bot posted the way the worker writes to Slack:
+    within every process's stored rate limit, and again at the time Slack names when it
+    answers 429 (`bot.delivery.executor`; the web app wires it in as `Runtime.updates`)."""
+
+    async def update(
+        self,
+        channel: str,
+        ts: str,
+        text: str,
+        blocks: Sequence[Mapping[str, Any]],
+        waiting: Callable[[datetime], Awaitable[None]],
+    ) -> bool:
+        """Whether the message at (`channel`, `ts`) now shows `text` and `blocks`;
+        `waiting(until)` is awaited each time Slack makes it wait (until then)."""
+        ...
 
 
 @dataclass
@@ -36,6 +57,8 @@ class Runtime:
     process_id: str = field(
         default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     )
+    #: How clicks update the bot's messages; set by the web app (None: no Slack listeners here).
+    updates: MessageUpdates | None = None
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:

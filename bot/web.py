@@ -27,6 +27,7 @@ from starlette.routing import Route
 from bot import __version__
 from bot.config import Settings, load_settings
 from bot.delivery import inbox
+from bot.delivery.executor import ClickUpdates
 from bot.delivery.writer import InboxWriter
 from bot.logs import Scrubber, configure_logging
 from bot.qtvoice.webhooks import MAX_BODY_BYTES, WebhookError, read_webhook, too_large
@@ -44,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 
 def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
+    runtime.updates = ClickUpdates(runtime)
     bolt_app = create_bolt_app(runtime)
     verifier = SignatureVerifier(runtime.settings.slack_signing_secret.get_secret_value())
     services = BackgroundServices(runtime) if run_worker else None
