@@ -1,5 +1,10 @@
-"""Slack writes performed with the worker's machinery (`bot.delivery.poster`), for callers
-outside the worker: the buttons' updates of the bot's messages (`Runtime.updates`).
+"""Slack writes performed with the worker's exactly-once machinery (`bot.delivery.poster`):
+a handler's plan (`perform`, see `bot.slack.plans`), and the buttons' updates of the bot's
+messages (`ClickUpdates`, which is `Runtime.updates`).
+
+A plan is carried out in order, each write through the poster: a post once per (kind, key)
+and channel, an update or a reaction of what was posted; a `Wait` hands the event back to the
+inbox (`NotYet`). Run again after a failure, the same plan shows the same as running it once.
 
 An update goes through `SlackPoster.update`, so it honours the rate limit any process was
 given for the channel and records a 429's Retry-After for all of them; where the worker would
@@ -17,17 +22,53 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.delivery.inbox import NotYet
 from bot.delivery.poster import CLAIM_AHEAD, ChannelCoolingDown, Refused, SlackPoster, Unreadable
 from bot.runtime import Runtime
 from bot.slack.api_errors import describe
 from bot.slack.blocks.kit import Message
+from bot.slack.plans import Plan, Post, Update, Wait
 from bot.store.models import PostedMessage, utcnow
 
 logger = logging.getLogger(__name__)
 
 UPDATE_ATTEMPTS = 5
 """Tries at one update Slack keeps rate-limiting; each waits as long as Slack asked."""
+
+
+async def perform(session: AsyncSession, poster: SlackPoster, plan: Plan) -> None:
+    """Carry out `plan`'s writes in order (see the module's docstring)."""
+    posted: dict[tuple[str, str, str], PostedMessage] = {}
+
+    async def ref_of(kind: str, key: str, channel: str) -> PostedMessage | None:
+        known = posted.get((kind, key, channel))
+        return known if known is not None else await poster.find(session, kind, key, channel)
+
+    for write in plan:
+        if isinstance(write, Post):
+            thread = await ref_of(*write.thread, write.channel) if write.thread else None
+            posted[(write.kind, write.key, write.channel)] = await poster.post_once(
+                session,
+                kind=write.kind,
+                key=write.key,
+                channel=write.channel,
+                message=write.message,
+                thread_ts=thread.ts if thread is not None else None,
+                state=write.state,
+                broadcast=write.broadcast,
+            )
+        elif isinstance(write, Wait):
+            raise NotYet(write.reason, utcnow() + write.wait)
+        else:
+            ref = await ref_of(write.kind, write.key, write.channel)
+            if ref is None or ref.ts is None:
+                continue
+            if isinstance(write, Update):
+                await poster.update(session, ref, write.message, state=write.state)
+            else:
+                await poster.react(session, write.channel, ref.ts, write.name)
 
 
 class ClickUpdates:

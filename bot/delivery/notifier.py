@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import consent
 from bot.config import Settings
 from bot.delivery import followup, identity
-from bot.delivery.inbox import NotYet
+from bot.delivery.executor import perform
 from bot.delivery.poster import DmRefused, SlackPoster
 from bot.delivery.router import Routing, destinations, live_card_channels
 from bot.directory import ContactDirectory
@@ -38,22 +38,18 @@ from bot.qtvoice.events import (
     VoicemailData,
     VoicemailEvent,
 )
+from bot.slack import plans
 from bot.slack.blocks import notifications as blocks
 from bot.slack.blocks.kit import Message
 from bot.slack.blocks.notifications import Caller, Line
 from bot.slack.rendering import render_context
 from bot.store.groupcommit import GroupCommit
 from bot.store.models import SENDING_REPLY, PostedMessage, utcnow
-from bot.store.ownership import SMS_REOPENED
 
 logger = logging.getLogger(__name__)
 
-#: Outbound delivery states in the order they happen; a late `sms.sent` never undoes `delivered`.
-SMS_PROGRESS = ("queued", "sent", "delivered")
-SENT_REACTION, DELIVERED_REACTION = "outbox_tray", "white_check_mark"
 #: A `SENDING_REPLY` marker left by a process that died mid-send stops counting after a minute.
 SENDING_REPLY_EXPIRES = timedelta(minutes=1)
-REPLY_WAIT = timedelta(seconds=1)
 
 
 class Notifier:
@@ -187,27 +183,38 @@ class Notifier:
     async def sms(self, session: AsyncSession, event: SmsEvent, routing: Routing) -> None:
         """A text in the thread of its conversation; an inbound STOP or START is also said.
 
+        Read what the store knows (`_sms_known`), render the plan (`plans.sms`), write it.
+        """
+        known = await self._sms_known(session, event, routing)
+        await perform(session, self.poster, plans.sms(event, known, self.ctx))
+
+    async def _sms_known(
+        self, session: AsyncSession, event: SmsEvent, routing: Routing
+    ) -> plans.SmsKnown:
+        """What a text's plan is made from. An inbound text records its conversation's open
+        item (or, after the conversation was handled, a new one) here, so the parent shows
+        its ownership.
+
         The door already recorded the opt-out or opt-in (`bot.consent.record`): the thread
         shows the party's state as it is now, which a later keyword may have changed again.
         """
-        line, customer = event.our_line or "", event.customer or ""
+        line = Line(number=event.our_line or None)
+        customer = event.customer or ""
         keyword = consent.opt_keyword(event.data.message) if event.inbound and customer else None
         opted_out = bool(customer) and await consent.is_opted_out(session, customer)
         caller = await self._caller(session, event.customer)
-        parent_message = blocks.sms_thread_parent(
-            caller, Line(number=line or None), self.ctx, opted_out=opted_out
-        )
+        parent = blocks.sms_thread_parent(caller, line, self.ctx, opted_out=opted_out)
         reopened = None
         if event.inbound:
-            parent_message = await followup.track(
+            parent = await followup.track(
                 session,
                 self.group,
                 self.ctx,
-                kind="sms_thread",
+                kind=plans.SMS_THREAD,
                 key=event.conversation_key,
-                message=parent_message,
+                message=parent,
                 caller=caller,
-                line=Line(number=line or None),
+                line=line,
                 arrived_at=event.data.created_at,
                 conversation=event.conversation_key,
             )
@@ -219,89 +226,36 @@ class Notifier:
                     conversation=event.conversation_key,
                     sms=event.data,
                     caller=caller,
-                    line=Line(number=line or None),
+                    line=line,
                 )
-        async for channel in self._channels(session, event, routing):
-            parent = await self.poster.post_once(
-                session,
-                kind="sms_thread",
-                key=event.conversation_key,
-                channel=channel,
-                message=parent_message,
-                state={"line": line, "customer": customer},
-            )
-            if event.inbound:
-                await self.poster.post_once(
-                    session,
-                    kind="sms",
-                    key=event.object_id,
-                    channel=channel,
-                    message=blocks.sms_inbound(event.data, caller, self.ctx),
-                    thread_ts=parent.ts,
+        channels = [channel async for channel in self._channels(session, event, routing)]
+        outbound: dict[str, plans.Shown] = {}
+        replying: set[str] = set()
+        if not event.inbound:
+            for channel in channels:
+                shown = await self.poster.find(session, plans.SMS, event.data.id, channel)
+                if shown is not None:
+                    outbound[channel] = plans.Shown(shown.state, shown.ts is not None)
+                thread = await self.poster.find(
+                    session, plans.SMS_THREAD, event.conversation_key, channel
                 )
-                if reopened is not None:
-                    await self.poster.post_once(
-                        session,
-                        kind=SMS_REOPENED,
-                        key=event.object_id,
-                        channel=channel,
-                        message=reopened,
-                        thread_ts=parent.ts,
-                        broadcast=True,
-                    )
-            else:
-                await self._outbound_state(session, event, channel, parent.ts)
-            if keyword:
-                await self.poster.post_once(
-                    session,
-                    kind="sms_opt",
-                    key=event.object_id,
-                    channel=channel,
-                    message=blocks.opt_out_notice(
-                        caller, consent.opts_out(keyword), keyword, self.ctx
-                    ),
-                    thread_ts=parent.ts,
-                )
-                await self.poster.update(session, parent, parent_message)
-
-    async def _outbound_state(
-        self, session: AsyncSession, event: SmsEvent, channel: str, thread_ts: str | None
-    ) -> None:
-        """Show how far an outbound text got: reactions on a Slack reply, else its own message."""
-        sms = event.data
-        status = "delivered" if event.event == "sms.delivered" else "sent"
-        existing = await self.poster.find(session, "sms", sms.id, channel)
-        if existing is not None and existing.state.get("origin") == "slack" and existing.ts:
-            reaction = DELIVERED_REACTION if status == "delivered" else SENT_REACTION
-            await self.poster.react(session, channel, existing.ts, reaction)
-            return
-        if existing is not None and existing.ts is not None:
-            status = _furthest(existing.state.get("status"), status)
-            message = blocks.sms_outbound(
-                sms, status, self.ctx, sent_by=existing.state.get("sent_by")
-            )
-            await self.poster.update(
-                session, existing, message, state={**existing.state, "status": status}
-            )
-            return
-        if await self._reply_being_sent(session, channel, thread_ts):
-            # Probably this very text, sent by a thread reply not recorded yet: once it is,
-            # the reply gets a reaction instead of a copy of itself beside it.
-            raise NotYet("a Slack reply in this thread is being texted", utcnow() + REPLY_WAIT)
-        await self.poster.post_once(
-            session,
-            kind="sms",
-            key=sms.id,
-            channel=channel,
-            message=blocks.sms_outbound(sms, status, self.ctx),
-            thread_ts=thread_ts,
-            state={"status": status},
+                if thread is not None and await self._reply_being_sent(session, channel, thread.ts):
+                    replying.add(channel)
+        return plans.SmsKnown(
+            caller=caller,
+            channels=channels,
+            parent=parent,
+            reopened=reopened,
+            keyword=keyword,
+            opts_out=consent.opts_out(keyword) if keyword else False,
+            outbound=outbound,
+            replying=frozenset(replying),
         )
 
     async def _reply_being_sent(
         self, session: AsyncSession, channel: str, thread_ts: str | None
     ) -> bool:
-        """A thread reply's text is with QTvoice right now (see slack/events.py)."""
+        """A thread reply's text is with QTvoice right now (see slack/listeners/events.py)."""
         marker = await session.scalar(
             select(PostedMessage.id).where(
                 PostedMessage.kind == SENDING_REPLY,
@@ -383,8 +337,3 @@ async def _listed(channels: list[str]) -> AsyncIterator[str]:
     """`channels` as `Notifier._channels` gives them, one at a time."""
     for channel in channels:
         yield channel
-
-
-def _furthest(before: str | None, now: str) -> str:
-    rank = {state: index for index, state in enumerate(SMS_PROGRESS)}
-    return max((before or now, now), key=lambda state: rank.get(state, -1))
