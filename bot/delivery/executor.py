@@ -25,11 +25,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.inbox import NotYet
-from bot.delivery.poster import CLAIM_AHEAD, ChannelCoolingDown, Refused, SlackPoster, Unreadable
+from bot.delivery.poster import (
+    CLAIM_AHEAD,
+    ChannelCoolingDown,
+    DmRefused,
+    Refused,
+    SlackPoster,
+    Unreadable,
+)
 from bot.runtime import Runtime
 from bot.slack.api_errors import describe
 from bot.slack.blocks.kit import Message
-from bot.slack.plans import Plan, Post, Update, Wait
+from bot.slack.plans import DirectMessage, Plan, Post, Update, Wait
 from bot.store.models import PostedMessage, utcnow
 
 logger = logging.getLogger(__name__)
@@ -39,8 +46,14 @@ UPDATE_ATTEMPTS = 5
 
 
 async def perform(session: AsyncSession, poster: SlackPoster, plan: Plan) -> None:
-    """Carry out `plan`'s writes in order (see the module's docstring)."""
+    """Carry out `plan`'s writes in order (see the module's docstring).
+
+    A direct message is opened when its first write comes, so a failure to open it raises
+    after the channels before it were written; a user Slack will never let the bot write to
+    (`DmRefused`) is skipped.
+    """
     posted: dict[tuple[str, str, str], PostedMessage] = {}
+    refused: set[str] = set()
 
     async def ref_of(kind: str, key: str, channel: str) -> PostedMessage | None:
         known = posted.get((kind, key, channel))
@@ -48,12 +61,22 @@ async def perform(session: AsyncSession, poster: SlackPoster, plan: Plan) -> Non
 
     for write in plan:
         if isinstance(write, Post):
-            thread = await ref_of(*write.thread, write.channel) if write.thread else None
-            posted[(write.kind, write.key, write.channel)] = await poster.post_once(
+            if isinstance(write.channel, DirectMessage):
+                if write.channel.user in refused:
+                    continue
+                try:
+                    channel = await poster.dm_channel(session, write.channel.user)
+                except DmRefused:
+                    refused.add(write.channel.user)
+                    continue
+            else:
+                channel = write.channel
+            thread = await ref_of(*write.thread, channel) if write.thread else None
+            posted[(write.kind, write.key, channel)] = await poster.post_once(
                 session,
                 kind=write.kind,
                 key=write.key,
-                channel=write.channel,
+                channel=channel,
                 message=write.message,
                 thread_ts=thread.ts if thread is not None else None,
                 state=write.state,

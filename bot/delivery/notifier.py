@@ -80,52 +80,42 @@ class Notifier:
 
     async def missed_call(self, session: AsyncSession, event: CallEvent, routing: Routing) -> None:
         """A message per missed call, and the call's live card (if any) marked missed."""
-        caller = await self._caller(session, event.customer)
-        message = blocks.missed_call(event.data, caller, self._line(event), self.ctx)
+        known = await self._call_known(session, event, routing)
         message = await followup.track(
             session,
             self.group,
             self.ctx,
-            kind="missed_call",
+            kind=plans.MISSED_CALL,
             key=event.object_id,
-            message=message,
-            caller=caller,
+            message=blocks.missed_call(event.data, known.caller, self._line(event), self.ctx),
+            caller=known.caller,
             line=self._line(event),
             arrived_at=event.data.created_at,
         )
-        # The call's data is kept so a button can render the message again (slack/stored.py).
-        kept = event.data.model_dump(mode="json", by_alias=True, exclude_none=True)
-        async for channel in self._channels(session, event, routing):
-            await self.poster.post_once(
-                session,
-                kind="missed_call",
-                key=event.object_id,
-                channel=channel,
-                message=message,
-                state=kept,
-            )
-        await self._live_card(session, event, routing, post_new=False)
+        await perform(session, self.poster, plans.missed_call(event, known, message, self.ctx))
 
     async def live_call(self, session: AsyncSession, event: CallEvent, routing: Routing) -> None:
         """One card per call per channel that asked for live calls, updated as the call goes."""
-        await self._live_card(session, event, routing, post_new=True)
+        known = await self._call_known(session, event, routing)
+        await perform(session, self.poster, plans.live_call(event, known, self.ctx))
 
-    async def _live_card(
-        self, session: AsyncSession, event: CallEvent, routing: Routing, *, post_new: bool
-    ) -> None:
-        channels = live_card_channels(event, routing.routes)
-        if not channels:
-            return
-        caller = await self._caller(session, event.customer)
-        message = blocks.live_call(event.data, event.event, caller, self._line(event), self.ctx)
-        for channel in channels:
-            card = await self.poster.find(session, "live_call", event.object_id, channel)
+    async def _call_known(
+        self, session: AsyncSession, event: CallEvent, routing: Routing
+    ) -> plans.CallKnown:
+        """Who called, where a missed call goes, and which channels keep (and show) its card."""
+        card_channels = live_card_channels(event, routing.routes)
+        cards = set()
+        for channel in card_channels:
+            card = await self.poster.find(session, plans.LIVE_CALL, event.object_id, channel)
             if card is not None and card.ts is not None:
-                await self.poster.update(session, card, message)
-            elif post_new:
-                await self.poster.post_once(
-                    session, kind="live_call", key=event.object_id, channel=channel, message=message
-                )
+                cards.add(channel)
+        places = self._places(event, routing) if event.event == "call.missed" else []
+        return plans.CallKnown(
+            caller=await self._caller(session, event.customer),
+            places=places,
+            card_channels=card_channels,
+            cards=frozenset(cards),
+        )
 
     # Voicemail
 
@@ -273,11 +263,8 @@ class Notifier:
         contact = event.data
         if contact.phone is not None and contact.phone.is_phone:
             await self.directory.remember(session, contact.phone, contact)
-        message = blocks.contact_event(contact, event.event, self.ctx)
-        async for channel in self._channels(session, event, routing):
-            await self.poster.post_once(
-                session, kind=event.event, key=event.message_key, channel=channel, message=message
-            )
+        channels = [place for place in self._places(event, routing) if isinstance(place, str)]
+        await perform(session, self.poster, plans.contact(event, channels, self.ctx))
 
     # Shared
 
@@ -302,6 +289,18 @@ class Notifier:
         to open a DM raises after the channels are posted; the retry does not post them again
         (`SlackPoster.post_once`).
         """
+        for place in self._places(event, routing):
+            if isinstance(place, str):
+                yield place
+                continue
+            try:
+                yield await self.poster.dm_channel(session, place.user)
+            except DmRefused:
+                continue
+
+    def _places(self, event: KnownEvent, routing: Routing) -> list[str | plans.DirectMessage]:
+        """Where `event` goes, as a plan names it: its channels, then each linked user's DM
+        (opened when the plan gets there; see `bot.delivery.executor.perform`)."""
         places = destinations(
             event,
             routing.routes,
@@ -309,16 +308,9 @@ class Notifier:
             self.settings.notify_channel,
             after_hours_channel=followup.after_hours_channel(self.settings, utcnow()),
         )
-        for place in places:
-            if place.channel:
-                yield place.channel
-        for place in places:
-            if place.user and not place.channel:
-                try:
-                    dm = await self.poster.dm_channel(session, place.user)
-                except DmRefused:
-                    continue
-                yield dm
+        channels: list[str | plans.DirectMessage] = [p.channel for p in places if p.channel]
+        users = [plans.DirectMessage(p.user) for p in places if p.user and not p.channel]
+        return [*channels, *users]
 
 
 Handler = Callable[[Notifier, AsyncSession, Any, Routing], Awaitable[None]]

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from bot.qtvoice.events import SmsEvent
+from bot.qtvoice.events import CallEvent, ContactEvent, SmsEvent
 from bot.slack.blocks import notifications as blocks
 from bot.slack.blocks.kit import Message, RenderContext
-from bot.slack.blocks.notifications import Caller
+from bot.slack.blocks.notifications import Caller, Line
 from bot.store.ownership import SMS_REOPENED
 
 #: Outbound delivery states in the order they happen; a late `sms.sent` never undoes `delivered`.
@@ -34,13 +34,21 @@ SMS_THREAD, SMS, SMS_OPT = "sms_thread", "sms", "sms_opt"
 
 
 @dataclass(frozen=True)
+class DirectMessage:
+    """The direct message with a Slack user, opened when the plan gets there; a user Slack
+    will never let the bot write to is skipped."""
+
+    user: str
+
+
+@dataclass(frozen=True)
 class Post:
-    """Post `message` once as (kind, key) in `channel`; in the thread of the post (kind, key)
-    `thread` names there, also shown in the channel when `broadcast`."""
+    """Post `message` once as (kind, key) in `channel` (or a `DirectMessage`); in the thread of
+    the post (kind, key) `thread` names there, also shown in the channel when `broadcast`."""
 
     kind: str
     key: str
-    channel: str
+    channel: str | DirectMessage
     message: Message
     state: Mapping[str, Any] = field(default_factory=dict)
     thread: tuple[str, str] | None = None
@@ -109,6 +117,56 @@ class SmsKnown:
     opts_out: bool = False
     outbound: Mapping[str, Shown] = field(default_factory=dict)
     replying: frozenset[str] = frozenset()
+
+
+MISSED_CALL, LIVE_CALL = "missed_call", "live_call"
+
+
+@dataclass(frozen=True)
+class CallKnown:
+    """What the store knows when a call event is delivered: who called, where it goes
+    (`places`), the channels that keep a live card of it (`card_channels`) and those where
+    the card was posted (`cards`)."""
+
+    caller: Caller
+    places: Sequence[str | DirectMessage] = ()
+    card_channels: Sequence[str] = ()
+    cards: frozenset[str] = frozenset()
+
+
+def missed_call(event: CallEvent, known: CallKnown, message: Message, ctx: RenderContext) -> Plan:
+    """`message` (the missed call as its open item shows it) where the call goes, keeping the
+    call's data so a button can render it again; the call's live cards marked missed."""
+    kept = event.data.model_dump(mode="json", by_alias=True, exclude_none=True)
+    posts: list[Write] = [
+        Post(MISSED_CALL, event.object_id, place, message, kept) for place in known.places
+    ]
+    return (*posts, *live_call(event, known, ctx, post_new=False))
+
+
+def live_call(
+    event: CallEvent, known: CallKnown, ctx: RenderContext, *, post_new: bool = True
+) -> Plan:
+    """One card per call in each channel that asked for live calls, updated as the call goes
+    (posted by its first event, unless `post_new` is False)."""
+    card = blocks.live_call(event.data, event.event, known.caller, _line(event), ctx)
+    writes: list[Write] = []
+    for channel in known.card_channels:
+        if channel in known.cards:
+            writes.append(Update(LIVE_CALL, event.object_id, channel, card))
+        elif post_new:
+            writes.append(Post(LIVE_CALL, event.object_id, channel, card))
+    return tuple(writes)
+
+
+def contact(event: ContactEvent, channels: Sequence[str], ctx: RenderContext) -> Plan:
+    """A contact created or changed, posted where a route asks."""
+    message = blocks.contact_event(event.data, event.event, ctx)
+    return tuple(Post(event.event, event.message_key, channel, message) for channel in channels)
+
+
+def _line(event: CallEvent) -> Line:
+    return Line(number=event.our_line, extension_id=event.extension_id)
 
 
 def sms(event: SmsEvent, known: SmsKnown, ctx: RenderContext) -> Plan:
