@@ -2,16 +2,21 @@
 
 `DISPATCH` maps each known event type to its handler; the worker calls `Notifier.deliver()`
 once per inbox event with the typed event the door parsed and the routes and links it read
-with the claim (`Routing`), and the golden tests drive that same path. A delivery may run again for the same event (after a crash or a Slack failure), so
-every write goes through `SlackPoster.post_once` or an idempotent update: running it twice
+with the claim (`Routing`), and the golden tests drive that same path.
+
+Each handler renders, then writes: it reads what the store knows (who the caller is, where the
+event goes, what was posted before; recording the open item the event is about), asks
+`bot.slack.plans` for the plan of Slack writes (pure), and has `bot.delivery.executor.perform`
+carry it out. A delivery may run again for the same event (after a crash or a Slack failure),
+so every write goes through `SlackPoster.post_once` or an idempotent update: running it twice
 shows the same as running it once.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -21,7 +26,7 @@ from bot import consent
 from bot.config import Settings
 from bot.delivery import followup, identity
 from bot.delivery.executor import perform
-from bot.delivery.poster import DmRefused, SlackPoster
+from bot.delivery.poster import SlackPoster
 from bot.delivery.router import Routing, destinations, live_card_channels
 from bot.directory import ContactDirectory
 from bot.qtvoice.events import (
@@ -40,7 +45,6 @@ from bot.qtvoice.events import (
 )
 from bot.slack import plans
 from bot.slack.blocks import notifications as blocks
-from bot.slack.blocks.kit import Message
 from bot.slack.blocks.notifications import Caller, Line
 from bot.slack.rendering import render_context
 from bot.store.groupcommit import GroupCommit
@@ -124,49 +128,41 @@ class Notifier:
     ) -> None:
         """One message per voicemail, whichever of its events comes first; later ones update it."""
         key = await identity.voicemail_key(session, event)
+        copies = await self._voicemail_copies(session, event, routing, key)
+        await perform(session, self.poster, plans.voicemail(key, copies, self.ctx))
+
+    async def _voicemail_copies(
+        self, session: AsyncSession, event: VoicemailEvent, routing: Routing, key: str
+    ) -> list[plans.VoicemailCopy]:
+        """Each place's copy of voicemail `key`: where it was posted, else where it goes."""
         fields = event.voicemail_fields()
-        posted = await followup.channels_posted(session, "voicemail", key)
-        channels = _listed(posted) if posted else self._channels(session, event, routing)
-        async for channel in channels:
-            existing = await self.poster.find(session, "voicemail", key, channel)
+        posted = await followup.channels_posted(session, plans.VOICEMAIL, key)
+        places = list(posted) if posted else self._places(event, routing)
+        copies = []
+        for place in places:
+            existing = (
+                await self.poster.find(session, plans.VOICEMAIL, key, place)
+                if isinstance(place, str)
+                else None
+            )
             merged = {**(existing.state if existing else {}), **fields}
             voicemail = VoicemailData.model_validate(merged)
             caller = await self._caller(session, voicemail.from_)
             line = Line(number=voicemail.to, extension_id=voicemail.extension_id)
-            message = blocks.voicemail(voicemail, caller, line, self.ctx)
             message = await followup.track(
                 session,
                 self.group,
                 self.ctx,
-                kind="voicemail",
+                kind=plans.VOICEMAIL,
                 key=key,
-                message=message,
+                message=blocks.voicemail(voicemail, caller, line, self.ctx),
                 caller=caller,
                 line=line,
                 arrived_at=voicemail.created_at,
             )
-            if merged.get("handled_by"):
-                # Someone already closed it out; a late transcript must not bring the buttons back.
-                message = Message(
-                    message.text,
-                    blocks.handled(
-                        message.blocks,
-                        merged["handled_by"],
-                        datetime.fromisoformat(merged["handled_at"]),
-                        self.ctx,
-                    ),
-                )
-            if existing is not None and existing.ts is not None:
-                await self.poster.update(session, existing, message, state=merged)
-            else:
-                await self.poster.post_once(
-                    session,
-                    kind="voicemail",
-                    key=key,
-                    channel=channel,
-                    message=message,
-                    state=merged,
-                )
+            landed = existing is not None and existing.ts is not None
+            copies.append(plans.VoicemailCopy(place, merged, message, landed))
+        return copies
 
     # Texts
 
@@ -218,7 +214,7 @@ class Notifier:
                     caller=caller,
                     line=line,
                 )
-        channels = [channel async for channel in self._channels(session, event, routing)]
+        channels = [place for place in self._places(event, routing) if isinstance(place, str)]
         outbound: dict[str, plans.Shown] = {}
         replying: set[str] = set()
         if not event.inbound:
@@ -279,25 +275,6 @@ class Notifier:
     def _line(self, event: CallEvent | VoicemailEvent) -> Line:
         return Line(number=event.our_line, extension_id=event.extension_id)
 
-    async def _channels(
-        self, session: AsyncSession, event: KnownEvent, routing: Routing
-    ) -> AsyncIterator[str]:
-        """Where `event` goes: its channels first, then each linked user's DM as it is opened.
-
-        A user Slack will never let the bot DM (`DmRefused`: deactivated, unknown, …) is
-        skipped, so one bad link cannot keep the event out of its channels. Any other failure
-        to open a DM raises after the channels are posted; the retry does not post them again
-        (`SlackPoster.post_once`).
-        """
-        for place in self._places(event, routing):
-            if isinstance(place, str):
-                yield place
-                continue
-            try:
-                yield await self.poster.dm_channel(session, place.user)
-            except DmRefused:
-                continue
-
     def _places(self, event: KnownEvent, routing: Routing) -> list[str | plans.DirectMessage]:
         """Where `event` goes, as a plan names it: its channels, then each linked user's DM
         (opened when the plan gets there; see `bot.delivery.executor.perform`)."""
@@ -323,9 +300,3 @@ DISPATCH: dict[str, Handler] = {
     **dict.fromkeys(SMS_EVENTS, Notifier.sms),
     **dict.fromkeys(CONTACT_EVENTS, Notifier.contact),
 }
-
-
-async def _listed(channels: list[str]) -> AsyncIterator[str]:
-    """`channels` as `Notifier._channels` gives them, one at a time."""
-    for channel in channels:
-        yield channel

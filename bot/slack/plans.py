@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.qtvoice.events import CallEvent, ContactEvent, SmsEvent
@@ -163,6 +163,39 @@ def contact(event: ContactEvent, channels: Sequence[str], ctx: RenderContext) ->
     """A contact created or changed, posted where a route asks."""
     message = blocks.contact_event(event.data, event.event, ctx)
     return tuple(Post(event.event, event.message_key, channel, message) for channel in channels)
+
+
+VOICEMAIL = "voicemail"
+
+
+@dataclass(frozen=True)
+class VoicemailCopy:
+    """One place's copy of a voicemail as the store knows it: what it keeps (`state`, the
+    voicemail's fields merged over what earlier events brought), its face as its open item
+    shows it (`message`), and whether it is posted there (`landed`)."""
+
+    place: str | DirectMessage
+    state: Mapping[str, Any]
+    message: Message
+    landed: bool = False
+
+
+def voicemail(key: str, copies: Sequence[VoicemailCopy], ctx: RenderContext) -> Plan:
+    """One message per voicemail (`key`) in each place, whichever of its events comes first;
+    later ones update it. One someone already handled stays closed (a late transcript must
+    not bring the buttons back)."""
+    writes: list[Write] = []
+    for copy in copies:
+        message, handled_by = copy.message, copy.state.get("handled_by")
+        if handled_by:
+            handled_at = datetime.fromisoformat(str(copy.state["handled_at"]))
+            closed = blocks.handled(message.blocks, str(handled_by), handled_at, ctx)
+            message = Message(message.text, closed)
+        if copy.landed and isinstance(copy.place, str):
+            writes.append(Update(VOICEMAIL, key, copy.place, message, copy.state))
+        else:
+            writes.append(Post(VOICEMAIL, key, copy.place, message, copy.state))
+    return tuple(writes)
 
 
 def _line(event: CallEvent) -> Line:
