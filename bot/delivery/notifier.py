@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,7 +46,9 @@ from bot.qtvoice.events import (
 )
 from bot.slack import plans
 from bot.slack.blocks import notifications as blocks
+from bot.slack.blocks.kit import RenderContext
 from bot.slack.blocks.notifications import Caller, Line
+from bot.slack.plans import Plan
 from bot.slack.rendering import render_context
 from bot.store.groupcommit import GroupCommit
 from bot.store.models import SENDING_REPLY, PostedMessage, utcnow
@@ -78,13 +81,16 @@ class Notifier:
         type does nothing."""
         handler = DISPATCH.get(event.event)
         if handler is not None:
-            await handler(self, session, event, routing)
+            known = await handler.read(self, session, event, routing)
+            await perform(session, self.poster, handler.plan(event, known, self.ctx))
 
     # Calls
 
-    async def missed_call(self, session: AsyncSession, event: CallEvent, routing: Routing) -> None:
-        """A message per missed call, and the call's live card (if any) marked missed."""
-        known = await self._call_known(session, event, routing)
+    async def missed_call(
+        self, session: AsyncSession, event: CallEvent, routing: Routing
+    ) -> plans.CallKnown:
+        """A missed call's: its open item, recorded here (the message shows its ownership)."""
+        known = await self.call(session, event, routing)
         message = await followup.track(
             session,
             self.group,
@@ -96,14 +102,9 @@ class Notifier:
             line=self._line(event),
             arrived_at=event.data.created_at,
         )
-        await perform(session, self.poster, plans.missed_call(event, known, message, self.ctx))
+        return replace(known, message=message)
 
-    async def live_call(self, session: AsyncSession, event: CallEvent, routing: Routing) -> None:
-        """One card per call per channel that asked for live calls, updated as the call goes."""
-        known = await self._call_known(session, event, routing)
-        await perform(session, self.poster, plans.live_call(event, known, self.ctx))
-
-    async def _call_known(
+    async def call(
         self, session: AsyncSession, event: CallEvent, routing: Routing
     ) -> plans.CallKnown:
         """Who called, where a missed call goes, and which channels keep (and show) its card."""
@@ -125,16 +126,16 @@ class Notifier:
 
     async def voicemail(
         self, session: AsyncSession, event: VoicemailEvent, routing: Routing
-    ) -> None:
-        """One message per voicemail, whichever of its events comes first; later ones update it."""
+    ) -> plans.VoicemailKnown:
+        """A voicemail's identity and its copy in each place: where it was posted, else where
+        it goes."""
         key = await identity.voicemail_key(session, event)
-        copies = await self._voicemail_copies(session, event, routing, key)
-        await perform(session, self.poster, plans.voicemail(key, copies, self.ctx))
+        return plans.VoicemailKnown(key, await self._voicemail_copies(session, event, routing, key))
 
     async def _voicemail_copies(
         self, session: AsyncSession, event: VoicemailEvent, routing: Routing, key: str
     ) -> list[plans.VoicemailCopy]:
-        """Each place's copy of voicemail `key`: where it was posted, else where it goes."""
+        """Each place's copy of voicemail `key`, its open item recorded here."""
         fields = event.voicemail_fields()
         posted = await followup.channels_posted(session, plans.VOICEMAIL, key)
         places = list(posted) if posted else self._places(event, routing)
@@ -166,17 +167,7 @@ class Notifier:
 
     # Texts
 
-    async def sms(self, session: AsyncSession, event: SmsEvent, routing: Routing) -> None:
-        """A text in the thread of its conversation; an inbound STOP or START is also said.
-
-        Read what the store knows (`_sms_known`), render the plan (`plans.sms`), write it.
-        """
-        known = await self._sms_known(session, event, routing)
-        await perform(session, self.poster, plans.sms(event, known, self.ctx))
-
-    async def _sms_known(
-        self, session: AsyncSession, event: SmsEvent, routing: Routing
-    ) -> plans.SmsKnown:
+    async def sms(self, session: AsyncSession, event: SmsEvent, routing: Routing) -> plans.SmsKnown:
         """What a text's plan is made from. An inbound text records its conversation's open
         item (or, after the conversation was handled, a new one) here, so the parent shows
         its ownership.
@@ -254,13 +245,14 @@ class Notifier:
 
     # Contacts
 
-    async def contact(self, session: AsyncSession, event: ContactEvent, routing: Routing) -> None:
-        """Refresh the cached contact of its number; post only where a route asks."""
+    async def contact(
+        self, session: AsyncSession, event: ContactEvent, routing: Routing
+    ) -> list[str]:
+        """Where a contact event goes; the cached contact of its number is refreshed here."""
         contact = event.data
         if contact.phone is not None and contact.phone.is_phone:
             await self.directory.remember(session, contact.phone, contact)
-        channels = [place for place in self._places(event, routing) if isinstance(place, str)]
-        await perform(session, self.poster, plans.contact(event, channels, self.ctx))
+        return [place for place in self._places(event, routing) if isinstance(place, str)]
 
     # Shared
 
@@ -290,13 +282,25 @@ class Notifier:
         return [*channels, *users]
 
 
-Handler = Callable[[Notifier, AsyncSession, Any, Routing], Awaitable[None]]
+Event = TypeVar("Event", CallEvent, VoicemailEvent, SmsEvent, ContactEvent)
+Known = TypeVar("Known")
+
+
+@dataclass(frozen=True)
+class Handler(Generic[Event, Known]):
+    """What one event type does in Slack: `read` what the store knows of the event (a
+    `Notifier` method), then `plan` the writes from the event and that (`bot.slack.plans`,
+    pure), which `Notifier.deliver` performs."""
+
+    read: Callable[[Notifier, AsyncSession, Event, Routing], Awaitable[Known]]
+    plan: Callable[[Event, Known, RenderContext], Plan]
+
 
 #: The one dispatch table: what each known event type does in Slack.
-DISPATCH: dict[str, Handler] = {
-    **dict.fromkeys(CALL_LIVE, Notifier.live_call),
-    "call.missed": Notifier.missed_call,
-    **dict.fromkeys(VOICEMAIL_EVENTS, Notifier.voicemail),
-    **dict.fromkeys(SMS_EVENTS, Notifier.sms),
-    **dict.fromkeys(CONTACT_EVENTS, Notifier.contact),
+DISPATCH: dict[str, Handler[Any, Any]] = {
+    **dict.fromkeys(CALL_LIVE, Handler(Notifier.call, plans.live_call)),
+    "call.missed": Handler(Notifier.missed_call, plans.missed_call),
+    **dict.fromkeys(VOICEMAIL_EVENTS, Handler(Notifier.voicemail, plans.voicemail)),
+    **dict.fromkeys(SMS_EVENTS, Handler(Notifier.sms, plans.sms)),
+    **dict.fromkeys(CONTACT_EVENTS, Handler(Notifier.contact, plans.contact)),
 }

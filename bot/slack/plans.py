@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.qtvoice.events import CallEvent, ContactEvent, SmsEvent
+from bot.qtvoice.events import CallEvent, ContactEvent, SmsEvent, VoicemailEvent
 from bot.slack.blocks import notifications as blocks
 from bot.slack.blocks.kit import Message, RenderContext
 from bot.slack.blocks.notifications import Caller, Line
@@ -132,12 +132,15 @@ class CallKnown:
     places: Sequence[str | DirectMessage] = ()
     card_channels: Sequence[str] = ()
     cards: frozenset[str] = frozenset()
+    #: A missed call as its open item shows it (None: as first rendered).
+    message: Message | None = None
 
 
-def missed_call(event: CallEvent, known: CallKnown, message: Message, ctx: RenderContext) -> Plan:
-    """`message` (the missed call as its open item shows it) where the call goes, keeping the
-    call's data so a button can render it again; the call's live cards marked missed."""
+def missed_call(event: CallEvent, known: CallKnown, ctx: RenderContext) -> Plan:
+    """The missed call's message where it goes, keeping the call's data so a button can
+    render it again; the call's live cards marked missed."""
     kept = event.data.model_dump(mode="json", by_alias=True, exclude_none=True)
+    message = known.message or blocks.missed_call(event.data, known.caller, _line(event), ctx)
     posts: list[Write] = [
         Post(MISSED_CALL, event.object_id, place, message, kept) for place in known.places
     ]
@@ -180,12 +183,22 @@ class VoicemailCopy:
     landed: bool = False
 
 
-def voicemail(key: str, copies: Sequence[VoicemailCopy], ctx: RenderContext) -> Plan:
-    """One message per voicemail (`key`) in each place, whichever of its events comes first;
-    later ones update it. One someone already handled stays closed (a late transcript must
-    not bring the buttons back)."""
+@dataclass(frozen=True)
+class VoicemailKnown:
+    """A voicemail's identity (`bot.delivery.identity`: the same for all its events) and its
+    copies."""
+
+    key: str
+    copies: Sequence[VoicemailCopy]
+
+
+def voicemail(event: VoicemailEvent, known: VoicemailKnown, ctx: RenderContext) -> Plan:
+    """One message per voicemail in each place, whichever of its events comes first; later
+    ones update it. One someone already handled stays closed (a late transcript must not
+    bring the buttons back)."""
+    key = known.key
     writes: list[Write] = []
-    for copy in copies:
+    for copy in known.copies:
         message, handled_by = copy.message, copy.state.get("handled_by")
         if handled_by:
             handled_at = datetime.fromisoformat(str(copy.state["handled_at"]))
