@@ -1,4 +1,4 @@
-"""What a text does in Slack, pinned as its plan (`bot.slack.plans`): pure, so without a server.
+"""What each event does in Slack, pinned as its plan (`bot.slack.plans`): pure, no server.
 
 The golden tests (`tests/test_golden.py`) pin what Slack shows at the end; these pin the
 writes that get it there, in order, for each kind of text and each thing the store may know.
@@ -21,15 +21,23 @@ from bot.slack.buttons import ButtonCodec
 from bot.slack.plans import (
     DELIVERED_REACTION,
     SENT_REACTION,
+    CallKnown,
+    DirectMessage,
     Plan,
     Post,
     React,
     Shown,
     SmsKnown,
     Update,
+    VoicemailCopy,
+    VoicemailKnown,
     Wait,
+    contact,
     furthest,
+    live_call,
+    missed_call,
     sms,
+    voicemail,
 )
 
 WEBHOOKS = Path(__file__).resolve().parent.parent / "fixtures" / "qtvoice"
@@ -139,3 +147,66 @@ def test_delivery_states_only_move_forward() -> None:
     assert furthest("queued", "sent") == "sent"
     assert furthest(None, "sent") == "sent"
     assert furthest("nonsense", "sent") == "sent"
+
+
+# Calls, voicemails, contacts
+
+
+def event_of(name: str) -> Any:
+    return parse_envelope(json.loads((WEBHOOKS / f"{name}.json").read_text()))
+
+
+def test_a_missed_call_goes_to_its_channels_then_dms_and_marks_its_live_card() -> None:
+    known = CallKnown(
+        CALLER,
+        places=["C1", DirectMessage("U0ALICE")],
+        card_channels=["C1", "C2"],
+        cards=frozenset({"C1"}),
+    )
+
+    plan = missed_call(event_of("call.missed"), known, CTX)
+
+    assert skeleton(plan) == [
+        ("post", "missed_call", "C1", None, False),
+        ("post", "missed_call", DirectMessage("U0ALICE"), None, False),
+        ("update", "live_call", "C1", {}),
+    ]
+    assert plan[0].state["id"] == event_of("call.missed").object_id  # type: ignore[union-attr]
+
+
+def test_a_live_call_is_posted_once_then_updated() -> None:
+    known = CallKnown(CALLER, card_channels=["C1", "C2"], cards=frozenset({"C2"}))
+
+    plan = live_call(event_of("call.incoming"), known, CTX)
+
+    assert skeleton(plan) == [
+        ("post", "live_call", "C1", None, False),
+        ("update", "live_call", "C2", {}),
+    ]
+
+
+def test_a_voicemail_is_posted_where_new_updated_where_shown_and_stays_handled() -> None:
+    handled = {"id": "vm_1", "handled_by": "U0BOB", "handled_at": "2026-01-05T10:00:00+00:00"}
+    copies = [
+        VoicemailCopy("C1", {"id": "vm_1"}, PARENT),
+        VoicemailCopy("C2", handled, Message("vm", [{"type": "actions", "block_id": "a"}]), True),
+    ]
+
+    plan = voicemail(event_of("voicemail.new"), VoicemailKnown("vm_1", copies), CTX)
+
+    assert skeleton(plan) == [
+        ("post", "voicemail", "C1", None, False),
+        ("update", "voicemail", "C2", handled),
+    ]
+    closed = json.dumps(plan[1].message.blocks)  # type: ignore[union-attr]
+    assert "Handled by <@U0BOB>" in closed
+    assert '"actions"' not in closed
+
+
+def test_a_contact_event_is_posted_in_each_channel_asking() -> None:
+    plan = contact(event_of("contact.created"), ["C1", "C2"], CTX)
+
+    assert skeleton(plan) == [
+        ("post", "contact.created", "C1", None, False),
+        ("post", "contact.created", "C2", None, False),
+    ]
