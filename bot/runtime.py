@@ -11,8 +11,10 @@ import math
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
 
 import aiohttp
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
@@ -64,6 +66,24 @@ def slack_retry_handlers() -> list[AsyncRetryHandler]:
     return [ResendSafely()]
 
 
+class MessageUpdates(Protocol):
+    """Shows a new version of a message the bot posted the way the worker writes to Slack:
+    within every process's stored rate limit, and again at the time Slack names when it
+    answers 429 (`bot.delivery.executor`; the web app wires it in as `Runtime.updates`)."""
+
+    async def update(
+        self,
+        channel: str,
+        ts: str,
+        text: str,
+        blocks: Sequence[Mapping[str, Any]],
+        waiting: Callable[[datetime], Awaitable[None]],
+    ) -> bool:
+        """Whether the message at (`channel`, `ts`) now shows `text` and `blocks`;
+        `waiting(until)` is awaited each time Slack makes it wait (until then)."""
+        ...
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -79,6 +99,8 @@ class Runtime:
     process_id: str = field(
         default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     )
+    #: How clicks update the bot's messages; set by the web app (None: no Slack listeners here).
+    updates: MessageUpdates | None = None
     #: Slack users by id (names for mentions, emails for linking), remembered for a while.
     people: People = field(init=False)
 

@@ -29,6 +29,7 @@ from starlette.routing import Route
 from bot import __version__, metrics
 from bot.config import Settings, load_settings
 from bot.delivery import inbox
+from bot.delivery.executor import ClickUpdates
 from bot.delivery.writer import InboxWriter
 from bot.logs import Scrubber, configure_logging
 from bot.ops.routes import routes as ops_routes
@@ -50,6 +51,7 @@ logger = logging.getLogger(__name__)
 
 
 def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
+    runtime.updates = ClickUpdates(runtime)
     bolt_app = create_bolt_app(
         runtime, functools.partial(inbox.store_own, runtime.sessions, source="slack")
     )

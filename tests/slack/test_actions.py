@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, update
+from sqlalchemy import create_engine, delete, update
 
 from bot.sandbox.qtvoice import JANE_ROE, QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
@@ -21,7 +21,7 @@ from bot.sandbox.slack import Delivery, SlackRecorder
 from bot.slack.buttons import ButtonCodec, ButtonValue
 from bot.store.db import sync_url
 from bot.store.deliveries import PENDING
-from bot.store.models import InboxEvent, PostedMessage, utcnow
+from bot.store.models import InboxEvent, OpenItem, PostedMessage, utcnow
 from tests.conftest import NOTIFY_CHANNEL, SIGNING_SECRET, RunningBot
 
 CODEC = ButtonCodec.for_signing_secret(SIGNING_SECRET)
@@ -552,3 +552,22 @@ def test_mark_handled_on_a_missed_call_posted_before_its_data_was_kept(
     [update_call] = slack.wait_for(lambda: slack.calls("chat.update", ok=True))
     assert update_call.args["text"] == missed_call["text"]
     assert "<!channel>" not in json.dumps(update_call.args["blocks"])
+
+
+def test_mark_handled_on_a_message_of_no_item_that_slack_rate_limits_still_closes_it(
+    bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any]
+) -> None:
+    """Issue 20 item 5, on the path for a message posted before items were kept."""
+    engine = create_engine(sync_url(bot.settings.database_url))
+    with engine.begin() as connection:
+        connection.execute(delete(OpenItem))
+    engine.dispose()
+    slack.fail_next("chat.update", status=429, retry_after=1)
+
+    delivery = click(bot, missed_call, "mark_handled", user=HANDLER)
+
+    said = slack.wait_for(lambda: slack.responses(delivery.response_url_key)[1:] or None)
+    assert "slow down" in slack.responses(delivery.response_url_key)[0]["text"]
+    assert said[0]["text"] == "✅ Everyone can see it's handled now."
+    [update_call] = slack.calls("chat.update", ok=True)
+    assert f"Handled by <@{HANDLER}>" in json.dumps(update_call.args["blocks"])

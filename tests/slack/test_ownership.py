@@ -222,3 +222,30 @@ def test_a_text_conversation_can_be_marked_handled(bot: RunningBot, slack: Slack
     )
     assert f"<@{HANDLER}>" in blocks_text(closed)
     assert "take_it" not in blocks_text(closed)
+
+
+# A click's update that Slack rate-limits (issue 20 item 5)
+
+
+@pytest.mark.parametrize(
+    ("action_id", "landed", "shown"),
+    [
+        ("take_it", "🙋 Everyone can see you're on it now.", "Taken by <@U0ALICE>"),
+        ("mark_handled", "✅ Everyone can see it's handled now.", "Handled by <@U0ALICE>"),
+    ],
+)
+def test_a_click_slack_rate_limits_still_shows_and_the_clicker_hears_the_truth(
+    bot: RunningBot, slack: SlackRecorder, action_id: str, landed: str, shown: str
+) -> None:
+    bot.send("call.missed")
+    posted = posted_message(slack, bot)
+    slack.fail_next("chat.update", status=429, retry_after=1)
+
+    delivery = click(bot, posted, action_id)
+
+    said = slack.wait_for(lambda: slack.responses(delivery.response_url_key)[1:] or None)
+    first = slack.responses(delivery.response_url_key)[0]["text"]
+    assert "slow down" in first
+    assert "everyone can see" not in first.lower()
+    assert said[0]["text"] == landed
+    assert shown in blocks_text(current(slack, posted))

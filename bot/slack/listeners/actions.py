@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
 from bot.qtvoice.errors import QTvoiceError
@@ -26,7 +25,7 @@ from bot.slack.blocks.health import REPLAY_DELIVERY
 from bot.slack.blocks.kit import Message, shown_number
 from bot.slack.buttons import ButtonValue
 from bot.slack.health import DeliveryHealth
-from bot.slack.items import ItemCopies
+from bot.slack.items import ItemCopies, Patience, show_message
 from bot.slack.modal import SmsTarget, open_sms_modal
 from bot.slack.rendering import render_context
 from bot.slack.requests import Click, on_click
@@ -37,6 +36,10 @@ from bot.store.models import PostedMessage
 from bot.telephony import Refusal, Telephony
 
 logger = logging.getLogger(__name__)
+
+HANDLED_SLOWED_DOWN = (
+    "✅ Handled. Slack asked me to slow down, so the message will show it in a moment."
+)
 
 
 class Buttons:
@@ -152,9 +155,10 @@ class Buttons:
             await tell(STALE_BUTTON)
             return
         client, now = tell.client, datetime.now(UTC)
-        updated = await self._close(client, channel, ts, click.user_id, now)
+        patience = Patience(tell, HANDLED_SLOWED_DOWN)
+        updated = await self._close(channel, ts, click.user_id, now, patience)
         if updated is None and await adopt_landed(self.runtime, client, channel, ts):
-            updated = await self._close(client, channel, ts, click.user_id, now)
+            updated = await self._close(channel, ts, click.user_id, now, patience)
         if updated is None:
             await tell(STALE_BUTTON)
             return
@@ -162,40 +166,26 @@ class Buttons:
             await tell("⚠️ Slack didn't let me update that message; try again.")
             return
         await self._remember_handled(channel, ts, click.user_id, now)
+        if patience.waited:
+            await tell("✅ Everyone can see it's handled now.")
 
     async def _close(
-        self, client: AsyncWebClient, channel: str, ts: str, user: str, now: datetime
+        self, channel: str, ts: str, user: str, now: datetime, patience: Patience
     ) -> bool | None:
-        """Close the bot's message at (channel, ts); whether Slack took it, None when the bot
+        """Close the bot's message at (channel, ts); whether it shows that, None when the bot
         has recorded no message there.
 
         Rendered from the store, never from the click's own copy, which could say anything:
         an item's copies from its stored state, any other message from its stored event.
         """
-        updated = await self.copies.close(client, channel, ts, user, now)
+        updated = await self.copies.close(channel, ts, user, now, patience)
         if updated is not None:
             return updated
         message = await posted_at(self.runtime, channel, ts)
         if message is None:
             return None
-        return await self._close_message(client, channel, ts, message, user, now)
-
-    async def _close_message(
-        self,
-        client: AsyncWebClient,
-        channel: str,
-        ts: str,
-        message: Message,
-        user: str,
-        now: datetime,
-    ) -> bool:
-        closed = notifications.handled(message.blocks, user, now, self.ctx)
-        try:
-            await client.chat_update(channel=channel, ts=ts, text=message.text, blocks=closed)
-        except SlackApiError as error:
-            logger.warning("mark handled failed: %s", describe(error))
-            return False
-        return True
+        closed = Message(message.text, notifications.handled(message.blocks, user, now, self.ctx))
+        return await show_message(self.runtime, channel, ts, closed, patience)
 
     async def _remember_handled(self, channel: str, ts: str, user: str, when: datetime) -> None:
         """Note it on the message's ref, so the worker can tell it was handled."""

@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.runtime import Runtime
 from bot.slack.blocks.kit import format_when, is_user_id, mention
 from bot.slack.blocks.ownership import ASSIGN_TO, REMIND_HOUR, REMIND_MORNING, TAKE_IT
-from bot.slack.items import ItemCopies
+from bot.slack.items import ItemCopies, Patience
 from bot.slack.rendering import render_context
 from bot.slack.requests import Click, on_click
 from bot.slack.tell import Tell
@@ -24,6 +24,8 @@ from bot.telephony import Telephony
 
 GONE = "That one isn't in my records any more; it may have been closed long ago."
 ALREADY_HANDLED = "That one is already handled. ✅"
+SLOWED_DOWN = "Slack asked me to slow down, so the message will show it in a moment."
+NOT_SHOWN = "Slack didn't let me update the message, so others don't see it yet; try again."
 REMIND_IN = timedelta(hours=1)
 NOT_LINKED_TO_ASSIGN = (
     "Only people linked to a QTvoice extension can hand callers out:"
@@ -42,7 +44,10 @@ class Ownership:
         return value.item_id() if value is not None else None
 
     async def take(self, click: Click, tell: Tell) -> None:
-        """I'll take it: the clicking user owns the item, for everyone to see."""
+        """I'll take it: the clicking user owns the item, for everyone to see.
+
+        The clicker hears that everyone can see it only once every copy shows it.
+        """
         item_id = self._item_id(click)
         async with self.runtime.sessions() as session:
             taken = (
@@ -54,8 +59,13 @@ class Ownership:
                 item = await session.get(OpenItem, item_id) if item_id is not None else None
                 await tell(ALREADY_HANDLED if item else GONE)
                 return
-            await self.copies.refresh(session, tell.client, taken.item)
-        if taken.previous:
+        had_it = f" {mention(taken.previous) or 'Someone'} had it before." if taken.previous else ""
+        patience = Patience(tell, f"🙋 It's yours.{had_it} {SLOWED_DOWN}")
+        if not await self.copies.refresh(taken.item.id, patience):
+            await tell(f"🙋 It's yours.{had_it} {NOT_SHOWN}")
+        elif patience.waited:
+            await tell("🙋 Everyone can see you're on it now.")
+        elif taken.previous:
             await tell(f"🙋 It's yours now; {mention(taken.previous) or 'someone'} had it before.")
         else:
             await tell("🙋 It's yours: everyone can see you're on it.")
@@ -84,10 +94,16 @@ class Ownership:
             if taken is None:
                 await tell(ALREADY_HANDLED if item else GONE)
                 return
-            await self.copies.refresh(session, tell.client, taken.item)
             told = await self.copies.hand_over(session, tell.client, taken.item, assignee)
+            item_id = taken.item.id
         dm = "they have it in a DM" if told else "but I couldn't DM them"
-        await tell(f"🙋 Assigned to {mention(assignee)}; {dm}.")
+        patience = Patience(tell, f"🙋 Assigned to {mention(assignee)}; {dm}. {SLOWED_DOWN}")
+        if not await self.copies.refresh(item_id, patience):
+            await tell(f"🙋 Assigned to {mention(assignee)}; {dm}. {NOT_SHOWN}")
+        elif not patience.waited:
+            await tell(f"🙋 Assigned to {mention(assignee)}; {dm}.")
+        else:
+            await tell("🙋 Everyone can see who has it now.")
 
     async def remind(self, click: Click, tell: Tell) -> None:
         """Remind me: a DM to the clicking user in an hour, or tomorrow at opening time."""
