@@ -610,9 +610,11 @@ async def test_digest_counts_returns_and_median_on_a_known_day(
         qtvoice.state.add_call(MAIN_LINE, number, direction="outbound", created_at=returned_at)
     bot.link()
     answer(slack, click(bot, calls[2], "call_back"))
-    # Its answer comes once the store says handled: Call back's own update (it takes the item)
-    # could satisfy a wait for any chat.update, and the digest would run before the handling.
-    answer(slack, click(bot, calls[0], "mark_handled", user="U0HANDLER"))
+    click(bot, calls[0], "mark_handled", user="U0HANDLER")
+    # Its own update, not any: Call back's (it takes the item) would let the digest run first.
+    slack.wait_for(
+        lambda: [c for c in slack.calls("chat.update", ok=True) if c.args["ts"] == calls[0]["ts"]]
+    )
     digest_time = datetime.combine(today, time(8), UTC)
 
     posted = await run(settings, send_digests, digest_time)
