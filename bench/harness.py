@@ -245,6 +245,8 @@ def bot_argv(*extra: str, profile: Path | None = None) -> list[str]:
             # Sampling without stopping the server: stopping it 250 times a second slowed its
             # drain tenfold, so the profile described a different server.
             "--nonblocking",
+            # The delivery worker is a child process of `serve` (bot/worker_process.py).
+            "--subprocesses",
             "--format",
             "raw",
             "--rate",

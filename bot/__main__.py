@@ -53,7 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server listens on every interface
     serve.add_argument("--port", type=int, default=None, help="default: PORT, else 3000")
     serve.add_argument("--no-worker", action="store_true", help="serve HTTP only (scale-out)")
-    command("worker", cmd_worker, "the delivery worker and scheduled jobs alone (scale-out)")
+    worker = command(
+        "worker", cmd_worker, "the delivery worker and scheduled jobs alone (scale-out)"
+    )
+    # `serve` starts its worker with the read end of the pipe its door rings (worker_process).
+    worker.add_argument("--doorbell", type=int, help=argparse.SUPPRESS)
     command("migrate", cmd_migrate, "upgrade the database (DATABASE_URL) to the latest schema")
     command(
         "check",
@@ -114,7 +118,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         sys.setswitchinterval(SQLITE_GIL_SWITCH_SECONDS)
     app: Starlette | str
     if processes == 1:
-        app = create_app(Runtime.create(settings), run_worker=not args.no_worker)
+        # The worker in a process of its own, so deliveries never take the door's turn.
+        app = create_app(
+            Runtime.create(settings), run_worker=not args.no_worker, worker_process=True
+        )
     else:
         # uvicorn starts each process afresh and needs the app by name to build it there.
         app = "bot.web:app_without_worker" if args.no_worker else "bot.web:app_with_worker"
@@ -161,8 +168,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from bot.logs import Scrubber, configure_logging
     from bot.runtime import Runtime
     from bot.services import BackgroundServices
+    from bot.store.db import SQLITE_GIL_SWITCH_SECONDS, is_sqlite
+    from bot.worker_process import listen
 
     settings = load_settings(Settings)
+    if is_sqlite(settings.database_url):
+        sys.setswitchinterval(SQLITE_GIL_SWITCH_SECONDS)
     configure_logging(settings.log_level, Scrubber.for_settings(settings))
 
     async def run() -> None:
@@ -171,6 +182,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         runtime = Runtime.create(settings)
+        if args.doorbell is not None:
+            listen(args.doorbell, ring=runtime.inbox_changed.set, parent_gone=stop.set)
         try:
             await BackgroundServices(runtime).run_until(stop)
         finally:
