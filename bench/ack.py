@@ -86,6 +86,8 @@ def run_bot(
     qtvoice: QTvoiceSandbox,
     workdir: Path,
     args: argparse.Namespace,
+    *,
+    one_process: bool = False,
     **settings: str,
 ) -> Figures:
     harness.prepare_database(database_url)
@@ -97,7 +99,8 @@ def run_bot(
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
         profile = args.profile / f"{name.split(',')[0].replace(' ', '-')}.txt"
-    with harness.server(harness.bot_argv(profile=profile), env, workdir) as process:
+    argv = harness.helper_argv("one-process") if one_process else harness.bot_argv(profile=profile)
+    with harness.server(argv, env, workdir) as process:
         figures, accepted = _load(process, args)
         load_done = time.monotonic()
         _wait_posted(slack, accepted, args.drain_timeout)
@@ -212,6 +215,8 @@ def main() -> None:
         slow = f"Slack {args.slack_ms:.0f} ms"
         if "floor" in only:
             rows.append(run_plain("floor (read body, 200)", "floor", slack, workdir, args))
+        if "floor-h11" in only:
+            rows.append(run_plain("floor on h11 + asyncio", "floor-h11", slack, workdir, args))
         if "sqlite" in only:
             rows.append(
                 run_bot(
@@ -222,6 +227,19 @@ def main() -> None:
                     qtvoice,
                     workdir,
                     args,
+                )
+            )
+        if "sqlite1" in only:
+            rows.append(
+                run_bot(
+                    f"one process SQLite, {slow}",
+                    sqlite_url,
+                    args.slack_ms,
+                    slack,
+                    qtvoice,
+                    workdir,
+                    args,
+                    one_process=True,
                 )
             )
         if "sqlite0" in only:
@@ -238,6 +256,19 @@ def main() -> None:
                     qtvoice,
                     workdir,
                     args,
+                )
+            )
+        if "postgresql1" in only and args.database_url:
+            rows.append(
+                run_bot(
+                    f"one process PostgreSQL, {slow}",
+                    args.database_url,
+                    args.slack_ms,
+                    slack,
+                    qtvoice,
+                    workdir,
+                    args,
+                    one_process=True,
                 )
             )
         if "postgresql2" in only and args.database_url:

@@ -364,12 +364,43 @@ def _naive_app() -> Any:
     return Starlette(routes=[Route(WEBHOOK_PATH, receive, methods=["POST"])])
 
 
+def _one_process_app() -> Any:
+    """qtslack as `serve` ran it before issue 19: the worker on the web app's event loop."""
+    from bot.config import Settings, load_settings
+    from bot.runtime import Runtime
+    from bot.store.db import SQLITE_GIL_SWITCH_SECONDS, is_sqlite
+    from bot.web import create_app
+
+    settings = load_settings(Settings)
+    if is_sqlite(settings.database_url):
+        sys.setswitchinterval(SQLITE_GIL_SWITCH_SECONDS)
+    return create_app(Runtime.create(settings), run_worker=True)
+
+
+#: The helper servers: a floor, a naive receiver, and qtslack's former one-process layout.
+#: "floor-h11" is the floor on uvicorn's pure-Python HTTP parser and asyncio's own loop, what
+#: uvicorn picks when httptools and uvloop are not installed.
+HELPERS = {
+    "floor": _floor_app,
+    "floor-h11": _floor_app,
+    "naive": _naive_app,
+    "one-process": _one_process_app,
+}
+
+
 def _serve_main(kind: str, port: int) -> None:
     import uvicorn
 
-    app = _floor_app() if kind == "floor" else _naive_app()
+    plain = {"http": "h11", "loop": "asyncio"} if kind == "floor-h11" else {}
     # The same uvicorn settings `serve` uses, so the floor differs from the bot only in the route.
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        HELPERS[kind](),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        **plain,  # type: ignore[arg-type]
+    )
 
 
 # -- what reached Slack
@@ -412,7 +443,7 @@ def machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="benchmark helpers (run by ack.py and drain.py)")
-    parser.add_argument("kind", choices=["load", "floor", "naive", "top"])
+    parser.add_argument("kind", choices=["load", "top", *HELPERS])
     parser.add_argument("--port", type=int)
     parser.add_argument("--profile", type=Path, help="for top: a py-spy raw profile")
     args = parser.parse_args()

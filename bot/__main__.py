@@ -104,6 +104,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
     from starlette.applications import Starlette
 
+    from bot.connections import ReadDeadlineProtocol
     from bot.logs import Scrubber, configure_logging
     from bot.runtime import Runtime
     from bot.store.db import SQLITE_GIL_SWITCH_SECONDS, is_sqlite
@@ -134,6 +135,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=settings.log_level.lower(),
         # Above Heroku's router idle timeout (90 s), so the router never reuses a closed socket.
         timeout_keep_alive=95,
+        # httptools' parser, with a deadline for each request to arrive (bot/connections.py).
+        http=ReadDeadlineProtocol,
+        loop="uvloop",
         access_log=False,
         # uvicorn's own handlers would write around the scrubbing root handler (bot/logs.py).
         log_config=None,
@@ -165,6 +169,8 @@ def web_processes(settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    import uvloop
+
     from bot.logs import Scrubber, configure_logging
     from bot.runtime import Runtime
     from bot.services import BackgroundServices
@@ -189,7 +195,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         finally:
             await runtime.close()
 
-    asyncio.run(run())
+    uvloop.run(run())
     return 0
 
 

@@ -20,12 +20,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Table, func, select, text
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot import __version__
 from bot.config import Settings, load_settings
+from bot.connections import BodyBudget, client_gone
 from bot.delivery import inbox
 from bot.delivery.writer import InboxWriter
 from bot.logs import Scrubber, configure_logging
@@ -157,7 +159,11 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
         ],
         lifespan=lifespan,
-        exception_handlers=dict.fromkeys(OUTAGE_CANDIDATES, database_unavailable),
+        middleware=[Middleware(BodyBudget)],
+        exception_handlers={
+            **dict.fromkeys(OUTAGE_CANDIDATES, database_unavailable),
+            ClientDisconnect: client_gone,
+        },
     )
 
 
