@@ -5,9 +5,13 @@
 
 Each server runs in its own process; the load generator in another (see harness.py for why it
 is not wrk). Contenders, in this order:
-- floor: a bare Starlette route that reads the body and answers 200 (same uvicorn settings);
-- qtslack on SQLite (`serve`, worker in-process), Slack answering in --slack-ms, then at 0 ms;
-- qtslack on PostgreSQL, when --database-url is given (the bench empties that database);
+- floor: a bare Starlette route that reads the body and answers 200 (same uvicorn settings,
+  so httptools and uvloop); floor-h11: the same on uvicorn's pure-Python parser and asyncio;
+- qtslack on SQLite (`serve`: the web process and its worker process), Slack answering in
+  --slack-ms; sqlite1: the layout before issue 19, the worker on the web app's event loop;
+  sqlite0: `serve` with Slack answering at once;
+- qtslack on PostgreSQL, when --database-url is given (the bench empties that database), and
+  postgresql1, its one-process layout;
 - with `--only …,postgresql2`: the same with WEB_CONCURRENCY=2 (two web processes, each with
   its worker, behind one port);
 - naive: verifies, then posts to Slack inside the request (Slack at --slack-ms).
@@ -192,7 +196,9 @@ def main() -> None:
         "--profile", type=Path, help="run qtslack under py-spy, collapsed stacks into this folder"
     )
     parser.add_argument(
-        "--only", default="floor,sqlite,sqlite0,postgresql,naive", help="contenders to run"
+        "--only",
+        default="floor,floor-h11,sqlite,sqlite1,sqlite0,postgresql,postgresql1,naive",
+        help="contenders to run",
     )
     args = parser.parse_args()
     only = set(args.only.split(","))

@@ -123,6 +123,7 @@ class BodyBudget:
         self.app = app
         self.budget = budget
         self._free = budget
+        self._waiting = 0
         self._room = asyncio.Condition()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -154,14 +155,22 @@ class BodyBudget:
             await self._release(size)
 
     async def _reserve(self, size: int) -> None:
-        async with self._room:
-            await self._room.wait_for(lambda: self._free >= size)
+        if self._free >= size:  # the usual case: no lock, nothing to wait for
             self._free -= size
+            return
+        self._waiting += 1
+        try:
+            async with self._room:
+                await self._room.wait_for(lambda: self._free >= size)
+                self._free -= size
+        finally:
+            self._waiting -= 1
 
     async def _release(self, size: int) -> None:
-        async with self._room:
-            self._free += size
-            self._room.notify_all()
+        self._free += size
+        if self._waiting:
+            async with self._room:
+                self._room.notify_all()
 
 
 def _declared(scope: Scope) -> int:
