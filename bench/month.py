@@ -26,17 +26,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import random
 import shlex
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import harness
-from sqlalchemy import DateTime, create_engine, func, select, text
+from sqlalchemy import DateTime, create_engine, func, select, text, update
 
 from bot.config import Settings, load_settings
 from bot.delivery.digest import send_digests
@@ -96,18 +98,19 @@ def age_one_day(engine: Any) -> None:
     postgres = engine.dialect.name == "postgresql"
     with engine.begin() as connection:
         for table in Base.metadata.sorted_tables:
-            columns = [c.name for c in table.columns if isinstance(c.type, DateTime)]
+            columns = [c for c in table.columns if isinstance(c.type, DateTime)]
             if not columns:
                 continue
             if postgres:
-                moves = [f'"{c}" = "{c}" - interval \'1 day\'' for c in columns]
+                moves = {c.name: c - timedelta(days=1) for c in columns}
             else:  # SQLAlchemy stores "YYYY-MM-DD HH:MM:SS.ffffff": keep the fraction
-                moves = [
-                    f"\"{c}\" = strftime('%Y-%m-%d %H:%M:%S', \"{c}\", '-1 day')"
-                    f' || substr("{c}", 20)'
+                moves = {
+                    c.name: func.strftime("%Y-%m-%d %H:%M:%S", c, "-1 day").op("||")(
+                        func.substr(c, 20)
+                    )
                     for c in columns
-                ]
-            connection.execute(text(f'UPDATE "{table.name}" SET {", ".join(moves)}'))
+                }
+            connection.execute(update(table).values(moves))
 
 
 def database_size(engine: Any, url: str) -> float:
@@ -306,7 +309,7 @@ def main() -> None:
                 run_jobs(settings)
                 steps.append(time.monotonic())
                 if args.verbose:
-                    spent = [f"{b - a:.1f}" for a, b in zip(steps, steps[1:], strict=False)]
+                    spent = [f"{b - a:.1f}" for a, b in itertools.pairwise(steps)]
                     print(
                         f"  day {day}: delivered, probed, jobs: {' / '.join(spent)} s", flush=True
                     )
