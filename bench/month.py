@@ -98,7 +98,7 @@ def age_one_day(engine: Any) -> None:
     postgres = engine.dialect.name == "postgresql"
     with engine.begin() as connection:
         for table in Base.metadata.sorted_tables:
-            columns = [c for c in table.columns if isinstance(c.type, DateTime)]
+            columns = [c for c in table.columns if c.type._type_affinity is DateTime]
             if not columns:
                 continue
             if postgres:
