@@ -223,73 +223,38 @@ def main() -> None:
             rows.append(run_plain("floor (read body, 200)", "floor", slack, workdir, args))
         if "floor-h11" in only:
             rows.append(run_plain("floor on h11 + asyncio", "floor-h11", slack, workdir, args))
-        if "sqlite" in only:
-            rows.append(
-                run_bot(
-                    f"qtslack SQLite, {slow}",
-                    sqlite_url,
-                    args.slack_ms,
-                    slack,
-                    qtvoice,
-                    workdir,
-                    args,
+        postgres = args.database_url
+        # (name in --only, row name, database, Slack's answer time, one process?, settings)
+        bots: list[tuple[str, str, str | None, float, bool, dict[str, str]]] = [
+            ("sqlite", f"qtslack SQLite, {slow}", sqlite_url, args.slack_ms, False, {}),
+            ("sqlite1", f"one process SQLite, {slow}", sqlite_url, args.slack_ms, True, {}),
+            ("sqlite0", "qtslack SQLite, Slack 0 ms", sqlite_url, 0, False, {}),
+            ("postgresql", f"qtslack PostgreSQL, {slow}", postgres, args.slack_ms, False, {}),
+            ("postgresql1", f"one process PostgreSQL, {slow}", postgres, args.slack_ms, True, {}),
+            (
+                "postgresql2",
+                f"qtslack PostgreSQL x2, {slow}",
+                postgres,
+                args.slack_ms,
+                False,
+                {"web_concurrency": "2"},
+            ),
+        ]
+        for key, name, url, slack_ms, one_process, settings in bots:
+            if key in only and url:
+                rows.append(
+                    run_bot(
+                        name,
+                        url,
+                        slack_ms,
+                        slack,
+                        qtvoice,
+                        workdir,
+                        args,
+                        one_process=one_process,
+                        **settings,
+                    )
                 )
-            )
-        if "sqlite1" in only:
-            rows.append(
-                run_bot(
-                    f"one process SQLite, {slow}",
-                    sqlite_url,
-                    args.slack_ms,
-                    slack,
-                    qtvoice,
-                    workdir,
-                    args,
-                    one_process=True,
-                )
-            )
-        if "sqlite0" in only:
-            rows.append(
-                run_bot("qtslack SQLite, Slack 0 ms", sqlite_url, 0, slack, qtvoice, workdir, args)
-            )
-        if "postgresql" in only and args.database_url:
-            rows.append(
-                run_bot(
-                    f"qtslack PostgreSQL, {slow}",
-                    args.database_url,
-                    args.slack_ms,
-                    slack,
-                    qtvoice,
-                    workdir,
-                    args,
-                )
-            )
-        if "postgresql1" in only and args.database_url:
-            rows.append(
-                run_bot(
-                    f"one process PostgreSQL, {slow}",
-                    args.database_url,
-                    args.slack_ms,
-                    slack,
-                    qtvoice,
-                    workdir,
-                    args,
-                    one_process=True,
-                )
-            )
-        if "postgresql2" in only and args.database_url:
-            rows.append(
-                run_bot(
-                    f"qtslack PostgreSQL x2, {slow}",
-                    args.database_url,
-                    args.slack_ms,
-                    slack,
-                    qtvoice,
-                    workdir,
-                    args,
-                    web_concurrency="2",
-                )
-            )
         if "naive" in only:
             rows.append(run_plain(f"naive (posts inside), {slow}", "naive", slack, workdir, args))
     print()

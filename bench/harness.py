@@ -260,27 +260,39 @@ def bot_argv(*extra: str, profile: Path | None = None) -> list[str]:
 
 
 def top_frames(collapsed: Path, count: int = 15) -> str:
-    """The functions with the most samples of the event loop's thread, inclusive and own.
+    """Per process (`serve`'s web process, its worker), the functions with the most samples of
+    its event loop's thread, inclusive and own.
 
-    Only the loop's thread counts: py-spy also samples aiosqlite's threads while they block
-    on their queues, which would drown everything else.
+    Only the loop's thread counts: py-spy also samples aiosqlite's and the inbox writer's
+    threads while they block on their queues, which would drown everything else. With uvloop
+    the loop itself is C: a coroutine's frames start at the coroutine, and the loop's own time
+    (idle included) shows as `Runner.run`.
     """
-    inclusive: Counter[str] = Counter()
-    own: Counter[str] = Counter()
-    total = 0
+    inclusive: dict[str, Counter[str]] = {}
+    own: dict[str, Counter[str]] = {}
+    totals: Counter[str] = Counter()
     for line in collapsed.read_text().splitlines():
         stack, _, samples = line.rpartition(" ")
-        if "run_forever" not in stack:
-            continue
         frames = stack.split(";")
-        total += int(samples)
-        own[frames[-1]] += int(samples)
+        if any("(threading.py" in frame for frame in frames):
+            continue
+        starts = [index for index, frame in enumerate(frames) if frame.startswith("process ")]
+        process = "serve"
+        if starts:
+            process = "worker" if " worker " in frames[starts[-1]] else "serve"
+            frames = frames[starts[-1] + 1 :] or ["?"]
+        totals[process] += int(samples)
+        own.setdefault(process, Counter())[frames[-1]] += int(samples)
         for frame in set(frames):
-            inclusive[frame] += int(samples)
-    lines = [f"{total} samples of the event loop's thread; inclusive:"]
-    lines += [f"  {n / total:6.1%}  {frame}" for frame, n in inclusive.most_common(count)]
-    lines.append("own (leaf):")
-    lines += [f"  {n / total:6.1%}  {frame}" for frame, n in own.most_common(count)]
+            inclusive.setdefault(process, Counter())[frame] += int(samples)
+    lines = []
+    for process, total in totals.items():
+        lines.append(f"{process}: {total} samples of its event loop's thread; inclusive:")
+        lines += [
+            f"  {n / total:6.1%}  {frame}" for frame, n in inclusive[process].most_common(count)
+        ]
+        lines.append("own (leaf):")
+        lines += [f"  {n / total:6.1%}  {frame}" for frame, n in own[process].most_common(count)]
     return "\n".join(lines)
 
 

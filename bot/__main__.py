@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -175,7 +176,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from bot.runtime import Runtime
     from bot.services import BackgroundServices
     from bot.store.db import SQLITE_GIL_SWITCH_SECONDS, is_sqlite
-    from bot.worker_process import listen
+    from bot.worker_process import WORKER_NICENESS, listen
 
     settings = load_settings(Settings)
     if is_sqlite(settings.database_url):
@@ -188,7 +189,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         runtime = Runtime.create(settings)
-        if args.doorbell is not None:
+        if args.doorbell is not None:  # the worker of `serve`, beside its web process
+            os.nice(WORKER_NICENESS)
             listen(args.doorbell, ring=runtime.inbox_changed.set, parent_gone=stop.set)
         try:
             await BackgroundServices(runtime).run_until(stop)

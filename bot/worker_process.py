@@ -26,6 +26,10 @@ from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
+#: How much lower the worker's CPU priority is than the web process's (`nice`): when the two
+#: want more CPU than the machine has (a burst of webhooks), the door's answers go first and
+#: deliveries take what is left; with a core to spare it changes nothing.
+WORKER_NICENESS = 10
 #: How long the worker is given to finish what it holds when `serve` stops (it needs ~10 s).
 STOP_SECONDS = 15.0
 #: Pauses between restarts of a worker that keeps exiting: 1 s, doubled, at most this.

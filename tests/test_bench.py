@@ -68,3 +68,29 @@ def test_refusals_floods_the_door_and_compares_writing_each(database_url: str) -
     assert re.search(r"^qtslack, SQLite\s+[\d,]+\s", out, re.MULTILINE), out
     assert "SQLite: the flood left 1 row(s), counts add up: yes" in out, out
     assert "µs per refusal" in out
+
+
+def test_month_plays_weeks_a_day_at_a_time_and_prints_each_week(database_url: str) -> None:
+    args = ["--days", "8", "--calls", "3", "--voicemails", "1", "--texts", "4"]
+    args += ["--contacts", "20", "--people", "4", "--lines", "2", "--probes", "1"]
+    if database_url.startswith("postgresql"):
+        args += ["--database-url", database_url]
+    out = run("month.py", *args)
+
+    weeks = re.findall(r"^\s+(\d)\s+(\d+)\s+[\d.]+\s+\d+/\d+\s+(\d+|nan)ms", out, re.MULTILINE)
+    assert [(week, days) for week, days, _ in weeks] == [("1", "7"), ("2", "8")], out
+    assert "nan" not in [history for _, _, history in weeks], out
+    assert re.search(r"largest tables.*\n.*inbox \d+", out), out
+
+
+def test_ack_measures_the_floor_and_serve_side_by_side() -> None:
+    out = run(
+        "ack.py",
+        *("--events", "40", "--connections", "4", "--low-events", "5"),
+        *("--only", "floor,sqlite,sqlite1"),
+    )
+
+    assert re.search(r"^floor \(read body, 200\)\s+[\d,]+\s", out, re.MULTILINE), out
+    for row in ("qtslack SQLite", "one process SQLite"):
+        # refused, lost and duplicated: 0 each
+        assert re.search(rf"^{row}, Slack.*ms\s+[\d.]+\s+0\s+0\s+0\s", out, re.MULTILINE), out
