@@ -7,11 +7,8 @@ Each server runs in its own process; the load generator in another (see harness.
 is not wrk). Contenders, in this order:
 - floor: a bare Starlette route that reads the body and answers 200 (same uvicorn settings,
   so httptools and uvloop); floor-h11: the same on uvicorn's pure-Python parser and asyncio;
-- qtslack on SQLite (`serve`: the web process and its worker process), Slack answering in
-  --slack-ms; sqlite1: the layout before issue 19, the worker on the web app's event loop;
-  sqlite0: `serve` with Slack answering at once;
-- qtslack on PostgreSQL, when --database-url is given (the bench empties that database), and
-  postgresql1, its one-process layout;
+- qtslack on SQLite (`serve`, worker in-process), Slack answering in --slack-ms, then at 0 ms;
+- qtslack on PostgreSQL, when --database-url is given (the bench empties that database);
 - with `--only …,postgresql2`: the same with WEB_CONCURRENCY=2 (two web processes, each with
   its worker, behind one port);
 - naive: verifies, then posts to Slack inside the request (Slack at --slack-ms).
@@ -90,8 +87,6 @@ def run_bot(
     qtvoice: QTvoiceSandbox,
     workdir: Path,
     args: argparse.Namespace,
-    *,
-    one_process: bool = False,
     **settings: str,
 ) -> Figures:
     harness.prepare_database(database_url)
@@ -103,8 +98,7 @@ def run_bot(
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
         profile = args.profile / f"{name.split(',')[0].replace(' ', '-')}.txt"
-    argv = harness.helper_argv("one-process") if one_process else harness.bot_argv(profile=profile)
-    with harness.server(argv, env, workdir) as process:
+    with harness.server(harness.bot_argv(profile=profile), env, workdir) as process:
         figures, accepted = _load(process, args)
         load_done = time.monotonic()
         _wait_posted(slack, accepted, args.drain_timeout)
@@ -197,7 +191,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        default="floor,floor-h11,sqlite,sqlite1,sqlite0,postgresql,postgresql1,naive",
+        default="floor,floor-h11,sqlite,sqlite0,postgresql,naive",
         help="contenders to run",
     )
     args = parser.parse_args()
@@ -224,37 +218,23 @@ def main() -> None:
         if "floor-h11" in only:
             rows.append(run_plain("floor on h11 + asyncio", "floor-h11", slack, workdir, args))
         postgres = args.database_url
-        # (name in --only, row name, database, Slack's answer time, one process?, settings)
-        bots: list[tuple[str, str, str | None, float, bool, dict[str, str]]] = [
-            ("sqlite", f"qtslack SQLite, {slow}", sqlite_url, args.slack_ms, False, {}),
-            ("sqlite1", f"one process SQLite, {slow}", sqlite_url, args.slack_ms, True, {}),
-            ("sqlite0", "qtslack SQLite, Slack 0 ms", sqlite_url, 0, False, {}),
-            ("postgresql", f"qtslack PostgreSQL, {slow}", postgres, args.slack_ms, False, {}),
-            ("postgresql1", f"one process PostgreSQL, {slow}", postgres, args.slack_ms, True, {}),
+        postgres = args.database_url
+        # (name in --only, row name, database, Slack's answer time, settings)
+        bots: list[tuple[str, str, str | None, float, dict[str, str]]] = [
+            ("sqlite", f"qtslack SQLite, {slow}", sqlite_url, args.slack_ms, {}),
+            ("sqlite0", "qtslack SQLite, Slack 0 ms", sqlite_url, 0, {}),
+            ("postgresql", f"qtslack PostgreSQL, {slow}", postgres, args.slack_ms, {}),
             (
                 "postgresql2",
                 f"qtslack PostgreSQL x2, {slow}",
                 postgres,
                 args.slack_ms,
-                False,
                 {"web_concurrency": "2"},
             ),
         ]
-        for key, name, url, slack_ms, one_process, settings in bots:
+        for key, name, url, slack_ms, settings in bots:
             if key in only and url:
-                rows.append(
-                    run_bot(
-                        name,
-                        url,
-                        slack_ms,
-                        slack,
-                        qtvoice,
-                        workdir,
-                        args,
-                        one_process=one_process,
-                        **settings,
-                    )
-                )
+                rows.append(run_bot(name, url, slack_ms, slack, qtvoice, workdir, args, **settings))
         if "naive" in only:
             rows.append(run_plain(f"naive (posts inside), {slow}", "naive", slack, workdir, args))
     print()

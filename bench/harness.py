@@ -245,8 +245,6 @@ def bot_argv(*extra: str, profile: Path | None = None) -> list[str]:
             # Sampling without stopping the server: stopping it 250 times a second slowed its
             # drain tenfold, so the profile described a different server.
             "--nonblocking",
-            # The delivery worker is a child process of `serve` (bot/worker_process.py).
-            "--subprocesses",
             "--format",
             "raw",
             "--rate",
@@ -260,7 +258,7 @@ def bot_argv(*extra: str, profile: Path | None = None) -> list[str]:
 
 
 def top_frames(collapsed: Path, count: int = 15) -> str:
-    """Per process (`serve`'s web process, its worker), the functions with the most samples of
+    """Per process (`serve`, and any process under it), the functions with the most samples of
     its event loop's thread, inclusive and own.
 
     Only the loop's thread counts: py-spy also samples aiosqlite's and the inbox writer's
@@ -376,28 +374,9 @@ def _naive_app() -> Any:
     return Starlette(routes=[Route(WEBHOOK_PATH, receive, methods=["POST"])])
 
 
-def _one_process_app() -> Any:
-    """qtslack as `serve` ran it before issue 19: the worker on the web app's event loop."""
-    from bot.config import Settings, load_settings
-    from bot.runtime import Runtime
-    from bot.store.db import SQLITE_GIL_SWITCH_SECONDS, is_sqlite
-    from bot.web import create_app
-
-    settings = load_settings(Settings)
-    if is_sqlite(settings.database_url):
-        sys.setswitchinterval(SQLITE_GIL_SWITCH_SECONDS)
-    return create_app(Runtime.create(settings), run_worker=True)
-
-
-#: The helper servers: a floor, a naive receiver, and qtslack's former one-process layout.
-#: "floor-h11" is the floor on uvicorn's pure-Python HTTP parser and asyncio's own loop, what
-#: uvicorn picks when httptools and uvloop are not installed.
-HELPERS = {
-    "floor": _floor_app,
-    "floor-h11": _floor_app,
-    "naive": _naive_app,
-    "one-process": _one_process_app,
-}
+#: The helper servers. "floor-h11" is the floor on uvicorn's pure-Python HTTP parser and
+#: asyncio's own loop, what uvicorn picks when httptools and uvloop are not installed.
+HELPERS = {"floor": _floor_app, "floor-h11": _floor_app, "naive": _naive_app}
 
 
 def _serve_main(kind: str, port: int) -> None:

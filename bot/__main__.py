@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -54,11 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server listens on every interface
     serve.add_argument("--port", type=int, default=None, help="default: PORT, else 3000")
     serve.add_argument("--no-worker", action="store_true", help="serve HTTP only (scale-out)")
-    worker = command(
-        "worker", cmd_worker, "the delivery worker and scheduled jobs alone (scale-out)"
-    )
-    # `serve` starts its worker with the read end of the pipe its door rings (worker_process).
-    worker.add_argument("--doorbell", type=int, help=argparse.SUPPRESS)
+    command("worker", cmd_worker, "the delivery worker and scheduled jobs alone (scale-out)")
     command("migrate", cmd_migrate, "upgrade the database (DATABASE_URL) to the latest schema")
     command(
         "check",
@@ -120,10 +115,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         sys.setswitchinterval(SQLITE_GIL_SWITCH_SECONDS)
     app: Starlette | str
     if processes == 1:
-        # The worker in a process of its own, so deliveries never take the door's turn.
-        app = create_app(
-            Runtime.create(settings), run_worker=not args.no_worker, worker_process=True
-        )
+        app = create_app(Runtime.create(settings), run_worker=not args.no_worker)
     else:
         # uvicorn starts each process afresh and needs the app by name to build it there.
         app = "bot.web:app_without_worker" if args.no_worker else "bot.web:app_with_worker"
@@ -176,7 +168,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from bot.runtime import Runtime
     from bot.services import BackgroundServices
     from bot.store.db import SQLITE_GIL_SWITCH_SECONDS, is_sqlite
-    from bot.worker_process import WORKER_NICENESS, listen
 
     settings = load_settings(Settings)
     if is_sqlite(settings.database_url):
@@ -189,9 +180,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         runtime = Runtime.create(settings)
-        if args.doorbell is not None:  # the worker of `serve`, beside its web process
-            os.nice(WORKER_NICENESS)
-            listen(args.doorbell, ring=runtime.inbox_changed.set, parent_gone=stop.set)
         try:
             await BackgroundServices(runtime).run_until(stop)
         finally:

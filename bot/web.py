@@ -41,27 +41,14 @@ from bot.store.deliveries import PENDING
 from bot.store.models import InboxEvent
 from bot.store.outage import OUTAGE_CANDIDATES, describe, is_outage
 from bot.store.refusals import RefusalCounter
-from bot.worker_process import WorkerProcess
 
 logger = logging.getLogger(__name__)
 
 
-def create_app(
-    runtime: Runtime, *, run_worker: bool = True, worker_process: bool = False
-) -> Starlette:
-    """The app and, with `run_worker`, the delivery worker and scheduled jobs beside it.
-
-    The worker runs in this process and event loop, or with `worker_process` in a child
-    process of its own (`serve`: bot.worker_process), rung by this app when it stores an event.
-    """
+def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
     bolt_app = create_bolt_app(runtime)
     verifier = SignatureVerifier(runtime.settings.slack_signing_secret.get_secret_value())
-    services: BackgroundServices | WorkerProcess | None = None
-    if run_worker and worker_process:
-        services = WorkerProcess()
-        runtime.inbox_changed = services.doorbell
-    elif run_worker:
-        services = BackgroundServices(runtime)
+    services = BackgroundServices(runtime) if run_worker else None
     writer = InboxWriter(
         runtime.engine,
         cast(Table, InboxEvent.__table__),

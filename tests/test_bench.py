@@ -87,10 +87,10 @@ def test_ack_measures_the_floor_and_serve_side_by_side() -> None:
     out = run(
         "ack.py",
         *("--events", "40", "--connections", "4", "--low-events", "5"),
-        *("--only", "floor,sqlite,sqlite1"),
+        *("--only", "floor,floor-h11,sqlite"),
     )
 
     assert re.search(r"^floor \(read body, 200\)\s+[\d,]+\s", out, re.MULTILINE), out
-    for row in ("qtslack SQLite", "one process SQLite"):
-        # refused, lost and duplicated: 0 each
-        assert re.search(rf"^{row}, Slack.*ms\s+[\d.]+\s+0\s+0\s+0\s", out, re.MULTILINE), out
+    assert re.search(r"^floor on h11 \+ asyncio\s+[\d,]+\s", out, re.MULTILINE), out
+    # refused, lost and duplicated: 0 each
+    assert re.search(r"^qtslack SQLite, Slack.*ms\s+[\d.]+\s+0\s+0\s+0\s", out, re.MULTILINE), out

@@ -402,12 +402,6 @@ def web_processes(pid: int) -> list[int]:
     ]
 
 
-def worker_command(pid: int) -> str:
-    """The `bot` command a child process runs (`worker`), from its command line."""
-    argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
-    return argv[argv.index("bot") + 1]
-
-
 def test_serve_on_sqlite_runs_one_process_whatever_web_concurrency_says(
     environment: dict[str, str], slack: SlackRecorder, tmp_path: Path
 ) -> None:
@@ -415,7 +409,7 @@ def test_serve_on_sqlite_runs_one_process_whatever_web_concurrency_says(
     server = serve_process({**environment, "WEB_CONCURRENCY": "3"}, tmp_path, port)
     try:
         wait_for_health(f"http://127.0.0.1:{port}/healthz")
-        children = [worker_command(child) for child in web_processes(server.pid)]
+        children = web_processes(server.pid)
         response = send_webhook(
             f"http://127.0.0.1:{port}/qtvoice/webhooks", sample_event("call.missed"), WEBHOOK_SECRET
         )
@@ -424,8 +418,7 @@ def test_serve_on_sqlite_runs_one_process_whatever_web_concurrency_says(
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=30)
 
-    # One web process, and its delivery worker beside it (bot/worker_process.py).
-    assert children == ["worker"]
+    assert children == []
     assert response.status_code == 200
     assert (
         "WEB_CONCURRENCY=3 ignored: SQLite is served by one process; set DATABASE_URL to "
@@ -483,51 +476,3 @@ def test_serve_runs_web_concurrency_processes_behind_one_port_on_postgresql(
     assert [answer.status_code for answer in answers] == [200] * 20
     assert len(posted) == 20
     assert "Traceback" not in output
-
-
-def test_serve_starts_its_worker_again_when_it_dies_and_delivers(
-    environment: dict[str, str], slack: SlackRecorder, tmp_path: Path
-) -> None:
-    port = free_port()
-    server = serve_process(environment, tmp_path, port)
-    try:
-        wait_for_health(f"http://127.0.0.1:{port}/healthz")
-        (worker,) = web_processes(server.pid)
-        os.kill(worker, signal.SIGKILL)
-        response = send_webhook(
-            f"http://127.0.0.1:{port}/qtvoice/webhooks", sample_event("call.missed"), WEBHOOK_SECRET
-        )
-        posted = slack.wait_for(lambda: slack.calls("chat.postMessage", ok=True), timeout=30)
-        (restarted,) = web_processes(server.pid)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        output, _ = server.communicate(timeout=30)
-
-    assert response.status_code == 200
-    assert len(posted) == 1
-    assert restarted != worker
-    assert f"delivery worker (pid {worker}) exited with code -9; starting it again in 1 s" in output
-    assert "Traceback" not in output
-
-
-def test_the_worker_stops_when_serve_is_killed(environment: dict[str, str], tmp_path: Path) -> None:
-    port = free_port()
-    server = serve_process(environment, tmp_path, port)
-    try:
-        wait_for_health(f"http://127.0.0.1:{port}/healthz")
-        (worker,) = web_processes(server.pid)
-        server.kill()  # no chance to stop its worker: the worker sees the doorbell's pipe close
-    finally:
-        server.communicate(timeout=30)
-    deadline = time.monotonic() + 30
-    while running(worker) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not running(worker)
-
-
-def running(pid: int) -> bool:
-    """Whether process `pid` still runs (an exited one is a zombie until it is reaped)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
