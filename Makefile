@@ -82,6 +82,7 @@ requirements: $(STAMP) ## pin what Heroku installs (requirements.txt) to what py
 bench: $(STAMP)
 	$(BIN)/python bench/ack.py
 	$(BIN)/python bench/drain.py
+	$(BIN)/python bench/month.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache demo.html

@@ -33,12 +33,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import harness
-from sqlalchemy import DateTime, create_engine, func, select, text, update
+from sqlalchemy import DateTime, create_engine, func, literal_column, select, text, update
 
 from bot.config import Settings, load_settings
 from bot.delivery.digest import send_digests
@@ -102,7 +101,7 @@ def age_one_day(engine: Any) -> None:
             if not columns:
                 continue
             if postgres:
-                moves = {c.name: c - timedelta(days=1) for c in columns}
+                moves = {c.name: c - literal_column("interval '1 day'") for c in columns}
             else:  # SQLAlchemy stores "YYYY-MM-DD HH:MM:SS.ffffff": keep the fraction
                 moves = {
                     c.name: func.strftime("%Y-%m-%d %H:%M:%S", c, "-1 day").op("||")(
