@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import harness
+from _common import exit_on_sigterm
 from sqlalchemy import DateTime, create_engine, func, literal_column, select, text, update
 
 from bot.config import Settings, load_settings
@@ -255,6 +256,7 @@ def main() -> None:
     parser.add_argument("--database-url", help="a PostgreSQL database the bench may empty")
     parser.add_argument("--verbose", action="store_true", help="a line per day: where it went")
     args = parser.parse_args()
+    exit_on_sigterm()  # a stopped bench stops the bot it started
     random.seed(args.seed)
     print("command:", shlex.join([".venv/bin/python", "bench/month.py", *sys.argv[1:]]))
     print("machine:", harness.machine(), flush=True)
