@@ -88,6 +88,7 @@ requirements: $(STAMP) ## pin what Heroku installs (requirements.txt) to what py
 bench: $(STAMP) ## the benchmarks under bench/ (figures, never pass/fail)
 	$(BIN)/python bench/ack.py
 	$(BIN)/python bench/drain.py
+	$(BIN)/python bench/month.py
 
 clean: ## remove .venv, caches and demo.html
 	rm -rf $(VENV) .pytest_cache .ruff_cache demo.html

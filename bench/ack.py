@@ -5,7 +5,8 @@
 
 Each server runs in its own process; the load generator in another (see harness.py for why it
 is not wrk). Contenders, in this order:
-- floor: a bare Starlette route that reads the body and answers 200 (same uvicorn settings);
+- floor: a bare Starlette route that reads the body and answers 200 (same uvicorn settings,
+  so httptools and uvloop); floor-h11: the same on uvicorn's pure-Python parser and asyncio;
 - qtslack on SQLite (`serve`, worker in-process), Slack answering in --slack-ms, then at 0 ms;
 - qtslack on PostgreSQL, when --database-url is given (the bench empties that database);
 - with `--only …,postgresql2`: the same with WEB_CONCURRENCY=2 (two web processes, each with
@@ -189,7 +190,9 @@ def main() -> None:
         "--profile", type=Path, help="run qtslack under py-spy, collapsed stacks into this folder"
     )
     parser.add_argument(
-        "--only", default="floor,sqlite,sqlite0,postgresql,naive", help="contenders to run"
+        "--only",
+        default="floor,floor-h11,sqlite,sqlite0,postgresql,naive",
+        help="contenders to run",
     )
     args = parser.parse_args()
     only = set(args.only.split(","))
@@ -212,47 +215,26 @@ def main() -> None:
         slow = f"Slack {args.slack_ms:.0f} ms"
         if "floor" in only:
             rows.append(run_plain("floor (read body, 200)", "floor", slack, workdir, args))
-        if "sqlite" in only:
-            rows.append(
-                run_bot(
-                    f"qtslack SQLite, {slow}",
-                    sqlite_url,
-                    args.slack_ms,
-                    slack,
-                    qtvoice,
-                    workdir,
-                    args,
-                )
-            )
-        if "sqlite0" in only:
-            rows.append(
-                run_bot("qtslack SQLite, Slack 0 ms", sqlite_url, 0, slack, qtvoice, workdir, args)
-            )
-        if "postgresql" in only and args.database_url:
-            rows.append(
-                run_bot(
-                    f"qtslack PostgreSQL, {slow}",
-                    args.database_url,
-                    args.slack_ms,
-                    slack,
-                    qtvoice,
-                    workdir,
-                    args,
-                )
-            )
-        if "postgresql2" in only and args.database_url:
-            rows.append(
-                run_bot(
-                    f"qtslack PostgreSQL x2, {slow}",
-                    args.database_url,
-                    args.slack_ms,
-                    slack,
-                    qtvoice,
-                    workdir,
-                    args,
-                    web_concurrency="2",
-                )
-            )
+        if "floor-h11" in only:
+            rows.append(run_plain("floor on h11 + asyncio", "floor-h11", slack, workdir, args))
+        postgres = args.database_url
+        postgres = args.database_url
+        # (name in --only, row name, database, Slack's answer time, settings)
+        bots: list[tuple[str, str, str | None, float, dict[str, str]]] = [
+            ("sqlite", f"qtslack SQLite, {slow}", sqlite_url, args.slack_ms, {}),
+            ("sqlite0", "qtslack SQLite, Slack 0 ms", sqlite_url, 0, {}),
+            ("postgresql", f"qtslack PostgreSQL, {slow}", postgres, args.slack_ms, {}),
+            (
+                "postgresql2",
+                f"qtslack PostgreSQL x2, {slow}",
+                postgres,
+                args.slack_ms,
+                {"web_concurrency": "2"},
+            ),
+        ]
+        for key, name, url, slack_ms, settings in bots:
+            if key in only and url:
+                rows.append(run_bot(name, url, slack_ms, slack, qtvoice, workdir, args, **settings))
         if "naive" in only:
             rows.append(run_plain(f"naive (posts inside), {slow}", "naive", slack, workdir, args))
     print()

@@ -258,27 +258,39 @@ def bot_argv(*extra: str, profile: Path | None = None) -> list[str]:
 
 
 def top_frames(collapsed: Path, count: int = 15) -> str:
-    """The functions with the most samples of the event loop's thread, inclusive and own.
+    """Per process (`serve`, and any process under it), the functions with the most samples of
+    its event loop's thread, inclusive and own.
 
-    Only the loop's thread counts: py-spy also samples aiosqlite's threads while they block
-    on their queues, which would drown everything else.
+    Only the loop's thread counts: py-spy also samples aiosqlite's and the inbox writer's
+    threads while they block on their queues, which would drown everything else. With uvloop
+    the loop itself is C: a coroutine's frames start at the coroutine, and the loop's own time
+    (idle included) shows as `Runner.run`.
     """
-    inclusive: Counter[str] = Counter()
-    own: Counter[str] = Counter()
-    total = 0
+    inclusive: dict[str, Counter[str]] = {}
+    own: dict[str, Counter[str]] = {}
+    totals: Counter[str] = Counter()
     for line in collapsed.read_text().splitlines():
         stack, _, samples = line.rpartition(" ")
-        if "run_forever" not in stack:
-            continue
         frames = stack.split(";")
-        total += int(samples)
-        own[frames[-1]] += int(samples)
+        if any("(threading.py" in frame for frame in frames):
+            continue
+        starts = [index for index, frame in enumerate(frames) if frame.startswith("process ")]
+        process = "serve"
+        if starts:
+            process = "worker" if " worker " in frames[starts[-1]] else "serve"
+            frames = frames[starts[-1] + 1 :] or ["?"]
+        totals[process] += int(samples)
+        own.setdefault(process, Counter())[frames[-1]] += int(samples)
         for frame in set(frames):
-            inclusive[frame] += int(samples)
-    lines = [f"{total} samples of the event loop's thread; inclusive:"]
-    lines += [f"  {n / total:6.1%}  {frame}" for frame, n in inclusive.most_common(count)]
-    lines.append("own (leaf):")
-    lines += [f"  {n / total:6.1%}  {frame}" for frame, n in own.most_common(count)]
+            inclusive.setdefault(process, Counter())[frame] += int(samples)
+    lines = []
+    for process, total in totals.items():
+        lines.append(f"{process}: {total} samples of its event loop's thread; inclusive:")
+        lines += [
+            f"  {n / total:6.1%}  {frame}" for frame, n in inclusive[process].most_common(count)
+        ]
+        lines.append("own (leaf):")
+        lines += [f"  {n / total:6.1%}  {frame}" for frame, n in own[process].most_common(count)]
     return "\n".join(lines)
 
 
@@ -362,12 +374,24 @@ def _naive_app() -> Any:
     return Starlette(routes=[Route(WEBHOOK_PATH, receive, methods=["POST"])])
 
 
+#: The helper servers. "floor-h11" is the floor on uvicorn's pure-Python HTTP parser and
+#: asyncio's own loop, what uvicorn picks when httptools and uvloop are not installed.
+HELPERS = {"floor": _floor_app, "floor-h11": _floor_app, "naive": _naive_app}
+
+
 def _serve_main(kind: str, port: int) -> None:
     import uvicorn
 
-    app = _floor_app() if kind == "floor" else _naive_app()
+    plain = {"http": "h11", "loop": "asyncio"} if kind == "floor-h11" else {}
     # The same uvicorn settings `serve` uses, so the floor differs from the bot only in the route.
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        HELPERS[kind](),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        **plain,  # type: ignore[arg-type]
+    )
 
 
 # -- what reached Slack
@@ -410,7 +434,7 @@ def machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="benchmark helpers (run by ack.py and drain.py)")
-    parser.add_argument("kind", choices=["load", "floor", "naive", "top"])
+    parser.add_argument("kind", choices=["load", "top", *HELPERS])
     parser.add_argument("--port", type=int)
     parser.add_argument("--profile", type=Path, help="for top: a py-spy raw profile")
     args = parser.parse_args()

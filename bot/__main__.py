@@ -134,6 +134,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
     from starlette.applications import Starlette
 
+    from bot.connections import ReadDeadlineProtocol
     from bot.logs import Scrubber, configure_logging
     from bot.metrics import prepare_multiprocess
     from bot.runtime import Runtime
@@ -167,6 +168,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             log_level=settings.log_level.lower(),
             # Above Heroku's router idle timeout (90 s), so the router never reuses a closed socket.
             timeout_keep_alive=95,
+            # httptools' parser, with a deadline for each request to arrive (bot/connections.py).
+            http=ReadDeadlineProtocol,
+            loop="uvloop",
             access_log=False,
             # uvicorn's own handlers would write around the scrubbing root handler (bot/logs.py).
             log_config=None,
@@ -198,13 +202,18 @@ def web_processes(settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    import uvloop
+
     from bot.logs import Scrubber, configure_logging
     from bot.runtime import Runtime
     from bot.services import BackgroundServices
     from bot.startup import SchemaGate, announce
+    from bot.store.db import SQLITE_GIL_SWITCH_SECONDS, is_sqlite
     from bot.store.sole_worker import sole_worker
 
     settings = load_settings(Settings)
+    if is_sqlite(settings.database_url):
+        sys.setswitchinterval(SQLITE_GIL_SWITCH_SECONDS)
     configure_logging(settings.log_level, Scrubber.for_settings(settings), settings.log_format)
 
     async def run() -> None:
@@ -221,7 +230,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             await runtime.close()
 
     with sole_worker(settings.database_url):
-        asyncio.run(run())
+        uvloop.run(run())
     return 0
 
 

@@ -22,12 +22,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Table, func, select
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot import __version__, metrics
 from bot.config import Settings, load_settings
+from bot.connections import BodyBudget, client_gone
 from bot.delivery import inbox
 from bot.delivery.executor import ClickUpdates
 from bot.delivery.writer import InboxWriter
@@ -198,7 +200,11 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             *setup_routes(runtime.settings),
         ],
         lifespan=lifespan,
-        exception_handlers=dict.fromkeys(OUTAGE_CANDIDATES, database_unavailable),
+        middleware=[Middleware(BodyBudget)],
+        exception_handlers={
+            **dict.fromkeys(OUTAGE_CANDIDATES, database_unavailable),
+            ClientDisconnect: client_gone,
+        },
     )
 
 

@@ -74,3 +74,29 @@ def test_numbers_in_words_prints_its_cost_per_shape() -> None:
     out = run("numbers_in_words.py", "--texts", "20")
 
     assert len(re.findall(r"offered +[\d.]+ µs · masked +[\d.]+ µs", out)) == 3
+
+
+def test_month_plays_weeks_a_day_at_a_time_and_prints_each_week(database_url: str) -> None:
+    args = ["--days", "8", "--calls", "3", "--voicemails", "1", "--texts", "4"]
+    args += ["--contacts", "20", "--people", "4", "--lines", "2", "--probes", "1"]
+    if database_url.startswith("postgresql"):
+        args += ["--database-url", database_url]
+    out = run("month.py", *args)
+
+    weeks = re.findall(r"^\s+(\d)\s+(\d+)\s+[\d.]+\s+\d+/\d+\s+(\d+|nan)ms", out, re.MULTILINE)
+    assert [(week, days) for week, days, _ in weeks] == [("1", "7"), ("2", "8")], out
+    assert "nan" not in [history for _, _, history in weeks], out
+    assert re.search(r"largest tables.*\n.*inbox \d+", out), out
+
+
+def test_ack_measures_the_floor_and_serve_side_by_side() -> None:
+    out = run(
+        "ack.py",
+        *("--events", "40", "--connections", "4", "--low-events", "5"),
+        *("--only", "floor,floor-h11,sqlite"),
+    )
+
+    assert re.search(r"^floor \(read body, 200\)\s+[\d,]+\s", out, re.MULTILINE), out
+    assert re.search(r"^floor on h11 \+ asyncio\s+[\d,]+\s", out, re.MULTILINE), out
+    # refused, lost and duplicated: 0 each
+    assert re.search(r"^qtslack SQLite, Slack.*ms\s+[\d.]+\s+0\s+0\s+0\s", out, re.MULTILINE), out
