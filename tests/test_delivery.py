@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -42,12 +39,11 @@ from bot.store.models import (
 )
 from bot.store.routes import parse_kinds
 from tests.conftest import ADMIN, BOT_TOKEN, NOTIFY_CHANNEL, RunningBot, start_bot
+from tests.helpers.cli import run_cli
+from tests.helpers.waits import settle
 
 SALES = "C0SALES"
 TRANSCRIPT = "Hi, it's John from Acme, please call me back about the quote."
-#: Long enough for a worker that would post twice to have done so; only ever used to prove
-#: that nothing more arrives after what was waited for.
-SETTLE_SECONDS = 0.5
 HOSTILE_TEXT = "<!channel> hi <@U123>"
 ESCAPED_TEXT = "&lt;!channel&gt; hi &lt;@U123&gt;"
 
@@ -88,10 +84,6 @@ def inbox_states(db: Engine) -> list[str]:
 
 def wait_until_delivered(slack: SlackRecorder, db: Engine, count: int) -> None:
     slack.wait_for(lambda: inbox_states(db).count(DONE) >= count)
-
-
-def settle() -> None:
-    time.sleep(SETTLE_SECONDS)
 
 
 def ok_posts(slack: SlackRecorder, channel: str | None = None) -> list[RecordedCall]:
@@ -702,23 +694,6 @@ def test_a_dm_that_fails_for_now_is_retried_without_posting_the_channel_again(
 
 
 # Dead letters
-
-
-def run_cli(settings: Settings, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`python -m bot ARGS` as an operator runs it, against the test's database.
-
-    Warnings are errors there too, as in the rest of the suite.
-    """
-    environment = {**os.environ, "DATABASE_URL": settings.database_url}
-    return subprocess.run(
-        [sys.executable, "-W", "error", "-m", "bot", *args],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_event_failing_past_max_attempts_is_parked_listed_and_replayed_once(

@@ -23,7 +23,7 @@ from bot.store.db import sync_url
 from bot.store.deliveries import DONE, IGNORED
 from bot.store.models import InboxEvent
 from tests.conftest import NOTIFY_CHANNEL, RunningBot, start_bot
-from tests.test_webhooks import post_raw
+from tests.helpers.webhooks import post_raw
 
 #: Raw JSON values that name no time any calendar holds (or no instant every zone can show).
 UNCALENDARED = {

@@ -39,7 +39,7 @@ from bot.store.db import sync_url
 from bot.store.deliveries import DONE
 from bot.store.models import InboxEvent, Route
 from tests.conftest import ADMIN, RunningBot, start_bot
-from tests.slack.test_blocks import assert_fits_block_kit
+from tests.helpers.block_kit import assert_fits_block_kit
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 WEBHOOKS = FIXTURES / "qtvoice"

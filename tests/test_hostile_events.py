@@ -20,7 +20,7 @@ from bot.store.db import sync_url
 from bot.store.deliveries import DONE
 from bot.store.models import InboxEvent
 from tests.conftest import RunningBot, start_bot
-from tests.test_webhooks import json_values, post_raw
+from tests.helpers.webhooks import json_values, post_raw
 
 #: Raw JSON no Python value dumps to: numbers beyond any column, times beyond any calendar.
 RAW = [

@@ -29,6 +29,7 @@ from bot.store.db import sync_url
 from bot.store.deliveries import DONE
 from bot.store.models import InboxEvent, OptOut
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
+from tests.helpers.webhooks import inbound
 
 #: Long enough for a refused text to have reached QTvoice had it been sent.
 SETTLE_SECONDS = 0.5
@@ -49,12 +50,6 @@ def opted_out(db: Engine, party: str) -> bool:
 
 def texts_to(qtvoice: QTvoiceSandbox, party: str) -> list[Any]:
     return [r.json for r in qtvoice.state.requests("POST", "/sms") if r.json["to"] == party]
-
-
-def inbound(bot: RunningBot, party: str, message: str) -> None:
-    response = bot.send("sms.received", from_=party, message=message)
-    assert response.status_code == 200, response.text
-    assert response.json()["status"] == "accepted"
 
 
 def sms(bot: RunningBot, text: str) -> str:

@@ -31,17 +31,8 @@ from bot.store.db import sync_url
 from bot.store.models import InboxEvent, WebhookRefusal, utcnow
 from bot.store.refusals import Tally, hour_of
 from tests.conftest import ADMIN, WEBHOOK_SECRET, RunningBot, start_bot
-from tests.test_delivery import run_cli
-from tests.test_webhooks import post_raw
-
-WRONG_SECRET = "whsec_the_old_one"
-SIGNATURE_FIX = "check the secret in QTvoice's webhook settings"
-TIMES = "\N{MULTIPLICATION SIGN}"
-
-
-def send_with_wrong_secret(bot: RunningBot) -> httpx.Response:
-    body = json.dumps(sample_event("call.missed")).encode()
-    return post_raw(bot, body, **{"X-QTvoice-Signature": sign(body, WRONG_SECRET)})
+from tests.helpers.cli import run_cli
+from tests.helpers.webhooks import SIGNATURE_FIX, TIMES, post_raw, send_with_wrong_secret
 
 
 def stored_refusals(settings: Settings) -> list[WebhookRefusal]:
