@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, create_engine, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -26,7 +26,6 @@ from bot.delivery.poster import METADATA_EVENT
 from bot.sandbox.qtvoice import JANE_ROE, JOHN_DOE, STRANGER, QTvoiceSandbox
 from bot.sandbox.samples import MAIN_LINE, sample_event
 from bot.sandbox.slack import RecordedCall, SlackRecorder
-from bot.store.db import sync_url
 from bot.store.deliveries import DONE, FAILED, PENDING
 from bot.store.models import (
     Base,
@@ -60,14 +59,6 @@ def running(
         yield bot
     finally:
         bot.stop()
-
-
-@pytest.fixture
-def db(settings: Settings) -> Iterator[Engine]:
-    """The bot's database, opened beside it to arrange rows and read back what it stored."""
-    engine = create_engine(sync_url(settings.database_url))
-    yield engine
-    engine.dispose()
 
 
 def insert(db: Engine, *rows: Base) -> None:

@@ -12,13 +12,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, update
+from sqlalchemy import Engine, update
 
 from bot.sandbox.qtvoice import JANE_ROE, QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.slack import SlackRecorder
 from bot.slack.buttons import ButtonCodec, ButtonValue
-from bot.store.db import sync_url
 from bot.store.deliveries import PENDING
 from bot.store.models import InboxEvent, PostedMessage, utcnow
 from tests.conftest import NOTIFY_CHANNEL, SIGNING_SECRET, RunningBot
@@ -465,19 +464,17 @@ def test_mark_handled_on_a_message_the_bot_did_not_post_changes_nothing(
 
 
 def test_mark_handled_on_a_post_whose_worker_died_before_recording_it_closes_it(
-    bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any]
+    bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any], db: Engine
 ) -> None:
     """Slack answered the post, then its worker died before writing down where it landed: the
     message is the bot's all the same, known by the identity Slack keeps with it."""
-    engine = create_engine(sync_url(bot.settings.database_url))
-    with engine.begin() as connection:
+    with db.begin() as connection:
         connection.execute(update(PostedMessage).values(ts=None))
         connection.execute(
             update(InboxEvent).values(
                 state=PENDING, locked_by="died:1:abc", locked_until=utcnow() + timedelta(hours=1)
             )
         )
-    engine.dispose()
 
     delivery = click(bot, missed_call, "mark_handled", user=HANDLER)
 
@@ -488,13 +485,11 @@ def test_mark_handled_on_a_post_whose_worker_died_before_recording_it_closes_it(
 
 
 def test_mark_handled_on_a_missed_call_posted_before_its_data_was_kept(
-    bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any]
+    bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any], db: Engine
 ) -> None:
     """Refs stored before missed calls kept their data render from the stored webhook."""
-    engine = create_engine(sync_url(bot.settings.database_url))
-    with engine.begin() as connection:
+    with db.begin() as connection:
         connection.execute(update(PostedMessage).values(state={}))
-    engine.dispose()
 
     click(bot, {**missed_call, "blocks": FORGED_BLOCKS}, "mark_handled", user=HANDLER)
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select, update
+from sqlalchemy import Engine, create_engine, select, update
 from sqlalchemy.orm import Session
 
 from bot.sandbox.qtvoice import QTvoiceSandbox
@@ -51,15 +51,14 @@ def test_linked_reply_is_texted_from_the_conversations_line(
 
 
 def test_a_reply_under_a_thread_whose_place_is_not_stored_yet_is_texted(
-    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str, db: Engine
 ) -> None:
     """The worker stores where a post landed (its ts) just after Slack answered: a reply in
     between is under the bot's thread all the same, not under one it knows nothing of."""
     bot.link()
-    engine = create_engine(sync_url(bot.settings.database_url))
 
     def store_ts(ts: str | None) -> None:
-        with engine.begin() as connection:
+        with db.begin() as connection:
             connection.execute(
                 update(PostedMessage)
                 .where(PostedMessage.kind == "sms_thread")
@@ -74,7 +73,6 @@ def test_a_reply_under_a_thread_whose_place_is_not_stored_yet_is_texted(
         slack.wait_for(lambda: texts(qtvoice))
     finally:
         landing.join()
-        engine.dispose()
     assert texts(qtvoice) == [{"to": CUSTOMER_NUMBER, "message": "On my way", "from": MAIN_LINE}]
 
 
