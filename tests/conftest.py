@@ -90,7 +90,8 @@ def slack_server() -> Iterator[SlackRecorder]:
 
 @pytest.fixture
 def db(settings: Settings) -> Iterator[Engine]:
-    """A plain (synchronous) engine on the test's database, to read what the bot stored."""
+    """A plain (synchronous) engine on the test's database, opened beside the bot to arrange rows
+    and read back what it stored; disposed after the test."""
     engine = create_engine(sync_url(settings.database_url))
     yield engine
     engine.dispose()

@@ -3,6 +3,8 @@
 Direction: `web → delivery → slack → (qtvoice, store, phone, config, runtime, telephony,
 directory)`, nothing pointing back up, and the sandbox (the fake QTvoice and Slack) reachable
 only from the demo and the CLI. Imports inside functions count the same as the ones on top.
+Test modules import what they share from `tests.helpers` and `tests.conftest`, never from
+each other.
 """
 
 from __future__ import annotations
@@ -173,3 +175,63 @@ def test_a_listener_importing_another_is_caught() -> None:
         "bot.slack.listeners.home": {"bot.slack.app_home"},
     }
     assert listener_imports(imports) == {"bot.slack.listeners.actions → bot.slack.listeners.home"}
+
+
+TESTS = BOT.parent / "tests"
+SHARED_BY_TESTS = ("tests.helpers", "tests.conftest")
+
+
+def imported_from_tests(module: str, source: str) -> set[str]:
+    """The `tests…` modules and names the test module `module` (its `source`) imports, absolute:
+    a relative import is resolved, and `from a import b` names both `a` and `a.b`."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            package = module.split(".")[: -node.level] if node.level else []
+            base = ".".join([*package, *([node.module] if node.module else [])])
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return {name for name in names if name.startswith("tests.")}
+
+
+def imports_of_other_tests(imports: dict[str, set[str]]) -> set[str]:
+    """`a → b` for each test module `a` importing `b` from under `tests` but outside what tests
+    share (`tests.helpers`, `tests.conftest`): a helper two tests use lives there, not in one."""
+    return {
+        f"{module} → {target}"
+        for module, targets in imports.items()
+        for target in targets
+        if not any(
+            target == shared or target.startswith(shared + ".") for shared in SHARED_BY_TESTS
+        )
+    }
+
+
+def test_no_test_module_imports_another_test_module() -> None:
+    imports = {
+        module_name(path): imported_from_tests(module_name(path), path.read_text(encoding="utf-8"))
+        for path in sorted(TESTS.rglob("test_*.py"))
+    }
+    assert "tests.helpers.slack" in imports["tests.slack.test_actions"]
+    assert imports_of_other_tests(imports) == set()
+
+
+def test_a_test_module_importing_another_is_caught() -> None:
+    """The control: the check above can fail, on absolute and relative imports alike."""
+    source = (
+        "from tests.conftest import RunningBot\n"
+        "from tests.helpers.slack import click\n"
+        "from tests import test_cli\n"
+        "from .test_actions import answer\n"
+        "def f():\n"
+        "    import tests.test_delivery\n"
+    )
+    imported = imported_from_tests("tests.slack.test_home", source)
+    assert imports_of_other_tests({"tests.slack.test_home": imported}) == {
+        "tests.slack.test_home → tests.test_cli",
+        "tests.slack.test_home → tests.slack.test_actions",
+        "tests.slack.test_home → tests.slack.test_actions.answer",
+        "tests.slack.test_home → tests.test_delivery",
+    }

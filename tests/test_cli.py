@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -33,6 +30,7 @@ from tests.conftest import (
     process_environment,
     start_bot,
 )
+from tests.helpers.cli import run, serve_process, serving, wait_for_health
 
 
 @pytest.fixture
@@ -41,40 +39,6 @@ def environment(qtvoice: QTvoiceSandbox, slack: SlackRecorder, tmp_path: Path) -
     return process_environment(
         f"sqlite:///{tmp_path / 'fresh.db'}", qtvoice, slack, RECONCILE_INTERVAL_SECONDS="0"
     )
-
-
-def run(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-@contextlib.contextmanager
-def serving(environment: dict[str, str], cwd: Path) -> Iterator[Served]:
-    """`python -m bot serve` on a free port, answering `/healthz`; stopped with SIGTERM on
-    leaving, its output (stdout and stderr) then in `Served.output`."""
-    port = free_port()
-    server = serve_process(environment, cwd, port)
-    served = Served(f"http://127.0.0.1:{port}")
-    try:
-        served.health = wait_for_health(f"{served.url}/healthz")
-        yield served
-    finally:
-        server.send_signal(signal.SIGTERM)
-        served.output, _ = server.communicate(timeout=30)
-
-
-@dataclass
-class Served:
-    url: str
-    health: dict[str, object] = field(default_factory=dict)
-    output: str = ""
 
 
 def test_serve_migrates_a_fresh_sqlite_file_and_delivers(
@@ -95,20 +59,6 @@ def test_serve_migrates_a_fresh_sqlite_file_and_delivers(
     engine.dispose()
     for secret in (BOT_TOKEN, SIGNING_SECRET, WEBHOOK_SECRET, environment["QTVOICE_API_KEY"]):
         assert secret not in output
-
-
-def wait_for_health(url: str, timeout: float = 30.0) -> dict[str, object]:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            response = httpx.get(url, timeout=1)
-            if response.status_code == 200:
-                return dict(response.json())
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{url} never answered 200")
-        time.sleep(0.1)
 
 
 def check(environment: dict[str, str], cwd: Path) -> tuple[int, dict[str, str]]:
@@ -498,19 +448,6 @@ def test_send_webhook_to_a_port_nobody_listens_on_says_so_in_one_line(tmp_path: 
     [line] = result.stderr.splitlines()
     assert line.startswith(f"qtslack send-webhook: cannot send to {url}: connection refused")
     assert "is the bot running" in line
-
-
-def serve_process(
-    environment: dict[str, str], cwd: Path, port: int, *extra: str
-) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
-        env=environment,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
 
 
 def web_processes(pid: int) -> list[int]:

@@ -24,7 +24,7 @@ from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.server import free_port
 from bot.sandbox.slack import SlackRecorder
 from tests.conftest import process_environment
-from tests.test_cli import wait_for_health
+from tests.helpers.cli import wait_for_health
 
 HANG_UP_LINE = "the connection closed before the body was complete; nothing stored"
 

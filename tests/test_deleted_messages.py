@@ -8,17 +8,12 @@ updates go there.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from bot.config import Settings
 from bot.sandbox.qtvoice import JOHN_DOE
 from bot.sandbox.samples import MAIN_LINE
 from bot.sandbox.slack import SlackRecorder
-from bot.store.db import sync_url
 from bot.store.deliveries import DONE
 from bot.store.models import InboxEvent, PostedMessage, Route
 from bot.store.routes import parse_kinds
@@ -26,13 +21,6 @@ from tests.conftest import ADMIN, NOTIFY_CHANNEL, RunningBot
 
 SALES = "C0SALES"
 TRANSCRIPT = "Please call me back about the quote."
-
-
-@pytest.fixture
-def db(settings: Settings) -> Iterator[Engine]:
-    engine = create_engine(sync_url(settings.database_url))
-    yield engine
-    engine.dispose()
 
 
 def delivered(slack: SlackRecorder, db: Engine, count: int) -> None:

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, create_engine, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -29,7 +26,6 @@ from bot.delivery.poster import METADATA_EVENT
 from bot.sandbox.qtvoice import JANE_ROE, JOHN_DOE, STRANGER, QTvoiceSandbox
 from bot.sandbox.samples import MAIN_LINE, sample_event
 from bot.sandbox.slack import RecordedCall, SlackRecorder
-from bot.store.db import sync_url
 from bot.store.deliveries import DONE, FAILED, PENDING
 from bot.store.models import (
     Base,
@@ -42,12 +38,11 @@ from bot.store.models import (
 )
 from bot.store.routes import parse_kinds
 from tests.conftest import ADMIN, BOT_TOKEN, NOTIFY_CHANNEL, RunningBot, start_bot
+from tests.helpers.cli import run_cli
+from tests.helpers.waits import settle
 
 SALES = "C0SALES"
 TRANSCRIPT = "Hi, it's John from Acme, please call me back about the quote."
-#: Long enough for a worker that would post twice to have done so; only ever used to prove
-#: that nothing more arrives after what was waited for.
-SETTLE_SECONDS = 0.5
 HOSTILE_TEXT = "<!channel> hi <@U123>"
 ESCAPED_TEXT = "&lt;!channel&gt; hi &lt;@U123&gt;"
 
@@ -66,14 +61,6 @@ def running(
         bot.stop()
 
 
-@pytest.fixture
-def db(settings: Settings) -> Iterator[Engine]:
-    """The bot's database, opened beside it to arrange rows and read back what it stored."""
-    engine = create_engine(sync_url(settings.database_url))
-    yield engine
-    engine.dispose()
-
-
 def insert(db: Engine, *rows: Base) -> None:
     with Session(db) as session:
         session.add_all(rows)
@@ -88,10 +75,6 @@ def inbox_states(db: Engine) -> list[str]:
 
 def wait_until_delivered(slack: SlackRecorder, db: Engine, count: int) -> None:
     slack.wait_for(lambda: inbox_states(db).count(DONE) >= count)
-
-
-def settle() -> None:
-    time.sleep(SETTLE_SECONDS)
 
 
 def ok_posts(slack: SlackRecorder, channel: str | None = None) -> list[RecordedCall]:
@@ -702,23 +685,6 @@ def test_a_dm_that_fails_for_now_is_retried_without_posting_the_channel_again(
 
 
 # Dead letters
-
-
-def run_cli(settings: Settings, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`python -m bot ARGS` as an operator runs it, against the test's database.
-
-    Warnings are errors there too, as in the rest of the suite.
-    """
-    environment = {**os.environ, "DATABASE_URL": settings.database_url}
-    return subprocess.run(
-        [sys.executable, "-W", "error", "-m", "bot", *args],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_event_failing_past_max_attempts_is_parked_listed_and_replayed_once(

@@ -20,7 +20,7 @@ from bot.sandbox.samples import MAIN_LINE
 from bot.sandbox.slack import SlackRecorder
 from bot.store.models import OptOut
 from tests.conftest import ADMIN, NOTIFY_CHANNEL, RunningBot, process_environment
-from tests.test_cli import run
+from tests.helpers.cli import run
 
 CALLER = "+12675550188"
 DIGITS = "2675550188"

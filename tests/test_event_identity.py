@@ -4,17 +4,14 @@ repeat is not, and a voicemail's own id (never a call id it shares) decides whic
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from bot.config import Settings
 from bot.sandbox.samples import EVENT_TYPES, SAMPLE_TRANSCRIPTION, iso_timestamp, sample_event
 from bot.sandbox.slack import SlackRecorder
-from bot.store.db import sync_url
 from bot.store.deliveries import DONE
 from bot.store.models import InboxEvent
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
@@ -34,13 +31,6 @@ ADDED_LATER = {
     "contact.created": "email",
     "contact.updated": "notes",
 }
-
-
-@pytest.fixture
-def db(settings: Settings) -> Iterator[Engine]:
-    engine = create_engine(sync_url(settings.database_url))
-    yield engine
-    engine.dispose()
 
 
 def delivered(db: Engine) -> int:

@@ -12,18 +12,17 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.qtvoice.events import KNOWN_EVENTS
 from bot.sandbox.samples import CUSTOMER_NUMBER, EVENT_TYPES, sample_event
 from bot.sandbox.slack import SlackRecorder
-from bot.store.db import sync_url
 from bot.store.deliveries import DONE, IGNORED
 from bot.store.models import InboxEvent
 from tests.conftest import NOTIFY_CHANNEL, RunningBot, start_bot
-from tests.test_webhooks import post_raw
+from tests.helpers.webhooks import post_raw
 
 #: Raw JSON values that name no time any calendar holds (or no instant every zone can show).
 UNCALENDARED = {
@@ -64,13 +63,6 @@ def west_bot(settings: Settings, slack: SlackRecorder) -> Iterator[RunningBot]:
     running = start_bot(settings.model_copy(update={"timezone": WEST}), slack)
     yield running
     running.stop()
-
-
-@pytest.fixture
-def db(settings: Settings) -> Iterator[Engine]:
-    engine = create_engine(sync_url(settings.database_url))
-    yield engine
-    engine.dispose()
 
 
 def test_a_time_no_calendar_holds_is_absent_in_every_time_field_of_every_event(

@@ -34,25 +34,12 @@ from bot.store.db import sync_url
 from bot.store.deliveries import FAILED
 from bot.store.models import InboxEvent, OpenItem, PostedMessage, Reminder, utcnow
 from tests.conftest import ADMIN, BOT_TOKEN, NOTIFY_CHANNEL, RunningBot, start_bot
-from tests.slack.test_actions import answer, button, click, posted_message
-from tests.slack.test_ownership import stored_items
+from tests.helpers.runtime import run, stored_items
+from tests.helpers.slack import answer, button, click, posted_message, replies
 
 pytestmark = pytest.mark.anyio
 
 NIGHT = "C0NIGHT"
-
-
-async def run(settings: Settings, job: Any, now: datetime) -> int:
-    """One tick of a scheduled job, in a process of its own (as the scheduler's leader)."""
-    runtime = Runtime.create(settings)
-    try:
-        return int(await job(runtime, now))
-    finally:
-        await runtime.close()
-
-
-def replies(slack: SlackRecorder, parent: dict[str, Any]) -> list[dict[str, Any]]:
-    return slack.thread(NOTIFY_CHANNEL, parent["ts"])[1:]
 
 
 def missed_call(bot: RunningBot, slack: SlackRecorder, arrived: datetime) -> dict[str, Any]:

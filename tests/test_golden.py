@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -39,7 +39,7 @@ from bot.store.db import sync_url
 from bot.store.deliveries import DONE
 from bot.store.models import InboxEvent, Route
 from tests.conftest import ADMIN, RunningBot, start_bot
-from tests.slack.test_blocks import assert_fits_block_kit
+from tests.helpers.block_kit import assert_fits_block_kit
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 WEBHOOKS = FIXTURES / "qtvoice"
@@ -50,11 +50,10 @@ MESSAGES_SHOWN = {event: 2 if event.startswith("sms.") else 1 for event in EVENT
 
 
 @pytest.fixture
-def golden_bot(settings: Settings, slack: SlackRecorder) -> Iterator[RunningBot]:
+def golden_bot(settings: Settings, slack: SlackRecorder, db: Engine) -> Iterator[RunningBot]:
     """The bot in New York time, with a route asking for every kind of event on our line."""
     new_york = settings.model_copy(update={"timezone": "America/New_York"})
-    engine = create_engine(sync_url(settings.database_url))
-    with Session(engine) as session:
+    with Session(db) as session:
         every_kind = ",".join(sorted(KNOWN_EVENTS))
         session.add(
             Route(target=MAIN_LINE, channel_id=CHANNEL, event_kinds=every_kind, created_by=ADMIN)
@@ -63,7 +62,6 @@ def golden_bot(settings: Settings, slack: SlackRecorder) -> Iterator[RunningBot]
     running = start_bot(new_york, slack)
     yield running
     running.stop()
-    engine.dispose()
 
 
 def webhook(event: str) -> dict[str, Any]:

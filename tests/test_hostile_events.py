@@ -9,18 +9,17 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.qtvoice.events import DEFAULT_ON, KNOWN_EVENTS
 from bot.sandbox.samples import EVENT_TYPES, sample_event
 from bot.sandbox.slack import SlackRecorder
-from bot.store.db import sync_url
 from bot.store.deliveries import DONE
 from bot.store.models import InboxEvent
 from tests.conftest import RunningBot, start_bot
-from tests.test_webhooks import json_values, post_raw
+from tests.helpers.webhooks import json_values, post_raw
 
 #: Raw JSON no Python value dumps to: numbers beyond any column, times beyond any calendar.
 RAW = [
@@ -101,16 +100,15 @@ def _post_all(bot: RunningBot, accepted: dict[int, tuple[str, bytes]], examples:
 
 
 def test_any_value_in_any_field_of_any_event_is_never_a_5xx_and_what_is_accepted_is_delivered(
-    settings: Settings, slack: SlackRecorder
+    settings: Settings, slack: SlackRecorder, db: Engine
 ) -> None:
     bot = start_bot(settings.model_copy(update={"timezone": "America/Los_Angeles"}), slack)
-    engine = create_engine(sync_url(settings.database_url))
     accepted: dict[int, tuple[str, bytes]] = {}
     try:
         _post_all(bot, accepted)
 
         def states() -> dict[int, tuple[str, str | None]] | None:
-            with Session(engine) as session:
+            with Session(db) as session:
                 rows = session.execute(
                     select(InboxEvent.id, InboxEvent.state, InboxEvent.last_error)
                 )
@@ -120,7 +118,6 @@ def test_any_value_in_any_field_of_any_event_is_never_a_5xx_and_what_is_accepted
         stored = slack.wait_for(states, timeout=180)
     finally:
         bot.stop()
-        engine.dispose()
     assert accepted
     for row, (event, body) in accepted.items():
         assert event in KNOWN_EVENTS

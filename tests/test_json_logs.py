@@ -9,7 +9,7 @@ from bot.sandbox.qtvoice import QTvoiceSandbox, send_webhook
 from bot.sandbox.samples import CUSTOMER_NUMBER, sample_event
 from bot.sandbox.slack import SlackRecorder
 from tests.conftest import BOT_TOKEN, WEBHOOK_SECRET, process_environment
-from tests.test_cli import serving
+from tests.helpers.cli import serving
 
 
 def test_serve_logs_one_masked_json_object_per_line_with_the_delivery_id(

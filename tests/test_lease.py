@@ -68,18 +68,17 @@ def test_a_delivery_slower_than_its_lease_is_posted_once(
 
 
 def test_a_worker_that_lost_its_lease_gives_the_event_up(
-    settings: Settings, slack: SlackRecorder
+    settings: Settings, slack: SlackRecorder, db: Engine
 ) -> None:
     """Another worker took the row (as its claim would) while ours waited on Slack: ours
     posts nothing more for it and neither finishes nor retries it."""
     bot = start_bot(settings.model_copy(update={"delivery_lease_seconds": LEASE_SECONDS}), slack)
-    engine = create_engine(sync_url(settings.database_url))
     try:
         slack.delay("chat.postMessage", LATE)
         assert bot.send("sms.received", message="Hello").status_code == 200
-        slack.wait_for(lambda: holder(engine))  # claimed: its first post waits on Slack
+        slack.wait_for(lambda: holder(db))  # claimed: its first post waits on Slack
 
-        with Session(engine) as session:
+        with Session(db) as session:
             row = session.scalars(select(InboxEvent)).one()
             row.locked_by = "another-worker"
             row.locked_until = utcnow() + timedelta(minutes=5)
@@ -87,10 +86,9 @@ def test_a_worker_that_lost_its_lease_gives_the_event_up(
         # Without giving it up, both posts would be answered and the row finished by now.
         time.sleep(3 * LATE + LEASE_SECONDS)
 
-        with Session(engine) as session:
+        with Session(db) as session:
             row = session.scalars(select(InboxEvent)).one()
             assert (row.state, row.locked_by, row.attempts) == ("pending", "another-worker", 0)
         assert len(slack.calls("chat.postMessage")) <= 1
     finally:
-        engine.dispose()
         bot.stop()

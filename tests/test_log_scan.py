@@ -20,7 +20,7 @@ import httpx
 import phonenumbers
 import pytest
 from phonenumbers import PhoneNumberFormat
-from sqlalchemy import create_engine, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -35,7 +35,6 @@ from bot.sandbox.qtvoice import (
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE, sample_event
 from bot.sandbox.server import free_port
 from bot.sandbox.slack import SlackDriver, SlackRecorder
-from bot.store.db import sync_url
 from bot.store.deliveries import DONE, FAILED
 from bot.store.models import InboxEvent
 from tests.conftest import BOT_TOKEN, NOTIFY_CHANNEL, SIGNING_SECRET, WEBHOOK_SECRET
@@ -118,15 +117,18 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 def test_a_full_flow_at_debug_logs_no_secret_and_no_full_number(
-    served: tuple[str, Path], settings: Settings, slack: SlackRecorder, qtvoice: QTvoiceSandbox
+    served: tuple[str, Path],
+    settings: Settings,
+    slack: SlackRecorder,
+    qtvoice: QTvoiceSandbox,
+    db: Engine,
 ) -> None:
     url, output = served
     webhooks = f"{url}/qtvoice/webhooks"
     driver = SlackDriver(url, SIGNING_SECRET, slack)
-    engine = create_engine(sync_url(settings.database_url))
 
     def settled() -> bool:
-        with Session(engine) as session:
+        with Session(db) as session:
             states = list(session.scalars(select(InboxEvent.state)))
         return bool(states) and all(state in (DONE, FAILED) for state in states)
 
@@ -153,7 +155,6 @@ def test_a_full_flow_at_debug_logs_no_secret_and_no_full_number(
         slack.wait_for(settled, timeout=60)
     finally:
         driver.close()
-        engine.dispose()
 
     listed = subprocess.run(
         [sys.executable, "-m", "bot", "deliveries"],

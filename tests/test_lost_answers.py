@@ -9,32 +9,23 @@ internal.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import get_args
 
 import httpx
 import pytest
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.delivery.poster import METADATA_EVENT, READ_BACK_PAGE_SIZE
 from bot.sandbox.slack import SlackRecorder
 from bot.sandbox.slack.recorder import LostAnswer
-from bot.store.db import sync_url
 from bot.store.deliveries import DONE
 from bot.store.models import InboxEvent, PostedMessage
 from tests.conftest import BOT_TOKEN, NOTIFY_CHANNEL, start_bot
 
 #: The bot's clock three minutes ahead of Slack's (issue 20, item 13).
 BOT_AHEAD_SECONDS = 180
-
-
-@pytest.fixture
-def db(settings: Settings) -> Iterator[Engine]:
-    engine = create_engine(sync_url(settings.database_url))
-    yield engine
-    engine.dispose()
 
 
 def delivered(db: Engine) -> bool:

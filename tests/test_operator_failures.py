@@ -16,7 +16,7 @@ from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.server import free_port
 from bot.sandbox.slack import SlackRecorder
 from tests.conftest import WEBHOOK_SECRET, process_environment, start_bot
-from tests.test_cli import run, serve_process, wait_for_health
+from tests.helpers.cli import run, serve_process, wait_for_health
 
 SLACK_FAILURE = (
     "SlackApiError: The request to the Slack API failed. (url: http://127.0.0.1:1/api/"

@@ -11,35 +11,27 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, create_engine, delete, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from bot import consent
 from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, iso_timestamp, sample_event
 from bot.sandbox.slack import SlackRecorder
-from bot.store.db import sync_url
 from bot.store.deliveries import DONE
 from bot.store.models import InboxEvent, OptOut
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
+from tests.helpers.webhooks import inbound
 
 #: Long enough for a refused text to have reached QTvoice had it been sent.
 SETTLE_SECONDS = 0.5
 OTHER_NUMBER = "+12155550199"
-
-
-@pytest.fixture
-def db(bot: RunningBot) -> Iterator[Engine]:
-    engine = create_engine(sync_url(bot.settings.database_url))
-    yield engine
-    engine.dispose()
 
 
 def opted_out(db: Engine, party: str) -> bool:
@@ -49,12 +41,6 @@ def opted_out(db: Engine, party: str) -> bool:
 
 def texts_to(qtvoice: QTvoiceSandbox, party: str) -> list[Any]:
     return [r.json for r in qtvoice.state.requests("POST", "/sms") if r.json["to"] == party]
-
-
-def inbound(bot: RunningBot, party: str, message: str) -> None:
-    response = bot.send("sms.received", from_=party, message=message)
-    assert response.status_code == 200, response.text
-    assert response.json()["status"] == "accepted"
 
 
 def sms(bot: RunningBot, text: str) -> str:

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -31,17 +31,8 @@ from bot.store.db import sync_url
 from bot.store.models import InboxEvent, WebhookRefusal, utcnow
 from bot.store.refusals import Tally, hour_of
 from tests.conftest import ADMIN, WEBHOOK_SECRET, RunningBot, start_bot
-from tests.test_delivery import run_cli
-from tests.test_webhooks import post_raw
-
-WRONG_SECRET = "whsec_the_old_one"
-SIGNATURE_FIX = "check the secret in QTvoice's webhook settings"
-TIMES = "\N{MULTIPLICATION SIGN}"
-
-
-def send_with_wrong_secret(bot: RunningBot) -> httpx.Response:
-    body = json.dumps(sample_event("call.missed")).encode()
-    return post_raw(bot, body, **{"X-QTvoice-Signature": sign(body, WRONG_SECRET)})
+from tests.helpers.cli import run_cli
+from tests.helpers.webhooks import SIGNATURE_FIX, TIMES, post_raw, send_with_wrong_secret
 
 
 def stored_refusals(settings: Settings) -> list[WebhookRefusal]:
@@ -111,17 +102,15 @@ def test_each_kind_of_refusal_is_counted_and_deliveries_lists_them(
     assert "x" * 50 not in out
 
 
-def test_status_shows_only_the_last_day(settings: Settings, bot: RunningBot) -> None:
+def test_status_shows_only_the_last_day(bot: RunningBot, db: Engine) -> None:
     two_days_ago = utcnow() - timedelta(days=2)
-    engine = create_engine(sync_url(settings.database_url))
-    with Session(engine) as session:
+    with Session(db) as session:
         session.add(
             WebhookRefusal(
                 kind=BAD_SIGNATURE, hour=hour_of(two_days_ago), count=9, last_seen=two_days_ago
             )
         )
         session.commit()
-    engine.dispose()
 
     status = bot.command("/qtvoice", "status", user=ADMIN)["text"]
 

@@ -55,7 +55,7 @@ from tests.conftest import (
     process_environment,
     start_bot,
 )
-from tests.test_cli import wait_for_health
+from tests.helpers.cli import wait_for_health
 
 # The database going away
 

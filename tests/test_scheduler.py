@@ -38,7 +38,7 @@ from bot.store.models import (
 )
 from bot.store.ownership import MISSED_CALL, SMS_REOPENED, SMS_THREAD
 from tests.conftest import NOTIFY_CHANNEL, start_bot
-from tests.slack.test_actions import click
+from tests.helpers.slack import click
 
 pytestmark = pytest.mark.anyio
 

@@ -28,9 +28,8 @@ from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.slack import DEFAULT_APP_TOKEN, SlackRecorder
 from bot.store.models import utcnow
 from tests.conftest import ADMIN, RunningBot, start_bot
-from tests.slack.test_actions import answer, click, posted_message
-from tests.slack.test_home import home_blocks
-from tests.test_refusals import send_with_wrong_secret
+from tests.helpers.slack import answer, click, home_blocks, posted_message
+from tests.helpers.webhooks import send_with_wrong_secret
 
 pytestmark = pytest.mark.anyio
 

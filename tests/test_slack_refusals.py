@@ -8,31 +8,21 @@ body is not JSON is a passing failure like a 5xx: retried, then posted exactly o
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from bot.config import Settings
 from bot.delivery.poster import FALLBACK_TEXT_LIMIT, plain_fallback
 from bot.sandbox.slack import SlackRecorder
 from bot.slack.blocks.kit import escape_mrkdwn
-from bot.store.db import sync_url
 from bot.store.deliveries import DONE, FAILED
 from bot.store.models import InboxEvent
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
 
 HOSTILE = "<!channel> pay now & <@U123>"
-
-
-@pytest.fixture
-def db(settings: Settings) -> Iterator[Engine]:
-    engine = create_engine(sync_url(settings.database_url))
-    yield engine
-    engine.dispose()
 
 
 def rows(db: Engine) -> list[InboxEvent]:

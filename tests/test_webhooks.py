@@ -16,16 +16,7 @@ from bot.sandbox.samples import sample_event
 from bot.sandbox.slack import SlackRecorder
 from bot.store.deliveries import DONE, IGNORED
 from tests.conftest import NOTIFY_CHANNEL, WEBHOOK_SECRET, RunningBot, start_bot
-
-
-def post_raw(bot: RunningBot, body: bytes, **headers: str) -> httpx.Response:
-    base = {
-        "Content-Type": "application/json",
-        "X-QTvoice-Signature": sign(body, WEBHOOK_SECRET),
-        "X-QTvoice-Timestamp": str(int(time.time())),
-        "X-QTvoice-Delivery-ID": f"dlv_{time.monotonic_ns()}",
-    }
-    return httpx.post(bot.webhook_url, content=body, headers={**base, **headers})
+from tests.helpers.webhooks import json_values, post_raw
 
 
 def posts(slack: SlackRecorder) -> list:
@@ -233,15 +224,6 @@ RAW_VALUES = [
 ]
 ODD_EVENTS = [*sorted(KNOWN_EVENTS), "fax.received", "x" * 70, "call.missed\u0000", " "]
 FIELDS = ["id", "from", "to", "message", "duration", "createdAt", "callId", "voicemailId"]
-
-json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
-json_values = st.recursive(
-    json_scalars,
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
-    ),
-    max_leaves=8,
-)
 
 
 @st.composite

@@ -11,71 +11,19 @@ import json
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy import create_engine, delete, update
+from sqlalchemy import Engine, delete, update
 
 from bot.sandbox.qtvoice import JANE_ROE, QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
-from bot.sandbox.slack import Delivery, SlackRecorder
+from bot.sandbox.slack import SlackRecorder
 from bot.slack.buttons import ButtonCodec, ButtonValue
-from bot.store.db import sync_url
 from bot.store.deliveries import PENDING
 from bot.store.models import InboxEvent, OpenItem, PostedMessage, utcnow
 from tests.conftest import NOTIFY_CHANNEL, SIGNING_SECRET, RunningBot
+from tests.helpers.slack import answer, button, click, posted_message
 
 CODEC = ButtonCodec.for_signing_secret(SIGNING_SECRET)
-
-
-def button(message: dict[str, Any], action_id: str, index: int = 0) -> dict[str, Any]:
-    found = [
-        element
-        for block in message.get("blocks") or []
-        for element in [*(block.get("elements") or []), block.get("accessory") or {}]
-        if element.get("action_id") == action_id
-    ]
-    return found[index]
-
-
-def click(
-    bot: RunningBot,
-    message: dict[str, Any],
-    action_id: str,
-    *,
-    user: str = "U0ALICE",
-    channel: str = NOTIFY_CHANNEL,
-    index: int = 0,
-) -> Delivery:
-    """Press the `action_id` button of `message` (a posted message or an ephemeral answer)."""
-    value = button(message, action_id, index)["value"]
-    ts = str(message.get("ts") or "1700000000.000100")
-    delivery = bot.slack.block_action(
-        action_id, value, user_id=user, channel_id=channel, message_ts=ts, message=message
-    )
-    assert delivery.status_code == 200
-    return delivery
-
-
-def answer(slack: SlackRecorder, delivery: Delivery) -> dict[str, Any]:
-    """The bot's answer to a click, through its response URL: only the clicker sees it."""
-    key = delivery.response_url_key
-    assert key is not None
-    posted = slack.wait_for(lambda: slack.responses(key))[0]
-    assert posted["response_type"] == "ephemeral"
-    assert posted.get("replace_original") is False
-    return posted
-
-
-def posted_message(slack: SlackRecorder, bot: RunningBot | None = None) -> dict[str, Any]:
-    """The message the worker posted for the webhook just sent.
-
-    Given the bot, also waits until its worker has finished the event (`/healthz` says none
-    is pending), so a click cannot race the worker recording where the message went.
-    """
-    message = slack.wait_for(lambda: slack.messages(NOTIFY_CHANNEL))[-1]
-    if bot is not None:
-        slack.wait_for(lambda: httpx.get(f"{bot.url}/healthz").json().get("pending") == 0)
-    return message
 
 
 def calls_placed(qtvoice: QTvoiceSandbox) -> list[Any]:
@@ -516,19 +464,17 @@ def test_mark_handled_on_a_message_the_bot_did_not_post_changes_nothing(
 
 
 def test_mark_handled_on_a_post_whose_worker_died_before_recording_it_closes_it(
-    bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any]
+    bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any], db: Engine
 ) -> None:
     """Slack answered the post, then its worker died before writing down where it landed: the
     message is the bot's all the same, known by the identity Slack keeps with it."""
-    engine = create_engine(sync_url(bot.settings.database_url))
-    with engine.begin() as connection:
+    with db.begin() as connection:
         connection.execute(update(PostedMessage).values(ts=None))
         connection.execute(
             update(InboxEvent).values(
                 state=PENDING, locked_by="died:1:abc", locked_until=utcnow() + timedelta(hours=1)
             )
         )
-    engine.dispose()
 
     delivery = click(bot, missed_call, "mark_handled", user=HANDLER)
 
@@ -539,13 +485,11 @@ def test_mark_handled_on_a_post_whose_worker_died_before_recording_it_closes_it(
 
 
 def test_mark_handled_on_a_missed_call_posted_before_its_data_was_kept(
-    bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any]
+    bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any], db: Engine
 ) -> None:
     """Refs stored before missed calls kept their data render from the stored webhook."""
-    engine = create_engine(sync_url(bot.settings.database_url))
-    with engine.begin() as connection:
+    with db.begin() as connection:
         connection.execute(update(PostedMessage).values(state={}))
-    engine.dispose()
 
     click(bot, {**missed_call, "blocks": FORGED_BLOCKS}, "mark_handled", user=HANDLER)
 
@@ -555,13 +499,11 @@ def test_mark_handled_on_a_missed_call_posted_before_its_data_was_kept(
 
 
 def test_mark_handled_on_a_message_of_no_item_that_slack_rate_limits_still_closes_it(
-    bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any]
+    bot: RunningBot, slack: SlackRecorder, missed_call: dict[str, Any], db: Engine
 ) -> None:
     """Issue 20 item 5, on the path for a message posted before items were kept."""
-    engine = create_engine(sync_url(bot.settings.database_url))
-    with engine.begin() as connection:
+    with db.begin() as connection:
         connection.execute(delete(OpenItem))
-    engine.dispose()
     slack.fail_next("chat.update", status=429, retry_after=1)
 
     delivery = click(bot, missed_call, "mark_handled", user=HANDLER)

@@ -15,8 +15,8 @@ from bot.sandbox.samples import iso_timestamp
 from bot.sandbox.slack import SlackRecorder
 from bot.store.models import utcnow
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
-from tests.slack.test_actions import answer, posted_message
-from tests.test_followup import replies, run
+from tests.helpers.runtime import run
+from tests.helpers.slack import answer, posted_message, replies
 
 pytestmark = pytest.mark.anyio
 

@@ -14,7 +14,7 @@ from bot.sandbox.samples import CUSTOMER_NUMBER
 from bot.sandbox.slack import Delivery, SlackRecorder
 from bot.slack.listeners.contact_form import form_errors
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
-from tests.slack.test_actions import click, posted_message
+from tests.helpers.slack import click, posted_message
 
 DM = "DU0ALICE"
 

@@ -6,60 +6,32 @@ reactions on the reply and the ephemerals its author saw.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select, update
+from sqlalchemy import Engine, create_engine, select, update
 from sqlalchemy.orm import Session
 
 from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
-from bot.sandbox.slack import DEFAULT_USERS, Delivery, SlackRecorder, SlackUser
+from bot.sandbox.slack import DEFAULT_USERS, SlackRecorder, SlackUser
 from bot.store.db import sync_url
 from bot.store.models import SENDING_REPLY, PostedMessage, utcnow
 from tests.conftest import ADMIN, BOT_TOKEN, NOTIFY_CHANNEL, RunningBot
+from tests.helpers.qtvoice import texts
+from tests.helpers.slack import open_sms_thread, reactions, reply, ts_of
+from tests.helpers.waits import SETTLE_SECONDS
 
-SETTLE_SECONDS = 0.5
-"""Events are handled after Slack's request is answered; long enough for a stray one to act."""
 #: How long after a reply the test stores where its thread's parent landed.
 LANDS_AFTER_SECONDS = 0.5
-
-
-def open_sms_thread(bot: RunningBot, slack: SlackRecorder, text: str = "Hi there") -> str:
-    """An inbound text, and the ts of the thread the worker opened for it."""
-    assert bot.send("sms.received", message=text).status_code == 200
-    slack.wait_for(lambda: len(slack.messages(NOTIFY_CHANNEL)) >= 2)
-    return str(slack.messages(NOTIFY_CHANNEL)[0]["ts"])
-
-
-def texts(qtvoice: QTvoiceSandbox) -> list[Any]:
-    return [request.json for request in qtvoice.state.requests("POST", "/sms")]
-
-
-def reactions(slack: SlackRecorder, ts: str) -> list[str]:
-    message = next(m for m in slack.messages(NOTIFY_CHANNEL) if m["ts"] == ts)
-    return [reaction["name"] for reaction in message["reactions"] or []]
 
 
 def whispers(slack: SlackRecorder, user: str) -> list[dict[str, Any]]:
     """What `user` alone was shown in the notification channel."""
     return [e for e in slack.ephemerals(user) if e["channel"] == NOTIFY_CHANNEL]
-
-
-def reply(bot: RunningBot, thread_ts: str, text: str, **kwargs: Any) -> str:
-    """A reply typed in the thread; its ts."""
-    delivery = bot.slack.message_in_thread(NOTIFY_CHANNEL, thread_ts, text, **kwargs)
-    assert delivery.status_code == 200
-    return ts_of(delivery)
-
-
-def ts_of(delivery: Delivery) -> str:
-    """The ts of the message an Events API delivery carried."""
-    return str(json.loads(delivery.body)["event"]["ts"])
 
 
 @pytest.fixture
@@ -79,15 +51,14 @@ def test_linked_reply_is_texted_from_the_conversations_line(
 
 
 def test_a_reply_under_a_thread_whose_place_is_not_stored_yet_is_texted(
-    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, thread: str, db: Engine
 ) -> None:
     """The worker stores where a post landed (its ts) just after Slack answered: a reply in
     between is under the bot's thread all the same, not under one it knows nothing of."""
     bot.link()
-    engine = create_engine(sync_url(bot.settings.database_url))
 
     def store_ts(ts: str | None) -> None:
-        with engine.begin() as connection:
+        with db.begin() as connection:
             connection.execute(
                 update(PostedMessage)
                 .where(PostedMessage.kind == "sms_thread")
@@ -102,7 +73,6 @@ def test_a_reply_under_a_thread_whose_place_is_not_stored_yet_is_texted(
         slack.wait_for(lambda: texts(qtvoice))
     finally:
         landing.join()
-        engine.dispose()
     assert texts(qtvoice) == [{"to": CUSTOMER_NUMBER, "message": "On my way", "from": MAIN_LINE}]
 
 

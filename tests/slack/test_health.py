@@ -20,9 +20,9 @@ from bot.slack.buttons import ButtonCodec, ButtonValue
 from bot.store.deliveries import DONE, FAILED
 from bot.store.models import InboxEvent, utcnow
 from tests.conftest import ADMIN, NOTIFY_CHANNEL, SIGNING_SECRET, RunningBot, start_bot
-from tests.slack.test_home import home_blocks
-from tests.test_delivery import settle
-from tests.test_refusals import SIGNATURE_FIX, TIMES, send_with_wrong_secret
+from tests.helpers.slack import home_blocks
+from tests.helpers.waits import settle
+from tests.helpers.webhooks import SIGNATURE_FIX, TIMES, send_with_wrong_secret
 
 CODEC = ButtonCodec.for_signing_secret(SIGNING_SECRET)
 

@@ -18,7 +18,7 @@ from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.slack import SlackRecorder
 from bot.slack.buttons import ButtonCodec, ButtonValue
 from tests.conftest import BOT_TOKEN, NOTIFY_CHANNEL, SIGNING_SECRET, RunningBot
-from tests.slack.test_actions import answer, click
+from tests.helpers.slack import answer, click, home_blocks
 
 CODEC = ButtonCodec.for_signing_secret(SIGNING_SECRET)
 
@@ -26,14 +26,6 @@ CODEC = ButtonCodec.for_signing_secret(SIGNING_SECRET)
 @pytest.fixture
 def linked(bot: RunningBot, slack: SlackRecorder) -> None:
     bot.link()
-
-
-def home_blocks(bot: RunningBot, slack: SlackRecorder, user: str = "U0ALICE") -> list[Any]:
-    """The App Home `user` sees after opening it."""
-    before = len(slack.views_published(user))
-    assert bot.slack.app_home_opened(user).status_code == 200
-    published = slack.wait_for(lambda: slack.views_published(user)[before:])
-    return published[-1]["blocks"]
 
 
 def home_of(bot: RunningBot, slack: SlackRecorder, user: str = "U0ALICE") -> str:

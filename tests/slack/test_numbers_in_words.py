@@ -12,7 +12,7 @@ from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER
 from bot.sandbox.slack import SlackRecorder
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
-from tests.slack.test_actions import answer, posted_message
+from tests.helpers.slack import answer, posted_message
 
 SPOKEN = "Call me back on my cell, 215 555 0199, not 2155551234, before 01/02 at 5:30 or pay $12.50"
 

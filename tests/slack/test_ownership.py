@@ -15,9 +15,10 @@ from sqlalchemy import select
 from bot.config import Settings
 from bot.runtime import Runtime
 from bot.sandbox.slack import SlackRecorder
-from bot.store.models import OpenItem, Reminder
+from bot.store.models import Reminder
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
-from tests.slack.test_actions import answer, button, click, posted_message
+from tests.helpers.runtime import stored_items
+from tests.helpers.slack import answer, button, click, posted_message
 
 HANDLER = "U0HANDLER"
 
@@ -37,15 +38,6 @@ def current(slack: SlackRecorder, posted: dict[str, Any]) -> dict[str, Any]:
     found = slack.message(NOTIFY_CHANNEL, posted["ts"])
     assert found is not None
     return found
-
-
-async def stored_items(settings: Settings) -> list[OpenItem]:
-    runtime = Runtime.create(settings)
-    try:
-        async with runtime.sessions() as session:
-            return list(await session.scalars(select(OpenItem)))
-    finally:
-        await runtime.close()
 
 
 async def stored_reminders(settings: Settings) -> list[Reminder]:

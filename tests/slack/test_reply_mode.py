@@ -15,7 +15,9 @@ from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.slack import SlackRecorder
 from bot.slack.reply_mode import EXPLICIT, THREAD, texted_words
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
-from tests.slack.test_events import SETTLE_SECONDS, open_sms_thread, reactions, reply, texts
+from tests.helpers.qtvoice import texts
+from tests.helpers.slack import open_sms_thread, reactions, reply
+from tests.helpers.waits import SETTLE_SECONDS
 
 
 @pytest.fixture

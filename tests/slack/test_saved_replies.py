@@ -9,8 +9,9 @@ from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER
 from bot.sandbox.slack import Delivery, SlackRecorder
 from tests.conftest import ADMIN, NOTIFY_CHANNEL, RunningBot
-from tests.slack.test_views import form_errors, open_modal_on, texts_sent
-from tests.test_opt_out import inbound
+from tests.helpers.qtvoice import texts_sent
+from tests.helpers.slack import form_errors, open_modal_on
+from tests.helpers.webhooks import inbound
 
 
 def add_hours_reply(bot: RunningBot) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from bot.sandbox.server import BackgroundServer
 from bot.sandbox.slack import DEFAULT_APP_TOKEN, SlackDriver, SlackRecorder
 from bot.web import create_app
 from tests.conftest import NOTIFY_CHANNEL, SIGNING_SECRET, RunningBot
-from tests.slack.test_door import CANARY, SLACK_PAYLOADS, mutated
+from tests.helpers.slack_payloads import CANARY, SLACK_PAYLOADS, mutated
 
 
 class HttpPaths:

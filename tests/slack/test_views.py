@@ -17,6 +17,8 @@ from bot.sandbox.qtvoice import ALICE_LINE, QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.slack import Delivery, SlackRecorder
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
+from tests.helpers.qtvoice import texts_sent
+from tests.helpers.slack import form_errors, open_modal_on
 
 ACK_DEADLINE_SECONDS = 3.0
 SMS_PER_MINUTE = 2
@@ -28,10 +30,6 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"sms_per_minute": SMS_PER_MINUTE})
 
 
-def texts_sent(qtvoice: QTvoiceSandbox) -> list[Any]:
-    return [request.json for request in qtvoice.state.requests("POST", "/sms")]
-
-
 def whispers(slack: SlackRecorder, channel: str = NOTIFY_CHANNEL) -> list[dict[str, Any]]:
     return [e for e in slack.ephemerals("U0ALICE") if e["channel"] == channel]
 
@@ -39,26 +37,6 @@ def whispers(slack: SlackRecorder, channel: str = NOTIFY_CHANNEL) -> list[dict[s
 @pytest.fixture
 def linked(bot: RunningBot, slack: SlackRecorder) -> None:
     bot.link()
-
-
-def open_modal_on(
-    bot: RunningBot, slack: SlackRecorder, message: dict[str, Any], action: str
-) -> dict[str, Any]:
-    """Click `action` on `message` and wait for the modal with its conversation filled in."""
-    value = next(
-        element["value"]
-        for block in message["blocks"]
-        for element in block.get("elements") or []
-        if element.get("action_id") == action
-    )
-    bot.slack.block_action(action, value, channel_id=NOTIFY_CHANNEL, message_ts=message["ts"])
-
-    def filled_in() -> dict[str, Any] | None:
-        view = slack.views_opened("U0ALICE")[-1]
-        history = next(b for b in view["blocks"] if b["block_id"] == "sms_history")
-        return None if "Loading" in json.dumps(history) else view
-
-    return slack.wait_for(filled_in)
 
 
 @pytest.fixture
@@ -77,13 +55,6 @@ def text_back_modal(
 
 def submit(bot: RunningBot, text: str) -> Delivery:
     return bot.slack.view_submission("sms_send", {"sms_message": {"message": text}})
-
-
-def form_errors(delivery: Delivery) -> dict[str, str]:
-    assert delivery.status_code == 200
-    body = delivery.response.json()
-    assert body["response_action"] == "errors"
-    return body["errors"]
 
 
 # The modal
