@@ -110,6 +110,13 @@ class _Fault:
     raw_type: str = "text/plain"
     #: The call is carried out, then its answer lost this way (see `lose_next_answer`).
     lose: LostAnswer | None = None
+    #: Only calls whose `text` argument contains this (None: any call of the method).
+    matching: str | None = None
+
+    def applies(self, method: str, args: dict[str, Any]) -> bool:
+        return self.method in (method, "*") and (
+            self.matching is None or self.matching in str(args.get("text") or "")
+        )
 
     def answer(self) -> _Answer:
         headers = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
@@ -262,8 +269,10 @@ class SlackRecorder:
         error: str | None = None,
         raw_body: str | None = None,
         raw_type: str = "text/plain",
+        matching: str | None = None,
     ) -> None:
-        """Answer the next `count` calls of `method` ("*": any method) with a failure.
+        """Answer the next `count` calls of `method` ("*": any method) with a failure; with
+        `matching`, only calls whose `text` argument contains it (one message among others).
 
         `status=429` is Slack's rate limit (Retry-After: `retry_after`, default 1);
         another status is answered as is; `error` answers HTTP 200 `ok: false` with that error;
@@ -275,7 +284,9 @@ class SlackRecorder:
             raise ValueError("count must be at least 1")
         with self._lock:
             self._faults.append(
-                _Fault(method, status, count, retry_after, error, raw_body, raw_type)
+                _Fault(
+                    method, status, count, retry_after, error, raw_body, raw_type, None, matching
+                )
             )
 
     def lose_next_answer(self, method: str, how: LostAnswer, *, count: int = 1) -> None:
@@ -568,10 +579,10 @@ class SlackRecorder:
             ]
         )
 
-    def _take_fault(self, method: str) -> _Fault | None:
-        fault = next((f for f in self._faults if f.method == method), None) or next(
-            (f for f in self._faults if f.method == "*"), None
-        )
+    def _take_fault(self, method: str, args: dict[str, Any]) -> _Fault | None:
+        fault = next(
+            (f for f in self._faults if f.method == method and f.applies(method, args)), None
+        ) or next((f for f in self._faults if f.method == "*" and f.applies(method, args)), None)
         if fault is not None:
             fault.remaining -= 1
             if fault.remaining == 0:
@@ -636,7 +647,7 @@ class SlackRecorder:
         if delay:
             await asyncio.sleep(delay)
         with self._lock:
-            fault = self._take_fault(method)
+            fault = self._take_fault(method, args)
             limited = None if fault else self._channel_limited(method, args, time.monotonic())
             if fault is not None and fault.lose is not None:
                 answer = self._answer(method, args, token)
