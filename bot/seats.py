@@ -45,6 +45,7 @@ async def hold_a_seat(
     stop: asyncio.Event,
     *,
     tried: asyncio.Event | None = None,
+    held: set[int] | None = None,
     retry_seconds: float = RETRY_SECONDS,
 ) -> None:
     """Hold a Socket Mode connection (`open_socket` opens it) while this process has a seat,
@@ -70,7 +71,13 @@ async def hold_a_seat(
         if handler is None:
             handler = await open_socket()
         tried.set()
-        await lease.hold(stop, retry_seconds)
+        if held is not None:
+            held.add(key)
+        try:
+            await lease.hold(stop, retry_seconds)
+        finally:
+            if held is not None:
+                held.discard(key)
 
     async def standing_by() -> None:
         if handler is not None:
@@ -97,11 +104,14 @@ async def hold_a_seat(
         await close()
 
 
-async def seated_elsewhere(runtime: Runtime) -> bool:
+async def seated_elsewhere(runtime: Runtime, mine: set[int]) -> bool:
     """Whether another process of this deployment holds a Socket Mode seat (so, a socket):
-    what `/readyz` and the incident watch go by in a process that holds none. Always False
-    on SQLite, whose one process holds its own socket."""
-    if runtime.engine.dialect.name != "postgresql":
+    what `/readyz` and the incident watch go by when this process's own socket is down.
+    `mine` are the seats this process holds (`hold_a_seat(held=…)`): their locks sit on
+    another of its connections, and must not count. Always False on SQLite, whose one
+    process holds its own socket."""
+    others = [key for key in SEATS if key not in mine]
+    if runtime.engine.dialect.name != "postgresql" or not others:
         return False
     async with runtime.engine.connect() as connection:
-        return await held_by_others(connection, SEATS) > 0
+        return await held_by_others(connection, others) > 0

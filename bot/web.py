@@ -140,12 +140,14 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         )
 
     socket_mode: AsyncSocketModeHandler | None = None
+    #: The Socket Mode seats this process holds (`bot.seats`).
+    seats_held: set[int] = set()
 
     async def socket_connected() -> bool:
         """This deployment holds a Socket Mode connection: this process's own, or a seat held
         by another process (`bot.seats`)."""
         connected = socket_mode is not None and await socket_mode.client.is_connected()
-        connected = connected or await seated_elsewhere(runtime)
+        connected = connected or await seated_elsewhere(runtime, seats_held)
         metrics.SOCKET_MODE_CONNECTED.set(connected)
         return connected
 
@@ -172,7 +174,9 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
                 return socket_mode
 
             tried = asyncio.Event()
-            seat = asyncio.create_task(hold_a_seat(runtime, open_socket, leave_seat, tried=tried))
+            seat = asyncio.create_task(
+                hold_a_seat(runtime, open_socket, leave_seat, tried=tried, held=seats_held)
+            )
             # Served with its socket open when it has a seat, as without seats; never held up
             # for long by a database that does not answer.
             with contextlib.suppress(TimeoutError):
