@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.qtvoice.events import SmsEvent, parse_envelope
+from bot.qtvoice.events import CANARY_EVENT, SmsEvent, UnknownEvent, parse_envelope
 from bot.slack.blocks.kit import Message, RenderContext
-from bot.slack.blocks.notifications import Caller
+from bot.slack.blocks.notifications import Caller, Line, sms_inbound
 from bot.slack.buttons import ButtonCodec
 from bot.slack.plans import (
     DELIVERED_REACTION,
@@ -29,9 +29,11 @@ from bot.slack.plans import (
     Shown,
     SmsKnown,
     Update,
+    Upload,
     VoicemailCopy,
     VoicemailKnown,
     Wait,
+    canary,
     contact,
     furthest,
     live_call,
@@ -56,16 +58,20 @@ def text(event: str, **data: Any) -> SmsEvent:
 
 
 def skeleton(plan: Plan) -> list[tuple[Any, ...]]:
-    """Each write as (type, kind, channel, thread, broadcast or reaction or state)."""
+    """Each write as (type, kind, channel, thread, broadcast and settle, or reaction or state
+    or the recording's URL)."""
     shape: list[tuple[Any, ...]] = []
     for write in plan:
         if isinstance(write, Post):
             thread = write.thread[0] if write.thread else None
-            shape.append(("post", write.kind, write.channel, thread, write.broadcast))
+            post = ("post", write.kind, write.channel, thread, write.broadcast, write.settle)
+            shape.append(post)
         elif isinstance(write, Update):
             shape.append(("update", write.kind, write.channel, dict(write.state or {})))
         elif isinstance(write, React):
             shape.append(("react", write.kind, write.channel, write.name))
+        elif isinstance(write, Upload):
+            shape.append(("upload", write.kind, write.channel, write.url))
         else:
             shape.append(("wait", write.wait))
     return shape
@@ -79,10 +85,10 @@ def test_an_inbound_text_opens_its_thread_then_posts_in_it_in_every_channel() ->
     plan = sms(text("sms.received"), known(channels=["C1", "C2"]), CTX)
 
     assert skeleton(plan) == [
-        ("post", "sms_thread", "C1", None, False),
-        ("post", "sms", "C1", "sms_thread", False),
-        ("post", "sms_thread", "C2", None, False),
-        ("post", "sms", "C2", "sms_thread", False),
+        ("post", "sms_thread", "C1", None, False, True),
+        ("post", "sms", "C1", "sms_thread", False, False),
+        ("post", "sms_thread", "C2", None, False, True),
+        ("post", "sms", "C2", "sms_thread", False, False),
     ]
     assert plan[0].message is PARENT  # type: ignore[union-attr]
 
@@ -90,14 +96,14 @@ def test_an_inbound_text_opens_its_thread_then_posts_in_it_in_every_channel() ->
 def test_a_text_after_its_conversation_was_handled_is_also_broadcast() -> None:
     plan = sms(text("sms.received"), known(reopened=REOPENED), CTX)
 
-    assert skeleton(plan)[2] == ("post", "sms_reopened", "C1", "sms_thread", True)
+    assert skeleton(plan)[2] == ("post", "sms_reopened", "C1", "sms_thread", True, True)
 
 
 def test_stop_is_said_in_the_thread_and_the_parent_shows_it() -> None:
     plan = sms(text("sms.received", message="STOP"), known(keyword="STOP", opts_out=True), CTX)
 
     assert skeleton(plan)[2:] == [
-        ("post", "sms_opt", "C1", "sms_thread", False),
+        ("post", "sms_opt", "C1", "sms_thread", False, False),
         ("update", "sms_thread", "C1", {}),
     ]
 
@@ -129,7 +135,7 @@ def test_an_outbound_text_a_reply_is_still_texting_waits_for_it() -> None:
     plan = sms(text("sms.sent"), known(replying=frozenset({"C1"})), CTX)
 
     assert skeleton(plan) == [
-        ("post", "sms_thread", "C1", None, False),
+        ("post", "sms_thread", "C1", None, False, False),
         ("wait", timedelta(seconds=1)),
     ]
     assert isinstance(plan[1], Wait)
@@ -138,8 +144,41 @@ def test_an_outbound_text_a_reply_is_still_texting_waits_for_it() -> None:
 def test_an_outbound_text_new_to_slack_is_posted_in_its_thread() -> None:
     plan = sms(text("sms.delivered"), known(), CTX)
 
-    assert skeleton(plan)[1] == ("post", "sms", "C1", "sms_thread", False)
-    assert plan[1].state == {"status": "delivered"}  # type: ignore[union-attr]
+    assert skeleton(plan)[1] == ("post", "sms", "C1", "sms_thread", False, False)
+    assert plan[1].state == {"status": "delivered", "sent_by": None}  # type: ignore[union-attr]
+
+
+def test_an_outbound_text_sent_from_slack_names_who_sent_it() -> None:
+    plan = sms(text("sms.sent"), known(sent_by="U0ALICE", recording=False), CTX)
+
+    post = plan[1]
+    assert isinstance(post, Post)
+    assert post.state == {"status": "sent", "sent_by": "U0ALICE"}
+    assert "<@U0ALICE>" in json.dumps(post.message.blocks)
+
+
+def test_an_outbound_text_whose_sender_is_being_recorded_waits_for_it() -> None:
+    plan = sms(text("sms.sent"), known(recording=True), CTX)
+
+    assert skeleton(plan)[1] == ("wait", timedelta(seconds=1))
+    assert isinstance(plan[1], Wait)
+    assert "recorded" in plan[1].reason
+
+
+def test_an_inbound_text_numbers_are_called_from_its_line() -> None:
+    line = Line(number="+12155550100")
+    event = text("sms.received", message="My cell is 215-555-9876, call me there")
+
+    plan = sms(event, known(line=line), CTX)
+
+    assert plan[1].message == sms_inbound(event.data, CALLER, CTX, line)  # type: ignore[union-attr]
+    assert plan[1].message != sms_inbound(event.data, CALLER, CTX)  # type: ignore[union-attr]
+
+
+def test_a_stop_said_before_a_newer_word_is_shown_as_a_text_only() -> None:
+    plan = sms(text("sms.received", message="STOP"), known(keyword=None), CTX)
+
+    assert [write[1] for write in skeleton(plan)] == ["sms_thread", "sms"]
 
 
 def test_delivery_states_only_move_forward() -> None:
@@ -167,8 +206,8 @@ def test_a_missed_call_goes_to_its_channels_then_dms_and_marks_its_live_card() -
     plan = missed_call(event_of("call.missed"), known, CTX)
 
     assert skeleton(plan) == [
-        ("post", "missed_call", "C1", None, False),
-        ("post", "missed_call", DirectMessage("U0ALICE"), None, False),
+        ("post", "missed_call", "C1", None, False, True),
+        ("post", "missed_call", DirectMessage("U0ALICE"), None, False, True),
         ("update", "live_call", "C1", {}),
     ]
     assert plan[0].state["id"] == event_of("call.missed").object_id  # type: ignore[union-attr]
@@ -180,7 +219,7 @@ def test_a_live_call_is_posted_once_then_updated() -> None:
     plan = live_call(event_of("call.incoming"), known, CTX)
 
     assert skeleton(plan) == [
-        ("post", "live_call", "C1", None, False),
+        ("post", "live_call", "C1", None, False, False),
         ("update", "live_call", "C2", {}),
     ]
 
@@ -195,7 +234,7 @@ def test_a_voicemail_is_posted_where_new_updated_where_shown_and_stays_handled()
     plan = voicemail(event_of("voicemail.new"), VoicemailKnown("vm_1", copies), CTX)
 
     assert skeleton(plan) == [
-        ("post", "voicemail", "C1", None, False),
+        ("post", "voicemail", "C1", None, False, True),
         ("update", "voicemail", "C2", handled),
     ]
     closed = json.dumps(plan[1].message.blocks)  # type: ignore[union-attr]
@@ -203,10 +242,40 @@ def test_a_voicemail_is_posted_where_new_updated_where_shown_and_stays_handled()
     assert '"actions"' not in closed
 
 
+def test_a_voicemail_recording_goes_in_each_copy_thread_when_uploads_are_on() -> None:
+    url = "https://qtvoice.example/recordings/vm_1.mp3"
+    handled = {"id": "vm_1", "handled_by": "U0BOB", "handled_at": "2026-01-05T10:00:00+00:00"}
+    copies = [
+        VoicemailCopy("C1", {"id": "vm_1"}, PARENT, recording_url=url),
+        VoicemailCopy(DirectMessage("U0ALICE"), handled, PARENT, recording_url=url),
+    ]
+
+    plan = voicemail(event_of("voicemail.new"), VoicemailKnown("vm_1", copies, True), CTX)
+    off = voicemail(event_of("voicemail.new"), VoicemailKnown("vm_1", copies), CTX)
+
+    assert skeleton(plan) == [
+        ("post", "voicemail", "C1", None, False, True),
+        ("upload", "voicemail", "C1", url),
+        ("post", "voicemail", DirectMessage("U0ALICE"), None, False, False),
+        ("upload", "voicemail", DirectMessage("U0ALICE"), url),
+    ]
+    assert [write[0] for write in skeleton(off)] == ["post", "post"]
+
+
+def test_the_canary_is_posted_in_its_channel_and_nowhere_when_off() -> None:
+    event = parse_envelope({"event": CANARY_EVENT, "data": {"id": "chk_1"}})
+    assert isinstance(event, UnknownEvent)
+
+    assert skeleton(canary(event, "C0CANARY", CTX)) == [
+        ("post", "canary", "C0CANARY", None, False, False)
+    ]
+    assert canary(event, None, CTX) == ()
+
+
 def test_a_contact_event_is_posted_in_each_channel_asking() -> None:
     plan = contact(event_of("contact.created"), ["C1", "C2"], CTX)
 
     assert skeleton(plan) == [
-        ("post", "contact.created", "C1", None, False),
-        ("post", "contact.created", "C2", None, False),
+        ("post", "contact.created", "C1", None, False, False),
+        ("post", "contact.created", "C2", None, False, False),
     ]
