@@ -1,5 +1,12 @@
-"""The buttons' updates of the bot's messages (`ClickUpdates`, which is `Runtime.updates`),
-performed with the worker's exactly-once machinery (`bot.delivery.poster`).
+"""Slack writes performed with the worker's exactly-once machinery (`bot.delivery.poster`):
+a handler's plan (`perform`, see `bot.slack.plans`), and the buttons' updates of the bot's
+messages (`ClickUpdates`, which is `Runtime.updates`).
+
+A plan is carried out in order, each write through the poster: a post once per (kind, key)
+and channel (settled, when it is a copy of an open item: `bot.delivery.followup.settle`), an
+update or a reaction of what was posted, a recording uploaded once in a post's thread
+(`bot.delivery.recordings`); a `Wait` hands the event back to the inbox (`NotYet`). Run again
+after a failure, the same plan shows the same as running it once.
 
 An update goes through `SlackPoster.update`, so it honours the rate limit any process was
 given for the channel and records a 429's Retry-After for all of them; where the worker would
@@ -17,17 +24,100 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.delivery.poster import CLAIM_AHEAD, ChannelCoolingDown, Refused, SlackPoster, Unreadable
+from bot.delivery import followup
+from bot.delivery.inbox import NotYet
+from bot.delivery.poster import (
+    CLAIM_AHEAD,
+    ChannelCoolingDown,
+    DmRefused,
+    Refused,
+    SlackPoster,
+    Unreadable,
+)
+from bot.delivery.recordings import RECORDING_TITLE, RecordingUploader
 from bot.runtime import Runtime
 from bot.slack.api_errors import describe
-from bot.slack.blocks.kit import Message
+from bot.slack.blocks.kit import Message, RenderContext
+from bot.slack.plans import DirectMessage, Plan, Post, React, Update, Upload, Wait
 from bot.store.models import PostedMessage, utcnow
 
 logger = logging.getLogger(__name__)
 
 UPDATE_ATTEMPTS = 5
 """Tries at one update Slack keeps rate-limiting; each waits as long as Slack asked."""
+
+
+async def perform(
+    session: AsyncSession,
+    poster: SlackPoster,
+    plan: Plan,
+    ctx: RenderContext,
+    recordings: RecordingUploader | None = None,
+) -> None:
+    """Carry out `plan`'s writes in order (see the module's docstring); `ctx` renders a
+    settled copy, `recordings` uploads (None: uploads are off, an `Upload` does nothing).
+
+    A direct message is opened when its first write comes, so a failure to open it raises
+    after the channels before it were written; a user Slack will never let the bot write to
+    (`DmRefused`) is skipped. Raises what the poster raises, or `NotYet` at a `Wait`.
+    """
+    posted: dict[tuple[str, str, str], PostedMessage] = {}
+    opened: dict[str, str | None] = {}
+
+    async def channel_of(place: str | DirectMessage) -> str | None:
+        if isinstance(place, str):
+            return place
+        if place.user not in opened:
+            try:
+                opened[place.user] = await poster.dm_channel(session, place.user)
+            except DmRefused:
+                opened[place.user] = None
+        return opened[place.user]
+
+    async def ref_of(kind: str, key: str, channel: str) -> PostedMessage | None:
+        known = posted.get((kind, key, channel))
+        return known if known is not None else await poster.find(session, kind, key, channel)
+
+    for write in plan:
+        if isinstance(write, Wait):
+            raise NotYet(write.reason, utcnow() + write.wait)
+        channel = await channel_of(write.channel)
+        if channel is None:
+            continue
+        if isinstance(write, Post):
+            thread = await ref_of(*write.thread, channel) if write.thread else None
+            post = await poster.post_once(
+                session,
+                kind=write.kind,
+                key=write.key,
+                channel=channel,
+                message=write.message,
+                thread_ts=thread.ts if thread is not None else None,
+                state=write.state,
+                broadcast=write.broadcast,
+            )
+            posted[(write.kind, write.key, channel)] = post
+            if write.settle:
+                await followup.settle(session, poster, ctx, post, write.message)
+            continue
+        ref = await ref_of(write.kind, write.key, channel)
+        if ref is None or ref.ts is None:
+            continue
+        if isinstance(write, Update):
+            await poster.update(session, ref, write.message, state=write.state)
+        elif isinstance(write, React):
+            await poster.react(session, channel, ref.ts, write.name)
+        elif isinstance(write, Upload) and recordings is not None:
+            await recordings.upload_once(
+                session,
+                key=write.key,
+                channel=channel,
+                thread_ts=ref.ts,
+                url=write.url,
+                title=RECORDING_TITLE,
+            )
 
 
 class ClickUpdates:

@@ -2,17 +2,23 @@
 
 `DISPATCH` maps each known event type to its handler; the worker calls `Notifier.deliver()`
 once per inbox event with the typed event the door parsed and the routes and links it read
-with the claim (`Routing`), and the golden tests drive that same path. A delivery may run again for the same event (after a crash or a Slack failure), so
-every write goes through `SlackPoster.post_once` or an idempotent update: running it twice
+with the claim (`Routing`), and the golden tests drive that same path.
+
+Each handler renders, then writes: it reads what the store knows (who the caller is, where the
+event goes, what was posted before; recording the open item the event is about), asks
+`bot.slack.plans` for the plan of Slack writes (pure), and has `bot.delivery.executor.perform`
+carry it out. A delivery may run again for the same event (after a crash or a Slack failure),
+so every write goes through `SlackPoster.post_once` or an idempotent update: running it twice
 shows the same as running it once.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,9 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import consent
 from bot.config import Settings
 from bot.delivery import followup, identity, renaming
-from bot.delivery.inbox import NotYet
-from bot.delivery.poster import DmRefused, SlackPoster
-from bot.delivery.recordings import RECORDING_TITLE, RecordingUploader
+from bot.delivery.executor import perform
+from bot.delivery.poster import SlackPoster
+from bot.delivery.recordings import RecordingUploader
 from bot.delivery.router import Routing, destinations, live_card_channels
 from bot.directory import ContactDirectory
 from bot.qtvoice.events import (
@@ -40,24 +46,20 @@ from bot.qtvoice.events import (
     VoicemailData,
     VoicemailEvent,
 )
+from bot.slack import plans
 from bot.slack.blocks import notifications as blocks
 from bot.slack.blocks import ownership as ownership_blocks
-from bot.slack.blocks import service as service_blocks
-from bot.slack.blocks.kit import Message
+from bot.slack.blocks.kit import RenderContext
 from bot.slack.blocks.notifications import Caller, Line
+from bot.slack.plans import Plan
 from bot.slack.rendering import render_context
 from bot.store.groupcommit import GroupCommit
 from bot.store.models import SENDING_REPLY, OutboundText, PostedMessage, utcnow
-from bot.store.ownership import SMS_REOPENED
 
 logger = logging.getLogger(__name__)
 
-#: Outbound delivery states in the order they happen; a late `sms.sent` never undoes `delivered`.
-SMS_PROGRESS = ("queued", "sent", "delivered")
-SENT_REACTION, DELIVERED_REACTION = "outbox_tray", "white_check_mark"
 #: A `SENDING_REPLY` marker left by a process that died mid-send stops counting after a minute.
 SENDING_REPLY_EXPIRES = timedelta(minutes=1)
-REPLY_WAIT = timedelta(seconds=1)
 
 
 class Notifier:
@@ -87,167 +89,134 @@ class Notifier:
         type does nothing."""
         handler = DISPATCH.get(event.event)
         if handler is not None:
-            await handler(self, session, event, routing)
+            known = await handler.read(self, session, event, routing)
+            plan = handler.plan(event, known, self.ctx)
+            await perform(session, self.poster, plan, self.ctx, self.recordings)
 
-    async def canary(self, session: AsyncSession, event: UnknownEvent, routing: Routing) -> None:
-        """The canary's test notification (`bot.ops.canary`), into `CANARY_CHANNEL`; one
-        that comes when the canary is off (a replay) has nowhere to go and is dropped."""
-        channel = self.settings.canary_channel
-        if channel and event.object_id:
-            message = service_blocks.canary(event.object_id)
-            await self.poster.post_once(
-                session, kind="canary", key=event.object_id, channel=channel, message=message
-            )
+    async def canary(
+        self, session: AsyncSession, event: UnknownEvent, routing: Routing
+    ) -> str | None:
+        """Where the canary's test notification goes: `CANARY_CHANNEL` (None: the canary is
+        off)."""
+        return self.settings.canary_channel or None
 
     # Calls
 
-    async def missed_call(self, session: AsyncSession, event: CallEvent, routing: Routing) -> None:
-        """A message per missed call, and the call's live card (if any) marked missed."""
-        caller = await self._caller(session, event.customer)
-        message = blocks.missed_call(event.data, caller, self._line(event), self.ctx)
+    async def missed_call(
+        self, session: AsyncSession, event: CallEvent, routing: Routing
+    ) -> plans.CallKnown:
+        """A missed call's: its open item, recorded here (the message shows its ownership)."""
+        known = await self.call(session, event, routing)
         item = await followup.track(
             session,
             self.group,
             self.ctx,
-            kind="missed_call",
+            kind=plans.MISSED_CALL,
             key=event.object_id,
-            message=message,
-            caller=caller,
+            message=blocks.missed_call(event.data, known.caller, self._line(event), self.ctx),
+            caller=known.caller,
             line=self._line(event),
             arrived_at=event.data.created_at,
         )
-        message = ownership_blocks.rendered(item, self.ctx)
-        # The call's data is kept so a button can render the message again (slack/stored.py).
-        kept = event.data.model_dump(mode="json", by_alias=True, exclude_none=True)
-        async for channel in self._channels(session, event, routing):
-            posted = await self.poster.post_once(
-                session,
-                kind="missed_call",
-                key=event.object_id,
-                channel=channel,
-                message=message,
-                state=kept,
-            )
-            await followup.settle(session, self.poster, self.ctx, posted, message)
-        await self._live_card(session, event, routing, post_new=False)
+        return replace(known, message=ownership_blocks.rendered(item, self.ctx))
 
-    async def live_call(self, session: AsyncSession, event: CallEvent, routing: Routing) -> None:
-        """One card per call per channel that asked for live calls, updated as the call goes."""
-        await self._live_card(session, event, routing, post_new=True)
-
-    async def _live_card(
-        self, session: AsyncSession, event: CallEvent, routing: Routing, *, post_new: bool
-    ) -> None:
-        channels = live_card_channels(event, routing.routes)
-        if not channels:
-            return
-        caller = await self._caller(session, event.customer)
-        message = blocks.live_call(event.data, event.event, caller, self._line(event), self.ctx)
-        for channel in channels:
-            card = await self.poster.find(session, "live_call", event.object_id, channel)
+    async def call(
+        self, session: AsyncSession, event: CallEvent, routing: Routing
+    ) -> plans.CallKnown:
+        """Who called, where a missed call goes, and which channels keep (and show) its card."""
+        card_channels = live_card_channels(event, routing.routes)
+        cards = set()
+        for channel in card_channels:
+            card = await self.poster.find(session, plans.LIVE_CALL, event.object_id, channel)
             if card is not None and card.ts is not None:
-                await self.poster.update(session, card, message)
-            elif post_new:
-                await self.poster.post_once(
-                    session, kind="live_call", key=event.object_id, channel=channel, message=message
-                )
+                cards.add(channel)
+        places = self._places(event, routing) if event.event == "call.missed" else []
+        return plans.CallKnown(
+            caller=await self._caller(session, event.customer),
+            places=places,
+            card_channels=card_channels,
+            cards=frozenset(cards),
+        )
 
     # Voicemail
 
     async def voicemail(
         self, session: AsyncSession, event: VoicemailEvent, routing: Routing
-    ) -> None:
-        """One message per voicemail, whichever of its events comes first; later ones update it."""
+    ) -> plans.VoicemailKnown:
+        """A voicemail's identity and its copy in each place: where it was posted, else where
+        it goes."""
         key = await identity.voicemail_key(session, event)
+        copies = await self._voicemail_copies(session, event, routing, key)
+        return plans.VoicemailKnown(key, copies, recordings=self.recordings is not None)
+
+    async def _voicemail_copies(
+        self, session: AsyncSession, event: VoicemailEvent, routing: Routing, key: str
+    ) -> list[plans.VoicemailCopy]:
+        """Each place's copy of voicemail `key`, its open item recorded here."""
         fields = event.voicemail_fields()
-        posted = await followup.channels_posted(session, "voicemail", key)
-        channels = _listed(posted) if posted else self._channels(session, event, routing)
-        async for channel in channels:
-            existing = await self.poster.find(session, "voicemail", key, channel)
+        posted = await followup.channels_posted(session, plans.VOICEMAIL, key)
+        places = list(posted) if posted else self._places(event, routing)
+        copies = []
+        for place in places:
+            existing = (
+                await self.poster.find(session, plans.VOICEMAIL, key, place)
+                if isinstance(place, str)
+                else None
+            )
             merged = {**(existing.state if existing else {}), **fields}
             voicemail = VoicemailData.model_validate(merged)
             caller = await self._caller(session, voicemail.from_)
             line = Line(number=voicemail.to, extension_id=voicemail.extension_id)
-            message = blocks.voicemail(voicemail, caller, line, self.ctx)
             item = await followup.track(
                 session,
                 self.group,
                 self.ctx,
-                kind="voicemail",
+                kind=plans.VOICEMAIL,
                 key=key,
-                message=message,
+                message=blocks.voicemail(voicemail, caller, line, self.ctx),
                 caller=caller,
                 line=line,
                 arrived_at=voicemail.created_at,
             )
             message = ownership_blocks.rendered(item, self.ctx)
-            if merged.get("handled_by"):
-                # Someone already closed it out; a late transcript must not bring the buttons back.
-                message = Message(
-                    message.text,
-                    blocks.handled(
-                        message.blocks,
-                        merged["handled_by"],
-                        datetime.fromisoformat(merged["handled_at"]),
-                        self.ctx,
-                    ),
-                )
-            if existing is not None and existing.ts is not None:
-                await self.poster.update(session, existing, message, state=merged)
-                shown = existing
-            else:
-                shown = await self.poster.post_once(
-                    session,
-                    kind="voicemail",
-                    key=key,
-                    channel=channel,
-                    message=message,
-                    state=merged,
-                )
-                if not merged.get("handled_by"):
-                    await followup.settle(session, self.poster, self.ctx, shown, message)
-            if self.recordings is not None and voicemail.recording_url and shown.ts:
-                await self.recordings.upload_once(
-                    session,
-                    key=key,
-                    channel=channel,
-                    thread_ts=shown.ts,
-                    url=voicemail.recording_url,
-                    title=RECORDING_TITLE,
-                )
+            landed = existing is not None and existing.ts is not None
+            url = str(voicemail.recording_url) if voicemail.recording_url else None
+            copies.append(plans.VoicemailCopy(place, merged, message, landed, url))
+        return copies
 
     # Texts
 
-    async def sms(self, session: AsyncSession, event: SmsEvent, routing: Routing) -> None:
-        """A text in the thread of its conversation; an inbound STOP or START is also said.
+    async def sms(self, session: AsyncSession, event: SmsEvent, routing: Routing) -> plans.SmsKnown:
+        """What a text's plan is made from. An inbound text records its conversation's open
+        item (or, after the conversation was handled, a new one) here, so the parent shows
+        its ownership.
 
         The door already recorded the opt-out or opt-in (`bot.consent.record`): the thread
-        shows the party's state as it is now, which a later keyword may have changed again.
+        shows the party's state as it is now, which a later keyword may have changed again; a
+        word said before the party's newest (late, or replayed) is shown as a text only.
         """
-        line, customer = event.our_line or "", event.customer or ""
+        line = Line(number=event.our_line or None)
+        customer = event.customer or ""
         keyword = consent.opt_keyword(event.data.message) if event.inbound and customer else None
-        # A word said before the party's newest (late, or replayed) is shown as a text only.
         holds = bool(keyword) and not await consent.superseded(session, event)
         opted_out = bool(customer) and await consent.is_opted_out(session, customer)
         caller = await self._caller(session, event.customer)
-        parent_message = blocks.sms_thread_parent(
-            caller, Line(number=line or None), self.ctx, opted_out=opted_out
-        )
+        parent = blocks.sms_thread_parent(caller, line, self.ctx, opted_out=opted_out)
         reopened = None
         if event.inbound:
             item = await followup.track(
                 session,
                 self.group,
                 self.ctx,
-                kind="sms_thread",
+                kind=plans.SMS_THREAD,
                 key=event.conversation_key,
-                message=parent_message,
+                message=parent,
                 caller=caller,
-                line=Line(number=line or None),
+                line=line,
                 arrived_at=event.data.created_at,
                 conversation=event.conversation_key,
             )
-            parent_message = ownership_blocks.rendered(item, self.ctx)
+            parent = ownership_blocks.rendered(item, self.ctx)
             if keyword is None:  # STOP and START are noted in the thread, not someone's to-do
                 reopened = await followup.reopen(
                     session,
@@ -256,100 +225,55 @@ class Notifier:
                     conversation=event.conversation_key,
                     sms=event.data,
                     caller=caller,
-                    line=Line(number=line or None),
+                    line=line,
                 )
-        async for channel in self._channels(session, event, routing):
-            parent = await self.poster.post_once(
-                session,
-                kind="sms_thread",
-                key=event.conversation_key,
-                channel=channel,
-                message=parent_message,
-                state={"line": line, "customer": customer},
-            )
-            if event.inbound:
-                await followup.settle(session, self.poster, self.ctx, parent, parent_message)
-                await self.poster.post_once(
-                    session,
-                    kind="sms",
-                    key=event.object_id,
-                    channel=channel,
-                    message=blocks.sms_inbound(
-                        event.data, caller, self.ctx, Line(number=line or None)
-                    ),
-                    thread_ts=parent.ts,
-                )
-                if reopened is not None:
-                    posted = await self.poster.post_once(
-                        session,
-                        kind=SMS_REOPENED,
-                        key=event.object_id,
-                        channel=channel,
-                        message=reopened,
-                        thread_ts=parent.ts,
-                        broadcast=True,
-                    )
-                    await followup.settle(session, self.poster, self.ctx, posted, reopened)
-            else:
-                await self._outbound_state(session, event, channel, parent.ts)
-            if keyword and holds:
-                await self.poster.post_once(
-                    session,
-                    kind="sms_opt",
-                    key=event.object_id,
-                    channel=channel,
-                    message=blocks.opt_out_notice(
-                        caller, consent.opts_out(keyword), keyword, self.ctx
-                    ),
-                    thread_ts=parent.ts,
-                )
-                await self.poster.update(session, parent, parent_message)
+        channels = [place for place in self._places(event, routing) if isinstance(place, str)]
+        known = plans.SmsKnown(
+            caller=caller,
+            channels=channels,
+            parent=parent,
+            line=line,
+            reopened=reopened,
+            keyword=keyword if holds else None,
+            opts_out=consent.opts_out(keyword) if keyword else False,
+        )
+        if event.inbound:
+            return known
+        return await self._outbound_known(session, event, known)
 
-    async def _outbound_state(
-        self, session: AsyncSession, event: SmsEvent, channel: str, thread_ts: str | None
-    ) -> None:
-        """Show how far an outbound text got: reactions on a Slack reply, else its own message."""
+    async def _outbound_known(
+        self, session: AsyncSession, event: SmsEvent, known: plans.SmsKnown
+    ) -> plans.SmsKnown:
+        """What an outbound text's plan adds: what shows it in each channel already, where a
+        thread reply is being texted, and who sent it from Slack (Sent by)."""
         sms = event.data
-        status = "delivered" if event.event == "sms.delivered" else "sent"
-        existing = await self.poster.find(session, "sms", sms.id, channel)
-        if existing is not None and existing.state.get("origin") == "slack" and existing.ts:
-            reaction = DELIVERED_REACTION if status == "delivered" else SENT_REACTION
-            await self.poster.react(session, channel, existing.ts, reaction)
-            return
-        if existing is not None and existing.ts is not None:
-            status = _furthest(existing.state.get("status"), status)
-            message = blocks.sms_outbound(
-                sms, status, self.ctx, sent_by=existing.state.get("sent_by")
+        outbound: dict[str, plans.Shown] = {}
+        replying: set[str] = set()
+        for channel in known.channels:
+            shown = await self.poster.find(session, plans.SMS, sms.id, channel)
+            if shown is not None:
+                outbound[channel] = plans.Shown(shown.state, shown.ts is not None)
+            thread = await self.poster.find(
+                session, plans.SMS_THREAD, event.conversation_key, channel
             )
-            await self.poster.update(
-                session, existing, message, state={**existing.state, "status": status}
-            )
-            return
-        if await self._reply_being_sent(session, channel, thread_ts):
-            # Probably this very text, sent by a thread reply not recorded yet: once it is,
-            # the reply gets a reaction instead of a copy of itself beside it.
-            raise NotYet("a Slack reply in this thread is being texted", utcnow() + REPLY_WAIT)
-        # Sent by: a text sent from Slack (a modal, /sms) names who sent it in its thread.
+            if thread is not None and await self._reply_being_sent(session, channel, thread.ts):
+                replying.add(channel)
         sent_by = await session.scalar(
             select(OutboundText.slack_user_id).where(OutboundText.sms_id == sms.id).limit(1)
         )
-        if sent_by is None and await self._text_being_recorded(session, sms.to):
-            # QTvoice's receipt overtook the bot writing down who sent it, a moment ago.
-            raise NotYet("a text sent from Slack is being recorded", utcnow() + REPLY_WAIT)
-        await self.poster.post_once(
-            session,
-            kind="sms",
-            key=sms.id,
-            channel=channel,
-            message=blocks.sms_outbound(sms, status, self.ctx, sent_by=sent_by),
-            thread_ts=thread_ts,
-            state={"status": status, "sent_by": sent_by},
+        recording = sent_by is None and await self._text_being_recorded(session, sms.to)
+        return replace(
+            known,
+            outbound=outbound,
+            replying=frozenset(replying),
+            sent_by=sent_by,
+            recording=recording,
         )
 
     async def _reply_being_sent(
         self, session: AsyncSession, channel: str, thread_ts: str | None
     ) -> bool:
-        """A thread reply's text is with QTvoice right now (see slack/events.py)."""
+        """A thread reply's text is with QTvoice right now (see slack/listeners/events.py)."""
         marker = await session.scalar(
             select(PostedMessage.id).where(
                 PostedMessage.kind == SENDING_REPLY,
@@ -373,20 +297,18 @@ class Notifier:
 
     # Contacts
 
-    async def contact(self, session: AsyncSession, event: ContactEvent, routing: Routing) -> None:
-        """Refresh the cached contact of its number and show the name in every open message
-        about it (`renaming`); post only where a route asks."""
+    async def contact(
+        self, session: AsyncSession, event: ContactEvent, routing: Routing
+    ) -> list[str]:
+        """Where a contact event goes; the cached contact of its number is refreshed here and
+        the name shown in every open message about it (`renaming`, its own writes)."""
         contact = event.data
         if contact.phone is not None and contact.phone.is_phone:
             await self.directory.remember(session, contact.phone, contact)
             await renaming.show_new_name(
                 session, self.group, self.poster, self.ctx, str(contact.phone), self._caller_of
             )
-        message = blocks.contact_event(contact, event.event, self.ctx)
-        async for channel in self._channels(session, event, routing):
-            await self.poster.post_once(
-                session, kind=event.event, key=event.message_key, channel=channel, message=message
-            )
+        return [place for place in self._places(event, routing) if isinstance(place, str)]
 
     # Shared
 
@@ -404,16 +326,9 @@ class Notifier:
     def _line(self, event: CallEvent | VoicemailEvent) -> Line:
         return Line(number=event.our_line, extension_id=event.extension_id)
 
-    async def _channels(
-        self, session: AsyncSession, event: KnownEvent, routing: Routing
-    ) -> AsyncIterator[str]:
-        """Where `event` goes: its channels first, then each linked user's DM as it is opened.
-
-        A user Slack will never let the bot DM (`DmRefused`: deactivated, unknown, …) is
-        skipped, so one bad link cannot keep the event out of its channels. Any other failure
-        to open a DM raises after the channels are posted; the retry does not post them again
-        (`SlackPoster.post_once`).
-        """
+    def _places(self, event: KnownEvent, routing: Routing) -> list[str | plans.DirectMessage]:
+        """Where `event` goes, as a plan names it: its channels, then each linked user's DM
+        (opened when the plan gets there; see `bot.delivery.executor.perform`)."""
         places = destinations(
             event,
             routing.routes,
@@ -421,37 +336,31 @@ class Notifier:
             self.settings.notify_channel,
             after_hours_channel=followup.after_hours_channel(self.settings, utcnow()),
         )
-        for place in places:
-            if place.channel:
-                yield place.channel
-        for place in places:
-            if place.user and not place.channel:
-                try:
-                    dm = await self.poster.dm_channel(session, place.user)
-                except DmRefused:
-                    continue
-                yield dm
+        channels: list[str | plans.DirectMessage] = [p.channel for p in places if p.channel]
+        users = [plans.DirectMessage(p.user) for p in places if p.user and not p.channel]
+        return [*channels, *users]
 
 
-Handler = Callable[[Notifier, AsyncSession, Any, Routing], Awaitable[None]]
+Event = TypeVar("Event", CallEvent, VoicemailEvent, SmsEvent, ContactEvent, UnknownEvent)
+Known = TypeVar("Known")
+
+
+@dataclass(frozen=True)
+class Handler(Generic[Event, Known]):
+    """What one event type does in Slack: `read` what the store knows of the event (a
+    `Notifier` method), then `plan` the writes from the event and that (`bot.slack.plans`,
+    pure), which `Notifier.deliver` performs."""
+
+    read: Callable[[Notifier, AsyncSession, Event, Routing], Awaitable[Known]]
+    plan: Callable[[Event, Known, RenderContext], Plan]
+
 
 #: The one dispatch table: what each known event type does in Slack.
-DISPATCH: dict[str, Handler] = {
-    **dict.fromkeys(CALL_LIVE, Notifier.live_call),
-    "call.missed": Notifier.missed_call,
-    **dict.fromkeys(VOICEMAIL_EVENTS, Notifier.voicemail),
-    **dict.fromkeys(SMS_EVENTS, Notifier.sms),
-    **dict.fromkeys(CONTACT_EVENTS, Notifier.contact),
-    CANARY_EVENT: Notifier.canary,
+DISPATCH: dict[str, Handler[Any, Any]] = {
+    **dict.fromkeys(CALL_LIVE, Handler(Notifier.call, plans.live_call)),
+    "call.missed": Handler(Notifier.missed_call, plans.missed_call),
+    **dict.fromkeys(VOICEMAIL_EVENTS, Handler(Notifier.voicemail, plans.voicemail)),
+    **dict.fromkeys(SMS_EVENTS, Handler(Notifier.sms, plans.sms)),
+    **dict.fromkeys(CONTACT_EVENTS, Handler(Notifier.contact, plans.contact)),
+    CANARY_EVENT: Handler(Notifier.canary, plans.canary),
 }
-
-
-async def _listed(channels: list[str]) -> AsyncIterator[str]:
-    """`channels` as `Notifier._channels` gives them, one at a time."""
-    for channel in channels:
-        yield channel
-
-
-def _furthest(before: str | None, now: str) -> str:
-    rank = {state: index for index, state in enumerate(SMS_PROGRESS)}
-    return max((before or now, now), key=lambda state: rank.get(state, -1))

@@ -1,0 +1,331 @@
+"""Render, then write: what an event does in Slack, as a plan of writes, from the typed event
+and what the store knows. Pure: no I/O, no clock.
+
+A handler in the worker's dispatch table (`bot.delivery.notifier`) first reads what it needs
+(who the caller is, where the event goes, what was posted before, the open item), then asks a
+function here for the plan, and one executor (`bot.delivery.executor.perform`) carries it out
+with the poster's exactly-once machinery, in order. As Zulip's webhook views are a pure body
+function and one send, so a plan can be pinned by a test without Slack.
+
+A write names the message it is about by the poster's identity, (kind, key) in a channel; a
+reply names its thread the same way, so the executor takes the thread's ts from the post
+that made it (earlier in the plan, or before). A post of an item's copy asks to be settled
+(`Post.settle`: shown as the item stands once it landed) and a voicemail's recording is an
+upload in its thread (`Upload`), both carried out by the executor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.qtvoice.events import CallEvent, ContactEvent, SmsEvent, UnknownEvent, VoicemailEvent
+from bot.slack.blocks import notifications as blocks
+from bot.slack.blocks import service as service_blocks
+from bot.slack.blocks.kit import Message, RenderContext
+from bot.slack.blocks.notifications import Caller, Line
+from bot.store.ownership import SMS_REOPENED
+
+#: Outbound delivery states in the order they happen; a late `sms.sent` never undoes `delivered`.
+SMS_PROGRESS = ("queued", "sent", "delivered")
+SENT_REACTION, DELIVERED_REACTION = "outbox_tray", "white_check_mark"
+#: How long an outbound text waits for the thread reply that is texting it to be recorded.
+REPLY_WAIT = timedelta(seconds=1)
+SMS_THREAD, SMS, SMS_OPT = "sms_thread", "sms", "sms_opt"
+
+
+@dataclass(frozen=True)
+class DirectMessage:
+    """The direct message with a Slack user, opened when the plan gets there; a user Slack
+    will never let the bot write to is skipped."""
+
+    user: str
+
+
+@dataclass(frozen=True)
+class Post:
+    """Post `message` once as (kind, key) in `channel` (or a `DirectMessage`); in the thread of
+    the post (kind, key) `thread` names there, also shown in the channel when `broadcast`."""
+
+    kind: str
+    key: str
+    channel: str | DirectMessage
+    message: Message
+    state: Mapping[str, Any] = field(default_factory=dict)
+    thread: tuple[str, str] | None = None
+    broadcast: bool = False
+    #: A copy of an open item: once posted, show it as the item stands now (a click may have
+    #: come in between; `bot.delivery.followup.settle`).
+    settle: bool = False
+
+
+@dataclass(frozen=True)
+class Update:
+    """Show `message` in place of the posted (kind, key) in `channel`, and keep `state` with
+    it (None: keep what is kept)."""
+
+    kind: str
+    key: str
+    channel: str
+    message: Message
+    state: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class React:
+    """Add the reaction `name` to the posted (kind, key) in `channel`."""
+
+    kind: str
+    key: str
+    channel: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Stop here and deliver the event again after `wait`: what comes next depends on a
+    write elsewhere that is still on its way (`reason`)."""
+
+    reason: str
+    wait: timedelta
+
+
+@dataclass(frozen=True)
+class Upload:
+    """Upload the voicemail recording at `url` once in the thread of the posted (kind, key)
+    in `channel` (or a `DirectMessage`); nothing while that post has no ts."""
+
+    kind: str
+    key: str
+    channel: str | DirectMessage
+    url: str
+
+
+Write = Post | Update | React | Wait | Upload
+Plan = tuple[Write, ...]
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A message already posted, as the store keeps it: its state, and whether it landed."""
+
+    state: Mapping[str, Any]
+    landed: bool
+
+
+@dataclass(frozen=True)
+class SmsKnown:
+    """What the store knows when a text is delivered.
+
+    `parent` is the conversation's thread parent as it shows now (with its open item's
+    ownership when the text is inbound), `reopened` the message of a text that came after its
+    conversation was handled (None otherwise), `keyword` an inbound STOP or START word that
+    still holds (None when the party said another since: `bot.consent.superseded`), `line`
+    the business line the text is on. Per channel: `outbound` what shows this outbound text
+    already, `replying` the channels where a thread reply is being texted right now
+    (`bot.slack.listeners.events`). `sent_by` is the Slack user who sent this outbound text
+    from Slack (a modal, /sms), `recording` whether a text sent from Slack to its number is
+    still being recorded (`Telephony.send_text`), so who sent it is not known yet.
+    """
+
+    caller: Caller
+    channels: Sequence[str]
+    parent: Message
+    line: Line = field(default_factory=lambda: Line(number=None))
+    reopened: Message | None = None
+    keyword: str | None = None
+    opts_out: bool = False
+    outbound: Mapping[str, Shown] = field(default_factory=dict)
+    replying: frozenset[str] = frozenset()
+    sent_by: str | None = None
+    recording: bool = False
+
+
+MISSED_CALL, LIVE_CALL = "missed_call", "live_call"
+
+
+@dataclass(frozen=True)
+class CallKnown:
+    """What the store knows when a call event is delivered: who called, where it goes
+    (`places`), the channels that keep a live card of it (`card_channels`) and those where
+    the card was posted (`cards`)."""
+
+    caller: Caller
+    places: Sequence[str | DirectMessage] = ()
+    card_channels: Sequence[str] = ()
+    cards: frozenset[str] = frozenset()
+    #: A missed call as its open item shows it (None: as first rendered).
+    message: Message | None = None
+
+
+def missed_call(event: CallEvent, known: CallKnown, ctx: RenderContext) -> Plan:
+    """The missed call's message where it goes, keeping the call's data so a button can
+    render it again; the call's live cards marked missed."""
+    kept = event.data.model_dump(mode="json", by_alias=True, exclude_none=True)
+    message = known.message or blocks.missed_call(event.data, known.caller, _line(event), ctx)
+    posts: list[Write] = [
+        Post(MISSED_CALL, event.object_id, place, message, kept, settle=True)
+        for place in known.places
+    ]
+    return (*posts, *live_call(event, known, ctx, post_new=False))
+
+
+def live_call(
+    event: CallEvent, known: CallKnown, ctx: RenderContext, *, post_new: bool = True
+) -> Plan:
+    """One card per call in each channel that asked for live calls, updated as the call goes
+    (posted by its first event, unless `post_new` is False)."""
+    card = blocks.live_call(event.data, event.event, known.caller, _line(event), ctx)
+    writes: list[Write] = []
+    for channel in known.card_channels:
+        if channel in known.cards:
+            writes.append(Update(LIVE_CALL, event.object_id, channel, card))
+        elif post_new:
+            writes.append(Post(LIVE_CALL, event.object_id, channel, card))
+    return tuple(writes)
+
+
+def contact(event: ContactEvent, channels: Sequence[str], ctx: RenderContext) -> Plan:
+    """A contact created or changed, posted where a route asks."""
+    message = blocks.contact_event(event.data, event.event, ctx)
+    return tuple(Post(event.event, event.message_key, channel, message) for channel in channels)
+
+
+VOICEMAIL = "voicemail"
+CANARY = "canary"
+
+
+def canary(event: UnknownEvent, channel: str | None, ctx: RenderContext) -> Plan:
+    """The canary's test notification (`bot.ops.canary`) in `channel`; nothing when the canary
+    is off (a replay has nowhere to go)."""
+    if not channel or not event.object_id:
+        return ()
+    return (Post(CANARY, event.object_id, channel, service_blocks.canary(event.object_id)),)
+
+
+@dataclass(frozen=True)
+class VoicemailCopy:
+    """One place's copy of a voicemail as the store knows it: what it keeps (`state`, the
+    voicemail's fields merged over what earlier events brought), its face as its open item
+    shows it (`message`), and whether it is posted there (`landed`)."""
+
+    place: str | DirectMessage
+    state: Mapping[str, Any]
+    message: Message
+    landed: bool = False
+    #: Where the voicemail's recording is, once an event said (None: not known yet).
+    recording_url: str | None = None
+
+
+@dataclass(frozen=True)
+class VoicemailKnown:
+    """A voicemail's identity (`bot.delivery.identity`: the same for all its events) and its
+    copies; `recordings`: whether a recording is uploaded in each copy's thread."""
+
+    key: str
+    copies: Sequence[VoicemailCopy]
+    recordings: bool = False
+
+
+def voicemail(event: VoicemailEvent, known: VoicemailKnown, ctx: RenderContext) -> Plan:
+    """One message per voicemail in each place, whichever of its events comes first; later
+    ones update it. One someone already handled stays closed (a late transcript must not
+    bring the buttons back); a new copy is settled, and the recording, once known, goes in
+    each copy's thread."""
+    key = known.key
+    writes: list[Write] = []
+    for copy in known.copies:
+        message, handled_by = copy.message, copy.state.get("handled_by")
+        if handled_by:
+            handled_at = datetime.fromisoformat(str(copy.state["handled_at"]))
+            closed = blocks.handled(message.blocks, str(handled_by), handled_at, ctx)
+            message = Message(message.text, closed)
+        if copy.landed and isinstance(copy.place, str):
+            writes.append(Update(VOICEMAIL, key, copy.place, message, copy.state))
+        else:
+            settle = not handled_by
+            writes.append(Post(VOICEMAIL, key, copy.place, message, copy.state, settle=settle))
+        if known.recordings and copy.recording_url:
+            writes.append(Upload(VOICEMAIL, key, copy.place, copy.recording_url))
+    return tuple(writes)
+
+
+def _line(event: CallEvent) -> Line:
+    return Line(number=event.our_line, extension_id=event.extension_id)
+
+
+def sms(event: SmsEvent, known: SmsKnown, ctx: RenderContext) -> Plan:
+    """A text in the thread of its conversation, in each channel; an inbound STOP or START
+    is also said, and the parent shows the party's state as it is now."""
+    conversation = event.conversation_key
+    thread = (SMS_THREAD, conversation)
+    parent_state = {"line": event.our_line or "", "customer": event.customer or ""}
+    writes: list[Write] = []
+    for channel in known.channels:
+        parent = Post(
+            SMS_THREAD, conversation, channel, known.parent, parent_state, settle=event.inbound
+        )
+        writes.append(parent)
+        if event.inbound:
+            inbound = blocks.sms_inbound(event.data, known.caller, ctx, known.line)
+            writes.append(Post(SMS, event.object_id, channel, inbound, thread=thread))
+            if known.reopened is not None:
+                writes.append(
+                    Post(
+                        SMS_REOPENED,
+                        event.object_id,
+                        channel,
+                        known.reopened,
+                        thread=thread,
+                        broadcast=True,
+                        settle=True,
+                    )
+                )
+        else:
+            writes.append(_outbound(event, known, channel, ctx))
+        if known.keyword:
+            notice = blocks.opt_out_notice(known.caller, known.opts_out, known.keyword, ctx)
+            writes.append(Post(SMS_OPT, event.object_id, channel, notice, thread=thread))
+            writes.append(Update(SMS_THREAD, conversation, channel, known.parent))
+    return tuple(writes)
+
+
+def _outbound(event: SmsEvent, known: SmsKnown, channel: str, ctx: RenderContext) -> Write:
+    """How far an outbound text got: a reaction on the Slack reply that sent it, else its own
+    message in the thread, posted or updated."""
+    sms_data = event.data
+    status = "delivered" if event.event == "sms.delivered" else "sent"
+    shown = known.outbound.get(channel)
+    if shown is not None and shown.landed and shown.state.get("origin") == "slack":
+        reaction = DELIVERED_REACTION if status == "delivered" else SENT_REACTION
+        return React(SMS, sms_data.id, channel, reaction)
+    if shown is not None and shown.landed:
+        status = furthest(shown.state.get("status"), status)
+        message = blocks.sms_outbound(sms_data, status, ctx, sent_by=shown.state.get("sent_by"))
+        return Update(SMS, sms_data.id, channel, message, {**shown.state, "status": status})
+    if channel in known.replying:
+        # Probably this very text, sent by a thread reply not recorded yet: once it is, the
+        # reply gets a reaction instead of a copy of itself beside it.
+        return Wait("a Slack reply in this thread is being texted", REPLY_WAIT)
+    if known.sent_by is None and known.recording:
+        # QTvoice's receipt overtook the bot writing down who sent it, a moment ago.
+        return Wait("a text sent from Slack is being recorded", REPLY_WAIT)
+    # Sent by: a text sent from Slack (a modal, /sms) names who sent it in its thread.
+    message = blocks.sms_outbound(sms_data, status, ctx, sent_by=known.sent_by)
+    return Post(
+        SMS,
+        sms_data.id,
+        channel,
+        message,
+        {"status": status, "sent_by": known.sent_by},
+        thread=(SMS_THREAD, event.conversation_key),
+    )
+
+
+def furthest(before: object, now: str) -> str:
+    """The later of two delivery states (`SMS_PROGRESS`); an unknown one counts as earliest."""
+    rank = {state: index for index, state in enumerate(SMS_PROGRESS)}
+    earlier = before if isinstance(before, str) and before else now
+    return max((earlier, now), key=lambda state: rank.get(state, -1))
