@@ -8,8 +8,5 @@ from bot.sandbox.qtvoice import QTvoiceSandbox
 
 
 def texts(qtvoice: QTvoiceSandbox) -> list[Any]:
-    return [request.json for request in qtvoice.state.requests("POST", "/sms")]
-
-
-def texts_sent(qtvoice: QTvoiceSandbox) -> list[Any]:
+    """The bodies of every `POST /sms` the bot made, oldest first."""
     return [request.json for request in qtvoice.state.requests("POST", "/sms")]

@@ -30,7 +30,7 @@ def calls_placed(qtvoice: QTvoiceSandbox) -> list[Any]:
     return [request.json for request in qtvoice.state.requests("POST", "/calls")]
 
 
-def texts_sent(qtvoice: QTvoiceSandbox) -> list[Any]:
+def texts(qtvoice: QTvoiceSandbox) -> list[Any]:
     return [request.json for request in qtvoice.state.requests("POST", "/sms")]
 
 
@@ -305,7 +305,7 @@ def test_picking_a_contact_to_text_sends_the_typed_text(
 
     told = answer(slack, click(bot, picker, "pick_contact", channel="C0GENERAL"))
 
-    assert texts_sent(qtvoice)[0]["message"] == "See you at 3"
+    assert texts(qtvoice)[0]["message"] == "See you at 3"
     assert "Text sent" in told["text"]
 
 
@@ -396,7 +396,7 @@ def test_a_forged_pick_naming_a_number_the_bot_never_wrote_dials_or_texts_nothin
         assert "out of date" in answer(slack, delivery)["text"]
 
     assert calls_placed(qtvoice) == []
-    assert texts_sent(qtvoice) == []
+    assert texts(qtvoice) == []
 
 
 def test_the_same_click_with_the_value_the_bot_wrote_does_dial(

@@ -9,7 +9,7 @@ from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER
 from bot.sandbox.slack import Delivery, SlackRecorder
 from tests.conftest import ADMIN, NOTIFY_CHANNEL, RunningBot
-from tests.helpers.qtvoice import texts_sent
+from tests.helpers.qtvoice import texts
 from tests.helpers.slack import form_errors, open_modal_on
 from tests.helpers.webhooks import inbound
 
@@ -59,7 +59,7 @@ def test_the_text_back_modal_offers_saved_replies_and_sends_the_one_picked(
 
     assert [o["value"] for o in menu["element"]["options"]] == ["hours"]
     assert delivery.status_code == 200
-    sent = slack.wait_for(lambda: texts_sent(qtvoice))
+    sent = slack.wait_for(lambda: texts(qtvoice))
     assert sent[0]["message"] == "We're open 9-5 @channel & weekends"
     assert sent[0]["to"] == CUSTOMER_NUMBER
 
@@ -74,4 +74,4 @@ def test_an_opted_out_number_is_refused_a_saved_reply(
     errors = form_errors(send_saved(bot, "hours"))
 
     assert "opted out" in errors["sms_message"]
-    assert texts_sent(qtvoice) == []
+    assert texts(qtvoice) == []

@@ -17,7 +17,7 @@ from bot.sandbox.qtvoice import ALICE_LINE, QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.slack import Delivery, SlackRecorder
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
-from tests.helpers.qtvoice import texts_sent
+from tests.helpers.qtvoice import texts
 from tests.helpers.slack import form_errors, open_modal_on
 
 ACK_DEADLINE_SECONDS = 3.0
@@ -100,7 +100,7 @@ def test_submitted_text_is_sent_from_the_calls_line(
 
     assert delivery.status_code == 200
     assert delivery.response.content == b""
-    assert texts_sent(qtvoice) == [
+    assert texts(qtvoice) == [
         {"to": CUSTOMER_NUMBER, "message": "Sorry we missed you!", "from": MAIN_LINE}
     ]
     confirmation = slack.wait_for(lambda: whispers(slack))[0]
@@ -111,7 +111,7 @@ def test_empty_text_is_refused_on_the_form(
     bot: RunningBot, qtvoice: QTvoiceSandbox, text_back_modal: dict[str, Any]
 ) -> None:
     assert form_errors(submit(bot, "   ")) == {"sms_message": "Type the text to send."}
-    assert texts_sent(qtvoice) == []
+    assert texts(qtvoice) == []
 
 
 def test_modal_text_is_sent_with_its_emoji_shortcodes_as_emoji(
@@ -119,8 +119,8 @@ def test_modal_text_is_sent_with_its_emoji_shortcodes_as_emoji(
 ) -> None:
     submit(bot, "Sorry we missed you :pray: call us back at <noon> & ask for Ada")
 
-    slack.wait_for(lambda: texts_sent(qtvoice))
-    assert texts_sent(qtvoice)[0]["message"] == (
+    slack.wait_for(lambda: texts(qtvoice))
+    assert texts(qtvoice)[0]["message"] == (
         "Sorry we missed you \U0001f64f call us back at <noon> & ask for Ada"
     )
 
@@ -134,7 +134,7 @@ def test_opted_out_number_is_refused_on_the_form(
     errors = form_errors(submit(bot, "Hello?"))
 
     assert "opted out" in errors["sms_message"]
-    assert texts_sent(qtvoice) == []
+    assert texts(qtvoice) == []
 
 
 def test_texts_beyond_the_per_minute_limit_are_refused_on_the_form(
@@ -146,7 +146,7 @@ def test_texts_beyond_the_per_minute_limit_are_refused_on_the_form(
     errors = form_errors(submit(bot, "And another"))
 
     assert "wait a minute" in errors["sms_message"]
-    assert len(texts_sent(qtvoice)) == SMS_PER_MINUTE
+    assert len(texts(qtvoice)) == SMS_PER_MINUTE
 
 
 def test_qtvoice_error_is_shown_on_the_form(
@@ -188,7 +188,7 @@ def test_reply_modal_from_an_sms_thread_posts_nothing_in_the_thread(
     submit(bot, "Yes, Friday works")
 
     slack.wait_for(lambda: whispers(slack))
-    assert texts_sent(qtvoice)[0]["from"] == MAIN_LINE
+    assert texts(qtvoice)[0]["from"] == MAIN_LINE
     assert len(slack.messages(NOTIFY_CHANNEL)) == posted
 
 
@@ -213,4 +213,4 @@ def test_modal_whose_metadata_names_a_number_the_bot_never_wrote_texts_nothing(
         )
         assert "expired" in form_errors(delivery)["sms_message"]
 
-    assert texts_sent(qtvoice) == []
+    assert texts(qtvoice) == []
