@@ -27,10 +27,9 @@ from bot.sandbox.slack import SlackRecorder
 from bot.store.deliveries import DONE
 from bot.store.models import InboxEvent, OptOut
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
+from tests.helpers.waits import SETTLE_SECONDS
 from tests.helpers.webhooks import inbound
 
-#: Long enough for a refused text to have reached QTvoice had it been sent.
-SETTLE_SECONDS = 0.5
 OTHER_NUMBER = "+12155550199"
 
 
