@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine
 
 from bot.config import Settings
@@ -27,6 +28,11 @@ from bot.sandbox.slack import DEFAULT_USERS, SlackDriver, SlackRecorder, SlackUs
 from bot.store.db import sync_url
 from bot.web import create_app
 from tests.helpers.database import empty_database, worker_database_url
+
+# Properties check what the bot does, never how fast: hypothesis's per-example deadline (200 ms)
+# is a timed assertion, and it fails on a busy 2-core machine. Speed is measured under bench/.
+hypothesis_settings.register_profile("qtslack", deadline=None)
+hypothesis_settings.load_profile("qtslack")
 
 WEBHOOK_SECRET = "whsec_test_secret"
 SIGNING_SECRET = "slack_signing_secret_for_tests"

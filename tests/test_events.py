@@ -349,7 +349,7 @@ def understood(raw: bytes) -> Any:
         return refused
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(event=st.sampled_from(sorted(KNOWN_EVENTS)), data=event_data)
 def test_any_data_is_understood_or_refused_with_a_reason(event: str, data: dict[str, Any]) -> None:
     parsed = understood(json.dumps({"event": event, "data": data}).encode())
@@ -365,7 +365,7 @@ def test_any_data_is_understood_or_refused_with_a_reason(event: str, data: dict[
     assert len(parsed.dedupe_key) <= 255
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(raw=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
 def test_any_bytes_are_an_event_or_a_refusal(raw: bytes) -> None:
     parsed = understood(raw)

@@ -82,7 +82,6 @@ def hostile_bodies(draw: st.DrawFn) -> tuple[str, bytes]:
 
 @settings(
     max_examples=150,
-    deadline=None,
     database=None,
     # One bot takes every example, as one takes every webhook.
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -153,7 +153,6 @@ _parties = itertools.count(1000)
 
 @settings(
     max_examples=25,
-    deadline=None,
     database=None,
     # Each example speaks as a party of its own, so one bot serves them all.
     suppress_health_check=[HealthCheck.function_scoped_fixture],

@@ -175,7 +175,7 @@ def test_unsigned_requests_leave_a_bounded_count_and_never_an_inbox_row(
     sent = 0
     try:
 
-        @hypothesis_settings(max_examples=150, deadline=None, database=None)
+        @hypothesis_settings(max_examples=150, database=None)
         @given(request=garbage_requests())
         def post(request: tuple[bytes, dict[str, str]]) -> None:
             nonlocal sent

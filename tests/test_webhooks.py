@@ -261,7 +261,7 @@ def test_signed_odd_bodies_never_get_a_5xx_and_what_is_accepted_reaches_slack(
 ) -> None:
     accepted: list[int] = []
 
-    @settings(max_examples=200, deadline=None, database=None)
+    @settings(max_examples=200, database=None)
     @given(body=odd_bodies(), signed=st.integers(0, 9).map(lambda draw: draw < 8))
     def post(body: bytes, signed: bool) -> None:
         before = deliveries_count(bot)

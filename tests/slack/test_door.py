@@ -28,7 +28,6 @@ from tests.helpers.slack_payloads import CANARY, SLACK_PAYLOADS, json_values, mu
 
 EXAMPLES = settings(
     max_examples=150,
-    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
@@ -265,7 +264,7 @@ def test_a_signed_odd_body_is_never_a_5xx(
     assert_nothing_logged_of_the_body(caplog)
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=20, suppress_health_check=list(HealthCheck))
 @given(size=st.integers(min_value=MAX_BODY_BYTES + 1, max_value=4 * MAX_BODY_BYTES))
 def test_a_body_over_1_mib_is_a_413_signed_or_not(
     door: RunningBot, http: httpx.Client, caplog: pytest.LogCaptureFixture, size: int

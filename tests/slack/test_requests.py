@@ -187,7 +187,6 @@ def tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 @settings(
     max_examples=200,
-    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=st.data())

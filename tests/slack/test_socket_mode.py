@@ -213,7 +213,6 @@ UNMATCHED_VIEW = {"type": "view_submission", "user": {"id": "U0ALICE"}, "view": 
 
 @settings(
     max_examples=60,
-    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(envelope=odd_envelopes())
