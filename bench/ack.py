@@ -218,7 +218,6 @@ def main() -> None:
         if "floor-h11" in only:
             rows.append(run_plain("floor on h11 + asyncio", "floor-h11", slack, workdir, args))
         postgres = args.database_url
-        postgres = args.database_url
         # (name in --only, row name, database, Slack's answer time, settings)
         bots: list[tuple[str, str, str | None, float, dict[str, str]]] = [
             ("sqlite", f"qtslack SQLite, {slow}", sqlite_url, args.slack_ms, {}),
