@@ -16,7 +16,7 @@ import pytest
 
 from bot.qtvoice.events import CANARY_EVENT, SmsEvent, UnknownEvent, parse_envelope
 from bot.slack.blocks.kit import Message, RenderContext
-from bot.slack.blocks.notifications import Caller, Line, sms_inbound
+from bot.slack.blocks.notifications import Caller, Line, sms_inbound, sms_thread_parent
 from bot.slack.buttons import ButtonCodec
 from bot.slack.plans import (
     DELIVERED_REACTION,
@@ -26,8 +26,11 @@ from bot.slack.plans import (
     Plan,
     Post,
     React,
+    Reopened,
+    Sending,
     Shown,
     SmsKnown,
+    Track,
     Update,
     Upload,
     VoicemailCopy,
@@ -45,7 +48,6 @@ from bot.slack.plans import (
 WEBHOOKS = Path(__file__).resolve().parent.parent / "fixtures" / "qtvoice"
 CTX = RenderContext(ZoneInfo("America/New_York"), "US", False, ButtonCodec(b"k"))
 PARENT = Message("Text conversation", [])
-REOPENED = Message("wrote again", [])
 CALLER = Caller("+12155551234", name="John Doe")
 
 
@@ -59,10 +61,12 @@ def text(event: str, **data: Any) -> SmsEvent:
 
 def skeleton(plan: Plan) -> list[tuple[Any, ...]]:
     """Each write as (type, kind, channel, thread, broadcast and settle, or reaction or state
-    or the recording's URL)."""
+    or the recording's URL); an open item recorded as (type, kind, conversation)."""
     shape: list[tuple[Any, ...]] = []
     for write in plan:
-        if isinstance(write, Post):
+        if isinstance(write, Track):
+            shape.append(("track", write.kind, write.conversation))
+        elif isinstance(write, Post):
             thread = write.thread[0] if write.thread else None
             post = ("post", write.kind, write.channel, thread, write.broadcast, write.settle)
             shape.append(post)
@@ -78,34 +82,43 @@ def skeleton(plan: Plan) -> list[tuple[Any, ...]]:
 
 
 def known(**fields: Any) -> SmsKnown:
-    return SmsKnown(**{"caller": CALLER, "channels": ["C1"], "parent": PARENT, **fields})
+    return SmsKnown(**{"caller": CALLER, "channels": ["C1"], **fields})
 
 
-def test_an_inbound_text_opens_its_thread_then_posts_in_it_in_every_channel() -> None:
-    plan = sms(text("sms.received"), known(channels=["C1", "C2"]), CTX)
+def test_an_inbound_text_records_its_conversation_then_posts_in_every_channel() -> None:
+    event = text("sms.received")
+
+    plan = sms(event, known(channels=["C1", "C2"], opted_out=True), CTX)
 
     assert skeleton(plan) == [
+        ("track", "sms_thread", event.conversation_key),
         ("post", "sms_thread", "C1", None, False, True),
         ("post", "sms", "C1", "sms_thread", False, False),
         ("post", "sms_thread", "C2", None, False, True),
         ("post", "sms", "C2", "sms_thread", False, False),
     ]
-    assert plan[0].message is PARENT  # type: ignore[union-attr]
+    parent = sms_thread_parent(CALLER, Line(number=None), CTX, opted_out=True)
+    assert plan[0].message == parent  # type: ignore[union-attr]
+    assert all(write.item for write in plan[1:] if write.kind == "sms_thread")  # type: ignore[union-attr]
 
 
-def test_a_text_after_its_conversation_was_handled_is_also_broadcast() -> None:
-    plan = sms(text("sms.received"), known(reopened=REOPENED), CTX)
+def test_a_text_after_its_conversation_was_handled_is_a_new_item_also_broadcast() -> None:
+    plan = sms(text("sms.received"), known(reopened=Reopened("U0BOB")), CTX)
 
-    assert skeleton(plan)[2] == ("post", "sms_reopened", "C1", "sms_thread", True, True)
+    assert skeleton(plan)[1] == ("track", "sms_reopened", text("sms.received").conversation_key)
+    assert "<@U0BOB>" in json.dumps(plan[1].message.blocks)  # type: ignore[union-attr]
+    assert skeleton(plan)[4] == ("post", "sms_reopened", "C1", "sms_thread", True, True)
+    assert plan[4].item  # type: ignore[union-attr]
 
 
 def test_stop_is_said_in_the_thread_and_the_parent_shows_it() -> None:
     plan = sms(text("sms.received", message="STOP"), known(keyword="STOP", opts_out=True), CTX)
 
-    assert skeleton(plan)[2:] == [
+    assert skeleton(plan)[3:] == [
         ("post", "sms_opt", "C1", "sms_thread", False, False),
         ("update", "sms_thread", "C1", {}),
     ]
+    assert plan[-1].item  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
@@ -116,7 +129,7 @@ def test_an_outbound_text_sent_by_a_thread_reply_is_a_reaction_on_it(
 ) -> None:
     shown = {"C1": Shown({"origin": "slack"}, landed=True)}
 
-    plan = sms(text(event), known(outbound=shown), CTX)
+    plan = sms(text(event), known(sending=Sending(shown)), CTX)
 
     assert skeleton(plan)[1] == ("react", "sms", "C1", reaction)
 
@@ -124,7 +137,7 @@ def test_an_outbound_text_sent_by_a_thread_reply_is_a_reaction_on_it(
 def test_an_outbound_text_already_shown_is_updated_never_back_to_an_earlier_state() -> None:
     shown = {"C1": Shown({"status": "delivered", "sent_by": "U0ALICE"}, landed=True)}
 
-    plan = sms(text("sms.sent"), known(outbound=shown), CTX)
+    plan = sms(text("sms.sent"), known(sending=Sending(shown)), CTX)
 
     assert skeleton(plan)[1] == (
         "update", "sms", "C1", {"status": "delivered", "sent_by": "U0ALICE"}
@@ -132,7 +145,7 @@ def test_an_outbound_text_already_shown_is_updated_never_back_to_an_earlier_stat
 
 
 def test_an_outbound_text_a_reply_is_still_texting_waits_for_it() -> None:
-    plan = sms(text("sms.sent"), known(replying=frozenset({"C1"})), CTX)
+    plan = sms(text("sms.sent"), known(sending=Sending(replying=frozenset({"C1"}))), CTX)
 
     assert skeleton(plan) == [
         ("post", "sms_thread", "C1", None, False, False),
@@ -149,7 +162,7 @@ def test_an_outbound_text_new_to_slack_is_posted_in_its_thread() -> None:
 
 
 def test_an_outbound_text_sent_from_slack_names_who_sent_it() -> None:
-    plan = sms(text("sms.sent"), known(sent_by="U0ALICE", recording=False), CTX)
+    plan = sms(text("sms.sent"), known(sending=Sending(sent_by="U0ALICE")), CTX)
 
     post = plan[1]
     assert isinstance(post, Post)
@@ -158,7 +171,7 @@ def test_an_outbound_text_sent_from_slack_names_who_sent_it() -> None:
 
 
 def test_an_outbound_text_whose_sender_is_being_recorded_waits_for_it() -> None:
-    plan = sms(text("sms.sent"), known(recording=True), CTX)
+    plan = sms(text("sms.sent"), known(sending=Sending(recording=True)), CTX)
 
     assert skeleton(plan)[1] == ("wait", timedelta(seconds=1))
     assert isinstance(plan[1], Wait)
@@ -171,14 +184,14 @@ def test_an_inbound_text_numbers_are_called_from_its_line() -> None:
 
     plan = sms(event, known(line=line), CTX)
 
-    assert plan[1].message == sms_inbound(event.data, CALLER, CTX, line)  # type: ignore[union-attr]
-    assert plan[1].message != sms_inbound(event.data, CALLER, CTX)  # type: ignore[union-attr]
+    assert plan[2].message == sms_inbound(event.data, CALLER, CTX, line)  # type: ignore[union-attr]
+    assert plan[2].message != sms_inbound(event.data, CALLER, CTX)  # type: ignore[union-attr]
 
 
 def test_a_stop_said_before_a_newer_word_is_shown_as_a_text_only() -> None:
     plan = sms(text("sms.received", message="STOP"), known(keyword=None), CTX)
 
-    assert [write[1] for write in skeleton(plan)] == ["sms_thread", "sms"]
+    assert [write[1] for write in skeleton(plan)] == ["sms_thread", "sms_thread", "sms"]
 
 
 def test_delivery_states_only_move_forward() -> None:
