@@ -106,35 +106,23 @@ class Notifier:
     async def missed_call(
         self, session: AsyncSession, event: CallEvent, routing: Routing
     ) -> plans.CallKnown:
-        """A missed call's: its open item, recorded here (the message shows its ownership)."""
-        known = await self.call(session, event, routing)
-        item = await followup.track(
-            session,
-            self.group,
-            self.ctx,
-            kind=plans.MISSED_CALL,
-            key=event.object_id,
-            message=blocks.missed_call(event.data, known.caller, self._line(event), self.ctx),
-            caller=known.caller,
-            line=self._line(event),
-            arrived_at=event.data.created_at,
-        )
-        return replace(known, message=ownership_blocks.rendered(item, self.ctx))
+        """What any call's read knows, and where the missed call goes (the plan records its
+        open item)."""
+        places = self._places(event, routing)
+        return replace(await self.call(session, event, routing), places=places)
 
     async def call(
         self, session: AsyncSession, event: CallEvent, routing: Routing
     ) -> plans.CallKnown:
-        """Who called, where a missed call goes, and which channels keep (and show) its card."""
+        """Who called, and which channels keep (and show) the call's live card."""
         card_channels = live_card_channels(event, routing.routes)
         cards = set()
         for channel in card_channels:
             card = await self.poster.find(session, plans.LIVE_CALL, event.object_id, channel)
             if card is not None and card.ts is not None:
                 cards.add(channel)
-        places = self._places(event, routing) if event.event == "call.missed" else []
         return plans.CallKnown(
             caller=await self._caller(session, event.customer),
-            places=places,
             card_channels=card_channels,
             cards=frozenset(cards),
         )
@@ -297,9 +285,6 @@ class Notifier:
         if not party.is_phone:
             return Caller(number=str(party))
         return await self._caller_of(session, str(party))
-
-    def _line(self, event: CallEvent | VoicemailEvent) -> Line:
-        return Line(number=event.our_line, extension_id=event.extension_id)
 
     def _places(self, event: KnownEvent, routing: Routing) -> list[str | plans.DirectMessage]:
         """Where `event` goes, as a plan names it: its channels, then each linked user's DM

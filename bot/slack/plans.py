@@ -199,20 +199,21 @@ class CallKnown:
     places: Sequence[str | DirectMessage] = ()
     card_channels: Sequence[str] = ()
     cards: frozenset[str] = frozenset()
-    #: A missed call as its open item shows it (None: as first rendered).
-    message: Message | None = None
 
 
 def missed_call(event: CallEvent, known: CallKnown, ctx: RenderContext) -> Plan:
-    """The missed call's message where it goes, keeping the call's data so a button can
-    render it again; the call's live cards marked missed."""
+    """The missed call's open item, then its message where it goes, showing the item's
+    ownership and keeping the call's data so a button can render it again; the call's live
+    cards marked missed."""
     kept = event.data.model_dump(mode="json", by_alias=True, exclude_none=True)
-    message = known.message or blocks.missed_call(event.data, known.caller, _line(event), ctx)
+    line = _line(event)
+    message = blocks.missed_call(event.data, known.caller, line, ctx)
+    item = Track(MISSED_CALL, event.object_id, message, known.caller, line, event.data.created_at)
     posts: list[Write] = [
-        Post(MISSED_CALL, event.object_id, place, message, kept, settle=True)
+        Post(MISSED_CALL, event.object_id, place, message, kept, settle=True, item=True)
         for place in known.places
     ]
-    return (*posts, *live_call(event, known, ctx, post_new=False))
+    return (item, *posts, *live_call(event, known, ctx, post_new=False))
 
 
 def live_call(

@@ -219,11 +219,14 @@ def test_a_missed_call_goes_to_its_channels_then_dms_and_marks_its_live_card() -
     plan = missed_call(event_of("call.missed"), known, CTX)
 
     assert skeleton(plan) == [
+        ("track", "missed_call", None),
         ("post", "missed_call", "C1", None, False, True),
         ("post", "missed_call", DirectMessage("U0ALICE"), None, False, True),
         ("update", "live_call", "C1", {}),
     ]
-    assert plan[0].state["id"] == event_of("call.missed").object_id  # type: ignore[union-attr]
+    assert plan[1].state["id"] == event_of("call.missed").object_id  # type: ignore[union-attr]
+    assert plan[1].item  # type: ignore[union-attr]
+    assert plan[1].message == plan[0].message  # type: ignore[union-attr]
 
 
 def test_a_live_call_is_posted_once_then_updated() -> None:
