@@ -41,6 +41,7 @@ from bot.delivery.poster import (
 from bot.delivery.recordings import RECORDING_TITLE, RecordingUploader
 from bot.runtime import Runtime
 from bot.slack.api_errors import describe
+from bot.slack.blocks import notifications
 from bot.slack.blocks import ownership as ownership_blocks
 from bot.slack.blocks.kit import Message, RenderContext
 from bot.slack.plans import DirectMessage, Plan, Post, React, Track, Update, Upload, Wait
@@ -113,7 +114,7 @@ async def perform(
         if channel is None:
             continue
         if isinstance(write, Post):
-            shown = items[(write.kind, write.key)] if write.item else write.message
+            shown = _shown(write, items, ctx)
             thread = await ref_of(*write.thread, channel) if write.thread else None
             post = await poster.post_once(
                 session,
@@ -133,8 +134,7 @@ async def perform(
         if ref is None or ref.ts is None:
             continue
         if isinstance(write, Update):
-            message = items[(write.kind, write.key)] if write.item else write.message
-            await poster.update(session, ref, message, state=write.state)
+            await poster.update(session, ref, _shown(write, items, ctx), state=write.state)
         elif isinstance(write, React):
             await poster.react(session, channel, ref.ts, write.name)
         elif isinstance(write, Upload) and recordings is not None:
@@ -146,6 +146,18 @@ async def perform(
                 url=write.url,
                 title=RECORDING_TITLE,
             )
+
+
+def _shown(
+    write: Post | Update, items: Mapping[tuple[str, str], Message], ctx: RenderContext
+) -> Message:
+    """What a post or update shows: its item as tracked (`items`: (kind, key) → the message
+    with its ownership) or its own message, closed out when someone marked it handled."""
+    message = items[(write.kind, write.key)] if write.item else write.message
+    if write.closed is None:
+        return message
+    closed = notifications.handled(message.blocks, write.closed.by, write.closed.at, ctx)
+    return Message(message.text, closed)
 
 
 class ClickUpdates:

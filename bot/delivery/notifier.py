@@ -47,8 +47,6 @@ from bot.qtvoice.events import (
     VoicemailEvent,
 )
 from bot.slack import plans
-from bot.slack.blocks import notifications as blocks
-from bot.slack.blocks import ownership as ownership_blocks
 from bot.slack.blocks.kit import RenderContext
 from bot.slack.blocks.notifications import Caller, Line
 from bot.slack.plans import Plan
@@ -141,7 +139,7 @@ class Notifier:
     async def _voicemail_copies(
         self, session: AsyncSession, event: VoicemailEvent, routing: Routing, key: str
     ) -> list[plans.VoicemailCopy]:
-        """Each place's copy of voicemail `key`, its open item recorded here."""
+        """Each place's copy of voicemail `key`: what it keeps, and who left it."""
         fields = event.voicemail_fields()
         posted = await followup.channels_posted(session, plans.VOICEMAIL, key)
         places = list(posted) if posted else self._places(event, routing)
@@ -155,22 +153,8 @@ class Notifier:
             merged = {**(existing.state if existing else {}), **fields}
             voicemail = VoicemailData.model_validate(merged)
             caller = await self._caller(session, voicemail.from_)
-            line = Line(number=voicemail.to, extension_id=voicemail.extension_id)
-            item = await followup.track(
-                session,
-                self.group,
-                self.ctx,
-                kind=plans.VOICEMAIL,
-                key=key,
-                message=blocks.voicemail(voicemail, caller, line, self.ctx),
-                caller=caller,
-                line=line,
-                arrived_at=voicemail.created_at,
-            )
-            message = ownership_blocks.rendered(item, self.ctx)
             landed = existing is not None and existing.ts is not None
-            url = str(voicemail.recording_url) if voicemail.recording_url else None
-            copies.append(plans.VoicemailCopy(place, merged, message, landed, url))
+            copies.append(plans.VoicemailCopy(place, merged, voicemail, caller, landed))
         return copies
 
     # Texts

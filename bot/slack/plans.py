@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.qtvoice.events import CallEvent, ContactEvent, SmsEvent, UnknownEvent, VoicemailEvent
+from bot.qtvoice.models import Voicemail
 from bot.slack.blocks import notifications as blocks
 from bot.slack.blocks import service as service_blocks
 from bot.slack.blocks.kit import Message, RenderContext
@@ -67,11 +68,20 @@ class Track:
 
 
 @dataclass(frozen=True)
+class Closed:
+    """A copy someone marked handled (`by`, a Slack user id, at `at`): shown closed out over
+    what it shows, its buttons gone (`bot.slack.blocks.notifications.handled`)."""
+
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Post:
     """Post `message` once as (kind, key) in `channel` (or a `DirectMessage`); in the thread of
     the post (kind, key) `thread` names there, also shown in the channel when `broadcast`.
     With `item`, the post is a copy of the open item (kind, key) a `Track` earlier in the plan
-    recorded, and shows it with its ownership instead of `message`."""
+    recorded, and shows it with its ownership instead of `message`; `closed`, closed out."""
 
     kind: str
     key: str
@@ -84,13 +94,14 @@ class Post:
     #: come in between; `bot.delivery.followup.settle`).
     settle: bool = False
     item: bool = False
+    closed: Closed | None = None
 
 
 @dataclass(frozen=True)
 class Update:
     """Show `message` in place of the posted (kind, key) in `channel`, and keep `state` with
     it (None: keep what is kept); with `item`, show the open item (kind, key) a `Track`
-    earlier in the plan recorded, as `Post.item` does."""
+    earlier in the plan recorded, and with `closed` closed out, as `Post` does."""
 
     kind: str
     key: str
@@ -98,6 +109,7 @@ class Update:
     message: Message
     state: Mapping[str, Any] | None = None
     item: bool = False
+    closed: Closed | None = None
 
 
 @dataclass(frozen=True)
@@ -252,15 +264,14 @@ def canary(event: UnknownEvent, channel: str | None, ctx: RenderContext) -> Plan
 @dataclass(frozen=True)
 class VoicemailCopy:
     """One place's copy of a voicemail as the store knows it: what it keeps (`state`, the
-    voicemail's fields merged over what earlier events brought), its face as its open item
-    shows it (`message`), and whether it is posted there (`landed`)."""
+    voicemail's fields merged over what earlier events brought), the voicemail those make,
+    who left it, and whether it is posted there (`landed`)."""
 
     place: str | DirectMessage
     state: Mapping[str, Any]
-    message: Message
+    voicemail: Voicemail
+    caller: Caller
     landed: bool = False
-    #: Where the voicemail's recording is, once an event said (None: not known yet).
-    recording_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -275,24 +286,42 @@ class VoicemailKnown:
 
 def voicemail(event: VoicemailEvent, known: VoicemailKnown, ctx: RenderContext) -> Plan:
     """One message per voicemail in each place, whichever of its events comes first; later
-    ones update it. One someone already handled stays closed (a late transcript must not
-    bring the buttons back); a new copy is settled, and the recording, once known, goes in
-    each copy's thread."""
+    ones update it. Each copy records the voicemail's open item with what it shows, and
+    shows the item's ownership. One someone already handled stays closed (a late transcript
+    must not bring the buttons back); a new copy is settled, and the recording, once known,
+    goes in each copy's thread."""
     key = known.key
     writes: list[Write] = []
     for copy in known.copies:
-        message, handled_by = copy.message, copy.state.get("handled_by")
-        if handled_by:
-            handled_at = datetime.fromisoformat(str(copy.state["handled_at"]))
-            closed = blocks.handled(message.blocks, str(handled_by), handled_at, ctx)
-            message = Message(message.text, closed)
+        vm, caller = copy.voicemail, copy.caller
+        line = Line(number=vm.to, extension_id=vm.extension_id)
+        message = blocks.voicemail(vm, caller, line, ctx)
+        writes.append(Track(VOICEMAIL, key, message, caller, line, vm.created_at))
+        handled_by = copy.state.get("handled_by")
+        closed = (
+            Closed(str(handled_by), datetime.fromisoformat(str(copy.state["handled_at"])))
+            if handled_by
+            else None
+        )
         if copy.landed and isinstance(copy.place, str):
-            writes.append(Update(VOICEMAIL, key, copy.place, message, copy.state))
+            writes.append(
+                Update(VOICEMAIL, key, copy.place, message, copy.state, item=True, closed=closed)
+            )
         else:
-            settle = not handled_by
-            writes.append(Post(VOICEMAIL, key, copy.place, message, copy.state, settle=settle))
-        if known.recordings and copy.recording_url:
-            writes.append(Upload(VOICEMAIL, key, copy.place, copy.recording_url))
+            writes.append(
+                Post(
+                    VOICEMAIL,
+                    key,
+                    copy.place,
+                    message,
+                    copy.state,
+                    settle=closed is None,
+                    item=True,
+                    closed=closed,
+                )
+            )
+        if known.recordings and vm.recording_url:
+            writes.append(Upload(VOICEMAIL, key, copy.place, str(vm.recording_url)))
     return tuple(writes)
 
 

@@ -7,14 +7,14 @@ writes that get it there, in order, for each kind of text and each thing the sto
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.qtvoice.events import CANARY_EVENT, SmsEvent, UnknownEvent, parse_envelope
+from bot.qtvoice.events import CANARY_EVENT, SmsEvent, UnknownEvent, VoicemailData, parse_envelope
 from bot.slack.blocks.kit import Message, RenderContext
 from bot.slack.blocks.notifications import Caller, Line, sms_inbound, sms_thread_parent
 from bot.slack.buttons import ButtonCodec
@@ -22,6 +22,7 @@ from bot.slack.plans import (
     DELIVERED_REACTION,
     SENT_REACTION,
     CallKnown,
+    Closed,
     DirectMessage,
     Plan,
     Post,
@@ -240,42 +241,51 @@ def test_a_live_call_is_posted_once_then_updated() -> None:
     ]
 
 
-def test_a_voicemail_is_posted_where_new_updated_where_shown_and_stays_handled() -> None:
-    handled = {"id": "vm_1", "handled_by": "U0BOB", "handled_at": "2026-01-05T10:00:00+00:00"}
-    copies = [
-        VoicemailCopy("C1", {"id": "vm_1"}, PARENT),
-        VoicemailCopy("C2", handled, Message("vm", [{"type": "actions", "block_id": "a"}]), True),
-    ]
+def voicemail_copy(
+    place: str | DirectMessage, state: dict[str, Any], landed: bool = False
+) -> VoicemailCopy:
+    merged = {**event_of("voicemail.new").voicemail_fields(), **state}
+    return VoicemailCopy(place, merged, VoicemailData.model_validate(merged), CALLER, landed)
+
+
+def test_a_voicemail_is_recorded_posted_where_new_updated_where_shown_and_stays_handled() -> None:
+    handled = {"handled_by": "U0BOB", "handled_at": "2026-01-05T10:00:00+00:00"}
+    copies = [voicemail_copy("C1", {}), voicemail_copy("C2", handled, landed=True)]
 
     plan = voicemail(event_of("voicemail.new"), VoicemailKnown("vm_1", copies), CTX)
 
     assert skeleton(plan) == [
+        ("track", "voicemail", None),
         ("post", "voicemail", "C1", None, False, True),
-        ("update", "voicemail", "C2", handled),
+        ("track", "voicemail", None),
+        ("update", "voicemail", "C2", copies[1].state),
     ]
-    closed = json.dumps(plan[1].message.blocks)  # type: ignore[union-attr]
-    assert "Handled by <@U0BOB>" in closed
-    assert '"actions"' not in closed
+    assert plan[1].item  # type: ignore[union-attr]
+    assert plan[1].closed is None  # type: ignore[union-attr]
+    assert plan[3].item  # type: ignore[union-attr]
+    assert plan[3].closed == Closed("U0BOB", datetime(2026, 1, 5, 10, tzinfo=UTC))  # type: ignore[union-attr]
 
 
 def test_a_voicemail_recording_goes_in_each_copy_thread_when_uploads_are_on() -> None:
     url = "https://qtvoice.example/recordings/vm_1.mp3"
-    handled = {"id": "vm_1", "handled_by": "U0BOB", "handled_at": "2026-01-05T10:00:00+00:00"}
+    handled = {"handled_by": "U0BOB", "handled_at": "2026-01-05T10:00:00+00:00"}
     copies = [
-        VoicemailCopy("C1", {"id": "vm_1"}, PARENT, recording_url=url),
-        VoicemailCopy(DirectMessage("U0ALICE"), handled, PARENT, recording_url=url),
+        voicemail_copy("C1", {"recordingUrl": url}),
+        voicemail_copy(DirectMessage("U0ALICE"), {**handled, "recordingUrl": url}),
     ]
 
     plan = voicemail(event_of("voicemail.new"), VoicemailKnown("vm_1", copies, True), CTX)
     off = voicemail(event_of("voicemail.new"), VoicemailKnown("vm_1", copies), CTX)
 
     assert skeleton(plan) == [
+        ("track", "voicemail", None),
         ("post", "voicemail", "C1", None, False, True),
         ("upload", "voicemail", "C1", url),
+        ("track", "voicemail", None),
         ("post", "voicemail", DirectMessage("U0ALICE"), None, False, False),
         ("upload", "voicemail", DirectMessage("U0ALICE"), url),
     ]
-    assert [write[0] for write in skeleton(off)] == ["post", "post"]
+    assert [write[0] for write in skeleton(off)] == ["track", "post", "track", "post"]
 
 
 def test_the_canary_is_posted_in_its_channel_and_nowhere_when_off() -> None:
