@@ -7,9 +7,11 @@ with the claim (`Routing`), and the golden tests drive that same path.
 Each handler renders, then writes: it reads what the store knows (who the caller is, where the
 event goes, what was posted before, whether a handled conversation is being reopened), asks
 `bot.slack.plans` for the plan of writes (pure: the open item to record, then the Slack
-writes that show it), and has `bot.delivery.executor.perform` carry it out. A delivery may run again for the same event (after a crash or a Slack failure),
-so every write goes through `SlackPoster.post_once` or an idempotent update: running it twice
-shows the same as running it once.
+writes that show it), and has `bot.delivery.executor.perform` carry it out. A read only
+reads, and calls down the layers (router and poster, the directory, consent, the store),
+never back up. A delivery may run again for the same event (after a crash or a Slack
+failure), so every write goes through `SlackPoster.post_once` or an idempotent update, and an
+item recorded again is the same item: running it twice shows the same as running it once.
 """
 
 from __future__ import annotations
