@@ -121,6 +121,7 @@ def test_a_captured_start_replayed_after_retention_does_not_undo_a_later_stop(
     bot.link()
     month_ago = datetime.now(UTC) - timedelta(days=31)
     captured = said(bot, CUSTOMER_NUMBER, "START", month_ago)
+    slack.wait_for(lambda: delivered(db) == 1)  # delivered the day before the STOP came
     said(bot, CUSTOMER_NUMBER, "STOP", month_ago + timedelta(days=1))
     slack.wait_for(lambda: delivered(db) == 2)  # retention only forgets what was delivered
     with Session(db) as session:  # the 30-day retention forgets both deliveries

@@ -2,11 +2,13 @@
 a handler's plan (`perform`, see `bot.slack.plans`), and the buttons' updates of the bot's
 messages (`ClickUpdates`, which is `Runtime.updates`).
 
-A plan is carried out in order, each write through the poster: a post once per (kind, key)
-and channel (settled, when it is a copy of an open item: `bot.delivery.followup.settle`), an
-update or a reaction of what was posted, a recording uploaded once in a post's thread
-(`bot.delivery.recordings`); a `Wait` hands the event back to the inbox (`NotYet`). Run again
-after a failure, the same plan shows the same as running it once.
+A plan is carried out in order: an open item recorded through the group commit
+(`bot.delivery.followup.track`), then each Slack write through the poster: a post once per
+(kind, key) and channel (a copy of an open item shown with the item's ownership, and settled:
+`bot.delivery.followup.settle`), an update or a reaction of what was posted, a recording
+uploaded once in a post's thread (`bot.delivery.recordings`); a `Wait` hands the event back
+to the inbox (`NotYet`). Run again after a failure, the same plan shows the same as running it
+once: the item recorded again is the same item.
 
 An update goes through `SlackPoster.update`, so it honours the rate limit any process was
 given for the channel and records a 429's Retry-After for all of them; where the worker would
@@ -39,8 +41,11 @@ from bot.delivery.poster import (
 from bot.delivery.recordings import RECORDING_TITLE, RecordingUploader
 from bot.runtime import Runtime
 from bot.slack.api_errors import describe
+from bot.slack.blocks import notifications
+from bot.slack.blocks import ownership as ownership_blocks
 from bot.slack.blocks.kit import Message, RenderContext
-from bot.slack.plans import DirectMessage, Plan, Post, React, Update, Upload, Wait
+from bot.slack.plans import DirectMessage, Plan, Post, React, Track, Update, Upload, Wait
+from bot.store.groupcommit import GroupCommit
 from bot.store.models import PostedMessage, utcnow
 
 logger = logging.getLogger(__name__)
@@ -52,12 +57,17 @@ UPDATE_ATTEMPTS = 5
 async def perform(
     session: AsyncSession,
     poster: SlackPoster,
+    group: GroupCommit,
     plan: Plan,
     ctx: RenderContext,
     recordings: RecordingUploader | None = None,
 ) -> None:
-    """Carry out `plan`'s writes in order (see the module's docstring); `ctx` renders a
-    settled copy, `recordings` uploads (None: uploads are off, an `Upload` does nothing).
+    """Carry out `plan`'s writes in order (see the module's docstring); `group` commits an
+    open item (`Track`) with other deliveries' writes, `ctx` renders an item's copy,
+    `recordings` uploads (None: uploads are off, an `Upload` does nothing).
+
+    A post or update of an item (`Post.item`, `Update.item`) shows the item that a `Track`
+    earlier in the plan recorded; one whose item the plan did not track raises KeyError.
 
     A direct message is opened when its first write comes, so a failure to open it raises
     after the channels before it were written; a user Slack will never let the bot write to
@@ -65,6 +75,8 @@ async def perform(
     """
     posted: dict[tuple[str, str, str], PostedMessage] = {}
     opened: dict[str, str | None] = {}
+    #: Each tracked item's message, shown with its ownership: (kind, key) → message.
+    items: dict[tuple[str, str], Message] = {}
 
     async def channel_of(place: str | DirectMessage) -> str | None:
         if isinstance(place, str):
@@ -83,30 +95,46 @@ async def perform(
     for write in plan:
         if isinstance(write, Wait):
             raise NotYet(write.reason, utcnow() + write.wait)
+        if isinstance(write, Track):
+            item = await followup.track(
+                session,
+                group,
+                ctx,
+                kind=write.kind,
+                key=write.key,
+                message=write.message,
+                caller=write.caller,
+                line=write.line,
+                arrived_at=write.arrived_at,
+                conversation=write.conversation,
+            )
+            items[(write.kind, write.key)] = ownership_blocks.rendered(item, ctx)
+            continue
         channel = await channel_of(write.channel)
         if channel is None:
             continue
         if isinstance(write, Post):
+            shown = _shown(write, items, ctx)
             thread = await ref_of(*write.thread, channel) if write.thread else None
             post = await poster.post_once(
                 session,
                 kind=write.kind,
                 key=write.key,
                 channel=channel,
-                message=write.message,
+                message=shown,
                 thread_ts=thread.ts if thread is not None else None,
                 state=write.state,
                 broadcast=write.broadcast,
             )
             posted[(write.kind, write.key, channel)] = post
             if write.settle:
-                await followup.settle(session, poster, ctx, post, write.message)
+                await followup.settle(session, poster, ctx, post, shown)
             continue
         ref = await ref_of(write.kind, write.key, channel)
         if ref is None or ref.ts is None:
             continue
         if isinstance(write, Update):
-            await poster.update(session, ref, write.message, state=write.state)
+            await poster.update(session, ref, _shown(write, items, ctx), state=write.state)
         elif isinstance(write, React):
             await poster.react(session, channel, ref.ts, write.name)
         elif isinstance(write, Upload) and recordings is not None:
@@ -118,6 +146,18 @@ async def perform(
                 url=write.url,
                 title=RECORDING_TITLE,
             )
+
+
+def _shown(
+    write: Post | Update, items: Mapping[tuple[str, str], Message], ctx: RenderContext
+) -> Message:
+    """What a post or update shows: its item as tracked (`items`: (kind, key) → the message
+    with its ownership) or its own message, closed out when someone marked it handled."""
+    message = items[(write.kind, write.key)] if write.item else write.message
+    if write.closed is None:
+        return message
+    closed = notifications.handled(message.blocks, write.closed.by, write.closed.at, ctx)
+    return Message(message.text, closed)
 
 
 class ClickUpdates:

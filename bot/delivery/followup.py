@@ -1,9 +1,9 @@
 """Nobody forgets a caller: items are tracked as they are posted, escalated, and reminded of.
 
-`track` is the notifier's hook: it records the item behind a missed call, voicemail or new
-text conversation and returns the message with its ownership (who took it, the buttons).
-`reopen` is its hook for a text that comes after its conversation was handled: the caller
-wrote again, so that text is a new item, told in the thread and in the channel.
+`track` records the item behind a missed call, voicemail or text conversation (a plan's
+`Track`, carried out by `bot.delivery.executor.perform`; a text that comes after its
+conversation was handled is a new item): the item as stored, whose message with its
+ownership (who took it, the buttons) `ownership_blocks.rendered` gives.
 `escalate` and `send_reminders` are the scheduler's jobs, run as each falls due (`next_due`)
 and every `TICK_SECONDS` besides. Each takes `now`, so the clock is whoever calls it (the
 scheduler's leader in production, the tests in tests), and each claims its work
@@ -24,9 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.delivery.poster import DmRefused, Refused, SlackPoster
-from bot.qtvoice.models import Sms
 from bot.runtime import Runtime
-from bot.slack.blocks import notifications as blocks
 from bot.slack.blocks import ownership as ownership_blocks
 from bot.slack.blocks.kit import Message, RenderContext
 from bot.slack.blocks.notifications import Caller, Line
@@ -83,7 +81,7 @@ async def track(
     after `session`'s): the item as stored, `message` as its notification without ownership
     (`ownership_blocks.rendered` gives the message to post).
 
-    `conversation` names a text conversation's first item (`SmsEvent.conversation_key`).
+    `conversation` names a text conversation's item (`SmsEvent.conversation_key`).
     """
     return await group.run(
         ownership.record,
@@ -127,40 +125,6 @@ async def settle(
     now = ownership_blocks.rendered(item, ctx, copy=copy)
     if now != shown:
         await poster.update(session, posted, now)
-
-
-async def reopen(
-    session: AsyncSession,
-    group: GroupCommit,
-    ctx: RenderContext,
-    *,
-    conversation: str,
-    sms: Sms,
-    caller: Caller,
-    line: Line,
-) -> Message | None:
-    """The new item of a text that came after its conversation was handled, as its message
-    (a reply in the thread, sent to the channel too); None while the conversation is open.
-
-    Its escalation clock starts at that text. Asked again for the same text (a retried
-    delivery), it gives the same item.
-    """
-    before = await ownership.reopened_after(session, conversation, sms.id)
-    if before is None:
-        return None
-    item = await track(
-        session,
-        group,
-        ctx,
-        kind=ownership.SMS_REOPENED,
-        key=sms.id,
-        message=blocks.sms_reopened(sms, caller, line, before.handled_by, ctx),
-        caller=caller,
-        line=line,
-        arrived_at=sms.created_at,
-        conversation=conversation,
-    )
-    return ownership_blocks.rendered(item, ctx)
 
 
 async def escalate(runtime: Runtime, now: datetime | None = None) -> int:

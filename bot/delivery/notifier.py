@@ -5,11 +5,13 @@ once per inbox event with the typed event the door parsed and the routes and lin
 with the claim (`Routing`), and the golden tests drive that same path.
 
 Each handler renders, then writes: it reads what the store knows (who the caller is, where the
-event goes, what was posted before; recording the open item the event is about), asks
-`bot.slack.plans` for the plan of Slack writes (pure), and has `bot.delivery.executor.perform`
-carry it out. A delivery may run again for the same event (after a crash or a Slack failure),
-so every write goes through `SlackPoster.post_once` or an idempotent update: running it twice
-shows the same as running it once.
+event goes, what was posted before, whether a handled conversation is being reopened), asks
+`bot.slack.plans` for the plan of writes (pure: the open item to record, then the Slack
+writes that show it), and has `bot.delivery.executor.perform` carry it out. A read only
+reads, and calls down the layers (router and poster, the directory, consent, the store),
+never back up. A delivery may run again for the same event (after a crash or a Slack
+failure), so every write goes through `SlackPoster.post_once` or an idempotent update, and an
+item recorded again is the same item: running it twice shows the same as running it once.
 """
 
 from __future__ import annotations
@@ -47,12 +49,11 @@ from bot.qtvoice.events import (
     VoicemailEvent,
 )
 from bot.slack import plans
-from bot.slack.blocks import notifications as blocks
-from bot.slack.blocks import ownership as ownership_blocks
 from bot.slack.blocks.kit import RenderContext
 from bot.slack.blocks.notifications import Caller, Line
 from bot.slack.plans import Plan
 from bot.slack.rendering import render_context
+from bot.store import ownership
 from bot.store.groupcommit import GroupCommit
 from bot.store.models import SENDING_REPLY, OutboundText, PostedMessage, utcnow
 
@@ -91,7 +92,7 @@ class Notifier:
         if handler is not None:
             known = await handler.read(self, session, event, routing)
             plan = handler.plan(event, known, self.ctx)
-            await perform(session, self.poster, plan, self.ctx, self.recordings)
+            await perform(session, self.poster, self.group, plan, self.ctx, self.recordings)
 
     async def canary(
         self, session: AsyncSession, event: UnknownEvent, routing: Routing
@@ -105,35 +106,23 @@ class Notifier:
     async def missed_call(
         self, session: AsyncSession, event: CallEvent, routing: Routing
     ) -> plans.CallKnown:
-        """A missed call's: its open item, recorded here (the message shows its ownership)."""
-        known = await self.call(session, event, routing)
-        item = await followup.track(
-            session,
-            self.group,
-            self.ctx,
-            kind=plans.MISSED_CALL,
-            key=event.object_id,
-            message=blocks.missed_call(event.data, known.caller, self._line(event), self.ctx),
-            caller=known.caller,
-            line=self._line(event),
-            arrived_at=event.data.created_at,
-        )
-        return replace(known, message=ownership_blocks.rendered(item, self.ctx))
+        """What any call's read knows, and where the missed call goes (the plan records its
+        open item)."""
+        places = self._places(event, routing)
+        return replace(await self.call(session, event, routing), places=places)
 
     async def call(
         self, session: AsyncSession, event: CallEvent, routing: Routing
     ) -> plans.CallKnown:
-        """Who called, where a missed call goes, and which channels keep (and show) its card."""
+        """Who called, and which channels keep (and show) the call's live card."""
         card_channels = live_card_channels(event, routing.routes)
         cards = set()
         for channel in card_channels:
             card = await self.poster.find(session, plans.LIVE_CALL, event.object_id, channel)
             if card is not None and card.ts is not None:
                 cards.add(channel)
-        places = self._places(event, routing) if event.event == "call.missed" else []
         return plans.CallKnown(
             caller=await self._caller(session, event.customer),
-            places=places,
             card_channels=card_channels,
             cards=frozenset(cards),
         )
@@ -152,7 +141,7 @@ class Notifier:
     async def _voicemail_copies(
         self, session: AsyncSession, event: VoicemailEvent, routing: Routing, key: str
     ) -> list[plans.VoicemailCopy]:
-        """Each place's copy of voicemail `key`, its open item recorded here."""
+        """Each place's copy of voicemail `key`: what it keeps, and who left it."""
         fields = event.voicemail_fields()
         posted = await followup.channels_posted(session, plans.VOICEMAIL, key)
         places = list(posted) if posted else self._places(event, routing)
@@ -166,93 +155,59 @@ class Notifier:
             merged = {**(existing.state if existing else {}), **fields}
             voicemail = VoicemailData.model_validate(merged)
             caller = await self._caller(session, voicemail.from_)
-            line = Line(number=voicemail.to, extension_id=voicemail.extension_id)
-            item = await followup.track(
-                session,
-                self.group,
-                self.ctx,
-                kind=plans.VOICEMAIL,
-                key=key,
-                message=blocks.voicemail(voicemail, caller, line, self.ctx),
-                caller=caller,
-                line=line,
-                arrived_at=voicemail.created_at,
-            )
-            message = ownership_blocks.rendered(item, self.ctx)
             landed = existing is not None and existing.ts is not None
-            url = str(voicemail.recording_url) if voicemail.recording_url else None
-            copies.append(plans.VoicemailCopy(place, merged, message, landed, url))
+            copies.append(plans.VoicemailCopy(place, merged, voicemail, caller, landed))
         return copies
 
     # Texts
 
     async def sms(self, session: AsyncSession, event: SmsEvent, routing: Routing) -> plans.SmsKnown:
-        """What a text's plan is made from. An inbound text records its conversation's open
-        item (or, after the conversation was handled, a new one) here, so the parent shows
-        its ownership.
+        """What a text's plan is made from: where its conversation shows, what shows an
+        outbound text already, who the party is, their consent, and whether an inbound text
+        reopens a handled conversation (the plan records the open items).
 
         The door already recorded the opt-out or opt-in (`bot.consent.record`): the thread
         shows the party's state as it is now, which a later keyword may have changed again; a
         word said before the party's newest (late, or replayed) is shown as a text only.
         """
-        line = Line(number=event.our_line or None)
+        channels = [place for place in self._places(event, routing) if isinstance(place, str)]
+        sending = (
+            plans.Sending() if event.inbound else await self._sending(session, event, channels)
+        )
+        caller = await self._caller(session, event.customer)
         customer = event.customer or ""
         keyword = consent.opt_keyword(event.data.message) if event.inbound and customer else None
         holds = bool(keyword) and not await consent.superseded(session, event)
         opted_out = bool(customer) and await consent.is_opted_out(session, customer)
-        caller = await self._caller(session, event.customer)
-        parent = blocks.sms_thread_parent(caller, line, self.ctx, opted_out=opted_out)
         reopened = None
-        if event.inbound:
-            item = await followup.track(
-                session,
-                self.group,
-                self.ctx,
-                kind=plans.SMS_THREAD,
-                key=event.conversation_key,
-                message=parent,
-                caller=caller,
-                line=line,
-                arrived_at=event.data.created_at,
-                conversation=event.conversation_key,
+        if event.inbound and keyword is None:  # STOP and START are noted, not someone's to-do
+            handled = await ownership.reopened_after(
+                session, event.conversation_key, event.object_id
             )
-            parent = ownership_blocks.rendered(item, self.ctx)
-            if keyword is None:  # STOP and START are noted in the thread, not someone's to-do
-                reopened = await followup.reopen(
-                    session,
-                    self.group,
-                    self.ctx,
-                    conversation=event.conversation_key,
-                    sms=event.data,
-                    caller=caller,
-                    line=line,
-                )
-        channels = [place for place in self._places(event, routing) if isinstance(place, str)]
-        known = plans.SmsKnown(
+            reopened = plans.Reopened(handled.handled_by) if handled is not None else None
+        return plans.SmsKnown(
             caller=caller,
             channels=channels,
-            parent=parent,
-            line=line,
+            line=Line(number=event.our_line or None),
+            opted_out=opted_out,
             reopened=reopened,
             keyword=keyword if holds else None,
             opts_out=consent.opts_out(keyword) if keyword else False,
+            sending=sending,
         )
-        if event.inbound:
-            return known
-        return await self._outbound_known(session, event, known)
 
-    async def _outbound_known(
-        self, session: AsyncSession, event: SmsEvent, known: plans.SmsKnown
-    ) -> plans.SmsKnown:
+    async def _sending(
+        self, session: AsyncSession, event: SmsEvent, channels: list[str]
+    ) -> plans.Sending:
         """What an outbound text's plan adds: what shows it in each channel already, where a
         thread reply is being texted, and who sent it from Slack (Sent by)."""
         sms = event.data
-        outbound: dict[str, plans.Shown] = {}
+        shown: dict[str, plans.Shown] = {}
         replying: set[str] = set()
-        for channel in known.channels:
-            shown = await self.poster.find(session, plans.SMS, sms.id, channel)
-            if shown is not None:
-                outbound[channel] = plans.Shown(shown.state, shown.ts is not None)
+        for channel in channels:
+            posted = await self.poster.find(session, plans.SMS, sms.id, channel)
+            if posted is not None:
+                shown[channel] = plans.Shown(posted.state, posted.ts is not None)
             thread = await self.poster.find(
                 session, plans.SMS_THREAD, event.conversation_key, channel
             )
@@ -262,13 +217,7 @@ class Notifier:
             select(OutboundText.slack_user_id).where(OutboundText.sms_id == sms.id).limit(1)
         )
         recording = sent_by is None and await self._text_being_recorded(session, sms.to)
-        return replace(
-            known,
-            outbound=outbound,
-            replying=frozenset(replying),
-            sent_by=sent_by,
-            recording=recording,
-        )
+        return plans.Sending(shown, frozenset(replying), sent_by, recording)
 
     async def _reply_being_sent(
         self, session: AsyncSession, channel: str, thread_ts: str | None
@@ -322,9 +271,6 @@ class Notifier:
         if not party.is_phone:
             return Caller(number=str(party))
         return await self._caller_of(session, str(party))
-
-    def _line(self, event: CallEvent | VoicemailEvent) -> Line:
-        return Line(number=event.our_line, extension_id=event.extension_id)
 
     def _places(self, event: KnownEvent, routing: Routing) -> list[str | plans.DirectMessage]:
         """Where `event` goes, as a plan names it: its channels, then each linked user's DM

@@ -1,11 +1,17 @@
 """Render, then write: what an event does in Slack, as a plan of writes, from the typed event
 and what the store knows. Pure: no I/O, no clock.
 
-A handler in the worker's dispatch table (`bot.delivery.notifier`) first reads what it needs
-(who the caller is, where the event goes, what was posted before, the open item), then asks a
-function here for the plan, and one executor (`bot.delivery.executor.perform`) carries it out
-with the poster's exactly-once machinery, in order. As Zulip's webhook views are a pure body
-function and one send, so a plan can be pinned by a test without Slack.
+A handler in the worker's dispatch table (`bot.delivery.notifier`) first reads what the store
+knows (who the caller is, where the event goes, what was posted before, whether a handled
+conversation is being reopened), then asks a function here for the plan, and one executor
+(`bot.delivery.executor.perform`) carries it out with the poster's exactly-once machinery, in
+order. As Zulip's webhook views are a pure body function and one send, so a plan can be pinned
+by a test without Slack.
+
+Recording the open item behind a notification (a missed call, a text conversation) is a write
+too: a `Track` names the item and its message without ownership, the executor records it, and
+the plan's posts and updates of that item (`Post.item`, `Update.item`) show the message with
+the item's ownership (who took it, the buttons).
 
 A write names the message it is about by the poster's identity, (kind, key) in a channel; a
 reply names its thread the same way, so the executor takes the thread's ts from the post
@@ -22,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.qtvoice.events import CallEvent, ContactEvent, SmsEvent, UnknownEvent, VoicemailEvent
+from bot.qtvoice.models import Voicemail
 from bot.slack.blocks import notifications as blocks
 from bot.slack.blocks import service as service_blocks
 from bot.slack.blocks.kit import Message, RenderContext
@@ -45,9 +52,36 @@ class DirectMessage:
 
 
 @dataclass(frozen=True)
+class Track:
+    """Record the open item (kind, key) that `message` (without ownership) notifies about:
+    from `caller`, on `line`, arrived at `arrived_at` (None: when recorded); `conversation`
+    names a text conversation's item (`SmsEvent.conversation_key`). Recorded again (a retried
+    delivery), it is the same item (`bot.delivery.followup.track`)."""
+
+    kind: str
+    key: str
+    message: Message
+    caller: Caller
+    line: Line
+    arrived_at: datetime | None
+    conversation: str | None = None
+
+
+@dataclass(frozen=True)
+class Closed:
+    """A copy someone marked handled (`by`, a Slack user id, at `at`): shown closed out over
+    what it shows, its buttons gone (`bot.slack.blocks.notifications.handled`)."""
+
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Post:
     """Post `message` once as (kind, key) in `channel` (or a `DirectMessage`); in the thread of
-    the post (kind, key) `thread` names there, also shown in the channel when `broadcast`."""
+    the post (kind, key) `thread` names there, also shown in the channel when `broadcast`.
+    With `item`, the post is a copy of the open item (kind, key) a `Track` earlier in the plan
+    recorded, and shows it with its ownership instead of `message`; `closed`, closed out."""
 
     kind: str
     key: str
@@ -59,18 +93,23 @@ class Post:
     #: A copy of an open item: once posted, show it as the item stands now (a click may have
     #: come in between; `bot.delivery.followup.settle`).
     settle: bool = False
+    item: bool = False
+    closed: Closed | None = None
 
 
 @dataclass(frozen=True)
 class Update:
     """Show `message` in place of the posted (kind, key) in `channel`, and keep `state` with
-    it (None: keep what is kept)."""
+    it (None: keep what is kept); with `item`, show the open item (kind, key) a `Track`
+    earlier in the plan recorded, and with `closed` closed out, as `Post` does."""
 
     kind: str
     key: str
     channel: str
     message: Message
     state: Mapping[str, Any] | None = None
+    item: bool = False
+    closed: Closed | None = None
 
 
 @dataclass(frozen=True)
@@ -103,7 +142,7 @@ class Upload:
     url: str
 
 
-Write = Post | Update | React | Wait | Upload
+Write = Track | Post | Update | React | Wait | Upload
 Plan = tuple[Write, ...]
 
 
@@ -116,31 +155,47 @@ class Shown:
 
 
 @dataclass(frozen=True)
+class Sending:
+    """What the store knows of an outbound text: per channel, what shows it already
+    (`shown`), and the channels where a thread reply is being texted right now (`replying`,
+    `bot.slack.listeners.events`); `sent_by` is the Slack user who sent it from Slack (a
+    modal, /sms), `recording` whether a text sent from Slack to its number is still being
+    recorded (`Telephony.send_text`), so who sent it is not known yet."""
+
+    shown: Mapping[str, Shown] = field(default_factory=dict)
+    replying: frozenset[str] = frozenset()
+    sent_by: str | None = None
+    recording: bool = False
+
+
+@dataclass(frozen=True)
+class Reopened:
+    """A text that came after its conversation was handled (by `handled_by`, when known): it
+    opens a new item."""
+
+    handled_by: str | None
+
+
+@dataclass(frozen=True)
 class SmsKnown:
     """What the store knows when a text is delivered.
 
-    `parent` is the conversation's thread parent as it shows now (with its open item's
-    ownership when the text is inbound), `reopened` the message of a text that came after its
-    conversation was handled (None otherwise), `keyword` an inbound STOP or START word that
-    still holds (None when the party said another since: `bot.consent.superseded`), `line`
-    the business line the text is on. Per channel: `outbound` what shows this outbound text
-    already, `replying` the channels where a thread reply is being texted right now
-    (`bot.slack.listeners.events`). `sent_by` is the Slack user who sent this outbound text
-    from Slack (a modal, /sms), `recording` whether a text sent from Slack to its number is
-    still being recorded (`Telephony.send_text`), so who sent it is not known yet.
+    `caller` is the other party, `line` the business line the text is on, `channels` where
+    its conversation is shown, `opted_out` whether the party has opted out of texts now.
+    `reopened` is set for an inbound text that came after its conversation was handled,
+    `keyword` an inbound STOP or START word that still holds (None when the party said
+    another since: `bot.consent.superseded`), `opts_out` whether that word opts out.
+    `sending` is what the store knows of an outbound text.
     """
 
     caller: Caller
     channels: Sequence[str]
-    parent: Message
     line: Line = field(default_factory=lambda: Line(number=None))
-    reopened: Message | None = None
+    opted_out: bool = False
+    reopened: Reopened | None = None
     keyword: str | None = None
     opts_out: bool = False
-    outbound: Mapping[str, Shown] = field(default_factory=dict)
-    replying: frozenset[str] = frozenset()
-    sent_by: str | None = None
-    recording: bool = False
+    sending: Sending = field(default_factory=Sending)
 
 
 MISSED_CALL, LIVE_CALL = "missed_call", "live_call"
@@ -156,20 +211,21 @@ class CallKnown:
     places: Sequence[str | DirectMessage] = ()
     card_channels: Sequence[str] = ()
     cards: frozenset[str] = frozenset()
-    #: A missed call as its open item shows it (None: as first rendered).
-    message: Message | None = None
 
 
 def missed_call(event: CallEvent, known: CallKnown, ctx: RenderContext) -> Plan:
-    """The missed call's message where it goes, keeping the call's data so a button can
-    render it again; the call's live cards marked missed."""
+    """The missed call's open item, then its message where it goes, showing the item's
+    ownership and keeping the call's data so a button can render it again; the call's live
+    cards marked missed."""
     kept = event.data.model_dump(mode="json", by_alias=True, exclude_none=True)
-    message = known.message or blocks.missed_call(event.data, known.caller, _line(event), ctx)
+    line = _line(event)
+    message = blocks.missed_call(event.data, known.caller, line, ctx)
+    item = Track(MISSED_CALL, event.object_id, message, known.caller, line, event.data.created_at)
     posts: list[Write] = [
-        Post(MISSED_CALL, event.object_id, place, message, kept, settle=True)
+        Post(MISSED_CALL, event.object_id, place, message, kept, settle=True, item=True)
         for place in known.places
     ]
-    return (*posts, *live_call(event, known, ctx, post_new=False))
+    return (item, *posts, *live_call(event, known, ctx, post_new=False))
 
 
 def live_call(
@@ -208,15 +264,14 @@ def canary(event: UnknownEvent, channel: str | None, ctx: RenderContext) -> Plan
 @dataclass(frozen=True)
 class VoicemailCopy:
     """One place's copy of a voicemail as the store knows it: what it keeps (`state`, the
-    voicemail's fields merged over what earlier events brought), its face as its open item
-    shows it (`message`), and whether it is posted there (`landed`)."""
+    voicemail's fields merged over what earlier events brought), the voicemail those make,
+    who left it, and whether it is posted there (`landed`)."""
 
     place: str | DirectMessage
     state: Mapping[str, Any]
-    message: Message
+    voicemail: Voicemail
+    caller: Caller
     landed: bool = False
-    #: Where the voicemail's recording is, once an event said (None: not known yet).
-    recording_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -231,24 +286,42 @@ class VoicemailKnown:
 
 def voicemail(event: VoicemailEvent, known: VoicemailKnown, ctx: RenderContext) -> Plan:
     """One message per voicemail in each place, whichever of its events comes first; later
-    ones update it. One someone already handled stays closed (a late transcript must not
-    bring the buttons back); a new copy is settled, and the recording, once known, goes in
-    each copy's thread."""
+    ones update it. Each copy records the voicemail's open item with what it shows, and
+    shows the item's ownership. One someone already handled stays closed (a late transcript
+    must not bring the buttons back); a new copy is settled, and the recording, once known,
+    goes in each copy's thread."""
     key = known.key
     writes: list[Write] = []
     for copy in known.copies:
-        message, handled_by = copy.message, copy.state.get("handled_by")
-        if handled_by:
-            handled_at = datetime.fromisoformat(str(copy.state["handled_at"]))
-            closed = blocks.handled(message.blocks, str(handled_by), handled_at, ctx)
-            message = Message(message.text, closed)
+        vm, caller = copy.voicemail, copy.caller
+        line = Line(number=vm.to, extension_id=vm.extension_id)
+        message = blocks.voicemail(vm, caller, line, ctx)
+        writes.append(Track(VOICEMAIL, key, message, caller, line, vm.created_at))
+        handled_by = copy.state.get("handled_by")
+        closed = (
+            Closed(str(handled_by), datetime.fromisoformat(str(copy.state["handled_at"])))
+            if handled_by
+            else None
+        )
         if copy.landed and isinstance(copy.place, str):
-            writes.append(Update(VOICEMAIL, key, copy.place, message, copy.state))
+            writes.append(
+                Update(VOICEMAIL, key, copy.place, message, copy.state, item=True, closed=closed)
+            )
         else:
-            settle = not handled_by
-            writes.append(Post(VOICEMAIL, key, copy.place, message, copy.state, settle=settle))
-        if known.recordings and copy.recording_url:
-            writes.append(Upload(VOICEMAIL, key, copy.place, copy.recording_url))
+            writes.append(
+                Post(
+                    VOICEMAIL,
+                    key,
+                    copy.place,
+                    message,
+                    copy.state,
+                    settle=closed is None,
+                    item=True,
+                    closed=closed,
+                )
+            )
+        if known.recordings and vm.recording_url:
+            writes.append(Upload(VOICEMAIL, key, copy.place, str(vm.recording_url)))
     return tuple(writes)
 
 
@@ -258,46 +331,74 @@ def _line(event: CallEvent) -> Line:
 
 def sms(event: SmsEvent, known: SmsKnown, ctx: RenderContext) -> Plan:
     """A text in the thread of its conversation, in each channel; an inbound STOP or START
-    is also said, and the parent shows the party's state as it is now."""
+    is also said, and the parent shows the party's state as it is now.
+
+    An inbound text first records its conversation's open item, so the parent shows its
+    ownership, and one that came after the conversation was handled records a new item,
+    told in the thread and in the channel (except a STOP or START: a notice, not someone's
+    to-do; the reader does not ask then).
+    """
     conversation = event.conversation_key
     thread = (SMS_THREAD, conversation)
     parent_state = {"line": event.our_line or "", "customer": event.customer or ""}
+    caller, line, sms_data = known.caller, known.line, event.data
+    arrived = sms_data.created_at
+    parent = blocks.sms_thread_parent(caller, line, ctx, opted_out=known.opted_out)
+    reopened = (
+        blocks.sms_reopened(sms_data, caller, line, known.reopened.handled_by, ctx)
+        if event.inbound and known.reopened is not None
+        else None
+    )
     writes: list[Write] = []
-    for channel in known.channels:
-        parent = Post(
-            SMS_THREAD, conversation, channel, known.parent, parent_state, settle=event.inbound
+    if event.inbound:
+        writes.append(Track(SMS_THREAD, conversation, parent, caller, line, arrived, conversation))
+    if reopened is not None:
+        writes.append(
+            Track(SMS_REOPENED, event.object_id, reopened, caller, line, arrived, conversation)
         )
-        writes.append(parent)
+    for channel in known.channels:
+        writes.append(
+            Post(
+                SMS_THREAD,
+                conversation,
+                channel,
+                parent,
+                parent_state,
+                settle=event.inbound,
+                item=event.inbound,
+            )
+        )
         if event.inbound:
-            inbound = blocks.sms_inbound(event.data, known.caller, ctx, known.line)
+            inbound = blocks.sms_inbound(sms_data, caller, ctx, line)
             writes.append(Post(SMS, event.object_id, channel, inbound, thread=thread))
-            if known.reopened is not None:
+            if reopened is not None:
                 writes.append(
                     Post(
                         SMS_REOPENED,
                         event.object_id,
                         channel,
-                        known.reopened,
+                        reopened,
                         thread=thread,
                         broadcast=True,
                         settle=True,
+                        item=True,
                     )
                 )
         else:
-            writes.append(_outbound(event, known, channel, ctx))
+            writes.append(_outbound(event, known.sending, channel, ctx))
         if known.keyword:
-            notice = blocks.opt_out_notice(known.caller, known.opts_out, known.keyword, ctx)
+            notice = blocks.opt_out_notice(caller, known.opts_out, known.keyword, ctx)
             writes.append(Post(SMS_OPT, event.object_id, channel, notice, thread=thread))
-            writes.append(Update(SMS_THREAD, conversation, channel, known.parent))
+            writes.append(Update(SMS_THREAD, conversation, channel, parent, item=event.inbound))
     return tuple(writes)
 
 
-def _outbound(event: SmsEvent, known: SmsKnown, channel: str, ctx: RenderContext) -> Write:
+def _outbound(event: SmsEvent, sending: Sending, channel: str, ctx: RenderContext) -> Write:
     """How far an outbound text got: a reaction on the Slack reply that sent it, else its own
     message in the thread, posted or updated."""
     sms_data = event.data
     status = "delivered" if event.event == "sms.delivered" else "sent"
-    shown = known.outbound.get(channel)
+    shown = sending.shown.get(channel)
     if shown is not None and shown.landed and shown.state.get("origin") == "slack":
         reaction = DELIVERED_REACTION if status == "delivered" else SENT_REACTION
         return React(SMS, sms_data.id, channel, reaction)
@@ -305,21 +406,21 @@ def _outbound(event: SmsEvent, known: SmsKnown, channel: str, ctx: RenderContext
         status = furthest(shown.state.get("status"), status)
         message = blocks.sms_outbound(sms_data, status, ctx, sent_by=shown.state.get("sent_by"))
         return Update(SMS, sms_data.id, channel, message, {**shown.state, "status": status})
-    if channel in known.replying:
+    if channel in sending.replying:
         # Probably this very text, sent by a thread reply not recorded yet: once it is, the
         # reply gets a reaction instead of a copy of itself beside it.
         return Wait("a Slack reply in this thread is being texted", REPLY_WAIT)
-    if known.sent_by is None and known.recording:
+    if sending.sent_by is None and sending.recording:
         # QTvoice's receipt overtook the bot writing down who sent it, a moment ago.
         return Wait("a text sent from Slack is being recorded", REPLY_WAIT)
     # Sent by: a text sent from Slack (a modal, /sms) names who sent it in its thread.
-    message = blocks.sms_outbound(sms_data, status, ctx, sent_by=known.sent_by)
+    message = blocks.sms_outbound(sms_data, status, ctx, sent_by=sending.sent_by)
     return Post(
         SMS,
         sms_data.id,
         channel,
         message,
-        {"status": status, "sent_by": known.sent_by},
+        {"status": status, "sent_by": sending.sent_by},
         thread=(SMS_THREAD, event.conversation_key),
     )
 
