@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
 from bot.sandbox.qtvoice import STRANGER, QTvoiceSandbox
 from bot.sandbox.slack import SlackRecorder
+from bot.store.models import OpenItem
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
 
 DM = "DU0ALICE"
@@ -62,3 +66,18 @@ def test_a_handled_missed_call_keeps_its_number(
     assert handled is not None
     assert "Late" not in handled["text"]
     assert all(call.args["ts"] != message["ts"] for call in slack.calls("chat.update")[updates:])
+
+
+def test_a_name_learned_while_a_call_is_being_posted_reaches_that_call(
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, db: Engine
+) -> None:
+    # The call is read (no contact yet) and its post is on its way when the contact comes:
+    # the rename finds no landed copy to update, so the call's delivery must see the name.
+    slack.delay("chat.postMessage", 1.5)
+    bot.send("call.missed", id="call_racing", from_=STRANGER)
+    with Session(db) as session:
+        slack.wait_for(lambda: session.scalar(select(func.count()).select_from(OpenItem)))
+    bot.send("contact.created", id="contact_racing", first_name="Racing", phone=STRANGER)
+
+    slack.wait_for(lambda: "Racing" in latest(slack, NOTIFY_CHANNEL)["text"])
+    assert len(slack.messages(NOTIFY_CHANNEL)) == 1

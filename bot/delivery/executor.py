@@ -28,7 +28,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.delivery import followup
+from bot.delivery import followup, renaming
 from bot.delivery.inbox import NotYet
 from bot.delivery.poster import (
     CLAIM_AHEAD,
@@ -44,6 +44,7 @@ from bot.slack.api_errors import describe
 from bot.slack.blocks import notifications
 from bot.slack.blocks import ownership as ownership_blocks
 from bot.slack.blocks.kit import Message, RenderContext
+from bot.slack.blocks.notifications import Caller
 from bot.slack.plans import DirectMessage, Plan, Post, React, Track, Update, Upload, Wait
 from bot.store.groupcommit import GroupCommit
 from bot.store.models import PostedMessage, utcnow
@@ -61,10 +62,13 @@ async def perform(
     plan: Plan,
     ctx: RenderContext,
     recordings: RecordingUploader | None = None,
+    caller_of: renaming.CallerOf | None = None,
 ) -> None:
     """Carry out `plan`'s writes in order (see the module's docstring); `group` commits an
     open item (`Track`) with other deliveries' writes, `ctx` renders an item's copy,
-    `recordings` uploads (None: uploads are off, an `Upload` does nothing).
+    `recordings` uploads (None: uploads are off, an `Upload` does nothing), `caller_of` names
+    a number as the directory knows it now (None: a tracked item's name is not checked again;
+    see `_names_now`).
 
     A post or update of an item (`Post.item`, `Update.item`) shows the item that a `Track`
     earlier in the plan recorded; one whose item the plan did not track raises KeyError.
@@ -77,6 +81,7 @@ async def perform(
     opened: dict[str, str | None] = {}
     #: Each tracked item's message, shown with its ownership: (kind, key) → message.
     items: dict[tuple[str, str], Message] = {}
+    callers: list[Caller] = []
 
     async def channel_of(place: str | DirectMessage) -> str | None:
         if isinstance(place, str):
@@ -109,6 +114,7 @@ async def perform(
                 conversation=write.conversation,
             )
             items[(write.kind, write.key)] = ownership_blocks.rendered(item, ctx)
+            callers.append(write.caller)
             continue
         channel = await channel_of(write.channel)
         if channel is None:
@@ -146,6 +152,35 @@ async def perform(
                 url=write.url,
                 title=RECORDING_TITLE,
             )
+    if caller_of is not None:
+        await _names_now(session, group, poster, ctx, callers, caller_of)
+
+
+async def _names_now(
+    session: AsyncSession,
+    group: GroupCommit,
+    poster: SlackPoster,
+    ctx: RenderContext,
+    callers: Sequence[Caller],
+    caller_of: renaming.CallerOf,
+) -> None:
+    """Show the name a number got while its items' copies were being posted.
+
+    A contact event delivered beside this one renames every open item about its number that
+    has landed (`bot.delivery.renaming`); a copy posted after that rename looked, rendered
+    with the caller read before the contact was cached, would keep the number alone. The
+    rename caches the contact before it looks for copies, and this reads the cache after the
+    copies' `ts` are stored, so one of the two always sees the other.
+    """
+    renamed: set[str] = set()
+    for caller in callers:
+        number = caller.dialable(ctx)
+        if number is None or number in renamed:
+            continue
+        now = await caller_of(session, number)
+        if (now.name, now.company) != (caller.name, caller.company):
+            await renaming.show_new_name(session, group, poster, ctx, number, caller_of)
+            renamed.add(number)
 
 
 def _shown(

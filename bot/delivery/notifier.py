@@ -92,7 +92,15 @@ class Notifier:
         if handler is not None:
             known = await handler.read(self, session, event, routing)
             plan = handler.plan(event, known, self.ctx)
-            await perform(session, self.poster, self.group, plan, self.ctx, self.recordings)
+            await perform(
+                session,
+                self.poster,
+                self.group,
+                plan,
+                self.ctx,
+                self.recordings,
+                caller_of=self._caller_of,
+            )
 
     async def canary(
         self, session: AsyncSession, event: UnknownEvent, routing: Routing
