@@ -10,6 +10,7 @@ import asyncio
 import math
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,10 @@ from bot.metrics import MeteredSlackClient
 from bot.people import People
 from bot.qtvoice.client import QTvoiceClient
 from bot.store.db import create_engine, create_sessionmaker
+
+#: How long closing waits for database work in flight (`Runtime.close`), and how often it looks.
+CLOSE_WAIT_SECONDS = 5.0
+CLOSE_POLL_SECONDS = 0.02
 
 #: Web API methods that each make a new message: sent twice, they show it twice.
 POSTING_METHODS = frozenset(
@@ -136,8 +141,21 @@ class Runtime:
             timeout = aiohttp.ClientTimeout(total=self.settings.slack_timeout_seconds)
             self.slack.session = aiohttp.ClientSession(timeout=timeout)
 
-    async def close(self) -> None:
+    async def close(self, wait_seconds: float = CLOSE_WAIT_SECONDS) -> None:
+        """Close the database pool and the Slack and QTvoice connections, once the database
+        work still in flight (a listener finishing after its ack) has handed its connections
+        back, or after `wait_seconds`: a connection disposed of while in use is dropped open."""
+        deadline = time.monotonic() + wait_seconds
+        while _in_use(self.engine) and time.monotonic() < deadline:  # noqa: ASYNC110 (a pool has nothing to await)
+            await asyncio.sleep(CLOSE_POLL_SECONDS)
         if self.slack.session is not None:
             await self.slack.session.close()
         await self.qtvoice.aclose()
         await self.engine.dispose()
+
+
+def _in_use(engine: AsyncEngine) -> bool:
+    """Whether a connection of `engine`'s pool is checked out now (a pool that keeps none,
+    SQLite's in tests, never says so)."""
+    checked_out = getattr(engine.pool, "checkedout", None)
+    return callable(checked_out) and checked_out() > 0
