@@ -33,8 +33,19 @@ class BackgroundServer:
         lifespan: Literal["auto", "on", "off"] = "on",
         date_header: bool = True,
     ) -> None:
-        """`date_header=False` leaves the `Date` header to `app` (a sandbox with its own clock)."""
-        self.port = port or free_port()
+        """`date_header=False` leaves the `Date` header to `app` (a sandbox with its own clock).
+
+        The port (`port`, else a free one) is bound here and handed to uvicorn, so no other
+        process can take it between choosing and serving (raises OSError when it is taken).
+        """
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._socket.bind(("127.0.0.1", port or 0))
+        except OSError:
+            self._socket.close()
+            raise
+        self.port = int(self._socket.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
             app,
@@ -45,7 +56,9 @@ class BackgroundServer:
             date_header=date_header,
         )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
 
     def start(self, timeout: float = 10.0) -> BackgroundServer:
         self._thread.start()
@@ -58,7 +71,9 @@ class BackgroundServer:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._server.should_exit = True
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self._socket.close()
 
     def __enter__(self) -> BackgroundServer:
         return self.start()
