@@ -83,8 +83,8 @@ async def test_an_untaken_missed_call_is_escalated_once_mentioning_the_lines_peo
 
 
 #: How long before its due time the on-time test's item is made: the call is posted by then.
-AHEAD_OF_DUE = timedelta(seconds=30)
-#: Generous, for two busy cores: a one-minute poll would be up to 60 s late (30 s here).
+AHEAD_OF_DUE = timedelta(seconds=10)
+#: Generous, for two busy cores: a one-minute poll would be up to 60 s late (50 s here).
 ON_TIME_SECONDS = 10
 
 
