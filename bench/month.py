@@ -16,6 +16,12 @@
   clock, so the data ages instead), then the scheduler's jobs run as its leader runs them:
   escalation and reminders (the worker's own scheduler also ticks), the digest, retention.
 
+The sandboxes stand in for a day, not for seconds: QTvoice's hourly request budget is given
+a day's worth each simulated day (else the day's contact lookups, compressed into seconds, run
+out of it and post bare numbers), and the Slack sandbox answers without Slack's 1 post a second
+per channel (the bot paces a channel once Slack says 429): this bench is about what work costs
+as it grows, not about either service's rates (`bench/drain.py` is about Slack's).
+
 Retention keeps 30 days (the inbox, handled items), so the database grows for 30 simulated
 days and must then stay flat: the default runs six weeks. Per simulated week it prints the
 database's size, its largest tables (rows), `serve`'s RSS (web process + worker, now and peak)
@@ -44,7 +50,7 @@ from bot.config import Settings, load_settings
 from bot.delivery.digest import send_digests
 from bot.delivery.followup import escalate, send_reminders
 from bot.runtime import Runtime
-from bot.sandbox.qtvoice import QTvoiceSandbox
+from bot.sandbox.qtvoice import DEFAULT_RATE_LIMIT, QTvoiceSandbox
 from bot.sandbox.samples import fresh_id, sample_event
 from bot.sandbox.slack import DEFAULT_CHANNELS, SlackDriver, SlackRecorder
 from bot.scheduler import prune
@@ -52,6 +58,9 @@ from bot.store.db import sync_url
 from bot.store.models import Base, InboxEvent
 
 SIGNING_SECRET = "bench"  # harness.bot_env's SLACK_SIGNING_SECRET
+
+#: QTvoice's request budget is per hour (`DEFAULT_RATE_LIMIT`): a simulated day gets a day's.
+HOURS_A_DAY = 24
 
 #: The admin who links the bench's people to extensions.
 LINKING_ADMIN = "U0ADMIN"
@@ -229,20 +238,23 @@ class Probes:
         return figures
 
 
-def run_jobs(settings: Settings) -> None:
-    """The leader's jobs, as its scheduler runs them, once the day has moved on."""
+def run_jobs(settings: Settings) -> dict[str, float]:
+    """The leader's jobs, as its scheduler runs them, once the day has moved on; the seconds
+    each took."""
+    spent: dict[str, float] = {}
 
     async def jobs() -> None:
         runtime = Runtime.create(settings)
         try:
-            await escalate(runtime)
-            await send_reminders(runtime)
-            await send_digests(runtime)
-            await prune(runtime)
+            for job in (escalate, send_reminders, send_digests, prune):
+                began = time.monotonic()
+                await job(runtime)
+                spent[job.__name__] = time.monotonic() - began
         finally:
             await runtime.close()
 
     asyncio.run(jobs())
+    return spent
 
 
 def main() -> None:
@@ -308,20 +320,26 @@ def main() -> None:
             )
             for day in range(1, args.days + 1):
                 envelopes = day_of_webhooks(args, callers, lines)
+                # QTvoice's budget is per hour; a simulated day is 24 of them.
+                qtvoice.state.set_rate_limit(limit=HOURS_A_DAY * DEFAULT_RATE_LIMIT)
+                steps = [time.monotonic()]
                 answer = harness.run_load(server.port, envelopes, 16)
                 refused = sum(1 for status, _ in answer["results"] if status != 200)
-                steps = [time.monotonic()]
+                steps.append(time.monotonic())
                 wait_delivered(engine)
                 steps.append(time.monotonic())
                 probes.run(args.probes)
                 steps.append(time.monotonic())
                 age_one_day(engine)
-                run_jobs(settings)
+                steps.append(time.monotonic())
+                jobs = run_jobs(settings)
                 steps.append(time.monotonic())
                 if args.verbose:
-                    spent = [f"{b - a:.1f}" for a, b in itertools.pairwise(steps)]
+                    spent = " / ".join(f"{b - a:.1f}" for a, b in itertools.pairwise(steps))
+                    each = ", ".join(f"{name} {seconds:.1f}" for name, seconds in jobs.items())
                     print(
-                        f"  day {day}: delivered, probed, jobs: {' / '.join(spent)} s", flush=True
+                        f"  day {day}: sent, delivered, probed, aged, jobs: {spent} s ({each})",
+                        flush=True,
                     )
                 if refused:
                     print(f"  day {day}: {refused} webhooks not accepted", flush=True)
