@@ -190,14 +190,23 @@ async def escalate(runtime: Runtime, now: datetime | None = None) -> int:
     due = [
         item for item in candidates if hours.add_business_minutes(item.arrived_at, minutes) <= now
     ]
-    poster = SlackPoster(runtime.slack)
+    if not due:
+        return 0
+    # What the items under way write (claims, the posts intended and landed, done) shares
+    # transactions, as the worker's deliveries' writes do: on SQLite, sessions that each
+    # committed their own queued for its one write lock (its busy handler sleeps up to 100 ms).
+    group = GroupCommit(runtime.engine)
+    poster = SlackPoster(runtime.slack, group=group)
     slots = asyncio.Semaphore(ESCALATE_AT_ONCE)
 
     async def one(item: OpenItem) -> bool:
         async with slots, runtime.sessions() as session:
-            return await _escalate_item(runtime, session, poster, item, now)
+            return await _escalate_item(runtime, session, group, poster, item, now)
 
-    outcomes = await asyncio.gather(*(one(item) for item in due), return_exceptions=True)
+    try:
+        outcomes = await asyncio.gather(*(one(item) for item in due), return_exceptions=True)
+    finally:
+        await group.close()
     failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
     if failures:
         raise failures[0]
@@ -205,30 +214,37 @@ async def escalate(runtime: Runtime, now: datetime | None = None) -> int:
 
 
 async def _escalate_item(
-    runtime: Runtime, session: AsyncSession, poster: SlackPoster, item: OpenItem, now: datetime
+    runtime: Runtime,
+    session: AsyncSession,
+    group: GroupCommit,
+    poster: SlackPoster,
+    item: OpenItem,
+    now: datetime,
 ) -> bool:
-    """Claim, post and record one item's escalation; whether it was posted now."""
+    """Claim, post and record one item's escalation; whether it was posted now. Its writes
+    go through `group`, with the other items' under way."""
     me = runtime.process_id
     lease = timedelta(seconds=runtime.settings.delivery_lease_seconds)
     minutes = runtime.settings.escalate_after_minutes
-    if not await ownership.claim_escalation(session, item.id, now, me, lease):
+    claim = ownership.EscalationClaim(item.id, now, me, lease)
+    if not await group.run(ownership.claim_escalations, claim, session=session):
         return False  # taken, handled, or being escalated by another worker meanwhile
     try:
         posted = await _post_escalation(session, poster, item, minutes)
     except NEVER_POSTED as error:
         logger.warning("escalation of item %s cannot be posted: %s", item.id, error)
         await session.rollback()
-        await ownership.escalated(session, item.id, now)
+        await group.run(ownership.escalations_done, (item.id, now))
         return False
     except Exception as error:
         logger.warning("escalation of item %s not posted yet: %s", item.id, error)
         await session.rollback()
-        await ownership.release_escalation(session, item.id, me)
+        await group.run(ownership.release_escalations, (item.id, me))
         return False
     if not posted:
-        await ownership.release_escalation(session, item.id, me)
+        await group.run(ownership.release_escalations, (item.id, me), session=session)
         return False
-    await ownership.escalated(session, item.id, now)
+    await group.run(ownership.escalations_done, (item.id, now), session=session)
     return True
 
 
