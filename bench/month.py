@@ -13,8 +13,11 @@
   the response URL), App Home opened by a linked person (until `views.publish` reaches
   Slack), and a reply in a text's thread (until the text reaches QTvoice's `POST /sms`);
 - the clock moves one day: every stored time is moved one day back (the bot reads the wall
-  clock, so the data ages instead), then the scheduler's jobs run as its leader runs them:
-  escalation and reminders (the worker's own scheduler also ticks), the digest, retention.
+  clock, so the data ages instead). `serve`'s own leader then escalates what fell due (and
+  sends reminders) as it does any day, and the bench waits until every due item is
+  escalated; the leader's jobs that follow the wall clock (the digest at `DIGEST_AT`,
+  retention hourly) are run by the bench as the leader runs them. (Running escalation in the
+  bench too made two processes race for each item's claim: SQLite's lock, not the work.)
 
 The sandboxes stand in for a day, not for seconds: QTvoice's hourly request budget is given
 a day's worth each simulated day (else the day's contact lookups, compressed into seconds, run
@@ -39,6 +42,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,19 +52,21 @@ from sqlalchemy import DateTime, create_engine, func, literal_column, select, te
 
 from bot.config import Settings, load_settings
 from bot.delivery.digest import send_digests
-from bot.delivery.followup import escalate, send_reminders
+from bot.delivery.followup import ESCALATION_HORIZON
 from bot.runtime import Runtime
 from bot.sandbox.qtvoice import DEFAULT_RATE_LIMIT, QTvoiceSandbox
 from bot.sandbox.samples import fresh_id, sample_event
 from bot.sandbox.slack import DEFAULT_CHANNELS, SlackDriver, SlackRecorder
 from bot.scheduler import prune
 from bot.store.db import sync_url
-from bot.store.models import Base, InboxEvent
+from bot.store.models import Base, InboxEvent, OpenItem, utcnow
 
 SIGNING_SECRET = "bench"  # harness.bot_env's SLACK_SIGNING_SECRET
 
 #: QTvoice's request budget is per hour (`DEFAULT_RATE_LIMIT`): a simulated day gets a day's.
 HOURS_A_DAY = 24
+
+ESCALATE_AFTER_MINUTES = 15
 
 #: The admin who links the bench's people to extensions.
 LINKING_ADMIN = "U0ADMIN"
@@ -238,15 +244,42 @@ class Probes:
         return figures
 
 
+def escalations_due(engine: Any) -> int:
+    """Items `serve`'s leader is yet to escalate: nobody took, handled or escalated them, and
+    they arrived more than `ESCALATE_AFTER_MINUTES` (and less than the horizon) ago."""
+    now = utcnow()
+    with engine.connect() as connection:
+        return int(
+            connection.scalar(
+                select(func.count()).where(
+                    OpenItem.escalated_at.is_(None),
+                    OpenItem.handled_at.is_(None),
+                    OpenItem.taken_at.is_(None),
+                    OpenItem.arrived_at <= now - timedelta(minutes=ESCALATE_AFTER_MINUTES),
+                    OpenItem.arrived_at > now - ESCALATION_HORIZON,
+                )
+            )
+            or 0
+        )
+
+
+def wait_escalated(engine: Any, timeout: float = 300) -> float:
+    """Seconds until `serve`'s leader escalated every item due (it looks every 2 s)."""
+    began = time.monotonic()
+    while escalations_due(engine) and time.monotonic() - began < timeout:
+        time.sleep(0.2)
+    return time.monotonic() - began
+
+
 def run_jobs(settings: Settings) -> dict[str, float]:
-    """The leader's jobs, as its scheduler runs them, once the day has moved on; the seconds
-    each took."""
+    """The leader's jobs on the wall clock (`DIGEST_AT`, hourly), as its scheduler runs them,
+    once the day has moved on; the seconds each took."""
     spent: dict[str, float] = {}
 
     async def jobs() -> None:
         runtime = Runtime.create(settings)
         try:
-            for job in (escalate, send_reminders, send_digests, prune):
+            for job in (send_digests, prune):
                 began = time.monotonic()
                 await job(runtime)
                 spent[job.__name__] = time.monotonic() - began
@@ -297,7 +330,7 @@ def main() -> None:
         env = {
             **harness.bot_env(url, slack.api_url, qtvoice.url, qtvoice.api_key),
             "DIGEST_AT": "08:00",
-            "ESCALATE_AFTER_MINUTES": "15",
+            "ESCALATE_AFTER_MINUTES": str(ESCALATE_AFTER_MINUTES),
             # An admin links the office's people: linking yourself needs QTvoice's extension to
             # carry your Slack email, which the bench's made-up people do not have.
             "ADMIN_USER_IDS": LINKING_ADMIN,
@@ -332,7 +365,7 @@ def main() -> None:
                 steps.append(time.monotonic())
                 age_one_day(engine)
                 steps.append(time.monotonic())
-                jobs = run_jobs(settings)
+                jobs = {"escalate": wait_escalated(engine), **run_jobs(settings)}
                 steps.append(time.monotonic())
                 if args.verbose:
                     spent = " / ".join(f"{b - a:.1f}" for a, b in itertools.pairwise(steps))
