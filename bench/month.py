@@ -13,8 +13,17 @@
   the response URL), App Home opened by a linked person (until `views.publish` reaches
   Slack), and a reply in a text's thread (until the text reaches QTvoice's `POST /sms`);
 - the clock moves one day: every stored time is moved one day back (the bot reads the wall
-  clock, so the data ages instead), then the scheduler's jobs run as its leader runs them:
-  escalation and reminders (the worker's own scheduler also ticks), the digest, retention.
+  clock, so the data ages instead). `serve`'s own leader then escalates what fell due (and
+  sends reminders) as it does any day, and the bench waits until every due item is
+  escalated; the leader's jobs that follow the wall clock (the digest at `DIGEST_AT`,
+  retention hourly) are run by the bench as the leader runs them. (Running escalation in the
+  bench too made two processes race for each item's claim: SQLite's lock, not the work.)
+
+The sandboxes stand in for a day, not for seconds: QTvoice's hourly request budget is given
+a day's worth each simulated day (else the day's contact lookups, compressed into seconds, run
+out of it and post bare numbers), and the Slack sandbox answers without Slack's 1 post a second
+per channel (the bot paces a channel once Slack says 429): this bench is about what work costs
+as it grows, not about either service's rates (`bench/drain.py` is about Slack's).
 
 Retention keeps 30 days (the inbox, handled items), so the database grows for 30 simulated
 days and must then stay flat: the default runs six weeks. Per simulated week it prints the
@@ -33,6 +42,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,16 +52,21 @@ from sqlalchemy import DateTime, create_engine, func, literal_column, select, te
 
 from bot.config import Settings, load_settings
 from bot.delivery.digest import send_digests
-from bot.delivery.followup import escalate, send_reminders
+from bot.delivery.followup import ESCALATION_HORIZON
 from bot.runtime import Runtime
-from bot.sandbox.qtvoice import QTvoiceSandbox
+from bot.sandbox.qtvoice import DEFAULT_RATE_LIMIT, QTvoiceSandbox
 from bot.sandbox.samples import fresh_id, sample_event
 from bot.sandbox.slack import DEFAULT_CHANNELS, SlackDriver, SlackRecorder
 from bot.scheduler import prune
 from bot.store.db import sync_url
-from bot.store.models import Base, InboxEvent
+from bot.store.models import Base, InboxEvent, OpenItem, utcnow
 
 SIGNING_SECRET = "bench"  # harness.bot_env's SLACK_SIGNING_SECRET
+
+#: QTvoice's request budget is per hour (`DEFAULT_RATE_LIMIT`): a simulated day gets a day's.
+HOURS_A_DAY = 24
+
+ESCALATE_AFTER_MINUTES = 15
 
 #: The admin who links the bench's people to extensions.
 LINKING_ADMIN = "U0ADMIN"
@@ -229,20 +244,50 @@ class Probes:
         return figures
 
 
-def run_jobs(settings: Settings) -> None:
-    """The leader's jobs, as its scheduler runs them, once the day has moved on."""
+def escalations_due(engine: Any) -> int:
+    """Items `serve`'s leader is yet to escalate: nobody took, handled or escalated them, and
+    they arrived more than `ESCALATE_AFTER_MINUTES` (and less than the horizon) ago."""
+    now = utcnow()
+    with engine.connect() as connection:
+        return int(
+            connection.scalar(
+                select(func.count()).where(
+                    OpenItem.escalated_at.is_(None),
+                    OpenItem.handled_at.is_(None),
+                    OpenItem.taken_at.is_(None),
+                    OpenItem.arrived_at <= now - timedelta(minutes=ESCALATE_AFTER_MINUTES),
+                    OpenItem.arrived_at > now - ESCALATION_HORIZON,
+                )
+            )
+            or 0
+        )
+
+
+def wait_escalated(engine: Any, timeout: float = 300) -> float:
+    """Seconds until `serve`'s leader escalated every item due (it looks every 2 s)."""
+    began = time.monotonic()
+    while escalations_due(engine) and time.monotonic() - began < timeout:
+        time.sleep(0.2)
+    return time.monotonic() - began
+
+
+def run_jobs(settings: Settings) -> dict[str, float]:
+    """The leader's jobs on the wall clock (`DIGEST_AT`, hourly), as its scheduler runs them,
+    once the day has moved on; the seconds each took."""
+    spent: dict[str, float] = {}
 
     async def jobs() -> None:
         runtime = Runtime.create(settings)
         try:
-            await escalate(runtime)
-            await send_reminders(runtime)
-            await send_digests(runtime)
-            await prune(runtime)
+            for job in (send_digests, prune):
+                began = time.monotonic()
+                await job(runtime)
+                spent[job.__name__] = time.monotonic() - began
         finally:
             await runtime.close()
 
     asyncio.run(jobs())
+    return spent
 
 
 def main() -> None:
@@ -285,7 +330,7 @@ def main() -> None:
         env = {
             **harness.bot_env(url, slack.api_url, qtvoice.url, qtvoice.api_key),
             "DIGEST_AT": "08:00",
-            "ESCALATE_AFTER_MINUTES": "15",
+            "ESCALATE_AFTER_MINUTES": str(ESCALATE_AFTER_MINUTES),
             # An admin links the office's people: linking yourself needs QTvoice's extension to
             # carry your Slack email, which the bench's made-up people do not have.
             "ADMIN_USER_IDS": LINKING_ADMIN,
@@ -308,20 +353,26 @@ def main() -> None:
             )
             for day in range(1, args.days + 1):
                 envelopes = day_of_webhooks(args, callers, lines)
+                # QTvoice's budget is per hour; a simulated day is 24 of them.
+                qtvoice.state.set_rate_limit(limit=HOURS_A_DAY * DEFAULT_RATE_LIMIT)
+                steps = [time.monotonic()]
                 answer = harness.run_load(server.port, envelopes, 16)
                 refused = sum(1 for status, _ in answer["results"] if status != 200)
-                steps = [time.monotonic()]
+                steps.append(time.monotonic())
                 wait_delivered(engine)
                 steps.append(time.monotonic())
                 probes.run(args.probes)
                 steps.append(time.monotonic())
                 age_one_day(engine)
-                run_jobs(settings)
+                steps.append(time.monotonic())
+                jobs = {"escalate": wait_escalated(engine), **run_jobs(settings)}
                 steps.append(time.monotonic())
                 if args.verbose:
-                    spent = [f"{b - a:.1f}" for a, b in itertools.pairwise(steps)]
+                    spent = " / ".join(f"{b - a:.1f}" for a, b in itertools.pairwise(steps))
+                    each = ", ".join(f"{name} {seconds:.1f}" for name, seconds in jobs.items())
                     print(
-                        f"  day {day}: delivered, probed, jobs: {' / '.join(spent)} s", flush=True
+                        f"  day {day}: sent, delivered, probed, aged, jobs: {spent} s ({each})",
+                        flush=True,
                     )
                 if refused:
                     print(f"  day {day}: {refused} webhooks not accepted", flush=True)

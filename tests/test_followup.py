@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time as time_module
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -131,6 +132,30 @@ async def test_several_workers_escalate_it_exactly_once(
 
     assert sorted(counts) == [0, 0, 1]
     assert len(replies(slack, parent)) == 1
+
+
+#: Items falling due together (a night's, at opening time), and Slack's lateness for each.
+ITEMS_DUE_TOGETHER = 10
+SLACK_LATE_SECONDS = 0.4
+
+
+async def test_items_due_together_are_escalated_side_by_side(
+    bot: RunningBot, slack: SlackRecorder, settings: Settings
+) -> None:
+    """One at a time, each escalation would wait for the one before it: 4 s here."""
+    arrived = utcnow() - timedelta(minutes=20)
+    parents = [
+        missed_call(bot, slack, arrived + timedelta(seconds=n)) for n in range(ITEMS_DUE_TOGETHER)
+    ]
+    slack.delay("chat.postMessage", SLACK_LATE_SECONDS)
+
+    began = time_module.monotonic()
+    escalated = await run(settings, escalate, utcnow())
+    took = time_module.monotonic() - began
+
+    assert escalated == ITEMS_DUE_TOGETHER
+    assert all(len(replies(slack, parent)) == 1 for parent in parents)
+    assert took < ITEMS_DUE_TOGETHER * SLACK_LATE_SECONDS / 2
 
 
 @pytest.mark.parametrize("action", ["take_it", "mark_handled"])

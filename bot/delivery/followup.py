@@ -16,6 +16,7 @@ adopts a post that landed but whose answer was lost, so the retry never posts it
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 
@@ -37,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 #: An item older than this is never escalated, e.g. when escalation is first turned on.
 ESCALATION_HORIZON = timedelta(days=7)
+#: Escalations posted side by side at most (`escalate`).
+ESCALATE_AT_ONCE = 16
 #: How often the jobs run whatever is due: what failed (given back) is tried again then.
 TICK_SECONDS = 60
 #: How often the leader reads the next due time again: items and reminders made by any
@@ -132,7 +135,11 @@ async def escalate(runtime: Runtime, now: datetime | None = None) -> int:
 
     "In time" is `ESCALATE_AFTER_MINUTES` open minutes after it arrived (`BUSINESS_HOURS`),
     so what arrives while closed waits for opening time. An item whose message is not in a
-    channel yet (its delivery is waiting for Slack) is escalated once it is.
+    channel yet (its delivery is waiting for Slack) is escalated once it is. Up to
+    `ESCALATE_AT_ONCE` items are escalated side by side, each in a session of its own: at
+    opening time a night's items fall due together, and one at a time each waited for the
+    previous one's Slack round trip and commits. Raises the first error an item's claim or
+    record met (the database's), once every item had its turn.
     """
     settings = runtime.settings
     minutes = settings.escalate_after_minutes
@@ -140,36 +147,69 @@ async def escalate(runtime: Runtime, now: datetime | None = None) -> int:
         return 0
     now = now or utcnow()
     hours = settings.hours
-    poster = SlackPoster(runtime.slack)
-    me, lease = runtime.process_id, timedelta(seconds=settings.delivery_lease_seconds)
-    escalated = 0
     async with runtime.sessions() as session:
         candidates = await ownership.waiting(
             session, now - ESCALATION_HORIZON, now - timedelta(minutes=minutes), now
         )
-        for item in candidates:
-            if hours.add_business_minutes(item.arrived_at, minutes) > now:
-                continue
-            if not await ownership.claim_escalation(session, item.id, now, me, lease):
-                continue  # taken, handled, or being escalated by another worker meanwhile
-            try:
-                posted = await _post_escalation(session, poster, item, minutes)
-            except NEVER_POSTED as error:
-                logger.warning("escalation of item %s cannot be posted: %s", item.id, error)
-                await session.rollback()
-                await ownership.escalated(session, item.id, now)
-                continue
-            except Exception as error:
-                logger.warning("escalation of item %s not posted yet: %s", item.id, error)
-                await session.rollback()
-                await ownership.release_escalation(session, item.id, me)
-                continue
-            if not posted:
-                await ownership.release_escalation(session, item.id, me)
-                continue
-            await ownership.escalated(session, item.id, now)
-            escalated += 1
-    return escalated
+    due = [
+        item for item in candidates if hours.add_business_minutes(item.arrived_at, minutes) <= now
+    ]
+    if not due:
+        return 0
+    # What the items under way write (claims, the posts intended and landed, done) shares
+    # transactions, as the worker's deliveries' writes do: on SQLite, sessions that each
+    # committed their own queued for its one write lock (its busy handler sleeps up to 100 ms).
+    group = GroupCommit(runtime.engine)
+    poster = SlackPoster(runtime.slack, group=group)
+    slots = asyncio.Semaphore(ESCALATE_AT_ONCE)
+
+    async def one(item: OpenItem) -> bool:
+        async with slots, runtime.sessions() as session:
+            return await _escalate_item(runtime, session, group, poster, item, now)
+
+    try:
+        outcomes = await asyncio.gather(*(one(item) for item in due), return_exceptions=True)
+    finally:
+        await group.close()
+    failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    if failures:
+        raise failures[0]
+    return sum(1 for outcome in outcomes if outcome is True)
+
+
+async def _escalate_item(
+    runtime: Runtime,
+    session: AsyncSession,
+    group: GroupCommit,
+    poster: SlackPoster,
+    item: OpenItem,
+    now: datetime,
+) -> bool:
+    """Claim, post and record one item's escalation; whether it was posted now. Its writes
+    go through `group`, with the other items' under way."""
+    me = runtime.process_id
+    lease = timedelta(seconds=runtime.settings.delivery_lease_seconds)
+    minutes = runtime.settings.escalate_after_minutes
+    claim = ownership.EscalationClaim(item.id, now, me, lease)
+    if not await group.run(ownership.claim_escalations, claim, session=session):
+        return False  # taken, handled, or being escalated by another worker meanwhile
+    try:
+        posted = await _post_escalation(session, poster, item, minutes)
+    except NEVER_POSTED as error:
+        logger.warning("escalation of item %s cannot be posted: %s", item.id, error)
+        await session.rollback()
+        await group.run(ownership.escalations_done, (item.id, now))
+        return False
+    except Exception as error:
+        logger.warning("escalation of item %s not posted yet: %s", item.id, error)
+        await session.rollback()
+        await group.run(ownership.release_escalations, (item.id, me))
+        return False
+    if not posted:
+        await group.run(ownership.release_escalations, (item.id, me), session=session)
+        return False
+    await group.run(ownership.escalations_done, (item.id, now), session=session)
+    return True
 
 
 async def next_due(runtime: Runtime, now: datetime) -> datetime | None:

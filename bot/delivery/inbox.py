@@ -223,14 +223,17 @@ async def claim(
 async def renew(
     session: AsyncSession, row_ids: Sequence[int], worker_id: str, *, lease_seconds: float
 ) -> set[int]:
-    """Extend `worker_id`'s leases on rows it is delivering to `lease_seconds` from now; the
-    ids of those it still held, in one statement. Commits.
+    """Extend `worker_id`'s leases on the pending rows it is delivering to `lease_seconds`
+    from now; the ids of the rows another worker took since. Commits.
 
-    A row it no longer holds is left alone: another worker claimed it since (a claim
-    overwrites `locked_by`), or it is no longer pending. A worker must give such an event
-    up: writing to Slack for it could post it twice.
+    Another worker took a row when its claim overwrote `locked_by` (after this worker's lease
+    ran out): this worker must give that event up, as writing to Slack for it could post it
+    twice. A row this worker still holds but that is no longer pending or leased is left
+    alone and is not lost: its own delivery finished, postponed or set it to retry, and the
+    delivery's task ends a moment after that write is committed (with other deliveries', in
+    the worker's group commit), so a renewal often sees the row before the task is gone.
     """
-    renewed = await session.scalars(
+    await session.execute(
         update(InboxEvent)
         .where(
             InboxEvent.id.in_(row_ids),
@@ -239,11 +242,14 @@ async def renew(
             InboxEvent.state == PENDING,
         )
         .values(locked_until=utcnow() + timedelta(seconds=lease_seconds))
-        .returning(InboxEvent.id)
+        .execution_options(synchronize_session=False)
     )
-    held = set(renewed)
+    taken = await session.scalars(
+        select(InboxEvent.id).where(InboxEvent.id.in_(row_ids), InboxEvent.locked_by != worker_id)
+    )
+    lost = set(taken)
     await session.commit()
-    return held
+    return lost
 
 
 async def finish(connection: AsyncConnection, row_ids: list[int]) -> list[None]:

@@ -137,6 +137,10 @@ class Worker:
                 return 0
             routing = Routing(*await routes_and_links(session))
         for row in rows:
+            if row.id in self._in_flight:
+                # Its lease ran out while this worker was still delivering it (the loop was
+                # starved for longer than a lease): the claim renewed it; one delivery is enough.
+                continue
             task = asyncio.create_task(self._deliver_or_log(row, routing), name=f"deliver-{row.id}")
             self._in_flight[row.id] = task
             task.add_done_callback(functools.partial(self._forget, row.id))
@@ -183,7 +187,9 @@ class Worker:
 
         A delivery slower than its lease (Slack answering late, a starved CPU) would otherwise
         be claimed and posted by another worker too. A row the renewal finds held by another
-        worker (or no longer pending) has its delivery cancelled.
+        worker has its delivery cancelled; one this worker's delivery already finished (or
+        postponed) while the renewal ran is not another worker's, and its delivery ends as
+        usual (`inbox.renew`).
         """
         lease = self.settings.delivery_lease_seconds
         while True:
@@ -193,14 +199,14 @@ class Worker:
                 continue
             try:
                 async with self.runtime.sessions() as session:
-                    held = await inbox.renew(
+                    taken = await inbox.renew(
                         session, rows, self.runtime.process_id, lease_seconds=lease
                     )
             except Exception as error:
                 # The leases may run out meanwhile; then the rows are claimed again, as before.
                 logger.warning("delivery leases not renewed: %s", describe(error))
                 continue
-            for row_id in set(rows) - held:
+            for row_id in taken:
                 delivery = self._in_flight.get(row_id)
                 if delivery is not None and not delivery.done():
                     self._lost.add(row_id)

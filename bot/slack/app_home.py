@@ -13,12 +13,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Call, Voicemail
@@ -55,6 +56,8 @@ logger = logging.getLogger(__name__)
 HOME_ITEMS_SHOWN = 5
 HOME_CONVERSATIONS_SHOWN = 8
 HOME_TRANSCRIPT_LIMIT = 600
+#: Replies read at a time while looking for the threads with the latest activity.
+REPLIES_READ_AT_ONCE = 200
 """Characters of a voicemail's transcript the App Home quotes."""
 
 #: Slack threads in the App Home's "open conversations": the kinds the worker posts there.
@@ -153,24 +156,9 @@ class AppHome:
         return bool(link.phone_number) and same_number(to, link.phone_number, self.ctx)
 
     async def _open_conversations(self, client: AsyncWebClient) -> list[OpenConversation]:
-        """The SMS threads with the latest activity first."""
-        reply = aliased(PostedMessage)
-        latest = func.max(func.coalesce(reply.created_at, PostedMessage.created_at))
-        query = (
-            select(PostedMessage)
-            .outerjoin(
-                reply,
-                (reply.channel_id == PostedMessage.channel_id)
-                & (reply.thread_ts == PostedMessage.ts)
-                & reply.kind.in_(_THREAD_MESSAGE_KINDS),
-            )
-            .where(PostedMessage.kind == "sms_thread", PostedMessage.ts.is_not(None))
-            .group_by(PostedMessage.id)
-            .order_by(latest.desc(), PostedMessage.id.desc())
-            .limit(HOME_CONVERSATIONS_SHOWN)
-        )
+        """The SMS threads with the latest activity first (`_latest_threads`)."""
         async with self.runtime.sessions() as session:
-            threads = list(await session.scalars(query))
+            threads = await _latest_threads(session, HOME_CONVERSATIONS_SHOWN)
         found = [_conversation_of(thread) for thread in threads]
         conversations = [item for item in found if item is not None]
         links = await asyncio.gather(*(_permalink(client, c) for c in conversations))
@@ -276,6 +264,63 @@ def _conversation_of(thread: PostedMessage) -> OpenConversation | None:
     if not customer or thread.ts is None:
         return None
     return OpenConversation(thread.channel_id, thread.ts, state.get("line"), customer, None)
+
+
+async def _latest_threads(session: AsyncSession, count: int) -> list[PostedMessage]:
+    """The `count` SMS threads (their parent messages) with the latest activity, newest first:
+    a thread's activity is its newest message, the parent or a reply.
+
+    Read newest first on the (kind, created_at) index, never by grouping every thread: the
+    `count` newest parents, and the newest replies until they name `count` threads. A thread in
+    the answer is in one of the two (its newest message is a reply newer than the `count`-th
+    thread's, or it is its parent, newer than all but fewer than `count` parents), so a Home
+    costs the same with a month of conversations stored as with a day's.
+    """
+    activity: dict[tuple[str, str], datetime] = {}
+    parents = await session.scalars(
+        select(PostedMessage)
+        .where(PostedMessage.kind == "sms_thread", PostedMessage.ts.is_not(None))
+        .order_by(PostedMessage.created_at.desc(), PostedMessage.id.desc())
+        .limit(count)
+    )
+    found = {(p.channel_id, p.ts): p for p in parents if p.ts is not None}
+    for key, parent in found.items():
+        activity[key] = parent.created_at
+    replied: dict[tuple[str, str], datetime] = {}
+    offset = 0
+    while len(replied) < count:
+        page = (
+            await session.execute(
+                select(PostedMessage.channel_id, PostedMessage.thread_ts, PostedMessage.created_at)
+                .where(
+                    PostedMessage.kind.in_(_THREAD_MESSAGE_KINDS),
+                    PostedMessage.thread_ts.is_not(None),
+                )
+                .order_by(PostedMessage.created_at.desc(), PostedMessage.id.desc())
+                .offset(offset)
+                .limit(REPLIES_READ_AT_ONCE)
+            )
+        ).all()
+        for channel, thread_ts, created_at in page:
+            if thread_ts is not None:  # read only replies: always
+                replied.setdefault((channel, thread_ts), created_at)
+        if len(page) < REPLIES_READ_AT_ONCE:
+            break
+        offset += len(page)
+    missing = [key for key in replied if key not in found]
+    if missing:
+        more = await session.scalars(
+            select(PostedMessage).where(
+                PostedMessage.kind == "sms_thread",
+                tuple_(PostedMessage.channel_id, PostedMessage.ts).in_(missing),
+            )
+        )
+        found.update({(p.channel_id, p.ts): p for p in more if p.ts is not None})
+    for key, when in replied.items():
+        if key in found:
+            activity[key] = max(activity.get(key, when), when)
+    newest = sorted(activity, key=lambda key: (activity[key], found[key].id), reverse=True)
+    return [found[key] for key in newest[:count]]
 
 
 async def _permalink(client: AsyncWebClient, item: OpenConversation) -> str | None:

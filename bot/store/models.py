@@ -166,6 +166,8 @@ class PostedMessage(Base):
     __table_args__ = (
         UniqueConstraint("kind", "key", "channel_id"),
         Index("ix_slack_messages_channel_ts", "channel_id", "ts"),
+        # The App Home's newest conversations and replies, read newest first.
+        Index("ix_slack_messages_kind_created", "kind", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

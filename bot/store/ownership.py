@@ -289,6 +289,16 @@ def _unclaimed(
     return or_(claimed_until.is_(None), claimed_until < now)
 
 
+@dataclass(frozen=True)
+class EscalationClaim:
+    """Process `by` asks to escalate item `item_id` for `lease` from `now` (`claim_escalations`)."""
+
+    item_id: int
+    now: datetime
+    by: str
+    lease: timedelta
+
+
 async def claim_escalation(
     session: AsyncSession, item_id: int, now: datetime, by: str, lease: timedelta
 ) -> bool:
@@ -296,41 +306,65 @@ async def claim_escalation(
     unescalated, and nobody else's claim holds) for `lease` from `now`. Commits.
 
     Exactly one transaction can take a claim that is free; the item is escalated only once
-    `escalated` says its reply is posted.
+    `escalations_done` says its reply is posted.
     """
-    result = await session.execute(
-        update(OpenItem)
-        .where(
-            OpenItem.id == item_id,
-            OpenItem.escalated_at.is_(None),
-            OpenItem.taken_at.is_(None),
-            OpenItem.handled_at.is_(None),
-            _unclaimed(OpenItem.escalation_claimed_until, now),
+    [won] = await claim_escalations(
+        await session.connection(), [EscalationClaim(item_id, now, by, lease)]
+    )
+    await session.commit()
+    return won
+
+
+async def claim_escalations(
+    connection: AsyncConnection, claims: list[EscalationClaim]
+) -> list[bool]:
+    """`claim_escalation` for many items in the caller's transaction (a `GroupCommit` write:
+    on SQLite, escalations that each committed their own claims queued for its one lock)."""
+    won = []
+    for claim in claims:
+        result = await connection.execute(
+            update(OpenItem)
+            .where(
+                OpenItem.id == claim.item_id,
+                OpenItem.escalated_at.is_(None),
+                OpenItem.taken_at.is_(None),
+                OpenItem.handled_at.is_(None),
+                _unclaimed(OpenItem.escalation_claimed_until, claim.now),
+            )
+            .values(
+                escalation_claimed_by=claim.by, escalation_claimed_until=claim.now + claim.lease
+            )
         )
-        .values(escalation_claimed_by=by, escalation_claimed_until=now + lease)
-    )
-    await session.commit()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+        won.append(bool(result.rowcount))
+    return won
 
 
-async def escalated(session: AsyncSession, item_id: int, now: datetime) -> None:
-    """The item's escalation is posted (or there is nothing to post it in): done. Commits."""
-    await session.execute(
-        update(OpenItem)
-        .where(OpenItem.id == item_id)
-        .values(escalated_at=now, escalation_claimed_by=None, escalation_claimed_until=None)
-    )
-    await session.commit()
+async def escalations_done(
+    connection: AsyncConnection, items: list[tuple[int, datetime]]
+) -> list[None]:
+    """Each (item id, now): the item's escalation is posted (or there is nothing to post it
+    in): done. In the caller's transaction (a `GroupCommit` write)."""
+    for item_id, now in items:
+        await connection.execute(
+            update(OpenItem)
+            .where(OpenItem.id == item_id)
+            .values(escalated_at=now, escalation_claimed_by=None, escalation_claimed_until=None)
+        )
+    return [None] * len(items)
 
 
-async def release_escalation(session: AsyncSession, item_id: int, by: str) -> None:
-    """Give `by`'s claim back (its reply could not be posted yet), to be tried next tick."""
-    await session.execute(
-        update(OpenItem)
-        .where(OpenItem.id == item_id, OpenItem.escalation_claimed_by == by)
-        .values(escalation_claimed_by=None, escalation_claimed_until=None)
-    )
-    await session.commit()
+async def release_escalations(
+    connection: AsyncConnection, claims: list[tuple[int, str]]
+) -> list[None]:
+    """Each (item id, process): give that process's claim back (its reply could not be posted
+    yet), to be tried next tick. In the caller's transaction (a `GroupCommit` write)."""
+    for item_id, by in claims:
+        await connection.execute(
+            update(OpenItem)
+            .where(OpenItem.id == item_id, OpenItem.escalation_claimed_by == by)
+            .values(escalation_claimed_by=None, escalation_claimed_until=None)
+        )
+    return [None] * len(claims)
 
 
 async def due_reminders(session: AsyncSession, now: datetime) -> list[Reminder]:

@@ -16,6 +16,7 @@ import pytest
 from bot.sandbox.qtvoice import ALICE_LINE, JANE_ROE, STRANGER, QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.slack import SlackRecorder
+from bot.slack.app_home import HOME_CONVERSATIONS_SHOWN
 from bot.slack.buttons import ButtonCodec, ButtonValue
 from tests.conftest import BOT_TOKEN, NOTIFY_CHANNEL, SIGNING_SECRET, RunningBot
 from tests.helpers.slack import answer, click, home_blocks
@@ -206,3 +207,20 @@ def test_a_home_published_meanwhile_is_not_overwritten_by_an_older_render(
     assert again.ok
     assert "hash" not in again.args  # rendered again from what is stored now
     assert slack.views_published("U0ALICE")[-1]["blocks"]  # the Home, read afresh, is shown
+
+
+def test_home_lists_the_conversations_with_the_latest_activity_first(
+    bot: RunningBot, slack: SlackRecorder, linked: None
+) -> None:
+    """A reply in an old conversation brings it back to the top; only the newest few show."""
+    numbers = [f"+1415555{index:04d}" for index in range(HOME_CONVERSATIONS_SHOWN + 2)]
+    for count, number in enumerate(numbers, start=1):
+        bot.send("sms.received", from_=number, message=f"Hello {count}")
+        slack.wait_for(lambda count=count: len(slack.messages(NOTIFY_CHANNEL)) == 2 * count)
+    bot.send("sms.received", from_=numbers[0], message="Still there?")
+    slack.wait_for(lambda: any("Still there?" in m["text"] for m in slack.messages(NOTIFY_CHANNEL)))
+
+    blocks = home_blocks(bot, slack)
+
+    shown = [CODEC.decode(value).number for value in button_values(blocks, "sms_reply")]
+    assert shown == [numbers[0], *reversed(numbers[-HOME_CONVERSATIONS_SHOWN + 1 :])]

@@ -84,6 +84,11 @@ class Workspace:
 
     def reset(self) -> None:
         self.channels: dict[str, list[dict[str, Any]]] = {}
+        #: Each channel's messages by ts, and each thread's replies oldest first, by (channel,
+        #: parent ts): finding a message or a thread must not read the whole channel, which
+        #: holds tens of thousands of messages after a simulated month.
+        self._by_ts: dict[str, dict[str, dict[str, Any]]] = {}
+        self._replies: dict[tuple[str, str], list[dict[str, Any]]] = {}
         #: Channels the bot has not been invited to (by default it is in every one).
         self.bot_absent: set[str] = set()
         #: Channel ids that name no channel (deleted, or mistyped): every method says so.
@@ -145,10 +150,10 @@ class Workspace:
         return self.channels.setdefault(channel, [])
 
     def find(self, channel: str, ts: str, *, error: str = "message_not_found") -> dict[str, Any]:
-        for message in self.history(channel):
-            if message["ts"] == ts:
-                return message
-        raise SlackError(error)
+        message = self._by_ts.get(channel, {}).get(ts)
+        if message is None:
+            raise SlackError(error)
+        return message
 
     def thread_root(self, channel: str, thread_ts: str | None) -> str | None:
         """Slack files a reply to a reply under the thread's parent."""
@@ -161,10 +166,11 @@ class Workspace:
         return parent.get("thread_ts") or thread_ts
 
     def thread(self, channel: str, root_ts: str) -> list[dict[str, Any]]:
+        """The parent (when it is there) and its replies, oldest first."""
+        parent = self._by_ts.get(channel, {}).get(root_ts)
         return [
-            message
-            for message in self.history(channel)
-            if message["ts"] == root_ts or message.get("thread_ts") == root_ts
+            *([parent] if parent is not None else []),
+            *self._replies.get((channel, root_ts), []),
         ]
 
     def add_message(
@@ -199,7 +205,9 @@ class Workspace:
             "edited": None,
         }
         self.history(channel).append(message)
+        self._by_ts.setdefault(channel, {})[message["ts"]] = message
         if thread_ts is not None:
+            self._replies.setdefault((channel, thread_ts), []).append(message)
             self.refresh_thread(channel, thread_ts)
         return message
 
@@ -217,8 +225,10 @@ class Workspace:
 
     def remove(self, channel: str, message: dict[str, Any]) -> None:
         self.history(channel).remove(message)
+        del self._by_ts[channel][message["ts"]]
         root_ts = message.get("thread_ts")
         if root_ts is not None and root_ts != message["ts"]:
+            self._replies[(channel, root_ts)].remove(message)
             self.refresh_thread(channel, root_ts)
 
     def bot_message(self, channel: str, ts: str, *, refusal: str) -> dict[str, Any]:
