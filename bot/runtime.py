@@ -7,12 +7,13 @@ Slack Web API client and the QTvoice client. Nothing deep in the code builds its
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -89,6 +90,48 @@ class MessageUpdates(Protocol):
         ...
 
 
+class DoorTraffic:
+    """The webhooks this process is answering now, so its worker can give way to them.
+
+    The door (`bot.web`) and the worker share one event loop: a delivery started while
+    webhooks are waiting for their acknowledgement takes the CPU they need. The door counts
+    each webhook request from its headers to its answer (`entered`); the worker asks
+    whether any is in flight (`busy`) and waits, for at most as long as it says, until none is
+    (`quiet`). Counted in this process only: another process's door is not seen.
+    """
+
+    def __init__(self) -> None:
+        #: Webhook requests in this process that have not been answered yet.
+        self.in_flight = 0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
+
+    @property
+    def busy(self) -> bool:
+        """Whether a webhook request is being answered now."""
+        return self.in_flight > 0
+
+    @contextlib.contextmanager
+    def entered(self) -> Iterator[None]:
+        """Count one webhook request while inside (from its headers to its answer)."""
+        self.in_flight += 1
+        self._quiet.clear()
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+            if self.in_flight == 0:
+                self._quiet.set()
+
+    async def quiet(self, longest_seconds: float) -> bool:
+        """Wait until no webhook request is in flight, for `longest_seconds` at most (≤ 0: not
+        at all); whether none is in flight when it returns."""
+        if self.busy and longest_seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._quiet.wait(), longest_seconds)
+        return not self.busy
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -98,6 +141,8 @@ class Runtime:
     qtvoice: QTvoiceClient
     #: Set when this process stores an event, so its own worker picks it up at once.
     inbox_changed: asyncio.Event = field(default_factory=asyncio.Event)
+    #: The webhooks being answered now, which this process's worker gives way to.
+    door: DoorTraffic = field(default_factory=DoorTraffic)
     #: Whether this process holds a Socket Mode connection now; set by the web app that opens
     #: one (`bot.web`), read by `/readyz` and the leader's watch. None: no socket here.
     socket_connected: Callable[[], Awaitable[bool]] | None = None
