@@ -13,6 +13,8 @@ is not wrk). Contenders, in this order:
   what answering the webhooks costs without deliveries sharing the CPU (nothing is delivered);
 - with `--only …,postgresql2`: the same with WEB_CONCURRENCY=2 (two web processes, each with
   its worker, behind one port);
+- with `--only …,sqlite-eager,postgresql-eager`: `serve` whose worker never gives way to the
+  webhooks being answered (DELIVERY_GIVE_WAY_SECONDS=0);
 - naive: verifies, then posts to Slack inside the request (Slack at --slack-ms).
 Each gets --events distinct signed `call.missed` webhooks over --connections keep-alive
 connections. For qtslack the bench then waits until every accepted event reached the Slack
@@ -178,14 +180,15 @@ def _cell(value: float | int | None, unit: str = "") -> str:
 
 def report(rows: list[Figures]) -> None:
     floor = rows[0]
+    width = max(len(row.name) for row in rows)
     print(
-        f"{'':<30} {'accepted/s':>10} {'x floor':>6} {'ack p50':>9} {'ack p99':>9} {'x floor':>6}"
+        f"{'':<{width}} {'accepted/s':>10} {'x floor':>6} {'ack p50':>9} {'ack p99':>9} {'x floor':>6}"
         f" {'refused':>7} {'lost':>5} {'dup':>4} {'drain/s':>8} {'→posted p50':>11}"
         f" {'p99':>7} {'peak RSS':>9}"
     )
     for row in rows:
         print(
-            f"{row.name:<30} {row.per_second:>10,.0f} {row.per_second / floor.per_second:>6.2f}"
+            f"{row.name:<{width}} {row.per_second:>10,.0f} {row.per_second / floor.per_second:>6.2f}"
             f" {row.p50_ms:>7,.0f}ms {row.p99_ms:>7,.0f}ms {row.p99_ms / floor.p99_ms:>6.2f}"
             f" {row.refused:>7} {_cell(row.lost):>5} {_cell(row.duplicated):>4}"
             f" {_cell(row.drain_per_second):>8} {_cell(row.posted_p50_ms, 'ms'):>11}"
@@ -236,13 +239,17 @@ def main() -> None:
         if "floor-h11" in only:
             rows.append(run_plain("floor on h11 + asyncio", "floor-h11", slack, workdir, args))
         postgres = args.database_url
+        # A worker that never gives way to the door (as before DELIVERY_GIVE_WAY_SECONDS).
+        eager = {"delivery_give_way_seconds": "0"}
         # (name in --only, row name, database, Slack's answer time, settings)
         bots: list[tuple[str, str, str | None, float, dict[str, str]]] = [
             ("sqlite-door", "qtslack SQLite door alone", sqlite_url, args.slack_ms, {}),
             ("sqlite", f"qtslack SQLite, {slow}", sqlite_url, args.slack_ms, {}),
             ("sqlite0", "qtslack SQLite, Slack 0 ms", sqlite_url, 0, {}),
+            ("sqlite-eager", f"qtslack SQLite eager, {slow}", sqlite_url, args.slack_ms, eager),
             ("postgresql-door", "qtslack PostgreSQL door alone", postgres, args.slack_ms, {}),
             ("postgresql", f"qtslack PostgreSQL, {slow}", postgres, args.slack_ms, {}),
+            ("postgresql-eager", f"qtslack PG eager, {slow}", postgres, args.slack_ms, eager),
             (
                 "postgresql2",
                 f"qtslack PostgreSQL x2, {slow}",
