@@ -90,46 +90,74 @@ class MessageUpdates(Protocol):
         ...
 
 
+#: Webhooks entering less than this apart are a burst: the door stays busy this long after the
+#: last one entered, even with none in flight (a burst's webhooks are answered a batch at a time,
+#: group-committed together, and the door is empty for an instant after each batch). Webhooks
+#: spaced wider (20 a second: 50 ms) leave the door quiet as soon as each is answered.
+BURST_GAP_SECONDS = 0.01
+
+
 class DoorTraffic:
     """The webhooks this process is answering now, so its worker can give way to them.
 
     The door (`bot.web`) and the worker share one event loop: a delivery started while
     webhooks are waiting for their acknowledgement takes the CPU they need. The door counts
-    each webhook request from its headers to its answer (`entered`); the worker asks
-    whether any is in flight (`busy`) and waits, for at most as long as it says, until none is
-    (`quiet`). Counted in this process only: another process's door is not seen.
+    each webhook request from its headers to its answer (`entered`); the worker asks whether
+    the door is busy (`busy`: a webhook in flight, or one entered within `BURST_GAP_SECONDS`
+    of the one before it and less than that ago) and waits, for at most as long as it says,
+    until it is not (`quiet`). Counted in this process only: another process's door is not seen.
     """
 
     def __init__(self) -> None:
         #: Webhook requests in this process that have not been answered yet.
         self.in_flight = 0
-        self._quiet = asyncio.Event()
-        self._quiet.set()
+        self._none_in_flight = asyncio.Event()
+        self._none_in_flight.set()
+        #: When the last webhook entered (`time.monotonic()`), and whether within
+        #: BURST_GAP_SECONDS of the one before it.
+        self._entered_at = -math.inf
+        self._in_burst = False
 
     @property
     def busy(self) -> bool:
-        """Whether a webhook request is being answered now."""
-        return self.in_flight > 0
+        """Whether a webhook is being answered now, or a burst of them entered a moment ago."""
+        return self.in_flight > 0 or self._burst_left() > 0
+
+    def _burst_left(self) -> float:
+        """Seconds until the door counts as quiet with none in flight (≤ 0: it does now)."""
+        if not self._in_burst:
+            return 0.0
+        return self._entered_at + BURST_GAP_SECONDS - time.monotonic()
 
     @contextlib.contextmanager
     def entered(self) -> Iterator[None]:
         """Count one webhook request while inside (from its headers to its answer)."""
+        now = time.monotonic()
+        self._in_burst = now - self._entered_at < BURST_GAP_SECONDS
+        self._entered_at = now
         self.in_flight += 1
-        self._quiet.clear()
+        self._none_in_flight.clear()
         try:
             yield
         finally:
             self.in_flight -= 1
             if self.in_flight == 0:
-                self._quiet.set()
+                self._none_in_flight.set()
 
     async def quiet(self, longest_seconds: float) -> bool:
-        """Wait until no webhook request is in flight, for `longest_seconds` at most (≤ 0: not
-        at all); whether none is in flight when it returns."""
-        if self.busy and longest_seconds > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._quiet.wait(), longest_seconds)
-        return not self.busy
+        """Wait until the door is not busy, for `longest_seconds` at most (≤ 0: not at all);
+        whether it is quiet when this returns."""
+        deadline = time.monotonic() + longest_seconds
+        while self.busy:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if self.in_flight > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._none_in_flight.wait(), left)
+            else:
+                await asyncio.sleep(min(left, self._burst_left()))
+        return True
 
 
 @dataclass
