@@ -9,8 +9,12 @@ is not wrk). Contenders, in this order:
   so httptools and uvloop); floor-h11: the same on uvicorn's pure-Python parser and asyncio;
 - qtslack on SQLite (`serve`, worker in-process), Slack answering in --slack-ms, then at 0 ms;
 - qtslack on PostgreSQL, when --database-url is given (the bench empties that database);
+- before each of those, the door alone (`serve --no-worker`, sqlite-door and postgresql-door):
+  what answering the webhooks costs without deliveries sharing the CPU (nothing is delivered);
 - with `--only …,postgresql2`: the same with WEB_CONCURRENCY=2 (two web processes, each with
   its worker, behind one port);
+- with `--only …,sqlite-eager,postgresql-eager`: `serve` whose worker never gives way to the
+  webhooks being answered (DELIVERY_GIVE_WAY_SECONDS=0);
 - naive: verifies, then posts to Slack inside the request (Slack at --slack-ms).
 Each gets --events distinct signed `call.missed` webhooks over --connections keep-alive
 connections. For qtslack the bench then waits until every accepted event reached the Slack
@@ -87,6 +91,8 @@ def run_bot(
     qtvoice: QTvoiceSandbox,
     workdir: Path,
     args: argparse.Namespace,
+    *,
+    worker: bool = True,
     **settings: str,
 ) -> Figures:
     harness.prepare_database(database_url)
@@ -98,35 +104,49 @@ def run_bot(
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
         profile = args.profile / f"{name.split(',')[0].replace(' ', '-')}.txt"
-    with harness.server(harness.bot_argv(profile=profile), env, workdir) as process:
+    extra = () if worker else ("--no-worker",)
+    with harness.server(harness.bot_argv(*extra, profile=profile), env, workdir) as process:
         figures, accepted = _load(process, args)
-        load_done = time.monotonic()
-        _wait_posted(slack, accepted, args.drain_timeout)
-        figures.drain_per_second = len(accepted) / (time.monotonic() - load_done)
-
-        envelopes = harness.missed_calls(args.low_events)
-        requests = [harness.signed_request(process.port, envelope) for envelope in envelopes]
-        answers = asyncio.run(harness.paced(process.port, requests, args.low_rate))
-        acked = {
-            f"missed_call:{envelope['data']['id']}": at
-            for envelope, (status, at) in zip(envelopes, answers, strict=True)
-            if status == 200
-        }
-        _wait_posted(slack, list(acked), 60)
-        time.sleep(1)  # let a duplicate, if any, arrive before counting
-        posted = harness.post_times(slack)
-        delays = [(posted[ref] - at) * 1000 for ref, at in acked.items() if ref in posted]
-        figures.posted_p50_ms = harness.quantile(delays, 0.5)
-        figures.posted_p99_ms = harness.quantile(delays, 0.99)
-        counts = harness.posted_refs(slack)
-        every = [*accepted, *acked]
-        figures.lost = sum(1 for ref in every if ref not in counts)
-        figures.duplicated = sum(counts[ref] - 1 for ref in every if counts[ref] > 1)
+        if worker:
+            _delivered(figures, accepted, process, slack, args)
         figures.rss_mib = process.peak_rss_mib()
     print(f"{name}: server {process.log_summary()}")
     figures.name = name
     _progress(figures)
     return figures
+
+
+def _delivered(
+    figures: Figures,
+    accepted: list[str],
+    process: harness.ServerProcess,
+    slack: SlackRecorder,
+    args: argparse.Namespace,
+) -> None:
+    """Fill in what reached Slack: the drain after the load, then accepted → posted at low load,
+    and what was lost or posted twice."""
+    load_done = time.monotonic()
+    _wait_posted(slack, accepted, args.drain_timeout)
+    figures.drain_per_second = len(accepted) / (time.monotonic() - load_done)
+
+    envelopes = harness.missed_calls(args.low_events)
+    requests = [harness.signed_request(process.port, envelope) for envelope in envelopes]
+    answers = asyncio.run(harness.paced(process.port, requests, args.low_rate))
+    acked = {
+        f"missed_call:{envelope['data']['id']}": at
+        for envelope, (status, at) in zip(envelopes, answers, strict=True)
+        if status == 200
+    }
+    _wait_posted(slack, list(acked), 60)
+    time.sleep(1)  # let a duplicate, if any, arrive before counting
+    posted = harness.post_times(slack)
+    delays = [(posted[ref] - at) * 1000 for ref, at in acked.items() if ref in posted]
+    figures.posted_p50_ms = harness.quantile(delays, 0.5)
+    figures.posted_p99_ms = harness.quantile(delays, 0.99)
+    counts = harness.posted_refs(slack)
+    every = [*accepted, *acked]
+    figures.lost = sum(1 for ref in every if ref not in counts)
+    figures.duplicated = sum(counts[ref] - 1 for ref in every if counts[ref] > 1)
 
 
 def run_plain(
@@ -160,14 +180,15 @@ def _cell(value: float | int | None, unit: str = "") -> str:
 
 def report(rows: list[Figures]) -> None:
     floor = rows[0]
+    width = max(len(row.name) for row in rows)
     print(
-        f"{'':<30} {'accepted/s':>10} {'x floor':>6} {'ack p50':>9} {'ack p99':>9} {'x floor':>6}"
+        f"{'':<{width}} {'accepted/s':>10} {'x floor':>6} {'ack p50':>9} {'ack p99':>9} {'x floor':>6}"
         f" {'refused':>7} {'lost':>5} {'dup':>4} {'drain/s':>8} {'→posted p50':>11}"
         f" {'p99':>7} {'peak RSS':>9}"
     )
     for row in rows:
         print(
-            f"{row.name:<30} {row.per_second:>10,.0f} {row.per_second / floor.per_second:>6.2f}"
+            f"{row.name:<{width}} {row.per_second:>10,.0f} {row.per_second / floor.per_second:>6.2f}"
             f" {row.p50_ms:>7,.0f}ms {row.p99_ms:>7,.0f}ms {row.p99_ms / floor.p99_ms:>6.2f}"
             f" {row.refused:>7} {_cell(row.lost):>5} {_cell(row.duplicated):>4}"
             f" {_cell(row.drain_per_second):>8} {_cell(row.posted_p50_ms, 'ms'):>11}"
@@ -191,7 +212,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        default="floor,floor-h11,sqlite,sqlite0,postgresql,naive",
+        default="floor,floor-h11,sqlite-door,sqlite,sqlite0,postgresql-door,postgresql,naive",
         help="contenders to run",
     )
     args = parser.parse_args()
@@ -218,11 +239,17 @@ def main() -> None:
         if "floor-h11" in only:
             rows.append(run_plain("floor on h11 + asyncio", "floor-h11", slack, workdir, args))
         postgres = args.database_url
+        # A worker that never gives way to the door (as before DELIVERY_GIVE_WAY_SECONDS).
+        eager = {"delivery_give_way_seconds": "0"}
         # (name in --only, row name, database, Slack's answer time, settings)
         bots: list[tuple[str, str, str | None, float, dict[str, str]]] = [
+            ("sqlite-door", "qtslack SQLite door alone", sqlite_url, args.slack_ms, {}),
             ("sqlite", f"qtslack SQLite, {slow}", sqlite_url, args.slack_ms, {}),
             ("sqlite0", "qtslack SQLite, Slack 0 ms", sqlite_url, 0, {}),
+            ("sqlite-eager", f"qtslack SQLite eager, {slow}", sqlite_url, args.slack_ms, eager),
+            ("postgresql-door", "qtslack PostgreSQL door alone", postgres, args.slack_ms, {}),
             ("postgresql", f"qtslack PostgreSQL, {slow}", postgres, args.slack_ms, {}),
+            ("postgresql-eager", f"qtslack PG eager, {slow}", postgres, args.slack_ms, eager),
             (
                 "postgresql2",
                 f"qtslack PostgreSQL x2, {slow}",
@@ -233,7 +260,20 @@ def main() -> None:
         ]
         for key, name, url, slack_ms, settings in bots:
             if key in only and url:
-                rows.append(run_bot(name, url, slack_ms, slack, qtvoice, workdir, args, **settings))
+                worker = not key.endswith("-door")
+                rows.append(
+                    run_bot(
+                        name,
+                        url,
+                        slack_ms,
+                        slack,
+                        qtvoice,
+                        workdir,
+                        args,
+                        worker=worker,
+                        **settings,
+                    )
+                )
         if "naive" in only:
             rows.append(run_plain(f"naive (posts inside), {slow}", "naive", slack, workdir, args))
     print()

@@ -213,6 +213,7 @@ class Settings(DatabaseSettings):
     delivery_max_attempts: int = Field(default=8, ge=1)
     delivery_retry_seconds: float = Field(default=2.0, gt=0)
     delivery_lease_seconds: float = Field(default=120.0, gt=0)
+    delivery_give_way_seconds: float = Field(default=0.25, ge=0, le=60)
     slack_timeout_seconds: float = Field(default=15.0, gt=0)
     escalate_after_minutes: int = Field(default=15, ge=0)
     business_hours: OpeningHours = WeeklyHours()

@@ -7,12 +7,13 @@ Slack Web API client and the QTvoice client. Nothing deep in the code builds its
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -89,6 +90,76 @@ class MessageUpdates(Protocol):
         ...
 
 
+#: Webhooks entering less than this apart are a burst: the door stays busy this long after the
+#: last one entered, even with none in flight (a burst's webhooks are answered a batch at a time,
+#: group-committed together, and the door is empty for an instant after each batch). Webhooks
+#: spaced wider (20 a second: 50 ms) leave the door quiet as soon as each is answered.
+BURST_GAP_SECONDS = 0.01
+
+
+class DoorTraffic:
+    """The webhooks this process is answering now, so its worker can give way to them.
+
+    The door (`bot.web`) and the worker share one event loop: a delivery started while
+    webhooks are waiting for their acknowledgement takes the CPU they need. The door counts
+    each webhook request from its headers to its answer (`entered`); the worker asks whether
+    the door is busy (`busy`: a webhook in flight, or one entered within `BURST_GAP_SECONDS`
+    of the one before it and less than that ago) and waits, for at most as long as it says,
+    until it is not (`quiet`). Counted in this process only: another process's door is not seen.
+    """
+
+    def __init__(self) -> None:
+        #: Webhook requests in this process that have not been answered yet.
+        self.in_flight = 0
+        self._none_in_flight = asyncio.Event()
+        self._none_in_flight.set()
+        #: When the last webhook entered (`time.monotonic()`), and whether within
+        #: BURST_GAP_SECONDS of the one before it.
+        self._entered_at = -math.inf
+        self._in_burst = False
+
+    @property
+    def busy(self) -> bool:
+        """Whether a webhook is being answered now, or a burst of them entered a moment ago."""
+        return self.in_flight > 0 or self._burst_left() > 0
+
+    def _burst_left(self) -> float:
+        """Seconds until the door counts as quiet with none in flight (≤ 0: it does now)."""
+        if not self._in_burst:
+            return 0.0
+        return self._entered_at + BURST_GAP_SECONDS - time.monotonic()
+
+    @contextlib.contextmanager
+    def entered(self) -> Iterator[None]:
+        """Count one webhook request while inside (from its headers to its answer)."""
+        now = time.monotonic()
+        self._in_burst = now - self._entered_at < BURST_GAP_SECONDS
+        self._entered_at = now
+        self.in_flight += 1
+        self._none_in_flight.clear()
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+            if self.in_flight == 0:
+                self._none_in_flight.set()
+
+    async def quiet(self, longest_seconds: float) -> bool:
+        """Wait until the door is not busy, for `longest_seconds` at most (≤ 0: not at all);
+        whether it is quiet when this returns."""
+        deadline = time.monotonic() + longest_seconds
+        while self.busy:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if self.in_flight > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._none_in_flight.wait(), left)
+            else:
+                await asyncio.sleep(min(left, self._burst_left()))
+        return True
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -98,6 +169,8 @@ class Runtime:
     qtvoice: QTvoiceClient
     #: Set when this process stores an event, so its own worker picks it up at once.
     inbox_changed: asyncio.Event = field(default_factory=asyncio.Event)
+    #: The webhooks being answered now, which this process's worker gives way to.
+    door: DoorTraffic = field(default_factory=DoorTraffic)
     #: Whether this process holds a Socket Mode connection now; set by the web app that opens
     #: one (`bot.web`), read by `/readyz` and the leader's watch. None: no socket here.
     socket_connected: Callable[[], Awaitable[bool]] | None = None

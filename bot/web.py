@@ -78,6 +78,11 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         return to_starlette_response(await bolt_app.async_dispatch(bolt_request))
 
     async def qtvoice_webhooks(request: Request) -> Response:
+        # Counted while answered: the worker in this process gives way (bot/delivery/worker.py).
+        with runtime.door.entered():
+            return await answer_webhook(request)
+
+    async def answer_webhook(request: Request) -> Response:
         try:
             body = await read_limited_body(request, MAX_BODY_BYTES)
             webhook = read_webhook(

@@ -93,10 +93,16 @@ def test_ack_measures_the_floor_and_serve_side_by_side() -> None:
     out = run(
         "ack.py",
         *("--events", "40", "--connections", "4", "--low-events", "5"),
-        *("--only", "floor,floor-h11,sqlite"),
+        *("--only", "floor,floor-h11,sqlite-door,sqlite"),
     )
 
     assert re.search(r"^floor \(read body, 200\)\s+[\d,]+\s", out, re.MULTILINE), out
     assert re.search(r"^floor on h11 \+ asyncio\s+[\d,]+\s", out, re.MULTILINE), out
     # refused, lost and duplicated: 0 each
     assert re.search(r"^qtslack SQLite, Slack.*ms\s+[\d.]+\s+0\s+0\s+0\s", out, re.MULTILINE), out
+    # the door alone: nothing refused, and nothing delivered to count as lost
+    assert re.search(
+        r"^qtslack SQLite door alone\s+[\d,]+\s+[\d.]+\s+\d+ms\s+\d+ms\s+[\d.]+\s+0\s",
+        out,
+        re.MULTILINE,
+    ), out

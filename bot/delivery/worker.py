@@ -10,6 +10,11 @@ hands out two events with one ordering key, so concurrent deliveries never touch
 message. With nothing to claim it sleeps until this process stores an event, a delivery ends,
 the earliest wait it was told of (a channel's cooldown) is over, or a short poll interval
 passes, which is when events stored by other processes are seen.
+
+The door first: while this process is answering webhooks (`Runtime.door`), the worker waits
+for the door to go quiet before claiming, and claims at most `BUSY_DOOR_CLAIM` events every
+DELIVERY_GIVE_WAY_SECONDS while it stays busy, so a burst's acknowledgements get the CPU; it
+catches up in full batches as soon as the burst ends.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import contextlib
 import functools
 import heapq
 import logging
+import math
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +53,9 @@ CONCURRENCY = 64
 MIN_CLAIM = CONCURRENCY // 2
 #: How often to look for events stored by other processes (or whose retry time came).
 POLL_SECONDS = 1.0
+#: While webhooks are being answered, claim at most this many events once per
+#: DELIVERY_GIVE_WAY_SECONDS (by default 0.25 s: 32 deliveries started a second during a burst).
+BUSY_DOOR_CLAIM = 8
 #: Woken for an event this process postponed, wait this much more, so the events due about
 #: then are claimed together (a post postponed for its channel's rate comes back ahead of its
 #: slot, `ChannelCoolingDown`, so it is still in time).
@@ -75,6 +84,8 @@ class Worker:
         self._due: list[datetime] = []
         #: How long to wait, and when to say so, while the database is unreachable.
         self.outage = Backoff()
+        #: When this worker last claimed (the event loop's clock, seconds).
+        self._claimed_at = -math.inf
 
     async def run(self, stop: asyncio.Event) -> None:
         logger.info("delivery worker %s started", self.runtime.process_id)
@@ -85,6 +96,7 @@ class Worker:
                 if room < MIN_CLAIM and self._in_flight:
                     await self._wait_for_work(stop, full=True)
                     continue
+                room = await self._give_way(room)
                 try:
                     claimed = await self.run_once(room)
                 except Exception as error:
@@ -124,8 +136,28 @@ class Worker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), wait)
 
+    async def _give_way(self, room: int) -> int:
+        """The door first: how many events to claim now (at most `room`), once the webhooks
+        this process is answering are done, or DELIVERY_GIVE_WAY_SECONDS after the last claim.
+
+        A burst's webhooks and the deliveries share this event loop, and a delivery takes
+        several times a webhook's CPU: claimed during the burst, the deliveries would slow
+        every acknowledgement. So while the door is busy the worker waits for it to go quiet,
+        and if it is still busy when the wait is over, claims `BUSY_DOOR_CLAIM` events at
+        most: delivery goes on during a burst, slowly, and never waits longer than that.
+        """
+        door = self.runtime.door
+        longest = self.settings.delivery_give_way_seconds
+        if not door.busy or longest == 0:
+            return room
+        since = asyncio.get_running_loop().time() - self._claimed_at
+        if await door.quiet(longest - since):
+            return room
+        return min(room, BUSY_DOOR_CLAIM)
+
     async def run_once(self, limit: int = CONCURRENCY) -> int:
         """Claim up to `limit` due events and start delivering them; how many were claimed."""
+        self._claimed_at = asyncio.get_running_loop().time()
         async with self.runtime.sessions() as session:
             rows = await inbox.claim(
                 session,
