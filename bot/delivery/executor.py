@@ -101,18 +101,7 @@ async def perform(
         if isinstance(write, Wait):
             raise NotYet(write.reason, utcnow() + write.wait)
         if isinstance(write, Track):
-            item = await followup.track(
-                session,
-                group,
-                ctx,
-                kind=write.kind,
-                key=write.key,
-                message=write.message,
-                caller=write.caller,
-                line=write.line,
-                arrived_at=write.arrived_at,
-                conversation=write.conversation,
-            )
+            item = await followup.track(session, group, ctx, write)
             items[(write.kind, write.key)] = ownership_blocks.rendered(item, ctx)
             callers.append(write.caller)
             continue

@@ -28,7 +28,7 @@ from bot.delivery.poster import DmRefused, Refused, SlackPoster
 from bot.runtime import Runtime
 from bot.slack.blocks import ownership as ownership_blocks
 from bot.slack.blocks.kit import Message, RenderContext
-from bot.slack.blocks.notifications import Caller, Line
+from bot.slack.plans import Track
 from bot.slack.rendering import render_context
 from bot.store import ownership
 from bot.store.groupcommit import GroupCommit
@@ -68,35 +68,22 @@ async def channels_posted(session: AsyncSession, kind: str, key: str) -> list[st
 
 
 async def track(
-    session: AsyncSession,
-    group: GroupCommit,
-    ctx: RenderContext,
-    *,
-    kind: str,
-    key: str,
-    message: Message,
-    caller: Caller,
-    line: Line,
-    arrived_at: datetime | None,
-    conversation: str | None = None,
+    session: AsyncSession, group: GroupCommit, ctx: RenderContext, item: Track
 ) -> OpenItem:
-    """Record the item a notification is about (committed with other deliveries' writes,
-    after `session`'s): the item as stored, `message` as its notification without ownership
-    (`ownership_blocks.rendered` gives the message to post).
-
-    `conversation` names a text conversation's item (`SmsEvent.conversation_key`).
-    """
+    """Record the item a notification is about (`item`, a plan's `Track`; committed with other
+    deliveries' writes, after `session`'s): the item as stored, whose message with its
+    ownership `ownership_blocks.rendered` gives. Recorded again, it is the same item."""
     return await group.run(
         ownership.record,
         ownership.Sighting(
-            kind=kind,
-            key=key,
-            message={"text": message.text, "blocks": message.blocks},
-            arrived_at=arrived_at or utcnow(),
-            line=line.number,
-            extension_id=line.extension_id,
-            party=caller.dialable(ctx) or caller.number,
-            conversation=conversation,
+            kind=item.kind,
+            key=item.key,
+            message={"text": item.message.text, "blocks": item.message.blocks},
+            arrived_at=item.arrived_at or utcnow(),
+            line=item.line.number,
+            extension_id=item.line.extension_id,
+            party=item.caller.dialable(ctx) or item.caller.number,
+            conversation=item.conversation,
         ),
         session=session,
     )

@@ -29,6 +29,7 @@ from bot.slack.blocks import notifications as blocks
 from bot.slack.blocks import ownership as ownership_blocks
 from bot.slack.blocks.kit import Message, RenderContext
 from bot.slack.blocks.notifications import Caller, Line
+from bot.slack.plans import Track
 from bot.store import ownership
 from bot.store.groupcommit import GroupCommit
 from bot.store.models import OpenItem, PostedMessage, utcnow
@@ -75,18 +76,10 @@ async def show_new_name(
         if again is None:
             continue
         message, line = again
-        item = await followup.track(
-            session,
-            group,
-            ctx,
-            kind=item.kind,
-            key=item.key,
-            message=message,
-            caller=caller,
-            line=line,
-            arrived_at=item.arrived_at,
-            conversation=item.conversation,
+        renamed_item = Track(
+            item.kind, item.key, message, caller, line, item.arrived_at, item.conversation
         )
+        item = await followup.track(session, group, ctx, renamed_item)
         for ref in copies:
             if ref.ts is None:
                 continue
