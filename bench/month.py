@@ -263,11 +263,23 @@ def escalations_due(engine: Any) -> int:
         )
 
 
+#: The leader looks every 2 s: this long without one more item escalated, it has done all it
+#: will (an item this count holds may be one the leader rightly passes over: a closed line's,
+#: or one whose copy Slack has not taken yet).
+ESCALATION_STALL_SECONDS = 3.0
+
+
 def wait_escalated(engine: Any, timeout: float = 300) -> float:
-    """Seconds until `serve`'s leader escalated every item due (it looks every 2 s)."""
+    """Seconds until `serve`'s leader escalated every item due, or stopped escalating."""
     began = time.monotonic()
-    while escalations_due(engine) and time.monotonic() - began < timeout:
+    due, changed = escalations_due(engine), began
+    while due and time.monotonic() - began < timeout:
+        if time.monotonic() - changed > ESCALATION_STALL_SECONDS:
+            break
         time.sleep(0.2)
+        now_due = escalations_due(engine)
+        if now_due != due:
+            due, changed = now_due, time.monotonic()
     return time.monotonic() - began
 
 
