@@ -49,6 +49,7 @@ from typing import Any
 import harness
 from _common import exit_on_sigterm
 from sqlalchemy import DateTime, create_engine, func, literal_column, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from bot.config import Settings, load_settings
 from bot.delivery.digest import send_digests
@@ -111,8 +112,25 @@ def wait_delivered(engine: Any, timeout: float = 600) -> None:
         time.sleep(0.2)
 
 
+#: Tries at ageing the database, which PostgreSQL may end as a deadlock's victim.
+AGEING_TRIES = 5
+
+
 def age_one_day(engine: Any) -> None:
-    """Move every stored time one day back: to the bot, one day passes."""
+    """Move every stored time one day back: to the bot, one day passes. On PostgreSQL the
+    whole-table updates can deadlock with `serve`'s leader claiming items (rows taken in
+    another order); the loser is rolled back, and the ageing is tried again."""
+    for attempt in range(1, AGEING_TRIES + 1):
+        try:
+            _age_one_day(engine)
+            return
+        except OperationalError as error:
+            if "deadlock" not in str(error) or attempt == AGEING_TRIES:
+                raise
+            time.sleep(0.2 * attempt)
+
+
+def _age_one_day(engine: Any) -> None:
     postgres = engine.dialect.name == "postgresql"
     with engine.begin() as connection:
         for table in Base.metadata.sorted_tables:
