@@ -178,7 +178,7 @@ class Notifier:
         shows the party's state as it is now, which a later keyword may have changed again; a
         word said before the party's newest (late, or replayed) is shown as a text only.
         """
-        channels = [place for place in self._places(event, routing) if isinstance(place, str)]
+        channels = self._channels(event, routing)
         sending = (
             plans.Sending() if event.inbound else await self._sending(session, event, channels)
         )
@@ -265,7 +265,7 @@ class Notifier:
             await renaming.show_new_name(
                 session, self.group, self.poster, self.ctx, str(contact.phone), self._caller_of
             )
-        return [place for place in self._places(event, routing) if isinstance(place, str)]
+        return self._channels(event, routing)
 
     # Shared
 
@@ -279,6 +279,10 @@ class Notifier:
         if not party.is_phone:
             return Caller(number=str(party))
         return await self._caller_of(session, str(party))
+
+    def _channels(self, event: KnownEvent, routing: Routing) -> list[str]:
+        """Where `event` goes among channels only (its places without the DMs)."""
+        return [place for place in self._places(event, routing) if isinstance(place, str)]
 
     def _places(self, event: KnownEvent, routing: Routing) -> list[str | plans.DirectMessage]:
         """Where `event` goes, as a plan names it: its channels, then each linked user's DM
