@@ -34,6 +34,7 @@ from bot.startup import token_fix
 from bot.store.db import safe_url
 from bot.store.migrate import database_problem, head_revision
 from bot.store.models import Route
+from bot.tls import client_context
 
 #: How long `check` waits for the bot's own public URL, or Slack's websocket, to answer.
 REACH_TIMEOUT_SECONDS = 10
@@ -318,7 +319,9 @@ async def _answers_as_this_bot(base: str, signing_secret: str) -> str | None:
         "X-Slack-Signature": signature or "",
     }
     try:
-        async with httpx.AsyncClient(timeout=REACH_TIMEOUT_SECONDS) as client:
+        async with httpx.AsyncClient(
+            timeout=REACH_TIMEOUT_SECONDS, verify=client_context()
+        ) as client:
             alive = await client.get(f"{base}/livez")
             if alive.status_code != 200:
                 return (

@@ -7,14 +7,12 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
 from bot.sandbox.samples import EVENT_TYPES, SAMPLE_TRANSCRIPTION, iso_timestamp, sample_event
 from bot.sandbox.slack import SlackRecorder
-from bot.store.deliveries import DONE
-from bot.store.models import InboxEvent
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
+from tests.helpers.database import delivered
 
 #: Fields an event of each type may lack at first and carry when QTvoice sends it again.
 ADDED_LATER = {
@@ -31,11 +29,6 @@ ADDED_LATER = {
     "contact.created": "email",
     "contact.updated": "notes",
 }
-
-
-def delivered(db: Engine) -> int:
-    with Session(db) as session:
-        return len(list(session.scalars(select(InboxEvent.id).where(InboxEvent.state == DONE))))
 
 
 def shown(message: dict[str, Any]) -> str:

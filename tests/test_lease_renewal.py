@@ -17,24 +17,17 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
 from bot.config import Settings
-from bot.delivery.inbox import DONE
 from bot.sandbox.slack import SlackRecorder
-from bot.store.models import InboxEvent
 from tests.conftest import NOTIFY_CHANNEL, start_bot
+from tests.helpers.database import delivered
 
 LEASE_SECONDS = 0.3
 EVENTS = 240
 #: Slack's lateness, so that posts in flight are answered, and finished, together.
 SLACK_LATE_SECONDS = 0.2
-
-
-def done_count(db: Engine) -> int:
-    with Session(db) as session:
-        return int(session.scalar(select(func.count()).where(InboxEvent.state == DONE)) or 0)
 
 
 def test_a_renewal_does_not_give_up_deliveries_this_worker_finished(
@@ -48,7 +41,7 @@ def test_a_renewal_does_not_give_up_deliveries_this_worker_finished(
         with ThreadPoolExecutor(8) as senders:
             answers = list(senders.map(lambda n: bot.send("call.missed", from_=n), callers))
         assert {answer.status_code for answer in answers} == {200}
-        slack.wait_for(lambda: done_count(db) == EVENTS, timeout=60)
+        slack.wait_for(lambda: delivered(db) == EVENTS, timeout=60)
     finally:
         bot.stop()
 

@@ -17,16 +17,16 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
 from bot import consent
 from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, iso_timestamp, sample_event
 from bot.sandbox.slack import SlackRecorder
-from bot.store.deliveries import DONE
 from bot.store.models import InboxEvent, OptOut
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
+from tests.helpers.database import delivered
 from tests.helpers.waits import SETTLE_SECONDS
 from tests.helpers.webhooks import inbound
 
@@ -140,12 +140,6 @@ def test_a_captured_start_replayed_after_retention_does_not_undo_a_later_stop(
     slack.wait_for(lambda: delivered(db) == 2)
     opted_in = [m for m in slack.messages(NOTIFY_CHANNEL) if "opted back in" in m["text"]]
     assert [m["text"].split(" texted ")[1][:5] for m in opted_in] == ["START"]
-
-
-def delivered(db: Engine) -> int:
-    with Session(db) as session:
-        done = select(InboxEvent.id).where(InboxEvent.state == DONE)
-        return len(session.scalars(done).all())
 
 
 WORDS = st.sampled_from(["STOP", "Start", "opt out", "UNSTOP", "quit", "yes"])

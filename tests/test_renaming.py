@@ -12,6 +12,7 @@ from bot.sandbox.qtvoice import STRANGER, QTvoiceSandbox
 from bot.sandbox.slack import SlackRecorder
 from bot.store.models import OpenItem
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
+from tests.helpers.database import delivered
 
 DM = "DU0ALICE"
 
@@ -47,10 +48,12 @@ def test_a_new_contact_renames_the_channel_and_dm_copies_of_a_missed_call(
 
 
 def test_a_handled_missed_call_keeps_its_number(
-    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox
+    bot: RunningBot, slack: SlackRecorder, qtvoice: QTvoiceSandbox, db: Engine
 ) -> None:
     bot.send("call.missed", id="call_done", from_=STRANGER)
     message = slack.wait_for(lambda: slack.messages(NOTIFY_CHANNEL))[0]
+    # Its delivery over (it settles the copy after posting it), only the click updates it.
+    slack.wait_for(lambda: delivered(db) == 1)
     bot.slack.block_action(
         "mark_handled", '{"i":"1"}', channel_id=NOTIFY_CHANNEL, message_ts=message["ts"]
     )

@@ -37,6 +37,7 @@ from bot.qtvoice.client import QTvoiceClient
 from bot.qtvoice.errors import NOT_QTVOICE, TOO_LARGE, QTvoiceError
 from bot.slack.blocks.kit import Message, context
 from bot.store.models import PostedMessage
+from bot.tls import client_context
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +133,9 @@ class RecordingUploader:
         """Steps one and two: an upload URL for `size` bytes, then the bytes; the file id."""
         ticket = await self.slack.files_getUploadURLExternal(filename=title, length=size)
         file_id, upload_url = str(ticket["file_id"]), str(ticket["upload_url"])
-        async with httpx.AsyncClient(timeout=UPLOAD_TIMEOUT_SECONDS) as http:
+        async with httpx.AsyncClient(
+            timeout=UPLOAD_TIMEOUT_SECONDS, verify=client_context()
+        ) as http:
             response = await http.post(
                 upload_url,
                 content=_chunks(audio),

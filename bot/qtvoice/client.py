@@ -54,6 +54,7 @@ from bot.qtvoice.models import (
     Sms,
     Voicemail,
 )
+from bot.tls import client_context
 
 __all__ = ["QTvoiceClient", "QTvoiceError", "RateLimit"]
 
@@ -156,7 +157,7 @@ class QTvoiceClient:
         self._foreground_max_wait = foreground_max_wait
         self._background_max_wait = background_max_wait
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(transport=transport)
+        self._http = http_client or httpx.AsyncClient(transport=transport, verify=client_context())
         self._rate_limit: RateLimit | None = None
         #: Whether QTvoice refused the key (401) at its last use; None before the first.
         self.key_refused: bool | None = None

@@ -3,6 +3,7 @@ whether a database is ready for this code (`check` and the operator commands).""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -42,8 +43,10 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
+@functools.cache
 def head_revision() -> str | None:
-    """The latest migration this code ships (alembic's head), e.g. "0003"."""
+    """The latest migration this code ships (alembic's head), e.g. "0003"; read from the
+    migration scripts once per process (the readiness check asks at every look)."""
     return ScriptDirectory.from_config(alembic_config("")).get_current_head()
 
 

@@ -14,12 +14,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from sqlalchemy import Connection, create_engine, inspect, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, func, inspect, make_url, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.store.db import sync_url
+from bot.store.deliveries import DONE
 from bot.store.migrate import head_revision, upgrade
-from bot.store.models import Base
+from bot.store.models import Base, InboxEvent
 
 #: Tables the bot's migrations create, plus alembic's own.
 EXPECTED_TABLES = frozenset(Base.metadata.tables) | {"alembic_version"}
@@ -68,6 +69,13 @@ def empty_database(url: str) -> None:
     path = make_url(url).database
     assert path, url
     shutil.copyfile(_sqlite_template(), path)
+
+
+def delivered(db: Engine) -> int:
+    """How many stored events the worker has finished delivering (inbox rows done)."""
+    with db.connect() as connection:
+        done = select(func.count()).select_from(InboxEvent).where(InboxEvent.state == DONE)
+        return int(connection.scalar(done) or 0)
 
 
 #: PostgreSQL databases this process has rebuilt itself (so their schema is known to be ours).

@@ -27,6 +27,7 @@ from bot.sandbox.slack.recorder import SlackRecorder
 from bot.sandbox.slack.socket_mode import Ack, EnvelopeType
 from bot.sandbox.slack.team import APP_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
 from bot.sandbox.slack.workspace import channel_type, render_view
+from bot.tls import client_context
 
 VERIFICATION_TOKEN = "sandbox-verification-token"
 """Slack still sends its deprecated verification token in every payload; Bolt ignores it."""
@@ -203,7 +204,7 @@ class SlackDriver:
         self._signing_secret = signing_secret
         self._recorder = recorder
         self._timeout = timeout
-        self._http = httpx.Client(timeout=timeout)
+        self._http = httpx.Client(timeout=timeout, verify=client_context())
 
     def close(self) -> None:
         self._http.close()
