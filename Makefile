@@ -54,7 +54,7 @@ FORCE:
 demo: $(STAMP) ## play the demo scenarios against the bundled QTvoice and Slack stand-ins
 	$(BIN)/python -m bot demo
 
-test: $(STAMP) ## the whole suite on every core (set TEST_DATABASE_URL to run it on PostgreSQL)
+test: $(STAMP) ## the whole suite, two processes a core (set TEST_DATABASE_URL to run it on PostgreSQL)
 	$(BIN)/python -m pytest -n auto --dist worksteal
 
 serve: $(STAMP) ## run the bot with your .env

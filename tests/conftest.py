@@ -34,6 +34,16 @@ from tests.helpers.database import empty_database, worker_database_url
 hypothesis_settings.register_profile("qtslack", deadline=None)
 hypothesis_settings.load_profile("qtslack")
 
+#: pytest-xdist workers per core for `-n auto` (`make test`).
+WORKERS_PER_CORE = 2
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: two workers a core. Most tests wait on real servers (a bot's HTTP round
+    trips, a retry's back-off), so one worker a core kept about 0.8 of 2 cores busy."""
+    return WORKERS_PER_CORE * len(os.sched_getaffinity(0))
+
+
 WEBHOOK_SECRET = "whsec_test_secret"
 SIGNING_SECRET = "slack_signing_secret_for_tests"
 BOT_TOKEN = "xoxb-test-token"

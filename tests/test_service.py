@@ -203,6 +203,8 @@ async def test_the_canary_lands_is_deleted_and_a_broken_channel_is_an_incident(
     canaried: RunningBot, slack: SlackRecorder
 ) -> None:
     watched = canaried
+    # The leader's own canary at start-up lands and is deleted first: then only this one runs.
+    slack.wait_for(lambda: readiness(watched)["canary"] == "ok", timeout=20)
     runtime = Runtime.create(watched.settings)
     try:
         assert await run_canary(runtime, wait_seconds=20)
