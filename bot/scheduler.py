@@ -302,8 +302,9 @@ async def follow_up(
     A one-minute poll would escalate a one-minute item up to a minute late. Here the next due
     time is read from the database (`next_due`) and the jobs run the moment it comes; it is
     read again every RECHECK_SECONDS, so an item made meanwhile by any process is on time
-    too. The tick retries what was due and failed (its claim given back). Each job claims its
-    work in the database, so a run that comes late or twice (a new leader taking over)
+    too, and one that fell due while nobody looked (the clock set forward) runs at the next
+    look. The tick retries what was due and failed (its claim given back). Each job claims
+    its work in the database, so a run that comes late or twice (a new leader taking over)
     neither skips nor repeats anything.
     """
     jobs = [_as_leader(escalate, lease), _as_leader(send_reminders, lease)]
@@ -311,7 +312,8 @@ async def follow_up(
     next_run = utcnow()
     while not stop.is_set():
         now = utcnow()
-        if now >= next_run:
+        ran = now >= next_run
+        if ran:
             for job in jobs:
                 try:
                     await job(runtime)
@@ -326,7 +328,9 @@ async def follow_up(
             else:
                 logger.exception("follow-ups: next due time not read; the tick runs them")
             due = None
-        if due is not None:
+        # Right after a run, a due time already past is an item that run could not claim (its
+        # claim raised): it is run again at the next look, not in a loop without a pause.
+        if due is not None and not (ran and due <= now):
             next_run = min(next_run, due)
         wait = min((next_run - utcnow()).total_seconds(), RECHECK_SECONDS)
         with contextlib.suppress(TimeoutError):

@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, select
 from bot.config import Settings
 from bot.delivery.digest import send_digests
 from bot.delivery.extensions import check_extensions
-from bot.delivery.followup import escalate, send_reminders
+from bot.delivery.followup import RETRY_AFTER, TICK_SECONDS, escalate, send_reminders
 from bot.delivery.poster import METADATA_EVENT
 from bot.hours import DAYS, parse_weekly_hours
 from bot.runtime import Runtime
@@ -108,6 +108,17 @@ async def test_an_escalation_lands_within_moments_of_its_due_time(
     ]
     # createdAt is given in whole seconds: the item may have arrived up to a second earlier.
     assert -1 < escalation.received_at - due.timestamp() < ON_TIME_SECONDS
+
+
+async def test_an_item_already_overdue_when_it_arrives_is_escalated_at_the_next_look(
+    bot: RunningBot, slack: SlackRecorder
+) -> None:
+    # Its due time passed before anyone looked (a webhook retried late, a leader taking over,
+    # the clock set forward): the running bot's leader escalates it at its next look for due
+    # items, not at its next tick, which is further off than this wait.
+    message = missed_call(bot, slack, utcnow() - timedelta(minutes=20))
+
+    slack.wait_for(lambda: replies(slack, message), timeout=TICK_SECONDS / 2)
 
 
 async def test_nobody_linked_to_the_line_means_here(
@@ -375,9 +386,11 @@ async def test_an_item_whose_message_is_not_in_slack_yet_is_escalated_once_it_is
     finally:
         bot.stop()
 
-    after = await run(settings, escalate, utcnow())
+    # Given back, the item is tried again at the next tick, not at each look for due items.
+    again = await run(settings, escalate, utcnow())
+    after = await run(settings, escalate, utcnow() + RETRY_AFTER)
 
-    assert (before, after) == (0, 1)
+    assert (before, again, after) == (0, 0, 1)
     assert len(replies(slack, parent)) == 1
 
 

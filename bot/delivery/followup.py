@@ -42,6 +42,8 @@ ESCALATION_HORIZON = timedelta(days=7)
 ESCALATE_AT_ONCE = 16
 #: How often the jobs run whatever is due: what failed (given back) is tried again then.
 TICK_SECONDS = 60
+#: An escalation given back is not tried again before this (`release_escalations`).
+RETRY_AFTER = timedelta(seconds=TICK_SECONDS)
 #: How often the leader reads the next due time again: items and reminders made by any
 #: process are then seen, so each still fires within moments of its due time.
 RECHECK_SECONDS = 2.0
@@ -190,30 +192,35 @@ async def _escalate_item(
     except Exception as error:
         logger.warning("escalation of item %s not posted yet: %s", item.id, error)
         await session.rollback()
-        await group.run(ownership.release_escalations, (item.id, me))
+        await group.run(ownership.release_escalations, (item.id, me, now + RETRY_AFTER))
         return False
     if not posted:
-        await group.run(ownership.release_escalations, (item.id, me), session=session)
+        await group.run(
+            ownership.release_escalations, (item.id, me, now + RETRY_AFTER), session=session
+        )
         return False
     await group.run(ownership.escalations_done, (item.id, now), session=session)
     return True
 
 
 async def next_due(runtime: Runtime, now: datetime) -> datetime | None:
-    """The first moment after `now` an escalation or a reminder falls due; None when nothing
-    waiting will (what is due already and failed is the next tick's)."""
+    """The first moment an escalation or a reminder falls due; None when nothing waiting will.
+
+    The escalation's may be `now` or before: an item that fell due while nobody looked (a
+    leader taking over, a clock set forward) and was never tried is due at once. An item
+    tried and given back (`release_escalations`) is not waiting until the next tick's time,
+    so it is not due again before then; a reminder's is only after `now` (one due already
+    and failed is the next tick's). Reads the oldest waiting item's arrival alone: a later
+    arrival never falls due sooner.
+    """
     settings = runtime.settings
     minutes = settings.escalate_after_minutes
     due: list[datetime] = []
     async with runtime.sessions() as session:
         if minutes:
-            waiting = await ownership.waiting(session, now - ESCALATION_HORIZON, now, now)
-            # Oldest first, and a later arrival never falls due sooner: the first one ahead.
-            for item in waiting:
-                escalates_at = settings.hours.add_business_minutes(item.arrived_at, minutes)
-                if escalates_at > now:
-                    due.append(escalates_at)
-                    break
+            first = await ownership.first_waiting_arrival(session, now - ESCALATION_HORIZON, now)
+            if first is not None:
+                due.append(settings.hours.add_business_minutes(first, minutes))
         reminder = await ownership.next_reminder_at(session, now)
         if reminder is not None:
             due.append(reminder)

@@ -290,6 +290,7 @@ class OpenItem(Base):
     escalated_at: Mapped[datetime | None]
     #: The process posting its escalation, and when that claim runs out: a process that died
     #: mid-post holds it no longer than that, then the next tick posts it or adopts the post.
+    #: A claim given back (nothing to post in yet) leaves no process and the next tick's time.
     escalation_claimed_by: Mapped[str | None] = mapped_column(String(128))
     escalation_claimed_until: Mapped[datetime | None]
 

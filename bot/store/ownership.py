@@ -269,17 +269,39 @@ async def waiting(
     window, oldest first."""
     found = await session.scalars(
         select(OpenItem)
-        .where(
-            OpenItem.escalated_at.is_(None),
-            OpenItem.handled_at.is_(None),
-            OpenItem.taken_at.is_(None),
-            OpenItem.arrived_at > arrived_after,
-            OpenItem.arrived_at <= arrived_before,
-            _unclaimed(OpenItem.escalation_claimed_until, now),
-        )
+        .where(*_waiting(arrived_after, arrived_before, now))
         .order_by(OpenItem.arrived_at)
     )
     return list(found)
+
+
+async def first_waiting_arrival(
+    session: AsyncSession, arrived_after: datetime, now: datetime
+) -> datetime | None:
+    """When the oldest item `waiting` at `now` (arrived after `arrived_after`, up to `now`)
+    arrived; None when no item waits. One row off `ix_open_items_waiting`, whatever waits."""
+    first: datetime | None = await session.scalar(
+        select(OpenItem.arrived_at)
+        .where(*_waiting(arrived_after, now, now))
+        .order_by(OpenItem.arrived_at)
+        .limit(1)
+    )
+    return first
+
+
+def _waiting(
+    arrived_after: datetime, arrived_before: datetime, now: datetime
+) -> list[ColumnElement[bool]]:
+    """Nobody took, handled, escalated or is escalating it (at `now`), and it arrived in the
+    window (`arrived_after` excluded, `arrived_before` included)."""
+    return [
+        OpenItem.escalated_at.is_(None),
+        OpenItem.handled_at.is_(None),
+        OpenItem.taken_at.is_(None),
+        OpenItem.arrived_at > arrived_after,
+        OpenItem.arrived_at <= arrived_before,
+        _unclaimed(OpenItem.escalation_claimed_until, now),
+    ]
 
 
 def _unclaimed(
@@ -354,15 +376,17 @@ async def escalations_done(
 
 
 async def release_escalations(
-    connection: AsyncConnection, claims: list[tuple[int, str]]
+    connection: AsyncConnection, claims: list[tuple[int, str, datetime]]
 ) -> list[None]:
-    """Each (item id, process): give that process's claim back (its reply could not be posted
-    yet), to be tried next tick. In the caller's transaction (a `GroupCommit` write)."""
-    for item_id, by in claims:
+    """Each (item id, process, retry at): give that process's claim back (its reply could not
+    be posted yet); nobody claims the item again before `retry at` (the next tick), so a
+    leader that looks for due items every few seconds does not try it at each look. In the
+    caller's transaction (a `GroupCommit` write)."""
+    for item_id, by, retry_at in claims:
         await connection.execute(
             update(OpenItem)
             .where(OpenItem.id == item_id, OpenItem.escalation_claimed_by == by)
-            .values(escalation_claimed_by=None, escalation_claimed_until=None)
+            .values(escalation_claimed_by=None, escalation_claimed_until=retry_at)
         )
     return [None] * len(claims)
 
