@@ -20,7 +20,6 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot import phone
@@ -29,6 +28,7 @@ from bot.qtvoice.errors import QTvoiceError
 from bot.qtvoice.models import Contact
 from bot.runtime import Runtime
 from bot.store import job_runs
+from bot.store.db import dialect_insert
 from bot.store.groupcommit import GroupCommit
 from bot.store.models import CachedContact, utcnow
 
@@ -127,19 +127,22 @@ class ContactDirectory:
     ) -> None:
         """Cache what QTvoice says about a number (from a lookup, a webhook or the copy)."""
         data = contact.model_dump(mode="json", by_alias=True) if contact else None
-        found, fetched_at = contact is not None, fetched_at or utcnow()
-        cached = await session.get(CachedContact, number)
-        if cached is None:
-            session.add(
-                CachedContact(phone=number, found=found, contact=data, fetched_at=fetched_at)
+        # One upsert: a read, then an INSERT or UPDATE, lost whenever another process cached
+        # the number (a duplicate key) or forgot it (the prune: no row to update) in between.
+        insert = dialect_insert(session, CachedContact).values(
+            phone=number, found=contact is not None, contact=data, fetched_at=fetched_at or utcnow()
+        )
+        await session.execute(
+            insert.on_conflict_do_update(
+                index_elements=[CachedContact.phone],
+                set_={
+                    "found": insert.excluded.found,
+                    "contact": insert.excluded.contact,
+                    "fetched_at": insert.excluded.fetched_at,
+                },
             )
-        else:
-            cached.found, cached.contact, cached.fetched_at = found, data, fetched_at
-        try:
-            await session.commit()
-        except IntegrityError:
-            # Another worker cached this number a moment ago; theirs is as good as ours.
-            await session.rollback()
+        )
+        await session.commit()
 
     async def copy_is_fresh(self, session: AsyncSession) -> bool:
         """Whether the local copy of the directory may answer for QTvoice."""

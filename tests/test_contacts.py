@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import Engine, delete, select
 
 from bot.config import Settings
 from bot.directory import ContactDirectory, sync_contacts
@@ -13,7 +14,7 @@ from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.qtvoice.state import RecordedRequest
 from bot.sandbox.samples import CUSTOMER_NUMBER
 from bot.sandbox.slack import SlackRecorder
-from bot.store.models import utcnow
+from bot.store.models import CachedContact, utcnow
 from tests.conftest import NOTIFY_CHANNEL, start_bot
 
 pytestmark = pytest.mark.anyio
@@ -121,3 +122,24 @@ async def test_a_copy_made_moments_ago_is_not_made_again(
 
     assert await copy_directory(synced) == 0
     assert qtvoice.state.requests() == []
+
+
+async def test_a_number_forgotten_by_another_process_meanwhile_is_cached_again(
+    settings: Settings, db: Engine
+) -> None:
+    # The cache row this session read goes (the prune, an erasure) before it writes its own
+    # answer: the write is an upsert, not an UPDATE of a row that is no longer there.
+    runtime = Runtime.create(settings)
+    try:
+        directory = ContactDirectory(runtime.qtvoice)
+        async with runtime.sessions() as session:
+            assert await directory.contact(session, CUSTOMER_NUMBER) is not None
+            read = await session.get(CachedContact, CUSTOMER_NUMBER)  # the row this one saw
+            assert read is not None
+            with db.begin() as connection:
+                connection.execute(delete(CachedContact))
+            await directory.remember(session, CUSTOMER_NUMBER, None)
+    finally:
+        await runtime.close()
+    with db.connect() as connection:
+        assert connection.execute(select(CachedContact.found)).scalars().all() == [False]
