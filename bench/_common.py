@@ -30,6 +30,7 @@ from sqlalchemy import create_engine, text
 from bot.sandbox.server import free_port
 from bot.store.db import sync_url
 from bot.store.migrate import upgrade
+from bot.tls import client_context
 
 BOT_TOKEN = "xoxb-bench-token"
 SIGNING_SECRET = "bench-slack-signing-secret"
@@ -125,7 +126,8 @@ class BotProcess:
                     f"its log: {self.log_path}\n{self.log_tail()}"
                 )
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                health = httpx.get(f"{self.url}/healthz", timeout=1, verify=client_context())
+                if health.status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass

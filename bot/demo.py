@@ -40,6 +40,7 @@ from bot.slack.blocks.notifications import SAVE_CONTACT, TEXT_BACK
 from bot.slack.blocks.ownership import ASSIGN_TO, TAKE_IT
 from bot.store.migrate import upgrade
 from bot.store.models import utcnow
+from bot.tls import client_context
 from bot.web import create_app
 
 WEBHOOK_SECRET = "whsec_demo"
@@ -176,7 +177,12 @@ class Demo:
         drawn afterwards is what Slack ends up with."""
         try:
             self.slack.wait_for(
-                lambda: httpx.get(f"{self.bot.url}/healthz").json().get("pending") == 0,
+                lambda: (
+                    httpx.get(f"{self.bot.url}/healthz", verify=client_context())
+                    .json()
+                    .get("pending")
+                    == 0
+                ),
                 timeout=STEP_TIMEOUT,
             )
         except AssertionError:

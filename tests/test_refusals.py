@@ -30,6 +30,7 @@ from bot.store import refusals
 from bot.store.db import sync_url
 from bot.store.models import InboxEvent, WebhookRefusal, utcnow
 from bot.store.refusals import Tally, hour_of
+from bot.tls import client_context
 from tests.conftest import ADMIN, WEBHOOK_SECRET, RunningBot, start_bot
 from tests.helpers.cli import run_cli
 from tests.helpers.webhooks import SIGNATURE_FIX, TIMES, post_raw, send_with_wrong_secret
@@ -180,7 +181,9 @@ def test_unsigned_requests_leave_a_bounded_count_and_never_an_inbox_row(
         def post(request: tuple[bytes, dict[str, str]]) -> None:
             nonlocal sent
             body, headers = request
-            response = httpx.post(bot.webhook_url, content=body, headers=headers)
+            response = httpx.post(
+                bot.webhook_url, content=body, headers=headers, verify=client_context()
+            )
             sent += 1
             assert response.status_code == 401, (response.status_code, body[:100], headers)
             assert response.json()["code"] == "UNAUTHORIZED"

@@ -23,6 +23,7 @@ from bot.sandbox.samples import sample_event
 from bot.sandbox.slack import SlackRecorder
 from bot.store.db import create_engine
 from bot.store.models import InboxEvent
+from bot.tls import client_context
 from tests.conftest import WEBHOOK_SECRET, RunningBot
 
 
@@ -33,7 +34,9 @@ def signed(bot: RunningBot, body: bytes, delivery_id: str) -> httpx.Response:
         "X-QTvoice-Timestamp": str(int(time.time())),
         "X-QTvoice-Delivery-ID": delivery_id,
     }
-    return httpx.post(bot.webhook_url, content=body, headers=headers, timeout=30)
+    return httpx.post(
+        bot.webhook_url, content=body, headers=headers, timeout=30, verify=client_context()
+    )
 
 
 def test_a_burst_with_every_kind_of_duplicate_stores_and_posts_each_call_once(

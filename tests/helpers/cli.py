@@ -16,6 +16,7 @@ import httpx
 
 from bot.config import Settings
 from bot.sandbox.server import free_port
+from bot.tls import client_context
 
 
 def run(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -56,7 +57,7 @@ def wait_for_health(url: str, timeout: float = 30.0) -> dict[str, object]:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            response = httpx.get(url, timeout=1)
+            response = httpx.get(url, timeout=1, verify=client_context())
             if response.status_code == 200:
                 return dict(response.json())
         except httpx.TransportError:

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from bot.sandbox.slack import Delivery, SlackRecorder
+from bot.tls import client_context
 from tests.conftest import NOTIFY_CHANNEL, RunningBot
 
 
@@ -58,7 +59,11 @@ def posted_message(slack: SlackRecorder, bot: RunningBot | None = None) -> dict[
     """
     message = slack.wait_for(lambda: slack.messages(NOTIFY_CHANNEL))[-1]
     if bot is not None:
-        slack.wait_for(lambda: httpx.get(f"{bot.url}/healthz").json().get("pending") == 0)
+        slack.wait_for(
+            lambda: (
+                httpx.get(f"{bot.url}/healthz", verify=client_context()).json().get("pending") == 0
+            )
+        )
     return message
 
 

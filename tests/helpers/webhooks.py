@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bot.qtvoice.signing import sign
 from bot.sandbox.samples import sample_event
+from bot.tls import client_context
 from tests.conftest import WEBHOOK_SECRET, RunningBot
 
 
@@ -20,7 +21,9 @@ def post_raw(bot: RunningBot, body: bytes, **headers: str) -> httpx.Response:
         "X-QTvoice-Timestamp": str(int(time.time())),
         "X-QTvoice-Delivery-ID": f"dlv_{time.monotonic_ns()}",
     }
-    return httpx.post(bot.webhook_url, content=body, headers={**base, **headers})
+    return httpx.post(
+        bot.webhook_url, content=body, headers={**base, **headers}, verify=client_context()
+    )
 
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()

@@ -23,6 +23,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.config import Settings
 from bot.sandbox.slack import SlackRecorder, slack_signature
 from bot.slack.door import MAX_BODY_BYTES
+from bot.tls import client_context
 from tests.conftest import SIGNING_SECRET, RunningBot, start_bot
 from tests.helpers.slack_payloads import CANARY, SLACK_PAYLOADS, json_values, mutated
 
@@ -47,7 +48,7 @@ def door(
 
 @pytest.fixture
 def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=10) as client:
+    with httpx.Client(timeout=10, verify=client_context()) as client:
         yield client
 
 

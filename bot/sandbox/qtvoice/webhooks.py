@@ -11,6 +11,7 @@ import httpx
 from bot.qtvoice.signing import sign
 from bot.sandbox.qtvoice.state import QTvoiceState, WebhookDelivery
 from bot.sandbox.samples import fresh_id, iso_timestamp
+from bot.tls import client_context
 
 WEBHOOK_TIMEOUT_SECONDS = 10.0
 
@@ -39,7 +40,13 @@ def send_webhook(
         "X-QTvoice-Delivery-ID": delivery_id or fresh_id("dlv"),
     }
     if client is None:
-        return httpx.post(url, content=body, headers=headers, timeout=WEBHOOK_TIMEOUT_SECONDS)
+        return httpx.post(
+            url,
+            content=body,
+            headers=headers,
+            timeout=WEBHOOK_TIMEOUT_SECONDS,
+            verify=client_context(),
+        )
     return client.post(url, content=body, headers=headers, timeout=WEBHOOK_TIMEOUT_SECONDS)
 
 
