@@ -9,7 +9,8 @@ the Slack sandbox:
   between the first and the last post (the worker's start-up is printed apart).
 - rate-limited: events spread over --channels routed channels, the Slack sandbox allowing one
   chat.postMessage per second per channel and answering 429 with Retry-After beyond that.
-  The floor is what that rate allows, events / channels seconds; the target is within 1.15 times that.
+  The floor is what that rate allows, events / channels seconds; the target is within `TARGET`
+  (1.05) times that, from the worker's first post (issue 19).
 Lost and duplicated count what reached the Slack sandbox. "CPU per post" is the worker process's
 CPU time (all its threads) from its first post to its last, per post: unlike posts/s it does
 not depend on what else the machine runs, and 1,000 ms / it is what one free core would allow.
@@ -33,6 +34,8 @@ from bot.sandbox.slack import DEFAULT_CHANNELS, SlackRecorder
 from bot.store.db import sync_url
 from bot.store.models import Route
 
+#: The rate-limited drain's target: at most this many times what Slack's rate allows.
+TARGET = 1.05
 FIRST_ROUTED_NUMBER = 12155550200
 
 
@@ -184,11 +187,11 @@ def main() -> None:
                 args.timeout,
                 args.profile / f"limited-{engine}.txt" if args.profile else None,
             )
-            verdict = "met" if posting / allowed <= 1.15 else "MISSED"
+            verdict = "met" if posting / allowed <= TARGET else "MISSED"
             print(
                 f"  the rate allows {allowed:.0f} s; took {seconds / allowed:.2f}x from the"
                 f" worker's start, {posting / allowed:.2f}x from its first post"
-                f" (target <= 1.15x: {verdict})"
+                f" (target <= {TARGET}x: {verdict})"
             )
 
 
