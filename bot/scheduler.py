@@ -307,8 +307,13 @@ async def follow_up(
     its work in the database, so a run that comes late or twice (a new leader taking over)
     neither skips nor repeats anything.
     """
-    jobs = [_as_leader(escalate, lease), _as_leader(send_reminders, lease)]
     tick = timedelta(seconds=tick_seconds)
+
+    async def escalate_each_tick(runtime: Runtime) -> int:
+        """`escalate`, an item given back waiting for this loop's next tick."""
+        return await escalate(runtime, retry_after=tick)
+
+    jobs = [_as_leader(escalate_each_tick, lease), _as_leader(send_reminders, lease)]
     next_run = utcnow()
     while not stop.is_set():
         now = utcnow()

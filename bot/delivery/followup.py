@@ -42,7 +42,8 @@ ESCALATION_HORIZON = timedelta(days=7)
 ESCALATE_AT_ONCE = 16
 #: How often the jobs run whatever is due: what failed (given back) is tried again then.
 TICK_SECONDS = 60
-#: An escalation given back is not tried again before this (`release_escalations`).
+#: An escalation given back is not tried again before this (`release_escalations`): the
+#: next tick, unless the caller runs its ticks at another pace (`escalate`'s `retry_after`).
 RETRY_AFTER = timedelta(seconds=TICK_SECONDS)
 #: How often the leader reads the next due time again: items and reminders made by any
 #: process are then seen, so each still fires within moments of its due time.
@@ -119,7 +120,9 @@ async def settle(
         await poster.update(session, posted, now)
 
 
-async def escalate(runtime: Runtime, now: datetime | None = None) -> int:
+async def escalate(
+    runtime: Runtime, now: datetime | None = None, *, retry_after: timedelta = RETRY_AFTER
+) -> int:
     """Reply once in the thread of every item nobody took or handled in time; how many.
 
     "In time" is `ESCALATE_AFTER_MINUTES` open minutes after it arrived (`BUSINESS_HOURS`),
@@ -154,7 +157,9 @@ async def escalate(runtime: Runtime, now: datetime | None = None) -> int:
 
     async def one(item: OpenItem) -> bool:
         async with slots, runtime.sessions() as session:
-            return await _escalate_item(runtime, session, group, poster, item, now)
+            return await _escalate_item(
+                runtime, session, group, poster, item, now, now + retry_after
+            )
 
     try:
         outcomes = await asyncio.gather(*(one(item) for item in due), return_exceptions=True)
@@ -173,9 +178,11 @@ async def _escalate_item(
     poster: SlackPoster,
     item: OpenItem,
     now: datetime,
+    retry_at: datetime,
 ) -> bool:
     """Claim, post and record one item's escalation; whether it was posted now. Its writes
-    go through `group`, with the other items' under way."""
+    go through `group`, with the other items' under way; a claim given back waits until
+    `retry_at`."""
     me = runtime.process_id
     lease = timedelta(seconds=runtime.settings.delivery_lease_seconds)
     minutes = runtime.settings.escalate_after_minutes
@@ -192,12 +199,10 @@ async def _escalate_item(
     except Exception as error:
         logger.warning("escalation of item %s not posted yet: %s", item.id, error)
         await session.rollback()
-        await group.run(ownership.release_escalations, (item.id, me, now + RETRY_AFTER))
+        await group.run(ownership.release_escalations, (item.id, me, retry_at))
         return False
     if not posted:
-        await group.run(
-            ownership.release_escalations, (item.id, me, now + RETRY_AFTER), session=session
-        )
+        await group.run(ownership.release_escalations, (item.id, me, retry_at), session=session)
         return False
     await group.run(ownership.escalations_done, (item.id, now), session=session)
     return True

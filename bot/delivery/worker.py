@@ -89,7 +89,10 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         logger.info("delivery worker %s started", self.runtime.process_id)
-        leases = asyncio.create_task(self._keep_leases(), name="delivery-leases")
+        # Ended by `delivered`, not cancelled (a renewal cut off inside its database call could
+        # leave its connection checked out of the pool).
+        delivered = asyncio.Event()
+        leases = asyncio.create_task(self._keep_leases(delivered), name="delivery-leases")
         try:
             while not stop.is_set():
                 room = CONCURRENCY - len(self._in_flight)
@@ -115,7 +118,8 @@ class Worker:
         finally:
             if self._in_flight:
                 await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
-            leases.cancel()
+            delivered.set()
+            await leases
             await self.group.close()
 
     async def _wait_out_outage(self, stop: asyncio.Event, error: Exception) -> None:
@@ -214,8 +218,9 @@ class Worker:
         finally:
             self._lost.discard(row.id)
 
-    async def _keep_leases(self) -> None:
-        """Every third of a lease, renew the leases of every row being delivered, at once.
+    async def _keep_leases(self, delivered: asyncio.Event) -> None:
+        """Every third of a lease, renew the leases of every row being delivered, at once,
+        until `delivered` is set.
 
         A delivery slower than its lease (Slack answering late, a starved CPU) would otherwise
         be claimed and posted by another worker too. A row the renewal finds held by another
@@ -224,8 +229,9 @@ class Worker:
         usual (`inbox.renew`).
         """
         lease = self.settings.delivery_lease_seconds
-        while True:
-            await asyncio.sleep(lease / 3)
+        while not delivered.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(delivered.wait(), lease / 3)
             rows = list(self._in_flight)
             if not rows:
                 continue
