@@ -13,12 +13,13 @@
   the response URL), App Home opened by a linked person (until `views.publish` reaches
   Slack), and a reply in a text's thread (until the text reaches QTvoice's `POST /sms`);
 - the clock moves one day: every stored time is moved one day back (the bot reads the wall
-  clock, so the data ages instead; on PostgreSQL the rows this rewrites are then vacuumed). `serve`'s own leader then escalates what fell due (and
-  sends reminders) as it does any day, and the bench waits until every due item is
-  escalated (or given back until the next tick: no copy in Slack yet); the leader's jobs
-  that follow the wall clock (the digest at `DIGEST_AT`, retention hourly) are run by the
-  bench as the leader runs them. (Running escalation in the bench too made two processes
-  race for each item's claim: SQLite's lock, not the work.)
+  clock, so the data ages instead; on PostgreSQL the rows this rewrites are then vacuumed).
+  `serve`'s own leader then escalates what fell due (and sends reminders) as it does any
+  day, and the bench waits until every due item is escalated (or given back until the next
+  tick: no copy in Slack yet); the leader's jobs that follow the wall clock (the digest at
+  `DIGEST_AT`, retention hourly) are run by the bench as the leader runs them. (Running
+  escalation in the bench too made two processes race for each item's claim: SQLite's
+  lock, not the work.)
 
 The sandboxes stand in for a day, not for seconds: QTvoice's hourly request budget is given
 a day's worth each simulated day (else the day's contact lookups, compressed into seconds, run
