@@ -43,6 +43,16 @@ pytestmark = pytest.mark.anyio
 NIGHT = "C0NIGHT"
 
 
+@pytest.fixture
+def bot(settings: Settings, slack: SlackRecorder) -> Iterator[RunningBot]:
+    """The bot, its own scheduler's leader escalating nothing: the tests play its tick,
+    `run(settings, escalate, now)`, at the `now` they choose. Left on, the leader would take
+    an item already due at its next look (RECHECK_SECONDS), racing the test for it."""
+    running = start_bot(settings.model_copy(update={"escalate_after_minutes": 0}), slack)
+    yield running
+    running.stop()
+
+
 def missed_call(bot: RunningBot, slack: SlackRecorder, arrived: datetime) -> dict[str, Any]:
     assert bot.send("call.missed", createdAt=iso_timestamp(arrived)).status_code == 200
     return posted_message(slack, bot)
@@ -111,14 +121,18 @@ async def test_an_escalation_lands_within_moments_of_its_due_time(
 
 
 async def test_an_item_already_overdue_when_it_arrives_is_escalated_at_the_next_look(
-    bot: RunningBot, slack: SlackRecorder
+    settings: Settings, slack: SlackRecorder
 ) -> None:
     # Its due time passed before anyone looked (a webhook retried late, a leader taking over,
     # the clock set forward): the running bot's leader escalates it at its next look for due
     # items, not at its next tick, which is further off than this wait.
-    message = missed_call(bot, slack, utcnow() - timedelta(minutes=20))
+    bot = start_bot(settings, slack)
+    try:
+        message = missed_call(bot, slack, utcnow() - timedelta(minutes=20))
 
-    slack.wait_for(lambda: replies(slack, message), timeout=TICK_SECONDS / 2)
+        slack.wait_for(lambda: replies(slack, message), timeout=TICK_SECONDS / 2)
+    finally:
+        bot.stop()
 
 
 async def test_nobody_linked_to_the_line_means_here(
@@ -367,7 +381,10 @@ async def test_an_item_whose_message_is_not_in_slack_yet_is_escalated_once_it_is
     settings: Settings, slack: SlackRecorder
 ) -> None:
     slack.fail_next("chat.postMessage", status=500)
-    bot = start_bot(settings.model_copy(update={"delivery_max_attempts": 1}), slack)
+    bot = start_bot(
+        settings.model_copy(update={"delivery_max_attempts": 1, "escalate_after_minutes": 0}),
+        slack,
+    )
     try:
         arrived = iso_timestamp(utcnow() - timedelta(minutes=20))
         assert bot.send("call.missed", createdAt=arrived).status_code == 200
