@@ -171,8 +171,9 @@ class Runtime:
     inbox_changed: asyncio.Event = field(default_factory=asyncio.Event)
     #: The webhooks being answered now, which this process's worker gives way to.
     door: DoorTraffic = field(default_factory=DoorTraffic)
-    #: Whether this process holds a Socket Mode connection now; set by the web app that opens
-    #: one (`bot.web`), read by `/readyz` and the leader's watch. None: no socket here.
+    #: Whether this process holds a Socket Mode connection now (or another's seat does); set
+    #: by the web app (`bot.web`), read by `/readyz` and the leader's watch when
+    #: SLACK_APP_TOKEN is set. None in a `worker`, which holds no socket.
     socket_connected: Callable[[], Awaitable[bool]] | None = None
     process_id: str = field(
         default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"

@@ -45,7 +45,7 @@ from bot.ops.canary import run_canary
 from bot.ops.incidents import WATCH_SECONDS, Watch, reconcile_watched
 from bot.runtime import Runtime
 from bot.store import refusals
-from bot.store.advisory import Lease, while_holding
+from bot.store.advisory import LEADER_LOCK_KEY, Lease, while_holding
 from bot.store.deliveries import DONE, IGNORED
 from bot.store.models import (
     CachedContact,
@@ -64,8 +64,6 @@ from bot.store.outage import describe, is_outage
 
 logger = logging.getLogger(__name__)
 
-#: Any fixed 64-bit number, the same in every process of this deployment.
-LEADER_LOCK_KEY = 0x71_74_73_6C_61_63_6B  # "qtslack"
 LEADER_RETRY_SECONDS = 15
 #: Slack retries an event for minutes, not days.
 SLACK_EVENT_RETENTION = timedelta(days=1)

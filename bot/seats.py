@@ -24,8 +24,7 @@ from collections.abc import Awaitable, Callable
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.runtime import Runtime
-from bot.scheduler import LEADER_LOCK_KEY
-from bot.store.advisory import Lease, held_by_others, while_holding
+from bot.store.advisory import LEADER_LOCK_KEY, Lease, held_by_others, while_holding
 
 logger = logging.getLogger(__name__)
 

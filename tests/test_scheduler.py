@@ -18,9 +18,9 @@ from bot.runtime import Runtime
 from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.samples import MAIN_LINE, iso_timestamp
 from bot.sandbox.slack import SlackRecorder
-from bot.scheduler import LEADER_LOCK_KEY, PLACED_CALL_RETENTION, build_scheduler, lead, prune
+from bot.scheduler import PLACED_CALL_RETENTION, build_scheduler, lead, prune
 from bot.store import deliveries
-from bot.store.advisory import take_one
+from bot.store.advisory import LEADER_LOCK_KEY, take_one
 from bot.store.db import sync_url
 from bot.store.models import (
     CachedContact,

@@ -330,6 +330,41 @@ def test_readyz_names_socket_mode_once_the_connection_is_gone(
     assert gone
 
 
+async def test_without_socket_mode_no_socket_incident_is_ever_opened(
+    settings: Settings, slack: SlackRecorder
+) -> None:
+    # An HTTP deployment (no SLACK_APP_TOKEN): its web app still says it holds no socket.
+    runtime = Runtime.create(settings)
+
+    async def holds_socket() -> bool:
+        return False
+
+    runtime.socket_connected = holds_socket
+    watch, start = Watch(runtime), utcnow()
+    try:
+        for minutes in (0, 6, 7):
+            await watch.run(start + timedelta(minutes=minutes))
+    finally:
+        await runtime.close()
+    assert admin_dms(slack) == []
+
+
+async def test_a_worker_leading_watches_the_deployments_socket_by_its_seats(
+    settings: Settings, slack: SlackRecorder
+) -> None:
+    # A `worker` leads (no web app, so no socket of its own) and no `serve` holds a seat.
+    socket = settings.model_copy(update={"slack_app_token": SecretStr(DEFAULT_APP_TOKEN)})
+    runtime = Runtime.create(socket)
+    watch, start = Watch(runtime), utcnow()
+    try:
+        await watch.run(start)
+        await watch.run(start + timedelta(minutes=6))
+    finally:
+        await runtime.close()
+    [told] = admin_dms(slack)
+    assert "Incident: Socket Mode" in told
+
+
 async def test_socket_mode_down_over_five_minutes_is_one_incident_and_its_end(
     settings: Settings, slack: SlackRecorder
 ) -> None:

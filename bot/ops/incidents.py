@@ -1,8 +1,8 @@
 """The leader's watch: open and close incidents from what the deployment shows, tell admins.
 
 `watch` runs on the scheduler's leader every `WATCH_SECONDS`: it reads the database (parked
-deliveries, refused signatures this hour), the QTvoice client's last answer to the key and
-this process's Socket Mode connection, observes each (`bot.store.incidents.observe`), then
+deliveries, refused signatures this hour), the QTvoice client's last answer to the key and,
+with `SLACK_APP_TOKEN` set, the deployment's Socket Mode connection, observes each (`bot.store.incidents.observe`), then
 tells the admins. `reconcile_watched` and the canary observe their own kinds as they run.
 
 Telling is exactly once per admin and phase whatever fails: each DM is a `PostedMessage`
@@ -23,6 +23,7 @@ from bot.delivery.poster import SlackPoster
 from bot.qtvoice.webhooks import BAD_SIGNATURE, NO_SIGNATURE
 from bot.reconcile import reconcile
 from bot.runtime import Runtime
+from bot.seats import seated_elsewhere
 from bot.slack.blocks import service as service_blocks
 from bot.slack.rendering import render_context
 from bot.store import incidents, refusals
@@ -46,6 +47,15 @@ class Watch:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.socket_down_since: datetime | None = None
+
+    async def _socket_connected(self) -> bool:
+        """Whether the deployment holds its Socket Mode connection: as this process's web app
+        tells, or (a `worker` leading, with no socket of its own) whether a `serve` process
+        holds a seat (`bot.seats`)."""
+        runtime = self.runtime
+        if runtime.socket_connected is not None:
+            return await runtime.socket_connected()
+        return await seated_elsewhere(runtime, set())
 
     async def run(self, now: datetime | None = None) -> None:
         """Observe the kinds the deployment's state shows, then tell the admins what is new."""
@@ -73,8 +83,8 @@ class Watch:
             key_refused = runtime.qtvoice.key_refused
             if key_refused is not None:
                 await incidents.observe(session, "qtvoice_key", key_refused, "answered 401", now)
-            if runtime.socket_connected is not None:
-                if await runtime.socket_connected():
+            if runtime.settings.slack_app_token is not None:
+                if await self._socket_connected():
                     self.socket_down_since = None
                 elif self.socket_down_since is None:
                     self.socket_down_since = now

@@ -21,6 +21,10 @@ from bot.store.outage import Backoff, describe, is_outage
 
 logger = logging.getLogger(__name__)
 
+#: The scheduler leader's lock: any fixed 64-bit number, the same in every process of this
+#: deployment. The Socket Mode seats take the keys after it (`bot.seats.SEATS`).
+LEADER_LOCK_KEY = 0x71_74_73_6C_61_63_6B  # "qtslack"
+
 
 class Lease:
     """A lock's connection: alive means the lock is still ours.
