@@ -330,6 +330,23 @@ def test_readyz_names_socket_mode_once_the_connection_is_gone(
     assert gone
 
 
+async def test_admins_not_told_yet_is_one_line_naming_the_incident_and_slacks_code(
+    settings: Settings, slack: SlackRecorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    socket = settings.model_copy(update={"slack_app_token": SecretStr(DEFAULT_APP_TOKEN)})
+    runtime = Runtime.create(socket)
+    watch, start = Watch(runtime), utcnow()
+    try:
+        await watch.run(start)
+        slack.fail_next("*", status=200, error="invalid_auth", count=10)  # the token revoked
+        await watch.run(start + timedelta(minutes=6))
+    finally:
+        await runtime.close()
+    [line] = [record.getMessage() for record in caplog.records if "not told" in record.getMessage()]
+    assert "(socket_mode)" in line
+    assert line.endswith("invalid_auth")
+
+
 async def test_without_socket_mode_no_socket_incident_is_ever_opened(
     settings: Settings, slack: SlackRecorder
 ) -> None:

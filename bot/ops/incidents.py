@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import func, select
 
 from bot.delivery.followup import NEVER_POSTED
@@ -24,11 +25,13 @@ from bot.qtvoice.webhooks import BAD_SIGNATURE, NO_SIGNATURE
 from bot.reconcile import reconcile
 from bot.runtime import Runtime
 from bot.seats import seated_elsewhere
+from bot.slack.api_errors import describe as slack_reason
 from bot.slack.blocks import service as service_blocks
 from bot.slack.rendering import render_context
 from bot.store import incidents, refusals
 from bot.store.deliveries import FAILED
 from bot.store.models import InboxEvent, utcnow
+from bot.store.outage import describe
 
 logger = logging.getLogger(__name__)
 
@@ -143,9 +146,18 @@ async def tell_admins(runtime: Runtime, now: datetime) -> None:
                     except Exception as error:
                         await session.rollback()
                         logger.warning(
-                            "incident %s: admins are told at the next watch: %s",
+                            "incident %s (%s): admins not told yet, tried again at the next"
+                            " watch: %s",
                             incident.id,
-                            type(error).__name__,
+                            incident.kind,
+                            _reason(error),
                         )
                         return
                 await incidents.told(session, incident.id, phase, now)
+
+
+def _reason(error: Exception) -> str:
+    """Why telling failed, in a word or two: Slack's error code, or the outage's cause."""
+    if isinstance(error, SlackApiError):
+        return slack_reason(error)
+    return describe(error)

@@ -4,6 +4,7 @@ whether a database is ready for this code (`check` and the operator commands).""
 from __future__ import annotations
 
 import functools
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -56,7 +57,22 @@ def current_revision(connection: Connection) -> str | None:
     Synchronous, for `AsyncConnection.run_sync`. Raises SQLAlchemy's `OperationalError` when
     the database cannot be reached.
     """
+    logging.getLogger("alembic.runtime.migration").addFilter(ONLY_MIGRATIONS)
     return MigrationContext.configure(connection).get_current_revision()
+
+
+class OnlyMigrations(logging.Filter):
+    """Keeps alembic's "Context impl PostgresqlImpl." and "Will assume transactional DDL."
+    out of the log: alembic says both each time it reads a database's revision, which `serve`
+    does every few seconds while it waits for `migrate`. Its "Running upgrade" lines stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            isinstance(record.msg, str) and record.msg.startswith(("Context impl ", "Will assume "))
+        )
+
+
+ONLY_MIGRATIONS = OnlyMigrations()
 
 
 async def database_problem(engine: AsyncEngine, url: str) -> str | None:

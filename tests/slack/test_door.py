@@ -368,6 +368,21 @@ def test_an_unhandled_signed_payload_is_logged_without_its_fields(
     assert_nothing_logged_of_the_body(caplog)
 
 
+def test_starting_with_the_bot_token_in_the_environment_logs_no_bolt_warning(
+    settings: Settings,
+    slack: SlackRecorder,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Every deployment sets SLACK_BOT_TOKEN, which Bolt reads itself and then warns of."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", settings.slack_bot_token.get_secret_value())
+    caplog.set_level(logging.WARNING)
+
+    start_bot(settings, slack).stop()
+
+    assert not [record for record in caplog.records if record.name.startswith("slack_bolt")]
+
+
 def test_door_and_slack_sdk_agree_on_a_valid_signature() -> None:
     body = b"token=x&command=%2Fqtvoice"
     headers = signed(body)
