@@ -26,8 +26,9 @@ from bot.store.models import SENDING_REPLY, PostedMessage, utcnow
 
 T = TypeVar("T")
 
-#: How long to keep looking, and how often. A `ts` is stored milliseconds after Slack answers.
-LANDING_WAIT_SECONDS = 2.0
+#: How long to keep looking, and how often. A `ts` is stored milliseconds after Slack answers,
+#: or seconds on a loaded machine, where its commit waits its turn; the event was acked first.
+LANDING_WAIT_SECONDS = 5.0
 LANDING_POLL_SECONDS = 0.05
 #: An intended post older than this is not about to land (its delivery failed or waits).
 IN_FLIGHT = timedelta(seconds=30)
