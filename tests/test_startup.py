@@ -123,7 +123,8 @@ def test_worker_on_an_unmigrated_database_waits_saying_so_once(
     try:
         deadline = time.monotonic() + 60
         while not any("database not ready" in line for line in said):
-            assert time.monotonic() < deadline and worker.poll() is None, said
+            assert time.monotonic() < deadline, said
+            assert worker.poll() is None, said
             said.append(worker.stdout.readline())
         time.sleep(3)  # long enough for a second and third look (1 s, then 2 s later)
         worker.send_signal(signal.SIGTERM)
