@@ -251,12 +251,14 @@ async def test_a_parked_delivery_and_refused_signatures_are_incidents(
             await watch.run()
         finally:
             await runtime.close()
+        status = impatient.command("/qtvoice", "status", user=ADMIN)["text"]
     finally:
         impatient.stop()
     told: list[Any] = admin_dms(slack)
     assert len(told) == 2
     assert any("parked" in text for text in told)
     assert any("signature" in text for text in told)
+    assert status.count("Open incident") == 2  # and `/qtvoice status` says so too
 
 
 def test_taking_and_calling_back_feed_the_business_histograms(

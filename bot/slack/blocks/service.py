@@ -51,14 +51,18 @@ def notice(incident: Incident, phase: str, ctx: RenderContext) -> Message:
     )
 
 
+def open_incident(incident: Incident, ctx: RenderContext) -> str:
+    """One open incident in a line (mrkdwn): since when, and what it is with its fix."""
+    return (
+        f":rotating_light: *Open incident* since {format_when(incident.opened_at, ctx)}:"
+        f" {escape_mrkdwn(KINDS[incident.kind])}"
+    )
+
+
 def banner(open_incidents: Sequence[Incident], ctx: RenderContext) -> list[Block]:
     """The top of an admin's App Home while incidents are open; nothing when none is."""
     return [
-        section(
-            f"incident-{incident.id}",
-            f":rotating_light: *Open incident* since {format_when(incident.opened_at, ctx)}:"
-            f" {escape_mrkdwn(KINDS[incident.kind])}",
-        )
+        section(f"incident-{incident.id}", open_incident(incident, ctx))
         for incident in open_incidents
     ] + ([divider()] if open_incidents else [])
 

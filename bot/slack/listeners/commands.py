@@ -30,6 +30,7 @@ from bot.runtime import Runtime
 from bot.slack.blocks import health as health_blocks
 from bot.slack.blocks import notifications
 from bot.slack.blocks import replies as cards
+from bot.slack.blocks import service as service_blocks
 from bot.slack.blocks.kit import Message, escape_mrkdwn, is_user_id, shown_number
 from bot.slack.blocks.notifications import Line
 from bot.slack.health import DeliveryHealth
@@ -50,7 +51,7 @@ from bot.slack.requests import Click, SlashCommand, on_click, on_command
 from bot.slack.sentences import ADMINS_ONLY, SORRY, sentence
 from bot.slack.service import Forget
 from bot.slack.tell import Tell
-from bot.store import links, routes
+from bot.store import incidents, links, routes
 from bot.store import replies as saved_replies
 from bot.store.models import ExtensionLink, utcnow
 from bot.store.routes import KIND_ALIASES, parse_kinds
@@ -540,9 +541,12 @@ class SlashCommands:
     async def status(self, invocation: Invocation) -> Message:
         self._require_admin(invocation.user_id, "see the bot's status")
         health = await DeliveryHealth(self.runtime).read(failed_shown=0)
+        async with self.runtime.sessions() as session:
+            open_incidents = await incidents.open_now(session)
         last_webhook = health_blocks.last_webhook_label(health.last_webhook, utcnow(), self.ctx)
         lines = [
             "*QTvoice bridge status*",
+            *(service_blocks.open_incident(incident, self.ctx) for incident in open_incidents),
             f"• Deliveries waiting: {health.waiting} · failed: {health.failed_count}",
             f"• Last webhook: {last_webhook}",
             f"• QTvoice API budget: {self._rate_limit_label()}",
