@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from typing import TextIO, cast
 
 from bot.config import DatabaseSettings, ManifestSettings, Settings, SettingsError, load_settings
 from bot.errors import OperatorError
@@ -20,9 +21,11 @@ EXIT_BAD_SETTINGS = 2
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    sys.stdout = cast(TextIO, ReaderMayLeave(sys.stdout))
+    sys.stderr = cast(TextIO, ReaderMayLeave(sys.stderr))
     try:
         status = int(args.run(args) or 0)
-        sys.stdout.flush()  # inside the try: a closed pipe shows here, not at exit
+        sys.stdout.flush()
         return status
     except SettingsError as error:
         print("qtslack cannot start; fix these settings (environment or .env):", file=sys.stderr)
@@ -34,12 +37,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        # `deliveries | head` closed the pipe: what was wanted was printed. Python's advice
-        # (signal module docs, "Note on SIGPIPE"): point stdout at devnull so the flush at
-        # exit does not raise again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+
+
+class ReaderMayLeave:
+    """stdout or stderr for a reader that may stop reading: `check | head -1`, `deliveries | head`.
+
+    Once the reader has gone, a write raises BrokenPipeError. Raised from the middle of a
+    command, it would end the command before it knows its verdict, and end it with whatever
+    status the handler picked (a failing `check | head -1` used to exit 0). Instead the stream
+    is pointed at devnull (Python's advice, signal module docs, "Note on SIGPIPE", which also
+    keeps the flush at exit quiet) and the command runs on to its own exit status: what the
+    reader wanted was printed, and a failure still exits 1.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._reader_left()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._reader_left()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+    def _reader_left(self) -> None:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -30,7 +30,7 @@ from tests.conftest import (
     process_environment,
     start_bot,
 )
-from tests.helpers.cli import run, serve_process, serving, wait_for_health
+from tests.helpers.cli import run, run_into_closed_pipe, serve_process, serving, wait_for_health
 
 
 @pytest.fixture
@@ -164,6 +164,22 @@ def test_check_fails_on_a_public_url_nobody_answers(
     assert status == 1
     assert "connection refused" in lines["public url"]
     assert "PUBLIC_URL" in lines["public url"]
+
+
+@pytest.mark.parametrize("broken", ["settings", "qtvoice"])
+def test_check_into_a_closed_pipe_still_exits_1_on_a_failure(
+    migrated: dict[str, str], tmp_path: Path, broken: str
+) -> None:
+    """`check | head -1`: the reader leaves after the first line, whichever line fails."""
+    if broken == "settings":
+        migrated["NOTIFY_CHANNEL"] = "#general"
+    else:
+        migrated["QTVOICE_API_KEY"] = DEFAULT_READ_ONLY_KEY
+
+    result = run_into_closed_pipe("check", env=migrated, cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert result.stderr == ""
 
 
 def test_check_reports_a_read_only_qtvoice_key_without_calling_or_texting(
