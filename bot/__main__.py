@@ -106,12 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
         "check settings, the database, Slack (token, scopes, channels) and QTvoice; exit 1 on a failure",
     )
     manifest = command("manifest", cmd_manifest, "print the Slack app manifest for this deployment")
-    where = manifest.add_mutually_exclusive_group(required=True)
+    where = manifest.add_mutually_exclusive_group()
     where.add_argument(
         "--socket-mode", action="store_true", help="no public URL: Slack connects over Socket Mode"
     )
     where.add_argument(
-        "--url", type=https_url, help="the bot's public base URL, https://… (HTTP request URLs)"
+        "--url",
+        type=https_url,
+        help="the bot's public base URL, https://… (HTTP request URLs; default: PUBLIC_URL)",
     )
     demo = command("demo", cmd_demo, "play every flow against local QTvoice and Slack stand-ins")
     demo.add_argument("--keep-running", action="store_true", help="leave everything up afterwards")
@@ -299,17 +301,30 @@ def cmd_manifest(args: argparse.Namespace) -> int:
     from bot.slack.manifest import SOCKET_MODE_SETUP, build_manifest
 
     try:
-        recordings = load_settings(ManifestSettings).upload_recordings
+        settings = load_settings(ManifestSettings)
     except SettingsError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
         return 2
-    manifest = build_manifest(None if args.socket_mode else args.url, upload_recordings=recordings)
+    # Without an option the deployment's own PUBLIC_URL says where Slack sends.
+    url = None if args.socket_mode else args.url or settings.public_url
+    if not args.socket_mode and (url is None or not url.startswith("https://")):
+        unusable = "" if url is None else f"PUBLIC_URL {url} is not an https:// address; "
+        print(f"qtslack manifest: {unusable}{MANIFEST_WHERE}", file=sys.stderr)
+        return 2
+    manifest = build_manifest(url, upload_recordings=settings.upload_recordings)
     print(json.dumps(manifest, indent=2))
     if args.socket_mode:
         # stderr, so `manifest --socket-mode > manifest.json` stays pure JSON.
         print(SOCKET_MODE_SETUP, file=sys.stderr)
     return 0
+
+
+#: What `manifest` says when it does not know how Slack reaches the bot.
+MANIFEST_WHERE = (
+    "say how Slack reaches the bot: --socket-mode (no public URL needed), or --url "
+    "https://your-app.herokuapp.com (the bot's https:// address), or set PUBLIC_URL to that address"
+)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
