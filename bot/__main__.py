@@ -100,10 +100,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-worker", action="store_true", help="serve HTTP only (scale-out)")
     command("worker", cmd_worker, "the delivery worker and scheduled jobs alone (scale-out)")
     command("migrate", cmd_migrate, "upgrade the database (DATABASE_URL) to the latest schema")
-    command(
+    check = command(
         "check",
         cmd_check,
         "check settings, the database, Slack (token, scopes, channels) and QTvoice; exit 1 on a failure",
+    )
+    check.add_argument(
+        "--settings",
+        action="store_true",
+        help="check the settings alone, touching no database or network (Heroku's release phase)",
     )
     manifest = command("manifest", cmd_manifest, "print the Slack app manifest for this deployment")
     where = manifest.add_mutually_exclusive_group()
@@ -283,17 +288,31 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from bot.checks import run_checks
+    """`check`, or with --settings the settings' lines alone.
+
+    `check --settings` runs first in Heroku's release phase (Procfile): a mistyped setting then
+    fails the deploy with these lines on the deploy page, and the release is not deployed,
+    where `serve` would only exit 2 behind Heroku's "Application error" page.
+    """
+    from bot.checks import SETTINGS_OK, Line, run_checks
 
     try:
         settings = load_settings(Settings)
     except SettingsError as error:
         for problem in error.problems:
-            print(f"FAIL  settings: {problem}")
-        print(
-            "skip  the rest: not checked until the settings above are fixed (environment or .env)"
-        )
+            print(Line("FAIL", "settings", problem))
+        if not args.settings:
+            print(
+                Line(
+                    "skip",
+                    "the rest",
+                    "not checked until the settings above are fixed (environment or .env)",
+                )
+            )
         return 1
+    if args.settings:
+        print(Line("ok", "settings", SETTINGS_OK))
+        return 0
     return asyncio.run(run_checks(settings))
 
 

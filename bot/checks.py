@@ -39,6 +39,9 @@ from bot.tls import client_context
 #: How long `check` waits for the bot's own public URL, or Slack's websocket, to answer.
 REACH_TIMEOUT_SECONDS = 10
 
+#: The settings line when the settings load: `check`'s first line, and `check --settings`'s only.
+SETTINGS_OK = "every required setting is set, and none is a template placeholder"
+
 REINSTALL = (
     "paste the output of `make manifest` into your app's App Manifest page "
     "(https://api.slack.com/apps), reinstall the app (OAuth & Permissions → Reinstall), "
@@ -93,7 +96,7 @@ async def run_checks(settings: Settings) -> int:
 
 async def gather_checks(settings: Settings, report: Report) -> None:
     """Every check of `check`, in order, into `report` (the set-up page shows the same lines)."""
-    report.ok("settings", "every required setting is set, and none is a template placeholder")
+    report.ok("settings", SETTINGS_OK)
     runtime = Runtime.create(settings)
     try:
         routed = await _check_database(runtime, report)

@@ -182,6 +182,36 @@ def test_check_into_a_closed_pipe_still_exits_1_on_a_failure(
     assert result.stderr == ""
 
 
+def test_check_settings_names_each_mistyped_setting_and_checks_nothing_else(
+    environment: dict[str, str], tmp_path: Path
+) -> None:
+    environment |= {"NOTIFY_CHANNEL": "#general", "TIMEZONE": "America/NewYork"}
+
+    result = run("check", "--settings", env=environment, cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert result.stderr == ""
+    notify, zone = result.stdout.splitlines()
+    assert notify.startswith("FAIL  settings: NOTIFY_CHANNEL must be a channel ID like C0123ABCD")
+    assert zone.startswith("FAIL  settings: TIMEZONE is not a known IANA time zone")
+
+
+def test_check_settings_passes_good_settings_touching_no_database_or_network(
+    environment: dict[str, str], tmp_path: Path
+) -> None:
+    """What Heroku's release phase runs before `migrate`: a fresh database, nothing reached."""
+    nobody = f"http://127.0.0.1:{free_port()}"
+    environment |= {"SLACK_API_URL": f"{nobody}/api/", "QTVOICE_API_URL": f"{nobody}/api/v1"}
+
+    result = run("check", "--settings", env=environment, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.splitlines() == [
+        "ok    settings: every required setting is set, and none is a template placeholder"
+    ]
+    assert not (tmp_path / "fresh.db").exists()
+
+
 def test_check_reports_a_read_only_qtvoice_key_without_calling_or_texting(
     migrated: dict[str, str], qtvoice: QTvoiceSandbox, tmp_path: Path
 ) -> None:
