@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from typing import TextIO, cast
 
 from bot.config import DatabaseSettings, ManifestSettings, Settings, SettingsError, load_settings
 from bot.errors import OperatorError
@@ -20,9 +21,11 @@ EXIT_BAD_SETTINGS = 2
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    sys.stdout = cast(TextIO, ReaderMayLeave(sys.stdout))
+    sys.stderr = cast(TextIO, ReaderMayLeave(sys.stderr))
     try:
         status = int(args.run(args) or 0)
-        sys.stdout.flush()  # inside the try: a closed pipe shows here, not at exit
+        sys.stdout.flush()
         return status
     except SettingsError as error:
         print("qtslack cannot start; fix these settings (environment or .env):", file=sys.stderr)
@@ -34,12 +37,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        # `deliveries | head` closed the pipe: what was wanted was printed. Python's advice
-        # (signal module docs, "Note on SIGPIPE"): point stdout at devnull so the flush at
-        # exit does not raise again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+
+
+class ReaderMayLeave:
+    """stdout or stderr for a reader that may stop reading: `check | head -1`, `deliveries | head`.
+
+    Once the reader has gone, a write raises BrokenPipeError. Raised from the middle of a
+    command, it would end the command before it knows its verdict, and end it with whatever
+    status the handler picked (a failing `check | head -1` used to exit 0). Instead the stream
+    is pointed at devnull (Python's advice, signal module docs, "Note on SIGPIPE", which also
+    keeps the flush at exit quiet) and the command runs on to its own exit status: what the
+    reader wanted was printed, and a failure still exits 1.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._reader_left()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._reader_left()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+    def _reader_left(self) -> None:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,18 +100,25 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-worker", action="store_true", help="serve HTTP only (scale-out)")
     command("worker", cmd_worker, "the delivery worker and scheduled jobs alone (scale-out)")
     command("migrate", cmd_migrate, "upgrade the database (DATABASE_URL) to the latest schema")
-    command(
+    check = command(
         "check",
         cmd_check,
         "check settings, the database, Slack (token, scopes, channels) and QTvoice; exit 1 on a failure",
     )
+    check.add_argument(
+        "--settings",
+        action="store_true",
+        help="check the settings alone, touching no database or network (Heroku's release phase)",
+    )
     manifest = command("manifest", cmd_manifest, "print the Slack app manifest for this deployment")
-    where = manifest.add_mutually_exclusive_group(required=True)
+    where = manifest.add_mutually_exclusive_group()
     where.add_argument(
         "--socket-mode", action="store_true", help="no public URL: Slack connects over Socket Mode"
     )
     where.add_argument(
-        "--url", type=https_url, help="the bot's public base URL, https://… (HTTP request URLs)"
+        "--url",
+        type=https_url,
+        help="the bot's public base URL, https://… (HTTP request URLs; default: PUBLIC_URL)",
     )
     demo = command("demo", cmd_demo, "play every flow against local QTvoice and Slack stand-ins")
     demo.add_argument("--keep-running", action="store_true", help="leave everything up afterwards")
@@ -250,17 +288,31 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from bot.checks import run_checks
+    """`check`, or with --settings the settings' lines alone.
+
+    `check --settings` runs first in Heroku's release phase (Procfile): a mistyped setting then
+    fails the deploy with these lines on the deploy page, and the release is not deployed,
+    where `serve` would only exit 2 behind Heroku's "Application error" page.
+    """
+    from bot.checks import SETTINGS_OK, Line, run_checks
 
     try:
         settings = load_settings(Settings)
     except SettingsError as error:
         for problem in error.problems:
-            print(f"FAIL  settings: {problem}")
-        print(
-            "skip  the rest: not checked until the settings above are fixed (environment or .env)"
-        )
+            print(Line("FAIL", "settings", problem))
+        if not args.settings:
+            print(
+                Line(
+                    "skip",
+                    "the rest",
+                    "not checked until the settings above are fixed (environment or .env)",
+                )
+            )
         return 1
+    if args.settings:
+        print(Line("ok", "settings", SETTINGS_OK))
+        return 0
     return asyncio.run(run_checks(settings))
 
 
@@ -268,17 +320,30 @@ def cmd_manifest(args: argparse.Namespace) -> int:
     from bot.slack.manifest import SOCKET_MODE_SETUP, build_manifest
 
     try:
-        recordings = load_settings(ManifestSettings).upload_recordings
+        settings = load_settings(ManifestSettings)
     except SettingsError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
         return 2
-    manifest = build_manifest(None if args.socket_mode else args.url, upload_recordings=recordings)
+    # Without an option the deployment's own PUBLIC_URL says where Slack sends.
+    url = None if args.socket_mode else args.url or settings.public_url
+    if not args.socket_mode and (url is None or not url.startswith("https://")):
+        unusable = "" if url is None else f"PUBLIC_URL {url} is not an https:// address; "
+        print(f"qtslack manifest: {unusable}{MANIFEST_WHERE}", file=sys.stderr)
+        return 2
+    manifest = build_manifest(url, upload_recordings=settings.upload_recordings)
     print(json.dumps(manifest, indent=2))
     if args.socket_mode:
         # stderr, so `manifest --socket-mode > manifest.json` stays pure JSON.
         print(SOCKET_MODE_SETUP, file=sys.stderr)
     return 0
+
+
+#: What `manifest` says when it does not know how Slack reaches the bot.
+MANIFEST_WHERE = (
+    "say how Slack reaches the bot: --socket-mode (no public URL needed), or --url "
+    "https://your-app.herokuapp.com (the bot's https:// address), or set PUBLIC_URL to that address"
+)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -26,7 +26,7 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.connectivity import network_failure
+from bot.connectivity import network_failure, not_public
 from bot.qtvoice.errors import QTvoiceError
 from bot.runtime import Runtime
 from bot.slack.manifest import RECORDING_SCOPE, SLACK_PATH, WEBHOOK_PATH, bot_scopes
@@ -38,6 +38,9 @@ from bot.tls import client_context
 
 #: How long `check` waits for the bot's own public URL, or Slack's websocket, to answer.
 REACH_TIMEOUT_SECONDS = 10
+
+#: The settings line when the settings load: `check`'s first line, and `check --settings`'s only.
+SETTINGS_OK = "every required setting is set, and none is a template placeholder"
 
 REINSTALL = (
     "paste the output of `make manifest` into your app's App Manifest page "
@@ -93,7 +96,7 @@ async def run_checks(settings: Settings) -> int:
 
 async def gather_checks(settings: Settings, report: Report) -> None:
     """Every check of `check`, in order, into `report` (the set-up page shows the same lines)."""
-    report.ok("settings", "every required setting is set, and none is a template placeholder")
+    report.ok("settings", SETTINGS_OK)
     runtime = Runtime.create(settings)
     try:
         routed = await _check_database(runtime, report)
@@ -274,9 +277,12 @@ async def _socket_says_hello(url: str) -> str | None:
 async def _check_public_url(runtime: Runtime, report: Report) -> None:
     """Slack (and QTvoice) can reach this deployment at PUBLIC_URL.
 
+    PUBLIC_URL must be an https:// address on a public host: Slack sends requests only there.
     `PUBLIC_URL/livez` must answer 200, and `PUBLIC_URL/slack/events` must answer a
     `url_verification` challenge signed with SLACK_SIGNING_SECRET, the one Slack sends when a
     request URL is saved: only a bot holding this deployment's signing secret can answer it.
+    A local address (Settings take http://localhost for trying the bot out) fails however it
+    answers; what it answered from here is added, since it says whether the bot runs there.
     """
     settings = runtime.settings
     base = settings.public_url
@@ -296,9 +302,22 @@ async def _check_public_url(runtime: Runtime, report: Report) -> None:
                 f"events every {settings.reconcile_interval_seconds} s",
             )
         return
-    problem = await _answers_as_this_bot(base, settings.slack_signing_secret.get_secret_value())
-    if problem is not None:
-        report.fail("public url", f"{base} {problem}")
+    unreached = await _answers_as_this_bot(base, settings.slack_signing_secret.get_secret_value())
+    local = not_public(base)
+    if local is not None:
+        fix = (
+            "Slack only sends to a public https:// address: set PUBLIC_URL to your deployment's "
+            "https URL, or use Socket Mode with SLACK_APP_TOKEN"
+            if settings.slack_app_token is None
+            else "QTvoice only sends webhooks to a public https:// address: set PUBLIC_URL to "
+            "your deployment's https URL, or unset it (the poller then fetches missed events "
+            f"every {settings.reconcile_interval_seconds} s)"
+        )
+        seen = "answers as this bot" if unreached is None else unreached.what
+        report.fail("public url", f"{base} {local}, and {fix}; from here it {seen}")
+        return
+    if unreached is not None:
+        report.fail("public url", f"{base} {unreached.what}; {unreached.fix}")
         return
     report.ok(
         "public url",
@@ -307,8 +326,16 @@ async def _check_public_url(runtime: Runtime, report: Report) -> None:
     )
 
 
-async def _answers_as_this_bot(base: str, signing_secret: str) -> str | None:
-    """None when `base` is this deployment; else what went wrong and what to do, one phrase."""
+@dataclass(frozen=True)
+class Unreached:
+    """What `PUBLIC_URL` answered instead of this bot (read after the address), and the fix."""
+
+    what: str
+    fix: str
+
+
+async def _answers_as_this_bot(base: str, signing_secret: str) -> Unreached | None:
+    """None when `base` is this deployment; else what answered there and what to do."""
     challenge = secrets.token_urlsafe(16)
     body = json.dumps({"type": "url_verification", "challenge": challenge, "token": "check"})
     timestamp = str(int(time.time()))
@@ -324,23 +351,25 @@ async def _answers_as_this_bot(base: str, signing_secret: str) -> str | None:
         ) as client:
             alive = await client.get(f"{base}/livez")
             if alive.status_code != 200:
-                return (
-                    f"/livez answered {alive.status_code}, not 200: is PUBLIC_URL this bot's "
-                    "address (Heroku: Settings → Domains)?"
+                return Unreached(
+                    f"answered /livez with {alive.status_code}, not 200",
+                    "is PUBLIC_URL this bot's address (Heroku: Settings → Domains)?",
                 )
             answer = await client.post(f"{base}{SLACK_PATH}", content=body, headers=headers)
     except httpx.HTTPError as error:
         reason = network_failure(error, base) or _first_line(error)
-        return f"cannot be reached ({reason}); is the bot running there, and PUBLIC_URL right?"
+        return Unreached(
+            f"cannot be reached ({reason})", "is the bot running there, and PUBLIC_URL right?"
+        )
     if answer.status_code == 401:
-        return (
-            "is a bot with another SLACK_SIGNING_SECRET (a signed challenge was refused): is "
-            "PUBLIC_URL this deployment's address?"
+        return Unreached(
+            "is a bot with another SLACK_SIGNING_SECRET (a signed challenge was refused)",
+            "is PUBLIC_URL this deployment's address?",
         )
     if answer.status_code != 200 or challenge not in answer.text:
-        return (
-            f"answered the Slack challenge with {answer.status_code}, not this bot's answer: is "
-            "PUBLIC_URL the bot's own address, with nothing in front that rewrites requests?"
+        return Unreached(
+            f"answered the Slack challenge with {answer.status_code}, not this bot's answer",
+            "is PUBLIC_URL the bot's own address, with nothing in front that rewrites requests?",
         )
     return None
 

@@ -165,12 +165,28 @@ class DatabaseSettings(BaseSettings):
         return url
 
 
+def _public_url(value: Any) -> Any:
+    """`PUBLIC_URL` without spaces or a trailing slash; empty is unset. Plain http only for
+    this machine (the demo, tests): Slack and QTvoice send to https:// addresses."""
+    if isinstance(value, str):
+        value = value.strip().rstrip("/")
+        if not value:
+            return None
+        if not value.startswith("https://") and not LOCAL_URL.match(value):
+            raise ValueError("must be the https:// address the bot is served at")
+    return value
+
+
 class ManifestSettings(BaseSettings):
-    """What `manifest` needs besides its arguments: whether the app uploads recordings."""
+    """What `manifest` needs besides its arguments: whether the app uploads recordings, and
+    `PUBLIC_URL` for the request URLs when neither --url nor --socket-mode is given."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     upload_recordings: bool = False
+    public_url: str | None = None
+
+    _public = field_validator("public_url", mode="before")(_public_url)
 
 
 class WebhookSecretSettings(BaseSettings):
@@ -259,16 +275,7 @@ class Settings(DatabaseSettings):
             return None
         return _real_secret(value)
 
-    @field_validator("public_url", mode="before")
-    @classmethod
-    def _public_url(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = value.strip().rstrip("/")
-            if not value:
-                return None
-            if not value.startswith("https://") and not LOCAL_URL.match(value):
-                raise ValueError("must be the https:// address the bot is served at")
-        return value
+    _public = field_validator("public_url", mode="before")(_public_url)
 
     @field_validator("notify_channel")
     @classmethod

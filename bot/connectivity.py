@@ -1,4 +1,5 @@
-"""Naming a network failure the way an operator can act on it: DNS, refused, timed out.
+"""Naming a network failure the way an operator can act on it: DNS, refused, timed out; and
+whether an address is one the internet (Slack, QTvoice) can send to at all.
 
 httpx, aiohttp and psycopg each wrap the operating system's error in their own; the one that
 says what happened (`socket.gaierror`, `ConnectionRefusedError`, a timeout) is somewhere in
@@ -7,6 +8,7 @@ the chain of causes, so that chain is what we read.
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -43,4 +45,35 @@ def network_failure(error: BaseException, url: str) -> str | None:
     for cause in causes:
         if isinstance(cause, OSError | httpx.TransportError):
             return f"cannot connect to {where} ({cause})"
+    return None
+
+
+#: Names no public DNS answers for (mDNS `.local`, ICANN's private-use `.internal`, home
+#: networks' `.home.arpa`): they name a machine on a local network.
+LOCAL_SUFFIXES = (".local", ".internal", ".home.arpa")
+
+
+def not_public(url: str) -> str | None:
+    """Why the internet cannot send to `url` ("is this machine", "is a private address", …),
+    or None when it is an https:// address with a public host.
+
+    Judged from the URL alone, never from DNS: a public name may resolve to a private
+    address inside an office network (split DNS) and still be reached from outside.
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if host == "localhost" or host.endswith(".localhost"):
+        return "is this machine"
+    if address is not None and (address.is_loopback or address.is_unspecified):
+        return "is this machine"
+    if address is not None and not address.is_global:
+        return "is a private address"
+    if address is None and ("." not in host or host.endswith(LOCAL_SUFFIXES)):
+        return "is a name only a local network knows"
+    if parts.scheme != "https":
+        return "is plain http, not https"
     return None

@@ -30,7 +30,7 @@ from tests.conftest import (
     process_environment,
     start_bot,
 )
-from tests.helpers.cli import run, serve_process, serving, wait_for_health
+from tests.helpers.cli import run, run_into_closed_pipe, serve_process, serving, wait_for_health
 
 
 @pytest.fixture
@@ -94,20 +94,15 @@ def add_route(environment: dict[str, str], target: str, channel: str) -> None:
     engine.dispose()
 
 
-@pytest.mark.parametrize("app_token", [DEFAULT_APP_TOKEN, ""])
-def test_check_passes_a_good_setup_line_by_line(
-    migrated: dict[str, str], tmp_path: Path, app_token: str, request: pytest.FixtureRequest
-) -> None:
+def test_check_passes_a_good_setup_line_by_line(migrated: dict[str, str], tmp_path: Path) -> None:
+    """Socket Mode: an HTTP deployment passes only at a public https:// address, which the
+    sandboxes on this machine cannot be (see the public url tests below)."""
     add_route(migrated, "101", "C0SUPPORT")
-    migrated["SLACK_APP_TOKEN"] = app_token
-    if not app_token:
-        # Over HTTP, Slack reaches the bot at PUBLIC_URL: a bot holding the same signing secret.
-        migrated["PUBLIC_URL"] = request.getfixturevalue("bot").url
+    migrated["SLACK_APP_TOKEN"] = DEFAULT_APP_TOKEN
 
     status, lines = check(migrated, tmp_path)
 
     assert status == 0, lines
-    reach = ["socket mode", "public url"] if app_token else ["public url"]
     assert list(lines) == [
         "settings",
         "database",
@@ -115,18 +110,49 @@ def test_check_passes_a_good_setup_line_by_line(
         "scopes",
         f"channel {NOTIFY_CHANNEL}",
         "channel C0SUPPORT",
-        *reach,
+        "socket mode",
+        "public url",
         "qtvoice",
         "webhook secret",
     ]
     assert not [line for line in lines.values() if line.startswith("FAIL")]
     assert "#support (the route for 101)" in lines["channel C0SUPPORT"]
-    if app_token:
-        assert "a Socket Mode connection opened" in lines["socket mode"]
-        assert lines["public url"].startswith("skip unset: QTvoice's webhooks cannot reach")
-    else:
-        assert lines["public url"].startswith(f"ok {migrated['PUBLIC_URL']} reaches this bot")
+    assert "a Socket Mode connection opened" in lines["socket mode"]
+    assert lines["public url"].startswith("skip unset: QTvoice's webhooks cannot reach")
     assert "may place calls and send texts" in lines["qtvoice"]
+
+
+def test_check_fails_a_public_url_on_this_machine_even_when_it_answers_as_this_bot(
+    migrated: dict[str, str], tmp_path: Path, bot: RunningBot
+) -> None:
+    """Slack sends only to a public https:// address: http://127.0.0.1 serving this very bot
+    (as `make serve` does) is no address for the Slack app."""
+    migrated |= {"SLACK_APP_TOKEN": "", "PUBLIC_URL": bot.url}
+
+    status, lines = check(migrated, tmp_path)
+
+    assert status == 1
+    assert [name for name, line in lines.items() if line.startswith("FAIL")] == ["public url"]
+    assert lines["public url"] == (
+        f"FAIL {bot.url} is this machine, and Slack only sends to a public https:// address: "
+        "set PUBLIC_URL to your deployment's https URL, or use Socket Mode with SLACK_APP_TOKEN; "
+        "from here it answers as this bot"
+    )
+
+
+def test_check_in_socket_mode_fails_a_local_public_url_for_qtvoices_sake(
+    migrated: dict[str, str], tmp_path: Path, bot: RunningBot
+) -> None:
+    migrated |= {"SLACK_APP_TOKEN": DEFAULT_APP_TOKEN, "PUBLIC_URL": bot.url}
+
+    status, lines = check(migrated, tmp_path)
+
+    assert status == 1
+    assert lines["socket mode"].startswith("ok ")
+    assert lines["public url"].startswith(
+        f"FAIL {bot.url} is this machine, and QTvoice only sends webhooks to a public https://"
+    )
+    assert "or unset it (the poller then fetches missed events every 0 s)" in lines["public url"]
 
 
 def test_check_fails_when_slack_cannot_reach_the_bot(
@@ -150,7 +176,10 @@ def test_check_fails_on_a_public_url_that_is_not_this_deployment(
     status, lines = check(migrated, tmp_path)
 
     assert status == 1
-    assert lines["public url"].startswith(f"FAIL {bot.url} is a bot with another SLACK_SIGNING")
+    assert lines["public url"].startswith(f"FAIL {bot.url} is this machine")
+    assert lines["public url"].endswith(
+        "; from here it is a bot with another SLACK_SIGNING_SECRET (a signed challenge was refused)"
+    )
 
 
 def test_check_fails_on_a_public_url_nobody_answers(
@@ -162,8 +191,71 @@ def test_check_fails_on_a_public_url_nobody_answers(
     status, lines = check(migrated, tmp_path)
 
     assert status == 1
-    assert "connection refused" in lines["public url"]
-    assert "PUBLIC_URL" in lines["public url"]
+    assert lines["public url"].startswith(f"FAIL {nobody} is this machine")
+    assert lines["public url"].endswith(
+        f"from here it cannot be reached (connection refused by {nobody[7:]}: nothing is "
+        "listening there)"
+    )
+
+
+def test_check_fails_on_a_public_https_url_that_does_not_resolve(
+    migrated: dict[str, str], tmp_path: Path
+) -> None:
+    migrated["PUBLIC_URL"] = "https://qtslack-check.invalid"
+
+    status, lines = check(migrated, tmp_path)
+
+    assert status == 1
+    assert lines["public url"] == (
+        "FAIL https://qtslack-check.invalid cannot be reached (DNS lookup failed: the host name "
+        "qtslack-check.invalid does not resolve); is the bot running there, and PUBLIC_URL right?"
+    )
+
+
+@pytest.mark.parametrize("broken", ["settings", "qtvoice"])
+def test_check_into_a_closed_pipe_still_exits_1_on_a_failure(
+    migrated: dict[str, str], tmp_path: Path, broken: str
+) -> None:
+    """`check | head -1`: the reader leaves after the first line, whichever line fails."""
+    if broken == "settings":
+        migrated["NOTIFY_CHANNEL"] = "#general"
+    else:
+        migrated["QTVOICE_API_KEY"] = DEFAULT_READ_ONLY_KEY
+
+    result = run_into_closed_pipe("check", env=migrated, cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert result.stderr == ""
+
+
+def test_check_settings_names_each_mistyped_setting_and_checks_nothing_else(
+    environment: dict[str, str], tmp_path: Path
+) -> None:
+    environment |= {"NOTIFY_CHANNEL": "#general", "TIMEZONE": "America/NewYork"}
+
+    result = run("check", "--settings", env=environment, cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert result.stderr == ""
+    notify, zone = result.stdout.splitlines()
+    assert notify.startswith("FAIL  settings: NOTIFY_CHANNEL must be a channel ID like C0123ABCD")
+    assert zone.startswith("FAIL  settings: TIMEZONE is not a known IANA time zone")
+
+
+def test_check_settings_passes_good_settings_touching_no_database_or_network(
+    environment: dict[str, str], tmp_path: Path
+) -> None:
+    """What Heroku's release phase runs before `migrate`: a fresh database, nothing reached."""
+    nobody = f"http://127.0.0.1:{free_port()}"
+    environment |= {"SLACK_API_URL": f"{nobody}/api/", "QTVOICE_API_URL": f"{nobody}/api/v1"}
+
+    result = run("check", "--settings", env=environment, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.splitlines() == [
+        "ok    settings: every required setting is set, and none is a template placeholder"
+    ]
+    assert not (tmp_path / "fresh.db").exists()
 
 
 def test_check_reports_a_read_only_qtvoice_key_without_calling_or_texting(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from bot.sandbox.qtvoice import QTvoiceSandbox
 from bot.sandbox.server import free_port
 from bot.sandbox.slack import SlackRecorder
 from tests.conftest import WEBHOOK_SECRET, process_environment, start_bot
-from tests.helpers.cli import run, serve_process, wait_for_health
+from tests.helpers.cli import run, run_into_closed_pipe, serve_process, wait_for_health
 
 SLACK_FAILURE = (
     "SlackApiError: The request to the Slack API failed. (url: http://127.0.0.1:1/api/"
@@ -59,24 +58,26 @@ def test_deliveries_lists_slacks_code_first_and_show_prints_the_whole_error(
 
 
 def test_deliveries_into_a_closed_pipe_ends_quietly(settings: Settings, tmp_path: Path) -> None:
-    reader, writer = os.pipe()
-    os.close(reader)  # like `| head` that has already exited: every write is EPIPE
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "bot", "deliveries"],
-            env={"PATH": os.environ["PATH"], "DATABASE_URL": settings.database_url},
-            cwd=tmp_path,
-            stdout=writer,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-    finally:
-        os.close(writer)
+    env = {"PATH": os.environ["PATH"], "DATABASE_URL": settings.database_url}
+    done = run_into_closed_pipe("deliveries", env=env, cwd=tmp_path)
 
     assert done.stderr == ""
     assert done.returncode == 0
+
+
+def test_a_refused_send_webhook_into_a_closed_pipe_still_exits_1(
+    settings: Settings, slack: SlackRecorder, tmp_path: Path
+) -> None:
+    bot = start_bot(settings, slack, run_worker=False)
+    try:
+        env = {"PATH": os.environ["PATH"]}
+        args = ("send-webhook", "call.missed", "--url", bot.webhook_url, "--secret", "whsec_other")
+        refused = run_into_closed_pipe(*args, env=env, cwd=tmp_path)
+    finally:
+        bot.stop()
+
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("hint: the bot refused the signature")
 
 
 def test_a_worker_beside_serve_on_sqlite_is_refused_saying_why(

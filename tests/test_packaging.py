@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import secrets
 import subprocess
 import sys
 import tomllib
@@ -42,14 +44,72 @@ def test_requirements_install_the_project_itself() -> None:
     assert lines[-1] == "."
 
 
-def test_procfile_migrates_on_release_and_runs_web_and_worker() -> None:
-    processes = dict(
-        line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line
-    )
-    assert processes["release"].strip() == "python -m bot migrate"
+def procfile() -> dict[str, str]:
+    return dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line)
+
+
+def test_procfile_checks_settings_and_migrates_on_release_and_runs_web_and_worker() -> None:
+    processes = procfile()
+    assert processes["release"].strip() == "python -m bot check --settings && python -m bot migrate"
     assert "serve" in processes["web"]
     assert "$PORT" in processes["web"]
     assert processes["worker"].strip() == "python -m bot worker"
+
+
+def deploy_form(tmp_path: Path, **typed: str) -> dict[str, str]:
+    """The environment Heroku's Deploy form gives the release phase: app.json's defaults (a
+    generated secret where it generates one, empty where it has none), real-looking values
+    for the required settings, then `typed`; Postgres stands in as a SQLite file."""
+    app = json.loads((ROOT / "app.json").read_text())
+    env = {
+        name: secrets.token_hex(16) if "generator" in spec else spec.get("value", "")
+        for name, spec in app["env"].items()
+    }
+    return env | {
+        "SLACK_BOT_TOKEN": "xoxb-1234-5678-abcdef",
+        "SLACK_SIGNING_SECRET": "8f14e45fceea167a5a36dedd4bea2543",
+        "QTVOICE_API_KEY": "qtv_9a1158154dfa42ca",
+        "NOTIFY_CHANNEL": "C0123ABCD",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'heroku.db'}",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        **typed,
+    }
+
+
+def release_phase(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """The Procfile's release command, run by a shell as Heroku runs it."""
+    return subprocess.run(
+        ["bash", "-c", procfile()["release"]],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_release_phase_passes_the_deploy_forms_defaults_and_migrates(tmp_path: Path) -> None:
+    released = release_phase(deploy_form(tmp_path), tmp_path)
+
+    assert released.returncode == 0, released.stdout + released.stderr
+    assert released.stdout.startswith("ok    settings: ")
+    assert "is at the latest schema" in released.stdout
+
+
+def test_a_mistyped_setting_fails_the_release_phase_naming_it_before_migrating(
+    tmp_path: Path,
+) -> None:
+    env = deploy_form(tmp_path, NOTIFY_CHANNEL="#general", TIMEZONE="America/NewYork")
+
+    released = release_phase(env, tmp_path)
+
+    assert released.returncode == 1
+    assert [line.split(" must ")[0].split(" is ")[0] for line in released.stdout.splitlines()] == [
+        "FAIL  settings: NOTIFY_CHANNEL",
+        "FAIL  settings: TIMEZONE",
+    ]
+    assert not (tmp_path / "heroku.db").exists()
 
 
 def test_app_json_asks_for_every_required_setting() -> None:

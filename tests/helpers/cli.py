@@ -31,6 +31,28 @@ def run(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProce
     )
 
 
+def run_into_closed_pipe(
+    *args: str, env: dict[str, str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """`run`, its stdout a pipe whose reader has already gone (`… | head -1` that has exited,
+    `… | true`): every write to stdout is EPIPE."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            env=env,
+            cwd=cwd,
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(writer)
+
+
 @contextlib.contextmanager
 def serving(environment: dict[str, str], cwd: Path) -> Iterator[Served]:
     """`python -m bot serve` on a free port, answering `/healthz`; stopped with SIGTERM on

@@ -11,6 +11,7 @@ import asyncio
 import functools
 import inspect
 import json
+import os
 import re
 import subprocess
 import sys
@@ -245,8 +246,44 @@ def test_manifest_command_in_socket_mode_prints_json_and_the_app_token_step() ->
     assert "connections:write" in completed.stderr
 
 
+def manifest_command(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot manifest` with no option, in a clean environment (and no `.env`)."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "manifest"],
+        env={"PATH": os.environ["PATH"], **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_manifest_command_without_an_option_uses_public_url(tmp_path: Path) -> None:
+    completed = manifest_command(tmp_path, PUBLIC_URL=f"{BASE_URL}/")
+
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout) == build_manifest(BASE_URL)
+
+
+@pytest.mark.parametrize("public_url", ["", "http://localhost:3000"])
+def test_manifest_command_without_an_option_or_https_public_url_says_what_to_pass(
+    tmp_path: Path, public_url: str
+) -> None:
+    completed = manifest_command(tmp_path, PUBLIC_URL=public_url)
+
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    [line] = completed.stderr.splitlines()
+    assert line.startswith("qtslack manifest: ")
+    assert "--socket-mode" in line
+    assert "--url https://" in line
+    assert "set PUBLIC_URL" in line
+    assert ("is not an https:// address" in line) == bool(public_url)
+
+
 @pytest.mark.parametrize(
-    "args", [[], ["--url", "qtslack.example.com"], ["--socket-mode", "--url", BASE_URL]]
+    "args", [["--url", "qtslack.example.com"], ["--socket-mode", "--url", BASE_URL]]
 )
 def test_manifest_command_needs_one_https_url_or_socket_mode(args: list[str]) -> None:
     completed = subprocess.run(
