@@ -65,6 +65,9 @@ from bot.store.outage import describe, is_outage
 logger = logging.getLogger(__name__)
 
 LEADER_RETRY_SECONDS = 15
+#: How long a stopping leader lets its running jobs finish before cancelling them: time
+#: for a database statement in flight, not for a Slack call's retries.
+JOBS_GRACE_SECONDS = 2.0
 #: Slack retries an event for minutes, not days.
 SLACK_EVENT_RETENTION = timedelta(days=1)
 RETENTION_INTERVAL_SECONDS = 3600
@@ -233,9 +236,12 @@ async def lead(
 
 
 def _as_leader(
-    job: Callable[..., Awaitable[Any]], lease: Lease | None
+    job: Callable[..., Awaitable[Any]],
+    lease: Lease | None,
+    running: set[asyncio.Task[Any]] | None = None,
 ) -> Callable[..., Awaitable[Any]]:
-    """`job`, run only while `lease` is held (always, without one), and stopped quietly.
+    """`job`, run only while `lease` is held (always, without one), and stopped quietly; each
+    run's task is in `running` while it runs, for the scheduler's shutdown to wait for.
 
     APScheduler cancels a running job when it shuts down (this process stops or stops leading)
     and would log that as the job's failure, with a traceback; it is not one. Nor is a
@@ -247,6 +253,9 @@ def _as_leader(
         if lease is not None and not await lease.held():
             logger.info("scheduled job %s skipped: this process no longer leads", job.__name__)
             return None
+        this = asyncio.current_task()
+        if running is not None and this is not None:
+            running.add(this)
         try:
             return await job(*args, **kwargs)
         except asyncio.CancelledError:
@@ -262,6 +271,9 @@ def _as_leader(
                 describe(error),
             )
             return None
+        finally:
+            if running is not None and this is not None:
+                running.discard(this)
 
     return run_as_leader
 
@@ -276,20 +288,29 @@ async def _run_scheduler(
     """Run the jobs until `stop`; with a lease, only while it is held (else raise its error),
     checked at least every `retry_seconds`."""
     scheduler = build_scheduler(runtime)
+    running: set[asyncio.Task[Any]] = set()
     for job in scheduler.get_jobs():
-        job.modify(func=_as_leader(job.func, lease))
+        job.modify(func=_as_leader(job.func, lease, running))
     scheduler.start()
-    follow_ups = asyncio.create_task(follow_up(runtime, stop, lease, tick_seconds))
+    ended = asyncio.Event()
+    follow_ups = asyncio.create_task(follow_up(runtime, ended, lease, tick_seconds))
     try:
         if lease is None:
             await stop.wait()
         else:
             await lease.hold(stop, retry_seconds)
     finally:
-        follow_ups.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await follow_ups
-        scheduler.shutdown(wait=False)
+        # What is running ends where it is, for a while: a task cancelled inside a database
+        # call can leave its connection open (psycopg: "deleted while still open").
+        ended.set()
+        scheduler.pause()
+        try:
+            await asyncio.wait([follow_ups, *running], timeout=JOBS_GRACE_SECONDS)
+        finally:
+            scheduler.shutdown(wait=False)  # cancels what is still running
+            follow_ups.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follow_ups
 
 
 async def follow_up(
