@@ -362,7 +362,7 @@ class Demo:
         flow.notes.append("the missed call now reads: " + message_text(renamed).splitlines()[0])
 
         recording = self.qtvoice.state.add_recording("vm_demo.mp3", DEMO_AUDIO)
-        spoken = "Hi, it's Jane. My cell is 267 555 0123, call me there after 5 please."
+        spoken = "Hi, it's John. My cell is 267 555 0123, call me there after 5 please."
         self.send(
             "voicemail.new",
             from_=CUSTOMER_NUMBER,

@@ -63,7 +63,7 @@ def test_the_page_draws_every_channel_and_message(
     body = response.text
     assert '<header class="pane-head">#phones</header>' in body
     assert '<header class="pane-head">#general</header>' in body
-    assert '<header class="pane-head">Bob Brown</header>' in body
+    assert '<header class="pane-head">Bob Smith</header>' in body
     for message in demo[0].slack.messages(CHANNEL):
         assert f'data-ts="{message["ts"]}"' in body
     assert '<form id="composer">' in body
@@ -135,7 +135,7 @@ def test_a_click_reaches_the_bot_and_changes_the_message(
     )
     assert handled
     assert page.get("/state").json()["version"] != before
-    assert 'Handled by <span class="mention">@Bob Brown</span>' in page.get("/").text
+    assert 'Handled by <span class="mention">@Bob Smith</span>' in page.get("/").text
 
 
 def test_a_slash_command_typed_as_a_person_reaches_the_bot(
@@ -377,6 +377,23 @@ def test_the_demos_voicemail_and_calls_agree_with_what_qtvoice_lists(
     assert "initiated" not in {call["status"] for call in calls}
 
 
+def test_the_demos_people_go_by_one_name_in_slack_and_qtvoice(
+    demo: tuple[Demo, list[Flow]],
+) -> None:
+    played = demo[0]
+    extensions = {e["email"]: e["name"] for e in played.qtvoice.state.extensions()}
+    people = [user for user in played.slack.users() if not user.is_bot]
+
+    assert people
+    assert [extensions.get(user.email) for user in people] == [u.real_name for u in people]
+    # Who a voicemail says left it is the contact it comes from.
+    first_names = {c["phone"]: c["first_name"] for c in played.qtvoice.state.contacts()}
+    for voicemail in played.qtvoice.state.voicemails():
+        said = re.search(r"it's (\w+)", str(voicemail.get("transcription")))
+        if said and voicemail["from"] in first_names:
+            assert said.group(1) == first_names[voicemail["from"]], voicemail["transcription"]
+
+
 def test_in_a_browser_the_page_redraws_and_its_button_and_composer_reach_the_bot(
     demo: tuple[Demo, list[Flow]], page: httpx.Client, chromium: str
 ) -> None:
@@ -397,7 +414,7 @@ def test_in_a_browser_the_page_redraws_and_its_button_and_composer_reach_the_bot
             ".pop().click()"
         )
         slack.wait_for(lambda: "Handled by <@U0ALICE>" in str(slack.messages(CHANNEL)))
-        browser.wait_for("document.body.innerText.includes('Handled by @Alice Anderson')")
+        browser.wait_for("document.body.innerText.includes('Handled by @Alice Jones')")
 
         whispers = len(slack.ephemerals("U0ALICE"))
         browser.evaluate(
