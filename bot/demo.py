@@ -362,7 +362,7 @@ class Demo:
         flow.notes.append("the missed call now reads: " + message_text(renamed).splitlines()[0])
 
         recording = self.qtvoice.state.add_recording("vm_demo.mp3", DEMO_AUDIO)
-        spoken = "Hi, it's Jane. My cell is 267 555 0123, call me there after 5 please."
+        spoken = "Hi, it's John. My cell is 267 555 0123, call me there after 5 please."
         self.send(
             "voicemail.new",
             from_=CUSTOMER_NUMBER,
@@ -637,10 +637,21 @@ def print_flow(number: int, flow: Flow) -> None:
         print("   └─")
 
 
+def this_python() -> str:
+    """The Python running the demo, as a command typed here runs it: `.venv/bin/python` in
+    the clone. A bare `python` is the system's, without the bot's packages."""
+    python = os.path.relpath(sys.executable)
+    return python if not python.startswith("..") else sys.executable
+
+
+def keep_running_command() -> str:
+    """The command that plays the demo again and keeps it up to click and type in."""
+    return f"{this_python()} -m bot demo --keep-running"
+
+
 def print_explore(demo: Demo, page_url: str) -> None:
     """What to open and what to paste while `--keep-running` keeps everything up."""
-    python = os.path.relpath(sys.executable)
-    python = python if not python.startswith("..") else sys.executable
+    python = this_python()
     print(f"\nSlack stand-in: {page_url}/")
     print("  Click the buttons, type /qtvoice help or /call (215) 555-1234, reply in a thread.")
     print(
@@ -668,7 +679,7 @@ def run_demo(*, keep_running: bool = False, html_path: Path = Path("demo.html"))
                 " workspace as Slack shows it."
             )
             if not keep_running:
-                print("To click and type in it yourself: python -m bot demo --keep-running")
+                print(f"To click and type in it yourself: {keep_running_command()}")
             else:
                 page = demo.serve_page()
                 try:

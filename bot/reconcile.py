@@ -85,7 +85,8 @@ async def _recent(
     qtvoice: QTvoiceClient, since: datetime
 ) -> AsyncIterator[tuple[str, QTvoiceModel]]:
     async for call in qtvoice.iter_calls(status="missed", start_date=since, background=True):
-        yield "call.missed", call
+        if call.is_missed:
+            yield "call.missed", call
     # Voicemails and texts cannot be filtered by date; they come newest first.
     async for voicemail in qtvoice.iter_voicemails(is_read=False, background=True):
         if voicemail.created_at is None:

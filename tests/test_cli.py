@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from bot.config import Settings
+from bot.demo import keep_running_command
 from bot.sandbox.qtvoice import DEFAULT_READ_ONLY_KEY, QTvoiceSandbox, send_webhook
 from bot.sandbox.samples import sample_event
 from bot.sandbox.server import free_port
@@ -449,6 +451,24 @@ def test_send_webhook_posts_a_signed_sample_to_a_running_bot(
     assert result.returncode == 0, result.stderr
     assert "HTTP 200" in result.stdout
     slack.wait_for(lambda: slack.calls("chat.postMessage", ok=True))
+
+
+def test_the_demo_suggests_a_keep_running_command_that_runs_from_the_clone() -> None:
+    # As typed in a fresh shell at the clone's root: no virtualenv on PATH.
+    command = shlex.split(keep_running_command())
+
+    result = subprocess.run(
+        [*command, "--help"],
+        env={"PATH": "/usr/bin:/bin"},
+        cwd=Path(__file__).parents[1],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "--keep-running" in result.stdout
 
 
 def test_send_webhook_names_the_events_it_knows(tmp_path: Path) -> None:

@@ -226,6 +226,34 @@ def test_context_header_divider_and_images_are_drawn() -> None:
     )
 
 
+def test_a_modals_menu_is_drawn_as_a_menu_of_its_options() -> None:
+    menu = {
+        "type": "input",
+        "block_id": "sms_saved",
+        "optional": True,
+        "label": {"type": "plain_text", "text": "Or send a saved reply"},
+        "element": {
+            "type": "static_select",
+            "action_id": "saved",
+            "placeholder": {"type": "plain_text", "text": "Pick a saved reply"},
+            "options": [
+                {"text": {"type": "plain_text", "text": "hours: 9-5 <b>"}, "value": "hours"},
+                {"text": {"type": "plain_text", "text": "thanks: Thank you!"}, "value": "thanks"},
+            ],
+        },
+    }
+
+    drawn = slack_html.modal({"id": "V1", "blocks": [menu]}, NAMES)
+
+    assert (
+        '<select class="input" data-block-id="sms_saved" data-action-id="saved">'
+        '<option value="">Pick a saved reply</option>'
+        '<option value="hours">hours: 9-5 &lt;b&gt;</option>'
+        '<option value="thanks">thanks: Thank you!</option></select>'
+    ) in drawn
+    assert 'type="text"' not in drawn
+
+
 def test_a_message_shows_author_time_edits_reactions_and_its_thread() -> None:
     parent = {
         "ts": "1764532800.000100",

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.demo import CHANNEL, COMMAND_CHANNEL, Demo, Flow
+from bot.demo import CHANNEL, COMMAND_CHANNEL, HOURS, Demo, Flow
 from bot.sandbox.chromium import DevTools
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.server import BackgroundServer
@@ -63,7 +63,7 @@ def test_the_page_draws_every_channel_and_message(
     body = response.text
     assert '<header class="pane-head">#phones</header>' in body
     assert '<header class="pane-head">#general</header>' in body
-    assert '<header class="pane-head">Bob Brown</header>' in body
+    assert '<header class="pane-head">Bob Smith</header>' in body
     for message in demo[0].slack.messages(CHANNEL):
         assert f'data-ts="{message["ts"]}"' in body
     assert '<form id="composer">' in body
@@ -135,7 +135,7 @@ def test_a_click_reaches_the_bot_and_changes_the_message(
     )
     assert handled
     assert page.get("/state").json()["version"] != before
-    assert 'Handled by <span class="mention">@Bob Brown</span>' in page.get("/").text
+    assert 'Handled by <span class="mention">@Bob Smith</span>' in page.get("/").text
 
 
 def test_a_slash_command_typed_as_a_person_reaches_the_bot(
@@ -283,6 +283,48 @@ def test_a_modal_the_bot_opens_is_drawn_and_its_submission_sends_the_text(
     assert page.post("/close", json={"view_id": view_id}).status_code == 400
 
 
+def test_a_saved_reply_picked_in_the_modals_menu_is_sent(
+    demo: tuple[Demo, list[Flow]], page: httpx.Client
+) -> None:
+    # The demo saved the reply "hours"; Text back offers it in the modal's menu.
+    missed = flow(demo, "missed-call").messages[0]
+    text_back = next(
+        element
+        for block in missed["blocks"]
+        for element in block.get("elements") or []
+        if element.get("action_id") == "text_back"
+    )
+    page.post(
+        "/click",
+        json={
+            "channel": CHANNEL,
+            "ts": missed["ts"],
+            "user": ALICE,
+            "action_id": "text_back",
+            "value": text_back["value"],
+        },
+    )
+    modal = demo[0].slack.wait_for(lambda: page.get("/state").json()["modal"])
+    assert '<select class="input" data-block-id="sms_saved" data-action-id="saved">' in modal
+    assert '<option value="hours">' in modal
+    view_id = re.search(r'data-view-id="([^"]+)"', modal).group(1)  # type: ignore[union-attr]
+    sent_before = len(demo[0].qtvoice.state.requests("POST", "/sms"))
+
+    sent = page.post(
+        "/submit",
+        json={
+            "view_id": view_id,
+            "values": {"sms_message": {"message": ""}, "sms_saved": {"saved": "hours"}},
+        },
+    )
+
+    assert sent.json() == {"ok": True, "status": 200}
+    texts = demo[0].slack.wait_for(
+        lambda: demo[0].qtvoice.state.requests("POST", "/sms")[sent_before:]
+    )
+    assert (texts[0].json or {}).get("message") == HOURS
+
+
 def test_the_home_tab_opens_on_the_page_and_an_admins_replay_delivers_a_failed_event(
     demo: tuple[Demo, list[Flow]], page: httpx.Client
 ) -> None:
@@ -377,6 +419,23 @@ def test_the_demos_voicemail_and_calls_agree_with_what_qtvoice_lists(
     assert "initiated" not in {call["status"] for call in calls}
 
 
+def test_the_demos_people_go_by_one_name_in_slack_and_qtvoice(
+    demo: tuple[Demo, list[Flow]],
+) -> None:
+    played = demo[0]
+    extensions = {e["email"]: e["name"] for e in played.qtvoice.state.extensions()}
+    people = [user for user in played.slack.users() if not user.is_bot]
+
+    assert people
+    assert [extensions.get(user.email) for user in people] == [u.real_name for u in people]
+    # Who a voicemail says left it is the contact it comes from.
+    first_names = {c["phone"]: c["first_name"] for c in played.qtvoice.state.contacts()}
+    for voicemail in played.qtvoice.state.voicemails():
+        said = re.search(r"it's (\w+)", str(voicemail.get("transcription")))
+        if said and voicemail["from"] in first_names:
+            assert said.group(1) == first_names[voicemail["from"]], voicemail["transcription"]
+
+
 def test_in_a_browser_the_page_redraws_and_its_button_and_composer_reach_the_bot(
     demo: tuple[Demo, list[Flow]], page: httpx.Client, chromium: str
 ) -> None:
@@ -392,12 +451,21 @@ def test_in_a_browser_the_page_redraws_and_its_button_and_composer_reach_the_bot
         played.send("call.missed", from_=CUSTOMER_NUMBER, to=MAIN_LINE)
         browser.wait_for(f"{phones} > {shown}")
 
+        # Clicking a message names its thread by its first line, not by its author's badge.
+        browser.evaluate(
+            "[...document.querySelectorAll('#pane-C0PHONES > .messages > .msg')].pop()"
+            ".querySelector('.block').click()"
+        )
+        assert browser.evaluate("document.getElementById('thread').textContent") == (
+            "Replying in thread: 📵 Missed call from John Doe (Acme Inc) · (215) 555-1234"
+        )
+
         browser.evaluate(
             "[...document.querySelectorAll('#pane-C0PHONES button[data-action-id=\"mark_handled\"]')]"
             ".pop().click()"
         )
         slack.wait_for(lambda: "Handled by <@U0ALICE>" in str(slack.messages(CHANNEL)))
-        browser.wait_for("document.body.innerText.includes('Handled by @Alice Anderson')")
+        browser.wait_for("document.body.innerText.includes('Handled by @Alice Jones')")
 
         whispers = len(slack.ephemerals("U0ALICE"))
         browser.evaluate(

@@ -45,6 +45,17 @@ async def test_missed_call_no_webhook_brought_is_posted_once(
     assert posts(slack) == [NOTIFY_CHANNEL]
 
 
+async def test_an_unanswered_outgoing_call_is_no_missed_call(
+    bot: RunningBot, settings: Settings, qtvoice: QTvoiceSandbox, slack: SlackRecorder
+) -> None:
+    # QTvoice marks a call of ours the customer did not pick up `missed` too.
+    qtvoice.state.reset(seed=False)
+    qtvoice.state.add_call(MAIN_LINE, CUSTOMER_NUMBER, direction="outbound", status="missed")
+
+    assert await poll_once(settings) == 0
+    assert posts(slack) == []
+
+
 async def test_events_webhooks_already_brought_are_not_stored_again(
     bot: RunningBot, settings: Settings, qtvoice: QTvoiceSandbox, slack: SlackRecorder
 ) -> None:

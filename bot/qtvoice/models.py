@@ -110,6 +110,17 @@ class Call(QTvoiceModel):
     extension_id: str | None = None
     voicemail_id: str | None = None
 
+    @property
+    def is_missed(self) -> bool:
+        """Whether this is a missed call: an inbound call nobody answered.
+
+        QTvoice's status `missed` alone also marks an outbound call the other end did not
+        answer: nobody's missed call, and its "caller" is our own line. A call without a
+        direction is inbound, as in its events.
+        """
+        inbound = (self.direction or "inbound").lower() != "outbound"
+        return inbound and (self.status or "").lower() == "missed"
+
 
 class Voicemail(QTvoiceModel):
     id: str

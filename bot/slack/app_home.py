@@ -138,7 +138,11 @@ class AppHome:
             page = await self.runtime.qtvoice.list_calls(status="missed", limit=50)
         except QTvoiceError as error:
             return error
-        mine = [call for call in page.data if self._is_theirs(link, call.extension_id, call.to)]
+        mine = [
+            call
+            for call in page.data
+            if call.is_missed and self._is_theirs(link, call.extension_id, call.to)
+        ]
         return mine[:HOME_ITEMS_SHOWN]
 
     async def _unread_voicemails(self, link: ExtensionLink) -> list[Voicemail] | QTvoiceError:

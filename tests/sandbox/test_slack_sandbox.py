@@ -103,7 +103,7 @@ def test_users_info_returns_a_configured_user(client: WebClient) -> None:
 
     assert (user["name"], user["real_name"], user["tz"]) == (
         "alice",
-        "Alice Anderson",
+        "Alice Jones",
         "America/New_York",
     )
     assert user["profile"]["email"] == "alice@example.com"

@@ -57,6 +57,18 @@ def test_history_of_a_number_lists_calls_voicemails_and_texts_newest_first(
     assert "<!channel>" not in str(answer)
 
 
+def test_history_tells_an_unanswered_outgoing_call_from_a_missed_one(
+    bot: RunningBot, qtvoice: QTvoiceSandbox
+) -> None:
+    qtvoice.state.reset(seed=False)
+    number = "+12675550123"
+    qtvoice.state.add_call(MAIN_LINE, number, direction="outbound", status="missed")
+
+    answer = bot.command("/qtvoice", "history 267-555-0123")
+
+    assert lines(answer)[0].startswith("↗ No answer")
+
+
 def test_history_by_name_reads_the_contacts_number(
     bot: RunningBot, qtvoice: QTvoiceSandbox
 ) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.sandbox.qtvoice import ALICE_LINE, JANE_ROE, STRANGER, QTvoiceSandbox
+from bot.sandbox.qtvoice import ALICE_LINE, BOB_LINE, JANE_ROE, STRANGER, QTvoiceSandbox
 from bot.sandbox.samples import CUSTOMER_NUMBER, MAIN_LINE
 from bot.sandbox.slack import SlackRecorder
 from bot.slack.app_home import HOME_CONVERSATIONS_SHOWN
@@ -75,6 +75,22 @@ def test_home_lists_the_users_missed_calls_with_buttons(
     alice = ButtonValue(number=JANE_ROE, line=ALICE_LINE)
     assert alice in map(CODEC.decode, button_values(blocks, "call_back"))
     assert alice in map(CODEC.decode, button_values(blocks, "text_back"))
+
+
+def test_home_leaves_out_the_users_own_unanswered_outgoing_calls(
+    bot: RunningBot, slack: SlackRecorder
+) -> None:
+    # The seeded office has Bob's call to a stranger that nobody picked up (status missed):
+    # his own call, not a missed one, and Call back would have rung his own line.
+    bot.link("U0BOB", "102")
+
+    blocks = home_blocks(bot, slack, "U0BOB")
+
+    shown = {block.get("block_id") for block in blocks}
+    assert "missed_none" in shown
+    assert "missed_0" not in shown
+    called = [CODEC.decode(value) for value in button_values(blocks, "call_back")]
+    assert BOB_LINE not in [value.number for value in called if value]
 
 
 def test_home_lists_unread_voicemails_escaped(

@@ -332,8 +332,8 @@ def _file(file: Mapping[str, Any]) -> str:
 
 
 def _input(block: Mapping[str, Any], names: Names) -> str:
-    """An input block of a modal: its label, a text box (the only element the bot asks
-    for, plain_text_input) and its hint."""
+    """An input block of a modal: its label, its field (a text box, or a menu of its options
+    for a static_select: the SMS modal's saved replies) and its hint."""
     field_of = block.get("element") or {}
     ids = (
         f'data-block-id="{_attr(block.get("block_id", ""))}" '
@@ -341,7 +341,9 @@ def _input(block: Mapping[str, Any], names: Names) -> str:
     )
     limit = field_of.get("max_length")
     limit_attr = f' maxlength="{int(limit)}"' if isinstance(limit, int) else ""
-    if field_of.get("multiline"):
+    if field_of.get("type") == "static_select":
+        box = _select(field_of, ids, names)
+    elif field_of.get("multiline"):
         box = f'<textarea class="input" {ids}{limit_attr} rows="4"></textarea>'
     else:
         box = f'<input class="input" type="text" {ids}{limit_attr}>'
@@ -352,6 +354,17 @@ def _input(block: Mapping[str, Any], names: Names) -> str:
         f'<label class="block input-block"><span class="label">{label}</span>'
         f"{box}{hint_line}</label>"
     )
+
+
+def _select(menu: Mapping[str, Any], ids: str, names: Names) -> str:
+    """A static_select as a menu: its placeholder (nothing picked) first, then its options."""
+    placeholder = text_object(menu.get("placeholder"), names)
+    options = "".join(
+        f'<option value="{_attr(option.get("value", ""))}">'
+        f"{text_object(option.get('text'), names)}</option>"
+        for option in menu.get("options") or []
+    )
+    return f'<select class="input" {ids}><option value="">{placeholder}</option>{options}</select>'
 
 
 def modal(view: Mapping[str, Any], names: Names, *, errors: Mapping[str, str] | None = None) -> str:

@@ -21,6 +21,7 @@
 - A modal the bot opens (views.open) is drawn over the page; `POST /submit`
   `{view_id, values: {block_id: {action_id: text}}}` sends Slack's signed `view_submission`
   (errors the bot answers with stay on the modal) and `POST /close` `{view_id}` dismisses it.
+  A menu's (static_select's) text is the value of the option picked, "" for none.
 
 The POSTs answer `{"ok": true, "status": <the bot's HTTP status>}`, or 400 with
 `{"ok": false, "error": ...}` for a request the page cannot turn into one of Slack's.
@@ -124,7 +125,9 @@ function pickThread(msg) {
   const parent = msg.parentElement.closest(".msg") || msg;
   thread = {channel: parent.dataset.channel, ts: parent.dataset.ts};
   $("channel").value = thread.channel;
-  const text = parent.querySelector(".content").innerText.split("\\n").slice(1, 2).join(" ");
+  // Named by its first message's first line (the line above it is its author and time).
+  const first = parent.querySelector(":scope > .content > :not(.meta)");
+  const text = first ? first.innerText.trim().split("\\n")[0] : "";
   $("thread").textContent = "Replying in thread: " + text.slice(0, 60);
   $("clear").hidden = false;
 }
@@ -418,8 +421,9 @@ class SlackPage:
         ):
             return _refused("values must be {block_id: {action_id: text}}")
         user, view = opened
+        state = _view_state(view, values)
         delivery = await run_in_threadpool(
-            lambda: self.driver.view_submission(view["callback_id"], values, user_id=user)
+            lambda: self.driver.view_submission(view["callback_id"], state, user_id=user)
         )
         answer = delivery.answer
         if answer is not None and answer.get("response_action") == "errors":
@@ -465,6 +469,32 @@ class SlackPage:
             return _refused("type what the caller texts (STOP, START, or anything)")
         status = await run_in_threadpool(self.caller_texts, text)
         return JSONResponse({"ok": True, "status": status})
+
+
+def _view_state(
+    view: Mapping[str, Any], values: Mapping[str, Mapping[str, str]]
+) -> dict[str, dict[str, Any]]:
+    """What the page's modal sent, as Slack submits it: text stays text, and a menu's value
+    becomes the option picked (`selected_option`, null when none), as the bot reads it."""
+    menus = {
+        (str(block.get("block_id")), str(element.get("action_id"))): element
+        for block in view.get("blocks") or []
+        if (element := block.get("element") or {}).get("type") == "static_select"
+    }
+    state: dict[str, dict[str, Any]] = {}
+    for block_id, actions in values.items():
+        for action_id, value in actions.items():
+            menu = menus.get((block_id, action_id))
+            if menu is None:
+                state.setdefault(block_id, {})[action_id] = value
+                continue
+            options = menu.get("options") or []
+            picked = next((o for o in options if value and o.get("value") == value), None)
+            state.setdefault(block_id, {})[action_id] = {
+                "type": "static_select",
+                "selected_option": picked,
+            }
+    return state
 
 
 def _listed(message: Mapping[str, Any], *, ephemeral: bool) -> dict[str, Any]:

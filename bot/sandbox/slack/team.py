@@ -72,8 +72,8 @@ class SlackUser:
 
 
 DEFAULT_USERS = (
-    SlackUser("U0ALICE", "alice", "Alice Anderson", "alice@example.com", "America/New_York"),
-    SlackUser("U0BOB", "bob", "Bob Brown", "bob@example.com", "America/Chicago"),
+    SlackUser("U0ALICE", "alice", "Alice Jones", "alice@example.com", "America/New_York"),
+    SlackUser("U0BOB", "bob", "Bob Smith", "bob@example.com", "America/Chicago"),
 )
 DEFAULT_CHANNELS: Mapping[str, str] = {"C0GENERAL": "general", "C0SUPPORT": "support"}
 BOT_USER = SlackUser(BOT_USER_ID, BOT_USER_NAME, "QTslack", is_bot=True)

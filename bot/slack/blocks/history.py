@@ -106,7 +106,10 @@ def _call(call: Call, ctx: RenderContext) -> Entry:
     outbound = call.direction == "outbound"
     arrow = "↗" if outbound else "↙"
     status = (call.status or "").lower()
-    what = {"missed": "Missed call", "voicemail": "Call to voicemail"}.get(status, "Call")
+    if call.is_missed:
+        what = "Missed call"
+    else:  # status `missed` on an outbound call: the customer did not answer us
+        what = {"missed": "No answer", "voicemail": "Call to voicemail"}.get(status, "Call")
     parts = [f"{arrow} {what}"]
     if call.duration:
         parts.append(format_duration(call.duration))
