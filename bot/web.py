@@ -40,7 +40,7 @@ from bot.runtime import Runtime
 from bot.seats import FIRST_TRY_SECONDS, hold_a_seat, seated_elsewhere
 from bot.services import BackgroundServices
 from bot.setup_page import setup_routes
-from bot.slack import door
+from bot.slack import door, listening
 from bot.slack.app import create_bolt_app
 from bot.slack.socket_mode import CheckedSocketModeHandler
 from bot.startup import SchemaGate, announce
@@ -194,6 +194,8 @@ def create_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
             if seat is not None:
                 leave_seat.set()
                 await seat
+            # Slack's requests no longer arrive: what their listeners began ends first.
+            await listening.settle(LISTENERS_GRACE_SECONDS)
             if services is not None:
                 await services.stop()
             await writer.close()
@@ -241,6 +243,8 @@ def _app_from_environment(*, run_worker: bool) -> Starlette:
 DATABASE_RETRY_AFTER_SECONDS = 5
 #: How long start-up waits for its first look at the database before serving anyway.
 GATE_FIRST_LOOK_SECONDS = 10
+#: How long a stopping app lets Slack listeners under way finish (a QTvoice call, a post).
+LISTENERS_GRACE_SECONDS = 5.0
 NOT_MIGRATED = "not migrated: run `python -m bot migrate`"
 
 

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncBoltRequest, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack import listening
 from bot.slack.tell import Tell
 
 logger = logging.getLogger(__name__)
@@ -266,12 +267,15 @@ def on_command(listener: Callable[[SlashCommand, Tell], Awaitable[None]]) -> Bol
     async def read_command(
         ack: AsyncAck, request: AsyncBoltRequest, client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
-        command = read(SlashCommand, request.body)
-        if command is None:
-            await ack(text=UNREADABLE, response_type="ephemeral")
-            return
-        await ack()
-        await listener(command, Tell(client, command.user_id, command.channel_id, None, respond))
+        with listening.running():
+            command = read(SlashCommand, request.body)
+            if command is None:
+                await ack(text=UNREADABLE, response_type="ephemeral")
+                return
+            await ack()
+            await listener(
+                command, Tell(client, command.user_id, command.channel_id, None, respond)
+            )
 
     return read_command
 
@@ -282,13 +286,14 @@ def on_click(listener: Callable[[Click, Tell], Awaitable[None]]) -> BoltListener
     async def read_click(
         ack: AsyncAck, request: AsyncBoltRequest, client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
-        await ack()
-        click = read(Click, request.body)
-        if click is None:
-            await _tell_someone(request.body, client, respond, UNREADABLE)
-            return
-        tell = tell_for(client, respond, click.user_id, click.channel_id, click.response_url)
-        await listener(click, tell)
+        with listening.running():
+            await ack()
+            click = read(Click, request.body)
+            if click is None:
+                await _tell_someone(request.body, client, respond, UNREADABLE)
+                return
+            tell = tell_for(client, respond, click.user_id, click.channel_id, click.response_url)
+            await listener(click, tell)
 
     return read_click
 
@@ -302,12 +307,13 @@ def on_view(
     async def read_view(
         ack: AsyncAck, request: AsyncBoltRequest, client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
-        submission = read(ViewSubmission, request.body)
-        if submission is None:
-            await ack()
-            await _tell_someone(request.body, client, respond, UNREADABLE_FORM)
-            return
-        await listener(submission, ack, client)
+        with listening.running():
+            submission = read(ViewSubmission, request.body)
+            if submission is None:
+                await ack()
+                await _tell_someone(request.body, client, respond, UNREADABLE_FORM)
+                return
+            await listener(submission, ack, client)
 
     return read_view
 
@@ -319,8 +325,9 @@ def on_event(
     dropped with one log line: nobody is waiting for an answer."""
 
     async def read_event(request: AsyncBoltRequest, client: AsyncWebClient) -> None:
-        event = read(model, request.body)
-        if event is not None:
-            await listener(event, client)
+        with listening.running():
+            event = read(model, request.body)
+            if event is not None:
+                await listener(event, client)
 
     return read_event

@@ -690,3 +690,22 @@ def test_a_response_url_that_cannot_be_reached_is_one_warning_not_a_traceback(
     [warning] = [record for record in caplog.records if "response URL" in record.getMessage()]
     assert warning.exc_info is None
     assert "Traceback" not in caplog.text
+
+
+def test_a_command_under_way_when_the_bot_stops_is_answered_before_it_stops(
+    settings: Settings, slack: SlackRecorder, qtvoice: QTvoiceSandbox
+) -> None:
+    """Bolt runs the listener after the ack, in a task nothing awaits: stopping must let it
+    finish, not cancel it (and drop its database connection open)."""
+    bot = start_bot(settings, slack)
+    try:
+        bot.link()
+        qtvoice.state.delay("POST", "/calls", 1.0)
+        asked = bot.slack.slash_command("/call", "215.555.9876", user_id="U0ALICE")
+        assert asked.status_code == 200
+        slack.wait_for(lambda: qtvoice.state.requests("POST", "/calls"))  # under way
+    finally:
+        bot.stop()
+    key = asked.response_url_key
+    assert key is not None
+    assert "Calling" in slack.responses(key)[0]["text"]
