@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import time
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -174,6 +175,14 @@ def _public_url(value: Any) -> Any:
             return None
         if not value.startswith("https://") and not LOCAL_URL.match(value):
             raise ValueError("must be the https:// address the bot is served at")
+        parts = urlsplit(value)
+        if parts.username is not None or parts.password is not None:
+            # It is printed (`check`, the manifest, the set-up page): it carries no secret.
+            raise ValueError("must be the bot's address alone, without a user name or password")
+        try:
+            parts.port  # noqa: B018 - urlsplit checks the port only when it is read
+        except ValueError:
+            raise ValueError("has a port that is not a number from 1 to 65535") from None
     return value
 
 

@@ -74,6 +74,27 @@ def test_settings_errors_are_in_plain_words(tmp_path: Path) -> None:
     assert "Input should" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("public_url", "says"),
+    [
+        (
+            "https://user:s3cr3t-pass@bot.example.com",
+            "must be the bot's address alone, without a user",
+        ),
+        ("https://bot.example.com:99999", "has a port that is not a number from 1 to 65535"),
+    ],
+)
+def test_a_public_url_with_a_password_or_an_impossible_port_is_refused(
+    tmp_path: Path, public_url: str, says: str
+) -> None:
+    result = run_bot("serve", env={**GOOD, "PUBLIC_URL": public_url}, cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert f"PUBLIC_URL {says}" in result.stderr
+    assert "s3cr3t" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
 def test_malformed_settings_are_named_without_echoing_values(tmp_path: Path) -> None:
     env = {
         **GOOD,
